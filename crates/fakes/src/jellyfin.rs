@@ -1,0 +1,1 @@
+//! Fake Jellyfin and Emby. (Being written.)

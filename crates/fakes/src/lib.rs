@@ -1,0 +1,11 @@
+//! Faithful in-process fakes of the services usher talks to.
+//!
+//! Each fake listens on 127.0.0.1 port 0, keeps state, validates what the real service validates,
+//! records every request, and can be told to fail the next call on a path or to add latency.
+//! Tests and `usher demo` use them; nothing here is reachable from outside loopback.
+
+pub mod control;
+pub mod jellyfin;
+pub mod plex;
+
+pub use control::{Control, Recorded, Running};

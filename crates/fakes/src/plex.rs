@@ -1,0 +1,1 @@
+//! Fake plex.tv and Plex Media Server. (Being written.)

@@ -1,0 +1,73 @@
+//! The HTTP client every connector shares, and who usher says it is.
+
+use std::sync::Once;
+use std::time::Duration;
+
+/// How usher identifies itself to media servers. `client_identifier` is generated once per
+/// installation and stored, so servers see one stable device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub product: String,
+    pub version: String,
+    pub client_identifier: String,
+    pub device_name: String,
+    pub platform: String,
+}
+
+impl ClientInfo {
+    pub fn new(client_identifier: impl Into<String>) -> Self {
+        ClientInfo {
+            product: "usher".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            client_identifier: client_identifier.into(),
+            device_name: "usher".into(),
+            platform: std::env::consts::OS.into(),
+        }
+    }
+}
+
+/// Connect timeout for every call: servers on a LAN answer in milliseconds.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Whole-request timeout: long enough for a slow plex.tv, short enough that a job can retry.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+
+static CRYPTO: Once = Once::new();
+
+/// Builds a reqwest client with timeouts set. TLS uses rustls with the ring provider, installed
+/// once for the process.
+pub fn build_client() -> Result<reqwest::Client, crate::MediaError> {
+    CRYPTO.call_once(|| {
+        // Another part of the process may have installed a provider already; either is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| crate::MediaError::Protocol(format!("could not build HTTP client: {e}")))
+}
+
+/// Joins a configured base URL and a path without doubling or dropping the slash.
+pub fn join(base: &str, path: &str) -> String {
+    format!(
+        "{}/{}",
+        base.trim_end_matches('/'),
+        path.trim_start_matches('/')
+    )
+}
+
+/// Checks a configured base URL is an absolute http(s) URL.
+pub fn parse_base_url(raw: &str) -> Result<String, crate::MediaError> {
+    let url = url::Url::parse(raw.trim()).map_err(|_| {
+        crate::MediaError::Invalid(format!(
+            "`{raw}` is not a URL: write it like http://192.168.1.10:8096"
+        ))
+    })?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(crate::MediaError::Invalid(format!(
+            "`{raw}` must start with http:// or https:// and name a host"
+        )));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}

@@ -1,0 +1,277 @@
+//! Clients for the media servers usher grants access to.
+//!
+//! This crate knows HTTP and the servers' contracts, nothing else: no database, no web, no
+//! runtime-specific sleeping or spawning (retries and backoff belong to the caller's job layer).
+//! Every base URL is configurable so tests and `usher demo` can point the clients at the fakes.
+//!
+//! The set of server kinds is closed, so [`MediaClient`] dispatches with an enum rather than a
+//! trait object.
+
+pub mod error;
+pub mod http;
+pub mod jellyfin;
+pub mod plex;
+
+use std::fmt;
+use std::str::FromStr;
+
+pub use error::MediaError;
+pub use http::ClientInfo;
+
+/// The kinds of media server usher can connect to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ServerKind {
+    Plex,
+    Jellyfin,
+    Emby,
+}
+
+impl ServerKind {
+    pub const ALL: [ServerKind; 3] = [ServerKind::Plex, ServerKind::Jellyfin, ServerKind::Emby];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServerKind::Plex => "plex",
+            ServerKind::Jellyfin => "jellyfin",
+            ServerKind::Emby => "emby",
+        }
+    }
+
+    /// The name people know the product by.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ServerKind::Plex => "Plex",
+            ServerKind::Jellyfin => "Jellyfin",
+            ServerKind::Emby => "Emby",
+        }
+    }
+
+    /// Plex shares with an existing plex.tv account; Jellyfin and Emby get a new local account.
+    pub fn uses_local_accounts(self) -> bool {
+        !matches!(self, ServerKind::Plex)
+    }
+}
+
+impl fmt::Display for ServerKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ServerKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "plex" => Ok(ServerKind::Plex),
+            "jellyfin" => Ok(ServerKind::Jellyfin),
+            "emby" => Ok(ServerKind::Emby),
+            other => Err(format!(
+                "unknown server kind `{other}`: use plex, jellyfin or emby"
+            )),
+        }
+    }
+}
+
+/// What a server says about itself when probed.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ServerInfo {
+    /// Plex `machineIdentifier`, Jellyfin/Emby server `Id`.
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    /// The kind the server turned out to be (may differ from the configured kind).
+    pub kind: ServerKind,
+    /// Something the owner should know, e.g. "this looks like Emby, not Jellyfin".
+    pub warning: Option<String>,
+}
+
+/// A library on a server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Library {
+    /// The id the sharing API needs: Plex global section id, Jellyfin folder `Id`, Emby folder `Guid`.
+    pub id: String,
+    /// The server-local key (Plex section key, Emby numeric id); informational only.
+    pub local_key: String,
+    pub name: String,
+    /// movie, show, artist, photo, music, tvshows, …
+    pub kind: String,
+}
+
+/// What a grant allows besides the libraries.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Permissions {
+    pub allow_downloads: bool,
+    pub allow_live_tv: bool,
+    pub allow_camera_upload: bool,
+    /// Jellyfin/Emby simultaneous streams; `None` means unlimited.
+    pub max_sessions: Option<u32>,
+    /// Plex: make a managed Plex Home user instead of a friend share.
+    pub plex_home: bool,
+    /// Plex content filters, e.g. `contentRating=G,PG`; empty means none.
+    pub filter_movies: String,
+    pub filter_television: String,
+    pub filter_music: String,
+}
+
+/// Who receives a grant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Plex: an existing plex.tv account by email or username.
+    PlexUser { email_or_username: String },
+    /// Jellyfin/Emby: a new local account.
+    Account {
+        username: String,
+        password: String,
+        email: Option<String>,
+    },
+}
+
+/// What to make real on a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantSpec {
+    pub identity: Identity,
+    /// Sharing ids (see [`Library::id`]); empty means no library.
+    pub libraries: Vec<String>,
+    pub permissions: Permissions,
+}
+
+/// The result of a grant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct GrantOutcome {
+    /// The server's id for the person or share: Plex shared-server id, Jellyfin/Emby user id.
+    pub remote_id: String,
+    /// The server-side user id where it differs from `remote_id` (Plex account id).
+    pub remote_user_id: Option<String>,
+    pub username: String,
+    /// Plex invites stay pending until the friend accepts the email.
+    pub pending: bool,
+}
+
+/// The state of an account or share as the server reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountStatus {
+    Pending,
+    Active,
+    Disabled,
+}
+
+/// Somebody with access to a server, as the server reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RemoteAccount {
+    /// The same id [`GrantOutcome::remote_id`] returns for this person.
+    pub remote_id: String,
+    pub remote_user_id: Option<String>,
+    pub username: String,
+    pub email: Option<String>,
+    pub status: AccountStatus,
+    /// Sharing ids of the libraries this account can see; `all_libraries` when unrestricted.
+    pub libraries: Vec<String>,
+    pub all_libraries: bool,
+    /// Server administrators and the owner are never managed by usher.
+    pub is_admin: bool,
+}
+
+/// One connected server, whatever its kind.
+#[derive(Debug, Clone)]
+pub enum MediaClient {
+    Plex(plex::PlexServerClient),
+    Jellyfin(jellyfin::JellyfinClient),
+}
+
+impl MediaClient {
+    /// Builds the right client for a server of `kind` at `url` authenticated with `token`
+    /// (Plex token or Jellyfin/Emby API key).
+    pub fn new(
+        kind: ServerKind,
+        url: &str,
+        token: &str,
+        info: &ClientInfo,
+        endpoints: &plex::PlexEndpoints,
+    ) -> Result<Self, MediaError> {
+        Ok(match kind {
+            ServerKind::Plex => MediaClient::Plex(plex::PlexServerClient::new(
+                url,
+                token,
+                info.clone(),
+                endpoints.clone(),
+            )?),
+            ServerKind::Jellyfin | ServerKind::Emby => MediaClient::Jellyfin(
+                jellyfin::JellyfinClient::new(kind, url, token, info.clone())?,
+            ),
+        })
+    }
+
+    pub fn kind(&self) -> ServerKind {
+        match self {
+            MediaClient::Plex(_) => ServerKind::Plex,
+            MediaClient::Jellyfin(c) => c.kind(),
+        }
+    }
+
+    pub async fn probe(&self) -> Result<ServerInfo, MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.probe().await,
+            MediaClient::Jellyfin(c) => c.probe().await,
+        }
+    }
+
+    pub async fn libraries(&self) -> Result<Vec<Library>, MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.libraries().await,
+            MediaClient::Jellyfin(c) => c.libraries().await,
+        }
+    }
+
+    /// Makes the access real. Idempotent where the server allows: an existing Plex share is
+    /// updated; on Jellyfin/Emby a half-made account is deleted before an error is returned.
+    pub async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.grant(spec).await,
+            MediaClient::Jellyfin(c) => c.grant(spec).await,
+        }
+    }
+
+    pub async fn update_access(
+        &self,
+        remote_id: &str,
+        libraries: &[String],
+        permissions: &Permissions,
+    ) -> Result<(), MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.update_access(remote_id, libraries, permissions).await,
+            MediaClient::Jellyfin(c) => c.update_access(remote_id, libraries, permissions).await,
+        }
+    }
+
+    /// Whether the server can disable an account without removing it (Plex cannot).
+    pub fn can_disable(&self) -> bool {
+        !matches!(self, MediaClient::Plex(_))
+    }
+
+    pub async fn set_disabled(&self, remote_id: &str, disabled: bool) -> Result<(), MediaError> {
+        match self {
+            MediaClient::Plex(_) => Err(MediaError::Unsupported(
+                "Plex cannot disable a share; remove it instead".into(),
+            )),
+            MediaClient::Jellyfin(c) => c.set_disabled(remote_id, disabled).await,
+        }
+    }
+
+    /// Removes the access. Removing what is already gone succeeds.
+    pub async fn remove(&self, remote_id: &str) -> Result<(), MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.remove(remote_id).await,
+            MediaClient::Jellyfin(c) => c.remove(remote_id).await,
+        }
+    }
+
+    pub async fn accounts(&self) -> Result<Vec<RemoteAccount>, MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.accounts().await,
+            MediaClient::Jellyfin(c) => c.accounts().await,
+        }
+    }
+}
