@@ -33,13 +33,19 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
 
 static CRYPTO: Once = Once::new();
 
-/// Builds a reqwest client with timeouts set. TLS uses rustls with the ring provider, installed
-/// once for the process.
-pub fn build_client() -> Result<reqwest::Client, crate::MediaError> {
+/// Installs rustls' ring provider for the process, once. Any reqwest client built in this
+/// process (ours or a test's) needs it.
+pub fn install_crypto() {
     CRYPTO.call_once(|| {
         // Another part of the process may have installed a provider already; either is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
     });
+}
+
+/// Builds a reqwest client with timeouts set. TLS uses rustls with the ring provider, installed
+/// once for the process.
+pub fn build_client() -> Result<reqwest::Client, crate::MediaError> {
+    install_crypto();
     reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)

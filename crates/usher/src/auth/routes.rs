@@ -1,0 +1,299 @@
+//! `/setup`, `/login`, `/logout`.
+
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{AuthError, complete_setup, setup_token_valid, start_session, verify_password};
+use crate::store::events::NewEvent;
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::{SESSION_COOKIE, Visitor, set_cookie};
+use crate::web::{AppState, local_path, page};
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn setup_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<SetupQuery>,
+) -> AppResult<Response> {
+    if state.store.admin_count().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if q.token.is_empty()
+        || !setup_token_valid(&state.store, &q.token)
+            .await
+            .map_err(internal)?
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "setup_token",
+            "setup-token-required",
+        ));
+    }
+    Ok(page(
+        &state,
+        &visitor,
+        "setup.html",
+        context! { token => q.token, username => "", error => () },
+    )?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> AppResult<Response> {
+    if state.store.admin_count().await? > 0 {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    if !setup_token_valid(&state.store, &form.token)
+        .await
+        .map_err(internal)?
+    {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "setup_token",
+            "setup-token-required",
+        ));
+    }
+    let retry = |key: &'static str| -> AppResult<Response> {
+        let mut res = page(
+            &state,
+            &visitor,
+            "setup.html",
+            context! { token => &form.token, username => &form.username, error => key },
+        )?
+        .into_response();
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        Ok(res)
+    };
+    if form.password != form.password_confirm {
+        return retry("setup-passwords-differ");
+    }
+    let id = match complete_setup(
+        &state.store,
+        &form.token,
+        &form.username,
+        &form.password,
+        state.clock.now(),
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(AuthError::AlreadySetUp) => return Ok(Redirect::to("/login").into_response()),
+        Err(AuthError::Store(e)) => {
+            tracing::error!(error = %e, "setup failed");
+            return Err(AppError::internal());
+        }
+        Err(e) => return retry(e.message_key()),
+    };
+    tracing::info!(admin = %form.username.trim(), "first admin created; the setup link no longer works");
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor: form.username.trim(),
+                action: "admin.setup",
+                subject: Some(form.username.trim()),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    signed_in(&state, id, &headers, "/admin").await
+}
+
+fn internal(e: AuthError) -> AppError {
+    tracing::error!(error = %e, "auth store error");
+    AppError::internal()
+}
+
+/// Starts a new session (a fresh id, never the one the browser had before) and redirects.
+async fn signed_in(
+    state: &AppState,
+    admin_id: i64,
+    headers: &HeaderMap,
+    to: &str,
+) -> AppResult<Response> {
+    if let Some(old) = crate::web::visitor::cookie(headers, SESSION_COOKIE) {
+        state
+            .store
+            .delete_session(&crate::crypto::sha256_hex(old.as_bytes()))
+            .await?;
+    }
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let raw = start_session(state, admin_id, ua).await?;
+    let mut res = Redirect::to(to).into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            &raw,
+            state.config.session_days as i64 * 86_400,
+            state.config.is_https(),
+            true,
+        ),
+    );
+    Ok(res)
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<LoginQuery>,
+) -> AppResult<Response> {
+    if visitor.admin.is_some() {
+        return Ok(Redirect::to(local_path(&q.next).unwrap_or("/admin")).into_response());
+    }
+    let needs_setup = state.store.admin_count().await? == 0;
+    Ok(page(
+        &state,
+        &visitor,
+        "login.html",
+        context! { next => local_path(&q.next).unwrap_or(""), username => "", error => (), error_args => (), needs_setup },
+    )?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let now = state.clock.now();
+    let next = local_path(&form.next).unwrap_or("/admin").to_string();
+    let failed = |key: &'static str, minutes: i64, status: StatusCode| -> AppResult<Response> {
+        let mut res = page(
+            &state,
+            &visitor,
+            "login.html",
+            context! {
+                next => &next, username => &form.username, error => key,
+                error_args => context! { minutes => minutes }, needs_setup => false,
+            },
+        )?
+        .into_response();
+        *res.status_mut() = status;
+        Ok(res)
+    };
+
+    if !state
+        .limits
+        .login_ip
+        .check(&visitor.ip.to_string(), &state.clock)
+    {
+        let wait = state
+            .limits
+            .login_ip
+            .retry_after(&visitor.ip.to_string(), &state.clock);
+        let mut res = failed(
+            "login-too-many",
+            (wait + 59) / 60,
+            StatusCode::TOO_MANY_REQUESTS,
+        )?;
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            wait.to_string().parse().expect("digits"),
+        );
+        return Ok(res);
+    }
+
+    let admin = state.store.admin_by_name(form.username.trim()).await?;
+    let Some(admin) = admin else {
+        // Same work as a wrong password, so names cannot be probed by timing.
+        let _ = verify_password(form.password.clone(), super::dummy_hash().await).await;
+        return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
+    };
+    if let Some(until) = admin.locked_until
+        && until > now
+    {
+        return failed(
+            "login-locked",
+            (until - now + 59) / 60,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    if !verify_password(form.password.clone(), admin.password_hash.clone()).await {
+        let lockout = state.config.login_lockout_minutes as i64 * 60;
+        let locked = state
+            .store
+            .record_login_failure(admin.id, state.config.login_max_failures, now + lockout)
+            .await?;
+        if let Some(until) = locked {
+            tracing::warn!(admin = %admin.username, "admin locked after repeated failed logins");
+            state
+                .store
+                .append_event(
+                    NewEvent {
+                        actor: &visitor.ip.to_string(),
+                        action: "admin.locked",
+                        subject: Some(&admin.username),
+                        detail: None,
+                    },
+                    now,
+                )
+                .await?;
+            return failed(
+                "login-locked",
+                (until - now + 59) / 60,
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
+    }
+    state.store.record_login_success(admin.id, now).await?;
+    signed_in(&state, admin.id, &headers, &next).await
+}
+
+pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+    if let Some(session) = &visitor.admin {
+        state.store.delete_session(&session.id_hash).await?;
+    }
+    let mut res = Redirect::to("/login").into_response();
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, state.config.is_https(), true),
+    );
+    Ok(res)
+}

@@ -1,0 +1,228 @@
+//! usher: a self-hosted doorman for personal media servers.
+//!
+//! [`App::build`] turns a [`Config`] into a ready-to-run application (database migrated, listener
+//! bound, setup token issued); [`App::run_until`] serves until a shutdown signal. Tests drive the
+//! same two calls on port 0 with a manual clock.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod store;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clock::Clock;
+pub use config::Config;
+use store::Store;
+use web::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("could not create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] crypto::KeyError),
+    #[error("could not open the database: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("could not listen on {addr}: {source} (is another usher running? set USHER_BIND)")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Auth(#[from] auth::AuthError),
+}
+
+/// How long in-flight requests get to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub struct App {
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    setup_token: Option<String>,
+}
+
+/// Opens the data directory and database the way every command does (serve and the CLI).
+pub async fn open_store(config: &Config, clock: &Clock) -> Result<Store, StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = Store::open(&config.database_path()).await?;
+    store.migrate(clock.now()).await?;
+    Ok(store)
+}
+
+pub fn secret_key(config: &Config) -> Result<crypto::SecretKey, StartError> {
+    Ok(match &config.secret_key {
+        Some(text) => crypto::SecretKey::parse(text)?,
+        None => crypto::SecretKey::load_or_create(&config.data_dir)?,
+    })
+}
+
+impl App {
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        Self::build_with_clock(config, Clock::System).await
+    }
+
+    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, StartError> {
+        let store = open_store(&config, &clock).await?;
+        let key = secret_key(&config)?;
+        let listener = tokio::net::TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.bind,
+                source,
+            })?;
+        let setup_token = auth::issue_setup_token(&store, clock.now()).await?;
+
+        let i18n = Arc::new(web::i18n::I18n::load());
+        let assets = Arc::new(web::assets::Assets::load());
+        let override_dir = config.data_dir.join("templates");
+        let templates = Arc::new(web::templates::environment(
+            i18n.clone(),
+            assets.clone(),
+            override_dir.is_dir().then_some(override_dir),
+        ));
+        let state = AppState {
+            store,
+            config: Arc::new(config),
+            clock,
+            key: Arc::new(key),
+            templates,
+            i18n,
+            assets,
+            limits: Arc::new(web::Limits::default()),
+            metrics: Arc::new(web::metrics::Metrics::default()),
+        };
+        Ok(App {
+            state,
+            listener,
+            setup_token,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The one-time link that creates the first admin, while there is none.
+    pub fn setup_url(&self) -> Option<String> {
+        let base = match &self.state.config.public_url {
+            Some(_) => self.state.config.public_base(),
+            None => format!("http://{}", self.local_addr()),
+        };
+        self.setup_token
+            .as_ref()
+            .map(|t| format!("{base}/setup?token={t}"))
+    }
+
+    /// Serves until `shutdown` resolves, then gives in-flight requests up to
+    /// [`SHUTDOWN_GRACE`] to finish and closes the database cleanly.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let App {
+            state, listener, ..
+        } = self;
+        let store = state.store.clone();
+        let router = web::router(state.clone());
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let graceful = async move {
+            shutdown.await;
+            notify.notify_waiters();
+            tracing::info!("shutting down: finishing requests in flight");
+        };
+        let serve = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(graceful);
+        let deadline = async {
+            signalled.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let result = tokio::select! {
+            r = serve => r,
+            _ = deadline => {
+                tracing::warn!("requests still running after {}s; closing anyway", SHUTDOWN_GRACE.as_secs());
+                Ok(())
+            }
+        };
+        housekeeping.abort();
+        store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Periodic chores that need no owner: dropping expired sessions.
+async fn housekeeping(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        match state.store.delete_expired_sessions(state.clock.now()).await {
+            Ok(n) if n > 0 => tracing::debug!(removed = n, "expired sessions removed"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `usher healthcheck`: asks a running usher for `/healthz`.
+pub async fn healthcheck(base: &str) -> Result<(), String> {
+    let url = format!("{}/healthz", base.trim_end_matches('/'));
+    let client = media::http::build_client().map_err(|e| e.to_string())?;
+    let res = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {}", media::MediaError::from_transport(&e)))?;
+    let status = res.status();
+    let body = res.text().await.unwrap_or_default();
+    if status.is_success() {
+        println!("{body}");
+        Ok(())
+    } else {
+        Err(format!("{url} answered {status}: {body}"))
+    }
+}

@@ -1,0 +1,84 @@
+use sqlx::FromRow;
+
+use super::{Result, Store};
+use crate::clock::Timestamp;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub admin_id: i64,
+    pub username: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    pub async fn insert_session(
+        &self,
+        id_hash: &str,
+        admin_id: i64,
+        now: Timestamp,
+        expires_at: Timestamp,
+        user_agent: Option<&str>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, admin_id, created_at, last_seen_at, expires_at, user_agent)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id_hash)
+        .bind(admin_id)
+        .bind(now)
+        .bind(now)
+        .bind(expires_at)
+        .bind(user_agent)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The live session with this hash, with its admin's name.
+    pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>> {
+        Ok(sqlx::query_as(
+            "SELECT s.id_hash, s.admin_id, a.username, s.created_at, s.last_seen_at, s.expires_at
+             FROM sessions s JOIN admins a ON a.id = s.admin_id
+             WHERE s.id_hash = ? AND s.expires_at > ?",
+        )
+        .bind(id_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Slides a session's expiry forward.
+    pub async fn touch_session(
+        &self,
+        id_hash: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?")
+            .bind(now)
+            .bind(expires_at)
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_expired_sessions(&self, now: Timestamp) -> Result<u64> {
+        Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= ?")
+            .bind(now)
+            .execute(self.pool())
+            .await?
+            .rows_affected())
+    }
+}

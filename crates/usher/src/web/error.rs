@@ -1,0 +1,117 @@
+//! One error type for every handler. Browser routes get an HTML page in the visitor's language,
+//! `/api` routes get `{"error": {...}}`. Nobody ever sees a stack trace.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An error a handler returns. `message_key` is a Fluent key for pages; `detail` is text that is
+/// already safe to show (it never contains secrets).
+#[derive(Debug, Clone)]
+pub struct AppError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message_key: &'static str,
+    pub detail: Option<String>,
+    pub field: Option<&'static str>,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message_key: &'static str) -> Self {
+        AppError {
+            status,
+            code,
+            message_key,
+            detail: None,
+            field: None,
+        }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", "error-bad-request").with_detail(detail)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "error-not-found")
+    }
+
+    pub fn forbidden_csrf() -> Self {
+        Self::new(StatusCode::FORBIDDEN, "csrf", "error-csrf")
+    }
+
+    pub fn too_many_requests() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "error-rate-limited",
+        )
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "error-internal",
+        )
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "error-unauthorized",
+        )
+    }
+}
+
+impl From<crate::store::StoreError> for AppError {
+    fn from(err: crate::store::StoreError) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::internal()
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::internal()
+    }
+}
+
+impl From<minijinja::Error> for AppError {
+    fn from(err: minijinja::Error) -> Self {
+        tracing::error!(error = %err, "template error");
+        AppError::internal()
+    }
+}
+
+/// The response body is left empty here; the `render_errors` middleware, which knows the
+/// visitor's language and whether the route is an API route, fills it in.
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut res = self.status.into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// The JSON shape every API error has.
+pub fn json_body(err: &AppError, message: &str) -> Response {
+    let mut error = serde_json::json!({ "code": err.code, "message": message });
+    if let Some(field) = err.field {
+        error["field"] = serde_json::Value::from(field);
+    }
+    (err.status, Json(serde_json::json!({ "error": error }))).into_response()
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,152 @@
+//! Translations: Fluent files for English and Spanish, chosen by the language switch (a cookie),
+//! then `Accept-Language`, then English.
+
+use std::collections::HashMap;
+
+use fluent_bundle::concurrent::FluentBundle;
+use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
+
+/// The languages usher speaks, in the order the switch shows them.
+pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("es", "Español")];
+pub const DEFAULT_LANG: &str = "en";
+
+const SOURCES: &[(&str, &str)] = &[
+    ("en", include_str!("../../locales/en/main.ftl")),
+    ("es", include_str!("../../locales/es/main.ftl")),
+];
+
+pub struct I18n {
+    bundles: HashMap<&'static str, FluentBundle<FluentResource>>,
+}
+
+impl std::fmt::Debug for I18n {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("I18n").finish_non_exhaustive()
+    }
+}
+
+impl I18n {
+    pub fn load() -> Self {
+        let mut bundles = HashMap::new();
+        for (lang, source) in SOURCES {
+            let resource =
+                FluentResource::try_new(source.to_string()).unwrap_or_else(|(_, errs)| {
+                    panic!("locales/{lang}/main.ftl does not parse: {errs:?}")
+                });
+            let id = lang.parse().expect("language ids in SOURCES are valid");
+            let mut bundle = FluentBundle::new_concurrent(vec![id]);
+            bundle.set_use_isolating(false);
+            bundle.add_resource(resource).unwrap_or_else(|errs| {
+                panic!("locales/{lang}/main.ftl has duplicate keys: {errs:?}")
+            });
+            bundles.insert(*lang, bundle);
+        }
+        I18n { bundles }
+    }
+
+    /// Translates `key` into `lang`. `None` when the key does not exist there.
+    pub fn get(&self, lang: &str, key: &str, args: &[(&str, FluentValue<'_>)]) -> Option<String> {
+        let bundle = self
+            .bundles
+            .get(lang)
+            .or_else(|| self.bundles.get(DEFAULT_LANG))?;
+        let message = bundle.get_message(key)?;
+        let pattern = message.value()?;
+        let mut fargs = FluentArgs::new();
+        for (name, value) in args {
+            fargs.set(*name, value.clone());
+        }
+        let mut errors = Vec::new();
+        let text = bundle.format_pattern(pattern, Some(&fargs), &mut errors);
+        if !errors.is_empty() {
+            tracing::warn!(key, lang, ?errors, "translation had errors");
+        }
+        Some(text.into_owned())
+    }
+
+    /// Translates or falls back to the key itself (for messages built outside templates).
+    pub fn text(&self, lang: &str, key: &str) -> String {
+        self.get(lang, key, &[]).unwrap_or_else(|| key.to_string())
+    }
+
+    /// Every message key of a language, for completeness checks.
+    pub fn keys(lang: &str) -> Vec<String> {
+        let source = SOURCES
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .map(|(_, s)| *s)
+            .unwrap_or_default();
+        let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(r, _)| r);
+        resource
+            .entries()
+            .filter_map(|e| match e {
+                fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Whether `lang` is one usher speaks.
+pub fn supported(lang: &str) -> Option<&'static str> {
+    LANGUAGES.iter().map(|(l, _)| *l).find(|l| *l == lang)
+}
+
+/// Picks the best supported language from an `Accept-Language` header, honouring q-values.
+pub fn negotiate(accept_language: &str) -> Option<&'static str> {
+    let mut best: Option<(&'static str, f32)> = None;
+    for part in accept_language.split(',') {
+        let mut pieces = part.trim().split(';');
+        let tag = pieces.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = pieces
+            .find_map(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+            })
+            .unwrap_or(1.0);
+        let primary = tag.split('-').next().unwrap_or("");
+        if let Some(lang) = supported(primary)
+            && q > 0.0
+            && best.is_none_or(|(_, bq)| q > bq)
+        {
+            best = Some((lang, q));
+        }
+    }
+    best.map(|(l, _)| l)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_exists_in_every_language() {
+        let en: std::collections::BTreeSet<_> = I18n::keys("en").into_iter().collect();
+        for (lang, _) in LANGUAGES {
+            let other: std::collections::BTreeSet<_> = I18n::keys(lang).into_iter().collect();
+            let missing: Vec<_> = en.difference(&other).collect();
+            let extra: Vec<_> = other.difference(&en).collect();
+            assert!(missing.is_empty(), "{lang} lacks {missing:?}");
+            assert!(extra.is_empty(), "{lang} has keys English lacks: {extra:?}");
+        }
+        assert!(en.len() > 20);
+    }
+
+    #[test]
+    fn accept_language_picks_the_best_supported_language() {
+        assert_eq!(negotiate("es-ES,es;q=0.9,en;q=0.8"), Some("es"));
+        assert_eq!(negotiate("fr-FR,en;q=0.5,es;q=0.7"), Some("es"));
+        assert_eq!(negotiate("fr"), None);
+        assert_eq!(negotiate("en;q=0, es;q=0.1"), Some("es"));
+    }
+
+    #[test]
+    fn messages_take_arguments() {
+        let i18n = I18n::load();
+        let text = i18n
+            .get("en", "login-locked", &[("minutes", FluentValue::from(15))])
+            .unwrap();
+        assert!(text.contains("15"), "{text}");
+    }
+}

@@ -1,0 +1,280 @@
+//! The HTTP face of usher: router, shared state, middleware and the pages that belong to no
+//! feature in particular.
+
+pub mod assets;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod metrics;
+pub mod ratelimit;
+pub mod templates;
+pub mod visitor;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Environment, Value, context};
+use serde::Deserialize;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::SecretKey;
+use crate::store::Store;
+use error::{AppError, AppResult};
+use extract::Form;
+use ratelimit::RateLimiter;
+use visitor::{Admin, LANG_COOKIE, THEME_COOKIE, Visitor, set_cookie};
+
+/// Everything a handler may need, passed explicitly; no global statics.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Clock,
+    pub key: Arc<SecretKey>,
+    pub templates: Arc<Environment<'static>>,
+    pub i18n: Arc<i18n::I18n>,
+    pub assets: Arc<assets::Assets>,
+    pub limits: Arc<Limits>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// The keyed rate limiters.
+#[derive(Debug)]
+pub struct Limits {
+    /// Login attempts per client address.
+    pub login_ip: RateLimiter,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            login_ip: RateLimiter::new(20, 15 * 60),
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let admin = Router::new().route("/admin", get(dashboard));
+
+    Router::new()
+        .route("/", get(home))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::endpoint))
+        .route("/assets/{name}", get(assets::serve))
+        .route(
+            "/setup",
+            get(crate::auth::routes::setup_page).post(crate::auth::routes::setup_submit),
+        )
+        .route(
+            "/login",
+            get(crate::auth::routes::login_page).post(crate::auth::routes::login_submit),
+        )
+        .route("/logout", post(crate::auth::routes::logout))
+        .route("/prefs", post(prefs))
+        .merge(admin)
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            visitor::visitor,
+        ))
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .with_state(state)
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Something went wrong on our side. Try again; if it keeps happening, check usher's log.",
+    )
+        .into_response()
+}
+
+/// CSP without `unsafe-inline`, no framing, no sniffing, no referrer leaking invite codes.
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(
+        "permissions-policy",
+        HeaderValue::from_static("camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    );
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if state.config.is_https() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    res
+}
+
+/// Renders a page with the context every page shares.
+pub fn page(
+    state: &AppState,
+    visitor: &Visitor,
+    template: &str,
+    ctx: Value,
+) -> AppResult<Html<String>> {
+    let base = base_context(
+        state,
+        visitor.lang,
+        visitor.theme,
+        &visitor.csrf,
+        visitor.admin.as_ref().map(|a| a.username.as_str()),
+        &visitor.path,
+    );
+    let merged = context! { ..ctx, ..base };
+    let html = state.templates.get_template(template)?.render(merged)?;
+    Ok(Html(html))
+}
+
+/// What `base.html` needs on every page, error pages included.
+pub fn base_context(
+    state: &AppState,
+    lang: &str,
+    theme: visitor::Theme,
+    csrf: &str,
+    admin: Option<&str>,
+    path: &str,
+) -> Value {
+    context! {
+        lang => lang,
+        theme => theme.as_str(),
+        csrf => csrf,
+        admin => admin,
+        path => path,
+        languages => ser(i18n::LANGUAGES),
+        public_url => state.config.public_base(),
+        version => env!("CARGO_PKG_VERSION"),
+    }
+}
+
+/// Accepts only a path on this site (`/admin/x`), never `//evil` or `https://…`, so redirects
+/// after login or a preference change cannot be turned into open redirects.
+pub fn local_path(s: &str) -> Option<&str> {
+    let ok = s.starts_with('/')
+        && !s.starts_with("//")
+        && !s.starts_with("/\\")
+        && !s.contains(['\r', '\n']);
+    ok.then_some(s)
+}
+
+async fn home(visitor: Visitor) -> Redirect {
+    if visitor.admin.is_some() {
+        Redirect::to("/admin")
+    } else {
+        Redirect::to("/login")
+    }
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found()
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    let db_ok = state.store.ping().await.is_ok();
+    let status = if db_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        axum::Json(serde_json::json!({
+            "status": if db_ok { "ok" } else { "degraded" },
+            "version": env!("CARGO_PKG_VERSION"),
+            "database": if db_ok { "ok" } else { "unavailable" },
+        })),
+    )
+        .into_response()
+}
+
+async fn dashboard(State(state): State<AppState>, admin: Admin) -> AppResult<Html<String>> {
+    let events = state.store.recent_events(10).await?;
+    page(
+        &state,
+        &admin.visitor,
+        "admin/dashboard.html",
+        context! { events => ser(&events), server_count => 0, invite_count => 0 },
+    )
+}
+
+#[derive(Deserialize)]
+struct PrefsForm {
+    #[serde(default)]
+    theme: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
+    #[serde(default)]
+    back: String,
+}
+
+/// The theme toggle and language switch: plain forms, so they work without JavaScript.
+async fn prefs(State(state): State<AppState>, Form(form): Form<PrefsForm>) -> AppResult<Response> {
+    let mut res = Redirect::to(local_path(&form.back).unwrap_or("/")).into_response();
+    let year = 60 * 60 * 24 * 365;
+    let secure = state.config.is_https();
+    if let Some(theme) = form.theme.as_deref() {
+        if !matches!(theme, "auto" | "light" | "dark") {
+            return Err(
+                AppError::bad_request("theme must be auto, light or dark").with_field("theme")
+            );
+        }
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(THEME_COOKIE, theme, year, secure, false),
+        );
+    }
+    if let Some(lang) = form.lang.as_deref() {
+        let Some(lang) = i18n::supported(lang) else {
+            return Err(AppError::bad_request("unsupported language").with_field("lang"));
+        };
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(LANG_COOKIE, lang, year, secure, false),
+        );
+    }
+    Ok(res)
+}
+
+/// Turns any serialisable value into a template value.
+pub fn ser<T: serde::Serialize>(value: T) -> Value {
+    Value::from(minijinja::value::Serde(value))
+}

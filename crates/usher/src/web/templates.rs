@@ -1,0 +1,82 @@
+//! Server-rendered pages: minijinja templates embedded in the binary, overridable by files in
+//! `{data_dir}/templates/`. Undefined variables are errors, so a missing value is caught by tests
+//! instead of rendering as an empty string.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::value::{Kwargs, Value};
+use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
+
+use crate::web::assets::Assets;
+use crate::web::i18n::I18n;
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $name)))),*]
+    };
+}
+
+/// Every built-in template.
+pub const TEMPLATES: &[(&str, &str)] = embedded![
+    "base.html",
+    "macros.html",
+    "error.html",
+    "setup.html",
+    "login.html",
+    "admin/dashboard.html",
+];
+
+pub fn environment(
+    i18n: Arc<I18n>,
+    assets: Arc<Assets>,
+    override_dir: Option<PathBuf>,
+) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_loader(move |name| {
+        if let Some(dir) = &override_dir {
+            // Only plain relative names: an override can never reach outside its folder.
+            if !name.split('/').any(|p| p == ".." || p.is_empty()) {
+                let path = dir.join(name);
+                if let Ok(text) = std::fs::read_to_string(&path) {
+                    return Ok(Some(text));
+                }
+            }
+        }
+        Ok(TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, src)| src.to_string()))
+    });
+    env.add_function(
+        "t",
+        move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
+            let lang = state
+                .lookup("lang")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_else(|| "en".into());
+            let mut args: Vec<(&str, fluent_bundle::FluentValue)> = Vec::new();
+            for name in kwargs.args() {
+                let value: Value = kwargs.get(name)?;
+                let fv = match value.as_i64() {
+                    Some(n) => fluent_bundle::FluentValue::from(n),
+                    None => fluent_bundle::FluentValue::from(value.to_string()),
+                };
+                args.push((name, fv));
+            }
+            i18n.get(&lang, key, &args).ok_or_else(|| {
+                Error::new(
+                    ErrorKind::UndefinedError,
+                    format!("no translation `{key}` in `{lang}`"),
+                )
+            })
+        },
+    );
+    // Asset URLs are built from our own file names, so they need no escaping.
+    env.add_function("asset", move |name: &str| {
+        Value::from_safe_string(assets.url(name))
+    });
+    env.add_filter("datetime", |ts: i64| crate::clock::human(ts));
+    env
+}

@@ -1,0 +1,442 @@
+//! Who is asking: language, theme, client address, admin session and CSRF token, worked out once
+//! per request by one middleware that also refuses cross-site or token-less state changes and
+//! renders errors as pages or JSON.
+
+use std::convert::Infallible;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::crypto;
+use crate::web::AppState;
+use crate::web::error::{AppError, json_body};
+use crate::web::i18n;
+
+pub const SESSION_COOKIE: &str = "usher_session";
+pub const ANON_COOKIE: &str = "usher_anon";
+pub const LANG_COOKIE: &str = "usher_lang";
+pub const THEME_COOKIE: &str = "usher_theme";
+/// The form field (or `X-CSRF-Token` header) that carries the CSRF token.
+pub const CSRF_FIELD: &str = "csrf";
+const MAX_FORM_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    Auto,
+    Light,
+    Dark,
+}
+
+impl Theme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Theme::Auto => "auto",
+            Theme::Light => "light",
+            Theme::Dark => "dark",
+        }
+    }
+}
+
+/// A signed-in admin.
+#[derive(Debug, Clone)]
+pub struct AdminSession {
+    pub admin_id: i64,
+    pub username: String,
+    pub id_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    pub lang: &'static str,
+    pub theme: Theme,
+    pub csrf: String,
+    pub ip: IpAddr,
+    pub admin: Option<AdminSession>,
+    pub path: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Visitor>()
+            .cloned()
+            .unwrap_or_else(|| Visitor {
+                lang: i18n::DEFAULT_LANG,
+                theme: Theme::Auto,
+                csrf: String::new(),
+                ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+                admin: None,
+                path: parts.uri.path().to_string(),
+            }))
+    }
+}
+
+/// The signed-in admin; anyone else is sent to the login page (browser) or gets 401 (API).
+#[derive(Debug, Clone)]
+pub struct Admin {
+    pub session: AdminSession,
+    pub visitor: Visitor,
+}
+
+pub struct LoginRequired(String);
+
+impl IntoResponse for LoginRequired {
+    fn into_response(self) -> Response {
+        if self.0.starts_with("/api/") {
+            return AppError::unauthorized().into_response();
+        }
+        let next = serde_urlencoded::to_string([("next", self.0.as_str())]).unwrap_or_default();
+        Redirect::to(&format!("/login?{next}")).into_response()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Admin {
+    type Rejection = LoginRequired;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let visitor = parts.extensions.get::<Visitor>().cloned();
+        match visitor.and_then(|v| v.admin.clone().map(|s| (s, v))) {
+            Some((session, visitor)) => Ok(Admin { session, visitor }),
+            None => {
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/admin".into());
+                Err(LoginRequired(path))
+            }
+        }
+    }
+}
+
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value with the flags DESIGN asks for.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age: i64,
+    secure: bool,
+    http_only: bool,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; SameSite=Lax; Max-Age={max_age}");
+    if http_only {
+        c.push_str("; HttpOnly");
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    HeaderValue::from_str(&c).expect("cookie values are ASCII")
+}
+
+fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
+    if trust_proxy
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return ip;
+    }
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn is_safe(method: &Method) -> bool {
+    matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Routes that authenticate by other means (API keys, webhook secrets) and never carry a
+/// browser's CSRF token.
+fn csrf_exempt(path: &str) -> bool {
+    path.starts_with("/api/") || path == "/telegram/webhook"
+}
+
+/// Whether a state-changing request comes from our own pages, by `Origin` or, failing that,
+/// `Sec-Fetch-Site`.
+fn same_origin(headers: &HeaderMap, public_base: &str) -> bool {
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if origin == "null" {
+            return false;
+        }
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let public_host = public_base
+            .split_once("://")
+            .map(|(_, h)| h.split('/').next().unwrap_or(h))
+            .unwrap_or("");
+        return origin_host.eq_ignore_ascii_case(host)
+            || origin_host.eq_ignore_ascii_case(public_host);
+    }
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some(site) => matches!(site, "same-origin" | "none"),
+        None => true, // not a browser (curl, scripts): the token alone decides
+    }
+}
+
+fn form_field(body: &[u8], name: &str) -> Option<String> {
+    form_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
+}
+
+/// Context for errors raised before the visitor is fully known (no CSRF token to offer).
+fn early<'a>(lang: &'a str, theme: Theme, path: &'a str, is_api: bool) -> ErrorContext<'a> {
+    ErrorContext {
+        lang,
+        theme,
+        csrf: "",
+        admin: None,
+        path,
+        is_api,
+    }
+}
+
+pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let is_api = path.starts_with("/api/");
+    let headers = req.headers().clone();
+    let secure = state.config.is_https();
+
+    let lang = cookie(&headers, LANG_COOKIE)
+        .and_then(i18n::supported)
+        .or_else(|| {
+            headers
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(i18n::negotiate)
+        })
+        .unwrap_or(i18n::DEFAULT_LANG);
+    let theme = match cookie(&headers, THEME_COOKIE) {
+        Some("light") => Theme::Light,
+        Some("dark") => Theme::Dark,
+        _ => Theme::Auto,
+    };
+
+    let mut admin = None;
+    let mut session_raw = None;
+    if let Some(raw) = cookie(&headers, SESSION_COOKIE) {
+        match crate::auth::session_for_cookie(&state, raw).await {
+            Ok(Some(s)) => {
+                session_raw = Some(raw.to_string());
+                admin = Some(s);
+            }
+            Ok(None) => {}
+            Err(e) => return render(&state, &early(lang, theme, &path, is_api), e),
+        }
+    }
+    let mut new_anon = None;
+    let binding = match &session_raw {
+        Some(raw) => raw.clone(),
+        None => match cookie(&headers, ANON_COOKIE) {
+            Some(v) if v.len() >= 16 && v.len() <= 64 => v.to_string(),
+            _ => {
+                let v = crypto::random_token();
+                new_anon = Some(v.clone());
+                v
+            }
+        },
+    };
+    let csrf = state.key.sign("csrf", &binding)[..40].to_string();
+
+    if !is_safe(req.method()) && !csrf_exempt(&path) {
+        if !same_origin(&headers, &state.config.public_base()) {
+            return render(
+                &state,
+                &early(lang, theme, &path, is_api),
+                AppError::forbidden_csrf(),
+            );
+        }
+        let (parts, body) = req.into_parts();
+        let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+            Ok(b) => b,
+            Err(_) => {
+                return render(
+                    &state,
+                    &early(lang, theme, &path, is_api),
+                    AppError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "too_large",
+                        "error-too-large",
+                    ),
+                );
+            }
+        };
+        let given = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+            .or_else(|| form_field(&bytes, CSRF_FIELD))
+            .unwrap_or_default();
+        if !crypto::constant_time_eq(given.as_bytes(), csrf.as_bytes()) {
+            return render(
+                &state,
+                &early(lang, theme, &path, is_api),
+                AppError::forbidden_csrf(),
+            );
+        }
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+
+    let ip = client_ip(&req, state.config.trust_proxy_headers);
+    let admin_name = admin.as_ref().map(|a| a.username.clone());
+    req.extensions_mut().insert(Visitor {
+        lang,
+        theme,
+        csrf: csrf.clone(),
+        ip,
+        admin,
+        path: path.clone(),
+    });
+    let mut res = next.run(req).await;
+    if let Some(err) = res.extensions_mut().remove::<AppError>() {
+        let headers = std::mem::take(res.headers_mut());
+        let ctx = ErrorContext {
+            lang,
+            theme,
+            csrf: &csrf,
+            admin: admin_name.as_deref(),
+            path: &path,
+            is_api,
+        };
+        res = render(&state, &ctx, err);
+        for (k, v) in headers.iter() {
+            if k == header::SET_COOKIE || k == header::RETRY_AFTER {
+                res.headers_mut().append(k, v.clone());
+            }
+        }
+    }
+    if let Some(v) = new_anon {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie(ANON_COOKIE, &v, 60 * 60 * 24 * 365, secure, true),
+        );
+    }
+    res
+}
+
+/// What an error page knows about the visitor.
+pub struct ErrorContext<'a> {
+    pub lang: &'a str,
+    pub theme: Theme,
+    pub csrf: &'a str,
+    pub admin: Option<&'a str>,
+    pub path: &'a str,
+    pub is_api: bool,
+}
+
+/// Renders an error as JSON for the API or as a page in the visitor's language.
+pub fn render(state: &AppState, ctx: &ErrorContext<'_>, err: AppError) -> Response {
+    let mut message = state.i18n.text(ctx.lang, err.message_key);
+    if let Some(detail) = &err.detail {
+        message = format!("{message} {detail}");
+    }
+    if ctx.is_api {
+        return json_body(&err, &message);
+    }
+    let base = crate::web::base_context(state, ctx.lang, ctx.theme, ctx.csrf, ctx.admin, ctx.path);
+    let page = minijinja::context! {
+        status => err.status.as_u16(),
+        title_key => err.message_key,
+        detail => err.detail,
+    };
+    let ctx = minijinja::context! { ..page, ..base };
+    let body = state
+        .templates
+        .get_template("error.html")
+        .and_then(|t| t.render(ctx))
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "error page failed to render");
+            format!("{} {}", err.status.as_u16(), message)
+        });
+    (
+        err.status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn origin_must_match_the_host_or_the_public_url() {
+        let base = "https://usher.example.com";
+        assert!(same_origin(
+            &headers(&[
+                ("origin", "http://127.0.0.1:9450"),
+                ("host", "127.0.0.1:9450")
+            ]),
+            base
+        ));
+        assert!(same_origin(
+            &headers(&[
+                ("origin", "https://usher.example.com"),
+                ("host", "10.0.0.2")
+            ]),
+            base
+        ));
+        assert!(!same_origin(
+            &headers(&[
+                ("origin", "https://evil.example"),
+                ("host", "127.0.0.1:9450")
+            ]),
+            base
+        ));
+        assert!(!same_origin(&headers(&[("origin", "null")]), base));
+        assert!(!same_origin(
+            &headers(&[("sec-fetch-site", "cross-site")]),
+            base
+        ));
+        assert!(same_origin(
+            &headers(&[("sec-fetch-site", "same-origin")]),
+            base
+        ));
+    }
+
+    #[test]
+    fn cookies_are_found_among_several() {
+        let h = headers(&[("cookie", "a=1; usher_lang=es; b=2")]);
+        assert_eq!(cookie(&h, LANG_COOKIE), Some("es"));
+        assert_eq!(cookie(&h, "missing"), None);
+    }
+}

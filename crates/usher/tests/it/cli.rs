@@ -1,0 +1,234 @@
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+fn usher(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usher"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("USHER_DATA_DIR")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn admin_create_works_while_serve_runs_and_the_new_admin_can_sign_in() {
+    let app = spawn_app().await;
+    let dir = app.data_dir();
+    let out = tokio::task::spawn_blocking(move || {
+        usher(
+            &dir,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "second",
+                "--password-stdin",
+            ],
+            "another good password\n",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("admin `second` created"));
+
+    let res = app.login("second", "another good password").await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/admin").await.status(), StatusCode::OK);
+    assert!(
+        !usher::auth::setup_token_valid(&app.state.store, &app.setup_token())
+            .await
+            .unwrap(),
+        "creating an admin voids the setup link"
+    );
+}
+
+#[tokio::test]
+async fn admin_create_refuses_a_taken_name_and_a_short_password_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || {
+        let first = usher(
+            &d,
+            &["admin", "create", "--username", "owner", "--password-stdin"],
+            "long enough pw",
+        );
+        let again = usher(
+            &d,
+            &["admin", "create", "--username", "OWNER", "--password-stdin"],
+            "long enough pw",
+        );
+        let short = usher(
+            &d,
+            &["admin", "create", "--username", "x", "--password-stdin"],
+            "short",
+        );
+        let empty = usher(
+            &d,
+            &["admin", "create", "--username", "y", "--password-stdin"],
+            "",
+        );
+        (first, again, short, empty)
+    })
+    .await
+    .unwrap();
+    assert!(out.0.status.success());
+    assert!(!out.1.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.1.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&out.1.stderr)
+    );
+    assert!(!out.2.status.success());
+    assert!(String::from_utf8_lossy(&out.2.stderr).contains("at least 10 characters"));
+    assert!(!out.3.status.success());
+    assert!(String::from_utf8_lossy(&out.3.stderr).contains("no password on standard input"));
+}
+
+#[tokio::test]
+async fn reset_password_changes_it_and_signs_the_admin_out() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    assert_eq!(app.get("/admin").await.status(), StatusCode::OK);
+    let dir = app.data_dir();
+    let out = tokio::task::spawn_blocking(move || {
+        usher(
+            &dir,
+            &[
+                "admin",
+                "reset-password",
+                "--username",
+                ADMIN,
+                "--password-stdin",
+            ],
+            "a brand new password",
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        app.get("/admin").await.status(),
+        StatusCode::SEE_OTHER,
+        "sessions ended"
+    );
+    assert_eq!(
+        app.login(ADMIN, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.login(ADMIN, "a brand new password").await.status(),
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    let out = Command::new(env!("CARGO_BIN_EXE_usher"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("usher {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn an_invalid_setting_stops_start_up_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_usher"))
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .env("USHER_SESSION_DAYS", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("USHER_SESSION_DAYS") && err.contains("not a whole number"),
+        "{err}"
+    );
+}
+
+/// The real binary: prints the setup link, serves, and exits cleanly on SIGTERM.
+#[test]
+fn serve_prints_the_setup_link_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_usher"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("USHER_LOG", "info")
+        .env("USHER_TYPO_SETTING", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let setup = loop {
+        let line = lines
+            .next()
+            .expect("usher exited before printing the setup link")
+            .unwrap();
+        seen.push(line.clone());
+        if let Some(i) = line.find("http://") {
+            if line.contains("setup?token=") {
+                break line[i..].trim().to_string();
+            }
+        }
+    };
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("unknown environment variable USHER_TYPO_SETTING")),
+        "{seen:?}"
+    );
+    let res = blocking_get(&setup);
+    assert_eq!(res, 200);
+
+    let started = std::time::Instant::now();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("stopped")), "{rest:?}");
+}
+
+/// A tiny blocking GET (the test above runs outside the async runtime).
+fn blocking_get(url: &str) -> u16 {
+    media::http::install_crypto();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
+}

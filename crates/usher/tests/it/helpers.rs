@@ -1,0 +1,180 @@
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use usher::clock::Clock;
+use usher::config::Config;
+
+pub const ADMIN: &str = "owner";
+pub const PASSWORD: &str = "correct horse battery";
+/// 2026-11-22T00:00:00Z: tests start from a fixed instant and move time by hand.
+pub const START: i64 = 1_795_305_600;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub clock: Clock,
+    pub dir: Arc<tempfile::TempDir>,
+    pub setup_url: Option<String>,
+    pub state: usher::web::AppState,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn test_config(data_dir: &Path) -> Config {
+    Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: data_dir.to_path_buf(),
+        ..Config::default()
+    }
+}
+
+/// A fresh usher: new data dir, port 0, manual clock, no admin yet.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut config = test_config(dir.path());
+    configure(&mut config);
+    start(config, dir, Clock::manual(START), cookie_client()).await
+}
+
+pub fn cookie_client() -> reqwest::Client {
+    media::http::install_crypto();
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+pub async fn start(
+    config: Config,
+    dir: Arc<tempfile::TempDir>,
+    clock: Clock,
+    client: reqwest::Client,
+) -> TestApp {
+    let app = usher::App::build_with_clock(config, clock.clone())
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    let setup_url = app.setup_url();
+    let state = app.state().clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let handle = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        base: format!("http://{addr}"),
+        client,
+        clock,
+        dir,
+        setup_url,
+        state,
+        shutdown: Some(tx),
+        handle: Some(handle),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_text(&self, path: &str) -> (StatusCode, String) {
+        let res = self.get(path).await;
+        let status = res.status();
+        (status, res.text().await.unwrap())
+    }
+
+    /// The CSRF token the pages currently carry for this client's cookies.
+    pub async fn csrf(&self) -> String {
+        let (_, body) = self.get_text("/this-page-does-not-exist").await;
+        extract_csrf(&body).expect("every page carries a CSRF token")
+    }
+
+    /// Posts a form the way a browser on our own page would: with the current token.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&all)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn setup_token(&self) -> String {
+        let url = self
+            .setup_url
+            .as_ref()
+            .expect("no setup link: an admin exists");
+        url.split("token=").nth(1).unwrap().to_string()
+    }
+
+    /// Completes first-run setup as ADMIN and stays signed in.
+    pub async fn setup_admin(&self) -> reqwest::Response {
+        let token = self.setup_token();
+        let res = self
+            .post_form(
+                "/setup",
+                &[
+                    ("token", &token),
+                    ("username", ADMIN),
+                    ("password", PASSWORD),
+                    ("password_confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "setup should redirect");
+        res
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post_form("/login", &[("username", username), ("password", password)])
+            .await
+    }
+
+    /// Stops the server the way SIGTERM does and waits for it to finish.
+    pub async fn stop(mut self) -> (Arc<tempfile::TempDir>, Clock, reqwest::Client) {
+        self.shutdown.take().unwrap().send(()).unwrap();
+        self.handle.take().unwrap().await.unwrap().unwrap();
+        (self.dir.clone(), self.clock.clone(), self.client.clone())
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
