@@ -108,7 +108,9 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
-/// CSP without `unsafe-inline`, no framing, no sniffing, no referrer leaking invite codes.
+/// CSP without `unsafe-inline`, no framing, no sniffing, and referrers only to ourselves so
+/// invite codes in URLs never leak to other sites (`no-referrer` would make browsers send
+/// `Origin: null` on our own forms).
 async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
@@ -126,7 +128,7 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        HeaderValue::from_static("same-origin"),
     );
     h.insert(
         "permissions-policy",

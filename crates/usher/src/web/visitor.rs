@@ -175,9 +175,11 @@ fn csrf_exempt(path: &str) -> bool {
 /// Whether a state-changing request comes from our own pages, by `Origin` or, failing that,
 /// `Sec-Fetch-Site`.
 fn same_origin(headers: &HeaderMap, public_base: &str) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if origin == "null" {
-            return false;
+            // Privacy settings can hide the origin; then only the browser's own word counts.
+            return fetch_site == Some("same-origin");
         }
         let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
         let host = headers
@@ -191,7 +193,7 @@ fn same_origin(headers: &HeaderMap, public_base: &str) -> bool {
         return origin_host.eq_ignore_ascii_case(host)
             || origin_host.eq_ignore_ascii_case(public_host);
     }
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+    match fetch_site {
         Some(site) => matches!(site, "same-origin" | "none"),
         None => true, // not a browser (curl, scripts): the token alone decides
     }
@@ -423,6 +425,10 @@ mod tests {
             base
         ));
         assert!(!same_origin(&headers(&[("origin", "null")]), base));
+        assert!(same_origin(
+            &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
+            base
+        ));
         assert!(!same_origin(
             &headers(&[("sec-fetch-site", "cross-site")]),
             base

@@ -1,0 +1,65 @@
+// Starts the real usher binary on a free port with a fresh data dir, and a headless Chromium.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const shotsDir = join(root, "target", "e2e");
+mkdirSync(shotsDir, { recursive: true });
+
+export const PHONE = { width: 390, height: 844 };
+export const DESKTOP = { width: 1280, height: 800 };
+
+/** Runs `usher serve` and resolves once it printed its address (and setup link, if any). */
+export async function startUsher(extraEnv = {}) {
+  const dataDir = mkdtempSync(join(tmpdir(), "usher-e2e-"));
+  const bin = process.env.USHER_BIN || join(root, "target", "debug", "usher");
+  const child = spawn(bin, ["serve", "--bind", "127.0.0.1:0", "--data-dir", dataDir], {
+    env: { ...process.env, USHER_LOG: "info", ...extraEnv },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  const lines = createInterface({ input: child.stderr });
+  let base = null;
+  let setupUrl = null;
+  const log = [];
+  await new Promise((resolve, reject) => {
+    child.on("exit", (code) => reject(new Error(`usher exited early (${code}):\n${log.join("\n")}`)));
+    lines.on("line", (line) => {
+      log.push(line);
+      const listening = line.match(/listening on (http:\/\/\S+)/);
+      if (listening) base = listening[1];
+      const setup = line.match(/(http:\/\/\S+\/setup\?token=\S+)/);
+      if (setup) setupUrl = setup[1];
+      if (base && setupUrl) resolve();
+    });
+  });
+  return {
+    base,
+    setupUrl,
+    log,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
+  });
+}
