@@ -196,10 +196,10 @@ fn serve_prints_the_setup_link_and_stops_cleanly_on_sigterm() {
             .expect("usher exited before printing the setup link")
             .unwrap();
         seen.push(line.clone());
-        if let Some(i) = line.find("http://") {
-            if line.contains("setup?token=") {
-                break line[i..].trim().to_string();
-            }
+        if let Some(i) = line.find("http://")
+            && line.contains("setup?token=")
+        {
+            break line[i..].trim().to_string();
         }
     };
     assert!(
