@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod servers;
 pub mod store;
 pub mod web;
 
@@ -68,41 +69,59 @@ pub fn secret_key(config: &Config) -> Result<crypto::SecretKey, StartError> {
     })
 }
 
+/// Everything the web server and the CLI share: database (migrated), secret key, media client
+/// settings, templates and translations.
+pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, StartError> {
+    let store = open_store(&config, &clock).await?;
+    let key = secret_key(&config)?;
+    let media = servers::MediaEnv::load(&store, &config, clock.now()).await?;
+    let i18n = Arc::new(web::i18n::I18n::load());
+    let assets = Arc::new(web::assets::Assets::load());
+    let override_dir = config.data_dir.join("templates");
+    let templates = Arc::new(web::templates::environment(
+        i18n.clone(),
+        assets.clone(),
+        override_dir.is_dir().then_some(override_dir),
+    ));
+    Ok(AppState {
+        store,
+        config: Arc::new(config),
+        clock,
+        key: Arc::new(key),
+        templates,
+        i18n,
+        assets,
+        limits: Arc::new(web::Limits::default()),
+        metrics: Arc::new(web::metrics::Metrics::default()),
+        media: Arc::new(media),
+    })
+}
+
 impl App {
     pub async fn build(config: Config) -> Result<App, StartError> {
         Self::build_with_clock(config, Clock::System).await
     }
 
-    pub async fn build_with_clock(config: Config, clock: Clock) -> Result<App, StartError> {
-        let store = open_store(&config, &clock).await?;
-        let key = secret_key(&config)?;
+    pub async fn build_with_clock(mut config: Config, clock: Clock) -> Result<App, StartError> {
         let listener = tokio::net::TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
                 addr: config.bind,
                 source,
             })?;
-        let setup_token = auth::issue_setup_token(&store, clock.now()).await?;
-
-        let i18n = Arc::new(web::i18n::I18n::load());
-        let assets = Arc::new(web::assets::Assets::load());
-        let override_dir = config.data_dir.join("templates");
-        let templates = Arc::new(web::templates::environment(
-            i18n.clone(),
-            assets.clone(),
-            override_dir.is_dir().then_some(override_dir),
-        ));
-        let state = AppState {
-            store,
-            config: Arc::new(config),
-            clock,
-            key: Arc::new(key),
-            templates,
-            i18n,
-            assets,
-            limits: Arc::new(web::Limits::default()),
-            metrics: Arc::new(web::metrics::Metrics::default()),
-        };
+        // Port 0 becomes the real port, so links built from the bind address work.
+        config.bind = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
+        if config.public_url.is_none() && config.bind.ip().is_unspecified() {
+            tracing::warn!(
+                "listening on all interfaces without USHER_PUBLIC_URL: links will say {}; set USHER_PUBLIC_URL to the address people use",
+                config.public_base()
+            );
+        }
+        let state = build_state(config, clock).await?;
+        let setup_token = auth::issue_setup_token(&state.store, state.clock.now()).await?;
         Ok(App {
             state,
             listener,

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod events;
+pub mod servers;
 pub mod sessions;
 pub mod settings;
 
@@ -34,11 +35,18 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The schema, one step per file, applied in order inside a transaction each.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "servers",
+        include_str!("../../migrations/sqlite/0002_servers.sql"),
+    ),
+];
 
 /// The newest schema version this build knows.
 pub fn schema_version() -> i64 {

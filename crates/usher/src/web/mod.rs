@@ -42,6 +42,7 @@ pub struct AppState {
     pub assets: Arc<assets::Assets>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<metrics::Metrics>,
+    pub media: Arc<crate::servers::MediaEnv>,
 }
 
 /// The keyed rate limiters.
@@ -60,7 +61,21 @@ impl Default for Limits {
 }
 
 pub fn router(state: AppState) -> Router {
-    let admin = Router::new().route("/admin", get(dashboard));
+    use crate::servers::routes as servers;
+    let admin = Router::new()
+        .route("/admin", get(dashboard))
+        .route("/admin/servers", get(servers::list).post(servers::create))
+        .route("/admin/servers/new", get(servers::new_form))
+        .route("/admin/servers/plex/signin", post(servers::plex_signin))
+        .route("/admin/servers/plex/callback", get(servers::plex_callback))
+        .route("/admin/servers/plex/add", post(servers::plex_add))
+        .route("/admin/servers/{id}", get(servers::detail))
+        .route("/admin/servers/{id}/test", post(servers::test))
+        .route("/admin/servers/{id}/scan", post(servers::scan))
+        .route("/admin/servers/{id}/edit", post(servers::edit))
+        .route("/admin/servers/{id}/defaults", post(servers::defaults))
+        .route("/admin/servers/{id}/libraries", post(servers::libraries))
+        .route("/admin/servers/{id}/remove", post(servers::remove));
 
     Router::new()
         .route("/", get(home))
@@ -234,7 +249,11 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> AppResult<Htm
         &state,
         &admin.visitor,
         "admin/dashboard.html",
-        context! { events => ser(&events), server_count => 0, invite_count => 0 },
+        context! {
+            events => ser(&events),
+            server_count => state.store.server_count().await?,
+            invite_count => 0,
+        },
     )
 }
 

@@ -25,6 +25,11 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "setup.html",
     "login.html",
     "admin/dashboard.html",
+    "admin/servers.html",
+    "admin/server_new.html",
+    "admin/server.html",
+    "admin/plex_pick.html",
+    "admin/plex_wait.html",
 ];
 
 pub fn environment(
@@ -34,6 +39,7 @@ pub fn environment(
 ) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_formatter(escape_formatter);
     env.set_loader(move |name| {
         if let Some(dir) = &override_dir {
             // Only plain relative names: an override can never reach outside its folder.
@@ -79,4 +85,50 @@ pub fn environment(
     });
     env.add_filter("datetime", |ts: i64| crate::clock::human(ts));
     env
+}
+
+/// HTML-escapes the five characters that matter (`& < > " '`) and nothing else, so URLs and
+/// text stay readable in the page source; values marked safe are written as they are.
+fn escape_formatter(
+    out: &mut minijinja::Output,
+    state: &mut State,
+    value: &Value,
+) -> Result<(), Error> {
+    if matches!(state.auto_escape(), minijinja::AutoEscape::None) || value.is_safe() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = if value.is_none() {
+        String::new()
+    } else {
+        value.to_string()
+    };
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    out.write_str(&escaped).map_err(Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_but_slashes_stay_readable() {
+        let env = environment(Arc::new(I18n::load()), Arc::new(Assets::load()), None);
+        let tmpl = env
+            .template_from_named_str("check.html", "{{ v }}|{{ none_value }}|{{ n }}")
+            .unwrap();
+        let out = tmpl
+            .render(minijinja::context! { v => "<a href=\"/x\">&'</a>", none_value => (), n => 3 })
+            .unwrap();
+        assert_eq!(out, "&lt;a href=&quot;/x&quot;&gt;&amp;&#39;&lt;/a&gt;||3");
+    }
 }

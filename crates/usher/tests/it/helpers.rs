@@ -102,7 +102,7 @@ impl TestApp {
     /// The CSRF token the pages currently carry for this client's cookies.
     pub async fn csrf(&self) -> String {
         let (_, body) = self.get_text("/this-page-does-not-exist").await;
-        extract_csrf(&body).expect("every page carries a CSRF token")
+        extract_csrf(&body).unwrap_or_else(|| panic!("every page carries a CSRF token: {body}"))
     }
 
     /// Posts a form the way a browser on our own page would: with the current token.
@@ -177,4 +177,36 @@ pub fn location(res: &reqwest::Response) -> String {
         .get("location")
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
+}
+
+/// A signed-in usher whose plex.tv endpoints point at `plex`.
+pub async fn spawn_signed_in_with_plex(plex: &fakes::plex::FakePlex) -> TestApp {
+    let (tv, clients, app_url) = (plex.plex_tv_url(), plex.clients_url(), plex.app_url());
+    let app = spawn_with(move |c| {
+        c.plex.tv_url = tv;
+        c.plex.clients_url = clients;
+        c.plex.app_url = app_url;
+    })
+    .await;
+    app.setup_admin().await;
+    app
+}
+
+/// A signed-in usher with no fakes configured.
+pub async fn spawn_signed_in() -> TestApp {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    app
+}
+
+/// The numeric id at the end of a `/admin/servers/{id}?…` redirect.
+pub fn id_from_location(res: &reqwest::Response) -> i64 {
+    let loc = location(res);
+    assert!(!loc.is_empty(), "not a redirect: {}", res.status());
+    let tail = loc.rsplit('/').next().unwrap();
+    tail.split('?')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no id in {loc}"))
 }

@@ -1,0 +1,445 @@
+//! Connected media servers: adding (by URL and token, or by signing in with Plex), testing,
+//! scanning libraries, per-server defaults for new grants, editing and removing.
+
+pub mod routes;
+
+use media::plex::PlexEndpoints;
+use media::{ClientInfo, MediaClient, MediaError, ServerKind};
+
+use crate::store::events::NewEvent;
+use crate::store::servers::{NewServer, ServerDefaults, ServerRow};
+use crate::web::AppState;
+
+/// How usher talks to media servers: who it says it is and where plex.tv lives.
+#[derive(Debug, Clone)]
+pub struct MediaEnv {
+    pub info: ClientInfo,
+    pub plex: PlexEndpoints,
+}
+
+impl MediaEnv {
+    /// The client identifier is generated once per installation and kept, so plex.tv sees one
+    /// stable device rather than a new one at every start.
+    pub async fn load(
+        store: &crate::store::Store,
+        config: &crate::Config,
+        now: i64,
+    ) -> Result<Self, crate::store::StoreError> {
+        let id = store
+            .setting_or_insert(
+                "client_identifier",
+                &format!("usher-{}", crate::crypto::random_token()),
+                now,
+            )
+            .await?;
+        Ok(MediaEnv {
+            info: ClientInfo::new(id),
+            plex: PlexEndpoints {
+                plex_tv: config.plex.tv_url.clone(),
+                clients: config.plex.clients_url.clone(),
+                app: config.plex.app_url.clone(),
+            },
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A field a person typed is wrong; `key` is the Fluent message.
+    #[error("{field}: {key}")]
+    Invalid {
+        field: &'static str,
+        key: &'static str,
+    },
+    #[error("a server with that name already exists")]
+    NameTaken,
+    #[error("{0}")]
+    KindMismatch(String),
+    #[error("{0}")]
+    Media(#[from] MediaError),
+    #[error("no such server")]
+    NotFound,
+    #[error(
+        "the stored token cannot be read: was the secret key changed? Edit the server and enter the token again"
+    )]
+    TokenUnreadable,
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for ServerError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ServerError::Store(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ServerError {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::store::is_unique_violation(&e) {
+            ServerError::NameTaken
+        } else {
+            ServerError::Store(e.to_string())
+        }
+    }
+}
+
+impl ServerError {
+    /// The Fluent key that explains this error, and a detail line in plain words where the
+    /// server said something specific.
+    pub fn explain(&self) -> (&'static str, Option<String>) {
+        match self {
+            ServerError::Invalid { key, .. } => (key, None),
+            ServerError::NameTaken => ("server-name-taken", None),
+            ServerError::KindMismatch(detail) => ("server-kind-mismatch", Some(detail.clone())),
+            ServerError::Media(e) => (media_error_key(e), Some(e.to_string())),
+            ServerError::NotFound => ("error-not-found", None),
+            ServerError::TokenUnreadable => ("server-token-unreadable", None),
+            ServerError::Store(_) => ("error-internal", None),
+        }
+    }
+}
+
+/// The Fluent key for each kind of media server failure.
+pub fn media_error_key(e: &MediaError) -> &'static str {
+    match e {
+        MediaError::Unauthorized => "media-error-unauthorized",
+        MediaError::NotOwner => "media-error-not-owner",
+        MediaError::NotFound(_) => "media-error-not-found",
+        MediaError::AlreadyExists(_) => "media-error-already-exists",
+        MediaError::LimitReached(_) => "media-error-limit-reached",
+        MediaError::PlexPassRequired => "media-error-plex-pass",
+        MediaError::RateLimited { .. } => "media-error-rate-limited",
+        MediaError::Unreachable(_) => "media-error-unreachable",
+        MediaError::Timeout => "media-error-timeout",
+        MediaError::EndpointRemoved(_) => "media-error-endpoint-removed",
+        MediaError::Invalid(_) => "media-error-invalid",
+        MediaError::Unsupported(_) => "media-error-unsupported",
+        MediaError::Server { .. } => "media-error-server",
+        MediaError::Protocol(_) => "media-error-protocol",
+    }
+}
+
+/// What an owner typed to add or edit a server.
+#[derive(Debug, Clone, Default)]
+pub struct ServerInput {
+    pub kind: String,
+    pub name: String,
+    pub url: String,
+    pub token: String,
+}
+
+pub fn validate_name(name: &str) -> Result<&str, ServerError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        return Err(ServerError::Invalid {
+            field: "name",
+            key: "server-bad-name",
+        });
+    }
+    Ok(name)
+}
+
+pub fn parse_kind(kind: &str) -> Result<ServerKind, ServerError> {
+    kind.parse().map_err(|_| ServerError::Invalid {
+        field: "kind",
+        key: "server-bad-kind",
+    })
+}
+
+fn validate_url(url: &str) -> Result<String, ServerError> {
+    media::http::parse_base_url(url).map_err(|_| ServerError::Invalid {
+        field: "url",
+        key: "server-bad-url",
+    })
+}
+
+fn validate_token(token: &str) -> Result<&str, ServerError> {
+    let token = token.trim();
+    if token.is_empty()
+        || token.len() > 512
+        || token.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ServerError::Invalid {
+            field: "token",
+            key: "server-bad-token",
+        });
+    }
+    Ok(token)
+}
+
+fn build_client(
+    state: &AppState,
+    kind: ServerKind,
+    url: &str,
+    token: &str,
+) -> Result<MediaClient, ServerError> {
+    Ok(MediaClient::new(
+        kind,
+        url,
+        token,
+        &state.media.info,
+        &state.media.plex,
+    )?)
+}
+
+/// The client for a stored server.
+pub fn client_for(state: &AppState, server: &ServerRow) -> Result<MediaClient, ServerError> {
+    let token = state
+        .key
+        .open(&server.token_sealed)
+        .ok_or(ServerError::TokenUnreadable)?;
+    let kind = parse_kind(&server.kind)?;
+    build_client(state, kind, &server.url, &token)
+}
+
+/// What a connection test found.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Probe {
+    pub info: media::ServerInfo,
+    pub libraries: Vec<media::Library>,
+}
+
+/// Probes a server and lists its libraries, refusing a server of another kind than chosen.
+async fn probe(client: &MediaClient, kind: ServerKind) -> Result<Probe, ServerError> {
+    let info = client.probe().await?;
+    if info.kind != kind {
+        return Err(ServerError::KindMismatch(
+            info.warning.clone().unwrap_or_else(|| {
+                format!(
+                    "this server is {}, not {}",
+                    info.kind.display_name(),
+                    kind.display_name()
+                )
+            }),
+        ));
+    }
+    let libraries = client.libraries().await?;
+    Ok(Probe { info, libraries })
+}
+
+/// Adds a server after proving usher can reach and manage it, and stores its libraries.
+pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i64, ServerError> {
+    let kind = parse_kind(&input.kind)?;
+    let name = validate_name(&input.name)?;
+    let url = validate_url(&input.url)?;
+    let token = validate_token(&input.token)?;
+    if state.store.server_by_name(name).await?.is_some() {
+        return Err(ServerError::NameTaken);
+    }
+    let client = build_client(state, kind, &url, token)?;
+    let found = probe(&client, kind).await?;
+    let now = state.clock.now();
+    let sealed = state.key.seal(token);
+    let id = state
+        .store
+        .insert_server(
+            NewServer {
+                name,
+                kind: kind.as_str(),
+                url: &url,
+                token_sealed: &sealed,
+                remote_id: Some(&found.info.id),
+                version: Some(&found.info.version),
+                warning: found.info.warning.as_deref(),
+            },
+            now,
+        )
+        .await?;
+    state
+        .store
+        .replace_libraries(id, &found.libraries, now)
+        .await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "server.added",
+                subject: Some(name),
+                detail: Some(&format!(
+                    "{} {} at {url}, {} libraries",
+                    kind.display_name(),
+                    found.info.version,
+                    found.libraries.len()
+                )),
+            },
+            now,
+        )
+        .await?;
+    tracing::info!(server = name, kind = kind.as_str(), "server added");
+    Ok(id)
+}
+
+async fn load(state: &AppState, id: i64) -> Result<ServerRow, ServerError> {
+    state.store.server(id).await?.ok_or(ServerError::NotFound)
+}
+
+/// Tests the connection, records the outcome on the server, and returns what was found.
+pub async fn test(state: &AppState, id: i64) -> Result<Probe, ServerError> {
+    let server = load(state, id).await?;
+    let kind = parse_kind(&server.kind)?;
+    let result = match client_for(state, &server) {
+        Ok(client) => probe(&client, kind).await,
+        Err(e) => Err(e),
+    };
+    let now = state.clock.now();
+    match &result {
+        Ok(p) => {
+            state
+                .store
+                .set_server_status(
+                    id,
+                    Some((&p.info.id, &p.info.version, p.info.warning.as_deref())),
+                    None,
+                    now,
+                )
+                .await?
+        }
+        Err(e) => {
+            let (_, detail) = e.explain();
+            let message = detail.unwrap_or_else(|| e.to_string());
+            state
+                .store
+                .set_server_status(id, None, Some(&message), now)
+                .await?
+        }
+    }
+    result
+}
+
+/// Rescans libraries and stores them.
+pub async fn scan(state: &AppState, id: i64) -> Result<usize, ServerError> {
+    let probe = test(state, id).await?;
+    state
+        .store
+        .replace_libraries(id, &probe.libraries, state.clock.now())
+        .await?;
+    Ok(probe.libraries.len())
+}
+
+/// Renames, moves or re-keys a server. A new URL or token is proven before it is saved.
+pub async fn edit(
+    state: &AppState,
+    id: i64,
+    input: &ServerInput,
+    actor: &str,
+) -> Result<(), ServerError> {
+    let server = load(state, id).await?;
+    let kind = parse_kind(&server.kind)?;
+    let name = validate_name(&input.name)?;
+    let url = validate_url(&input.url)?;
+    let new_token = if input.token.trim().is_empty() {
+        None
+    } else {
+        Some(validate_token(&input.token)?.to_string())
+    };
+    if let Some(other) = state.store.server_by_name(name).await?
+        && other.id != id
+    {
+        return Err(ServerError::NameTaken);
+    }
+    if url != server.url || new_token.is_some() {
+        let token = match &new_token {
+            Some(t) => t.clone(),
+            None => state
+                .key
+                .open(&server.token_sealed)
+                .ok_or(ServerError::TokenUnreadable)?,
+        };
+        let client = build_client(state, kind, &url, &token)?;
+        let found = probe(&client, kind).await?;
+        if server
+            .remote_id
+            .as_deref()
+            .is_some_and(|r| r != found.info.id)
+        {
+            return Err(ServerError::KindMismatch(format!(
+                "that URL answers as another server ({}), not {}",
+                found.info.name, server.name
+            )));
+        }
+    }
+    let sealed = new_token.as_deref().map(|t| state.key.seal(t));
+    let now = state.clock.now();
+    state
+        .store
+        .update_server(id, name, &url, sealed.as_deref(), now)
+        .await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "server.updated",
+                subject: Some(name),
+                detail: new_token.as_ref().map(|_| "token replaced"),
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn set_defaults(
+    state: &AppState,
+    id: i64,
+    defaults: ServerDefaults,
+) -> Result<(), ServerError> {
+    load(state, id).await?;
+    if defaults
+        .max_sessions
+        .is_some_and(|n| !(1..=100).contains(&n))
+    {
+        return Err(ServerError::Invalid {
+            field: "max_sessions",
+            key: "server-bad-max-sessions",
+        });
+    }
+    state
+        .store
+        .set_server_defaults(id, defaults, state.clock.now())
+        .await?;
+    Ok(())
+}
+
+pub async fn remove(state: &AppState, id: i64, actor: &str) -> Result<(), ServerError> {
+    let server = load(state, id).await?;
+    state.store.delete_server(id).await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "server.removed",
+                subject: Some(&server.name),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// A Plex client for an owner's token without a stored server (sign-in flow).
+pub fn plex_auth(state: &AppState) -> Result<media::plex::PlexAuth, MediaError> {
+    media::plex::PlexAuth::new(state.media.info.clone(), state.media.plex.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_urls_and_tokens_are_checked_before_any_call() {
+        assert_eq!(validate_name("  Home Plex ").unwrap(), "Home Plex");
+        assert!(validate_name("").is_err());
+        assert!(validate_name(&"x".repeat(65)).is_err());
+        assert!(validate_url("http://10.0.0.2:32400/").is_ok());
+        assert!(validate_url("10.0.0.2:32400").is_err());
+        assert!(validate_url("ftp://x").is_err());
+        assert!(validate_token("abc def").is_err());
+        assert!(validate_token("").is_err());
+        assert!(parse_kind("Jellyfin").is_ok());
+        assert!(parse_kind("kodi").is_err());
+    }
+}

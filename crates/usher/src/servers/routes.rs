@@ -1,0 +1,469 @@
+//! Admin pages for servers: `/admin/servers…`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::{ServerError, ServerInput};
+use crate::store::servers::ServerDefaults;
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+fn parse_id(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| AppError::not_found())
+}
+
+/// Server errors on a page: a 4xx with the explanation, never a 500 for what the owner typed or
+/// what the media server answered.
+fn error_status(e: &ServerError) -> StatusCode {
+    match e {
+        ServerError::NotFound => StatusCode::NOT_FOUND,
+        ServerError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        ServerError::Media(_) | ServerError::KindMismatch(_) => StatusCode::BAD_GATEWAY,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn error_value(e: &ServerError) -> Value {
+    let (key, detail) = e.explain();
+    let field = match e {
+        ServerError::Invalid { field, .. } => Some(*field),
+        ServerError::NameTaken => Some("name"),
+        _ => None,
+    };
+    context! { key, detail, field }
+}
+
+pub async fn list(State(state): State<AppState>, admin: Admin) -> AppResult<Html<String>> {
+    let servers = state.store.servers().await?;
+    page(
+        &state,
+        &admin.visitor,
+        "admin/servers.html",
+        context! { servers => ser(&servers) },
+    )
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Html<String>> {
+    let kind = if q.kind.parse::<media::ServerKind>().is_ok() {
+        q.kind
+    } else {
+        "plex".into()
+    };
+    page(
+        &state,
+        &admin.visitor,
+        "admin/server_new.html",
+        context! { form => context! { kind, name => "", url => "" }, error => () },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ServerForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    token: String,
+}
+
+impl ServerForm {
+    fn input(&self) -> ServerInput {
+        ServerInput {
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            url: self.url.clone(),
+            token: self.token.clone(),
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(form): Form<ServerForm>,
+) -> AppResult<Response> {
+    match super::add(&state, &form.input(), &admin.session.username).await {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/servers/{id}?done=added")).into_response()),
+        Err(e) => {
+            if matches!(e, ServerError::Store(_)) {
+                tracing::error!(error = %e, "adding a server failed");
+            }
+            let mut res = page(
+                &state,
+                &admin.visitor,
+                "admin/server_new.html",
+                context! {
+                    form => context! { kind => &form.kind, name => &form.name, url => &form.url },
+                    error => error_value(&e),
+                },
+            )?
+            .into_response();
+            *res.status_mut() = error_status(&e);
+            Ok(res)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// Result notices shown after a redirect; only these keys are ever rendered.
+const NOTICES: &[&str] = &[
+    "added",
+    "tested",
+    "test-failed",
+    "scanned",
+    "saved",
+    "defaults",
+    "libraries",
+];
+
+async fn detail_page(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    notice: Option<&str>,
+    error: Option<&ServerError>,
+) -> AppResult<Response> {
+    let server = state
+        .store
+        .server(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let libraries = state.store.libraries(id).await?;
+    let kind: media::ServerKind = server.kind.parse().map_err(|_| AppError::internal())?;
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/server.html",
+        context! {
+            server => ser(&server),
+            kind_name => kind.display_name(),
+            local_accounts => kind.uses_local_accounts(),
+            libraries => ser(&libraries),
+            notice => notice.filter(|n| NOTICES.contains(n)),
+            error => error.map(error_value),
+        },
+    )?
+    .into_response();
+    if let Some(e) = error {
+        *res.status_mut() = error_status(e);
+    }
+    Ok(res)
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    detail_page(&state, &admin, id, Some(q.done.as_str()), None).await
+}
+
+fn back(id: i64, notice: &str) -> Response {
+    Redirect::to(&format!("/admin/servers/{id}?done={notice}")).into_response()
+}
+
+async fn or_page(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    result: Result<(), ServerError>,
+    notice: &str,
+) -> AppResult<Response> {
+    match result {
+        Ok(()) => Ok(back(id, notice)),
+        Err(ServerError::NotFound) => Err(AppError::not_found()),
+        Err(e) => detail_page(state, admin, id, None, Some(&e)).await,
+    }
+}
+
+pub async fn test(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    match super::test(&state, id).await {
+        Ok(_) => Ok(back(id, "tested")),
+        Err(ServerError::NotFound) => Err(AppError::not_found()),
+        // The failure is stored on the server and shown on its page.
+        Err(_) => Ok(back(id, "test-failed")),
+    }
+}
+
+pub async fn scan(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let result = super::scan(&state, id).await.map(|_| ());
+    or_page(&state, &admin, id, result, "scanned").await
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<ServerForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let result = super::edit(&state, id, &form.input(), &admin.session.username).await;
+    or_page(&state, &admin, id, result, "saved").await
+}
+
+#[derive(Deserialize)]
+pub struct DefaultsForm {
+    #[serde(default)]
+    allow_downloads: Option<String>,
+    #[serde(default)]
+    allow_live_tv: Option<String>,
+    #[serde(default)]
+    allow_camera_upload: Option<String>,
+    #[serde(default)]
+    max_sessions: String,
+}
+
+pub async fn defaults(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<DefaultsForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let max = form.max_sessions.trim();
+    let max_sessions = if max.is_empty() || max == "0" {
+        None
+    } else {
+        match max.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                let e = ServerError::Invalid {
+                    field: "max_sessions",
+                    key: "server-bad-max-sessions",
+                };
+                return detail_page(&state, &admin, id, None, Some(&e)).await;
+            }
+        }
+    };
+    let d = ServerDefaults {
+        allow_downloads: form.allow_downloads.is_some(),
+        allow_live_tv: form.allow_live_tv.is_some(),
+        allow_camera_upload: form.allow_camera_upload.is_some(),
+        max_sessions,
+    };
+    let result = super::set_defaults(&state, id, d).await;
+    or_page(&state, &admin, id, result, "defaults").await
+}
+
+/// The library table: repeated `enabled=ID` and `default=ID` fields.
+pub async fn libraries(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    state
+        .store
+        .server(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let ids = |name: &str| -> Result<Vec<i64>, AppError> {
+        fields
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| {
+                v.parse()
+                    .map_err(|_| AppError::bad_request("library ids are numbers"))
+            })
+            .collect()
+    };
+    state
+        .store
+        .set_library_flags(id, &ids("enabled")?, &ids("default")?)
+        .await?;
+    Ok(back(id, "libraries"))
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<RemoveForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    if form.confirm != "yes" {
+        let e = ServerError::Invalid {
+            field: "confirm",
+            key: "server-remove-unconfirmed",
+        };
+        return detail_page(&state, &admin, id, None, Some(&e)).await;
+    }
+    match super::remove(&state, id, &admin.session.username).await {
+        Ok(()) => Ok(Redirect::to("/admin/servers?done=removed").into_response()),
+        Err(ServerError::NotFound) => Err(AppError::not_found()),
+        Err(e) => detail_page(&state, &admin, id, None, Some(&e)).await,
+    }
+}
+
+// --- Sign in with Plex --------------------------------------------------------------------
+
+/// Starts "Sign in with Plex": a PIN, then a redirect to Plex, which sends the owner back to the
+/// callback. The PIN id travels signed so nobody can make usher check someone else's PIN.
+pub async fn plex_signin(State(state): State<AppState>, _admin: Admin) -> AppResult<Response> {
+    let auth = super::plex_auth(&state).map_err(media_failure)?;
+    let pin = auth.create_pin().await.map_err(media_failure)?;
+    let sig = pin_signature(&state, pin.id);
+    let forward = format!(
+        "{}/admin/servers/plex/callback?pin={}&sig={sig}",
+        state.config.public_base(),
+        pin.id
+    );
+    Ok(Redirect::to(&auth.auth_url(&pin, &forward)).into_response())
+}
+
+fn pin_signature(state: &AppState, pin: u64) -> String {
+    state.key.sign("plex-pin", &pin.to_string())[..32].to_string()
+}
+
+fn media_failure(e: media::MediaError) -> AppError {
+    AppError::new(StatusCode::BAD_GATEWAY, "media", super::media_error_key(&e))
+        .with_detail(e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    sig: String,
+}
+
+pub async fn plex_callback(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<CallbackQuery>,
+) -> AppResult<Response> {
+    let pin: u64 = q
+        .pin
+        .parse()
+        .map_err(|_| AppError::bad_request("the sign-in link is incomplete"))?;
+    if !crate::crypto::constant_time_eq(q.sig.as_bytes(), pin_signature(&state, pin).as_bytes()) {
+        return Err(AppError::bad_request(
+            "the sign-in link was altered; start again",
+        ));
+    }
+    let auth = super::plex_auth(&state).map_err(media_failure)?;
+    let Some(token) = auth.check_pin(pin).await.map_err(media_failure)? else {
+        return Ok(page(
+            &state,
+            &admin.visitor,
+            "admin/plex_wait.html",
+            context! { retry => format!("/admin/servers/plex/callback?pin={pin}&sig={}", q.sig) },
+        )?
+        .into_response());
+    };
+    let user = auth.user(&token).await.map_err(media_failure)?;
+    let servers: Vec<_> = auth
+        .servers(&token)
+        .await
+        .map_err(media_failure)?
+        .into_iter()
+        .filter(|s| s.owned)
+        .collect();
+    let choices: Vec<Value> = servers
+        .iter()
+        .map(|s| {
+            // The token is sealed into the form so it never appears in the page in the clear.
+            let sealed = state.key.seal(&s.access_token);
+            let uris: Vec<Value> = s
+                .connections
+                .iter()
+                .filter(|c| !c.relay)
+                .map(|c| context! { uri => &c.uri, local => c.local })
+                .collect();
+            context! { name => &s.name, machine_id => &s.machine_id, version => &s.version, sealed, uris }
+        })
+        .collect();
+    Ok(page(
+        &state,
+        &admin.visitor,
+        "admin/plex_pick.html",
+        context! { account => &user.username, choices, error => () },
+    )?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PlexAddForm {
+    #[serde(default)]
+    sealed: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    url: String,
+}
+
+pub async fn plex_add(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(form): Form<PlexAddForm>,
+) -> AppResult<Response> {
+    let token = state.key.open(&form.sealed).ok_or_else(|| {
+        AppError::bad_request("the server choice has expired; sign in with Plex again")
+    })?;
+    let input = ServerInput {
+        kind: "plex".into(),
+        name: form.name.clone(),
+        url: form.url.clone(),
+        token,
+    };
+    match super::add(&state, &input, &admin.session.username).await {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/servers/{id}?done=added")).into_response()),
+        Err(e) => {
+            let mut res = page(
+                &state,
+                &admin.visitor,
+                "admin/server_new.html",
+                context! {
+                    form => context! { kind => "plex", name => &form.name, url => &form.url },
+                    error => error_value(&e),
+                },
+            )?
+            .into_response();
+            *res.status_mut() = error_status(&e);
+            Ok(res)
+        }
+    }
+}

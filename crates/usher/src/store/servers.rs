@@ -1,0 +1,305 @@
+use sqlx::FromRow;
+
+use super::{Result, Store};
+use crate::clock::Timestamp;
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct ServerRow {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub url: String,
+    #[serde(skip)]
+    pub token_sealed: String,
+    pub remote_id: Option<String>,
+    pub version: Option<String>,
+    pub status: String,
+    pub status_message: Option<String>,
+    pub warning: Option<String>,
+    pub checked_at: Option<Timestamp>,
+    pub scanned_at: Option<Timestamp>,
+    pub default_allow_downloads: bool,
+    pub default_allow_live_tv: bool,
+    pub default_allow_camera_upload: bool,
+    pub default_max_sessions: Option<i64>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A server with how many libraries it offers, for lists.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct ServerSummary {
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub server: ServerRow,
+    pub library_count: i64,
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct LibraryRow {
+    pub id: i64,
+    pub server_id: i64,
+    pub remote_id: String,
+    pub local_key: String,
+    pub name: String,
+    pub kind: String,
+    pub enabled: bool,
+    pub is_default: bool,
+    pub present: bool,
+    pub scanned_at: Timestamp,
+}
+
+pub struct NewServer<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub url: &'a str,
+    pub token_sealed: &'a str,
+    pub remote_id: Option<&'a str>,
+    pub version: Option<&'a str>,
+    pub warning: Option<&'a str>,
+}
+
+/// Per-server defaults for new grants.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerDefaults {
+    pub allow_downloads: bool,
+    pub allow_live_tv: bool,
+    pub allow_camera_upload: bool,
+    pub max_sessions: Option<i64>,
+}
+
+impl Store {
+    pub async fn insert_server(
+        &self,
+        s: NewServer<'_>,
+        now: Timestamp,
+    ) -> Result<i64, sqlx::Error> {
+        sqlx::query_scalar(
+            "INSERT INTO servers (name, kind, url, token_sealed, remote_id, version, warning,
+                                  status, checked_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?) RETURNING id",
+        )
+        .bind(s.name)
+        .bind(s.kind)
+        .bind(s.url)
+        .bind(s.token_sealed)
+        .bind(s.remote_id)
+        .bind(s.version)
+        .bind(s.warning)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+    }
+
+    pub async fn servers(&self) -> Result<Vec<ServerSummary>> {
+        Ok(sqlx::query_as(
+            "SELECT s.*, (SELECT COUNT(*) FROM libraries l
+                          WHERE l.server_id = s.id AND l.present AND l.enabled) AS library_count
+             FROM servers s ORDER BY s.name COLLATE NOCASE",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn server(&self, id: i64) -> Result<Option<ServerRow>> {
+        Ok(sqlx::query_as("SELECT * FROM servers WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    pub async fn server_by_name(&self, name: &str) -> Result<Option<ServerRow>> {
+        Ok(sqlx::query_as("SELECT * FROM servers WHERE name = ?")
+            .bind(name.trim())
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    pub async fn server_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM servers")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Changes name, URL and (when given) the sealed token.
+    pub async fn update_server(
+        &self,
+        id: i64,
+        name: &str,
+        url: &str,
+        token_sealed: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE servers SET name = ?, url = ?, token_sealed = COALESCE(?, token_sealed),
+                                updated_at = ? WHERE id = ?",
+        )
+        .bind(name)
+        .bind(url)
+        .bind(token_sealed)
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records the outcome of a connection test.
+    pub async fn set_server_status(
+        &self,
+        id: i64,
+        ok: Option<(&str, &str, Option<&str>)>,
+        error: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        match ok {
+            Some((remote_id, version, warning)) => {
+                sqlx::query(
+                    "UPDATE servers SET status = 'ok', status_message = NULL, remote_id = ?,
+                            version = ?, warning = ?, checked_at = ? WHERE id = ?",
+                )
+                .bind(remote_id)
+                .bind(version)
+                .bind(warning)
+                .bind(now)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "UPDATE servers SET status = 'error', status_message = ?, checked_at = ? WHERE id = ?",
+                )
+                .bind(error)
+                .bind(now)
+                .bind(id)
+                .execute(self.pool())
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn set_server_defaults(
+        &self,
+        id: i64,
+        d: ServerDefaults,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE servers SET default_allow_downloads = ?, default_allow_live_tv = ?,
+                    default_allow_camera_upload = ?, default_max_sessions = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(d.allow_downloads)
+        .bind(d.allow_live_tv)
+        .bind(d.allow_camera_upload)
+        .bind(d.max_sessions)
+        .bind(now)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_server(&self, id: i64) -> Result<bool> {
+        Ok(sqlx::query("DELETE FROM servers WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?
+            .rows_affected()
+            > 0)
+    }
+
+    /// Stores a scan: new libraries are added (offered and pre-checked), known ones renamed, and
+    /// ones the server no longer has are kept but marked absent, so history never loses them.
+    pub async fn replace_libraries(
+        &self,
+        server_id: i64,
+        found: &[media::Library],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        for lib in found {
+            sqlx::query(
+                "INSERT INTO libraries (server_id, remote_id, local_key, name, kind, scanned_at)
+                 VALUES (?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (server_id, remote_id) DO UPDATE SET
+                    local_key = excluded.local_key, name = excluded.name, kind = excluded.kind,
+                    present = 1, scanned_at = excluded.scanned_at",
+            )
+            .bind(server_id)
+            .bind(&lib.id)
+            .bind(&lib.local_key)
+            .bind(&lib.name)
+            .bind(&lib.kind)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE libraries SET present = 0 WHERE server_id = ? AND scanned_at < ?")
+            .bind(server_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        // Same-second rescans: anything not in this scan's list is absent too.
+        let ids: Vec<&str> = found.iter().map(|l| l.id.as_str()).collect();
+        let known: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, remote_id FROM libraries WHERE server_id = ?")
+                .bind(server_id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for (id, remote_id) in known {
+            if !ids.contains(&remote_id.as_str()) {
+                sqlx::query("UPDATE libraries SET present = 0 WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        sqlx::query("UPDATE servers SET scanned_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(server_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn libraries(&self, server_id: i64) -> Result<Vec<LibraryRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM libraries WHERE server_id = ? ORDER BY present DESC, name COLLATE NOCASE",
+        )
+        .bind(server_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Sets which libraries are offered and which are pre-checked; a library that is not offered
+    /// cannot be a default.
+    pub async fn set_library_flags(
+        &self,
+        server_id: i64,
+        enabled: &[i64],
+        defaults: &[i64],
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM libraries WHERE server_id = ?")
+            .bind(server_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        for id in ids {
+            let on = enabled.contains(&id);
+            sqlx::query("UPDATE libraries SET enabled = ?, is_default = ? WHERE id = ?")
+                .bind(on)
+                .bind(on && defaults.contains(&id))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
