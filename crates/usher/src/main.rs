@@ -33,6 +33,9 @@ enum Command {
     /// Manage admin accounts
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Manage connected media servers
+    #[command(subcommand)]
+    Server(ServerCommand),
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
     Healthcheck {
         /// Base URL to check [default: http://BIND]
@@ -47,6 +50,38 @@ enum AdminCommand {
     Create(Credentials),
     /// Set a new password for an admin (signs them out everywhere)
     ResetPassword(Credentials),
+}
+
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Connect a server (usher checks it before saving)
+    Add {
+        /// plex, jellyfin or emby
+        kind: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        url: String,
+        /// Read the Plex token from standard input
+        #[arg(long)]
+        token_stdin: bool,
+        /// Read the Jellyfin/Emby API key from standard input
+        #[arg(long)]
+        api_key_stdin: bool,
+    },
+    /// List connected servers
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a server's libraries with the ids used for sharing
+    Libraries {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Test the connection to a server
+    Test { name: String },
 }
 
 #[derive(Args)]
@@ -171,6 +206,16 @@ async fn run(cli: Cli) -> Result<(), String> {
             store.close().await;
             result.map_err(|e| e.to_string())
         }
+        Command::Server(cmd) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, usher::clock::Clock::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::servers::cli::run(&state, cmd_to_args(cmd)).await;
+            state.store.close().await;
+            result
+        }
         Command::Healthcheck { url } => {
             let config = load_config(&cli, Vec::new())?;
             let base = url
@@ -178,5 +223,29 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .unwrap_or_else(|| format!("http://{}", config.bind));
             usher::healthcheck(&base).await
         }
+    }
+}
+
+fn cmd_to_args(cmd: &ServerCommand) -> usher::servers::cli::Command {
+    use usher::servers::cli::Command as C;
+    match cmd {
+        ServerCommand::Add {
+            kind,
+            name,
+            url,
+            token_stdin,
+            api_key_stdin,
+        } => C::Add {
+            kind: kind.clone(),
+            name: name.clone(),
+            url: url.clone(),
+            secret_from_stdin: *token_stdin || *api_key_stdin,
+        },
+        ServerCommand::List { json } => C::List { json: *json },
+        ServerCommand::Libraries { name, json } => C::Libraries {
+            name: name.clone(),
+            json: *json,
+        },
+        ServerCommand::Test { name } => C::Test { name: name.clone() },
     }
 }

@@ -1,6 +1,7 @@
 //! Connected media servers: adding (by URL and token, or by signing in with Plex), testing,
 //! scanning libraries, per-server defaults for new grants, editing and removing.
 
+pub mod cli;
 pub mod routes;
 
 use media::plex::PlexEndpoints;

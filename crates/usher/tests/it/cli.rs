@@ -232,3 +232,176 @@ fn blocking_get(url: &str) -> u16 {
         .unwrap();
     rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
 }
+
+fn usher_env(
+    data_dir: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+    env: &[(&str, String)],
+) -> std::process::Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_usher"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("USHER_DATA_DIR");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn server_commands_add_list_show_libraries_and_test() {
+    use fakes::jellyfin::{FakeJellyfin, FakeKind};
+    let jf = FakeJellyfin::start(FakeKind::Emby).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (url, key) = (jf.url(), jf.api_key());
+    let out = tokio::task::spawn_blocking(move || {
+        let add = usher(
+            &d,
+            &[
+                "server",
+                "add",
+                "emby",
+                "--name",
+                "Den",
+                "--url",
+                &url,
+                "--api-key-stdin",
+            ],
+            &key,
+        );
+        let no_stdin = usher(
+            &d,
+            &["server", "add", "emby", "--name", "X", "--url", &url],
+            "",
+        );
+        let list = usher(&d, &["server", "list", "--json"], "");
+        let table = usher(&d, &["server", "list"], "");
+        let libs = usher(&d, &["server", "libraries", "den", "--json"], "");
+        let test = usher(&d, &["server", "test", "Den"], "");
+        let missing = usher(&d, &["server", "test", "Nope"], "");
+        (add, no_stdin, list, table, libs, test, missing)
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(out.0.status.success(), "{}", err(&out.0));
+    assert!(
+        text(&out.0).contains("server `Den` added with 3 libraries"),
+        "{}",
+        text(&out.0)
+    );
+    assert!(!out.1.status.success());
+    assert!(err(&out.1).contains("--api-key-stdin"));
+    let list: serde_json::Value = serde_json::from_str(&text(&out.2)).unwrap();
+    assert_eq!(list[0]["name"], "Den");
+    assert_eq!(list[0]["kind"], "emby");
+    assert_eq!(list[0]["library_count"], 3);
+    assert!(text(&out.3).starts_with("NAME"));
+    let libs: serde_json::Value = serde_json::from_str(&text(&out.4)).unwrap();
+    let movies = libs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "Movies")
+        .unwrap();
+    assert_eq!(movies["type"], "movies");
+    assert_eq!(
+        movies["sharing_id"].as_str().unwrap().len(),
+        32,
+        "Emby Guid: {movies}"
+    );
+    assert_ne!(movies["sharing_id"], movies["local_key"]);
+    assert!(out.5.status.success(), "{}", err(&out.5));
+    assert!(
+        text(&out.5).starts_with("ok: Emby Home Emby"),
+        "{}",
+        text(&out.5)
+    );
+    assert!(!out.6.status.success());
+    assert!(err(&out.6).contains("no server named `Nope`"));
+}
+
+#[tokio::test]
+async fn server_add_plex_reads_the_token_from_stdin_and_explains_a_bad_one() {
+    use fakes::plex::{FakePlex, demo};
+    let plex = FakePlex::seeded_demo().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let url = plex.server_url(demo::SERVER_ID);
+    let env = vec![
+        ("USHER_PLEX_TV_URL", plex.plex_tv_url()),
+        ("USHER_PLEX_CLIENTS_URL", plex.clients_url()),
+        ("USHER_PLEX_APP_URL", plex.app_url()),
+    ];
+    let out = tokio::task::spawn_blocking(move || {
+        let bad = usher_env(
+            &d,
+            &[
+                "server",
+                "add",
+                "plex",
+                "--name",
+                "P",
+                "--url",
+                &url,
+                "--token-stdin",
+            ],
+            "nope",
+            &env,
+        );
+        let good = usher_env(
+            &d,
+            &[
+                "server",
+                "add",
+                "plex",
+                "--name",
+                "P",
+                "--url",
+                &url,
+                "--token-stdin",
+            ],
+            demo::OWNER_TOKEN,
+            &env,
+        );
+        let libs = usher_env(&d, &["server", "libraries", "P", "--json"], "", &env);
+        (bad, good, libs)
+    })
+    .await
+    .unwrap();
+    assert!(!out.0.status.success());
+    let bad = String::from_utf8_lossy(&out.0.stderr);
+    assert!(
+        bad.contains("refused the token") && !bad.contains("nope"),
+        "{bad}"
+    );
+    assert!(
+        out.1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.1.stderr)
+    );
+    let libs: serde_json::Value = serde_json::from_slice(&out.2.stdout).unwrap();
+    let ids: Vec<&str> = libs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["sharing_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"81234001"), "global ids: {ids:?}");
+}
