@@ -7,5 +7,7 @@
 pub mod control;
 pub mod jellyfin;
 pub mod plex;
+pub mod smtp;
+pub mod telegram;
 
 pub use control::{Control, Recorded, Running};

@@ -34,6 +34,10 @@ pub struct Config {
     pub login_lockout_minutes: u32,
     /// How long an admin session lasts without use, in days.
     pub session_days: u32,
+    /// Unknown invite codes one address may try per hour before it is made to wait.
+    pub code_misses_per_hour: u32,
+    /// Redemption attempts one address may make per hour.
+    pub redemptions_per_hour: u32,
     pub plex: PlexConfig,
 }
 
@@ -78,6 +82,8 @@ impl Default for Config {
             login_max_failures: 5,
             login_lockout_minutes: 15,
             session_days: 30,
+            code_misses_per_hour: 30,
+            redemptions_per_hour: 30,
             plex: PlexConfig::default(),
         }
     }
@@ -103,6 +109,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("login_max_failures", Kind::Int),
     ("login_lockout_minutes", Kind::Int),
     ("session_days", Kind::Int),
+    ("code_misses_per_hour", Kind::Int),
+    ("redemptions_per_hour", Kind::Int),
     ("plex.tv_url", Kind::Str),
     ("plex.clients_url", Kind::Str),
     ("plex.app_url", Kind::Str),

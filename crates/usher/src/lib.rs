@@ -8,6 +8,8 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod invites;
+pub mod jobs;
 pub mod servers;
 pub mod store;
 pub mod web;
@@ -83,6 +85,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         assets.clone(),
         override_dir.is_dir().then_some(override_dir),
     ));
+    let limits = Arc::new(web::Limits::from_config(&config));
     Ok(AppState {
         store,
         config: Arc::new(config),
@@ -91,9 +94,10 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         templates,
         i18n,
         assets,
-        limits: Arc::new(web::Limits::default()),
+        limits,
         metrics: Arc::new(web::metrics::Metrics::default()),
         media: Arc::new(media),
+        jobs_wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 
@@ -178,6 +182,9 @@ impl App {
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        // With a manual clock (tests) background work is driven on demand instead.
+        let worker =
+            matches!(state.clock, Clock::System).then(|| tokio::spawn(jobs::worker(state.clone())));
         let result = tokio::select! {
             r = serve => r,
             _ = deadline => {
@@ -186,6 +193,9 @@ impl App {
             }
         };
         housekeeping.abort();
+        if let Some(w) = worker {
+            w.abort();
+        }
         store.close().await;
         tracing::info!("stopped");
         result

@@ -3,6 +3,7 @@
 
 pub mod admins;
 pub mod events;
+pub mod invites;
 pub mod servers;
 pub mod sessions;
 pub mod settings;
@@ -45,6 +46,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         2,
         "servers",
         include_str!("../../migrations/sqlite/0002_servers.sql"),
+    ),
+    (
+        3,
+        "invites",
+        include_str!("../../migrations/sqlite/0003_invites.sql"),
     ),
 ];
 

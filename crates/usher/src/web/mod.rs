@@ -7,6 +7,7 @@ pub mod extract;
 pub mod i18n;
 pub mod metrics;
 pub mod ratelimit;
+pub mod svg;
 pub mod templates;
 pub mod visitor;
 
@@ -43,6 +44,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub metrics: Arc<metrics::Metrics>,
     pub media: Arc<crate::servers::MediaEnv>,
+    /// Wakes the job worker when new work is queued.
+    pub jobs_wake: Arc<tokio::sync::Notify>,
 }
 
 /// The keyed rate limiters.
@@ -50,17 +53,24 @@ pub struct AppState {
 pub struct Limits {
     /// Login attempts per client address.
     pub login_ip: RateLimiter,
+    /// Unknown invite codes tried per client address (against guessing).
+    pub code_miss: RateLimiter,
+    /// Redemption attempts per client address.
+    pub redeem: RateLimiter,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
+impl Limits {
+    pub fn from_config(config: &Config) -> Self {
         Limits {
             login_ip: RateLimiter::new(20, 15 * 60),
+            code_miss: RateLimiter::new(config.code_misses_per_hour as usize, 3600),
+            redeem: RateLimiter::new(config.redemptions_per_hour as usize, 3600),
         }
     }
 }
 
 pub fn router(state: AppState) -> Router {
+    use crate::invites::{admin as invites, public};
     use crate::servers::routes as servers;
     let admin = Router::new()
         .route("/admin", get(dashboard))
@@ -75,7 +85,24 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/servers/{id}/edit", post(servers::edit))
         .route("/admin/servers/{id}/defaults", post(servers::defaults))
         .route("/admin/servers/{id}/libraries", post(servers::libraries))
-        .route("/admin/servers/{id}/remove", post(servers::remove));
+        .route("/admin/servers/{id}/remove", post(servers::remove))
+        .route("/admin/invites", get(invites::list).post(invites::create))
+        .route("/admin/invites/new", get(invites::new_form))
+        .route("/admin/invites/{code}", get(invites::detail))
+        .route("/admin/invites/{code}/qr.svg", get(invites::qr_svg))
+        .route("/admin/invites/{code}/disable", post(invites::disable))
+        .route("/admin/invites/{code}/enable", post(invites::enable))
+        .route("/admin/invites/{code}/delete", post(invites::delete));
+    let public = Router::new()
+        .route("/join", get(public::join))
+        .route("/i/{code}", get(public::show).post(public::redeem_form))
+        .route(
+            "/i/{code}/plex",
+            get(public::plex_back).post(public::plex_start),
+        )
+        .route("/i/{code}/welcome", get(public::welcome))
+        .route("/api/v1/invites/{code}", get(public::api_show))
+        .route("/api/v1/invites/{code}/redeem", post(public::api_redeem));
 
     Router::new()
         .route("/", get(home))
@@ -93,6 +120,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(crate::auth::routes::logout))
         .route("/prefs", post(prefs))
         .merge(admin)
+        .merge(public)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -244,7 +272,35 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn dashboard(State(state): State<AppState>, admin: Admin) -> AppResult<Html<String>> {
+    let now = state.clock.now();
     let events = state.store.recent_events(10).await?;
+    let counts = state.store.invite_counts(now).await?;
+    let today = now / 86_400;
+    let per_day = state
+        .store
+        .redemptions_per_day((today - 29) * 86_400)
+        .await?;
+    let daily: Vec<i64> = (today - 29..=today)
+        .map(|d| {
+            per_day
+                .iter()
+                .find(|(day, _)| *day == d)
+                .map(|(_, n)| *n)
+                .unwrap_or(0)
+        })
+        .collect();
+    let label = |day: i64| {
+        crate::clock::human(day * 86_400)
+            .chars()
+            .take(10)
+            .collect::<String>()
+    };
+    let chart = svg::bars(
+        &daily,
+        &state.i18n.text(admin.visitor.lang, "dashboard-chart-title"),
+        &label(today - 29),
+        &label(today),
+    );
     page(
         &state,
         &admin.visitor,
@@ -252,7 +308,12 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> AppResult<Htm
         context! {
             events => ser(&events),
             server_count => state.store.server_count().await?,
-            invite_count => 0,
+            invite_count => counts.all,
+            active_invites => counts.active,
+            redeemed_7 => state.store.redemptions_since(now - 7 * 86_400).await?,
+            redeemed_30 => state.store.redemptions_since(now - 30 * 86_400).await?,
+            members_per_server => ser(state.store.members_per_server().await?),
+            chart => Value::from_safe_string(chart),
         },
     )
 }

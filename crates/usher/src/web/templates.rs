@@ -30,6 +30,13 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/server.html",
     "admin/plex_pick.html",
     "admin/plex_wait.html",
+    "admin/invites.html",
+    "admin/invite_new.html",
+    "admin/invite.html",
+    "join.html",
+    "invite.html",
+    "welcome.html",
+    "plex_wait_public.html",
 ];
 
 pub fn environment(

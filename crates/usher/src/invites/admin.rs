@@ -1,0 +1,380 @@
+//! The owner's invite pages: list with badges and filters, create, detail with every redemption,
+//! QR code, disable/enable and delete.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::rules::{self, Badge};
+use super::{CreateError, CreateInput, TargetInput};
+use crate::store::invites::{InviteFilter, InviteRow};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+/// An invite as lists and pages show it.
+pub fn invite_view(state: &AppState, invite: &InviteRow) -> Value {
+    let now = state.clock.now();
+    let badges: Vec<&str> = invite
+        .facts()
+        .badges(now)
+        .into_iter()
+        .map(Badge::as_str)
+        .collect();
+    context! {
+        invite => ser(invite),
+        badges,
+        url => super::invite_url(state, &invite.code),
+        access_days => invite.access_seconds.map(|s| (s + 86_399) / 86_400),
+    }
+}
+
+fn parse_filter(s: &str) -> InviteFilter {
+    match s {
+        "active" => InviteFilter::Active,
+        "redeemed" => InviteFilter::Redeemed,
+        "expired" => InviteFilter::Expired,
+        "used_up" => InviteFilter::UsedUp,
+        "disabled" => InviteFilter::Disabled,
+        _ => InviteFilter::All,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    filter: String,
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Html<String>> {
+    let now = state.clock.now();
+    let filter = parse_filter(&q.filter);
+    let search: String = q.q.chars().take(100).collect();
+    let invites = state.store.list_invites(filter, &search, now, 500).await?;
+    let counts = state.store.invite_counts(now).await?;
+    let views: Vec<Value> = invites.iter().map(|i| invite_view(&state, i)).collect();
+    let filter_name = if matches!(filter, InviteFilter::All) {
+        "all"
+    } else {
+        q.filter.as_str()
+    };
+    page(
+        &state,
+        &admin.visitor,
+        "admin/invites.html",
+        context! {
+            invites => views,
+            counts => ser(counts),
+            filter => filter_name,
+            q => search,
+            done => (q.done == "deleted").then_some("deleted"),
+            has_servers => state.store.server_count().await? > 0,
+        },
+    )
+}
+
+async fn form_servers(state: &AppState) -> AppResult<Vec<Value>> {
+    let mut out = Vec::new();
+    for s in state.store.servers().await? {
+        let libs: Vec<_> = state
+            .store
+            .libraries(s.server.id)
+            .await?
+            .into_iter()
+            .filter(|l| l.enabled && l.present)
+            .collect();
+        out.push(context! {
+            server => ser(&s.server),
+            libraries => ser(&libs),
+            local_accounts => s.server.kind != "plex",
+        });
+    }
+    Ok(out)
+}
+
+pub async fn new_form(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    let servers = form_servers(&state).await?;
+    if servers.is_empty() {
+        return Ok(Redirect::to("/admin/servers/new").into_response());
+    }
+    Ok(page(
+        &state,
+        &admin.visitor,
+        "admin/invite_new.html",
+        context! { servers, form => context! { uses => "1", expires => "7d", duration => "", label => "", code => "" }, error => (), chosen => Value::from(()) },
+    )?
+    .into_response())
+}
+
+/// Reads the invite form: `server=ID` per chosen server; per server `lib_ID=sharing id`,
+/// `downloads_ID`, `live_tv_ID`, `camera_ID`, `home_ID`, `max_sessions_ID`.
+fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, AppError> {
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
+    let mut targets = Vec::new();
+    for (k, v) in fields {
+        if k != "server" {
+            continue;
+        }
+        let id: i64 = v
+            .parse()
+            .map_err(|_| AppError::bad_request("server ids are numbers").with_field("servers"))?;
+        let libraries: Vec<String> = fields
+            .iter()
+            .filter(|(k, _)| *k == format!("lib_{id}"))
+            .map(|(_, v)| v.clone())
+            .collect();
+        let max = get(&format!("max_sessions_{id}"));
+        let max_sessions = match max.trim() {
+            "" | "0" => None,
+            m => Some(
+                m.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| {
+                        AppError::bad_request("simultaneous streams is a number from 1 to 100")
+                            .with_field("max_sessions")
+                    })?,
+            ),
+        };
+        targets.push(TargetInput {
+            server_id: id,
+            libraries: Some(libraries),
+            permissions: Some(media::Permissions {
+                allow_downloads: has(&format!("downloads_{id}")),
+                allow_live_tv: has(&format!("live_tv_{id}")),
+                allow_camera_upload: has(&format!("camera_{id}")),
+                plex_home: has(&format!("home_{id}")),
+                max_sessions,
+                ..Default::default()
+            }),
+        });
+    }
+    let uses = if has("unlimited") {
+        "unlimited".into()
+    } else {
+        get("uses")
+    };
+    Ok(CreateInput {
+        targets,
+        uses,
+        expires: get("expires"),
+        duration: get("duration"),
+        label: get("label"),
+        passphrase: get("passphrase"),
+        code: get("code"),
+    })
+}
+
+fn create_error_key(e: &CreateError) -> &'static str {
+    match e {
+        CreateError::Rule { source, .. } => match source {
+            rules::RuleError::BadCode => "invite-bad-code",
+            rules::RuleError::BadDuration => "invite-bad-duration",
+            rules::RuleError::BadExpiry => "invite-bad-expiry",
+            rules::RuleError::ExpiryInPast => "invite-expiry-past",
+            rules::RuleError::BadUses => "invite-bad-uses",
+            rules::RuleError::BadEmail => "redeem-bad-email",
+        },
+        CreateError::NoServer | CreateError::UnknownServer(_) => "invite-no-server",
+        CreateError::UnknownLibrary { .. } | CreateError::NoLibrary(_) => "invite-no-library",
+        CreateError::CodeTaken(_) => "invite-code-taken",
+        CreateError::LabelTooLong => "invite-label-too-long",
+        CreateError::BadPassphrase => "invite-bad-passphrase",
+        CreateError::Store(_) => "error-internal",
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let input = parse_form(&fields)?;
+    match super::create(&state, &input, &admin.session.username).await {
+        Ok(invite) => Ok(
+            Redirect::to(&format!("/admin/invites/{}?done=created", invite.code)).into_response(),
+        ),
+        Err(CreateError::Store(e)) => {
+            tracing::error!(error = %e, "creating an invite failed");
+            Err(AppError::internal())
+        }
+        Err(e) => {
+            let chosen: Vec<(String, String)> = fields
+                .iter()
+                .filter(|(k, _)| k != "csrf" && k != "passphrase")
+                .cloned()
+                .collect();
+            let mut res = page(
+                &state,
+                &admin.visitor,
+                "admin/invite_new.html",
+                context! {
+                    servers => form_servers(&state).await?,
+                    form => context! {
+                        uses => &input.uses, expires => &input.expires, duration => &input.duration,
+                        label => &input.label, code => &input.code,
+                    },
+                    chosen => ser(chosen),
+                    error => context! { key => create_error_key(&e), detail => e.to_string(), field => e.field() },
+                },
+            )?
+            .into_response();
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            Ok(res)
+        }
+    }
+}
+
+async fn load(state: &AppState, code: &str) -> AppResult<InviteRow> {
+    let code = rules::normalize_code(code).ok_or_else(AppError::not_found)?;
+    state
+        .store
+        .invite_by_code(&code)
+        .await?
+        .ok_or_else(AppError::not_found)
+}
+
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(code): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> AppResult<Html<String>> {
+    let invite = load(&state, &code).await?;
+    let targets =
+        super::target_views(&state, &state.store.invite_targets(invite.id).await?).await?;
+    let members = state.store.invite_members(invite.id).await?;
+    let grants = state.store.grants_of_invite(invite.id).await?;
+    let redemptions: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            let mine: Vec<_> = grants.iter().filter(|g| g.member_id == m.id).collect();
+            context! { member => ser(m), grants => ser(mine) }
+        })
+        .collect();
+    let qr = super::super::web::svg::qr(&super::invite_url(&state, &invite.code))
+        .map(Value::from_safe_string);
+    let notice = ["created", "disabled", "enabled"]
+        .into_iter()
+        .find(|n| *n == q.done);
+    page(
+        &state,
+        &admin.visitor,
+        "admin/invite.html",
+        context! {
+            ..invite_view(&state, &invite),
+            ..context! { targets => ser(&targets), redemptions, qr, notice }
+        },
+    )
+}
+
+pub async fn qr_svg(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    let invite = load(&state, &code).await?;
+    let svg = crate::web::svg::qr(&super::invite_url(&state, &invite.code))
+        .ok_or_else(AppError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (
+                header::CONTENT_DISPOSITION,
+                "inline; filename=\"invite.svg\"",
+            ),
+        ],
+        svg,
+    )
+        .into_response())
+}
+
+async fn set_disabled(
+    state: &AppState,
+    admin: &Admin,
+    code: &str,
+    disabled: bool,
+) -> AppResult<Response> {
+    let invite = load(state, code).await?;
+    state.store.set_invite_disabled(invite.id, disabled).await?;
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action: if disabled {
+                    "invite.disabled"
+                } else {
+                    "invite.enabled"
+                },
+                subject: Some(&invite.code),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    let done = if disabled { "disabled" } else { "enabled" };
+    Ok(Redirect::to(&format!("/admin/invites/{}?done={done}", invite.code)).into_response())
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    set_disabled(&state, &admin, &code, true).await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    set_disabled(&state, &admin, &code, false).await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    let invite = load(&state, &code).await?;
+    state.store.delete_invite(invite.id).await?;
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action: "invite.deleted",
+                subject: Some(&invite.code),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Redirect::to("/admin/invites?done=deleted").into_response())
+}

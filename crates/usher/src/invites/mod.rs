@@ -1,0 +1,676 @@
+//! Invites: created by the owner (web or CLI), redeemed by friends exactly as many times as
+//! allowed, each redemption provisioned on every server the invite names.
+
+pub mod admin;
+pub mod public;
+pub mod rules;
+
+use media::{Permissions, ServerKind};
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::jobs::{self, Outcome};
+use crate::store::events::NewEvent;
+use crate::store::invites::{
+    GrantRow, InviteRow, InviteTargetRow, NewGrant, NewInvite, NewMember, NewTarget, ReserveError,
+};
+use crate::web::AppState;
+use rules::{RuleError, Unusable};
+
+/// What the owner asks for on one server.
+#[derive(Debug, Clone)]
+pub struct TargetInput {
+    pub server_id: i64,
+    /// Sharing ids; `None` means the server's pre-checked libraries.
+    pub libraries: Option<Vec<String>>,
+    /// `None` means the server's defaults.
+    pub permissions: Option<Permissions>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CreateInput {
+    pub targets: Vec<TargetInput>,
+    pub uses: String,
+    pub expires: String,
+    pub duration: String,
+    pub label: String,
+    pub passphrase: String,
+    pub code: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error("{field}: {source}")]
+    Rule {
+        field: &'static str,
+        source: RuleError,
+    },
+    #[error("choose at least one server")]
+    NoServer,
+    #[error("there is no server with id {0}")]
+    UnknownServer(i64),
+    #[error("`{library}` is not a library offered on {server}")]
+    UnknownLibrary { server: String, library: String },
+    #[error("choose at least one library on {0}")]
+    NoLibrary(String),
+    #[error("the code {0} is already taken")]
+    CodeTaken(String),
+    #[error("the label is at most 100 characters")]
+    LabelTooLong,
+    #[error("a passphrase is 4–128 characters")]
+    BadPassphrase,
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for CreateError {
+    fn from(e: crate::store::StoreError) -> Self {
+        CreateError::Store(e.to_string())
+    }
+}
+
+impl CreateError {
+    pub fn field(&self) -> &'static str {
+        match self {
+            CreateError::Rule { field, .. } => field,
+            CreateError::NoServer | CreateError::UnknownServer(_) => "servers",
+            CreateError::UnknownLibrary { .. } | CreateError::NoLibrary(_) => "libraries",
+            CreateError::CodeTaken(_) => "code",
+            CreateError::LabelTooLong => "label",
+            CreateError::BadPassphrase => "passphrase",
+            CreateError::Store(_) => "",
+        }
+    }
+}
+
+/// A hash of a passphrase bound to this installation's key. Passphrases are short shared
+/// secrets checked on a rate-limited page, so a keyed hash is enough and keeps checks cheap.
+fn passphrase_hash(state: &AppState, passphrase: &str) -> String {
+    state.key.sign("invite-passphrase", passphrase.trim())
+}
+
+pub async fn create(
+    state: &AppState,
+    input: &CreateInput,
+    actor: &str,
+) -> Result<InviteRow, CreateError> {
+    let now = state.clock.now();
+    let rule = |field| move |source| CreateError::Rule { field, source };
+    let max_uses = rules::parse_uses(&input.uses).map_err(rule("uses"))?;
+    let expires_at = rules::parse_expiry(&input.expires, now).map_err(rule("expires"))?;
+    let access_seconds = match input.duration.trim() {
+        "" | "forever" | "never" => None,
+        d => Some(rules::parse_duration(d).map_err(rule("duration"))?),
+    };
+    let label = input.label.trim();
+    if label.chars().count() > 100 {
+        return Err(CreateError::LabelTooLong);
+    }
+    let passphrase = input.passphrase.trim();
+    if !passphrase.is_empty() && !(4..=128).contains(&passphrase.chars().count()) {
+        return Err(CreateError::BadPassphrase);
+    }
+    if input.targets.is_empty() {
+        return Err(CreateError::NoServer);
+    }
+    let mut targets = Vec::new();
+    for t in &input.targets {
+        let server = state
+            .store
+            .server(t.server_id)
+            .await?
+            .ok_or(CreateError::UnknownServer(t.server_id))?;
+        let offered = state.store.libraries(server.id).await?;
+        let offered: Vec<_> = offered
+            .into_iter()
+            .filter(|l| l.enabled && l.present)
+            .collect();
+        let libraries = match &t.libraries {
+            None => offered
+                .iter()
+                .filter(|l| l.is_default)
+                .map(|l| l.remote_id.clone())
+                .collect::<Vec<_>>(),
+            Some(chosen) => {
+                for id in chosen {
+                    if !offered.iter().any(|l| &l.remote_id == id) {
+                        return Err(CreateError::UnknownLibrary {
+                            server: server.name.clone(),
+                            library: id.clone(),
+                        });
+                    }
+                }
+                chosen.clone()
+            }
+        };
+        if libraries.is_empty() {
+            return Err(CreateError::NoLibrary(server.name.clone()));
+        }
+        let permissions = t.permissions.clone().unwrap_or_else(|| Permissions {
+            allow_downloads: server.default_allow_downloads,
+            allow_live_tv: server.default_allow_live_tv,
+            allow_camera_upload: server.default_allow_camera_upload,
+            max_sessions: server.default_max_sessions.map(|n| n as u32),
+            ..Permissions::default()
+        });
+        targets.push(NewTarget {
+            server_id: server.id,
+            libraries: serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),
+            permissions: serde_json::to_string(&permissions).unwrap_or_else(|_| "{}".into()),
+        });
+    }
+    let custom = !input.code.trim().is_empty();
+    let code = if custom {
+        rules::validate_custom_code(&input.code).map_err(rule("code"))?
+    } else {
+        rules::generate_code()
+    };
+    let hash = (!passphrase.is_empty()).then(|| passphrase_hash(state, passphrase));
+    let mut code = code;
+    // A generated code colliding is astronomically unlikely; try a few times anyway.
+    for attempt in 0..5 {
+        let result = state
+            .store
+            .insert_invite(
+                NewInvite {
+                    code: &code,
+                    label: (!label.is_empty()).then_some(label),
+                    max_uses,
+                    expires_at,
+                    access_seconds,
+                    passphrase_hash: hash.as_deref(),
+                    created_by: actor,
+                },
+                &targets,
+                now,
+            )
+            .await;
+        match result {
+            Ok(_) => break,
+            Err(e) if crate::store::is_unique_violation(&e) => {
+                if custom || attempt == 4 {
+                    return Err(CreateError::CodeTaken(code));
+                }
+                code = rules::generate_code();
+            }
+            Err(e) => return Err(CreateError::Store(e.to_string())),
+        }
+    }
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "invite.created",
+                subject: Some(&code),
+                detail: (!label.is_empty()).then_some(label),
+            },
+            now,
+        )
+        .await?;
+    state
+        .store
+        .invite_by_code(&code)
+        .await?
+        .ok_or_else(|| CreateError::Store("the new invite vanished".into()))
+}
+
+/// The link people open.
+pub fn invite_url(state: &AppState, code: &str) -> String {
+    format!("{}/i/{}", state.config.public_base(), code)
+}
+
+/// One server of an invite as a visitor sees it: name, kind and library names.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetView {
+    pub server_id: i64,
+    pub server_name: String,
+    pub kind: String,
+    pub libraries: Vec<String>,
+    pub permissions: Permissions,
+}
+
+pub async fn target_views(
+    state: &AppState,
+    targets: &[InviteTargetRow],
+) -> Result<Vec<TargetView>, crate::store::StoreError> {
+    let mut out = Vec::new();
+    for t in targets {
+        let ids: Vec<String> = serde_json::from_str(&t.libraries).unwrap_or_default();
+        let libs = state.store.libraries(t.server_id).await?;
+        let names = ids
+            .iter()
+            .map(|id| {
+                libs.iter()
+                    .find(|l| &l.remote_id == id)
+                    .map(|l| l.name.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .collect();
+        out.push(TargetView {
+            server_id: t.server_id,
+            server_name: t.server_name.clone(),
+            kind: t.server_kind.clone(),
+            libraries: names,
+            permissions: serde_json::from_str(&t.permissions).unwrap_or_default(),
+        });
+    }
+    Ok(out)
+}
+
+/// What a person submits to redeem.
+#[derive(Debug, Clone, Default)]
+pub struct RedeemInput {
+    /// Plex account: email or Plex user name (typed, or read from Sign in with Plex).
+    pub plex_account: String,
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    /// Forms send the password twice; the API leaves this empty.
+    pub password_confirm: Option<String>,
+    pub passphrase: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("no invite has that code")]
+    NotFound,
+    #[error("this invite is no longer active")]
+    Unusable(Unusable),
+    #[error("the passphrase is not right")]
+    Passphrase,
+    /// A field is wrong; `key` is the Fluent message and `detail` a server or rule message.
+    #[error("{field}: {detail}")]
+    Invalid {
+        field: &'static str,
+        key: &'static str,
+        detail: String,
+    },
+    #[error("you have already used this invite")]
+    Duplicate,
+    /// A server refused for good; the use was released so the person can try again.
+    #[error("{server} refused: {detail}")]
+    Refused {
+        server: String,
+        field: Option<&'static str>,
+        key: &'static str,
+        detail: String,
+    },
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for RedeemError {
+    fn from(e: crate::store::StoreError) -> Self {
+        RedeemError::Store(e.to_string())
+    }
+}
+
+impl RedeemError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            RedeemError::NotFound => "not_found",
+            RedeemError::Unusable(Unusable::Disabled) => "disabled",
+            RedeemError::Unusable(Unusable::Expired) => "expired",
+            RedeemError::Unusable(Unusable::UsedUp) => "used_up",
+            RedeemError::Passphrase => "passphrase",
+            RedeemError::Invalid { .. } => "invalid",
+            RedeemError::Duplicate => "already_redeemed",
+            RedeemError::Refused { .. } => "refused",
+            RedeemError::Store(_) => "internal",
+        }
+    }
+
+    pub fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            RedeemError::NotFound => S::NOT_FOUND,
+            RedeemError::Unusable(_) => S::GONE,
+            RedeemError::Passphrase => S::FORBIDDEN,
+            RedeemError::Invalid { .. } | RedeemError::Refused { .. } => S::UNPROCESSABLE_ENTITY,
+            RedeemError::Duplicate => S::CONFLICT,
+            RedeemError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The Fluent key for a person.
+    pub fn key(&self) -> &'static str {
+        match self {
+            RedeemError::NotFound => "redeem-not-found",
+            RedeemError::Unusable(Unusable::Disabled) => "redeem-disabled",
+            RedeemError::Unusable(Unusable::Expired) => "redeem-expired",
+            RedeemError::Unusable(Unusable::UsedUp) => "redeem-used-up",
+            RedeemError::Passphrase => "redeem-passphrase",
+            RedeemError::Invalid { key, .. } => key,
+            RedeemError::Duplicate => "redeem-duplicate",
+            RedeemError::Refused { key, .. } => key,
+            RedeemError::Store(_) => "error-internal",
+        }
+    }
+
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RedeemError::Invalid { field, .. } => Some(field),
+            RedeemError::Refused { field, .. } => *field,
+            RedeemError::Passphrase => Some("passphrase"),
+            _ => None,
+        }
+    }
+
+    pub fn detail(&self) -> Option<&str> {
+        match self {
+            RedeemError::Invalid { detail, .. } | RedeemError::Refused { detail, .. }
+                if !detail.is_empty() =>
+            {
+                Some(detail)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An invite that exists and may be redeemed now, with its targets.
+pub struct OpenInvite {
+    pub invite: InviteRow,
+    pub targets: Vec<InviteTargetRow>,
+}
+
+impl OpenInvite {
+    pub fn needs(&self, kind: &str) -> bool {
+        self.targets.iter().any(|t| match kind {
+            "plex" => t.server_kind == "plex",
+            _ => t.server_kind != "plex",
+        })
+    }
+}
+
+/// Looks an invite up by a code typed or linked; unknown, disabled, expired and used-up codes are
+/// told apart so the person gets the right page.
+pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemError> {
+    let code = rules::normalize_code(code).ok_or(RedeemError::NotFound)?;
+    let invite = state
+        .store
+        .invite_by_code(&code)
+        .await?
+        .ok_or(RedeemError::NotFound)?;
+    invite
+        .facts()
+        .usable(state.clock.now())
+        .map_err(RedeemError::Unusable)?;
+    let targets = state.store.invite_targets(invite.id).await?;
+    if targets.is_empty() {
+        // Every server it named was removed from usher.
+        return Err(RedeemError::Unusable(Unusable::Disabled));
+    }
+    Ok(OpenInvite { invite, targets })
+}
+
+/// What a redemption produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct Redeemed {
+    pub member_id: i64,
+    pub display_name: String,
+    pub grants: Vec<GrantRow>,
+    /// Some access is still being set up (a server was slow or busy); the worker finishes it.
+    pub setting_up: bool,
+    pub expires_at: Option<Timestamp>,
+}
+
+fn invalid(field: &'static str, key: &'static str, detail: impl Into<String>) -> RedeemError {
+    RedeemError::Invalid {
+        field,
+        key,
+        detail: detail.into(),
+    }
+}
+
+/// Plex accounts are an email or a Plex user name.
+fn validate_plex_account(input: &str) -> Result<String, RedeemError> {
+    let s = input.trim();
+    if s.contains('@') {
+        return rules::validate_email(s)
+            .map_err(|_| invalid("plex_account", "redeem-bad-plex-account", ""));
+    }
+    let ok = !s.is_empty()
+        && s.chars().count() <= 64
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(invalid("plex_account", "redeem-bad-plex-account", ""))
+    }
+}
+
+/// Redeems an invite: checks the input, reserves a use atomically with the member, grants and
+/// jobs, provisions at once, and on a permanent refusal undoes everything and frees the use.
+pub async fn redeem(
+    state: &AppState,
+    code: &str,
+    input: &RedeemInput,
+) -> Result<Redeemed, RedeemError> {
+    let open = open(state, code).await?;
+    let invite = &open.invite;
+    if let Some(hash) = &invite.passphrase_hash {
+        let given = passphrase_hash(state, &input.passphrase);
+        if !crate::crypto::constant_time_eq(given.as_bytes(), hash.as_bytes()) {
+            return Err(RedeemError::Passphrase);
+        }
+    }
+
+    let email = match input.email.trim() {
+        "" => None,
+        e => Some(rules::validate_email(e).map_err(|_| invalid("email", "redeem-bad-email", ""))?),
+    };
+    let plex_account = if open.needs("plex") {
+        let raw = if input.plex_account.trim().is_empty() {
+            email.clone().unwrap_or_default()
+        } else {
+            input.plex_account.clone()
+        };
+        if raw.trim().is_empty() {
+            return Err(invalid("plex_account", "redeem-need-plex-account", ""));
+        }
+        Some(validate_plex_account(&raw)?)
+    } else {
+        None
+    };
+    let username = if open.needs("local") {
+        let name = input.username.trim().to_string();
+        media::jellyfin::validate_username(&name)
+            .map_err(|e| invalid("username", "redeem-bad-username", e.to_string()))?;
+        media::jellyfin::validate_password(&input.password)
+            .map_err(|e| invalid("password", "redeem-bad-password", e.to_string()))?;
+        if input.password.chars().count() < 8 {
+            return Err(invalid("password", "redeem-password-short", ""));
+        }
+        if let Some(confirm) = &input.password_confirm
+            && confirm != &input.password
+        {
+            return Err(invalid("password_confirm", "redeem-passwords-differ", ""));
+        }
+        Some(name)
+    } else {
+        None
+    };
+
+    let identity_key = plex_account
+        .clone()
+        .or_else(|| email.clone())
+        .or_else(|| username.clone())
+        .unwrap_or_default()
+        .to_lowercase();
+    let display_name = username
+        .clone()
+        .or_else(|| {
+            plex_account
+                .as_ref()
+                .map(|p| p.split('@').next().unwrap_or(p).to_string())
+        })
+        .unwrap_or_else(|| identity_key.clone());
+
+    let now = state.clock.now();
+    let expires_at = invite.access_seconds.map(|s| now + s);
+    let sealed_password = username.as_ref().map(|_| state.key.seal(&input.password));
+    let grants: Vec<NewGrant> = open
+        .targets
+        .iter()
+        .map(|t| {
+            let plex = t.server_kind == "plex";
+            NewGrant {
+                server_id: t.server_id,
+                identity: if plex {
+                    plex_account.clone()
+                } else {
+                    username.clone()
+                }
+                .unwrap_or_default(),
+                libraries: t.libraries.clone(),
+                permissions: t.permissions.clone(),
+                expires_at,
+                payload: if plex { None } else { sealed_password.clone() },
+            }
+        })
+        .collect();
+    let member = NewMember {
+        display_name: &display_name,
+        email: email
+            .as_deref()
+            .or(plex_account.as_deref().filter(|p| p.contains('@'))),
+        plex_account: plex_account.as_deref(),
+        username: username.as_deref(),
+        identity_key: &identity_key,
+        origin: "invite",
+        invite_id: Some(invite.id),
+        invite_code: Some(&invite.code),
+    };
+    let reservation = match state
+        .store
+        .reserve_redemption(invite.id, member, &grants, now)
+        .await
+    {
+        Ok(r) => r,
+        Err(ReserveError::Duplicate) => return Err(RedeemError::Duplicate),
+        Err(ReserveError::NotAvailable) => {
+            // Lost the race, or the invite changed since it was opened: say which.
+            let fresh = state
+                .store
+                .invite_by_code(&invite.code)
+                .await?
+                .ok_or(RedeemError::NotFound)?;
+            let why = fresh
+                .facts()
+                .usable(state.clock.now())
+                .err()
+                .unwrap_or(Unusable::UsedUp);
+            return Err(RedeemError::Unusable(why));
+        }
+        Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.to_string())),
+    };
+
+    // Provision at once. Transient failures stay queued for the worker.
+    let mut refused: Option<(i64, media::MediaError)> = None;
+    for job in &reservation.job_ids {
+        if let Outcome::Failed(e) = jobs::run_job(state, *job).await? {
+            let grant_id = state.store.grant_of_job(*job).await?;
+            refused.get_or_insert((grant_id, e));
+        }
+    }
+    let grants = state.store.member_grants(reservation.member_id).await?;
+    if let Some((failed_grant, error)) = refused {
+        return Err(undo(
+            state,
+            invite,
+            reservation.member_id,
+            &grants,
+            failed_grant,
+            error,
+        )
+        .await?);
+    }
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor: &display_name,
+                action: "invite.redeemed",
+                subject: Some(&invite.code),
+                detail: Some(
+                    &grants
+                        .iter()
+                        .map(|g| g.server_name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                ),
+            },
+            state.clock.now(),
+        )
+        .await?;
+    state.jobs_wake.notify_one();
+    Ok(Redeemed {
+        member_id: reservation.member_id,
+        display_name,
+        setting_up: grants.iter().any(|g| g.status == "provisioning"),
+        grants,
+        expires_at,
+    })
+}
+
+/// A server refused one grant for good: remove what the other servers already made, then free
+/// the use so the person can fix the problem and try again. If a removal cannot be done now, the
+/// member stays (with the removal queued) rather than leave access nobody knows about.
+async fn undo(
+    state: &AppState,
+    invite: &InviteRow,
+    member_id: i64,
+    grants: &[GrantRow],
+    failed_grant: i64,
+    error: media::MediaError,
+) -> Result<RedeemError, RedeemError> {
+    let mut all_undone = true;
+    for g in grants
+        .iter()
+        .filter(|g| g.id != failed_grant && g.status != "failed")
+    {
+        // A grant still queued for a retry must not be made after all.
+        state
+            .store
+            .cancel_provisioning(g.id, state.clock.now())
+            .await?;
+        let job = state.store.queue_removal(g.id, state.clock.now()).await?;
+        if jobs::run_job(state, job).await? != Outcome::Done {
+            all_undone = false;
+        }
+    }
+    let server = grants
+        .iter()
+        .find(|g| g.id == failed_grant)
+        .map(|g| g.server_name.clone())
+        .unwrap_or_default();
+    if all_undone {
+        state.store.release_redemption(member_id, invite.id).await?;
+    }
+    let (field, key) = match &error {
+        media::MediaError::AlreadyExists(_) => (Some("username"), "redeem-name-taken"),
+        media::MediaError::Invalid(_) => (None, "redeem-refused-invalid"),
+        media::MediaError::NotFound(_) => (Some("plex_account"), "redeem-plex-account-unknown"),
+        media::MediaError::LimitReached(_) => (None, "redeem-server-full"),
+        _ => (None, "redeem-refused"),
+    };
+    Ok(RedeemError::Refused {
+        server,
+        field,
+        key,
+        detail: error.to_string(),
+    })
+}
+
+/// The server kinds an invite covers, for pages.
+pub fn kinds(targets: &[InviteTargetRow]) -> Vec<ServerKind> {
+    let mut kinds: Vec<ServerKind> = targets
+        .iter()
+        .filter_map(|t| t.server_kind.parse().ok())
+        .collect();
+    kinds.dedup();
+    kinds
+}

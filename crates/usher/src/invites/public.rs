@@ -1,0 +1,547 @@
+//! What friends see: `/join`, `/i/{code}` with its redemption form and Sign in with Plex, the
+//! welcome page, and the public JSON API for the same.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::{OpenInvite, RedeemError, RedeemInput, Redeemed, rules};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::{self, Form};
+use crate::web::visitor::Visitor;
+use crate::web::{AppState, page, ser};
+
+/// Turns "this code does not work" into the right page and status, counting misses per address
+/// so codes cannot be guessed.
+fn unusable(state: &AppState, visitor: &Visitor, e: RedeemError) -> AppError {
+    if matches!(e, RedeemError::NotFound) {
+        state
+            .limits
+            .code_miss
+            .check(&visitor.ip.to_string(), &state.clock);
+    }
+    let err = AppError::new(e.status(), e.code(), e.key());
+    match e.detail() {
+        Some(d) => err.with_detail(d.to_string()),
+        None => err,
+    }
+}
+
+fn guard(state: &AppState, visitor: &Visitor) -> AppResult<()> {
+    if state
+        .limits
+        .code_miss
+        .retry_after(&visitor.ip.to_string(), &state.clock)
+        > 0
+    {
+        return Err(AppError::too_many_requests());
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, Default)]
+pub struct JoinQuery {
+    #[serde(default)]
+    code: Option<String>,
+}
+
+/// `/join`: type a code. A GET form, so it works from any link and needs no token.
+pub async fn join(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(q): Query<JoinQuery>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    let Some(raw) = q.code.filter(|c| !c.trim().is_empty()) else {
+        return Ok(page(
+            &state,
+            &visitor,
+            "join.html",
+            context! { code => "", error => () },
+        )?
+        .into_response());
+    };
+    match rules::normalize_code(&raw) {
+        Some(code) => Ok(Redirect::to(&format!("/i/{code}")).into_response()),
+        None => {
+            state
+                .limits
+                .code_miss
+                .check(&visitor.ip.to_string(), &state.clock);
+            let mut res = page(
+                &state,
+                &visitor,
+                "join.html",
+                context! { code => raw, error => "redeem-not-found" },
+            )?
+            .into_response();
+            *res.status_mut() = StatusCode::NOT_FOUND;
+            Ok(res)
+        }
+    }
+}
+
+/// The invite page's context: what the invite opens and which fields to ask for.
+async fn invite_context(state: &AppState, open: &OpenInvite) -> AppResult<Value> {
+    let targets = super::target_views(state, &open.targets).await?;
+    let invite = &open.invite;
+    Ok(context! {
+        code => &invite.code,
+        label => &invite.label,
+        targets => ser(&targets),
+        needs_plex => open.needs("plex"),
+        needs_account => open.needs("local"),
+        needs_passphrase => invite.passphrase_hash.is_some(),
+        expires_at => invite.expires_at,
+        access_days => invite.access_seconds.map(|s| (s + 86_399) / 86_400),
+        uses_left => invite.max_uses.map(|m| m - invite.used),
+    })
+}
+
+/// What the form remembers between attempts (never the password).
+#[derive(Debug, Default, Clone, serde::Serialize)]
+struct FormEcho {
+    plex_account: String,
+    email: String,
+    username: String,
+    /// A Plex account proven by Sign in with Plex, sealed so it cannot be forged.
+    plex_verified: String,
+    plex_verified_name: String,
+}
+
+async fn render_invite(
+    state: &AppState,
+    visitor: &Visitor,
+    open: &OpenInvite,
+    echo: &FormEcho,
+    error: Option<&RedeemError>,
+) -> AppResult<Response> {
+    let ctx = invite_context(state, open).await?;
+    let error =
+        error.map(|e| context! { key => e.key(), detail => e.detail(), field => e.field() });
+    let status = match error {
+        Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        None => StatusCode::OK,
+    };
+    let mut res = page(
+        state,
+        visitor,
+        "invite.html",
+        context! { ..ctx, ..context! { form => ser(echo), error } },
+    )?
+    .into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    let open = super::open(&state, &code)
+        .await
+        .map_err(|e| unusable(&state, &visitor, e))?;
+    if open.invite.code != code {
+        // One canonical URL per invite (codes match case-insensitively).
+        return Ok(Redirect::permanent(&format!("/i/{}", open.invite.code)).into_response());
+    }
+    render_invite(&state, &visitor, &open, &FormEcho::default(), None).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct RedeemForm {
+    #[serde(default)]
+    plex_account: String,
+    #[serde(default)]
+    plex_verified: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+    #[serde(default)]
+    passphrase: String,
+    /// Honeypot: people never fill it.
+    #[serde(default)]
+    website: String,
+}
+
+fn welcome_url(state: &AppState, code: &str, member_id: i64) -> String {
+    let sig = &state.key.sign("welcome", &format!("{code}:{member_id}"))[..32];
+    format!("/i/{code}/welcome?m={member_id}&sig={sig}")
+}
+
+pub async fn redeem_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Form(form): Form<RedeemForm>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    if !state
+        .limits
+        .redeem
+        .check(&visitor.ip.to_string(), &state.clock)
+    {
+        return Err(AppError::too_many_requests());
+    }
+    let open = super::open(&state, &code)
+        .await
+        .map_err(|e| unusable(&state, &visitor, e))?;
+    let verified = (!form.plex_verified.is_empty())
+        .then(|| state.key.open(&form.plex_verified))
+        .flatten();
+    let echo = FormEcho {
+        plex_account: form.plex_account.clone(),
+        email: form.email.clone(),
+        username: form.username.clone(),
+        plex_verified: if verified.is_some() {
+            form.plex_verified.clone()
+        } else {
+            String::new()
+        },
+        plex_verified_name: verified.clone().unwrap_or_default(),
+    };
+    if !form.website.is_empty() {
+        // A bot filled the hidden field: look like a failure without doing anything.
+        return render_invite(
+            &state,
+            &visitor,
+            &open,
+            &echo,
+            Some(&RedeemError::Invalid {
+                field: "",
+                key: "error-bad-request",
+                detail: String::new(),
+            }),
+        )
+        .await;
+    }
+    let input = RedeemInput {
+        plex_account: verified.unwrap_or(form.plex_account.clone()),
+        email: form.email.clone(),
+        username: form.username.clone(),
+        password: form.password.clone(),
+        password_confirm: Some(form.password_confirm.clone()),
+        passphrase: form.passphrase.clone(),
+    };
+    match super::redeem(&state, &open.invite.code, &input).await {
+        Ok(done) => Ok(
+            Redirect::to(&welcome_url(&state, &open.invite.code, done.member_id)).into_response(),
+        ),
+        Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => {
+            Err(unusable(&state, &visitor, e))
+        }
+        Err(RedeemError::Store(e)) => {
+            tracing::error!(error = %e, "redemption failed");
+            Err(AppError::internal())
+        }
+        Err(e) => render_invite(&state, &visitor, &open, &echo, Some(&e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct WelcomeQuery {
+    #[serde(default)]
+    m: String,
+    #[serde(default)]
+    sig: String,
+}
+
+pub async fn welcome(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(q): Query<WelcomeQuery>,
+) -> AppResult<Response> {
+    let member_id: i64 = q.m.parse().map_err(|_| AppError::not_found())?;
+    let code = rules::normalize_code(&code).ok_or_else(AppError::not_found)?;
+    let expected = &state.key.sign("welcome", &format!("{code}:{member_id}"))[..32];
+    if !crate::crypto::constant_time_eq(q.sig.as_bytes(), expected.as_bytes()) {
+        return Err(AppError::not_found());
+    }
+    let member = state
+        .store
+        .member(member_id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let grants = state.store.member_grants(member_id).await?;
+    let setting_up = grants.iter().any(|g| g.status == "provisioning");
+    let expires_at = grants.iter().filter_map(|g| g.expires_at).min();
+    Ok(page(
+        &state,
+        &visitor,
+        "welcome.html",
+        context! {
+            name => &member.display_name,
+            grants => ser(&grants),
+            setting_up,
+            expires_at,
+            refresh => welcome_url(&state, &code, member_id),
+        },
+    )?
+    .into_response())
+}
+
+// --- Sign in with Plex for invitees ------------------------------------------------------------
+
+fn pin_sig(state: &AppState, code: &str, pin: u64) -> String {
+    state.key.sign("invite-plex-pin", &format!("{code}:{pin}"))[..32].to_string()
+}
+
+fn media_failure(e: media::MediaError) -> AppError {
+    AppError::new(
+        StatusCode::BAD_GATEWAY,
+        "plex",
+        crate::servers::media_error_key(&e),
+    )
+    .with_detail(e.to_string())
+}
+
+pub async fn plex_start(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    let open = super::open(&state, &code)
+        .await
+        .map_err(|e| unusable(&state, &visitor, e))?;
+    let auth = crate::servers::plex_auth(&state).map_err(media_failure)?;
+    let pin = auth.create_pin().await.map_err(media_failure)?;
+    let code = &open.invite.code;
+    let forward = format!(
+        "{}/i/{code}/plex?pin={}&sig={}",
+        state.config.public_base(),
+        pin.id,
+        pin_sig(&state, code, pin.id)
+    );
+    Ok(Redirect::to(&auth.auth_url(&pin, &forward)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PlexBack {
+    #[serde(default)]
+    pin: String,
+    #[serde(default)]
+    sig: String,
+}
+
+/// Plex sends the person back here. With the account known: an invite that only needs Plex is
+/// redeemed at once; otherwise the form comes back with the Plex account filled in and locked.
+pub async fn plex_back(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    Query(q): Query<PlexBack>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    let open = super::open(&state, &code)
+        .await
+        .map_err(|e| unusable(&state, &visitor, e))?;
+    let code = open.invite.code.clone();
+    let pin: u64 = q
+        .pin
+        .parse()
+        .map_err(|_| AppError::bad_request("the sign-in link is incomplete"))?;
+    if !crate::crypto::constant_time_eq(q.sig.as_bytes(), pin_sig(&state, &code, pin).as_bytes()) {
+        return Err(AppError::bad_request(
+            "the sign-in link was altered; start again",
+        ));
+    }
+    let auth = crate::servers::plex_auth(&state).map_err(media_failure)?;
+    let Some(token) = auth.check_pin(pin).await.map_err(media_failure)? else {
+        return Ok(page(
+            &state,
+            &visitor,
+            "plex_wait_public.html",
+            context! { retry => format!("/i/{code}/plex?pin={pin}&sig={}", q.sig), back => format!("/i/{code}") },
+        )?
+        .into_response());
+    };
+    let user = auth.user(&token).await.map_err(media_failure)?;
+    // The person's token is not kept: only the account it proves.
+    let account = if user.email.is_empty() {
+        user.username.clone()
+    } else {
+        user.email.clone()
+    };
+    let only_plex = !open.needs("local") && open.invite.passphrase_hash.is_none();
+    if only_plex {
+        let input = RedeemInput {
+            plex_account: account.clone(),
+            ..Default::default()
+        };
+        return match super::redeem(&state, &code, &input).await {
+            Ok(done) => {
+                Ok(Redirect::to(&welcome_url(&state, &code, done.member_id)).into_response())
+            }
+            Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => {
+                Err(unusable(&state, &visitor, e))
+            }
+            Err(RedeemError::Store(e)) => {
+                tracing::error!(error = %e, "redemption failed");
+                Err(AppError::internal())
+            }
+            Err(e) => {
+                let echo = FormEcho {
+                    plex_account: account,
+                    ..Default::default()
+                };
+                render_invite(&state, &visitor, &open, &echo, Some(&e)).await
+            }
+        };
+    }
+    let echo = FormEcho {
+        plex_verified: state.key.seal(&account),
+        plex_verified_name: account.clone(),
+        email: if user.email.is_empty() {
+            String::new()
+        } else {
+            user.email.clone()
+        },
+        ..Default::default()
+    };
+    render_invite(&state, &visitor, &open, &echo, None).await
+}
+
+// --- public JSON API ----------------------------------------------------------------------------
+
+fn api_error(state: &AppState, visitor: &Visitor, e: RedeemError) -> AppError {
+    if let RedeemError::Store(msg) = &e {
+        tracing::error!(error = %msg, "redemption failed");
+        return AppError::internal();
+    }
+    let mut err = unusable(state, visitor, e.clone_shallow());
+    err.field = e.field();
+    err
+}
+
+impl RedeemError {
+    /// A copy for building error responses (the store variant keeps its message).
+    fn clone_shallow(&self) -> RedeemError {
+        match self {
+            RedeemError::NotFound => RedeemError::NotFound,
+            RedeemError::Unusable(u) => RedeemError::Unusable(*u),
+            RedeemError::Passphrase => RedeemError::Passphrase,
+            RedeemError::Invalid { field, key, detail } => RedeemError::Invalid {
+                field,
+                key,
+                detail: detail.clone(),
+            },
+            RedeemError::Duplicate => RedeemError::Duplicate,
+            RedeemError::Refused {
+                server,
+                field,
+                key,
+                detail,
+            } => RedeemError::Refused {
+                server: server.clone(),
+                field: *field,
+                key,
+                detail: detail.clone(),
+            },
+            RedeemError::Store(s) => RedeemError::Store(s.clone()),
+        }
+    }
+}
+
+/// `GET /api/v1/invites/{code}`: whether a code works and what it grants; no secrets.
+pub async fn api_show(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    let open = super::open(&state, &code)
+        .await
+        .map_err(|e| api_error(&state, &visitor, e))?;
+    let targets = super::target_views(&state, &open.targets).await?;
+    let invite = &open.invite;
+    Ok(Json(serde_json::json!({
+        "code": invite.code,
+        "valid": true,
+        "label": invite.label,
+        "expires_at": invite.expires_at.map(crate::clock::rfc3339),
+        "access_days": invite.access_seconds.map(|s| (s + 86_399) / 86_400),
+        "uses_left": invite.max_uses.map(|m| m - invite.used),
+        "needs_passphrase": invite.passphrase_hash.is_some(),
+        "servers": targets.iter().map(|t| serde_json::json!({
+            "name": t.server_name,
+            "kind": t.kind,
+            "libraries": t.libraries,
+            "needs": if t.kind == "plex" { vec!["email or plex_username"] } else { vec!["username", "password"] },
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemJson {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    plex_username: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    passphrase: Option<String>,
+}
+
+/// `POST /api/v1/invites/{code}/redeem` → 201 with the member and each grant's status.
+pub async fn api_redeem(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Path(code): Path<String>,
+    extract::Json(body): extract::Json<RedeemJson>,
+) -> AppResult<Response> {
+    guard(&state, &visitor)?;
+    if !state
+        .limits
+        .redeem
+        .check(&visitor.ip.to_string(), &state.clock)
+    {
+        return Err(AppError::too_many_requests());
+    }
+    let input = RedeemInput {
+        plex_account: body.plex_username.unwrap_or_default(),
+        email: body.email.unwrap_or_default(),
+        username: body.username.unwrap_or_default(),
+        password: body.password.unwrap_or_default(),
+        password_confirm: None,
+        passphrase: body.passphrase.unwrap_or_default(),
+    };
+    let done: Redeemed = super::redeem(&state, &code, &input)
+        .await
+        .map_err(|e| api_error(&state, &visitor, e))?;
+    Ok((StatusCode::CREATED, Json(redeemed_json(&done))).into_response())
+}
+
+pub fn redeemed_json(done: &Redeemed) -> serde_json::Value {
+    serde_json::json!({
+        "member": {
+            "id": done.member_id,
+            "name": done.display_name,
+            "expires_at": done.expires_at.map(crate::clock::rfc3339),
+        },
+        "setting_up": done.setting_up,
+        "grants": done.grants.iter().map(|g| serde_json::json!({
+            "server": g.server_name,
+            "kind": g.server_kind,
+            "status": g.status,
+            "account": g.identity,
+            "expires_at": g.expires_at.map(crate::clock::rfc3339),
+        })).collect::<Vec<_>>(),
+    })
+}

@@ -1,0 +1,249 @@
+//! Provisioning: making grants real on servers. Each job is written in the same transaction as
+//! the redemption or decision that caused it, run at once, and otherwise retried with backoff by
+//! the worker until it succeeds or fails for good. A job is claimed with a lease, so a job whose
+//! worker died (crash, kill -9) is picked up again once the lease runs out.
+
+use media::{GrantSpec, Identity, MediaError, Permissions};
+
+use crate::invites::rules::retry_delay;
+use crate::store::StoreError;
+use crate::store::events::NewEvent;
+use crate::store::invites::{GrantRow, JobRow};
+use crate::web::AppState;
+
+/// How long a claimed job is ours before another worker may take it over.
+pub const LEASE_SECONDS: i64 = 120;
+/// Transient failures are retried this many times (about a day with the backoff) before the job
+/// is given up.
+pub const MAX_ATTEMPTS: i64 = 30;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server did it.
+    Done,
+    /// A transient failure; the job is queued again.
+    Retrying(MediaError),
+    /// The server refused for good (or a retryable failure ran out of attempts).
+    Failed(MediaError),
+    /// Someone else holds the job, or it is already finished.
+    Skipped,
+}
+
+/// Runs one job now if it can be claimed.
+pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreError> {
+    let now = state.clock.now();
+    let Some(job) = state.store.claim_job(job_id, now, LEASE_SECONDS).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let Some(grant) = state.store.grant(job.grant_id).await? else {
+        return Ok(Outcome::Skipped);
+    };
+    let result = match job.kind.as_str() {
+        "provision" => provision(state, &job, &grant).await,
+        "remove" => remove(state, &grant).await,
+        other => Err(MediaError::Unsupported(format!("unknown job kind {other}"))),
+    };
+    let now = state.clock.now();
+    match result {
+        Ok(done) => {
+            let (status, remote_id, remote_user_id) = match (job.kind.as_str(), done) {
+                ("remove", _) => (
+                    "removed",
+                    grant.remote_id.clone().unwrap_or_default(),
+                    grant.remote_user_id.clone(),
+                ),
+                (_, Some(o)) => (
+                    if o.pending { "pending" } else { "active" },
+                    o.remote_id,
+                    o.remote_user_id,
+                ),
+                (_, None) => ("active", String::new(), None),
+            };
+            state
+                .store
+                .complete_provisioning(
+                    job.id,
+                    grant.id,
+                    status,
+                    &remote_id,
+                    remote_user_id.as_deref(),
+                    now,
+                )
+                .await?;
+            let action = if job.kind == "remove" {
+                "grant.removed"
+            } else {
+                "grant.provisioned"
+            };
+            event(state, action, &grant, None).await?;
+            Ok(Outcome::Done)
+        }
+        Err(e) if e.is_retryable() && job.attempts < MAX_ATTEMPTS => {
+            let delay = match &e {
+                MediaError::RateLimited {
+                    retry_after: Some(d),
+                } => (d.as_secs() as i64).max(retry_delay(job.attempts - 1)),
+                _ => retry_delay(job.attempts - 1),
+            };
+            let message = e.to_string();
+            tracing::warn!(job = job.id, grant = grant.id, server = %grant.server_name, error = %message, "job will be retried");
+            state
+                .store
+                .retry_job(job.id, grant.id, now + delay, &message, now)
+                .await?;
+            Ok(Outcome::Retrying(e))
+        }
+        Err(e) => {
+            let message = e.to_string();
+            tracing::warn!(job = job.id, grant = grant.id, server = %grant.server_name, error = %message, "job failed for good");
+            // A removal that fails keeps the grant's status: the person still has access and
+            // must stay listed until the server confirms.
+            let status = if job.kind == "remove" {
+                grant.status.as_str()
+            } else {
+                "failed"
+            };
+            state
+                .store
+                .fail_job(job.id, grant.id, status, &message, now)
+                .await?;
+            event(state, "grant.failed", &grant, Some(&message)).await?;
+            Ok(Outcome::Failed(e))
+        }
+    }
+}
+
+async fn event(
+    state: &AppState,
+    action: &str,
+    grant: &GrantRow,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let subject = format!("{} on {}", grant.identity, grant.server_name);
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor: "usher",
+                action,
+                subject: Some(&subject),
+                detail,
+            },
+            state.clock.now(),
+        )
+        .await
+}
+
+async fn provision(
+    state: &AppState,
+    job: &JobRow,
+    grant: &GrantRow,
+) -> Result<Option<media::GrantOutcome>, MediaError> {
+    let client = server_client(state, grant.server_id).await?;
+    let libraries: Vec<String> = serde_json::from_str(&grant.libraries).unwrap_or_default();
+    let permissions: Permissions = serde_json::from_str(&grant.permissions).unwrap_or_default();
+    let identity = if grant.server_kind == "plex" {
+        Identity::PlexUser {
+            email_or_username: grant.identity.clone(),
+        }
+    } else {
+        let password = job
+            .payload
+            .as_deref()
+            .and_then(|p| state.key.open(p))
+            .ok_or_else(|| {
+                MediaError::Invalid(
+                    "the password for this account is no longer available; create the member again"
+                        .into(),
+                )
+            })?;
+        let email = state
+            .store
+            .member(grant.member_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|m| m.email);
+        Identity::Account {
+            username: grant.identity.clone(),
+            password,
+            email,
+        }
+    };
+    let spec = GrantSpec {
+        identity,
+        libraries,
+        permissions,
+    };
+    client.grant(&spec).await.map(Some)
+}
+
+async fn remove(
+    state: &AppState,
+    grant: &GrantRow,
+) -> Result<Option<media::GrantOutcome>, MediaError> {
+    let Some(remote_id) = grant.remote_id.as_deref().filter(|r| !r.is_empty()) else {
+        // Never made on the server: nothing to remove.
+        return Ok(None);
+    };
+    let client = server_client(state, grant.server_id).await?;
+    client.remove(remote_id).await.map(|_| None)
+}
+
+async fn server_client(state: &AppState, server_id: i64) -> Result<media::MediaClient, MediaError> {
+    let server = state
+        .store
+        .server(server_id)
+        .await
+        .map_err(|e| MediaError::Server {
+            status: 500,
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| MediaError::NotFound("the server was removed from usher".into()))?;
+    crate::servers::client_for(state, &server).map_err(|e| match e {
+        crate::servers::ServerError::Media(m) => m,
+        other => MediaError::Invalid(other.to_string()),
+    })
+}
+
+/// Runs every job that is due now; returns how many ran. The worker calls this in a loop; tests
+/// call it after moving the clock.
+pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
+    let mut ran = 0;
+    loop {
+        let due = state.store.due_jobs(state.clock.now(), 50).await?;
+        if due.is_empty() {
+            return Ok(ran);
+        }
+        let mut progressed = false;
+        for id in due {
+            if run_job(state, id).await? != Outcome::Skipped {
+                ran += 1;
+                progressed = true;
+            }
+        }
+        if !progressed {
+            return Ok(ran);
+        }
+    }
+}
+
+/// The background worker: runs due jobs, then sleeps until the next one is due or it is woken
+/// (new work was queued), checking at least every 30 seconds.
+pub async fn worker(state: AppState) {
+    loop {
+        if let Err(e) = run_due(&state).await {
+            tracing::error!(error = %e, "job worker could not read the queue");
+        }
+        let now = state.clock.now();
+        let wait = match state.store.next_job_time().await {
+            Ok(Some(t)) if t > now => (t - now).min(30),
+            Ok(Some(_)) => 1,
+            _ => 30,
+        };
+        tokio::select! {
+            _ = state.jobs_wake.notified() => {}
+            _ = tokio::time::sleep(std::time::Duration::from_secs(wait as u64)) => {}
+        }
+    }
+}

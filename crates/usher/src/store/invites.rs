@@ -1,0 +1,695 @@
+//! Invites, members, grants and provisioning jobs.
+
+use sqlx::FromRow;
+
+use super::{Result, Store};
+use crate::clock::Timestamp;
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct InviteRow {
+    pub id: i64,
+    pub code: String,
+    pub label: Option<String>,
+    pub max_uses: Option<i64>,
+    pub used: i64,
+    pub expires_at: Option<Timestamp>,
+    pub access_seconds: Option<i64>,
+    #[serde(skip)]
+    pub passphrase_hash: Option<String>,
+    pub disabled: bool,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+impl InviteRow {
+    pub fn facts(&self) -> crate::invites::rules::InviteFacts {
+        crate::invites::rules::InviteFacts {
+            used: self.used,
+            max_uses: self.max_uses,
+            expires_at: self.expires_at,
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// One server an invite grants access to.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct InviteTargetRow {
+    pub server_id: i64,
+    pub server_name: String,
+    pub server_kind: String,
+    /// JSON array of sharing ids.
+    pub libraries: String,
+    /// JSON object of permissions.
+    pub permissions: String,
+}
+
+pub struct NewInvite<'a> {
+    pub code: &'a str,
+    pub label: Option<&'a str>,
+    pub max_uses: Option<i64>,
+    pub expires_at: Option<Timestamp>,
+    pub access_seconds: Option<i64>,
+    pub passphrase_hash: Option<&'a str>,
+    pub created_by: &'a str,
+}
+
+pub struct NewTarget {
+    pub server_id: i64,
+    pub libraries: String,
+    pub permissions: String,
+}
+
+/// Which invites a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteFilter {
+    All,
+    Active,
+    Redeemed,
+    Expired,
+    UsedUp,
+    Disabled,
+}
+
+impl InviteFilter {
+    fn sql(self) -> &'static str {
+        match self {
+            InviteFilter::All => "1",
+            InviteFilter::Active => {
+                "(i.disabled = 0 AND (i.expires_at IS NULL OR i.expires_at > ?1)
+                  AND (i.max_uses IS NULL OR i.used < i.max_uses))"
+            }
+            InviteFilter::Redeemed => "(i.used > 0)",
+            InviteFilter::Expired => "(i.expires_at IS NOT NULL AND i.expires_at <= ?1)",
+            InviteFilter::UsedUp => "(i.max_uses IS NOT NULL AND i.used >= i.max_uses)",
+            InviteFilter::Disabled => "(i.disabled = 1)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, FromRow, serde::Serialize)]
+pub struct InviteCounts {
+    pub all: i64,
+    pub active: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+    pub used_up: i64,
+    pub disabled: i64,
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct MemberRow {
+    pub id: i64,
+    pub display_name: String,
+    pub email: Option<String>,
+    pub plex_account: Option<String>,
+    pub username: Option<String>,
+    pub identity_key: String,
+    pub origin: String,
+    pub invite_id: Option<i64>,
+    pub invite_code: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: Timestamp,
+}
+
+pub struct NewMember<'a> {
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+    pub plex_account: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub identity_key: &'a str,
+    pub origin: &'a str,
+    pub invite_id: Option<i64>,
+    pub invite_code: Option<&'a str>,
+}
+
+pub struct NewGrant {
+    pub server_id: i64,
+    pub identity: String,
+    pub libraries: String,
+    pub permissions: String,
+    pub expires_at: Option<Timestamp>,
+    /// Sealed secrets the provisioning job needs.
+    pub payload: Option<String>,
+}
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct GrantRow {
+    pub id: i64,
+    pub member_id: i64,
+    pub server_id: i64,
+    pub server_name: String,
+    pub server_kind: String,
+    pub status: String,
+    pub identity: String,
+    pub libraries: String,
+    pub permissions: String,
+    pub remote_id: Option<String>,
+    pub remote_user_id: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub grant_id: i64,
+    pub payload: Option<String>,
+    pub state: String,
+    pub attempts: i64,
+    pub run_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+/// What a successful reservation created.
+#[derive(Debug, Clone)]
+pub struct Reservation {
+    pub member_id: i64,
+    pub job_ids: Vec<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReserveError {
+    /// Used up, expired or disabled at the moment of reservation.
+    #[error("the invite can no longer be redeemed")]
+    NotAvailable,
+    /// This person already redeemed this invite.
+    #[error("already redeemed by this person")]
+    Duplicate,
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+const GRANT_SELECT: &str =
+    "SELECT g.id, g.member_id, g.server_id, s.name AS server_name, s.kind AS server_kind,
+        g.status, g.identity, g.libraries, g.permissions, g.remote_id, g.remote_user_id,
+        g.expires_at, g.last_error, g.created_at, g.updated_at
+ FROM grants g JOIN servers s ON s.id = g.server_id";
+
+impl Store {
+    pub async fn insert_invite(
+        &self,
+        invite: NewInvite<'_>,
+        targets: &[NewTarget],
+        now: Timestamp,
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO invites (code, label, max_uses, expires_at, access_seconds, passphrase_hash,
+                                  created_by, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(invite.code)
+        .bind(invite.label)
+        .bind(invite.max_uses)
+        .bind(invite.expires_at)
+        .bind(invite.access_seconds)
+        .bind(invite.passphrase_hash)
+        .bind(invite.created_by)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        for t in targets {
+            sqlx::query("INSERT INTO invite_servers (invite_id, server_id, libraries, permissions) VALUES (?, ?, ?, ?)")
+                .bind(id)
+                .bind(t.server_id)
+                .bind(&t.libraries)
+                .bind(&t.permissions)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    pub async fn invite_by_code(&self, code: &str) -> Result<Option<InviteRow>> {
+        Ok(sqlx::query_as("SELECT * FROM invites WHERE code = ?")
+            .bind(code)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    pub async fn invite_targets(&self, invite_id: i64) -> Result<Vec<InviteTargetRow>> {
+        Ok(sqlx::query_as(
+            "SELECT t.server_id, s.name AS server_name, s.kind AS server_kind, t.libraries, t.permissions
+             FROM invite_servers t JOIN servers s ON s.id = t.server_id
+             WHERE t.invite_id = ? ORDER BY s.name COLLATE NOCASE",
+        )
+        .bind(invite_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Invites matching a filter and a search (code, label, or a member's name, email or user
+    /// name), newest first.
+    pub async fn list_invites(
+        &self,
+        filter: InviteFilter,
+        search: &str,
+        now: Timestamp,
+        limit: i64,
+    ) -> Result<Vec<InviteRow>> {
+        let like = format!("%{}%", search.trim().replace(['%', '_'], ""));
+        let sql = format!(
+            "SELECT i.* FROM invites i
+             WHERE {} AND (?2 = '%%' OR i.code LIKE ?2 OR i.label LIKE ?2 OR EXISTS (
+                SELECT 1 FROM members m WHERE m.invite_id = i.id
+                AND (m.display_name LIKE ?2 OR m.email LIKE ?2 OR m.username LIKE ?2 OR m.plex_account LIKE ?2)))
+             ORDER BY i.created_at DESC, i.id DESC LIMIT ?3",
+            filter.sql()
+        );
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(now)
+            .bind(like)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    pub async fn invite_counts(&self, now: Timestamp) -> Result<InviteCounts> {
+        Ok(sqlx::query_as(
+            "SELECT COUNT(*) AS all_,
+               COALESCE(SUM(disabled = 0 AND (expires_at IS NULL OR expires_at > ?1)
+                            AND (max_uses IS NULL OR used < max_uses)), 0) AS active,
+               COALESCE(SUM(used > 0), 0) AS redeemed,
+               COALESCE(SUM(expires_at IS NOT NULL AND expires_at <= ?1), 0) AS expired,
+               COALESCE(SUM(max_uses IS NOT NULL AND used >= max_uses), 0) AS used_up,
+               COALESCE(SUM(disabled = 1), 0) AS disabled
+             FROM invites",
+        )
+        .bind(now)
+        .fetch_one(self.pool())
+        .await
+        .map(|row: InviteCountsRow| row.into())?)
+    }
+
+    pub async fn set_invite_disabled(&self, id: i64, disabled: bool) -> Result<()> {
+        sqlx::query("UPDATE invites SET disabled = ? WHERE id = ?")
+            .bind(disabled)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes an invite; its members and grants stay (they keep the code as text).
+    pub async fn delete_invite(&self, id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM invites WHERE id = ?")
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Reserves one use of an invite and records the member, the grants and their provisioning
+    /// jobs, all in one transaction. The reservation is the first statement, so the write lock is
+    /// taken before anything is read and concurrent redemptions queue on it.
+    pub async fn reserve_redemption(
+        &self,
+        invite_id: i64,
+        member: NewMember<'_>,
+        grants: &[NewGrant],
+        now: Timestamp,
+    ) -> Result<Reservation, ReserveError> {
+        let mut tx = self.pool().begin().await?;
+        let reserved = sqlx::query(
+            "UPDATE invites SET used = used + 1
+             WHERE id = ? AND disabled = 0 AND (max_uses IS NULL OR used < max_uses)
+               AND (expires_at IS NULL OR expires_at > ?)",
+        )
+        .bind(invite_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if reserved == 0 {
+            return Err(ReserveError::NotAvailable);
+        }
+        let member_id = insert_member(&mut tx, &member, now).await.map_err(|e| {
+            if super::is_unique_violation(&e) {
+                ReserveError::Duplicate
+            } else {
+                ReserveError::Db(e)
+            }
+        })?;
+        let mut job_ids = Vec::with_capacity(grants.len());
+        for g in grants {
+            job_ids.push(insert_grant_and_job(&mut tx, member_id, g, now).await?);
+        }
+        tx.commit().await?;
+        Ok(Reservation { member_id, job_ids })
+    }
+
+    /// Undoes a redemption that failed for good: forgets the member and frees the use.
+    pub async fn release_redemption(&self, member_id: i64, invite_id: i64) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE invites SET used = used - 1 WHERE id = ? AND used > 0")
+            .bind(invite_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM members WHERE id = ?")
+            .bind(member_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn member(&self, id: i64) -> Result<Option<MemberRow>> {
+        Ok(sqlx::query_as("SELECT * FROM members WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    pub async fn member_grants(&self, member_id: i64) -> Result<Vec<GrantRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{GRANT_SELECT} WHERE g.member_id = ? ORDER BY s.name"
+        )))
+        .bind(member_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn grant(&self, id: i64) -> Result<Option<GrantRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{GRANT_SELECT} WHERE g.id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Everyone who redeemed an invite, newest first.
+    pub async fn invite_members(&self, invite_id: i64) -> Result<Vec<MemberRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM members WHERE invite_id = ? ORDER BY created_at DESC, id DESC",
+        )
+        .bind(invite_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Grants of several members at once (for redemption lists).
+    pub async fn grants_of_invite(&self, invite_id: i64) -> Result<Vec<GrantRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{GRANT_SELECT} WHERE g.member_id IN (SELECT id FROM members WHERE invite_id = ?) ORDER BY s.name"
+        )))
+        .bind(invite_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn grant_count_for_server(&self, server_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE server_id = ? AND status NOT IN ('removed', 'failed')")
+            .bind(server_id)
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    // --- jobs ---------------------------------------------------------------------------------
+
+    /// Takes a job for running unless another worker holds a live lease on it.
+    pub async fn claim_job(&self, id: i64, now: Timestamp, lease: i64) -> Result<Option<JobRow>> {
+        Ok(sqlx::query_as(
+            "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?, updated_at = ?
+             WHERE id = ? AND (state = 'queued' OR (state = 'running' AND locked_until < ?))
+             RETURNING id, kind, grant_id, payload, state, attempts, run_at, last_error",
+        )
+        .bind(now + lease)
+        .bind(now)
+        .bind(id)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Jobs due now, and running jobs whose lease ran out (their worker died).
+    pub async fn due_jobs(&self, now: Timestamp, limit: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= ?1)
+                OR (state = 'running' AND locked_until < ?1)
+             ORDER BY run_at, id LIMIT ?2",
+        )
+        .bind(now)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn next_job_time(&self) -> Result<Option<Timestamp>> {
+        Ok(sqlx::query_scalar("SELECT MIN(COALESCE(CASE WHEN state = 'running' THEN locked_until END, run_at)) FROM jobs WHERE state IN ('queued', 'running')")
+            .fetch_one(self.pool())
+            .await?)
+    }
+
+    /// Marks a grant provisioned and its job done, together.
+    pub async fn complete_provisioning(
+        &self,
+        job_id: i64,
+        grant_id: i64,
+        status: &str,
+        remote_id: &str,
+        remote_user_id: Option<&str>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE grants SET status = ?, remote_id = ?, remote_user_id = ?, last_error = NULL, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(status)
+        .bind(remote_id)
+        .bind(remote_user_id)
+        .bind(now)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE jobs SET state = 'done', payload = NULL, locked_until = NULL, last_error = NULL, updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Puts a job back in the queue after a transient failure.
+    pub async fn retry_job(
+        &self,
+        job_id: i64,
+        grant_id: i64,
+        run_at: Timestamp,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE jobs SET state = 'queued', run_at = ?, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ?")
+            .bind(run_at)
+            .bind(error)
+            .bind(now)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE grants SET last_error = ?, updated_at = ? WHERE id = ?")
+            .bind(error)
+            .bind(now)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends a job for good; its grant is marked with `grant_status` and the reason.
+    pub async fn fail_job(
+        &self,
+        job_id: i64,
+        grant_id: i64,
+        grant_status: &str,
+        error: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE jobs SET state = 'failed', payload = NULL, locked_until = NULL, last_error = ?, updated_at = ? WHERE id = ?")
+            .bind(error)
+            .bind(now)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE grants SET status = ?, last_error = ?, updated_at = ? WHERE id = ?")
+            .bind(grant_status)
+            .bind(error)
+            .bind(now)
+            .bind(grant_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Queues the removal of a grant's access on its server (undoing part of a failed
+    /// redemption, or ending access later).
+    pub async fn queue_removal(&self, grant_id: i64, now: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO jobs (kind, grant_id, state, run_at, created_at, updated_at)
+             VALUES ('remove', ?, 'queued', ?, ?, ?) RETURNING id",
+        )
+        .bind(grant_id)
+        .bind(now)
+        .bind(now)
+        .bind(now)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn jobs_of_grant(&self, grant_id: i64) -> Result<Vec<JobRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, kind, grant_id, payload, state, attempts, run_at, last_error FROM jobs WHERE grant_id = ? ORDER BY id",
+        )
+        .bind(grant_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    // --- statistics ---------------------------------------------------------------------------
+
+    pub async fn redemptions_since(&self, since: Timestamp) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM members WHERE origin = 'invite' AND created_at >= ?",
+        )
+        .bind(since)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Redemptions per UTC day since `since`, as (day number since the epoch, count).
+    pub async fn redemptions_per_day(&self, since: Timestamp) -> Result<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT created_at / 86400 AS day, COUNT(*) FROM members
+             WHERE origin = 'invite' AND created_at >= ? GROUP BY day ORDER BY day",
+        )
+        .bind(since)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Members with live access per server: (server name, count).
+    pub async fn members_per_server(&self) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT s.name, COUNT(DISTINCT g.member_id) FROM servers s
+             LEFT JOIN grants g ON g.server_id = s.id AND g.status IN ('provisioning', 'pending', 'active')
+             GROUP BY s.id ORDER BY s.name COLLATE NOCASE",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
+#[derive(FromRow)]
+struct InviteCountsRow {
+    all_: i64,
+    active: i64,
+    redeemed: i64,
+    expired: i64,
+    used_up: i64,
+    disabled: i64,
+}
+
+impl From<InviteCountsRow> for InviteCounts {
+    fn from(r: InviteCountsRow) -> Self {
+        InviteCounts {
+            all: r.all_,
+            active: r.active,
+            redeemed: r.redeemed,
+            expired: r.expired,
+            used_up: r.used_up,
+            disabled: r.disabled,
+        }
+    }
+}
+
+async fn insert_member(
+    tx: &mut sqlx::SqliteConnection,
+    m: &NewMember<'_>,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO members (display_name, email, plex_account, username, identity_key, origin,
+                              invite_id, invite_code, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(m.display_name)
+    .bind(m.email)
+    .bind(m.plex_account)
+    .bind(m.username)
+    .bind(m.identity_key)
+    .bind(m.origin)
+    .bind(m.invite_id)
+    .bind(m.invite_code)
+    .bind(now)
+    .fetch_one(tx)
+    .await
+}
+
+async fn insert_grant_and_job(
+    tx: &mut sqlx::SqliteConnection,
+    member_id: i64,
+    g: &NewGrant,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    let grant_id: i64 = sqlx::query_scalar(
+        "INSERT INTO grants (member_id, server_id, status, identity, libraries, permissions, expires_at,
+                             created_at, updated_at)
+         VALUES (?, ?, 'provisioning', ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(member_id)
+    .bind(g.server_id)
+    .bind(&g.identity)
+    .bind(&g.libraries)
+    .bind(&g.permissions)
+    .bind(g.expires_at)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query_scalar(
+        "INSERT INTO jobs (kind, grant_id, payload, state, run_at, created_at, updated_at)
+         VALUES ('provision', ?, ?, 'queued', ?, ?, ?) RETURNING id",
+    )
+    .bind(grant_id)
+    .bind(&g.payload)
+    .bind(now)
+    .bind(now)
+    .bind(now)
+    .fetch_one(&mut *tx)
+    .await
+}
+
+impl Store {
+    /// The grant a job works on.
+    pub async fn grant_of_job(&self, job_id: i64) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT grant_id FROM jobs WHERE id = ?")
+            .bind(job_id)
+            .fetch_one(self.pool())
+            .await?)
+    }
+}
+
+impl Store {
+    /// Stops queued provisioning of a grant (its redemption is being undone).
+    pub async fn cancel_provisioning(&self, grant_id: i64, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'failed', payload = NULL, last_error = 'cancelled', updated_at = ?
+             WHERE grant_id = ? AND kind = 'provision' AND state = 'queued'",
+        )
+        .bind(now)
+        .bind(grant_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
