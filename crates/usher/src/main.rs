@@ -36,6 +36,9 @@ enum Command {
     /// Manage connected media servers
     #[command(subcommand)]
     Server(ServerCommand),
+    /// Create and manage invite links
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
     Healthcheck {
         /// Base URL to check [default: http://BIND]
@@ -82,6 +85,55 @@ enum ServerCommand {
     },
     /// Test the connection to a server
     Test { name: String },
+}
+
+#[derive(Subcommand)]
+enum InviteCommand {
+    /// Create an invite and print its link
+    Create {
+        /// Server names, comma-separated
+        #[arg(long = "server", required = true)]
+        servers: String,
+        /// Library names, comma-separated (default: each server's pre-checked libraries)
+        #[arg(long)]
+        libraries: Option<String>,
+        /// A number from 1 to 1000, or unlimited
+        #[arg(long, default_value = "1")]
+        uses: String,
+        /// When the link stops working: a duration (7d), a date (2026-12-31) or never
+        #[arg(long, default_value = "7d")]
+        expires: String,
+        /// How long access lasts after joining: a duration (30d) or forever
+        #[arg(long, default_value = "forever")]
+        duration: String,
+        #[arg(long, default_value = "")]
+        label: String,
+        /// A custom code instead of a random one
+        #[arg(long, default_value = "")]
+        code: String,
+        #[arg(long, default_value = "")]
+        passphrase: String,
+        #[arg(long)]
+        allow_downloads: bool,
+        #[arg(long)]
+        allow_live_tv: bool,
+        #[arg(long)]
+        allow_camera_upload: bool,
+        /// Print a JSON object with at least `code` and `url`
+        #[arg(long)]
+        json: bool,
+    },
+    /// List invites
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Switch an invite off (its link stops working)
+    Disable { code: String },
+    /// Switch an invite on again
+    Enable { code: String },
+    /// Delete an invite (members keep their access)
+    Delete { code: String },
 }
 
 #[derive(Args)]
@@ -216,6 +268,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.store.close().await;
             result
         }
+        Command::Invite(cmd) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, usher::clock::Clock::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::invites::cli::run(&state, invite_args(cmd)).await;
+            // Provisioning queued by the CLI is picked up by the running server's worker.
+            state.store.close().await;
+            result
+        }
         Command::Healthcheck { url } => {
             let config = load_config(&cli, Vec::new())?;
             let base = url
@@ -247,5 +310,42 @@ fn cmd_to_args(cmd: &ServerCommand) -> usher::servers::cli::Command {
             json: *json,
         },
         ServerCommand::Test { name } => C::Test { name: name.clone() },
+    }
+}
+
+fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
+    use usher::invites::cli::{Command as C, CreateArgs};
+    match cmd {
+        InviteCommand::Create {
+            servers,
+            libraries,
+            uses,
+            expires,
+            duration,
+            label,
+            code,
+            passphrase,
+            allow_downloads,
+            allow_live_tv,
+            allow_camera_upload,
+            json,
+        } => C::Create(Box::new(CreateArgs {
+            servers: servers.clone(),
+            libraries: libraries.clone(),
+            uses: uses.clone(),
+            expires: expires.clone(),
+            duration: duration.clone(),
+            label: label.clone(),
+            code: code.clone(),
+            passphrase: passphrase.clone(),
+            allow_downloads: *allow_downloads,
+            allow_live_tv: *allow_live_tv,
+            allow_camera_upload: *allow_camera_upload,
+            json: *json,
+        })),
+        InviteCommand::List { json } => C::List { json: *json },
+        InviteCommand::Disable { code } => C::Disable { code: code.clone() },
+        InviteCommand::Enable { code } => C::Enable { code: code.clone() },
+        InviteCommand::Delete { code } => C::Delete { code: code.clone() },
     }
 }

@@ -2,6 +2,7 @@
 //! allowed, each redemption provisioned on every server the invite names.
 
 pub mod admin;
+pub mod cli;
 pub mod public;
 pub mod rules;
 

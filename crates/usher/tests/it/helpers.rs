@@ -210,3 +210,103 @@ pub fn id_from_location(res: &reqwest::Response) -> i64 {
         .parse()
         .unwrap_or_else(|_| panic!("no id in {loc}"))
 }
+
+/// A signed-in usher connected to a fake Plex (demo seed) and a fake Jellyfin.
+pub struct World {
+    pub app: TestApp,
+    pub plex: fakes::plex::FakePlex,
+    pub jf: fakes::jellyfin::FakeJellyfin,
+    pub plex_id: i64,
+    pub jf_id: i64,
+}
+
+pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+pub async fn world_with(configure: impl FnOnce(&mut Config) + Send + 'static) -> World {
+    use fakes::jellyfin::{FakeJellyfin, FakeKind};
+    use fakes::plex::{FakePlex, demo};
+    let plex = FakePlex::seeded_demo().await.unwrap();
+    let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
+    let (tv, clients, app_url) = (plex.plex_tv_url(), plex.clients_url(), plex.app_url());
+    let app = spawn_with(move |c| {
+        c.plex.tv_url = tv;
+        c.plex.clients_url = clients;
+        c.plex.app_url = app_url;
+        configure(c);
+    })
+    .await;
+    app.setup_admin().await;
+    let add = |kind: &str, name: &str, url: String, token: String| usher::servers::ServerInput {
+        kind: kind.into(),
+        name: name.into(),
+        url,
+        token,
+    };
+    let plex_id = usher::servers::add(
+        &app.state,
+        &add(
+            "plex",
+            "Home Plex",
+            plex.server_url(demo::SERVER_ID),
+            demo::OWNER_TOKEN.into(),
+        ),
+        "test",
+    )
+    .await
+    .unwrap();
+    let jf_id = usher::servers::add(
+        &app.state,
+        &add("jellyfin", "Home Jellyfin", jf.url(), jf.api_key()),
+        "test",
+    )
+    .await
+    .unwrap();
+    World {
+        app,
+        plex,
+        jf,
+        plex_id,
+        jf_id,
+    }
+}
+
+impl World {
+    /// Creates an invite through the service with the given servers and options.
+    pub async fn invite(
+        &self,
+        servers: &[i64],
+        uses: &str,
+        tweak: impl FnOnce(&mut usher::invites::CreateInput),
+    ) -> String {
+        let mut input = usher::invites::CreateInput {
+            targets: servers
+                .iter()
+                .map(|id| usher::invites::TargetInput {
+                    server_id: *id,
+                    libraries: None,
+                    permissions: None,
+                })
+                .collect(),
+            uses: uses.into(),
+            expires: "7d".into(),
+            ..Default::default()
+        };
+        tweak(&mut input);
+        usher::invites::create(&self.app.state, &input, "test")
+            .await
+            .unwrap()
+            .code
+    }
+
+    /// Redeems through the public JSON API with a fresh client (like a stranger would).
+    pub async fn redeem_api(&self, code: &str, body: serde_json::Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(self.app.url(&format!("/api/v1/invites/{code}/redeem")))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+}

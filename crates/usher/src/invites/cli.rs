@@ -1,0 +1,254 @@
+//! `usher invite …`: create, list, disable and delete invites from a terminal or script.
+
+use super::{CreateInput, TargetInput};
+use crate::store::invites::InviteFilter;
+use crate::web::AppState;
+
+pub struct CreateArgs {
+    pub servers: String,
+    pub libraries: Option<String>,
+    pub uses: String,
+    pub expires: String,
+    pub duration: String,
+    pub label: String,
+    pub code: String,
+    pub passphrase: String,
+    pub allow_downloads: bool,
+    pub allow_live_tv: bool,
+    pub allow_camera_upload: bool,
+    pub json: bool,
+}
+
+pub enum Command {
+    Create(Box<CreateArgs>),
+    List { json: bool },
+    Disable { code: String },
+    Enable { code: String },
+    Delete { code: String },
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
+    match cmd {
+        Command::Create(a) => create(state, *a).await,
+        Command::List { json } => list(state, json).await,
+        Command::Disable { code } => toggle(state, &code, Some(true)).await,
+        Command::Enable { code } => toggle(state, &code, Some(false)).await,
+        Command::Delete { code } => toggle(state, &code, None).await,
+    }
+}
+
+async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
+    let wanted_libraries = a.libraries.as_deref().map(split);
+    let any_permission = a.allow_downloads || a.allow_live_tv || a.allow_camera_upload;
+    let mut targets = Vec::new();
+    for name in split(&a.servers) {
+        let server = state
+            .store
+            .server_by_name(&name)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
+        let libraries = match &wanted_libraries {
+            None => None,
+            Some(names) => {
+                let libs = state
+                    .store
+                    .libraries(server.id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // Names are matched per server; a name missing on one server is fine when another
+                // server of the invite has it.
+                let ids: Vec<String> = libs
+                    .iter()
+                    .filter(|l| {
+                        l.enabled
+                            && l.present
+                            && names.iter().any(|n| n.eq_ignore_ascii_case(&l.name))
+                    })
+                    .map(|l| l.remote_id.clone())
+                    .collect();
+                if ids.is_empty() {
+                    return Err(format!(
+                        "none of {} is a library offered on `{}`: see `usher server libraries {}`",
+                        names.join(", "),
+                        server.name,
+                        server.name
+                    ));
+                }
+                Some(ids)
+            }
+        };
+        let permissions = any_permission.then(|| media::Permissions {
+            allow_downloads: a.allow_downloads || server.default_allow_downloads,
+            allow_live_tv: a.allow_live_tv || server.default_allow_live_tv,
+            allow_camera_upload: a.allow_camera_upload || server.default_allow_camera_upload,
+            max_sessions: server.default_max_sessions.map(|n| n as u32),
+            ..Default::default()
+        });
+        targets.push(TargetInput {
+            server_id: server.id,
+            libraries,
+            permissions,
+        });
+    }
+    if targets.is_empty() {
+        return Err("name at least one server with --server NAME[,NAME]".into());
+    }
+    if let Some(names) = &wanted_libraries {
+        // Every library asked for must exist somewhere in the invite.
+        for n in names {
+            let mut found = false;
+            for t in &targets {
+                let libs = state
+                    .store
+                    .libraries(t.server_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                found |= libs.iter().any(|l| l.name.eq_ignore_ascii_case(n));
+            }
+            if !found {
+                return Err(format!(
+                    "no server of this invite has a library named `{n}`"
+                ));
+            }
+        }
+    }
+    let input = CreateInput {
+        targets,
+        uses: a.uses,
+        expires: a.expires,
+        duration: a.duration,
+        label: a.label,
+        passphrase: a.passphrase,
+        code: a.code,
+    };
+    let invite = super::create(state, &input, "cli")
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = super::invite_url(state, &invite.code);
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "code": invite.code,
+                "url": url,
+                "label": invite.label,
+                "max_uses": invite.max_uses,
+                "expires_at": invite.expires_at.map(crate::clock::rfc3339),
+                "access_days": invite.access_seconds.map(|s| (s + 86_399) / 86_400),
+            })
+        );
+    } else {
+        println!("{url}");
+    }
+    Ok(())
+}
+
+async fn list(state: &AppState, json: bool) -> Result<(), String> {
+    let now = state.clock.now();
+    let invites = state
+        .store
+        .list_invites(InviteFilter::All, "", now, 10_000)
+        .await
+        .map_err(|e| e.to_string())?;
+    if json {
+        let out: Vec<_> = invites
+            .iter()
+            .map(|i| {
+                serde_json::json!({
+                    "code": i.code,
+                    "url": super::invite_url(state, &i.code),
+                    "label": i.label,
+                    "used": i.used,
+                    "max_uses": i.max_uses,
+                    "expires_at": i.expires_at.map(crate::clock::rfc3339),
+                    "disabled": i.disabled,
+                    "badges": i.facts().badges(now).iter().map(|b| b.as_str()).collect::<Vec<_>>(),
+                    "created_at": crate::clock::rfc3339(i.created_at),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        return Ok(());
+    }
+    if invites.is_empty() {
+        println!("no invites yet: create one with `usher invite create --server NAME`");
+        return Ok(());
+    }
+    println!(
+        "{:<12} {:<10} {:<20} {:<26} LABEL",
+        "CODE", "USES", "EXPIRES", "STATE"
+    );
+    for i in &invites {
+        let uses = match i.max_uses {
+            Some(m) => format!("{}/{}", i.used, m),
+            None => format!("{}/∞", i.used),
+        };
+        let expires = i
+            .expires_at
+            .map(crate::clock::human)
+            .unwrap_or_else(|| "never".into());
+        let badges: Vec<&str> = i.facts().badges(now).iter().map(|b| b.as_str()).collect();
+        println!(
+            "{:<12} {:<10} {:<20} {:<26} {}",
+            i.code,
+            uses,
+            expires,
+            badges.join(","),
+            i.label.as_deref().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
+/// Disables (`Some(true)`), enables (`Some(false)`) or deletes (`None`) an invite.
+async fn toggle(state: &AppState, code: &str, disable: Option<bool>) -> Result<(), String> {
+    let normalized = super::rules::normalize_code(code)
+        .ok_or_else(|| format!("`{code}` is not an invite code"))?;
+    let invite = state
+        .store
+        .invite_by_code(&normalized)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no invite has the code `{normalized}`: see `usher invite list`"))?;
+    let action = match disable {
+        Some(d) => {
+            state
+                .store
+                .set_invite_disabled(invite.id, d)
+                .await
+                .map_err(|e| e.to_string())?;
+            if d { "disabled" } else { "enabled" }
+        }
+        None => {
+            state
+                .store
+                .delete_invite(invite.id)
+                .await
+                .map_err(|e| e.to_string())?;
+            "deleted"
+        }
+    };
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: "cli",
+                action: &format!("invite.{action}"),
+                subject: Some(&invite.code),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("invite {} {action}", invite.code);
+    Ok(())
+}
