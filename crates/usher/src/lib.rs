@@ -8,6 +8,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod demo;
 pub mod invites;
 pub mod jobs;
 pub mod servers;

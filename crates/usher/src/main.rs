@@ -30,6 +30,12 @@ enum Command {
         #[arg(long)]
         bind: Option<String>,
     },
+    /// Try usher without a media server: fake Plex and Jellyfin, an admin and an invite
+    Demo {
+        /// Address to listen on
+        #[arg(long, default_value = "127.0.0.1:9450")]
+        bind: String,
+    },
     /// Manage admin accounts
     #[command(subcommand)]
     Admin(AdminCommand),
@@ -228,6 +234,15 @@ async fn run(cli: Cli) -> Result<(), String> {
             app.run_until(usher::shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())
+        }
+        Command::Demo { bind } => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            usher::demo::run(usher::demo::DemoOptions {
+                bind: bind.clone(),
+                data_dir: cli.data_dir.clone(),
+            })
+            .await
         }
         Command::Admin(cmd) => {
             let config = load_config(&cli, Vec::new())?;

@@ -405,3 +405,135 @@ async fn server_add_plex_reads_the_token_from_stdin_and_explains_a_bad_one() {
         .collect();
     assert!(ids.contains(&"81234001"), "global ids: {ids:?}");
 }
+
+#[tokio::test]
+async fn invite_commands_create_list_disable_and_delete() {
+    use fakes::jellyfin::{FakeJellyfin, FakeKind};
+    let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (url, key) = (jf.url(), jf.api_key());
+    let out = tokio::task::spawn_blocking(move || {
+        let add = usher(
+            &d,
+            &[
+                "server",
+                "add",
+                "jellyfin",
+                "--name",
+                "Den",
+                "--url",
+                &url,
+                "--api-key-stdin",
+            ],
+            &key,
+        );
+        assert!(
+            add.status.success(),
+            "{}",
+            String::from_utf8_lossy(&add.stderr)
+        );
+        let create = usher(
+            &d,
+            &[
+                "invite",
+                "create",
+                "--server",
+                "Den",
+                "--libraries",
+                "Movies,Shows",
+                "--uses",
+                "3",
+                "--expires",
+                "7d",
+                "--duration",
+                "30d",
+                "--label",
+                "Book club",
+                "--allow-downloads",
+                "--json",
+            ],
+            "",
+        );
+        let plain = usher(
+            &d,
+            &[
+                "invite",
+                "create",
+                "--server",
+                "Den",
+                "--code",
+                "plain-code",
+            ],
+            "",
+        );
+        let bad_server = usher(&d, &["invite", "create", "--server", "Nope"], "");
+        let bad_library = usher(
+            &d,
+            &[
+                "invite",
+                "create",
+                "--server",
+                "Den",
+                "--libraries",
+                "Cartoons",
+            ],
+            "",
+        );
+        let bad_uses = usher(
+            &d,
+            &["invite", "create", "--server", "Den", "--uses", "many"],
+            "",
+        );
+        let disable = usher(&d, &["invite", "disable", "plain-code"], "");
+        let list = usher(&d, &["invite", "list", "--json"], "");
+        let delete = usher(&d, &["invite", "delete", "PLAIN-CODE"], "");
+        let list_after = usher(&d, &["invite", "list"], "");
+        (
+            create,
+            plain,
+            bad_server,
+            bad_library,
+            bad_uses,
+            disable,
+            list,
+            delete,
+            list_after,
+        )
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(out.0.status.success(), "{}", err(&out.0));
+    let created: serde_json::Value = serde_json::from_str(&text(&out.0)).unwrap();
+    let code = created["code"].as_str().unwrap();
+    assert_eq!(code.len(), 10);
+    assert!(
+        created["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/i/{code}"))
+    );
+    assert_eq!(created["max_uses"], 3);
+    assert_eq!(created["access_days"], 30);
+    assert!(out.1.status.success(), "{}", err(&out.1));
+    assert!(
+        text(&out.1).trim().ends_with("/i/PLAIN-CODE"),
+        "plain output is the link"
+    );
+    assert!(err(&out.2).contains("no server named `Nope`"));
+    assert!(err(&out.3).contains("Cartoons"));
+    assert!(err(&out.4).contains("uses"), "{}", err(&out.4));
+    assert!(text(&out.5).contains("invite PLAIN-CODE disabled"));
+    let list: serde_json::Value = serde_json::from_str(&text(&out.6)).unwrap();
+    let plain = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["code"] == "PLAIN-CODE")
+        .unwrap();
+    assert_eq!(plain["badges"], serde_json::json!(["disabled"]));
+    assert!(out.7.status.success());
+    assert!(!text(&out.8).contains("PLAIN-CODE") && text(&out.8).contains(code));
+}

@@ -1,0 +1,136 @@
+//! `usher demo`: a complete usher to try without a media server. Fake Plex and Jellyfin servers
+//! run in-process on loopback, usher starts on a fresh data dir already connected to them, with
+//! an admin, an invite and printed links. Everything is labelled demo.
+
+use std::path::PathBuf;
+
+use fakes::jellyfin::{FakeJellyfin, FakeKind};
+use fakes::plex::{FakePlex, demo};
+
+use crate::Config;
+use crate::servers::ServerInput;
+
+pub struct DemoOptions {
+    pub bind: String,
+    pub data_dir: Option<PathBuf>,
+}
+
+pub async fn run(opts: DemoOptions) -> Result<(), String> {
+    let plex = FakePlex::seeded_demo()
+        .await
+        .map_err(|e| format!("could not start the demo Plex: {e}"))?;
+    let jellyfin = FakeJellyfin::start(FakeKind::Jellyfin).await;
+
+    let (data_dir, temporary) = match opts.data_dir {
+        Some(d) => (d, false),
+        None => (
+            std::env::temp_dir().join(format!(
+                "usher-demo-{}",
+                &crate::crypto::random_token()[..10]
+            )),
+            true,
+        ),
+    };
+    let mut config = Config {
+        bind: opts.bind.parse().map_err(|_| {
+            format!(
+                "--bind: `{}` is not an address like 127.0.0.1:9450",
+                opts.bind
+            )
+        })?,
+        data_dir: data_dir.clone(),
+        ..Config::default()
+    };
+    config.plex.tv_url = plex.plex_tv_url();
+    config.plex.clients_url = plex.clients_url();
+    config.plex.app_url = plex.app_url();
+
+    let app = crate::App::build(config).await.map_err(|e| e.to_string())?;
+    let state = app.state().clone();
+    let base = state.config.public_base();
+
+    let password = crate::crypto::random_token()[..16].to_string();
+    crate::auth::create_admin(&state.store, "demo", &password, state.clock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    let plex_id = crate::servers::add(
+        &state,
+        &ServerInput {
+            kind: "plex".into(),
+            name: "Demo Plex".into(),
+            url: plex.server_url(demo::SERVER_ID),
+            token: demo::OWNER_TOKEN.into(),
+        },
+        "demo",
+    )
+    .await
+    .map_err(|e| format!("could not connect the demo Plex: {e}"))?;
+    let jellyfin_id = crate::servers::add(
+        &state,
+        &ServerInput {
+            kind: "jellyfin".into(),
+            name: "Demo Jellyfin".into(),
+            url: jellyfin.url(),
+            token: jellyfin.api_key(),
+        },
+        "demo",
+    )
+    .await
+    .map_err(|e| format!("could not connect the demo Jellyfin: {e}"))?;
+    let invite = crate::invites::create(
+        &state,
+        &crate::invites::CreateInput {
+            targets: [plex_id, jellyfin_id]
+                .into_iter()
+                .map(|id| crate::invites::TargetInput {
+                    server_id: id,
+                    libraries: None,
+                    permissions: None,
+                })
+                .collect(),
+            uses: "5".into(),
+            expires: "7d".into(),
+            duration: "30d".into(),
+            label: "Demo invite".into(),
+            ..Default::default()
+        },
+        "demo",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+
+    println!(
+        "usher demo is running. Everything here is fake and disappears when you stop it (Ctrl-C)."
+    );
+    println!();
+    println!("  admin:        {base}/login   user: demo   password: {password}");
+    println!(
+        "  invite link:  {}",
+        crate::invites::invite_url(&state, &invite.code)
+    );
+    println!("  join page:    {base}/join");
+    println!();
+    println!(
+        "  demo Plex accounts to invite: {} (or sign in with Plex and approve on the fake page)",
+        demo::FRIENDS
+            .iter()
+            .map(|f| f.2)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("  demo Plex:     {}", plex.server_url(demo::SERVER_ID));
+    println!("  demo Jellyfin: {}", jellyfin.url());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+
+    let result = app
+        .run_until(crate::shutdown_signal())
+        .await
+        .map_err(|e| e.to_string());
+    if temporary {
+        let _ = std::fs::remove_dir_all(&data_dir);
+    }
+    drop(plex);
+    drop(jellyfin);
+    result
+}
