@@ -63,3 +63,41 @@ export async function launchBrowser() {
     ],
   });
 }
+
+/** Runs `usher demo` (fake Plex and Jellyfin, an admin, an invite) and reads what it prints. */
+export async function startDemo() {
+  const bin = process.env.USHER_BIN || join(root, "target", "debug", "usher");
+  const child = spawn(bin, ["demo", "--bind", "127.0.0.1:0"], {
+    env: { ...process.env, USHER_LOG: "warn" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const out = [];
+  const info = await new Promise((resolve, reject) => {
+    const found = {};
+    child.on("exit", (code) => reject(new Error(`usher demo exited early (${code}):\n${out.join("\n")}`)));
+    lines.on("line", (line) => {
+      out.push(line);
+      const admin = line.match(/admin:\s+(http:\/\/\S+)\/login\s+user: (\S+)\s+password: (\S+)/);
+      if (admin) Object.assign(found, { base: admin[1], user: admin[2], password: admin[3] });
+      const invite = line.match(/invite link:\s+(http:\/\/\S+)/);
+      if (invite) found.invite = invite[1];
+      if (found.base && found.invite) resolve(found);
+    });
+  });
+  return {
+    ...info,
+    async stop() {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/** Signs in on the login page of `base`. */
+export async function signIn(page, base, user, password) {
+  await page.goto(`${base}/login`);
+  await page.fill("#username", user);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(`${base}/admin`), page.click("main button[type=submit]")]);
+}
