@@ -10,9 +10,16 @@ use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
 pub const LANGUAGES: &[(&str, &str)] = &[("en", "English"), ("es", "Español")];
 pub const DEFAULT_LANG: &str = "en";
 
-const SOURCES: &[(&str, &str)] = &[
-    ("en", include_str!("../../locales/en/main.ftl")),
-    ("es", include_str!("../../locales/es/main.ftl")),
+/// One Fluent file per feature and language; every language has the same files.
+macro_rules! locale_files {
+    ($($lang:literal => [$($file:literal),* $(,)?]),* $(,)?) => {
+        &[$(($lang, &[$(include_str!(concat!("../../locales/", $lang, "/", $file))),*])),*]
+    };
+}
+
+const SOURCES: &[(&str, &[&str])] = locale_files![
+    "en" => ["main.ftl"],
+    "es" => ["main.ftl"],
 ];
 
 pub struct I18n {
@@ -71,19 +78,20 @@ impl I18n {
 
     /// Every message key of a language, for completeness checks.
     pub fn keys(lang: &str) -> Vec<String> {
-        let source = SOURCES
+        let files = SOURCES
             .iter()
             .find(|(l, _)| *l == lang)
-            .map(|(_, s)| *s)
+            .map(|(_, f)| *f)
             .unwrap_or_default();
-        let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(r, _)| r);
-        resource
-            .entries()
-            .filter_map(|e| match e {
+        let mut keys = Vec::new();
+        for source in files {
+            let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(r, _)| r);
+            keys.extend(resource.entries().filter_map(|e| match e {
                 fluent_syntax::ast::Entry::Message(m) => Some(m.id.name.to_string()),
                 _ => None,
-            })
-            .collect()
+            }));
+        }
+        keys
     }
 }
 
