@@ -35,17 +35,19 @@ impl std::fmt::Debug for I18n {
 impl I18n {
     pub fn load() -> Self {
         let mut bundles = HashMap::new();
-        for (lang, source) in SOURCES {
-            let resource =
-                FluentResource::try_new(source.to_string()).unwrap_or_else(|(_, errs)| {
-                    panic!("locales/{lang}/main.ftl does not parse: {errs:?}")
-                });
+        for (lang, files) in SOURCES {
             let id = lang.parse().expect("language ids in SOURCES are valid");
             let mut bundle = FluentBundle::new_concurrent(vec![id]);
             bundle.set_use_isolating(false);
-            bundle.add_resource(resource).unwrap_or_else(|errs| {
-                panic!("locales/{lang}/main.ftl has duplicate keys: {errs:?}")
-            });
+            for (i, source) in files.iter().enumerate() {
+                let resource =
+                    FluentResource::try_new(source.to_string()).unwrap_or_else(|(_, errs)| {
+                        panic!("locale file {i} of {lang} does not parse: {errs:?}")
+                    });
+                bundle.add_resource(resource).unwrap_or_else(|errs| {
+                    panic!("locale file {i} of {lang} repeats keys: {errs:?}")
+                });
+            }
             bundles.insert(*lang, bundle);
         }
         I18n { bundles }
