@@ -10,7 +10,7 @@ use media::{Permissions, ServerKind};
 use serde::Serialize;
 
 use crate::clock::Timestamp;
-use crate::jobs::{self, Outcome};
+use crate::jobs;
 use crate::store::events::NewEvent;
 use crate::store::invites::{
     GrantRow, InviteRow, InviteTargetRow, NewGrant, NewInvite, NewMember, NewTarget, ReserveError,
@@ -569,25 +569,21 @@ pub async fn redeem(
         Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.to_string())),
     };
 
-    // Provision at once. Transient failures stay queued for the worker.
-    let mut refused: Option<(i64, media::MediaError)> = None;
-    for job in &reservation.job_ids {
-        if let Outcome::Failed(e) = jobs::run_job(state, *job).await? {
-            let grant_id = state.store.grant_of_job(*job).await?;
-            refused.get_or_insert((grant_id, e));
-        }
-    }
-    let grants = state.store.member_grants(reservation.member_id).await?;
+    let (grants, refused) =
+        jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
     if let Some((failed_grant, error)) = refused {
-        return Err(undo(
-            state,
-            invite,
-            reservation.member_id,
-            &grants,
-            failed_grant,
-            error,
-        )
-        .await?);
+        let server = grants
+            .iter()
+            .find(|g| g.id == failed_grant)
+            .map(|g| g.server_name.clone())
+            .unwrap_or_default();
+        if jobs::undo_grants(state, &grants, failed_grant).await? {
+            state
+                .store
+                .release_redemption(reservation.member_id, invite.id)
+                .await?;
+        }
+        return Err(refusal(server, &error));
     }
     state
         .store
@@ -607,7 +603,6 @@ pub async fn redeem(
             state.clock.now(),
         )
         .await?;
-    state.jobs_wake.notify_one();
     Ok(Redeemed {
         member_id: reservation.member_id,
         display_name,
@@ -617,53 +612,21 @@ pub async fn redeem(
     })
 }
 
-/// A server refused one grant for good: remove what the other servers already made, then free
-/// the use so the person can fix the problem and try again. If a removal cannot be done now, the
-/// member stays (with the removal queued) rather than leave access nobody knows about.
-async fn undo(
-    state: &AppState,
-    invite: &InviteRow,
-    member_id: i64,
-    grants: &[GrantRow],
-    failed_grant: i64,
-    error: media::MediaError,
-) -> Result<RedeemError, RedeemError> {
-    let mut all_undone = true;
-    for g in grants
-        .iter()
-        .filter(|g| g.id != failed_grant && g.status != "failed")
-    {
-        // A grant still queued for a retry must not be made after all.
-        state
-            .store
-            .cancel_provisioning(g.id, state.clock.now())
-            .await?;
-        let job = state.store.queue_removal(g.id, state.clock.now()).await?;
-        if jobs::run_job(state, job).await? != Outcome::Done {
-            all_undone = false;
-        }
-    }
-    let server = grants
-        .iter()
-        .find(|g| g.id == failed_grant)
-        .map(|g| g.server_name.clone())
-        .unwrap_or_default();
-    if all_undone {
-        state.store.release_redemption(member_id, invite.id).await?;
-    }
-    let (field, key) = match &error {
+/// How a permanent refusal is explained to the person, with the field to change.
+pub fn refusal(server: String, error: &media::MediaError) -> RedeemError {
+    let (field, key) = match error {
         media::MediaError::AlreadyExists(_) => (Some("username"), "redeem-name-taken"),
         media::MediaError::Invalid(_) => (None, "redeem-refused-invalid"),
         media::MediaError::NotFound(_) => (Some("plex_account"), "redeem-plex-account-unknown"),
         media::MediaError::LimitReached(_) => (None, "redeem-server-full"),
         _ => (None, "redeem-refused"),
     };
-    Ok(RedeemError::Refused {
+    RedeemError::Refused {
         server,
         field,
         key,
         detail: error.to_string(),
-    })
+    }
 }
 
 /// The server kinds an invite covers, for pages.

@@ -206,6 +206,49 @@ async fn server_client(state: &AppState, server_id: i64) -> Result<media::MediaC
     })
 }
 
+/// Provisions a new member's grants at once. Transient failures stay queued for the worker;
+/// the first permanent refusal is returned with the grant it hit.
+pub async fn provision_now(
+    state: &AppState,
+    member_id: i64,
+    job_ids: &[i64],
+) -> Result<(Vec<GrantRow>, Option<(i64, MediaError)>), StoreError> {
+    let mut refused = None;
+    for job in job_ids {
+        if let Outcome::Failed(e) = run_job(state, *job).await? {
+            let grant_id = state.store.grant_of_job(*job).await?;
+            refused.get_or_insert((grant_id, e));
+        }
+    }
+    state.jobs_wake.notify_one();
+    Ok((state.store.member_grants(member_id).await?, refused))
+}
+
+/// Takes back what a refused setup already made on other servers: queued provisioning is
+/// cancelled and made access is removed. True when everything is undone now; otherwise the
+/// removals stay queued and the member must be kept so the access is not forgotten.
+pub async fn undo_grants(
+    state: &AppState,
+    grants: &[GrantRow],
+    except: i64,
+) -> Result<bool, StoreError> {
+    let mut all_undone = true;
+    for g in grants
+        .iter()
+        .filter(|g| g.id != except && g.status != "failed")
+    {
+        state
+            .store
+            .cancel_provisioning(g.id, state.clock.now())
+            .await?;
+        let job = state.store.queue_removal(g.id, state.clock.now()).await?;
+        if run_job(state, job).await? != Outcome::Done {
+            all_undone = false;
+        }
+    }
+    Ok(all_undone)
+}
+
 /// Runs every job that is due now; returns how many ran. The worker calls this in a loop; tests
 /// call it after moving the clock.
 pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {

@@ -328,19 +328,32 @@ impl Store {
         if reserved == 0 {
             return Err(ReserveError::NotAvailable);
         }
-        let member_id = insert_member(&mut tx, &member, now).await.map_err(|e| {
-            if super::is_unique_violation(&e) {
-                ReserveError::Duplicate
-            } else {
-                ReserveError::Db(e)
-            }
-        })?;
-        let mut job_ids = Vec::with_capacity(grants.len());
-        for g in grants {
-            job_ids.push(insert_grant_and_job(&mut tx, member_id, g, now).await?);
-        }
+        let reservation = insert_member_and_grants(&mut tx, &member, grants, now).await?;
         tx.commit().await?;
-        Ok(Reservation { member_id, job_ids })
+        Ok(reservation)
+    }
+
+    /// Records a member with grants and their provisioning jobs (an approved request), in one
+    /// transaction.
+    pub async fn create_member(
+        &self,
+        member: NewMember<'_>,
+        grants: &[NewGrant],
+        now: Timestamp,
+    ) -> Result<Reservation, ReserveError> {
+        let mut tx = self.pool().begin().await?;
+        let reservation = insert_member_and_grants(&mut tx, &member, grants, now).await?;
+        tx.commit().await?;
+        Ok(reservation)
+    }
+
+    /// Forgets a member whose setup was refused and fully undone.
+    pub async fn delete_member(&self, member_id: i64) -> Result<()> {
+        sqlx::query("DELETE FROM members WHERE id = ?")
+            .bind(member_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Undoes a redemption that failed for good: forgets the member and frees the use.
@@ -610,6 +623,26 @@ impl From<InviteCountsRow> for InviteCounts {
             disabled: r.disabled,
         }
     }
+}
+
+async fn insert_member_and_grants(
+    tx: &mut sqlx::SqliteConnection,
+    member: &NewMember<'_>,
+    grants: &[NewGrant],
+    now: Timestamp,
+) -> Result<Reservation, ReserveError> {
+    let member_id = insert_member(&mut *tx, member, now).await.map_err(|e| {
+        if super::is_unique_violation(&e) {
+            ReserveError::Duplicate
+        } else {
+            ReserveError::Db(e)
+        }
+    })?;
+    let mut job_ids = Vec::with_capacity(grants.len());
+    for g in grants {
+        job_ids.push(insert_grant_and_job(&mut *tx, member_id, g, now).await?);
+    }
+    Ok(Reservation { member_id, job_ids })
 }
 
 async fn insert_member(

@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod events;
 pub mod invites;
+pub mod requests;
 pub mod servers;
 pub mod sessions;
 pub mod settings;
@@ -51,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "invites",
         include_str!("../../migrations/sqlite/0003_invites.sql"),
+    ),
+    (
+        4,
+        "requests",
+        include_str!("../../migrations/sqlite/0004_requests.sql"),
     ),
 ];
 

@@ -1,0 +1,136 @@
+//! Settings the owner changes in the web UI (not the operator's configuration file): who the
+//! owner is, how the request form behaves, the Telegram bot and outgoing email. Stored as one
+//! JSON document; secrets inside it are sealed with the installation key.
+
+pub mod routes;
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{Store, StoreError};
+
+const KEY: &str = "app_settings";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct Settings {
+    /// Shown to friends: "Ana invited you".
+    pub owner_name: String,
+    pub requests: RequestSettings,
+    pub telegram: TelegramSettings,
+    pub smtp: SmtpSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            owner_name: String::new(),
+            requests: RequestSettings::default(),
+            telegram: TelegramSettings::default(),
+            smtp: SmtpSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RequestSettings {
+    /// Whether the public form at /request is open at all.
+    pub enabled: bool,
+    /// Servers a request can be approved for; empty means all.
+    pub servers: Vec<i64>,
+    /// Approve at once with the default libraries (an open form).
+    pub auto_approve: bool,
+    /// Keyed hash of the optional passphrase.
+    pub passphrase_hash: Option<String>,
+    /// Pending requests expire after this many hours.
+    pub expiry_hours: i64,
+    /// Access granted by an approval lasts this long (`30d`), empty for forever.
+    pub access_duration: String,
+    /// Requests per client address per hour.
+    pub per_ip_per_hour: u32,
+}
+
+impl Default for RequestSettings {
+    fn default() -> Self {
+        RequestSettings {
+            enabled: true,
+            servers: Vec::new(),
+            auto_approve: false,
+            passphrase_hash: None,
+            expiry_hours: 24,
+            access_duration: String::new(),
+            per_ip_per_hour: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum TelegramMode {
+    /// The bot asks Telegram for updates: works behind NAT, no open port.
+    #[default]
+    Polling,
+    /// Telegram posts updates to /telegram/webhook (needs an https public URL).
+    Webhook,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct TelegramSettings {
+    pub token_sealed: Option<String>,
+    /// Telegram user ids allowed to decide.
+    pub allowed_ids: Vec<i64>,
+    /// Where new requests are announced.
+    pub chat_id: Option<i64>,
+    pub mode: TelegramMode,
+    /// The `secret_token` Telegram sends back on every webhook call.
+    pub webhook_secret: String,
+}
+
+impl TelegramSettings {
+    pub fn configured(&self) -> bool {
+        self.token_sealed.is_some() && self.chat_id.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    None,
+    #[default]
+    Starttls,
+    Tls,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub security: SmtpSecurity,
+    pub username: String,
+    pub password_sealed: Option<String>,
+    /// `usher <usher@example.com>`
+    pub from: String,
+}
+
+impl SmtpSettings {
+    pub fn configured(&self) -> bool {
+        !self.host.is_empty() && !self.from.is_empty()
+    }
+}
+
+pub async fn load(store: &Store) -> Result<Settings, StoreError> {
+    Ok(match store.setting(KEY).await? {
+        Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "stored settings are unreadable; using defaults");
+            Settings::default()
+        }),
+        None => Settings::default(),
+    })
+}
+
+pub async fn save(store: &Store, settings: &Settings, now: i64) -> Result<(), StoreError> {
+    let json = serde_json::to_string(settings).expect("settings always serialise");
+    store.set_setting(KEY, &json, now).await
+}

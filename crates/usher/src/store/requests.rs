@@ -1,0 +1,186 @@
+//! Access requests.
+
+use sqlx::FromRow;
+
+use super::{Result, Store};
+use crate::clock::Timestamp;
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct RequestRow {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub note: Option<String>,
+    pub status: String,
+    #[serde(skip)]
+    pub client_ip: Option<String>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+    pub decided_by: Option<String>,
+    pub decline_reason: Option<String>,
+    pub member_id: Option<i64>,
+    pub invite_id: Option<i64>,
+    pub outcome: Option<String>,
+    pub telegram_chat_id: Option<i64>,
+    pub telegram_message_id: Option<i64>,
+    pub picker: Option<String>,
+}
+
+pub struct NewRequest<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub note: Option<&'a str>,
+    pub client_ip: &'a str,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    /// Records a request; `None` when this email already has one pending.
+    pub async fn insert_request(&self, r: NewRequest<'_>, now: Timestamp) -> Result<Option<i64>> {
+        let result = sqlx::query_scalar(
+            "INSERT INTO requests (name, email, note, status, client_ip, created_at, expires_at)
+             VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+        )
+        .bind(r.name)
+        .bind(r.email)
+        .bind(r.note)
+        .bind(r.client_ip)
+        .bind(now)
+        .bind(r.expires_at)
+        .fetch_one(self.pool())
+        .await;
+        match result {
+            Ok(id) => Ok(Some(id)),
+            Err(e) if super::is_unique_violation(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn request(&self, id: i64) -> Result<Option<RequestRow>> {
+        Ok(sqlx::query_as("SELECT * FROM requests WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    /// Pending requests first (oldest first), then decided ones (newest first).
+    pub async fn requests(&self, limit: i64) -> Result<Vec<RequestRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM requests
+             ORDER BY status = 'pending' DESC,
+                      CASE WHEN status = 'pending' THEN created_at END ASC,
+                      COALESCE(decided_at, created_at) DESC, id DESC
+             LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn pending_requests(&self) -> Result<Vec<RequestRow>> {
+        Ok(sqlx::query_as(
+            "SELECT * FROM requests WHERE status = 'pending' ORDER BY created_at, id",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn pending_request_count(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE status = 'pending'")
+                .fetch_one(self.pool())
+                .await?,
+        )
+    }
+
+    /// Moves a pending request to a decided state. Only one caller wins: a double tap or a
+    /// replayed button finds it no longer pending and gets `false`.
+    pub async fn decide_request(
+        &self,
+        id: i64,
+        status: &str,
+        by: &str,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE requests SET status = ?, decided_by = ?, decline_reason = ?, decided_at = ?
+             WHERE id = ? AND status = 'pending' AND expires_at > ?",
+        )
+        .bind(status)
+        .bind(by)
+        .bind(reason)
+        .bind(now)
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Puts a request back to pending after an approval that could not be carried out, so it can
+    /// be retried.
+    pub async fn reopen_request(&self, id: i64, outcome: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE requests SET status = 'pending', decided_by = NULL, decided_at = NULL, outcome = ?
+             WHERE id = ? AND status = 'approved'",
+        )
+        .bind(outcome)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_request_outcome(
+        &self,
+        id: i64,
+        member_id: Option<i64>,
+        invite_id: Option<i64>,
+        outcome: &str,
+    ) -> Result<()> {
+        sqlx::query("UPDATE requests SET member_id = COALESCE(?, member_id), invite_id = COALESCE(?, invite_id), outcome = ? WHERE id = ?")
+            .bind(member_id)
+            .bind(invite_id)
+            .bind(outcome)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Marks pending requests whose time ran out as expired; returns them.
+    pub async fn expire_requests(&self, now: Timestamp) -> Result<Vec<RequestRow>> {
+        Ok(sqlx::query_as(
+            "UPDATE requests SET status = 'expired', decided_at = ?
+             WHERE status = 'pending' AND expires_at <= ? RETURNING *",
+        )
+        .bind(now)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn set_request_telegram(&self, id: i64, chat_id: i64, message_id: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE requests SET telegram_chat_id = ?, telegram_message_id = ? WHERE id = ?",
+        )
+        .bind(chat_id)
+        .bind(message_id)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_request_picker(&self, id: i64, picker: &str) -> Result<()> {
+        sqlx::query("UPDATE requests SET picker = ? WHERE id = ?")
+            .bind(picker)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

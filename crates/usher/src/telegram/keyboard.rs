@@ -1,0 +1,145 @@
+//! Telegram messages and buttons, without I/O. Callback data carries only an action and ids,
+//! always within Telegram's 64 bytes; what is selected lives in the database.
+
+use serde_json::{Value, json};
+
+/// What a button press asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callback {
+    Approve(i64),
+    Decline(i64),
+    /// Toggle one library (by its row id) in the request's picker.
+    Toggle(i64, i64),
+    Send(i64),
+    Cancel(i64),
+    Retry(i64),
+}
+
+impl Callback {
+    pub fn encode(self) -> String {
+        match self {
+            Callback::Approve(r) => format!("a:{r}"),
+            Callback::Decline(r) => format!("d:{r}"),
+            Callback::Toggle(r, l) => format!("t:{r}:{l}"),
+            Callback::Send(r) => format!("s:{r}"),
+            Callback::Cancel(r) => format!("c:{r}"),
+            Callback::Retry(r) => format!("r:{r}"),
+        }
+    }
+
+    /// Parses callback data; anything else (old formats, forged data) is `None`.
+    pub fn parse(data: &str) -> Option<Callback> {
+        if data.len() > 64 {
+            return None;
+        }
+        let mut parts = data.split(':');
+        let kind = parts.next()?;
+        let id: i64 = parts.next()?.parse().ok().filter(|n| *n > 0)?;
+        let extra = parts.next();
+        if parts.next().is_some() {
+            return None;
+        }
+        let cb = match (kind, extra) {
+            ("a", None) => Callback::Approve(id),
+            ("d", None) => Callback::Decline(id),
+            ("s", None) => Callback::Send(id),
+            ("c", None) => Callback::Cancel(id),
+            ("r", None) => Callback::Retry(id),
+            ("t", Some(l)) => Callback::Toggle(id, l.parse().ok().filter(|n: &i64| *n > 0)?),
+            _ => return None,
+        };
+        Some(cb)
+    }
+
+    pub fn request_id(self) -> i64 {
+        match self {
+            Callback::Approve(r)
+            | Callback::Decline(r)
+            | Callback::Toggle(r, _)
+            | Callback::Send(r)
+            | Callback::Cancel(r)
+            | Callback::Retry(r) => r,
+        }
+    }
+}
+
+fn button(text: &str, cb: Callback) -> Value {
+    json!({ "text": text, "callback_data": cb.encode() })
+}
+
+/// ✅ Approve / ❌ Decline under a new request.
+pub fn request_keyboard(request: i64, approve: &str, decline: &str) -> Value {
+    json!({ "inline_keyboard": [[
+        button(&format!("✅ {approve}"), Callback::Approve(request)),
+        button(&format!("❌ {decline}"), Callback::Decline(request)),
+    ]] })
+}
+
+/// One toggle per library, then send and cancel.
+pub fn picker_keyboard(request: i64, libraries: &[(i64, String, bool)], send: &str, cancel: &str) -> Value {
+    let mut rows: Vec<Value> = libraries
+        .iter()
+        .map(|(id, label, on)| {
+            json!([button(&format!("{} {label}", if *on { "✅" } else { "☐" }), Callback::Toggle(request, *id))])
+        })
+        .collect();
+    rows.push(json!([
+        button(&format!("📤 {send}"), Callback::Send(request)),
+        button(&format!("🚫 {cancel}"), Callback::Cancel(request)),
+    ]));
+    json!({ "inline_keyboard": rows })
+}
+
+pub fn retry_keyboard(request: i64, retry: &str) -> Value {
+    json!({ "inline_keyboard": [[button(&format!("🔁 {retry}"), Callback::Retry(request))]] })
+}
+
+/// Escapes text for Telegram's HTML parse mode.
+pub fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn callbacks_round_trip_and_stay_within_64_bytes() {
+        let all = [
+            Callback::Approve(i64::MAX),
+            Callback::Decline(1),
+            Callback::Toggle(i64::MAX, i64::MAX),
+            Callback::Send(7),
+            Callback::Cancel(7),
+            Callback::Retry(7),
+        ];
+        for cb in all {
+            let data = cb.encode();
+            assert!(data.len() <= 64, "{data}");
+            assert_eq!(Callback::parse(&data), Some(cb));
+        }
+    }
+
+    #[test]
+    fn junk_callback_data_is_ignored() {
+        for bad in ["", "a", "a:", "a:x", "a:0", "a:-1", "t:1", "t:1:x", "a:1:2", "x:1", "s:1:2:3", &"a:1".repeat(30)] {
+            assert_eq!(Callback::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<b>Tom & \"Jerry\"</b>"), "&lt;b&gt;Tom &amp; \"Jerry\"&lt;/b&gt;");
+    }
+
+    #[test]
+    fn the_picker_marks_selected_libraries() {
+        let k = picker_keyboard(3, &[(10, "Movies".into(), true), (11, "Music".into(), false)], "Send invite", "Cancel");
+        let rows = k["inline_keyboard"].as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][0]["text"], "✅ Movies");
+        assert_eq!(rows[1][0]["text"], "☐ Music");
+        assert_eq!(rows[1][0]["callback_data"], "t:3:11");
+        assert_eq!(rows[2][0]["callback_data"], "s:3");
+    }
+}
