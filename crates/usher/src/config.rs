@@ -39,6 +39,11 @@ pub struct Config {
     /// Redemption attempts one address may make per hour.
     pub redemptions_per_hour: u32,
     pub plex: PlexConfig,
+    /// The Telegram Bot API base URL.
+    pub telegram_api_url: String,
+    /// Other sites allowed to post to usher's forms (comma-separated origins), e.g. a page that
+    /// embeds the request form.
+    pub allowed_origins: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -85,6 +90,8 @@ impl Default for Config {
             code_misses_per_hour: 30,
             redemptions_per_hour: 30,
             plex: PlexConfig::default(),
+            telegram_api_url: "https://api.telegram.org".into(),
+            allowed_origins: String::new(),
         }
     }
 }
@@ -114,6 +121,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("plex.tv_url", Kind::Str),
     ("plex.clients_url", Kind::Str),
     ("plex.app_url", Kind::Str),
+    ("telegram_api_url", Kind::Str),
+    ("allowed_origins", Kind::Str),
 ];
 
 /// Documented flat names for nested keys.
@@ -269,6 +278,18 @@ impl Config {
         ] {
             media::http::parse_base_url(url).map_err(|e| invalid(key, e.to_string()))?;
         }
+        media::http::parse_base_url(&self.telegram_api_url)
+            .map_err(|e| invalid("telegram_api_url", e.to_string()))?;
+        for origin in self.allowed_origins() {
+            let ok = url::Url::parse(origin)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.path() == "/");
+            if !ok {
+                return Err(invalid(
+                    "allowed_origins",
+                    format!("`{origin}` is not an origin like https://example.com"),
+                ));
+            }
+        }
         if let Some(key) = &self.secret_key {
             crate::crypto::SecretKey::parse(key)
                 .map_err(|e| invalid("secret_key", e.to_string()))?;
@@ -290,6 +311,13 @@ impl Config {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{}", self.bind),
         }
+    }
+
+    pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
+        self.allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
     }
 
     pub fn is_https(&self) -> bool {

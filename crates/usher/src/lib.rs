@@ -11,8 +11,12 @@ pub mod crypto;
 pub mod demo;
 pub mod invites;
 pub mod jobs;
+pub mod notify;
+pub mod requests;
 pub mod servers;
+pub mod settings;
 pub mod store;
+pub mod telegram;
 pub mod web;
 
 use std::future::Future;
@@ -184,8 +188,15 @@ impl App {
         };
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         // With a manual clock (tests) background work is driven on demand instead.
-        let worker =
-            matches!(state.clock, Clock::System).then(|| tokio::spawn(jobs::worker(state.clone())));
+        let background: Vec<_> = if matches!(state.clock, Clock::System) {
+            vec![
+                tokio::spawn(jobs::worker(state.clone())),
+                tokio::spawn(telegram::polling_loop(state.clone())),
+                tokio::spawn(request_expiry(state.clone())),
+            ]
+        } else {
+            Vec::new()
+        };
         let result = tokio::select! {
             r = serve => r,
             _ = deadline => {
@@ -194,8 +205,8 @@ impl App {
             }
         };
         housekeeping.abort();
-        if let Some(w) = worker {
-            w.abort();
+        for task in background {
+            task.abort();
         }
         store.close().await;
         tracing::info!("stopped");
@@ -212,6 +223,17 @@ async fn housekeeping(state: AppState) {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+    }
+}
+
+/// Ends pending requests whose time ran out, every minute.
+async fn request_expiry(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        if let Err(e) = requests::expire(&state).await {
+            tracing::warn!(error = %e, "could not expire requests");
         }
     }
 }

@@ -68,7 +68,10 @@ impl TelegramApi {
         }
         Err(TelegramError::Api {
             code: body["error_code"].as_i64().unwrap_or(0),
-            description: body["description"].as_str().unwrap_or("unknown error").to_string(),
+            description: body["description"]
+                .as_str()
+                .unwrap_or("unknown error")
+                .to_string(),
             retry_after: body["parameters"]["retry_after"].as_i64(),
         })
     }
@@ -78,7 +81,12 @@ impl TelegramApi {
     }
 
     /// Sends an HTML message; returns its message id.
-    pub async fn send_message(&self, chat_id: i64, html: &str, keyboard: Option<Value>) -> Result<i64, TelegramError> {
+    pub async fn send_message(
+        &self,
+        chat_id: i64,
+        html: &str,
+        keyboard: Option<Value>,
+    ) -> Result<i64, TelegramError> {
         let mut params = json!({
             "chat_id": chat_id,
             "text": html,
@@ -125,7 +133,11 @@ impl TelegramApi {
         self.call("answerCallbackQuery", params).await.map(|_| ())
     }
 
-    pub async fn get_updates(&self, offset: i64, timeout: u32) -> Result<Vec<Value>, TelegramError> {
+    pub async fn get_updates(
+        &self,
+        offset: i64,
+        timeout: u32,
+    ) -> Result<Vec<Value>, TelegramError> {
         let result = self
             .call(
                 "getUpdates",

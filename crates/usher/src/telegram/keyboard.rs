@@ -76,11 +76,19 @@ pub fn request_keyboard(request: i64, approve: &str, decline: &str) -> Value {
 }
 
 /// One toggle per library, then send and cancel.
-pub fn picker_keyboard(request: i64, libraries: &[(i64, String, bool)], send: &str, cancel: &str) -> Value {
+pub fn picker_keyboard(
+    request: i64,
+    libraries: &[(i64, String, bool)],
+    send: &str,
+    cancel: &str,
+) -> Value {
     let mut rows: Vec<Value> = libraries
         .iter()
         .map(|(id, label, on)| {
-            json!([button(&format!("{} {label}", if *on { "✅" } else { "☐" }), Callback::Toggle(request, *id))])
+            json!([button(
+                &format!("{} {label}", if *on { "✅" } else { "☐" }),
+                Callback::Toggle(request, *id)
+            )])
         })
         .collect();
     rows.push(json!([
@@ -96,7 +104,9 @@ pub fn retry_keyboard(request: i64, retry: &str) -> Value {
 
 /// Escapes text for Telegram's HTML parse mode.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -122,19 +132,40 @@ mod tests {
 
     #[test]
     fn junk_callback_data_is_ignored() {
-        for bad in ["", "a", "a:", "a:x", "a:0", "a:-1", "t:1", "t:1:x", "a:1:2", "x:1", "s:1:2:3", &"a:1".repeat(30)] {
+        for bad in [
+            "",
+            "a",
+            "a:",
+            "a:x",
+            "a:0",
+            "a:-1",
+            "t:1",
+            "t:1:x",
+            "a:1:2",
+            "x:1",
+            "s:1:2:3",
+            &"a:1".repeat(30),
+        ] {
             assert_eq!(Callback::parse(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(escape("<b>Tom & \"Jerry\"</b>"), "&lt;b&gt;Tom &amp; \"Jerry\"&lt;/b&gt;");
+        assert_eq!(
+            escape("<b>Tom & \"Jerry\"</b>"),
+            "&lt;b&gt;Tom &amp; \"Jerry\"&lt;/b&gt;"
+        );
     }
 
     #[test]
     fn the_picker_marks_selected_libraries() {
-        let k = picker_keyboard(3, &[(10, "Movies".into(), true), (11, "Music".into(), false)], "Send invite", "Cancel");
+        let k = picker_keyboard(
+            3,
+            &[(10, "Movies".into(), true), (11, "Music".into(), false)],
+            "Send invite",
+            "Cancel",
+        );
         let rows = k["inline_keyboard"].as_array().unwrap();
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0][0]["text"], "✅ Movies");

@@ -57,6 +57,8 @@ pub struct Limits {
     pub code_miss: RateLimiter,
     /// Redemption attempts per client address.
     pub redeem: RateLimiter,
+    /// Access requests per client address (the limit itself is a setting).
+    pub request_ip: RateLimiter,
 }
 
 impl Limits {
@@ -65,13 +67,16 @@ impl Limits {
             login_ip: RateLimiter::new(20, 15 * 60),
             code_miss: RateLimiter::new(config.code_misses_per_hour as usize, 3600),
             redeem: RateLimiter::new(config.redemptions_per_hour as usize, 3600),
+            request_ip: RateLimiter::new(5, 3600),
         }
     }
 }
 
 pub fn router(state: AppState) -> Router {
     use crate::invites::{admin as invites, public};
+    use crate::requests::{admin as requests_admin, public as requests_public};
     use crate::servers::routes as servers;
+    use crate::settings::routes as settings;
     let admin = Router::new()
         .route("/admin", get(dashboard))
         .route("/admin/servers", get(servers::list).post(servers::create))
@@ -92,7 +97,26 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/invites/{code}/qr.svg", get(invites::qr_svg))
         .route("/admin/invites/{code}/disable", post(invites::disable))
         .route("/admin/invites/{code}/enable", post(invites::enable))
-        .route("/admin/invites/{code}/delete", post(invites::delete));
+        .route("/admin/invites/{code}/delete", post(invites::delete))
+        .route("/admin/requests", get(requests_admin::list))
+        .route(
+            "/admin/requests/{id}/approve",
+            post(requests_admin::approve),
+        )
+        .route(
+            "/admin/requests/{id}/decline",
+            post(requests_admin::decline),
+        )
+        .route("/admin/settings", get(settings::show))
+        .route("/admin/settings/general", post(settings::general))
+        .route("/admin/settings/requests", post(settings::requests))
+        .route("/admin/settings/telegram", post(settings::telegram))
+        .route(
+            "/admin/settings/telegram/test",
+            post(settings::telegram_test),
+        )
+        .route("/admin/settings/email", post(settings::email))
+        .route("/admin/settings/email/test", post(settings::email_test));
     let public = Router::new()
         .route("/join", get(public::join))
         .route("/i/{code}", get(public::show).post(public::redeem_form))
@@ -102,7 +126,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/i/{code}/welcome", get(public::welcome))
         .route("/api/v1/invites/{code}", get(public::api_show))
-        .route("/api/v1/invites/{code}/redeem", post(public::api_redeem));
+        .route("/api/v1/invites/{code}/redeem", post(public::api_redeem))
+        .route(
+            "/request",
+            get(requests_public::form).post(requests_public::submit),
+        )
+        .route("/request/sent", get(requests_public::sent))
+        .route("/telegram/webhook", post(crate::telegram::webhook));
 
     Router::new()
         .route("/", get(home))
@@ -309,6 +339,7 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> AppResult<Htm
             events => ser(&events),
             server_count => state.store.server_count().await?,
             invite_count => counts.all,
+            pending_requests => state.store.pending_request_count().await?,
             active_invites => counts.active,
             redeemed_7 => state.store.redemptions_since(now - 7 * 86_400).await?,
             redeemed_30 => state.store.redemptions_since(now - 30 * 86_400).await?,

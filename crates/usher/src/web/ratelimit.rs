@@ -26,6 +26,11 @@ impl RateLimiter {
     /// Records a hit for `key` and says whether it is within the limit. A refused hit is not
     /// counted, so a client that backs off recovers when the window passes.
     pub fn check(&self, key: &str, clock: &Clock) -> bool {
+        self.check_max(key, self.max, clock)
+    }
+
+    /// Like [`RateLimiter::check`] with a limit that may change at run time (a setting).
+    pub fn check_max(&self, key: &str, max: usize, clock: &Clock) -> bool {
         let now = clock.now();
         let mut hits = self.hits.lock().expect("rate limiter lock");
         if hits.len() > 50_000 {
@@ -36,7 +41,7 @@ impl RateLimiter {
         while queue.front().is_some_and(|t| now - t >= self.window) {
             queue.pop_front();
         }
-        if queue.len() >= self.max {
+        if queue.len() >= max {
             return false;
         }
         queue.push_back(now);

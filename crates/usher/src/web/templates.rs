@@ -37,6 +37,10 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "invite.html",
     "welcome.html",
     "plex_wait_public.html",
+    "request.html",
+    "request_sent.html",
+    "admin/requests.html",
+    "admin/settings.html",
 ];
 
 pub fn environment(

@@ -199,6 +199,16 @@ fn same_origin(headers: &HeaderMap, public_base: &str) -> bool {
     }
 }
 
+/// An origin the operator allowed in `allowed_origins`.
+fn allowed_origin(headers: &HeaderMap, config: &crate::Config) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    config
+        .allowed_origins()
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
 fn form_field(body: &[u8], name: &str) -> Option<String> {
     form_urlencoded_pairs(body)
         .into_iter()
@@ -270,7 +280,9 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
     let csrf = state.key.sign("csrf", &binding)[..40].to_string();
 
     if !is_safe(req.method()) && !csrf_exempt(&path) {
-        if !same_origin(&headers, &state.config.public_base()) {
+        if !same_origin(&headers, &state.config.public_base())
+            && !allowed_origin(&headers, &state.config)
+        {
             return render(
                 &state,
                 &early(lang, theme, &path, is_api),

@@ -1,0 +1,182 @@
+//! `/admin/requests`: the owner's queue with a library picker per request.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::{DecideError, Selection, ServerChoice};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn render(
+    state: &AppState,
+    admin: &Admin,
+    notice: Option<&str>,
+    error: Option<(i64, String)>,
+) -> AppResult<Response> {
+    // Expired requests are shown as expired even between sweeps.
+    super::expire(state).await?;
+    let settings = crate::settings::load(&state.store).await?;
+    let requests = state.store.requests(300).await?;
+    let mut servers = Vec::new();
+    for s in super::requestable_servers(state, &settings).await? {
+        let libraries: Vec<_> = state
+            .store
+            .libraries(s.id)
+            .await?
+            .into_iter()
+            .filter(|l| l.enabled && l.present)
+            .collect();
+        servers.push(
+            context! { server => ser(&s), libraries => ser(&libraries), plex => s.kind == "plex" },
+        );
+    }
+    let now = state.clock.now();
+    let rows: Vec<Value> = requests
+        .iter()
+        .map(|r| {
+            context! {
+                r => ser(r),
+                age_hours => (now - r.created_at) / 3600,
+                left_hours => ((r.expires_at - now).max(0) + 3599) / 3600,
+            }
+        })
+        .collect();
+    let res = page(
+        state,
+        &admin.visitor,
+        "admin/requests.html",
+        context! {
+            requests => rows,
+            servers,
+            duration => settings.requests.access_duration,
+            notice,
+            error => error.map(|(id, message)| context! { id, message }),
+        },
+    )?
+    .into_response();
+    Ok(res)
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let notice = ["approved", "declined"].into_iter().find(|n| *n == q.done);
+    render(&state, &admin, notice, None).await
+}
+
+fn parse_id(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| AppError::not_found())
+}
+
+/// `server=ID` for each chosen server; `lib_ID`, `downloads_ID`, `live_tv_ID`, `camera_ID`.
+fn selection(fields: &[(String, String)]) -> AppResult<Selection> {
+    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
+    let mut servers = Vec::new();
+    for (k, v) in fields {
+        if k != "server" {
+            continue;
+        }
+        let id: i64 = v
+            .parse()
+            .map_err(|_| AppError::bad_request("server ids are numbers"))?;
+        servers.push(ServerChoice {
+            server_id: id,
+            libraries: fields
+                .iter()
+                .filter(|(k, _)| *k == format!("lib_{id}"))
+                .map(|(_, v)| v.clone())
+                .collect(),
+            permissions: media::Permissions {
+                allow_downloads: has(&format!("downloads_{id}")),
+                allow_live_tv: has(&format!("live_tv_{id}")),
+                allow_camera_upload: has(&format!("camera_{id}")),
+                ..Default::default()
+            },
+        });
+    }
+    let duration = fields
+        .iter()
+        .find(|(k, _)| k == "duration")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    Ok(Selection { servers, duration })
+}
+
+pub async fn approve(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let selection = selection(&fields)?;
+    match super::approve(&state, id, &selection, &admin.session.username).await {
+        Ok(_) => {
+            crate::telegram::show_outcome_later(&state, id);
+            Ok(Redirect::to("/admin/requests?done=approved").into_response())
+        }
+        Err(DecideError::NotFound) => Err(AppError::not_found()),
+        Err(DecideError::Store(e)) => {
+            tracing::error!(error = %e, "approving a request failed");
+            Err(AppError::internal())
+        }
+        Err(e) => {
+            let mut res = render(&state, &admin, None, Some((id, e.to_string()))).await?;
+            *res.status_mut() = match e {
+                DecideError::AlreadyDecided(_) => StatusCode::CONFLICT,
+                DecideError::Refused { .. } => StatusCode::BAD_GATEWAY,
+                _ => StatusCode::UNPROCESSABLE_ENTITY,
+            };
+            Ok(res)
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeclineForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn decline(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<DeclineForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    match super::decline(&state, id, Some(&form.reason), &admin.session.username).await {
+        Ok(()) => {
+            crate::telegram::show_outcome_later(&state, id);
+            Ok(Redirect::to("/admin/requests?done=declined").into_response())
+        }
+        Err(DecideError::NotFound) => Err(AppError::not_found()),
+        Err(DecideError::Store(e)) => {
+            tracing::error!(error = %e, "declining a request failed");
+            Err(AppError::internal())
+        }
+        Err(e) => {
+            let mut res = render(&state, &admin, None, Some((id, e.to_string()))).await?;
+            *res.status_mut() = StatusCode::CONFLICT;
+            Ok(res)
+        }
+    }
+}
+
+/// Used by the dashboard.
+pub async fn pending_count(state: &AppState) -> AppResult<i64> {
+    Ok(state.store.pending_request_count().await?)
+}

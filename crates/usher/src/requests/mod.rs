@@ -1,0 +1,627 @@
+//! Access requests: the public form, the owner's decision (web or Telegram), and what approval
+//! makes: Plex shares provisioned at once, and for Jellyfin/Emby a personal one-use invite so the
+//! requester chooses their own user name and password.
+
+pub mod admin;
+pub mod public;
+
+use media::Permissions;
+
+use crate::invites::rules;
+use crate::jobs;
+use crate::settings::Settings;
+use crate::store::events::NewEvent;
+use crate::store::invites::{NewGrant, NewMember, ReserveError};
+use crate::store::requests::{NewRequest, RequestRow};
+use crate::web::AppState;
+
+/// What the public form sends.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInput {
+    pub name: String,
+    pub email: String,
+    pub note: String,
+    pub passphrase: String,
+    /// The honeypot field; people never fill it.
+    pub website: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SubmitError {
+    #[error("requests are closed")]
+    Closed,
+    #[error("{field}: {key}")]
+    Invalid {
+        field: &'static str,
+        key: &'static str,
+    },
+    #[error("wrong passphrase")]
+    Passphrase,
+    #[error("this email already has a pending request")]
+    AlreadyPending,
+    #[error("too many requests from this address")]
+    RateLimited,
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for SubmitError {
+    fn from(e: crate::store::StoreError) -> Self {
+        SubmitError::Store(e.to_string())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Submitted {
+    /// Recorded and the owner told.
+    Pending(i64),
+    /// Auto-approve is on: access was granted at once.
+    Approved(i64),
+    /// A bot: answered like a success, nothing kept.
+    Dropped,
+}
+
+/// The servers a request can be approved for.
+pub async fn requestable_servers(
+    state: &AppState,
+    settings: &Settings,
+) -> Result<Vec<crate::store::servers::ServerRow>, crate::store::StoreError> {
+    let all = state.store.servers().await?;
+    Ok(all
+        .into_iter()
+        .map(|s| s.server)
+        .filter(|s| {
+            settings.requests.servers.is_empty() || settings.requests.servers.contains(&s.id)
+        })
+        .collect())
+}
+
+/// Whether only Plex servers can be requested (then a Plex user name is accepted instead of an
+/// email).
+pub fn plex_only(servers: &[crate::store::servers::ServerRow]) -> bool {
+    !servers.is_empty() && servers.iter().all(|s| s.kind == "plex")
+}
+
+pub fn passphrase_hash(state: &AppState, passphrase: &str) -> String {
+    state.key.sign("request-passphrase", passphrase.trim())
+}
+
+pub async fn submit(
+    state: &AppState,
+    input: &RequestInput,
+    ip: &str,
+) -> Result<Submitted, SubmitError> {
+    let settings = crate::settings::load(&state.store).await?;
+    if !settings.requests.enabled {
+        return Err(SubmitError::Closed);
+    }
+    if !input.website.trim().is_empty() {
+        tracing::info!("request form honeypot filled; dropped");
+        return Ok(Submitted::Dropped);
+    }
+    let servers = requestable_servers(state, &settings).await?;
+    if servers.is_empty() {
+        return Err(SubmitError::Closed);
+    }
+    let name = input.name.trim();
+    if !(2..=100).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+        return Err(SubmitError::Invalid {
+            field: "name",
+            key: "request-bad-name",
+        });
+    }
+    let email = input.email.trim();
+    let email = if plex_only(&servers) && !email.contains('@') {
+        let ok = !email.is_empty()
+            && email.len() <= 64
+            && email
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !ok {
+            return Err(SubmitError::Invalid {
+                field: "email",
+                key: "request-bad-plex-email",
+            });
+        }
+        email.to_string()
+    } else {
+        rules::validate_email(email).map_err(|_| SubmitError::Invalid {
+            field: "email",
+            key: "request-bad-email",
+        })?
+    };
+    let note = input.note.trim();
+    if note.chars().count() > 500 {
+        return Err(SubmitError::Invalid {
+            field: "note",
+            key: "request-note-too-long",
+        });
+    }
+    if let Some(hash) = &settings.requests.passphrase_hash {
+        let given = passphrase_hash(state, &input.passphrase);
+        if !crate::crypto::constant_time_eq(given.as_bytes(), hash.as_bytes()) {
+            return Err(SubmitError::Passphrase);
+        }
+    }
+    if !state.limits.request_ip.check_max(
+        ip,
+        settings.requests.per_ip_per_hour as usize,
+        &state.clock,
+    ) {
+        return Err(SubmitError::RateLimited);
+    }
+    let now = state.clock.now();
+    let id = state
+        .store
+        .insert_request(
+            NewRequest {
+                name,
+                email: &email,
+                note: (!note.is_empty()).then_some(note),
+                client_ip: ip,
+                expires_at: now + settings.requests.expiry_hours.max(1) * 3600,
+            },
+            now,
+        )
+        .await?
+        .ok_or(SubmitError::AlreadyPending)?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor: name,
+                action: "request.created",
+                subject: Some(&email),
+                detail: (!note.is_empty()).then_some(note),
+            },
+            now,
+        )
+        .await?;
+    if settings.requests.auto_approve {
+        let selection = default_selection(state, &settings).await?;
+        match approve(state, id, &selection, "auto-approve").await {
+            Ok(_) => return Ok(Submitted::Approved(id)),
+            // The request stays pending for the owner to look at.
+            Err(e) => tracing::warn!(error = %e, request = id, "auto-approve failed"),
+        }
+    }
+    crate::telegram::announce_later(state, id);
+    Ok(Submitted::Pending(id))
+}
+
+/// What the owner grants: per server, the libraries and permissions.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub servers: Vec<ServerChoice>,
+    /// `30d`, or empty for forever.
+    pub duration: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerChoice {
+    pub server_id: i64,
+    pub libraries: Vec<String>,
+    pub permissions: Permissions,
+}
+
+/// Every requestable server with its pre-checked libraries and default permissions.
+pub async fn default_selection(
+    state: &AppState,
+    settings: &Settings,
+) -> Result<Selection, crate::store::StoreError> {
+    let mut servers = Vec::new();
+    for s in requestable_servers(state, settings).await? {
+        let libraries: Vec<String> = state
+            .store
+            .libraries(s.id)
+            .await?
+            .into_iter()
+            .filter(|l| l.enabled && l.present && l.is_default)
+            .map(|l| l.remote_id)
+            .collect();
+        if libraries.is_empty() {
+            continue;
+        }
+        servers.push(ServerChoice {
+            server_id: s.id,
+            libraries,
+            permissions: default_permissions(&s),
+        });
+    }
+    Ok(Selection {
+        servers,
+        duration: settings.requests.access_duration.clone(),
+    })
+}
+
+pub fn default_permissions(s: &crate::store::servers::ServerRow) -> Permissions {
+    Permissions {
+        allow_downloads: s.default_allow_downloads,
+        allow_live_tv: s.default_allow_live_tv,
+        allow_camera_upload: s.default_allow_camera_upload,
+        max_sessions: s.default_max_sessions.map(|n| n as u32),
+        ..Permissions::default()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecideError {
+    #[error("no such request")]
+    NotFound,
+    #[error("this request was already {0}")]
+    AlreadyDecided(String),
+    #[error("choose at least one library")]
+    NothingChosen,
+    #[error("{0}")]
+    Invalid(String),
+    /// A server refused; the request is pending again so it can be retried.
+    #[error("{server} refused: {message}")]
+    Refused { server: String, message: String },
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for DecideError {
+    fn from(e: crate::store::StoreError) -> Self {
+        DecideError::Store(e.to_string())
+    }
+}
+
+/// What an approval produced, in words for the owner.
+#[derive(Debug, Clone)]
+pub struct Approved {
+    pub summary: String,
+    pub member_id: Option<i64>,
+    pub invite_url: Option<String>,
+}
+
+/// Approves a pending request with the chosen libraries. Exactly one approval wins however many
+/// times it is pressed; a refusal puts the request back to pending with the reason.
+pub async fn approve(
+    state: &AppState,
+    id: i64,
+    selection: &Selection,
+    actor: &str,
+) -> Result<Approved, DecideError> {
+    let request = state
+        .store
+        .request(id)
+        .await?
+        .ok_or(DecideError::NotFound)?;
+    let chosen: Vec<&ServerChoice> = selection
+        .servers
+        .iter()
+        .filter(|s| !s.libraries.is_empty())
+        .collect();
+    if chosen.is_empty() {
+        return Err(DecideError::NothingChosen);
+    }
+    let now = state.clock.now();
+    let access_seconds = match selection.duration.trim() {
+        "" | "forever" => None,
+        d => Some(rules::parse_duration(d).map_err(|e| DecideError::Invalid(e.to_string()))?),
+    };
+    let mut servers = Vec::new();
+    for c in &chosen {
+        let s = state
+            .store
+            .server(c.server_id)
+            .await?
+            .ok_or_else(|| DecideError::Invalid("that server was removed".into()))?;
+        servers.push((s, *c));
+    }
+    if !state
+        .store
+        .decide_request(id, "approved", actor, None, now)
+        .await?
+    {
+        let current = state
+            .store
+            .request(id)
+            .await?
+            .ok_or(DecideError::NotFound)?;
+        let status = if current.status == "pending" {
+            "expired".to_string()
+        } else {
+            current.status
+        };
+        return Err(DecideError::AlreadyDecided(status));
+    }
+
+    let mut parts = Vec::new();
+    let mut member_id = None;
+    // Plex: share with the requester's Plex account now.
+    let plex: Vec<_> = servers.iter().filter(|(s, _)| s.kind == "plex").collect();
+    if !plex.is_empty() {
+        let grants: Vec<NewGrant> = plex
+            .iter()
+            .map(|(s, c)| NewGrant {
+                server_id: s.id,
+                identity: request.email.clone(),
+                libraries: serde_json::to_string(&c.libraries).unwrap_or_else(|_| "[]".into()),
+                permissions: serde_json::to_string(&c.permissions).unwrap_or_else(|_| "{}".into()),
+                expires_at: access_seconds.map(|a| now + a),
+                payload: None,
+            })
+            .collect();
+        let member = NewMember {
+            display_name: &request.name,
+            email: request
+                .email
+                .contains('@')
+                .then_some(request.email.as_str()),
+            plex_account: Some(&request.email),
+            username: None,
+            identity_key: &format!("request:{}", request.id),
+            origin: "request",
+            invite_id: None,
+            invite_code: None,
+        };
+        let reservation = match state.store.create_member(member, &grants, now).await {
+            Ok(r) => r,
+            Err(ReserveError::Db(e)) => return Err(DecideError::Store(e.to_string())),
+            Err(e) => return Err(DecideError::Store(e.to_string())),
+        };
+        let (made, refused) =
+            jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
+        if let Some((failed, error)) = refused {
+            let server = made
+                .iter()
+                .find(|g| g.id == failed)
+                .map(|g| g.server_name.clone())
+                .unwrap_or_default();
+            if jobs::undo_grants(state, &made, failed).await? {
+                state.store.delete_member(reservation.member_id).await?;
+            }
+            let message = error.to_string();
+            state
+                .store
+                .reopen_request(id, &format!("{server}: {message}"))
+                .await?;
+            event(
+                state,
+                actor,
+                "request.approval_failed",
+                &request,
+                Some(&message),
+            )
+            .await?;
+            return Err(DecideError::Refused { server, message });
+        }
+        member_id = Some(reservation.member_id);
+        for g in &made {
+            parts.push(format!(
+                "{} ({})",
+                g.server_name,
+                library_names(state, g.server_id, &g.libraries).await?
+            ));
+        }
+    }
+
+    // Jellyfin/Emby: a personal invite; the requester picks their own name and password.
+    let local: Vec<_> = servers.iter().filter(|(s, _)| s.kind != "plex").collect();
+    let mut invite_url = None;
+    let mut invite_id = None;
+    if !local.is_empty() {
+        let input = crate::invites::CreateInput {
+            targets: local
+                .iter()
+                .map(|(s, c)| crate::invites::TargetInput {
+                    server_id: s.id,
+                    libraries: Some(c.libraries.clone()),
+                    permissions: Some(c.permissions.clone()),
+                })
+                .collect(),
+            uses: "1".into(),
+            expires: "7d".into(),
+            duration: selection.duration.clone(),
+            label: format!("Request from {}", request.name)
+                .chars()
+                .take(100)
+                .collect(),
+            ..Default::default()
+        };
+        match crate::invites::create(state, &input, actor).await {
+            Ok(invite) => {
+                invite_url = Some(crate::invites::invite_url(state, &invite.code));
+                invite_id = Some(invite.id);
+                for (s, c) in &local {
+                    let libs = serde_json::to_string(&c.libraries).unwrap_or_default();
+                    parts.push(format!(
+                        "{} ({})",
+                        s.name,
+                        library_names(state, s.id, &libs).await?
+                    ));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                state.store.reopen_request(id, &message).await?;
+                return Err(DecideError::Invalid(message));
+            }
+        }
+    }
+
+    let summary = parts.join(", ");
+    state
+        .store
+        .set_request_outcome(id, member_id, invite_id, &summary)
+        .await?;
+    event(state, actor, "request.approved", &request, Some(&summary)).await?;
+    tell_requester_approved(
+        state,
+        &request,
+        &summary,
+        invite_url.as_deref(),
+        !plex.is_empty(),
+    );
+    Ok(Approved {
+        summary,
+        member_id,
+        invite_url,
+    })
+}
+
+async fn library_names(
+    state: &AppState,
+    server_id: i64,
+    libraries_json: &str,
+) -> Result<String, crate::store::StoreError> {
+    let ids: Vec<String> = serde_json::from_str(libraries_json).unwrap_or_default();
+    let libs = state.store.libraries(server_id).await?;
+    Ok(ids
+        .iter()
+        .map(|id| {
+            libs.iter()
+                .find(|l| &l.remote_id == id)
+                .map(|l| l.name.clone())
+                .unwrap_or_else(|| id.clone())
+        })
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+pub async fn decline(
+    state: &AppState,
+    id: i64,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<(), DecideError> {
+    let request = state
+        .store
+        .request(id)
+        .await?
+        .ok_or(DecideError::NotFound)?;
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.chars().take(500).collect::<String>());
+    if !state
+        .store
+        .decide_request(id, "declined", actor, reason.as_deref(), state.clock.now())
+        .await?
+    {
+        let current = state
+            .store
+            .request(id)
+            .await?
+            .ok_or(DecideError::NotFound)?;
+        let status = if current.status == "pending" {
+            "expired".to_string()
+        } else {
+            current.status
+        };
+        return Err(DecideError::AlreadyDecided(status));
+    }
+    event(
+        state,
+        actor,
+        "request.declined",
+        &request,
+        reason.as_deref(),
+    )
+    .await?;
+    if request.email.contains('@') {
+        let lang = crate::web::i18n::DEFAULT_LANG;
+        let mut body = state
+            .i18n
+            .get(
+                lang,
+                "email-declined-body",
+                &[("name", request.name.clone().into())],
+            )
+            .unwrap_or_default();
+        if let Some(r) = &reason {
+            body.push_str(&format!(
+                "\n\n{}: {r}",
+                state.i18n.text(lang, "email-declined-reason")
+            ));
+        }
+        crate::notify::email::send_later(
+            state,
+            request.email.clone(),
+            state.i18n.text(lang, "email-declined-subject"),
+            body,
+        );
+    }
+    Ok(())
+}
+
+/// Ends pending requests whose time ran out; their Telegram messages say so.
+pub async fn expire(state: &AppState) -> Result<Vec<RequestRow>, crate::store::StoreError> {
+    let expired = state.store.expire_requests(state.clock.now()).await?;
+    for r in &expired {
+        event(state, "usher", "request.expired", r, None).await?;
+        crate::telegram::show_outcome_later(state, r.id);
+    }
+    Ok(expired)
+}
+
+async fn event(
+    state: &AppState,
+    actor: &str,
+    action: &str,
+    r: &RequestRow,
+    detail: Option<&str>,
+) -> Result<(), crate::store::StoreError> {
+    let subject = format!("{} <{}>", r.name, r.email);
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(&subject),
+                detail,
+            },
+            state.clock.now(),
+        )
+        .await
+}
+
+fn tell_requester_approved(
+    state: &AppState,
+    r: &RequestRow,
+    summary: &str,
+    invite_url: Option<&str>,
+    plex: bool,
+) {
+    if !r.email.contains('@') {
+        return;
+    }
+    let lang = crate::web::i18n::DEFAULT_LANG;
+    let mut body = state
+        .i18n
+        .get(
+            lang,
+            "email-approved-body",
+            &[
+                ("name", r.name.clone().into()),
+                ("access", summary.to_string().into()),
+            ],
+        )
+        .unwrap_or_default();
+    if plex {
+        body.push_str("\n\n");
+        body.push_str(&state.i18n.text(lang, "email-approved-plex"));
+    }
+    if let Some(url) = invite_url {
+        body.push_str("\n\n");
+        body.push_str(
+            &state
+                .i18n
+                .get(
+                    lang,
+                    "email-approved-invite",
+                    &[("url", url.to_string().into())],
+                )
+                .unwrap_or_default(),
+        );
+    }
+    crate::notify::email::send_later(
+        state,
+        r.email.clone(),
+        state.i18n.text(lang, "email-approved-subject"),
+        body,
+    );
+}

@@ -1,0 +1,416 @@
+//! `/admin/settings`: owner name, request form, Telegram bot and email. Secrets are write-only:
+//! the page shows whether one is set, never its value.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{Settings, SmtpSecurity, TelegramMode};
+use crate::web::error::AppResult;
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    done: String,
+}
+
+const NOTICES: &[&str] = &[
+    "general",
+    "requests",
+    "telegram",
+    "telegram-test",
+    "email",
+    "email-test",
+];
+
+async fn render(
+    state: &AppState,
+    admin: &Admin,
+    notice: Option<&str>,
+    error: Option<(&str, String)>,
+) -> AppResult<Response> {
+    let s = super::load(&state.store).await?;
+    let servers = state.store.servers().await?;
+    let webhook_possible = state.config.is_https();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/settings.html",
+        context! {
+            s => context! {
+                owner_name => &s.owner_name,
+                requests => ser(&s.requests),
+                has_passphrase => s.requests.passphrase_hash.is_some(),
+                telegram => context! {
+                    has_token => s.telegram.token_sealed.is_some(),
+                    allowed_ids => s.telegram.allowed_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
+                    chat_id => s.telegram.chat_id,
+                    mode => ser(s.telegram.mode),
+                },
+                smtp => context! {
+                    host => &s.smtp.host, port => s.smtp.port, security => ser(s.smtp.security),
+                    username => &s.smtp.username, has_password => s.smtp.password_sealed.is_some(), from => &s.smtp.from,
+                },
+            },
+            servers => ser(servers.iter().map(|s| &s.server).collect::<Vec<_>>()),
+            request_url => format!("{}/request", state.config.public_base()),
+            webhook_possible,
+            notice => notice.filter(|n| NOTICES.contains(n)),
+            error => error.map(|(section, message)| context! { section, message }),
+        },
+    )?
+    .into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    render(&state, &admin, Some(q.done.as_str()), None).await
+}
+
+async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Response> {
+    super::save(&state.store, s, state.clock.now()).await?;
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: "admin",
+                action: "settings.changed",
+                subject: Some(section),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(Redirect::to(&format!("/admin/settings?done={section}#{section}")).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct GeneralForm {
+    #[serde(default)]
+    owner_name: String,
+}
+
+pub async fn general(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(f): Form<GeneralForm>,
+) -> AppResult<Response> {
+    let name = f.owner_name.trim();
+    if name.chars().count() > 60 {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some((
+                "general",
+                state
+                    .i18n
+                    .text(admin.visitor.lang, "settings-owner-too-long"),
+            )),
+        )
+        .await;
+    }
+    let mut s = super::load(&state.store).await?;
+    s.owner_name = name.to_string();
+    saved(&state, &s, "general").await
+}
+
+pub async fn requests(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |n: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let has = |n: &str| fields.iter().any(|(k, _)| k == n);
+    let lang = admin.visitor.lang;
+    let bad = |key: &str| Some(("requests", state.i18n.text(lang, key)));
+    let mut s = super::load(&state.store).await?;
+    let Ok(hours) = get("expiry_hours").parse::<i64>() else {
+        return render(&state, &admin, None, bad("settings-bad-hours")).await;
+    };
+    if !(1..=24 * 30).contains(&hours) {
+        return render(&state, &admin, None, bad("settings-bad-hours")).await;
+    }
+    let Ok(per_ip) = get("per_ip_per_hour").parse::<u32>() else {
+        return render(&state, &admin, None, bad("settings-bad-rate")).await;
+    };
+    if !(1..=1000).contains(&per_ip) {
+        return render(&state, &admin, None, bad("settings-bad-rate")).await;
+    }
+    let duration = get("access_duration");
+    if !matches!(duration.as_str(), "" | "forever")
+        && crate::invites::rules::parse_duration(&duration).is_err()
+    {
+        return render(&state, &admin, None, bad("invite-bad-duration")).await;
+    }
+    let mut servers = Vec::new();
+    for (k, v) in &fields {
+        if k == "server" {
+            match v.parse::<i64>() {
+                Ok(id) => servers.push(id),
+                Err(_) => return render(&state, &admin, None, bad("error-bad-request")).await,
+            }
+        }
+    }
+    let passphrase = get("passphrase");
+    if has("clear_passphrase") {
+        s.requests.passphrase_hash = None;
+    } else if !passphrase.is_empty() {
+        if !(4..=128).contains(&passphrase.chars().count()) {
+            return render(&state, &admin, None, bad("invite-bad-passphrase")).await;
+        }
+        s.requests.passphrase_hash = Some(crate::requests::passphrase_hash(&state, &passphrase));
+    }
+    s.requests.enabled = has("enabled");
+    s.requests.auto_approve = has("auto_approve");
+    s.requests.expiry_hours = hours;
+    s.requests.per_ip_per_hour = per_ip;
+    s.requests.access_duration = if duration == "forever" {
+        String::new()
+    } else {
+        duration
+    };
+    s.requests.servers = servers;
+    saved(&state, &s, "requests").await
+}
+
+pub async fn telegram(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |n: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let lang = admin.visitor.lang;
+    let mut s = super::load(&state.store).await?;
+    let token = get("token");
+    if get("clear_token") == "on" {
+        s.telegram.token_sealed = None;
+    } else if !token.is_empty() {
+        let looks_right = token
+            .split_once(':')
+            .is_some_and(|(id, rest)| id.chars().all(|c| c.is_ascii_digit()) && !rest.is_empty())
+            && !token.chars().any(char::is_whitespace);
+        if !looks_right {
+            return render(
+                &state,
+                &admin,
+                None,
+                Some(("telegram", state.i18n.text(lang, "settings-bad-token"))),
+            )
+            .await;
+        }
+        s.telegram.token_sealed = Some(state.key.seal(&token));
+    }
+    let mut ids = Vec::new();
+    for part in get("allowed_ids")
+        .split([',', ' ', '\n'])
+        .filter(|p| !p.trim().is_empty())
+    {
+        match part.trim().parse::<i64>() {
+            Ok(id) if id > 0 => ids.push(id),
+            _ => {
+                return render(
+                    &state,
+                    &admin,
+                    None,
+                    Some(("telegram", state.i18n.text(lang, "settings-bad-ids"))),
+                )
+                .await;
+            }
+        }
+    }
+    s.telegram.allowed_ids = ids;
+    let chat = get("chat_id");
+    s.telegram.chat_id = if chat.is_empty() {
+        None
+    } else {
+        match chat.parse::<i64>() {
+            Ok(c) => Some(c),
+            Err(_) => {
+                return render(
+                    &state,
+                    &admin,
+                    None,
+                    Some(("telegram", state.i18n.text(lang, "settings-bad-chat"))),
+                )
+                .await;
+            }
+        }
+    };
+    s.telegram.mode = match get("mode").as_str() {
+        "webhook" if state.config.is_https() => TelegramMode::Webhook,
+        "webhook" => {
+            return render(
+                &state,
+                &admin,
+                None,
+                Some((
+                    "telegram",
+                    state.i18n.text(lang, "settings-webhook-needs-https"),
+                )),
+            )
+            .await;
+        }
+        _ => TelegramMode::Polling,
+    };
+    if s.telegram.webhook_secret.is_empty() {
+        s.telegram.webhook_secret = crate::crypto::random_token();
+    }
+    let response = saved(&state, &s, "telegram").await?;
+    if let Err(e) = crate::telegram::register(&state, &s).await {
+        return render(&state, &admin, None, Some(("telegram", e.to_string()))).await;
+    }
+    Ok(response)
+}
+
+pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    let s = super::load(&state.store).await?;
+    let lang = admin.visitor.lang;
+    let (Some(api), Some(chat)) = (crate::telegram::api(&state, &s), s.telegram.chat_id) else {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some((
+                "telegram",
+                state.i18n.text(lang, "settings-telegram-incomplete"),
+            )),
+        )
+        .await;
+    };
+    let text =
+        crate::telegram::keyboard::escape(&state.i18n.text(lang, "settings-telegram-test-message"));
+    match api.send_message(chat, &text, None).await {
+        Ok(_) => Ok(Redirect::to("/admin/settings?done=telegram-test#telegram").into_response()),
+        Err(e) => render(&state, &admin, None, Some(("telegram", e.to_string()))).await,
+    }
+}
+
+pub async fn email(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let get = |n: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    let lang = admin.visitor.lang;
+    let mut s = super::load(&state.store).await?;
+    let host = get("host");
+    if host.chars().any(|c| c.is_whitespace() || c == '/') {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some(("email", state.i18n.text(lang, "settings-bad-host"))),
+        )
+        .await;
+    }
+    let port = get("port");
+    s.smtp.port = if port.is_empty() {
+        0
+    } else {
+        match port.parse::<u16>() {
+            Ok(p) => p,
+            Err(_) => {
+                return render(
+                    &state,
+                    &admin,
+                    None,
+                    Some(("email", state.i18n.text(lang, "settings-bad-port"))),
+                )
+                .await;
+            }
+        }
+    };
+    let from = get("from");
+    if !from.is_empty() && from.parse::<lettre::message::Mailbox>().is_err() {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some(("email", state.i18n.text(lang, "settings-bad-from"))),
+        )
+        .await;
+    }
+    s.smtp.host = host;
+    s.smtp.security = match get("security").as_str() {
+        "none" => SmtpSecurity::None,
+        "tls" => SmtpSecurity::Tls,
+        _ => SmtpSecurity::Starttls,
+    };
+    s.smtp.username = get("username");
+    let password = fields
+        .iter()
+        .find(|(k, _)| k == "password")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if get("clear_password") == "on" {
+        s.smtp.password_sealed = None;
+    } else if !password.is_empty() {
+        s.smtp.password_sealed = Some(state.key.seal(&password));
+    }
+    s.smtp.from = from;
+    saved(&state, &s, "email").await
+}
+
+#[derive(Deserialize, Default)]
+pub struct TestEmailForm {
+    #[serde(default)]
+    to: String,
+}
+
+pub async fn email_test(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(f): Form<TestEmailForm>,
+) -> AppResult<Response> {
+    let s = super::load(&state.store).await?;
+    let lang = admin.visitor.lang;
+    let Ok(to) = crate::invites::rules::validate_email(&f.to) else {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some(("email", state.i18n.text(lang, "redeem-bad-email"))),
+        )
+        .await;
+    };
+    let subject = state.i18n.text(lang, "settings-email-test-subject");
+    let body = state.i18n.text(lang, "settings-email-test-body");
+    match crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await {
+        Ok(()) => Ok(Redirect::to("/admin/settings?done=email-test#email").into_response()),
+        Err(e) => render(&state, &admin, None, Some(("email", e.to_string()))).await,
+    }
+}

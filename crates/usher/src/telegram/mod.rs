@@ -1,0 +1,643 @@
+//! The Telegram bot: announces requests with ✅/❌ buttons, turns Approve into a library picker,
+//! and answers a few commands. Updates arrive by long polling (default; works behind NAT) or by
+//! webhook at `/telegram/webhook`. Only allow-listed user ids may act, and every press is
+//! idempotent: the request's state in the database decides, never the button.
+
+pub mod api;
+pub mod keyboard;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::requests::{self, DecideError, Selection, ServerChoice};
+use crate::settings::{Settings, TelegramMode};
+use crate::store::requests::RequestRow;
+use crate::web::AppState;
+use api::{TelegramApi, TelegramError};
+use keyboard::{Callback, escape};
+
+/// The bot's language for messages to the owner.
+const LANG: &str = crate::web::i18n::DEFAULT_LANG;
+
+fn t(state: &AppState, key: &str) -> String {
+    state.i18n.text(LANG, key)
+}
+
+/// The API client when a bot token is set.
+pub fn api(state: &AppState, settings: &Settings) -> Option<TelegramApi> {
+    let token = state.key.open(settings.telegram.token_sealed.as_deref()?)?;
+    TelegramApi::new(&state.config.telegram_api_url, &token).ok()
+}
+
+fn request_text(state: &AppState, r: &RequestRow) -> String {
+    let mut s = format!(
+        "<b>🙋 {}</b>\n<b>{}:</b> {}\n<b>{}:</b> {}",
+        escape(&t(state, "tg-new-request")),
+        escape(&t(state, "tg-name")),
+        escape(&r.name),
+        escape(&t(state, "tg-email")),
+        escape(&r.email),
+    );
+    if let Some(note) = r.note.as_deref().filter(|n| !n.is_empty()) {
+        s.push_str(&format!(
+            "\n<b>{}:</b> {}",
+            escape(&t(state, "tg-note")),
+            escape(note)
+        ));
+    }
+    s.push_str(&format!(
+        "\n<i>{}</i>",
+        escape(
+            &state
+                .i18n
+                .get(
+                    LANG,
+                    "tg-expires",
+                    &[("when", crate::clock::human(r.expires_at).into())]
+                )
+                .unwrap_or_default()
+        )
+    ));
+    s
+}
+
+/// The message text for a request that is no longer waiting.
+fn outcome_text(state: &AppState, r: &RequestRow) -> String {
+    let head = request_text(state, r);
+    let by = escape(r.decided_by.as_deref().unwrap_or(""));
+    let line = match r.status.as_str() {
+        "approved" => format!(
+            "✅ {} {by}: {}",
+            escape(&t(state, "tg-approved-by")),
+            escape(r.outcome.as_deref().unwrap_or(""))
+        ),
+        "declined" => {
+            let mut l = format!("❌ {} {by}", escape(&t(state, "tg-declined-by")));
+            if let Some(reason) = &r.decline_reason {
+                l.push_str(&format!(" ({})", escape(reason)));
+            }
+            l
+        }
+        "expired" => format!("⌛ {}", escape(&t(state, "tg-expired"))),
+        _ => String::new(),
+    };
+    format!("{head}\n\n{line}")
+}
+
+/// Announces a request in the background; a failure is logged and recorded.
+pub fn announce_later(state: &AppState, request_id: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = announce(&state, request_id).await {
+            tracing::warn!(error = %e, request = request_id, "could not announce the request on Telegram");
+            let _ = state
+                .store
+                .append_event(
+                    crate::store::events::NewEvent {
+                        actor: "usher",
+                        action: "telegram.failed",
+                        subject: Some(&format!("request {request_id}")),
+                        detail: Some(&e.to_string()),
+                    },
+                    state.clock.now(),
+                )
+                .await;
+        }
+    });
+}
+
+/// Sends the new-request message with ✅/❌ to the configured chat.
+pub async fn announce(state: &AppState, request_id: i64) -> Result<(), TelegramError> {
+    let settings = crate::settings::load(&state.store)
+        .await
+        .map_err(|e| TelegramError::Transport(e.to_string()))?;
+    let (Some(api), Some(chat)) = (api(state, &settings), settings.telegram.chat_id) else {
+        return Ok(());
+    };
+    let Some(r) = state
+        .store
+        .request(request_id)
+        .await
+        .map_err(|e| TelegramError::Transport(e.to_string()))?
+    else {
+        return Ok(());
+    };
+    let kb = keyboard::request_keyboard(r.id, &t(state, "tg-approve"), &t(state, "tg-decline"));
+    let message_id = api
+        .send_message(chat, &request_text(state, &r), Some(kb))
+        .await?;
+    state
+        .store
+        .set_request_telegram(r.id, chat, message_id)
+        .await
+        .map_err(|e| TelegramError::Transport(e.to_string()))?;
+    Ok(())
+}
+
+/// Brings a request's message up to date (after a web decision or expiry).
+pub fn show_outcome_later(state: &AppState, request_id: i64) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let Ok(settings) = crate::settings::load(&state.store).await else {
+            return;
+        };
+        let Some(api) = api(&state, &settings) else {
+            return;
+        };
+        let Ok(Some(r)) = state.store.request(request_id).await else {
+            return;
+        };
+        if let (Some(chat), Some(msg)) = (r.telegram_chat_id, r.telegram_message_id)
+            && r.status != "pending"
+            && let Err(e) = api
+                .edit_message(chat, msg, &outcome_text(&state, &r), None)
+                .await
+        {
+            tracing::warn!(error = %e, "could not update the Telegram message");
+        }
+    });
+}
+
+/// Library rows the picker offers: every offered library of every requestable server.
+async fn picker_libraries(
+    state: &AppState,
+    settings: &Settings,
+) -> Result<Vec<(i64, i64, String, bool)>, crate::store::StoreError> {
+    let servers = requests::requestable_servers(state, settings).await?;
+    let several = servers.len() > 1;
+    let mut out = Vec::new();
+    for s in servers {
+        for l in state.store.libraries(s.id).await? {
+            if l.enabled && l.present {
+                let label = if several {
+                    format!("{} · {}", l.name, s.name)
+                } else {
+                    l.name.clone()
+                };
+                out.push((l.id, s.id, label, l.is_default));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn picker_selection(r: &RequestRow) -> Option<Vec<i64>> {
+    r.picker
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+}
+
+/// Who pressed, for the audit log and the message.
+fn actor(from: &Value) -> String {
+    let name = from["first_name"].as_str().unwrap_or("someone");
+    match from["username"].as_str() {
+        Some(u) => format!("{name} (@{u}) via Telegram"),
+        None => format!("{name} via Telegram"),
+    }
+}
+
+/// Handles one update from Telegram (by polling or webhook).
+pub async fn handle_update(state: &AppState, update: &Value) {
+    let result = if update.get("callback_query").is_some() {
+        handle_callback(state, &update["callback_query"]).await
+    } else if update.get("message").is_some() {
+        handle_message(state, &update["message"]).await
+    } else {
+        Ok(())
+    };
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "a Telegram update could not be handled");
+    }
+}
+
+async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramError> {
+    let settings = crate::settings::load(&state.store)
+        .await
+        .map_err(|e| TelegramError::Transport(e.to_string()))?;
+    let Some(api) = api(state, &settings) else {
+        return Ok(());
+    };
+    let query_id = q["id"].as_str().unwrap_or_default();
+    let from_id = q["from"]["id"].as_i64().unwrap_or(0);
+    if !settings.telegram.allowed_ids.contains(&from_id) {
+        tracing::warn!(
+            user = from_id,
+            "a Telegram user who is not allowed pressed a button"
+        );
+        return api
+            .answer_callback(
+                query_id,
+                Some(&format!("⛔ {}", t(state, "tg-not-authorized"))),
+            )
+            .await;
+    }
+    let Some(cb) = Callback::parse(q["data"].as_str().unwrap_or_default()) else {
+        return api
+            .answer_callback(query_id, Some(&t(state, "tg-unknown-button")))
+            .await;
+    };
+    let store_err = |e: crate::store::StoreError| TelegramError::Transport(e.to_string());
+    let Some(r) = state
+        .store
+        .request(cb.request_id())
+        .await
+        .map_err(store_err)?
+    else {
+        return api
+            .answer_callback(query_id, Some(&t(state, "tg-request-gone")))
+            .await;
+    };
+    let (chat, msg) = (
+        q["message"]["chat"]["id"].as_i64().unwrap_or(0),
+        q["message"]["message_id"].as_i64().unwrap_or(0),
+    );
+    if r.status != "pending" || r.expires_at <= state.clock.now() {
+        // Handled already (a double tap, another admin, the web) or expired: show how it ended.
+        if r.status == "pending" {
+            requests::expire(state).await.map_err(store_err)?;
+        }
+        let r = state
+            .store
+            .request(r.id)
+            .await
+            .map_err(store_err)?
+            .unwrap_or(r);
+        api.edit_message(chat, msg, &outcome_text(state, &r), None)
+            .await?;
+        let key = if r.status == "expired" {
+            "tg-already-expired"
+        } else {
+            "tg-already-handled"
+        };
+        return api.answer_callback(query_id, Some(&t(state, key))).await;
+    }
+    let who = actor(&q["from"]);
+    match cb {
+        Callback::Approve(_) | Callback::Toggle(..) => {
+            let libs = picker_libraries(state, &settings)
+                .await
+                .map_err(store_err)?;
+            let mut selected = picker_selection(&r)
+                .unwrap_or_else(|| libs.iter().filter(|l| l.3).map(|l| l.0).collect());
+            if let Callback::Toggle(_, lib) = cb {
+                if let Some(pos) = selected.iter().position(|id| *id == lib) {
+                    selected.remove(pos);
+                } else if libs.iter().any(|l| l.0 == lib) {
+                    selected.push(lib);
+                }
+            }
+            state
+                .store
+                .set_request_picker(r.id, &serde_json::to_string(&selected).unwrap_or_default())
+                .await
+                .map_err(store_err)?;
+            let rows: Vec<(i64, String, bool)> = libs
+                .iter()
+                .map(|l| (l.0, l.2.clone(), selected.contains(&l.0)))
+                .collect();
+            let kb = keyboard::picker_keyboard(
+                r.id,
+                &rows,
+                &t(state, "tg-send"),
+                &t(state, "tg-cancel"),
+            );
+            let text = format!(
+                "{}\n\n{}",
+                request_text(state, &r),
+                escape(&t(state, "tg-pick-libraries"))
+            );
+            api.edit_message(chat, msg, &text, Some(kb)).await?;
+            api.answer_callback(query_id, None).await
+        }
+        Callback::Cancel(_) => {
+            let kb =
+                keyboard::request_keyboard(r.id, &t(state, "tg-approve"), &t(state, "tg-decline"));
+            api.edit_message(chat, msg, &request_text(state, &r), Some(kb))
+                .await?;
+            api.answer_callback(query_id, None).await
+        }
+        Callback::Send(_) | Callback::Retry(_) => {
+            let libs = picker_libraries(state, &settings)
+                .await
+                .map_err(store_err)?;
+            let selected = picker_selection(&r)
+                .unwrap_or_else(|| libs.iter().filter(|l| l.3).map(|l| l.0).collect());
+            let selection = selection_from(state, &settings, &libs, &selected)
+                .await
+                .map_err(store_err)?;
+            // Acknowledge at once: provisioning may take a moment.
+            api.answer_callback(query_id, Some(&t(state, "tg-working")))
+                .await?;
+            match requests::approve(state, r.id, &selection, &who).await {
+                Ok(_) | Err(DecideError::AlreadyDecided(_)) => {
+                    let r = state
+                        .store
+                        .request(r.id)
+                        .await
+                        .map_err(store_err)?
+                        .unwrap_or(r);
+                    api.edit_message(chat, msg, &outcome_text(state, &r), None)
+                        .await
+                }
+                Err(e) => {
+                    let text = format!(
+                        "{}\n\n⚠️ {} {}",
+                        request_text(state, &r),
+                        escape(&t(state, "tg-could-not-approve")),
+                        escape(&e.to_string())
+                    );
+                    api.edit_message(
+                        chat,
+                        msg,
+                        &text,
+                        Some(keyboard::retry_keyboard(r.id, &t(state, "tg-retry"))),
+                    )
+                    .await
+                }
+            }
+        }
+        Callback::Decline(_) => {
+            match requests::decline(state, r.id, None, &who).await {
+                Ok(()) | Err(DecideError::AlreadyDecided(_)) => {}
+                Err(e) => tracing::warn!(error = %e, "decline from Telegram failed"),
+            }
+            let r = state
+                .store
+                .request(r.id)
+                .await
+                .map_err(store_err)?
+                .unwrap_or(r);
+            api.edit_message(chat, msg, &outcome_text(state, &r), None)
+                .await?;
+            api.answer_callback(query_id, None).await
+        }
+    }
+}
+
+async fn selection_from(
+    state: &AppState,
+    settings: &Settings,
+    libs: &[(i64, i64, String, bool)],
+    selected: &[i64],
+) -> Result<Selection, crate::store::StoreError> {
+    let mut servers: Vec<ServerChoice> = Vec::new();
+    for s in requests::requestable_servers(state, settings).await? {
+        let rows = state.store.libraries(s.id).await?;
+        let chosen: Vec<String> = libs
+            .iter()
+            .filter(|l| l.1 == s.id && selected.contains(&l.0))
+            .filter_map(|l| {
+                rows.iter()
+                    .find(|r| r.id == l.0)
+                    .map(|r| r.remote_id.clone())
+            })
+            .collect();
+        if !chosen.is_empty() {
+            servers.push(ServerChoice {
+                server_id: s.id,
+                libraries: chosen,
+                permissions: requests::default_permissions(&s),
+            });
+        }
+    }
+    Ok(Selection {
+        servers,
+        duration: settings.requests.access_duration.clone(),
+    })
+}
+
+async fn handle_message(state: &AppState, m: &Value) -> Result<(), TelegramError> {
+    let text = m["text"].as_str().unwrap_or_default().trim();
+    if !text.starts_with('/') {
+        return Ok(());
+    }
+    let settings = crate::settings::load(&state.store)
+        .await
+        .map_err(|e| TelegramError::Transport(e.to_string()))?;
+    let Some(api) = api(state, &settings) else {
+        return Ok(());
+    };
+    let chat = m["chat"]["id"].as_i64().unwrap_or(0);
+    let from_id = m["from"]["id"].as_i64().unwrap_or(0);
+    if !settings.telegram.allowed_ids.contains(&from_id) {
+        let reply = state
+            .i18n
+            .get(LANG, "tg-not-allowed-id", &[("id", from_id.into())])
+            .unwrap_or_default();
+        api.send_message(chat, &escape(&reply), None).await?;
+        return Ok(());
+    }
+    let mut words = text.split_whitespace();
+    let command = words
+        .next()
+        .unwrap_or_default()
+        .split('@')
+        .next()
+        .unwrap_or_default();
+    let store_err = |e: crate::store::StoreError| TelegramError::Transport(e.to_string());
+    match command {
+        "/pending" => {
+            let pending = state.store.pending_requests().await.map_err(store_err)?;
+            if pending.is_empty() {
+                api.send_message(chat, &escape(&t(state, "tg-no-pending")), None)
+                    .await?;
+            }
+            for r in pending {
+                let kb = keyboard::request_keyboard(
+                    r.id,
+                    &t(state, "tg-approve"),
+                    &t(state, "tg-decline"),
+                );
+                let id = api
+                    .send_message(chat, &request_text(state, &r), Some(kb))
+                    .await?;
+                state
+                    .store
+                    .set_request_telegram(r.id, chat, id)
+                    .await
+                    .map_err(store_err)?;
+            }
+        }
+        "/invite" => {
+            let uses = words.next().unwrap_or("1").to_string();
+            let days = words.next().unwrap_or("7");
+            let reply =
+                match invite_command(state, &settings, &uses, days, &actor(&m["from"])).await {
+                    Ok(url) => format!(
+                        "🔗 {}\n{}",
+                        escape(&t(state, "tg-invite-created")),
+                        escape(&url)
+                    ),
+                    Err(e) => format!("⚠️ {}", escape(&e)),
+                };
+            api.send_message(chat, &reply, None).await?;
+        }
+        "/stats" => {
+            let now = state.clock.now();
+            let counts = state.store.invite_counts(now).await.map_err(store_err)?;
+            let pending = state
+                .store
+                .pending_request_count()
+                .await
+                .map_err(store_err)?;
+            let week = state
+                .store
+                .redemptions_since(now - 7 * 86_400)
+                .await
+                .map_err(store_err)?;
+            let members = state.store.members_per_server().await.map_err(store_err)?;
+            let mut s = state
+                .i18n
+                .get(
+                    LANG,
+                    "tg-stats",
+                    &[
+                        ("pending", pending.into()),
+                        ("invites", counts.active.into()),
+                        ("week", week.into()),
+                    ],
+                )
+                .unwrap_or_default();
+            for (name, n) in members {
+                s.push_str(&format!("\n• {name}: {n}"));
+            }
+            api.send_message(chat, &escape(&s), None).await?;
+        }
+        _ => {
+            api.send_message(chat, &escape(&t(state, "tg-help")), None)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// `/invite [uses] [days]`: an invite to every requestable server with default libraries.
+async fn invite_command(
+    state: &AppState,
+    settings: &Settings,
+    uses: &str,
+    days: &str,
+    who: &str,
+) -> Result<String, String> {
+    let days: i64 = days
+        .parse()
+        .ok()
+        .filter(|d| (1..=365).contains(d))
+        .ok_or_else(|| t(state, "tg-invite-usage"))?;
+    let servers = requests::requestable_servers(state, settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let input = crate::invites::CreateInput {
+        targets: servers
+            .iter()
+            .map(|s| crate::invites::TargetInput {
+                server_id: s.id,
+                libraries: None,
+                permissions: None,
+            })
+            .collect(),
+        uses: uses.to_string(),
+        expires: format!("{days}d"),
+        duration: settings.requests.access_duration.clone(),
+        label: "Telegram".into(),
+        ..Default::default()
+    };
+    let invite = crate::invites::create(state, &input, who)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(crate::invites::invite_url(state, &invite.code))
+}
+
+/// Asks Telegram for updates once (long polling) and handles them; returns the next offset.
+pub async fn poll_once(
+    state: &AppState,
+    api: &TelegramApi,
+    offset: i64,
+    timeout: u32,
+) -> Result<i64, TelegramError> {
+    let updates = api.get_updates(offset, timeout).await?;
+    let mut next = offset;
+    for u in &updates {
+        next = next.max(u["update_id"].as_i64().unwrap_or(0) + 1);
+        handle_update(state, u).await;
+    }
+    Ok(next)
+}
+
+/// The polling loop of a running server. It re-reads the settings each round, so switching the
+/// bot on, off or to webhook mode needs no restart.
+pub async fn polling_loop(state: AppState) {
+    let mut offset = 0;
+    let mut backoff = 1u64;
+    loop {
+        let settings = crate::settings::load(&state.store)
+            .await
+            .unwrap_or_default();
+        let api = match (settings.telegram.mode, api(&state, &settings)) {
+            (TelegramMode::Polling, Some(api)) => api,
+            _ => {
+                tokio::time::sleep(std::time::Duration::from_secs(15)).await;
+                continue;
+            }
+        };
+        match poll_once(&state, &api, offset, 25).await {
+            Ok(next) => {
+                offset = next;
+                backoff = 1;
+            }
+            Err(e) => {
+                let wait = match &e {
+                    TelegramError::Api {
+                        retry_after: Some(s),
+                        ..
+                    } => *s as u64,
+                    _ => backoff,
+                };
+                tracing::warn!(error = %e, "Telegram polling failed; retrying in {wait}s");
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                backoff = (backoff * 2).min(60);
+            }
+        }
+    }
+}
+
+/// `POST /telegram/webhook`: only Telegram knows the secret it was given at `setWebhook`.
+pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Ok(settings) = crate::settings::load(&state.store).await else {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    let given = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let expected = &settings.telegram.webhook_secret;
+    if settings.telegram.mode != TelegramMode::Webhook
+        || expected.is_empty()
+        || !crate::crypto::constant_time_eq(given.as_bytes(), expected.as_bytes())
+    {
+        return (StatusCode::UNAUTHORIZED, "missing or wrong secret token").into_response();
+    }
+    let Ok(update) = serde_json::from_slice::<Value>(&body) else {
+        return (StatusCode::BAD_REQUEST, "not a Telegram update").into_response();
+    };
+    handle_update(&state, &update).await;
+    StatusCode::OK.into_response()
+}
+
+/// Tells Telegram where updates go: the webhook (https public URL) or nowhere (polling).
+pub async fn register(state: &AppState, settings: &Settings) -> Result<(), TelegramError> {
+    let Some(api) = api(state, settings) else {
+        return Ok(());
+    };
+    match settings.telegram.mode {
+        TelegramMode::Webhook => {
+            let url = format!("{}/telegram/webhook", state.config.public_base());
+            api.set_webhook(&url, &settings.telegram.webhook_secret)
+                .await
+        }
+        TelegramMode::Polling => api.delete_webhook().await,
+    }
+}
