@@ -876,11 +876,20 @@ impl FakeTelegram {
     /// # Panics
     /// After 10 seconds.
     pub async fn wait_for_messages(&self, chat_id: i64, n: usize) -> Vec<FakeMessage> {
-        self.wait_for(&format!("{n} messages in chat {chat_id}"), |_| {
+        // Not through `wait_for`: reading messages takes the state lock itself.
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let changed = self.shared.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
             let messages = self.messages(chat_id);
-            (messages.len() >= n).then_some(messages)
-        })
-        .await
+            if messages.len() >= n {
+                return messages;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!("the fake Telegram waited {WAIT:?} for {n} messages in chat {chat_id}");
+            }
+        }
     }
 
     /// Waits until the bot has answered at least `n` callback queries.

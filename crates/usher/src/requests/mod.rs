@@ -143,6 +143,10 @@ pub async fn submit(
             return Err(SubmitError::Passphrase);
         }
     }
+    // A repeat of a waiting request is answered without spending the address's budget.
+    if state.store.has_pending_request(&email).await? {
+        return Err(SubmitError::AlreadyPending);
+    }
     if !state.limits.request_ip.check_max(
         ip,
         settings.requests.per_ip_per_hour as usize,
@@ -552,7 +556,7 @@ pub async fn expire(state: &AppState) -> Result<Vec<RequestRow>, crate::store::S
     let expired = state.store.expire_requests(state.clock.now()).await?;
     for r in &expired {
         event(state, "usher", "request.expired", r, None).await?;
-        crate::telegram::show_outcome_later(state, r.id);
+        crate::telegram::show_outcome(state, r.id).await;
     }
     Ok(expired)
 }

@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 
 const KEY: &str = "app_settings";
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct Settings {
     /// Shown to friends: "Ana invited you".
@@ -18,17 +18,6 @@ pub struct Settings {
     pub requests: RequestSettings,
     pub telegram: TelegramSettings,
     pub smtp: SmtpSettings,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            owner_name: String::new(),
-            requests: RequestSettings::default(),
-            telegram: TelegramSettings::default(),
-            smtp: SmtpSettings::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -78,6 +78,15 @@ impl Store {
         .await?)
     }
 
+    pub async fn has_pending_request(&self, email: &str) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM requests WHERE email = ? AND status = 'pending')",
+        )
+        .bind(email)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
     pub async fn pending_requests(&self) -> Result<Vec<RequestRow>> {
         Ok(sqlx::query_as(
             "SELECT * FROM requests WHERE status = 'pending' ORDER BY created_at, id",

@@ -137,28 +137,31 @@ pub async fn announce(state: &AppState, request_id: i64) -> Result<(), TelegramE
     Ok(())
 }
 
-/// Brings a request's message up to date (after a web decision or expiry).
+/// Brings a request's message up to date in the background (after a web decision).
 pub fn show_outcome_later(state: &AppState, request_id: i64) {
     let state = state.clone();
-    tokio::spawn(async move {
-        let Ok(settings) = crate::settings::load(&state.store).await else {
-            return;
-        };
-        let Some(api) = api(&state, &settings) else {
-            return;
-        };
-        let Ok(Some(r)) = state.store.request(request_id).await else {
-            return;
-        };
-        if let (Some(chat), Some(msg)) = (r.telegram_chat_id, r.telegram_message_id)
-            && r.status != "pending"
-            && let Err(e) = api
-                .edit_message(chat, msg, &outcome_text(&state, &r), None)
-                .await
-        {
-            tracing::warn!(error = %e, "could not update the Telegram message");
-        }
-    });
+    tokio::spawn(async move { show_outcome(&state, request_id).await });
+}
+
+/// Brings a request's message up to date: how it ended, without buttons.
+pub async fn show_outcome(state: &AppState, request_id: i64) {
+    let Ok(settings) = crate::settings::load(&state.store).await else {
+        return;
+    };
+    let Some(api) = api(state, &settings) else {
+        return;
+    };
+    let Ok(Some(r)) = state.store.request(request_id).await else {
+        return;
+    };
+    if let (Some(chat), Some(msg)) = (r.telegram_chat_id, r.telegram_message_id)
+        && r.status != "pending"
+        && let Err(e) = api
+            .edit_message(chat, msg, &outcome_text(state, &r), None)
+            .await
+    {
+        tracing::warn!(error = %e, "could not update the Telegram message");
+    }
 }
 
 /// Library rows the picker offers: every offered library of every requestable server.
