@@ -612,7 +612,7 @@ impl From<InviteCountsRow> for InviteCounts {
     }
 }
 
-async fn insert_member(
+pub(super) async fn insert_member(
     tx: &mut sqlx::SqliteConnection,
     m: &NewMember<'_>,
     now: Timestamp,
