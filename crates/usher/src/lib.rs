@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod demo;
 pub mod invites;
 pub mod jobs;
+pub mod members;
 pub mod servers;
 pub mod store;
 pub mod web;
@@ -186,6 +187,8 @@ impl App {
         // With a manual clock (tests) background work is driven on demand instead.
         let worker =
             matches!(state.clock, Clock::System).then(|| tokio::spawn(jobs::worker(state.clone())));
+        let lifecycle = matches!(state.clock, Clock::System)
+            .then(|| tokio::spawn(members::expiry::worker(state.clone())));
         let result = tokio::select! {
             r = serve => r,
             _ = deadline => {
@@ -194,8 +197,8 @@ impl App {
             }
         };
         housekeeping.abort();
-        if let Some(w) = worker {
-            w.abort();
+        for task in [worker, lifecycle].into_iter().flatten() {
+            task.abort();
         }
         store.close().await;
         tracing::info!("stopped");

@@ -591,7 +591,7 @@ pub async fn redeem(
     }
     state
         .store
-        .append_event(
+        .append_member_event(
             NewEvent {
                 actor: &display_name,
                 action: "invite.redeemed",
@@ -604,6 +604,7 @@ pub async fn redeem(
                         .join(", "),
                 ),
             },
+            reservation.member_id,
             state.clock.now(),
         )
         .await?;

@@ -18,8 +18,8 @@ macro_rules! locale_files {
 }
 
 const SOURCES: &[(&str, &[&str])] = locale_files![
-    "en" => ["main.ftl"],
-    "es" => ["main.ftl"],
+    "en" => ["main.ftl", "members.ftl"],
+    "es" => ["main.ftl", "members.ftl"],
 ];
 
 pub struct I18n {
