@@ -59,7 +59,11 @@ CREATE TABLE owner_notices (
     at         INTEGER NOT NULL
 );
 
--- The members page sorts by name and filters by origin over thousands of members.
+-- The members page sorts by name and filters by origin, server and status over thousands of
+-- members. Per member, grants are found by member, then server and status (this index replaces
+-- the one on member alone, so the planner never walks a whole server's grants per member).
+DROP INDEX grants_member;
+CREATE INDEX grants_member ON grants(member_id, server_id, status);
 CREATE INDEX members_name ON members(display_name COLLATE NOCASE, id);
 CREATE INDEX members_origin ON members(origin);
 CREATE INDEX members_plex_account ON members(plex_account);

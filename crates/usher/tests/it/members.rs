@@ -1021,3 +1021,32 @@ async fn member_list_expire_and_server_sync_work_from_the_binary() {
     let (ok, _, err) = run(args("server sync Nope")).await;
     assert!(!ok && err.contains("no server named `Nope`"), "{err}");
 }
+
+/// The budget in DESIGN (admin member list with 10,000 members, search + paging, ≤ 50 ms server
+/// time), measured on demand: `cargo nextest run -p usher ten_thousand --run-ignored only
+/// --no-capture`.
+#[tokio::test]
+#[ignore = "a measurement: seeds 10,000 members"]
+async fn the_members_page_answers_within_budget_with_ten_thousand_members() {
+    let w = world().await;
+    seed_members(&w, 10_000).await;
+    let paths = [
+        "/admin/members".to_string(),
+        "/admin/members?q=user12".into(),
+        "/admin/members?page=150".into(),
+        format!("/admin/members?server={}&status=pending", w.jf_id),
+        "/admin/members?origin=imported&sort=expires&dir=desc".into(),
+        "/admin/members?status=failing&sort=created".into(),
+    ];
+    for path in paths {
+        let mut best = std::time::Duration::MAX;
+        for _ in 0..5 {
+            let started = std::time::Instant::now();
+            let (status, _) = w.app.get_text(&path).await;
+            assert_eq!(status, StatusCode::OK);
+            best = best.min(started.elapsed());
+        }
+        eprintln!("{path:<60} {best:?}");
+        assert!(best.as_millis() <= 50, "{path}: {best:?}");
+    }
+}
