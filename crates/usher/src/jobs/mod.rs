@@ -11,7 +11,6 @@ use media::{GrantSpec, Identity, MediaError, Permissions};
 
 use crate::invites::rules::retry_delay;
 use crate::store::StoreError;
-use crate::store::events::NewEvent;
 use crate::store::invites::{GrantRow, JobRow};
 use crate::web::AppState;
 
@@ -166,20 +165,8 @@ async fn event(
     grant: &GrantRow,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    let subject = format!("{} on {}", grant.identity, grant.server_name);
-    state
-        .store
-        .append_member_event(
-            NewEvent {
-                actor: "usher",
-                action,
-                subject: Some(&subject),
-                detail,
-            },
-            grant.member_id,
-            state.clock.now(),
-        )
-        .await
+    let subject = crate::members::grant_subject(&grant.identity, &grant.server_name);
+    crate::members::member_event(state, grant.member_id, "usher", action, &subject, detail).await
 }
 
 async fn provision(

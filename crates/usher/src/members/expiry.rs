@@ -127,35 +127,28 @@ async fn start(
     action: Action,
     now: Timestamp,
 ) -> Result<i64, StoreError> {
-    let (kind, cancels): (&str, &[&str]) = match action {
-        Action::Disable => ("disable", &["update", "enable"]),
-        Action::Remove => ("remove", &["update", "disable", "enable"]),
+    let (job, event) = match action {
+        Action::Disable => (
+            state
+                .store
+                .queue_grant_job(g.id, "disable", &["update", "enable"], now)
+                .await?,
+            "grant.expired_disable",
+        ),
+        Action::Remove => (
+            super::queue_removal(state, g.id).await?,
+            "grant.expired_remove",
+        ),
     };
-    if action == Action::Remove {
-        state.store.cancel_provisioning(g.id, now).await?;
-    }
-    let job = state
-        .store
-        .queue_grant_job(g.id, kind, cancels, now)
-        .await?;
-    let subject = format!("{} on {}", g.identity, g.server_name);
-    state
-        .store
-        .append_member_event(
-            NewEvent {
-                actor: "usher",
-                action: if action == Action::Disable {
-                    "grant.expired_disable"
-                } else {
-                    "grant.expired_remove"
-                },
-                subject: Some(&subject),
-                detail: Some(&format!("expired {}", crate::clock::human(g.expires_at))),
-            },
-            g.member_id,
-            now,
-        )
-        .await?;
+    super::member_event(
+        state,
+        g.member_id,
+        "usher",
+        event,
+        &super::grant_subject(&g.identity, &g.server_name),
+        Some(&format!("expired {}", crate::clock::human(g.expires_at))),
+    )
+    .await?;
     Ok(job)
 }
 

@@ -90,7 +90,8 @@ async fn grant_of(
         .ok_or(MemberError::NotFound)
 }
 
-async fn member_event(
+/// Appends an event to a member's history.
+pub(crate) async fn member_event(
     state: &AppState,
     member_id: i64,
     actor: &str,
@@ -113,8 +114,9 @@ async fn member_event(
         .await
 }
 
-fn grant_subject(grant: &GrantRow) -> String {
-    format!("{} on {}", grant.identity, grant.server_name)
+/// How events name a grant: `alice@example.com on Home Plex`.
+pub(crate) fn grant_subject(identity: &str, server: &str) -> String {
+    format!("{identity} on {server}")
 }
 
 /// Runs a queued job now and wakes the worker for whatever is left (a retry).
@@ -210,7 +212,7 @@ pub async fn change_access(
         member_id,
         actor,
         "member.access_changed",
-        &grant_subject(&g.grant),
+        &grant_subject(&g.grant.identity, &g.grant.server_name),
         Some(&names.join(", ")),
     )
     .await?;
@@ -325,7 +327,7 @@ pub async fn set_paused(
         } else {
             "member.enable_requested"
         },
-        &grant_subject(&g.grant),
+        &grant_subject(&g.grant.identity, &g.grant.server_name),
         None,
     )
     .await?;
@@ -344,13 +346,13 @@ pub async fn remove_grant(
     if g.grant.status == "removed" {
         return Err(MemberError::conflict("member-grant-already-removed"));
     }
-    let job = queue_removal(state, &g.grant).await?;
+    let job = queue_removal(state, grant_id).await?;
     member_event(
         state,
         member_id,
         actor,
         "member.remove_requested",
-        &grant_subject(&g.grant),
+        &grant_subject(&g.grant.identity, &g.grant.server_name),
         None,
     )
     .await?;
@@ -358,12 +360,12 @@ pub async fn remove_grant(
 }
 
 /// Queues a grant's removal, stopping whatever else was waiting for it.
-pub(crate) async fn queue_removal(state: &AppState, grant: &GrantRow) -> Result<i64, StoreError> {
+pub(crate) async fn queue_removal(state: &AppState, grant_id: i64) -> Result<i64, StoreError> {
     let now = state.clock.now();
-    state.store.cancel_provisioning(grant.id, now).await?;
+    state.store.cancel_provisioning(grant_id, now).await?;
     state
         .store
-        .queue_grant_job(grant.id, "remove", &["update", "disable", "enable"], now)
+        .queue_grant_job(grant_id, "remove", &["update", "disable", "enable"], now)
         .await
 }
 
@@ -444,7 +446,7 @@ pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<b
                 .map(|t| format!("access ends {}", crate::clock::human(t))),
         ),
     };
-    let subject = grant_subject(grant);
+    let subject = grant_subject(&grant.identity, &grant.server_name);
     let action = format!("notify.{kind}");
     state
         .store

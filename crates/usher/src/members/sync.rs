@@ -10,7 +10,6 @@ use serde::Serialize;
 
 use crate::servers::ServerError;
 use crate::store::StoreError;
-use crate::store::events::NewEvent;
 use crate::store::invites::NewMember;
 use crate::store::members::{ImportInto, ImportedGrant, SyncGrant};
 use crate::store::servers::ServerRow;
@@ -255,20 +254,15 @@ async fn import(
             now,
         )
         .await?;
-    let subject = format!("{identity} on {}", server.name);
-    state
-        .store
-        .append_member_event(
-            NewEvent {
-                actor: "sync",
-                action: "member.imported",
-                subject: Some(&subject),
-                detail: Some("found on the server, not added through usher"),
-            },
-            member_id,
-            now,
-        )
-        .await?;
+    super::member_event(
+        state,
+        member_id,
+        "sync",
+        "member.imported",
+        &super::grant_subject(identity, &server.name),
+        Some("found on the server, not added through usher"),
+    )
+    .await?;
     Ok(())
 }
 
@@ -279,20 +273,8 @@ async fn event(
     action: &str,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    let subject = format!("{} on {}", g.identity, server.name);
-    state
-        .store
-        .append_member_event(
-            NewEvent {
-                actor: "sync",
-                action,
-                subject: Some(&subject),
-                detail,
-            },
-            g.member_id,
-            state.clock.now(),
-        )
-        .await
+    let subject = super::grant_subject(&g.identity, &server.name);
+    super::member_event(state, g.member_id, "sync", action, &subject, detail).await
 }
 
 /// Syncs every server, one after the other; each result stands alone.

@@ -37,6 +37,14 @@ async fn jf_member(w: &World, name: &str, duration: &str) -> i64 {
     redeem(w, w.jf_id, duration, input).await
 }
 
+/// The sharing id of a library on the fake Jellyfin.
+fn jf_library(w: &World, name: &str) -> String {
+    w.jf.library_by_name(name)
+        .unwrap()
+        .api_id(FakeKind::Jellyfin)
+        .to_string()
+}
+
 async fn only_grant(w: &World, member: i64) -> usher::store::members::MemberGrantRow {
     let mut grants = w
         .app
@@ -357,16 +365,8 @@ async fn changing_libraries_on_the_member_page_reaches_the_servers() {
     let w = world().await;
     let jf = jf_member(&w, "hana", "").await;
     let plex = plex_member(&w, "carol@example.com", "").await;
-    let movies =
-        w.jf.library_by_name("Movies")
-            .unwrap()
-            .api_id(FakeKind::Jellyfin)
-            .to_string();
-    let shows =
-        w.jf.library_by_name("Shows")
-            .unwrap()
-            .api_id(FakeKind::Jellyfin)
-            .to_string();
+    let movies = jf_library(&w, "Movies");
+    let shows = jf_library(&w, "Shows");
 
     let g = only_grant(&w, jf).await.grant.id;
     let res = w
@@ -436,11 +436,7 @@ async fn a_change_the_server_cannot_take_now_is_retried_by_the_worker() {
     let user = g.grant.remote_id.clone().unwrap();
     w.jf.control()
         .fail_next(&format!("/Users/{user}/Policy"), 503);
-    let shows =
-        w.jf.library_by_name("Shows")
-            .unwrap()
-            .api_id(FakeKind::Jellyfin)
-            .to_string();
+    let shows = jf_library(&w, "Shows");
     let res = w
         .app
         .post_form(
