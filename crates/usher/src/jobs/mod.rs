@@ -247,7 +247,11 @@ async fn set_disabled(
     }
     let remote_id = made_on_server(grant)?;
     let client = server_client(state, grant.server_id).await?;
-    client.set_disabled(remote_id, disabled).await
+    match client.set_disabled(remote_id, disabled).await {
+        // An account deleted on the server gives no access either; sync flags it as gone.
+        Err(MediaError::NotFound(_)) if disabled => Ok(()),
+        other => other,
+    }
 }
 
 /// The server's id for a grant, which exists once provisioning succeeded.

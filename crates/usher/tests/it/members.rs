@@ -69,6 +69,23 @@ async fn events_named(w: &World, member: i64, action: &str) -> usize {
         .count()
 }
 
+/// Deletes a member's account the way an owner would in Jellyfin's dashboard, behind usher's
+/// back.
+async fn delete_on_jellyfin(w: &World, member: i64) {
+    let remote_id = only_grant(w, member).await.grant.remote_id.unwrap();
+    media::MediaClient::new(
+        media::ServerKind::Jellyfin,
+        &w.jf.url(),
+        &w.jf.api_key(),
+        &media::ClientInfo::new("test-dashboard"),
+        &media::plex::PlexEndpoints::default(),
+    )
+    .unwrap()
+    .remove(&remote_id)
+    .await
+    .unwrap();
+}
+
 async fn set_expiry_action(w: &World, server: i64, action: &str, days: &str) {
     let res = w
         .app
@@ -147,6 +164,20 @@ async fn expiry_disables_a_jellyfin_account_when_the_server_says_so() {
     w.app.clock.advance(400 * DAY);
     assert_eq!(sweep(&w.app.state).await.unwrap(), SweepReport::default());
     assert!(w.jf.user(&user.id).is_some());
+}
+
+#[tokio::test]
+async fn pausing_an_account_already_deleted_on_the_server_does_not_fail_forever() {
+    let w = world().await;
+    set_expiry_action(&w, w.jf_id, "disable", "").await;
+    let member = jf_member(&w, "ulla", "1d").await;
+    delete_on_jellyfin(&w, member).await;
+    w.app.clock.advance(DAY);
+    let report = sweep(&w.app.state).await.unwrap();
+    assert_eq!((report.disabling, report.retrying), (1, 0));
+    let g = only_grant(&w, member).await;
+    assert_eq!(g.grant.status, "disabled");
+    assert!(g.failing_kind.is_none());
 }
 
 #[tokio::test]
@@ -624,16 +655,7 @@ async fn sync_imports_unknown_accounts_flags_gone_ones_and_marks_accepted_invite
 
     // Alice accepts; Nina's account is deleted in Jellyfin's dashboard.
     w.plex.accept_invites("alice");
-    let nina_id = only_grant(&w, nina).await.grant.remote_id.unwrap();
-    let client = media::MediaClient::new(
-        media::ServerKind::Jellyfin,
-        &w.jf.url(),
-        &w.jf.api_key(),
-        &media::ClientInfo::new("test-dashboard"),
-        &media::plex::PlexEndpoints::default(),
-    )
-    .unwrap();
-    client.remove(&nina_id).await.unwrap();
+    delete_on_jellyfin(&w, nina).await;
 
     let before = w
         .app
