@@ -51,6 +51,7 @@ member-gone-hint = The last sync ({ $when }) did not find this access on the ser
 member-created = joined { $when }
 member-expires = expires { $when }
 member-no-expiry = Never expires
+member-no-access = No access left
 member-expired = Expired
 member-failing-remove = Removal failing: { $reason }
 member-failing-disable = Pausing failing: { $reason }

@@ -51,6 +51,7 @@ member-gone-hint = La última sincronización ({ $when }) no encontró este acce
 member-created = alta { $when }
 member-expires = caduca { $when }
 member-no-expiry = No caduca
+member-no-access = Sin acceso
 member-expired = Caducado
 member-failing-remove = Falla la eliminación: { $reason }
 member-failing-disable = Falla la pausa: { $reason }

@@ -101,9 +101,15 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
         "ID", "NAME", "ORIGIN", "EXPIRES"
     );
     for r in &rows {
-        let access: Vec<String> = grants
+        let mine: Vec<_> = grants
             .iter()
             .filter(|g| g.grant.member_id == r.member.id)
+            .collect();
+        let live = mine
+            .iter()
+            .any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str()));
+        let access: Vec<String> = mine
+            .iter()
             .map(|g| format!("{}: {}", g.grant.server_name, state_of(g)))
             .collect();
         println!(
@@ -111,7 +117,11 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
             r.member.id,
             r.member.display_name,
             r.member.origin,
-            r.expires_at.map(human).unwrap_or_else(|| "never".into()),
+            match (r.expires_at, live) {
+                (Some(t), _) => human(t),
+                (None, true) => "never".into(),
+                (None, false) => "-".into(),
+            },
             access.join(", ")
         );
     }

@@ -153,12 +153,16 @@ pub async fn list(
     let members: Vec<Value> = rows
         .iter()
         .map(|r| {
-            let mine: Vec<Value> = grants
+            let mine: Vec<&MemberGrantRow> = grants
                 .iter()
                 .filter(|g| g.grant.member_id == r.member.id)
-                .map(|g| grant_view(g, &names))
                 .collect();
-            context! { member => ser(&r.member), expires_at => r.expires_at, grants => mine }
+            context! {
+                member => ser(&r.member),
+                expires_at => r.expires_at,
+                live => mine.iter().any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str())),
+                grants => mine.iter().map(|g| grant_view(g, &names)).collect::<Vec<_>>(),
+            }
         })
         .collect();
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
