@@ -38,6 +38,11 @@ pub struct Config {
     pub code_misses_per_hour: u32,
     /// Redemption attempts one address may make per hour.
     pub redemptions_per_hour: u32,
+    /// How often every server's accounts are compared with usher's members, in hours; 0 = only
+    /// on demand.
+    pub sync_hours: u32,
+    /// How many days before access expires the reminder is recorded; 0 = no reminders.
+    pub reminder_days: u32,
     pub plex: PlexConfig,
     /// The Telegram Bot API base URL.
     pub telegram_api_url: String,
@@ -89,6 +94,8 @@ impl Default for Config {
             session_days: 30,
             code_misses_per_hour: 30,
             redemptions_per_hour: 30,
+            sync_hours: 6,
+            reminder_days: 3,
             plex: PlexConfig::default(),
             telegram_api_url: "https://api.telegram.org".into(),
             allowed_origins: String::new(),
@@ -118,6 +125,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("session_days", Kind::Int),
     ("code_misses_per_hour", Kind::Int),
     ("redemptions_per_hour", Kind::Int),
+    ("sync_hours", Kind::Int),
+    ("reminder_days", Kind::Int),
     ("plex.tv_url", Kind::Str),
     ("plex.clients_url", Kind::Str),
     ("plex.app_url", Kind::Str),
@@ -299,6 +308,18 @@ impl Config {
         }
         if self.session_days == 0 {
             return Err(invalid("session_days", "must be at least 1".into()));
+        }
+        if self.sync_hours > 24 * 365 {
+            return Err(invalid(
+                "sync_hours",
+                "must be at most 8760 (a year); 0 turns periodic sync off".into(),
+            ));
+        }
+        if self.reminder_days > 365 {
+            return Err(invalid(
+                "reminder_days",
+                "must be at most 365; 0 turns reminders off".into(),
+            ));
         }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .map_err(|e| invalid("log", format!("`{}` is not a log filter: {e}", self.log)))?;

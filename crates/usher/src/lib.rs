@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod demo;
 pub mod invites;
 pub mod jobs;
+pub mod members;
 pub mod notify;
 pub mod requests;
 pub mod servers;
@@ -193,6 +194,7 @@ impl App {
                 tokio::spawn(jobs::worker(state.clone())),
                 tokio::spawn(telegram::polling_loop(state.clone())),
                 tokio::spawn(request_expiry(state.clone())),
+                tokio::spawn(members::expiry::worker(state.clone())),
             ]
         } else {
             Vec::new()

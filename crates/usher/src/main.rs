@@ -45,6 +45,9 @@ enum Command {
     /// Create and manage invite links
     #[command(subcommand)]
     Invite(InviteCommand),
+    /// List members and change when their access ends
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
     Healthcheck {
         /// Base URL to check [default: http://BIND]
@@ -91,6 +94,27 @@ enum ServerCommand {
     },
     /// Test the connection to a server
     Test { name: String },
+    /// Compare a server's accounts with usher's members (all servers without NAME): import
+    /// accounts usher did not add, mark accepted Plex invites, flag access gone from the server
+    Sync { name: Option<String> },
+}
+
+#[derive(Subcommand)]
+enum MemberCommand {
+    /// List members with their access on each server
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set when a member's access ends
+    Expire {
+        /// The member's id (see `usher member list`)
+        id: String,
+        /// A date (2026-12-31, through the end of that day UTC), a date and time
+        /// (2026-12-31T18:00, UTC), a duration from now (30d) or never
+        #[arg(long)]
+        at: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -294,6 +318,23 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.store.close().await;
             result
         }
+        Command::Member(cmd) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, usher::clock::Clock::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            let args = match cmd {
+                MemberCommand::List { json } => usher::members::cli::Command::List { json: *json },
+                MemberCommand::Expire { id, at } => usher::members::cli::Command::Expire {
+                    id: id.clone(),
+                    at: at.clone(),
+                },
+            };
+            let result = usher::members::cli::run(&state, args).await;
+            state.store.close().await;
+            result
+        }
         Command::Healthcheck { url } => {
             let config = load_config(&cli, Vec::new())?;
             let base = url
@@ -325,6 +366,7 @@ fn cmd_to_args(cmd: &ServerCommand) -> usher::servers::cli::Command {
             json: *json,
         },
         ServerCommand::Test { name } => C::Test { name: name.clone() },
+        ServerCommand::Sync { name } => C::Sync { name: name.clone() },
     }
 }
 

@@ -587,7 +587,7 @@ pub async fn redeem(
     }
     state
         .store
-        .append_event(
+        .append_member_event(
             NewEvent {
                 actor: &display_name,
                 action: "invite.redeemed",
@@ -600,6 +600,7 @@ pub async fn redeem(
                         .join(", "),
                 ),
             },
+            reservation.member_id,
             state.clock.now(),
         )
         .await?;

@@ -2,12 +2,15 @@
 //! the redemption or decision that caused it, run at once, and otherwise retried with backoff by
 //! the worker until it succeeds or fails for good. A job is claimed with a lease, so a job whose
 //! worker died (crash, kill -9) is picked up again once the lease runs out.
+//!
+//! Besides provisioning, jobs change access that exists: `update` (libraries and permissions),
+//! `disable`/`enable` (Jellyfin and Emby can pause an account) and `remove`. Jobs that end access
+//! are never given up: they back off to an hour between tries and the owner is told once.
 
 use media::{GrantSpec, Identity, MediaError, Permissions};
 
 use crate::invites::rules::retry_delay;
 use crate::store::StoreError;
-use crate::store::events::NewEvent;
 use crate::store::invites::{GrantRow, JobRow};
 use crate::web::AppState;
 
@@ -41,23 +44,26 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
     let result = match job.kind.as_str() {
         "provision" => provision(state, &job, &grant).await,
         "remove" => remove(state, &grant).await,
+        "update" => update(state, &grant).await.map(|_| None),
+        "disable" => set_disabled(state, &grant, true).await.map(|_| None),
+        "enable" => set_disabled(state, &grant, false).await.map(|_| None),
         other => Err(MediaError::Unsupported(format!("unknown job kind {other}"))),
     };
     let now = state.clock.now();
     match result {
         Ok(done) => {
             let (status, remote_id, remote_user_id) = match (job.kind.as_str(), done) {
-                ("remove", _) => (
-                    "removed",
-                    grant.remote_id.clone().unwrap_or_default(),
-                    grant.remote_user_id.clone(),
-                ),
-                (_, Some(o)) => (
+                ("provision", Some(o)) => (
                     if o.pending { "pending" } else { "active" },
                     o.remote_id,
                     o.remote_user_id,
                 ),
-                (_, None) => ("active", String::new(), None),
+                ("provision", None) => ("active", String::new(), None),
+                (kind, _) => (
+                    status_after(kind, &grant.status),
+                    grant.remote_id.clone().unwrap_or_default(),
+                    grant.remote_user_id.clone(),
+                ),
             };
             state
                 .store
@@ -70,15 +76,17 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                     now,
                 )
                 .await?;
-            let action = if job.kind == "remove" {
-                "grant.removed"
-            } else {
-                "grant.provisioned"
+            let action = match job.kind.as_str() {
+                "remove" => "grant.removed",
+                "update" => "grant.updated",
+                "disable" => "grant.disabled",
+                "enable" => "grant.enabled",
+                _ => "grant.provisioned",
             };
             event(state, action, &grant, None).await?;
             Ok(Outcome::Done)
         }
-        Err(e) if e.is_retryable() && job.attempts < MAX_ATTEMPTS => {
+        Err(e) if keeps_trying(&job, &e) => {
             let delay = match &e {
                 MediaError::RateLimited {
                     retry_after: Some(d),
@@ -91,17 +99,31 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 .store
                 .retry_job(job.id, grant.id, now + delay, &message, now)
                 .await?;
+            if ends_access(&job.kind) {
+                // The person still has access: the owner hears about it once, and the job
+                // keeps trying until the server confirms.
+                crate::members::notify_owner_once(
+                    state,
+                    crate::members::Notice::EndingFailing {
+                        job_id: job.id,
+                        kind: &job.kind,
+                        grant: &grant,
+                        error: &message,
+                    },
+                )
+                .await?;
+            }
             Ok(Outcome::Retrying(e))
         }
         Err(e) => {
             let message = e.to_string();
             tracing::warn!(job = job.id, grant = grant.id, server = %grant.server_name, error = %message, "job failed for good");
-            // A removal that fails keeps the grant's status: the person still has access and
-            // must stay listed until the server confirms.
-            let status = if job.kind == "remove" {
-                grant.status.as_str()
-            } else {
+            // Only provisioning fails a grant; a change that could not be made leaves the access
+            // as it was, with the reason shown.
+            let status = if job.kind == "provision" {
                 "failed"
+            } else {
+                grant.status.as_str()
             };
             state
                 .store
@@ -113,25 +135,38 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
     }
 }
 
+/// Jobs that end someone's access. They are never given up: the person must stay listed as
+/// having access until the server confirms it ended.
+pub fn ends_access(kind: &str) -> bool {
+    matches!(kind, "remove" | "disable")
+}
+
+fn keeps_trying(job: &JobRow, e: &MediaError) -> bool {
+    if ends_access(&job.kind) {
+        // Only a server that cannot do this at all (Plex has no disable) stops the retries.
+        return !matches!(e, MediaError::Unsupported(_));
+    }
+    e.is_retryable() && job.attempts < MAX_ATTEMPTS
+}
+
+/// A grant's status once a job of `kind` succeeded.
+fn status_after<'a>(kind: &str, current: &'a str) -> &'a str {
+    match kind {
+        "remove" => "removed",
+        "disable" => "disabled",
+        "enable" => "active",
+        _ => current,
+    }
+}
+
 async fn event(
     state: &AppState,
     action: &str,
     grant: &GrantRow,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    let subject = format!("{} on {}", grant.identity, grant.server_name);
-    state
-        .store
-        .append_event(
-            NewEvent {
-                actor: "usher",
-                action,
-                subject: Some(&subject),
-                detail,
-            },
-            state.clock.now(),
-        )
-        .await
+    let subject = crate::members::grant_subject(&grant.identity, &grant.server_name);
+    crate::members::member_event(state, grant.member_id, "usher", action, &subject, detail).await
 }
 
 async fn provision(
@@ -188,6 +223,44 @@ async fn remove(
     };
     let client = server_client(state, grant.server_id).await?;
     client.remove(remote_id).await.map(|_| None)
+}
+
+/// Pushes a grant's stored libraries and permissions to the server.
+async fn update(state: &AppState, grant: &GrantRow) -> Result<(), MediaError> {
+    let remote_id = made_on_server(grant)?;
+    let client = server_client(state, grant.server_id).await?;
+    let libraries: Vec<String> = serde_json::from_str(&grant.libraries).unwrap_or_default();
+    let permissions: Permissions = serde_json::from_str(&grant.permissions).unwrap_or_default();
+    client
+        .update_access(remote_id, &libraries, &permissions)
+        .await
+}
+
+async fn set_disabled(
+    state: &AppState,
+    grant: &GrantRow,
+    disabled: bool,
+) -> Result<(), MediaError> {
+    if disabled && grant.remote_id.as_deref().is_none_or(str::is_empty) {
+        // Never made on the server: nothing to pause.
+        return Ok(());
+    }
+    let remote_id = made_on_server(grant)?;
+    let client = server_client(state, grant.server_id).await?;
+    match client.set_disabled(remote_id, disabled).await {
+        // An account deleted on the server gives no access either; sync flags it as gone.
+        Err(MediaError::NotFound(_)) if disabled => Ok(()),
+        other => other,
+    }
+}
+
+/// The server's id for a grant, which exists once provisioning succeeded.
+fn made_on_server(grant: &GrantRow) -> Result<&str, MediaError> {
+    grant
+        .remote_id
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| MediaError::Invalid("this access is not set up on the server yet".into()))
 }
 
 async fn server_client(state: &AppState, server_id: i64) -> Result<media::MediaClient, MediaError> {

@@ -22,6 +22,10 @@ pub enum Command {
     Test {
         name: String,
     },
+    /// Compare accounts with members: one server, or all of them.
+    Sync {
+        name: Option<String>,
+    },
 }
 
 /// A one-line explanation of a server error for a terminal.
@@ -158,6 +162,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Sync { name } => crate::members::cli::sync(state, name.as_deref()).await,
         Command::Test { name } => {
             let server = state
                 .store

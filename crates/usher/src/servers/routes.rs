@@ -137,6 +137,9 @@ const NOTICES: &[&str] = &[
     "saved",
     "defaults",
     "libraries",
+    "expiry",
+    "synced",
+    "sync-failed",
 ];
 
 async fn detail_page(
@@ -308,6 +311,33 @@ pub async fn libraries(
         .set_library_flags(id, &ids("enabled")?, &ids("default")?)
         .await?;
     Ok(back(id, "libraries"))
+}
+
+#[derive(Deserialize)]
+pub struct ExpiryForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    remove_after_days: String,
+}
+
+/// What happens to this server's grants when they expire.
+pub async fn expiry(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<ExpiryForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let result = crate::members::expiry::set_server_expiry(
+        &state,
+        id,
+        &form.action,
+        &form.remove_after_days,
+        &admin.session.username,
+    )
+    .await;
+    or_page(&state, &admin, id, result, "expiry").await
 }
 
 #[derive(Deserialize)]

@@ -645,7 +645,7 @@ async fn insert_member_and_grants(
     Ok(Reservation { member_id, job_ids })
 }
 
-async fn insert_member(
+pub(super) async fn insert_member(
     tx: &mut sqlx::SqliteConnection,
     m: &NewMember<'_>,
     now: Timestamp,

@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod events;
 pub mod invites;
+pub mod members;
 pub mod requests;
 pub mod servers;
 pub mod sessions;
@@ -36,7 +37,8 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The schema, one step per file, applied in order inside a transaction each.
+/// The schema, one step per file, applied in order inside a transaction each. Versions only need
+/// to increase; gaps are allowed (numbers are reserved by features developed side by side).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
@@ -57,6 +59,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         4,
         "requests",
         include_str!("../../migrations/sqlite/0004_requests.sql"),
+    ),
+    (
+        5,
+        "members",
+        include_str!("../../migrations/sqlite/0005_members.sql"),
     ),
 ];
 
@@ -113,7 +120,12 @@ impl Store {
                 known: schema_version(),
             });
         }
-        for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        // Every step not applied yet, even one numbered below the newest applied: a database
+        // may have skipped a reserved number that a later build fills in.
+        let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+            .fetch_all(&self.pool)
+            .await?;
+        for (version, name, sql) in MIGRATIONS.iter().filter(|m| !applied.contains(&m.0)) {
             let fail = |source| StoreError::Migration {
                 version: *version,
                 name,

@@ -24,6 +24,11 @@ pub struct ServerRow {
     pub default_max_sessions: Option<i64>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// `disable`, `remove` or `disable_then_remove` (Plex always removes).
+    pub expiry_action: String,
+    pub expiry_remove_after_days: i64,
+    pub synced_at: Option<Timestamp>,
+    pub sync_error: Option<String>,
 }
 
 /// A server with how many libraries it offers, for lists.

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/servers/{id}/defaults", post(servers::defaults))
         .route("/admin/servers/{id}/libraries", post(servers::libraries))
         .route("/admin/servers/{id}/remove", post(servers::remove))
+        .route("/admin/servers/{id}/expiry", post(servers::expiry))
         .route("/admin/invites", get(invites::list).post(invites::create))
         .route("/admin/invites/new", get(invites::new_form))
         .route("/admin/invites/{code}", get(invites::detail))
@@ -150,6 +151,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(crate::auth::routes::logout))
         .route("/prefs", post(prefs))
         .merge(admin)
+        .merge(crate::members::routes::router())
         .merge(public)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(

@@ -33,6 +33,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/invites.html",
     "admin/invite_new.html",
     "admin/invite.html",
+    "admin/members.html",
+    "admin/member.html",
     "join.html",
     "invite.html",
     "welcome.html",

@@ -233,7 +233,7 @@ fn blocking_get(url: &str) -> u16 {
     rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
 }
 
-fn usher_env(
+pub fn usher_env(
     data_dir: &std::path::Path,
     args: &[&str],
     stdin: &str,

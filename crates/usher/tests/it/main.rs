@@ -6,5 +6,6 @@ mod helpers;
 mod cli;
 mod foundation;
 mod invites;
+mod members;
 mod requests;
 mod servers;

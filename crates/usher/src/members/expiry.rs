@@ -1,0 +1,300 @@
+//! Expiry: the sweep that ends grants whose time is up (pause or remove, per server), records
+//! reminders before that, and keeps what failed retrying. It is an idempotent function of the
+//! clock: running it twice at the same instant does nothing the second time, so tests move the
+//! clock and call [`sweep`] instead of waiting.
+
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+use crate::jobs::{self, Outcome};
+use crate::servers::ServerError;
+use crate::store::StoreError;
+use crate::store::events::NewEvent;
+use crate::store::members::ExpiredGrant;
+use crate::web::AppState;
+
+/// What each server does when a grant expires.
+pub const ACTIONS: [&str; 3] = ["disable", "remove", "disable_then_remove"];
+/// The longest wait between pausing and removing.
+pub const MAX_REMOVE_AFTER_DAYS: i64 = 3650;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Disable,
+    Remove,
+}
+
+/// What to do now with a grant whose expiry passed: the server's setting, except that Plex
+/// cannot pause a share and always removes it.
+pub fn decide(
+    server_kind: &str,
+    expiry_action: &str,
+    remove_after_days: i64,
+    status: &str,
+    expires_at: Timestamp,
+    now: Timestamp,
+) -> Option<Action> {
+    if expires_at > now || !matches!(status, "pending" | "active" | "disabled") {
+        return None;
+    }
+    let live = status != "disabled";
+    match (server_kind, expiry_action) {
+        ("plex", _) | (_, "remove") => Some(Action::Remove),
+        (_, "disable_then_remove") => {
+            if now >= expires_at + remove_after_days.max(0) * 86_400 {
+                Some(Action::Remove)
+            } else {
+                live.then_some(Action::Disable)
+            }
+        }
+        _ => live.then_some(Action::Disable),
+    }
+}
+
+/// An expiry moved later by `days`, keeping its time of day. No expiry counts from now; an
+/// expiry already past moves on by whole days until it is in the future.
+pub fn extend(current: Option<Timestamp>, now: Timestamp, days: i64) -> Timestamp {
+    let mut at = current.unwrap_or(now) + days * 86_400;
+    if at <= now {
+        at += ((now - at) / 86_400 + 1) * 86_400;
+    }
+    at
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Reminders recorded.
+    pub reminded: usize,
+    /// Grants being paused, and removed.
+    pub disabling: usize,
+    pub removing: usize,
+    /// Of those, how many the server did not confirm yet (retried with backoff).
+    pub retrying: usize,
+}
+
+/// Runs one sweep at the clock's current time.
+pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
+    let now = state.clock.now();
+    let mut report = SweepReport::default();
+    let days = i64::from(state.config.reminder_days);
+    if days > 0 {
+        for g in state
+            .store
+            .grants_to_remind(now, now + days * 86_400)
+            .await?
+        {
+            // The mark is the guard: only the sweep that sets it records the reminder.
+            if state.store.mark_reminded(g.grant.id, now).await? {
+                crate::members::notify_owner_once(
+                    state,
+                    crate::members::Notice::ExpiryReminder { grant: &g.grant },
+                )
+                .await?;
+                report.reminded += 1;
+            }
+        }
+    }
+    for g in state.store.expired_grants(now).await? {
+        let Some(action) = decide(
+            &g.server_kind,
+            &g.expiry_action,
+            g.expiry_remove_after_days,
+            &g.status,
+            g.expires_at,
+            now,
+        ) else {
+            continue;
+        };
+        let job = start(state, &g, action, now).await?;
+        match action {
+            Action::Disable => report.disabling += 1,
+            Action::Remove => report.removing += 1,
+        }
+        if matches!(jobs::run_job(state, job).await?, Outcome::Retrying(_)) {
+            report.retrying += 1;
+        }
+    }
+    if report.disabling + report.removing > 0 {
+        state.jobs_wake.notify_one();
+    }
+    Ok(report)
+}
+
+async fn start(
+    state: &AppState,
+    g: &ExpiredGrant,
+    action: Action,
+    now: Timestamp,
+) -> Result<i64, StoreError> {
+    let (job, event) = match action {
+        Action::Disable => (
+            state
+                .store
+                .queue_grant_job(g.id, "disable", &["update", "enable"], now)
+                .await?,
+            "grant.expired_disable",
+        ),
+        Action::Remove => (
+            super::queue_removal(state, g.id).await?,
+            "grant.expired_remove",
+        ),
+    };
+    super::member_event(
+        state,
+        g.member_id,
+        "usher",
+        event,
+        &super::grant_subject(&g.identity, &g.server_name),
+        Some(&format!("expired {}", crate::clock::human(g.expires_at))),
+    )
+    .await?;
+    Ok(job)
+}
+
+/// Sets what happens to a server's grants when they expire: one of [`ACTIONS`], and for
+/// `disable_then_remove` the days between pausing and removing (`0`–[`MAX_REMOVE_AFTER_DAYS`],
+/// empty keeps the current value).
+pub async fn set_server_expiry(
+    state: &AppState,
+    server_id: i64,
+    action: &str,
+    remove_after_days: &str,
+    actor: &str,
+) -> Result<(), ServerError> {
+    let server = state
+        .store
+        .server(server_id)
+        .await?
+        .ok_or(ServerError::NotFound)?;
+    let action = ACTIONS
+        .into_iter()
+        .find(|a| *a == action)
+        .ok_or(ServerError::Invalid {
+            field: "expiry_action",
+            key: "server-expiry-bad-action",
+        })?;
+    let days = match remove_after_days.trim() {
+        "" => server.expiry_remove_after_days,
+        d => d
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=MAX_REMOVE_AFTER_DAYS).contains(n))
+            .ok_or(ServerError::Invalid {
+                field: "remove_after_days",
+                key: "server-expiry-bad-days",
+            })?,
+    };
+    let now = state.clock.now();
+    state
+        .store
+        .set_server_expiry(server_id, action, days, now)
+        .await?;
+    let detail = if action == "disable_then_remove" {
+        format!("{action}, after {days} days")
+    } else {
+        action.to_string()
+    };
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "server.expiry_changed",
+                subject: Some(&server.name),
+                detail: Some(&detail),
+            },
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// The lifecycle loop of a running server: a sweep every minute, and servers synced when they
+/// are due.
+pub async fn worker(state: AppState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match sweep(&state).await {
+            Ok(r) if r != SweepReport::default() => {
+                tracing::info!(
+                    reminded = r.reminded,
+                    disabling = r.disabling,
+                    removing = r.removing,
+                    retrying = r.retrying,
+                    "expiry sweep"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "the expiry sweep could not read the database"),
+        }
+        if let Err(e) = super::sync::sync_due(&state).await {
+            tracing::error!(error = %e, "periodic sync could not read the database");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Timestamp = 1_795_305_600; // 2026-11-22T00:00:00Z
+    const DAY: i64 = 86_400;
+
+    #[test]
+    fn plex_always_removes_and_others_follow_the_server_setting() {
+        let past = NOW - 1;
+        assert_eq!(
+            decide("plex", "disable", 30, "active", past, NOW),
+            Some(Action::Remove)
+        );
+        assert_eq!(
+            decide("jellyfin", "disable", 30, "active", past, NOW),
+            Some(Action::Disable)
+        );
+        assert_eq!(
+            decide("emby", "remove", 30, "pending", past, NOW),
+            Some(Action::Remove)
+        );
+        assert_eq!(
+            decide("jellyfin", "disable", 30, "disabled", past, NOW),
+            None
+        );
+    }
+
+    #[test]
+    fn disable_then_remove_pauses_first_and_removes_after_the_wait() {
+        let expired = NOW - DAY;
+        let d = |status, now| decide("jellyfin", "disable_then_remove", 7, status, expired, now);
+        assert_eq!(d("active", NOW), Some(Action::Disable));
+        assert_eq!(d("disabled", NOW), None);
+        assert_eq!(d("disabled", expired + 7 * DAY), Some(Action::Remove));
+        assert_eq!(d("active", expired + 8 * DAY), Some(Action::Remove));
+    }
+
+    #[test]
+    fn nothing_happens_before_expiry_or_to_ended_grants() {
+        assert_eq!(decide("plex", "remove", 0, "active", NOW + 1, NOW), None);
+        assert_eq!(
+            decide("plex", "remove", 0, "active", NOW, NOW),
+            Some(Action::Remove)
+        );
+        for status in ["removed", "failed", "provisioning"] {
+            assert_eq!(decide("plex", "remove", 0, status, NOW - 1, NOW), None);
+        }
+    }
+
+    #[test]
+    fn extending_keeps_the_time_of_day() {
+        let at_six = NOW + 10 * DAY + 18 * 3600;
+        assert_eq!(extend(Some(at_six), NOW, 30), at_six + 30 * DAY);
+        assert_eq!(extend(None, NOW + 3600, 30), NOW + 3600 + 30 * DAY);
+        // Long expired: still 18:00, on the first such day after now.
+        let old = NOW - 100 * DAY + 18 * 3600;
+        let next = extend(Some(old), NOW, 30);
+        assert!(next > NOW && next - NOW <= DAY, "{}", next - NOW);
+        assert_eq!(next.rem_euclid(DAY), 18 * 3600);
+    }
+}

@@ -1,0 +1,466 @@
+//! Members: everyone with (or who had) access through usher or found on a server, with their
+//! grants. The owner changes libraries and permissions, pauses and resumes accounts, removes
+//! access, sets when it ends and keeps notes; every change to a server goes through a job, so a
+//! server that is down only delays it.
+
+pub mod cli;
+pub mod expiry;
+pub mod routes;
+pub mod sync;
+
+use media::Permissions;
+
+use crate::clock::Timestamp;
+use crate::jobs::{self, Outcome};
+use crate::store::StoreError;
+use crate::store::events::NewEvent;
+use crate::store::invites::{GrantRow, MemberRow};
+use crate::store::members::MemberGrantRow;
+use crate::web::AppState;
+
+/// Grant statuses that still mean access on a server, or access being set up.
+pub const LIVE_STATUSES: [&str; 4] = ["provisioning", "pending", "active", "disabled"];
+pub const MAX_NOTES: usize = 2000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MemberError {
+    #[error("no such member")]
+    NotFound,
+    /// Something the owner typed is wrong; `key` is the Fluent message.
+    #[error("{field}: {key}")]
+    Invalid {
+        field: &'static str,
+        key: &'static str,
+        detail: Option<String>,
+    },
+    /// The member or grant is not in a state that allows this; `key` says why.
+    #[error("{key}")]
+    Conflict { key: &'static str },
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for MemberError {
+    fn from(e: StoreError) -> Self {
+        MemberError::Store(e.to_string())
+    }
+}
+
+impl MemberError {
+    fn invalid(field: &'static str, key: &'static str) -> Self {
+        MemberError::Invalid {
+            field,
+            key,
+            detail: None,
+        }
+    }
+
+    fn conflict(key: &'static str) -> Self {
+        MemberError::Conflict { key }
+    }
+}
+
+/// A member with their grants.
+pub struct Loaded {
+    pub member: MemberRow,
+    pub grants: Vec<MemberGrantRow>,
+}
+
+pub async fn load(state: &AppState, member_id: i64) -> Result<Loaded, MemberError> {
+    let member = state
+        .store
+        .member(member_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let grants = state.store.grants_of_members(&[member_id]).await?;
+    Ok(Loaded { member, grants })
+}
+
+/// One of a member's grants; a grant of somebody else is "not found", not a way to reach it.
+async fn grant_of(
+    state: &AppState,
+    member_id: i64,
+    grant_id: i64,
+) -> Result<MemberGrantRow, MemberError> {
+    state
+        .store
+        .member_grant(grant_id)
+        .await?
+        .filter(|g| g.grant.member_id == member_id)
+        .ok_or(MemberError::NotFound)
+}
+
+/// Appends an event to a member's history.
+pub(crate) async fn member_event(
+    state: &AppState,
+    member_id: i64,
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    state
+        .store
+        .append_member_event(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(subject),
+                detail,
+            },
+            member_id,
+            state.clock.now(),
+        )
+        .await
+}
+
+/// How events name a grant: `alice@example.com on Home Plex`.
+pub(crate) fn grant_subject(identity: &str, server: &str) -> String {
+    format!("{identity} on {server}")
+}
+
+/// Runs a queued job now and wakes the worker for whatever is left (a retry).
+async fn run_now(state: &AppState, job_id: i64) -> Result<Outcome, MemberError> {
+    let outcome = jobs::run_job(state, job_id).await?;
+    state.jobs_wake.notify_one();
+    Ok(outcome)
+}
+
+/// What the owner chose for a grant on the member page.
+#[derive(Debug, Clone, Default)]
+pub struct AccessInput {
+    pub libraries: Vec<String>,
+    pub allow_downloads: bool,
+    pub allow_live_tv: bool,
+    pub allow_camera_upload: bool,
+    pub max_sessions: Option<u32>,
+}
+
+/// Changes a grant's libraries and permissions and pushes them to the server.
+pub async fn change_access(
+    state: &AppState,
+    member_id: i64,
+    grant_id: i64,
+    input: &AccessInput,
+    actor: &str,
+) -> Result<Outcome, MemberError> {
+    let g = grant_of(state, member_id, grant_id).await?;
+    if !matches!(g.grant.status.as_str(), "pending" | "active" | "disabled") {
+        return Err(MemberError::conflict("member-grant-not-live"));
+    }
+    if g.open_job.as_deref() == Some("remove") {
+        return Err(MemberError::conflict("member-grant-removing"));
+    }
+    if input.libraries.is_empty() {
+        return Err(MemberError::invalid("libraries", "member-no-library"));
+    }
+    if input.max_sessions.is_some_and(|n| !(1..=100).contains(&n)) {
+        return Err(MemberError::invalid(
+            "max_sessions",
+            "member-bad-max-sessions",
+        ));
+    }
+    let current: Vec<String> = serde_json::from_str(&g.grant.libraries).unwrap_or_default();
+    let known = state.store.libraries(g.grant.server_id).await?;
+    for id in &input.libraries {
+        // Offered libraries, and ones the member already has that are still on the server.
+        let ok = known
+            .iter()
+            .any(|l| &l.remote_id == id && l.present && (l.enabled || current.contains(id)));
+        if !ok {
+            return Err(MemberError::Invalid {
+                field: "libraries",
+                key: "member-unknown-library",
+                detail: Some(id.chars().take(64).collect()),
+            });
+        }
+    }
+    let mut libraries = input.libraries.clone();
+    libraries.dedup();
+    // Keep what the page does not edit (Plex Home, content filters).
+    let mut permissions: Permissions =
+        serde_json::from_str(&g.grant.permissions).unwrap_or_default();
+    permissions.allow_downloads = input.allow_downloads;
+    permissions.allow_live_tv = input.allow_live_tv;
+    if g.grant.server_kind == "plex" {
+        permissions.allow_camera_upload = input.allow_camera_upload;
+    } else {
+        permissions.max_sessions = input.max_sessions;
+    }
+    let now = state.clock.now();
+    let job = state
+        .store
+        .set_grant_access(
+            grant_id,
+            &serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),
+            &serde_json::to_string(&permissions).unwrap_or_else(|_| "{}".into()),
+            now,
+        )
+        .await?;
+    let names: Vec<&str> = libraries
+        .iter()
+        .map(|id| {
+            known
+                .iter()
+                .find(|l| &l.remote_id == id)
+                .map(|l| l.name.as_str())
+                .unwrap_or(id)
+        })
+        .collect();
+    member_event(
+        state,
+        member_id,
+        actor,
+        "member.access_changed",
+        &grant_subject(&g.grant.identity, &g.grant.server_name),
+        Some(&names.join(", ")),
+    )
+    .await?;
+    run_now(state, job).await
+}
+
+/// How the owner changes when access ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpiryChange {
+    Set(Timestamp),
+    Clear,
+    /// Later by this many days, keeping the time of day.
+    Extend(i64),
+}
+
+/// Changes when every live grant of a member ends. Returns the member's new expiry (the
+/// earliest of their grants).
+pub async fn change_expiry(
+    state: &AppState,
+    member_id: i64,
+    change: ExpiryChange,
+    actor: &str,
+) -> Result<Option<Timestamp>, MemberError> {
+    let loaded = load(state, member_id).await?;
+    let live: Vec<&GrantRow> = loaded
+        .grants
+        .iter()
+        .map(|g| &g.grant)
+        .filter(|g| LIVE_STATUSES.contains(&g.status.as_str()))
+        .collect();
+    if live.is_empty() {
+        return Err(MemberError::conflict("member-no-live-access"));
+    }
+    let now = state.clock.now();
+    let mut earliest: Option<Timestamp> = None;
+    for g in &live {
+        let at = match change {
+            ExpiryChange::Set(t) => Some(t),
+            ExpiryChange::Clear => None,
+            ExpiryChange::Extend(days) => Some(expiry::extend(g.expires_at, now, days)),
+        };
+        state.store.set_grant_expiry(g.id, at, now).await?;
+        if let Some(t) = at {
+            earliest = Some(earliest.map_or(t, |e: Timestamp| e.min(t)));
+        }
+    }
+    let (action, detail) = match (change, earliest) {
+        (ExpiryChange::Clear, _) | (_, None) => ("member.expiry_cleared", None),
+        (ExpiryChange::Extend(days), Some(t)) => (
+            "member.expiry_extended",
+            Some(format!("+{days} days, until {}", crate::clock::human(t))),
+        ),
+        (ExpiryChange::Set(_), Some(t)) => (
+            "member.expiry_set",
+            Some(format!("until {}", crate::clock::human(t))),
+        ),
+    };
+    member_event(
+        state,
+        member_id,
+        actor,
+        action,
+        &loaded.member.display_name,
+        detail.as_deref(),
+    )
+    .await?;
+    Ok(earliest)
+}
+
+/// Pauses (`disabled`) or resumes a grant. Plex cannot pause a share: the owner removes it
+/// instead.
+pub async fn set_paused(
+    state: &AppState,
+    member_id: i64,
+    grant_id: i64,
+    disabled: bool,
+    actor: &str,
+) -> Result<Outcome, MemberError> {
+    let g = grant_of(state, member_id, grant_id).await?;
+    if g.grant.server_kind == "plex" {
+        return Err(MemberError::conflict("member-plex-cannot-disable"));
+    }
+    if g.open_job.as_deref() == Some("remove") {
+        return Err(MemberError::conflict("member-grant-removing"));
+    }
+    let now = state.clock.now();
+    let (kind, cancels) = if disabled {
+        if !matches!(g.grant.status.as_str(), "active" | "pending") {
+            return Err(MemberError::conflict("member-grant-not-active"));
+        }
+        ("disable", ["enable"])
+    } else {
+        if g.grant.status != "disabled" {
+            return Err(MemberError::conflict("member-grant-not-disabled"));
+        }
+        if g.grant.expires_at.is_some_and(|t| t <= now) {
+            // The sweep would pause it again at once.
+            return Err(MemberError::conflict("member-enable-expired"));
+        }
+        ("enable", ["disable"])
+    };
+    let job = state
+        .store
+        .queue_grant_job(grant_id, kind, &cancels, now)
+        .await?;
+    member_event(
+        state,
+        member_id,
+        actor,
+        if disabled {
+            "member.disable_requested"
+        } else {
+            "member.enable_requested"
+        },
+        &grant_subject(&g.grant.identity, &g.grant.server_name),
+        None,
+    )
+    .await?;
+    run_now(state, job).await
+}
+
+/// Ends a grant on its server. The member stays listed, with the removal retried, until the
+/// server confirms.
+pub async fn remove_grant(
+    state: &AppState,
+    member_id: i64,
+    grant_id: i64,
+    actor: &str,
+) -> Result<Outcome, MemberError> {
+    let g = grant_of(state, member_id, grant_id).await?;
+    if g.grant.status == "removed" {
+        return Err(MemberError::conflict("member-grant-already-removed"));
+    }
+    let job = queue_removal(state, grant_id).await?;
+    member_event(
+        state,
+        member_id,
+        actor,
+        "member.remove_requested",
+        &grant_subject(&g.grant.identity, &g.grant.server_name),
+        None,
+    )
+    .await?;
+    run_now(state, job).await
+}
+
+/// Queues a grant's removal, stopping whatever else was waiting for it.
+pub(crate) async fn queue_removal(state: &AppState, grant_id: i64) -> Result<i64, StoreError> {
+    let now = state.clock.now();
+    state.store.cancel_provisioning(grant_id, now).await?;
+    state
+        .store
+        .queue_grant_job(grant_id, "remove", &["update", "disable", "enable"], now)
+        .await
+}
+
+pub async fn set_notes(
+    state: &AppState,
+    member_id: i64,
+    notes: &str,
+    actor: &str,
+) -> Result<(), MemberError> {
+    let member = state
+        .store
+        .member(member_id)
+        .await?
+        .ok_or(MemberError::NotFound)?;
+    let notes = notes.trim();
+    if notes.chars().count() > MAX_NOTES {
+        return Err(MemberError::invalid("notes", "member-notes-too-long"));
+    }
+    state
+        .store
+        .set_member_notes(member_id, (!notes.is_empty()).then_some(notes))
+        .await?;
+    member_event(
+        state,
+        member_id,
+        actor,
+        "member.notes_changed",
+        &member.display_name,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Something the owner must hear about once.
+pub enum Notice<'a> {
+    /// A job ending access (removal, pause) failed and is being retried.
+    EndingFailing {
+        job_id: i64,
+        kind: &'a str,
+        grant: &'a GrantRow,
+        error: &'a str,
+    },
+    /// A grant ends within the reminder window.
+    ExpiryReminder { grant: &'a GrantRow },
+}
+
+/// The notification hook: records a notice for the owner at most once per subject (by key) and
+/// its event. Delivering it (Telegram, email, …) is wired to this hook by the notification
+/// channels; until then the event is the record. True when this call recorded it.
+pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<bool, StoreError> {
+    let (key, kind, grant, detail) = match &notice {
+        Notice::EndingFailing {
+            job_id,
+            kind,
+            grant,
+            error,
+        } => (
+            format!("{kind}-failing:job:{job_id}"),
+            if *kind == "remove" {
+                "removal_failing"
+            } else {
+                "disable_failing"
+            },
+            *grant,
+            Some(error.to_string()),
+        ),
+        Notice::ExpiryReminder { grant } => (
+            format!(
+                "expiry-reminder:grant:{}:{}",
+                grant.id,
+                grant.expires_at.unwrap_or_default()
+            ),
+            "expiry_reminder",
+            *grant,
+            grant
+                .expires_at
+                .map(|t| format!("access ends {}", crate::clock::human(t))),
+        ),
+    };
+    let subject = grant_subject(&grant.identity, &grant.server_name);
+    let action = format!("notify.{kind}");
+    state
+        .store
+        .record_notice_once(
+            &key,
+            kind,
+            Some(grant.member_id),
+            NewEvent {
+                actor: "usher",
+                action: &action,
+                subject: Some(&subject),
+                detail: detail.as_deref(),
+            },
+            state.clock.now(),
+        )
+        .await
+}

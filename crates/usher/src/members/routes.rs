@@ -1,0 +1,693 @@
+//! Admin pages for members: `/admin/members…`, and the sync buttons.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::{AccessInput, ExpiryChange, MemberError};
+use crate::invites::rules::{self, RuleError};
+use crate::jobs::Outcome;
+use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+pub const PAGE_SIZE: i64 = 50;
+const ORIGINS: [&str; 3] = ["invite", "request", "imported"];
+
+/// Every members route; each handler takes the [`Admin`] extractor.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/members", get(list))
+        .route("/admin/members/sync", post(sync_all))
+        .route("/admin/members/{id}", get(detail))
+        .route("/admin/members/{id}/expiry", post(expiry))
+        .route("/admin/members/{id}/notes", post(notes))
+        .route("/admin/members/{id}/grants/{grant}/access", post(access))
+        .route("/admin/members/{id}/grants/{grant}/disable", post(disable))
+        .route("/admin/members/{id}/grants/{grant}/enable", post(enable))
+        .route("/admin/members/{id}/grants/{grant}/remove", post(remove))
+        .route("/admin/servers/{id}/sync", post(sync_server))
+}
+
+fn parse_id(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| AppError::not_found())
+}
+
+/// Library names per server, for showing grants: one query per server, not per member.
+async fn library_names(state: &AppState) -> AppResult<HashMap<i64, HashMap<String, String>>> {
+    let mut out = HashMap::new();
+    for s in state.store.servers().await? {
+        let names = state
+            .store
+            .libraries(s.server.id)
+            .await?
+            .into_iter()
+            .map(|l| (l.remote_id, l.name))
+            .collect();
+        out.insert(s.server.id, names);
+    }
+    Ok(out)
+}
+
+/// The state a page shows for a grant: `failing` wins over the stored status.
+fn shown_state(g: &MemberGrantRow) -> &str {
+    if g.failing_kind.is_some() {
+        "failing"
+    } else {
+        g.grant.status.as_str()
+    }
+}
+
+fn tone(state: &str) -> &'static str {
+    match state {
+        "active" => "ok",
+        "failing" | "failed" | "removed" => "bad",
+        _ => "warn",
+    }
+}
+
+/// A grant as the pages show it.
+fn grant_view(g: &MemberGrantRow, names: &HashMap<i64, HashMap<String, String>>) -> Value {
+    let ids: Vec<String> = serde_json::from_str(&g.grant.libraries).unwrap_or_default();
+    let libs = names.get(&g.grant.server_id);
+    let libraries: Vec<String> = ids
+        .iter()
+        .map(|id| libs.and_then(|l| l.get(id)).unwrap_or(id).clone())
+        .collect();
+    let shown = shown_state(g);
+    context! {
+        grant => ser(&g.grant),
+        state => shown,
+        tone => tone(shown),
+        libraries,
+        gone => g.gone_at.is_some() && g.grant.status != "removed",
+        gone_at => g.gone_at,
+        open_job => g.open_job.as_deref(),
+        failing_kind => g.failing_kind.as_deref(),
+        failing_error => g.failing_error.as_deref(),
+        reminded_at => g.reminded_at,
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    server: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    origin: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    done: String,
+    #[serde(default)]
+    imported: String,
+    #[serde(default)]
+    gone: String,
+    #[serde(default)]
+    failed: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Html<String>> {
+    // Filters come from links and selects: anything unknown is simply not applied.
+    let search: String = q.q.trim().chars().take(100).collect();
+    let server_id = q.server.parse::<i64>().ok().filter(|id| *id > 0);
+    let status = StatusFilter::parse(&q.status);
+    let origin = ORIGINS.into_iter().find(|o| *o == q.origin);
+    let sort = MemberSort::parse(&q.sort).unwrap_or(MemberSort::Name);
+    let descending = q.dir == "desc";
+    let page_no = q.page.parse::<i64>().unwrap_or(1).clamp(1, 1_000_000);
+    let query = MemberQuery {
+        search: search.clone(),
+        server_id,
+        status,
+        origin,
+        sort,
+        descending,
+        limit: PAGE_SIZE,
+        offset: (page_no - 1) * PAGE_SIZE,
+    };
+    let (rows, total) = state.store.list_members(&query).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.member.id).collect();
+    let grants = state.store.grants_of_members(&ids).await?;
+    let names = library_names(&state).await?;
+    let members: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mine: Vec<&MemberGrantRow> = grants
+                .iter()
+                .filter(|g| g.grant.member_id == r.member.id)
+                .collect();
+            context! {
+                member => ser(&r.member),
+                expires_at => r.expires_at,
+                live => mine.iter().any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str())),
+                grants => mine.iter().map(|g| grant_view(g, &names)).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    // The query string of this view, for paging links.
+    let mut params: Vec<(&str, String)> = Vec::new();
+    if !search.is_empty() {
+        params.push(("q", search.clone()));
+    }
+    if let Some(id) = server_id {
+        params.push(("server", id.to_string()));
+    }
+    if let Some(s) = status {
+        params.push(("status", s.as_str().into()));
+    }
+    if let Some(o) = origin {
+        params.push(("origin", o.into()));
+    }
+    params.push(("sort", sort.as_str().into()));
+    params.push(("dir", if descending { "desc" } else { "asc" }.into()));
+    let link = |p: i64| {
+        let mut all = params.clone();
+        all.push(("page", p.to_string()));
+        format!(
+            "/admin/members?{}",
+            serde_urlencoded::to_string(&all).unwrap_or_default()
+        )
+    };
+    let servers = state.store.servers().await?;
+    let sync_errors: Vec<Value> = servers
+        .iter()
+        .filter_map(|s| {
+            s.server
+                .sync_error
+                .as_ref()
+                .map(|e| context! { name => &s.server.name, error => e })
+        })
+        .collect();
+    let count = |s: &str| s.parse::<u32>().unwrap_or(0);
+    let notice = (q.done == "synced").then(|| {
+        context! { imported => count(&q.imported), gone => count(&q.gone), failed => count(&q.failed) }
+    });
+    page(
+        &state,
+        &admin.visitor,
+        "admin/members.html",
+        context! {
+            members,
+            total,
+            page_no,
+            pages,
+            prev => (page_no > 1).then(|| link(page_no - 1)),
+            next => (page_no < pages).then(|| link(page_no + 1)),
+            q => search,
+            server => server_id,
+            status => status.map(StatusFilter::as_str),
+            origin,
+            sort => sort.as_str(),
+            dir => if descending { "desc" } else { "asc" },
+            servers => servers.iter().map(|s| context! { id => s.server.id, name => &s.server.name }).collect::<Vec<_>>(),
+            statuses => StatusFilter::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+            origins => ORIGINS,
+            sync_errors,
+            notice,
+        },
+    )
+}
+
+/// Result notices shown after a redirect; only these keys are ever rendered.
+const NOTICES: &[&str] = &[
+    "saved", "queued", "expiry", "notes", "disabled", "enabled", "removed",
+];
+
+fn member_error_status(e: &MemberError) -> StatusCode {
+    match e {
+        MemberError::NotFound => StatusCode::NOT_FOUND,
+        MemberError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        MemberError::Conflict { .. } => StatusCode::CONFLICT,
+        MemberError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// An error shown in an alert on the member page.
+struct PageError {
+    status: StatusCode,
+    key: &'static str,
+    detail: Option<String>,
+    field: Option<&'static str>,
+}
+
+impl PageError {
+    fn from_member(e: &MemberError) -> Option<PageError> {
+        let status = member_error_status(e);
+        match e {
+            MemberError::Invalid { field, key, detail } => Some(PageError {
+                status,
+                key,
+                detail: detail.clone(),
+                field: Some(field),
+            }),
+            MemberError::Conflict { key } => Some(PageError {
+                status,
+                key,
+                detail: None,
+                field: None,
+            }),
+            MemberError::NotFound | MemberError::Store(_) => None,
+        }
+    }
+
+    fn from_media(e: &media::MediaError) -> PageError {
+        PageError {
+            status: StatusCode::BAD_GATEWAY,
+            key: crate::servers::media_error_key(e),
+            detail: Some(e.to_string()),
+            field: None,
+        }
+    }
+}
+
+fn to_app_error(e: MemberError) -> AppError {
+    match e {
+        MemberError::NotFound => AppError::not_found(),
+        MemberError::Store(message) => {
+            tracing::error!(error = %message, "a member change failed");
+            AppError::internal()
+        }
+        other => {
+            let status = member_error_status(&other);
+            let key = match &other {
+                MemberError::Invalid { key, .. } | MemberError::Conflict { key } => *key,
+                _ => "error-bad-request",
+            };
+            AppError::new(status, "member", key)
+        }
+    }
+}
+
+/// `YYYY-MM-DD` and `HH:MM` (UTC) of a timestamp, for date and time inputs.
+fn date_inputs(ts: Option<i64>) -> (String, String) {
+    let Some(t) = ts.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) else {
+        return (String::new(), String::new());
+    };
+    let date = time::macros::format_description!("[year]-[month]-[day]");
+    let hm = time::macros::format_description!("[hour]:[minute]");
+    (
+        t.format(&date).unwrap_or_default(),
+        t.format(&hm).unwrap_or_default(),
+    )
+}
+
+async fn detail_page(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    notice: Option<&str>,
+    error: Option<PageError>,
+) -> AppResult<Response> {
+    let loaded = super::load(state, id).await.map_err(to_app_error)?;
+    let names = library_names(state).await?;
+    let now = state.clock.now();
+    let mut grants = Vec::new();
+    for g in &loaded.grants {
+        // The library choice: what the server offers, plus what the member has that is still
+        // there.
+        let mine: Vec<String> = serde_json::from_str(&g.grant.libraries).unwrap_or_default();
+        let options: Vec<Value> = state
+            .store
+            .libraries(g.grant.server_id)
+            .await?
+            .into_iter()
+            .filter(|l| l.present && (l.enabled || mine.contains(&l.remote_id)))
+            .map(|l| {
+                context! {
+                    id => &l.remote_id,
+                    name => &l.name,
+                    checked => mine.contains(&l.remote_id),
+                }
+            })
+            .collect();
+        let permissions: media::Permissions =
+            serde_json::from_str(&g.grant.permissions).unwrap_or_default();
+        let live = matches!(g.grant.status.as_str(), "pending" | "active" | "disabled");
+        grants.push(context! {
+            ..grant_view(g, &names),
+            ..context! {
+                options,
+                permissions => ser(&permissions),
+                live,
+                editable => live && g.open_job.as_deref() != Some("remove"),
+                can_disable => g.grant.server_kind != "plex",
+                expired => g.grant.expires_at.is_some_and(|t| t <= now),
+            }
+        });
+    }
+    let expires_at = loaded
+        .grants
+        .iter()
+        .filter(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str()))
+        .filter_map(|g| g.grant.expires_at)
+        .min();
+    let has_live = loaded
+        .grants
+        .iter()
+        .any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str()));
+    let (date, time) = date_inputs(expires_at);
+    let events = state.store.member_events(id, 100).await?;
+    let status = error.as_ref().map(|e| e.status);
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/member.html",
+        context! {
+            member => ser(&loaded.member),
+            grants,
+            expires_at,
+            expired => expires_at.is_some_and(|t| t <= now),
+            has_live,
+            date,
+            time,
+            events => ser(&events),
+            notice => notice.filter(|n| NOTICES.contains(n)),
+            error => error.map(|e| context! { key => e.key, detail => e.detail, field => e.field }),
+        },
+    )?
+    .into_response();
+    if let Some(s) = status {
+        *res.status_mut() = s;
+    }
+    Ok(res)
+}
+
+#[derive(Deserialize, Default)]
+pub struct DetailQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    detail_page(&state, &admin, id, Some(q.done.as_str()), None).await
+}
+
+fn back(id: i64, notice: &str) -> Response {
+    Redirect::to(&format!("/admin/members/{id}?done={notice}")).into_response()
+}
+
+/// After a change that ran a job: back with a notice, or the page with what went wrong.
+async fn after_job(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    result: Result<Outcome, MemberError>,
+    done: &str,
+) -> AppResult<Response> {
+    match result {
+        Ok(Outcome::Done) => Ok(back(id, done)),
+        Ok(Outcome::Retrying(_) | Outcome::Skipped) => Ok(back(id, "queued")),
+        Ok(Outcome::Failed(e)) => {
+            detail_page(state, admin, id, None, Some(PageError::from_media(&e))).await
+        }
+        Err(e) => match PageError::from_member(&e) {
+            Some(pe) => detail_page(state, admin, id, None, Some(pe)).await,
+            None => Err(to_app_error(e)),
+        },
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ExpiryForm {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    date: String,
+    #[serde(default)]
+    time: String,
+}
+
+/// Reads the expiry form: `set` with a date (and optional time, UTC), `extend` by 30 days, or
+/// `clear`.
+fn parse_expiry_form(form: &ExpiryForm, now: i64) -> Result<ExpiryChange, MemberError> {
+    match form.action.as_str() {
+        "extend" => Ok(ExpiryChange::Extend(30)),
+        "clear" => Ok(ExpiryChange::Clear),
+        "set" => {
+            let date = form.date.trim();
+            if date.is_empty() {
+                return Err(MemberError::invalid("date", "member-date-required"));
+            }
+            let time = form.time.trim();
+            let text = if time.is_empty() {
+                date.to_string()
+            } else {
+                format!("{date}T{time}")
+            };
+            // Only a date (and time): durations and `never` have their own buttons.
+            if !date.as_bytes().first().is_some_and(u8::is_ascii_digit) || !date.contains('-') {
+                return Err(MemberError::invalid("date", "member-bad-date"));
+            }
+            match rules::parse_expiry(&text, now) {
+                Ok(Some(at)) => Ok(ExpiryChange::Set(at)),
+                Ok(None) | Err(RuleError::BadExpiry) => {
+                    Err(MemberError::invalid("date", "member-bad-date"))
+                }
+                Err(_) => Err(MemberError::invalid("date", "member-date-past")),
+            }
+        }
+        _ => Err(MemberError::invalid("action", "member-bad-expiry-action")),
+    }
+}
+
+pub async fn expiry(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<ExpiryForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let result = match parse_expiry_form(&form, state.clock.now()) {
+        Ok(change) => super::change_expiry(&state, id, change, &admin.session.username)
+            .await
+            .map(|_| Outcome::Done),
+        Err(e) => Err(e),
+    };
+    after_job(&state, &admin, id, result, "expiry").await
+}
+
+#[derive(Deserialize)]
+pub struct NotesForm {
+    #[serde(default)]
+    notes: String,
+}
+
+pub async fn notes(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<NotesForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let result = super::set_notes(&state, id, &form.notes, &admin.session.username)
+        .await
+        .map(|_| Outcome::Done);
+    after_job(&state, &admin, id, result, "notes").await
+}
+
+fn parse_ids(id: &str, grant: &str) -> AppResult<(i64, i64)> {
+    Ok((parse_id(id)?, parse_id(grant)?))
+}
+
+/// The access form: repeated `lib=sharing id`, `downloads`, `live_tv`, `camera`, `max_sessions`.
+fn parse_access(fields: &[(String, String)]) -> Result<AccessInput, MemberError> {
+    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
+    let max = fields
+        .iter()
+        .find(|(k, _)| k == "max_sessions")
+        .map(|(_, v)| v.trim())
+        .unwrap_or("");
+    let max_sessions = match max {
+        "" | "0" => None,
+        m => Some(
+            m.parse::<u32>()
+                .map_err(|_| MemberError::invalid("max_sessions", "member-bad-max-sessions"))?,
+        ),
+    };
+    Ok(AccessInput {
+        libraries: fields
+            .iter()
+            .filter(|(k, _)| k == "lib")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        allow_downloads: has("downloads"),
+        allow_live_tv: has("live_tv"),
+        allow_camera_upload: has("camera"),
+        max_sessions,
+    })
+}
+
+pub async fn access(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, grant)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let (id, grant) = parse_ids(&id, &grant)?;
+    let result = match parse_access(&fields) {
+        Ok(input) => super::change_access(&state, id, grant, &input, &admin.session.username).await,
+        Err(e) => Err(e),
+    };
+    after_job(&state, &admin, id, result, "saved").await
+}
+
+pub async fn disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, grant)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let (id, grant) = parse_ids(&id, &grant)?;
+    let result = super::set_paused(&state, id, grant, true, &admin.session.username).await;
+    after_job(&state, &admin, id, result, "disabled").await
+}
+
+pub async fn enable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, grant)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let (id, grant) = parse_ids(&id, &grant)?;
+    let result = super::set_paused(&state, id, grant, false, &admin.session.username).await;
+    after_job(&state, &admin, id, result, "enabled").await
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, grant)): Path<(String, String)>,
+    Form(form): Form<RemoveForm>,
+) -> AppResult<Response> {
+    let (id, grant) = parse_ids(&id, &grant)?;
+    let result = if form.confirm == "yes" {
+        super::remove_grant(&state, id, grant, &admin.session.username).await
+    } else {
+        Err(MemberError::invalid("confirm", "member-remove-unconfirmed"))
+    };
+    after_job(&state, &admin, id, result, "removed").await
+}
+
+/// Syncs every server, then shows the members list with what changed.
+pub async fn sync_all(State(state): State<AppState>, _admin: Admin) -> AppResult<Response> {
+    let results = super::sync::sync_all(&state).await?;
+    let (mut imported, mut gone, mut failed) = (0, 0, 0);
+    for (_, r) in &results {
+        match r {
+            Ok(r) => {
+                imported += r.imported;
+                gone += r.gone;
+            }
+            Err(_) => failed += 1,
+        }
+    }
+    Ok(Redirect::to(&format!(
+        "/admin/members?done=synced&imported={imported}&gone={gone}&failed={failed}"
+    ))
+    .into_response())
+}
+
+/// Syncs one server from its page.
+pub async fn sync_server(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let done = match super::sync::sync_server(&state, id).await {
+        Ok(_) => "synced",
+        Err(super::sync::SyncError::NotFound) => return Err(AppError::not_found()),
+        Err(super::sync::SyncError::Store(e)) => {
+            tracing::error!(error = %e, "sync failed");
+            return Err(AppError::internal());
+        }
+        // The reason is stored on the server and shown on its page.
+        Err(super::sync::SyncError::Server(_)) => "sync-failed",
+    };
+    Ok(Redirect::to(&format!("/admin/servers/{id}?done={done}")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_305_600; // 2026-11-22T00:00:00Z
+
+    fn form(action: &str, date: &str, time: &str) -> ExpiryForm {
+        ExpiryForm {
+            action: action.into(),
+            date: date.into(),
+            time: time.into(),
+        }
+    }
+
+    #[test]
+    fn the_expiry_form_takes_a_date_and_an_optional_time() {
+        assert_eq!(
+            parse_expiry_form(&form("set", "2026-12-31", "18:00"), NOW).unwrap(),
+            ExpiryChange::Set(1_798_740_000)
+        );
+        assert_eq!(
+            parse_expiry_form(&form("set", "2026-12-31", ""), NOW).unwrap(),
+            ExpiryChange::Set(1_798_761_599)
+        );
+        assert_eq!(
+            parse_expiry_form(&form("extend", "", ""), NOW).unwrap(),
+            ExpiryChange::Extend(30)
+        );
+        for (f, key) in [
+            (form("set", "", ""), "member-date-required"),
+            (form("set", "7d", ""), "member-bad-date"),
+            (form("set", "2026-02-30", ""), "member-bad-date"),
+            (form("set", "2026-12-31", "25:00"), "member-bad-date"),
+            (form("set", "2020-01-01", ""), "member-date-past"),
+            (form("later", "", ""), "member-bad-expiry-action"),
+        ] {
+            match parse_expiry_form(&f, NOW) {
+                Err(MemberError::Invalid { key: k, .. }) => assert_eq!(k, key),
+                other => panic!("{key}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn date_inputs_show_utc_date_and_time() {
+        assert_eq!(
+            date_inputs(Some(1_798_740_000)),
+            ("2026-12-31".into(), "18:00".into())
+        );
+        assert_eq!(date_inputs(None), (String::new(), String::new()));
+    }
+}

@@ -1,0 +1,309 @@
+//! Sync: comparing a server's accounts with usher's members. Accounts usher did not make are
+//! imported as members (origin `imported`); Plex invites the friend accepted become active;
+//! access usher knows but the server no longer has is flagged "gone from server" (history is
+//! kept). Running it again changes nothing.
+
+use std::collections::HashSet;
+
+use media::{AccountStatus, RemoteAccount};
+use serde::Serialize;
+
+use crate::servers::ServerError;
+use crate::store::StoreError;
+use crate::store::invites::NewMember;
+use crate::store::members::{ImportInto, ImportedGrant, SyncGrant};
+use crate::store::servers::ServerRow;
+use crate::web::AppState;
+
+/// What one server's sync found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncReport {
+    pub server_id: i64,
+    pub server: String,
+    /// Accounts on the server (administrators excluded).
+    pub accounts: usize,
+    pub imported: usize,
+    /// Plex invites accepted since the last look.
+    pub activated: usize,
+    /// Access usher knows that the server no longer has.
+    pub gone: usize,
+    /// Access flagged gone before that is back.
+    pub back: usize,
+}
+
+impl SyncReport {
+    /// `12 accounts, 2 imported, 1 gone` (and what else happened).
+    pub fn summary(&self) -> String {
+        let mut out = format!(
+            "{} account{}, {} imported, {} gone",
+            self.accounts,
+            if self.accounts == 1 { "" } else { "s" },
+            self.imported,
+            self.gone
+        );
+        if self.activated > 0 {
+            out.push_str(&format!(", {} accepted", self.activated));
+        }
+        if self.back > 0 {
+            out.push_str(&format!(", {} back", self.back));
+        }
+        out
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("no such server")]
+    NotFound,
+    #[error("{0}")]
+    Server(#[from] ServerError),
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        SyncError::Store(e.to_string())
+    }
+}
+
+impl SyncError {
+    /// A line for a person: the server's explanation where there is one.
+    pub fn explain(&self, state: &AppState, lang: &str) -> String {
+        match self {
+            SyncError::Server(e) => {
+                let (key, detail) = e.explain();
+                let headline = state.i18n.text(lang, key);
+                match detail {
+                    Some(d) if !headline.contains(&d) => format!("{headline} ({d})"),
+                    _ => headline,
+                }
+            }
+            SyncError::NotFound => state.i18n.text(lang, "error-not-found"),
+            SyncError::Store(_) => state.i18n.text(lang, "error-internal"),
+        }
+    }
+}
+
+/// Syncs one server and records when (and whether it worked) on the server.
+pub async fn sync_server(state: &AppState, server_id: i64) -> Result<SyncReport, SyncError> {
+    let server = state
+        .store
+        .server(server_id)
+        .await?
+        .ok_or(SyncError::NotFound)?;
+    let result = read_and_apply(state, &server).await;
+    let error = match &result {
+        Err(SyncError::Server(e)) => {
+            let (_, detail) = e.explain();
+            Some(detail.unwrap_or_else(|| e.to_string()))
+        }
+        _ => None,
+    };
+    if !matches!(result, Err(SyncError::Store(_))) {
+        state
+            .store
+            .set_server_synced(server.id, error.as_deref(), state.clock.now())
+            .await?;
+    }
+    result
+}
+
+async fn read_and_apply(state: &AppState, server: &ServerRow) -> Result<SyncReport, SyncError> {
+    let client = crate::servers::client_for(state, server)?;
+    let accounts: Vec<RemoteAccount> = client
+        .accounts()
+        .await
+        .map_err(ServerError::from)?
+        .into_iter()
+        .filter(|a| !a.is_admin)
+        .collect();
+    let now = state.clock.now();
+    let grants = state.store.sync_grants(server.id).await?;
+    let plex = server.kind == "plex";
+    let mut report = SyncReport {
+        server_id: server.id,
+        server: server.name.clone(),
+        accounts: accounts.len(),
+        ..Default::default()
+    };
+    let all_libraries: Vec<String> = state
+        .store
+        .libraries(server.id)
+        .await?
+        .into_iter()
+        .filter(|l| l.present)
+        .map(|l| l.remote_id)
+        .collect();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for account in &accounts {
+        seen.insert(account.remote_id.as_str());
+        let known = grants
+            .iter()
+            .find(|g| g.remote_id.as_deref() == Some(account.remote_id.as_str()));
+        match known {
+            Some(g) => {
+                if g.status == "pending"
+                    && account.status == AccountStatus::Active
+                    && state.store.activate_pending_grant(g.id, now).await?
+                {
+                    report.activated += 1;
+                    event(state, g, server, "grant.accepted", None).await?;
+                }
+                if g.gone_at.is_some() {
+                    state.store.set_grant_gone(g.id, None).await?;
+                    report.back += 1;
+                    event(state, g, server, "grant.back_on_server", None).await?;
+                }
+            }
+            None if being_provisioned(&grants, account) => {}
+            None => {
+                import(state, server, plex, account, &all_libraries).await?;
+                report.imported += 1;
+            }
+        }
+    }
+    for g in &grants {
+        let on_server = matches!(g.status.as_str(), "pending" | "active" | "disabled");
+        let Some(remote_id) = g.remote_id.as_deref().filter(|r| !r.is_empty()) else {
+            continue;
+        };
+        if on_server && g.gone_at.is_none() && !seen.contains(remote_id) {
+            state.store.set_grant_gone(g.id, Some(now)).await?;
+            report.gone += 1;
+            event(state, g, server, "grant.gone_from_server", None).await?;
+        }
+    }
+    Ok(report)
+}
+
+/// An account whose grant is still being made has no server id in usher yet: it is ours.
+fn being_provisioned(grants: &[SyncGrant], account: &RemoteAccount) -> bool {
+    grants.iter().any(|g| {
+        g.status == "provisioning"
+            && (g.identity.eq_ignore_ascii_case(&account.username)
+                || account
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| g.identity.eq_ignore_ascii_case(e)))
+    })
+}
+
+async fn import(
+    state: &AppState,
+    server: &ServerRow,
+    plex: bool,
+    account: &RemoteAccount,
+    all_libraries: &[String],
+) -> Result<(), SyncError> {
+    let username = account.username.trim();
+    let email = account
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|e| !e.is_empty());
+    let identity = if username.is_empty() {
+        email.unwrap_or_default()
+    } else {
+        username
+    };
+    let display_name = identity.split('@').next().unwrap_or(identity).to_string();
+    let identity_key = identity.to_lowercase();
+    let mut names = vec![identity];
+    names.extend(email);
+    let into = match state
+        .store
+        .member_to_import_into(server.id, plex, &names)
+        .await?
+    {
+        Some(id) => ImportInto::Existing(id),
+        None => ImportInto::New(NewMember {
+            display_name: &display_name,
+            email,
+            plex_account: plex.then_some(identity),
+            username: (!plex).then_some(identity),
+            identity_key: &identity_key,
+            origin: "imported",
+            invite_id: None,
+            invite_code: None,
+        }),
+    };
+    let libraries = if account.all_libraries {
+        all_libraries.to_vec()
+    } else {
+        account.libraries.clone()
+    };
+    let status = match account.status {
+        AccountStatus::Pending => "pending",
+        AccountStatus::Active => "active",
+        AccountStatus::Disabled => "disabled",
+    };
+    let now = state.clock.now();
+    let (member_id, _) = state
+        .store
+        .import_account(
+            into,
+            ImportedGrant {
+                server_id: server.id,
+                status,
+                identity,
+                libraries: serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),
+                remote_id: &account.remote_id,
+                remote_user_id: account.remote_user_id.as_deref(),
+            },
+            now,
+        )
+        .await?;
+    super::member_event(
+        state,
+        member_id,
+        "sync",
+        "member.imported",
+        &super::grant_subject(identity, &server.name),
+        Some("found on the server, not added through usher"),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn event(
+    state: &AppState,
+    g: &SyncGrant,
+    server: &ServerRow,
+    action: &str,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let subject = super::grant_subject(&g.identity, &server.name);
+    super::member_event(state, g.member_id, "sync", action, &subject, detail).await
+}
+
+/// Syncs every server, one after the other; each result stands alone.
+pub async fn sync_all(
+    state: &AppState,
+) -> Result<Vec<(String, Result<SyncReport, SyncError>)>, StoreError> {
+    let mut out = Vec::new();
+    for s in state.store.servers().await? {
+        let result = sync_server(state, s.server.id).await;
+        out.push((s.server.name, result));
+    }
+    Ok(out)
+}
+
+/// Syncs the servers not synced for `sync_hours`; returns how many were tried.
+pub async fn sync_due(state: &AppState) -> Result<usize, StoreError> {
+    let hours = i64::from(state.config.sync_hours);
+    if hours == 0 {
+        return Ok(0);
+    }
+    let due = state
+        .store
+        .servers_due_for_sync(state.clock.now() - hours * 3600)
+        .await?;
+    for id in &due {
+        match sync_server(state, *id).await {
+            Ok(r) => tracing::info!(server = %r.server, summary = %r.summary(), "synced"),
+            Err(e) => tracing::warn!(server = id, error = %e, "sync failed"),
+        }
+    }
+    Ok(due.len())
+}
