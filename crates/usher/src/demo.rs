@@ -109,6 +109,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         crate::invites::invite_url(&state, &invite.code)
     );
     println!("  join page:    {base}/join");
+    println!("  request form: {base}/request   (one demo request is already waiting)");
     println!();
     println!(
         "  demo Plex accounts to invite: {} (or sign in with Plex and approve on the fake page)",
