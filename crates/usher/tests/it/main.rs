@@ -1,6 +1,7 @@
 //! The one integration-test binary: a harness that runs usher on port 0 with a temp data dir and
 //! a manual clock, and a file per feature.
 
+mod binary;
 mod helpers;
 
 mod cli;
@@ -8,4 +9,5 @@ mod foundation;
 mod invites;
 mod members;
 mod requests;
+mod security;
 mod servers;
