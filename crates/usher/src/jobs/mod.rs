@@ -235,7 +235,12 @@ async fn provision(
         libraries,
         permissions,
     };
-    client.grant(&spec).await.map(Some)
+    if job.attempts > 1 {
+        // An earlier attempt may have made the account and died before recording it.
+        client.grant_again(&spec).await.map(Some)
+    } else {
+        client.grant(&spec).await.map(Some)
+    }
 }
 
 async fn remove(

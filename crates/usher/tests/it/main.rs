@@ -5,6 +5,7 @@ mod binary;
 mod helpers;
 
 mod cli;
+mod faults;
 mod foundation;
 mod invites;
 mod members;
