@@ -876,6 +876,10 @@ async fn members(
             "members page, search + a later page",
             format!("/admin/members?q=example.com&page={}", (later / 2).max(1)),
         ),
+        (
+            "members page, sorted by expiry, a later page",
+            format!("/admin/members?sort=expires&page={later}"),
+        ),
     ];
     let mut conn = Conn::open(addr).await?;
     let mut rows = Vec::new();
