@@ -155,21 +155,20 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
             assert_ne!(res.status(), StatusCode::OK, "{} {path}", r.method);
             continue;
         }
-        let attempts: [(&str, Vec<(&str, &str)>, Option<&str>); 3] = [
-            ("no token", vec![("name", "x")], None),
-            (
-                "a forged token",
-                vec![("csrf", &forged), ("name", "x")],
-                None,
-            ),
+        let no_token = [("name", "x")];
+        let forged_token = [("csrf", forged.as_str()), ("name", "x")];
+        let good_token = [("csrf", token.as_str()), ("name", "x")];
+        let attempts = [
+            ("no token", &no_token[..], None),
+            ("a forged token", &forged_token[..], None),
             (
                 "another site's page",
-                vec![("csrf", &token), ("name", "x")],
+                &good_token[..],
                 Some("https://evil.example"),
             ),
         ];
         for (what, fields, origin) in attempts {
-            let mut req = w.app.client.post(&url).form(&fields);
+            let mut req = w.app.client.post(&url).form(fields);
             if let Some(o) = origin {
                 req = req.header("origin", o);
             }
@@ -824,7 +823,6 @@ proptest! {
         // `_FILE` variables read files; those are tested by name elsewhere.
         let env: Vec<(String, String)> = vars
             .into_iter()
-            .map(|(k, v)| (k, v))
             .chain(known.into_iter().map(|(k, v)| (k.to_string(), v)))
             .filter(|(k, _)| !k.ends_with("_FILE"))
             .collect();
