@@ -142,6 +142,10 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    let load = std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_string))
+        .unwrap_or_else(|| "?".into());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -151,7 +155,7 @@ fn main() -> ExitCode {
             let table = render(&rows);
             println!("{table}");
             if let Some(path) = &opts.record
-                && let Err(e) = record(path, &table, opts.quick)
+                && let Err(e) = record(path, &table, opts.quick, &load)
             {
                 eprintln!("could not write {}: {e}", path.display());
                 return ExitCode::FAILURE;
@@ -301,10 +305,10 @@ fn render(rows: &[Row]) -> String {
 }
 
 /// Writes the table between the markers in `path`, keeping everything else (the notes).
-fn record(path: &Path, table: &str, quick: bool) -> std::io::Result<()> {
+fn record(path: &Path, table: &str, quick: bool, load: &str) -> std::io::Result<()> {
     const BEGIN: &str = "<!-- bench:begin -->";
     const END: &str = "<!-- bench:end -->";
-    let block = format!("{BEGIN}\n{}\n\n{table}{END}", machine(quick));
+    let block = format!("{BEGIN}\n{}\n\n{table}{END}", machine(quick, load));
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let new = match (old.find(BEGIN), old.find(END)) {
         (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + END.len()..]),
@@ -315,7 +319,7 @@ fn record(path: &Path, table: &str, quick: bool) -> std::io::Result<()> {
 }
 
 /// Date and machine, for the record.
-fn machine(quick: bool) -> String {
+fn machine(quick: bool, load: &str) -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -335,13 +339,14 @@ fn machine(quick: bool) -> String {
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
     let (y, m, d) = civil_date(secs.div_euclid(86_400));
+    let quick = if quick {
+        " (--quick: not comparable)"
+    } else {
+        ""
+    };
     format!(
-        "Run {y:04}-{m:02}-{d:02}{} · {cores} CPUs ({cpu}) · Linux {kernel} · usher {} · loopback",
-        if quick {
-            " (--quick: not comparable)"
-        } else {
-            ""
-        },
+        "Run {y:04}-{m:02}-{d:02}{quick} · {cores} CPUs ({cpu}) · Linux {kernel} · usher {} · \
+         loopback · load average before the run (other work shares the cores): {load}",
         env!("CARGO_PKG_VERSION")
     )
 }
