@@ -99,6 +99,27 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
 
+    // A waiting request, so the queue and the bot have something to show.
+    let mut settings = crate::settings::load(&state.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    settings.owner_name = "Demo owner".into();
+    crate::settings::save(&state.store, &settings, state.clock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::requests::submit(
+        &state,
+        &crate::requests::RequestInput {
+            name: "Carol (demo)".into(),
+            email: "carol@example.com".into(),
+            note: "Hi! Could I watch the films too?".into(),
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+
     println!(
         "usher demo is running. Everything here is fake and disappears when you stop it (Ctrl-C)."
     );
@@ -109,6 +130,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         crate::invites::invite_url(&state, &invite.code)
     );
     println!("  join page:    {base}/join");
+    println!("  request form: {base}/request   (one demo request is already waiting)");
+    println!("  guide:        {base}/guide");
     println!("  request form: {base}/request   (one demo request is already waiting)");
     println!();
     println!(

@@ -13,6 +13,7 @@ pub mod invites;
 pub mod jobs;
 pub mod members;
 pub mod notify;
+pub mod onboarding;
 pub mod requests;
 pub mod servers;
 pub mod settings;

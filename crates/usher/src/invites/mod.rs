@@ -270,6 +270,8 @@ pub struct RedeemInput {
     /// Forms send the password twice; the API leaves this empty.
     pub password_confirm: Option<String>,
     pub passphrase: String,
+    /// The person ticked "I accept" under the owner's house rules.
+    pub accepted_rules: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -459,6 +461,9 @@ pub async fn redeem(
         }
     }
 
+    if !input.accepted_rules && !state.store.onboarding_steps("before").await?.is_empty() {
+        return Err(invalid("accept_rules", "redeem-accept-rules", ""));
+    }
     let email = match input.email.trim() {
         "" => None,
         e => Some(rules::validate_email(e).map_err(|_| invalid("email", "redeem-bad-email", ""))?),

@@ -15,6 +15,10 @@ const KEY: &str = "app_settings";
 pub struct Settings {
     /// Shown to friends: "Ana invited you".
     pub owner_name: String,
+    /// Where members ask for new films (Overseerr, Jellyseerr, …); shown in onboarding.
+    pub request_app_url: String,
+    /// A community link (e.g. a Discord invite); shown in onboarding and the guide.
+    pub community_url: String,
     pub requests: RequestSettings,
     pub telegram: TelegramSettings,
     pub smtp: SmtpSettings,

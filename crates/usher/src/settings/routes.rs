@@ -49,6 +49,8 @@ async fn render(
         context! {
             s => context! {
                 owner_name => &s.owner_name,
+                request_app_url => &s.request_app_url,
+                community_url => &s.community_url,
                 requests => ser(&s.requests),
                 has_passphrase => s.requests.passphrase_hash.is_some(),
                 telegram => context! {
@@ -103,6 +105,22 @@ async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Respo
 pub struct GeneralForm {
     #[serde(default)]
     owner_name: String,
+    #[serde(default)]
+    request_app_url: String,
+    #[serde(default)]
+    community_url: String,
+}
+
+/// An optional link the owner shares: empty, or an http(s) URL.
+fn link(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Some(String::new());
+    }
+    url::Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .map(|_| raw.to_string())
 }
 
 pub async fn general(
@@ -125,8 +143,24 @@ pub async fn general(
         )
         .await;
     }
+    let (Some(request_app_url), Some(community_url)) =
+        (link(&f.request_app_url), link(&f.community_url))
+    else {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some((
+                "general",
+                state.i18n.text(admin.visitor.lang, "settings-bad-link"),
+            )),
+        )
+        .await;
+    };
     let mut s = super::load(&state.store).await?;
     s.owner_name = name.to_string();
+    s.request_app_url = request_app_url;
+    s.community_url = community_url;
     saved(&state, &s, "general").await
 }
 

@@ -74,6 +74,7 @@ impl Limits {
 
 pub fn router(state: AppState) -> Router {
     use crate::invites::{admin as invites, public};
+    use crate::onboarding::routes as onboarding;
     use crate::requests::{admin as requests_admin, public as requests_public};
     use crate::servers::routes as servers;
     use crate::settings::routes as settings;
@@ -108,6 +109,9 @@ pub fn router(state: AppState) -> Router {
             "/admin/requests/{id}/decline",
             post(requests_admin::decline),
         )
+        .route("/admin/onboarding", get(onboarding::show))
+        .route("/admin/onboarding/{kind}", post(onboarding::save))
+        .route("/admin/onboarding/{kind}/reset", post(onboarding::reset))
         .route("/admin/settings", get(settings::show))
         .route("/admin/settings/general", post(settings::general))
         .route("/admin/settings/requests", post(settings::requests))
@@ -133,6 +137,7 @@ pub fn router(state: AppState) -> Router {
             get(requests_public::form).post(requests_public::submit),
         )
         .route("/request/sent", get(requests_public::sent))
+        .route("/guide", get(onboarding::guide))
         .route("/telegram/webhook", post(crate::telegram::webhook));
 
     Router::new()

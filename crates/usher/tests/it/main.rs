@@ -7,5 +7,6 @@ mod cli;
 mod foundation;
 mod invites;
 mod members;
+mod onboarding;
 mod requests;
 mod servers;
