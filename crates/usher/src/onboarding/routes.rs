@@ -37,16 +37,27 @@ fn sample_vars(state_owner: &str) -> Vars {
     }
 }
 
+/// What the editor shows: the steps, whether they are the owner's own, and whether this is an
+/// unsaved preview.
+struct Draft {
+    steps: Vec<(String, String)>,
+    custom: bool,
+    preview: bool,
+}
+
 async fn editor(
     state: &AppState,
     admin: &Admin,
     kind: &str,
-    steps: Vec<(String, String)>,
-    custom: bool,
+    draft: Draft,
     notice: Option<&str>,
     error: Option<String>,
-    preview: bool,
 ) -> AppResult<Response> {
+    let Draft {
+        steps,
+        custom,
+        preview,
+    } = draft;
     let settings = crate::settings::load(&state.store).await?;
     let vars = sample_vars(&settings.owner_name);
     let rendered: Vec<Value> = steps
@@ -83,17 +94,12 @@ pub async fn show(
         "plex"
     };
     let (steps, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
-    editor(
-        &state,
-        &admin,
-        kind,
+    let draft = Draft {
         steps,
         custom,
-        Some(q.done.as_str()),
-        None,
-        false,
-    )
-    .await
+        preview: false,
+    };
+    editor(&state, &admin, kind, draft, Some(q.done.as_str()), None).await
 }
 
 /// Reads `title_N`, `body_N` and `position_N` blocks; empty blocks are dropped.
@@ -152,17 +158,31 @@ pub async fn save(
                 &state,
                 &admin,
                 &kind,
-                current,
-                custom,
+                Draft {
+                    steps: current,
+                    custom,
+                    preview: false,
+                },
                 None,
                 Some(state.i18n.text(admin.visitor.lang, key)),
-                false,
             )
             .await;
         }
     };
     if preview {
-        return editor(&state, &admin, &kind, steps, true, None, None, true).await;
+        return editor(
+            &state,
+            &admin,
+            &kind,
+            Draft {
+                steps,
+                custom: true,
+                preview: true,
+            },
+            None,
+            None,
+        )
+        .await;
     }
     state
         .store
