@@ -5,6 +5,7 @@
 //! same two calls on port 0 with a manual clock.
 
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -49,6 +50,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     Auth(#[from] auth::AuthError),
+    #[error("{0}")]
+    Backup(#[from] backup::BackupError),
 }
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -58,6 +61,8 @@ pub struct App {
     state: AppState,
     listener: tokio::net::TcpListener,
     setup_token: Option<String>,
+    /// Held while serving so `usher restore` refuses to swap the database underneath.
+    lock: backup::DataDirLock,
 }
 
 /// Opens the data directory and database the way every command does (serve and the CLI).
@@ -131,12 +136,18 @@ impl App {
                 config.public_base()
             );
         }
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let lock = backup::lock_data_dir(&config.data_dir)?;
         let state = build_state(config, clock).await?;
         let setup_token = auth::issue_setup_token(&state.store, state.clock.now()).await?;
         Ok(App {
             state,
             listener,
             setup_token,
+            lock,
         })
     }
 
@@ -168,7 +179,10 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let App {
-            state, listener, ..
+            state,
+            listener,
+            lock,
+            ..
         } = self;
         let store = state.store.clone();
         let router = web::router(state.clone());
@@ -195,6 +209,7 @@ impl App {
                 tokio::spawn(jobs::worker(state.clone())),
                 tokio::spawn(telegram::polling_loop(state.clone())),
                 tokio::spawn(request_expiry(state.clone())),
+                tokio::spawn(backup::worker(state.clone())),
                 tokio::spawn(members::expiry::worker(state.clone())),
             ]
         } else {
@@ -212,6 +227,7 @@ impl App {
             task.abort();
         }
         store.close().await;
+        drop(lock);
         tracing::info!("stopped");
         result
     }

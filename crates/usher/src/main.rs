@@ -48,6 +48,17 @@ enum Command {
     /// List members and change when their access ends
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Write a consistent copy of the database (works while serve runs)
+    Backup {
+        /// Where to write the copy (must not exist)
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace the database with a backup (stop serve first; the current one is kept beside it)
+    Restore {
+        /// The backup file
+        file: PathBuf,
+    },
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
     Healthcheck {
         /// Base URL to check [default: http://BIND]
@@ -334,6 +345,38 @@ async fn run(cli: Cli) -> Result<(), String> {
             let result = usher::members::cli::run(&state, args).await;
             state.store.close().await;
             result
+        }
+        Command::Backup { out } => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let clock = usher::clock::Clock::System;
+            let store = usher::open_store(&config, &clock)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::backup::backup(&store, out).await;
+            store.close().await;
+            let size = result.map_err(|e| e.to_string())?;
+            println!("backup written to {} ({size} bytes)", out.display());
+            println!("keep it with secret.key (or USHER_SECRET_KEY): stored server tokens need it");
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
+            let now = usher::clock::Clock::System.now();
+            let (checked, kept) = usher::backup::restore(&config.data_dir, file, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "restored {} (schema {}, {} members, {} invites); the previous database is at {}",
+                file.display(),
+                checked.schema,
+                checked.members,
+                checked.invites,
+                kept.display()
+            );
+            Ok(())
         }
         Command::Healthcheck { url } => {
             let config = load_config(&cli, Vec::new())?;
