@@ -59,6 +59,8 @@ enum Command {
         /// The backup file
         file: PathBuf,
     },
+    /// Print the OpenAPI document of the JSON API
+    Openapi,
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
     Healthcheck {
         /// Base URL to check [default: http://BIND]
@@ -376,6 +378,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 checked.invites,
                 kept.display()
             );
+            Ok(())
+        }
+        Command::Openapi => {
+            print!("{}", usher::api::spec::document_text());
             Ok(())
         }
         Command::Healthcheck { url } => {

@@ -46,3 +46,17 @@ impl Store {
         )
     }
 }
+
+impl Store {
+    /// Events newest first, before the event id `before` when given.
+    pub async fn events_page(&self, before: Option<i64>, limit: i64) -> Result<Vec<EventRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, at, actor, action, subject, detail FROM events
+             WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}

@@ -2,6 +2,7 @@
 //! never write SQL themselves.
 
 pub mod admins;
+pub mod api_keys;
 pub mod events;
 pub mod invites;
 pub mod members;
@@ -70,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         7,
         "onboarding",
         include_str!("../../migrations/sqlite/0007_onboarding.sql"),
+    ),
+    (
+        8,
+        "api_keys",
+        include_str!("../../migrations/sqlite/0008_api_keys.sql"),
     ),
 ];
 

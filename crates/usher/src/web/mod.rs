@@ -112,6 +112,14 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/onboarding", get(onboarding::show))
         .route("/admin/onboarding/{kind}", post(onboarding::save))
         .route("/admin/onboarding/{kind}/reset", post(onboarding::reset))
+        .route(
+            "/admin/api-keys",
+            get(crate::api::keys::list).post(crate::api::keys::create),
+        )
+        .route(
+            "/admin/api-keys/{id}/revoke",
+            post(crate::api::keys::revoke),
+        )
         .route("/admin/settings", get(settings::show))
         .route("/admin/settings/general", post(settings::general))
         .route("/admin/settings/requests", post(settings::requests))
@@ -130,8 +138,6 @@ pub fn router(state: AppState) -> Router {
             get(public::plex_back).post(public::plex_start),
         )
         .route("/i/{code}/welcome", get(public::welcome))
-        .route("/api/v1/invites/{code}", get(public::api_show))
-        .route("/api/v1/invites/{code}/redeem", post(public::api_redeem))
         .route(
             "/request",
             get(requests_public::form).post(requests_public::submit),
@@ -158,6 +164,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin)
         .merge(crate::members::routes::router())
         .merge(public)
+        .merge(crate::api::router())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

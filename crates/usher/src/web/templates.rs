@@ -45,6 +45,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/settings.html",
     "admin/onboarding.html",
     "guide.html",
+    "api_docs.html",
+    "admin/api_keys.html",
 ];
 
 pub fn environment(

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod api;
 mod backup;
 mod cli;
 mod foundation;
