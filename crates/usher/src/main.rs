@@ -59,6 +59,9 @@ enum Command {
         /// The backup file
         file: PathBuf,
     },
+    /// Access requests
+    #[command(subcommand)]
+    Request(RequestCommand),
     /// Print the OpenAPI document of the JSON API
     Openapi,
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
@@ -177,6 +180,23 @@ enum InviteCommand {
     Enable { code: String },
     /// Delete an invite (members keep their access)
     Delete { code: String },
+}
+
+#[derive(Subcommand)]
+enum RequestCommand {
+    /// List requests, waiting ones first
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a request with the default libraries of the requestable servers
+    Approve { id: i64 },
+    /// Decline a request
+    Decline {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -379,6 +399,28 @@ async fn run(cli: Cli) -> Result<(), String> {
                 kept.display()
             );
             Ok(())
+        }
+        Command::Request(cmd) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, usher::clock::Clock::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            let cmd = match cmd {
+                RequestCommand::List { json } => {
+                    usher::requests::cli::Command::List { json: *json }
+                }
+                RequestCommand::Approve { id } => {
+                    usher::requests::cli::Command::Approve { id: *id }
+                }
+                RequestCommand::Decline { id, reason } => usher::requests::cli::Command::Decline {
+                    id: *id,
+                    reason: reason.clone(),
+                },
+            };
+            let result = usher::requests::cli::run(&state, cmd).await;
+            state.store.close().await;
+            result
         }
         Command::Openapi => {
             print!("{}", usher::api::spec::document_text());

@@ -3,6 +3,7 @@
 //! requester chooses their own user name and password.
 
 pub mod admin;
+pub mod cli;
 pub mod public;
 
 use media::Permissions;
