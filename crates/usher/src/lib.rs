@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod members;
 pub mod notify;
 pub mod onboarding;
+pub mod profiles;
 pub mod requests;
 pub mod servers;
 pub mod settings;

@@ -429,6 +429,7 @@ async fn invites_create(
         label: b.label.unwrap_or_default(),
         passphrase: b.passphrase.unwrap_or_default(),
         code: b.code.unwrap_or_default(),
+        profile: None,
     };
     match crate::invites::create(&state, &input, &c.actor).await {
         Ok(invite) => Ok(created(invite_json(&state, &invite))),

@@ -128,6 +128,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
         label: a.label,
         passphrase: a.passphrase,
         code: a.code,
+        profile: None,
     };
     let invite = super::create(state, &input, "cli")
         .await

@@ -112,7 +112,11 @@ fn selection(fields: &[(String, String)]) -> AppResult<Selection> {
         .find(|(k, _)| k == "duration")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    Ok(Selection { servers, duration })
+    Ok(Selection {
+        servers,
+        duration,
+        profile_id: None,
+    })
 }
 
 pub async fn approve(

@@ -200,6 +200,8 @@ pub struct Selection {
     pub servers: Vec<ServerChoice>,
     /// `30d`, or empty for forever.
     pub duration: String,
+    /// The profile this selection came from; the member keeps it.
+    pub profile_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -236,6 +238,7 @@ pub async fn default_selection(
     Ok(Selection {
         servers,
         duration: settings.requests.access_duration.clone(),
+        profile_id: None,
     })
 }
 
@@ -394,6 +397,12 @@ pub async fn approve(
             return Err(DecideError::Refused { server, message });
         }
         member_id = Some(reservation.member_id);
+        if let Some(pid) = selection.profile_id {
+            state
+                .store
+                .set_member_grants_profile(reservation.member_id, pid)
+                .await?;
+        }
         for g in &made {
             parts.push(format!(
                 "{} ({})",

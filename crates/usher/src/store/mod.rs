@@ -7,6 +7,7 @@ pub mod events;
 pub mod invites;
 pub mod members;
 pub mod onboarding;
+pub mod profiles;
 pub mod requests;
 pub mod servers;
 pub mod sessions;
@@ -76,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         8,
         "api_keys",
         include_str!("../../migrations/sqlite/0008_api_keys.sql"),
+    ),
+    (
+        9,
+        "profiles",
+        include_str!("../../migrations/sqlite/0009_profiles.sql"),
     ),
 ];
 

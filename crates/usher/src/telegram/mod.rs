@@ -409,6 +409,7 @@ async fn selection_from(
     Ok(Selection {
         servers,
         duration: settings.requests.access_duration.clone(),
+        profile_id: None,
     })
 }
 

@@ -95,6 +95,23 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/servers/{id}/expiry", post(servers::expiry))
         .route("/admin/invites", get(invites::list).post(invites::create))
         .route("/admin/invites/new", get(invites::new_form))
+        .route("/admin/invites.csv", get(invites::csv))
+        .route(
+            "/admin/profiles",
+            get(crate::profiles::routes::list).post(crate::profiles::routes::create),
+        )
+        .route(
+            "/admin/profiles/{id}",
+            get(crate::profiles::routes::edit).post(crate::profiles::routes::update),
+        )
+        .route(
+            "/admin/profiles/{id}/duplicate",
+            post(crate::profiles::routes::duplicate),
+        )
+        .route(
+            "/admin/profiles/{id}/delete",
+            post(crate::profiles::routes::delete),
+        )
         .route("/admin/invites/{code}", get(invites::detail))
         .route("/admin/invites/{code}/qr.svg", get(invites::qr_svg))
         .route("/admin/invites/{code}/disable", post(invites::disable))

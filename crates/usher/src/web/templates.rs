@@ -47,6 +47,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "guide.html",
     "api_docs.html",
     "admin/api_keys.html",
+    "admin/profiles.html",
+    "admin/profile.html",
 ];
 
 pub fn environment(
