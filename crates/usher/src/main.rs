@@ -137,9 +137,15 @@ enum MemberCommand {
 enum InviteCommand {
     /// Create an invite and print its link
     Create {
-        /// Server names, comma-separated
-        #[arg(long = "server", required = true)]
+        /// Server names, comma-separated (not needed with --profile)
+        #[arg(long = "server", default_value = "")]
         servers: String,
+        /// Make the invite from a profile; other flags override single fields
+        #[arg(long)]
+        profile: Option<String>,
+        /// Create this many single-use invites at once (prints CSV: code,link)
+        #[arg(long, default_value_t = 1)]
+        count: u32,
         /// Library names, comma-separated (default: each server's pre-checked libraries)
         #[arg(long)]
         libraries: Option<String>,
@@ -149,8 +155,8 @@ enum InviteCommand {
         /// When the link stops working: a duration (7d), a date (2026-12-31) or never
         #[arg(long, default_value = "7d")]
         expires: String,
-        /// How long access lasts after joining: a duration (30d) or forever
-        #[arg(long, default_value = "forever")]
+        /// How long access lasts after joining: a duration (30d) or forever (default: forever, or the profile's)
+        #[arg(long, default_value = "")]
         duration: String,
         #[arg(long, default_value = "")]
         label: String,
@@ -477,6 +483,8 @@ fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
             allow_live_tv,
             allow_camera_upload,
             json,
+            profile,
+            count,
         } => C::Create(Box::new(CreateArgs {
             servers: servers.clone(),
             libraries: libraries.clone(),
@@ -490,6 +498,8 @@ fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
             allow_live_tv: *allow_live_tv,
             allow_camera_upload: *allow_camera_upload,
             json: *json,
+            profile: profile.clone(),
+            count: *count,
         })),
         InviteCommand::List { json } => C::List { json: *json },
         InviteCommand::Disable { code } => C::Disable { code: code.clone() },

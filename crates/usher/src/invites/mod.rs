@@ -638,6 +638,12 @@ pub async fn redeem(
         Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.to_string())),
     };
 
+    if let Some(pid) = state.store.invite_profile(invite.id).await? {
+        state
+            .store
+            .set_member_grants_profile(reservation.member_id, pid)
+            .await?;
+    }
     let (grants, refused) =
         jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
     if let Some((failed_grant, error)) = refused {

@@ -210,7 +210,71 @@ async fn provision(
         libraries,
         permissions,
     };
-    client.grant(&spec).await.map(Some)
+    match client.grant(&spec).await {
+        Err(MediaError::AlreadyExists(why)) => reactivate(state, &client, grant, &spec)
+            .await?
+            .map(Some)
+            .ok_or(MediaError::AlreadyExists(why)),
+        other => other.map(Some),
+    }
+}
+
+/// A re-invited person whose earlier Jellyfin/Emby account usher left disabled on the server:
+/// switch it back on with the new libraries and password instead of refusing the name. Only an
+/// account usher itself made for this name is taken over, never a stranger's.
+async fn reactivate(
+    state: &AppState,
+    client: &media::MediaClient,
+    grant: &GrantRow,
+    spec: &GrantSpec,
+) -> Result<Option<media::GrantOutcome>, MediaError> {
+    let media::MediaClient::Jellyfin(jf) = client else {
+        return Ok(None);
+    };
+    let Identity::Account {
+        username, password, ..
+    } = &spec.identity
+    else {
+        return Ok(None);
+    };
+    let previous = state
+        .store
+        .previous_account(grant.server_id, username, grant.id)
+        .await
+        .map_err(|e| MediaError::Server {
+            status: 500,
+            message: e.to_string(),
+        })?;
+    let Some((previous_grant, remote_id)) = previous else {
+        return Ok(None);
+    };
+    // The account must still be there: if the server deleted it, the name belongs to someone else.
+    let accounts = jf.accounts().await?;
+    if !accounts
+        .iter()
+        .any(|a| a.remote_id == remote_id && a.username.eq_ignore_ascii_case(username))
+    {
+        return Ok(None);
+    }
+    jf.set_disabled(&remote_id, false).await?;
+    jf.update_access(&remote_id, &spec.libraries, &spec.permissions)
+        .await?;
+    jf.set_password(&remote_id, password).await?;
+    // The earlier period ends here, so its expiry can never touch the account again.
+    state
+        .store
+        .supersede_grant(previous_grant, state.clock.now())
+        .await
+        .map_err(|e| MediaError::Server {
+            status: 500,
+            message: e.to_string(),
+        })?;
+    Ok(Some(media::GrantOutcome {
+        remote_id,
+        remote_user_id: None,
+        username: username.clone(),
+        pending: false,
+    }))
 }
 
 async fn remove(

@@ -41,6 +41,8 @@ pub struct RequestSettings {
     pub access_duration: String,
     /// Requests per client address per hour.
     pub per_ip_per_hour: u32,
+    /// The profile approvals and auto-approve use by default.
+    pub profile_id: Option<i64>,
 }
 
 impl Default for RequestSettings {
@@ -53,6 +55,7 @@ impl Default for RequestSettings {
             expiry_hours: 24,
             access_duration: String::new(),
             per_ip_per_hour: 5,
+            profile_id: None,
         }
     }
 }

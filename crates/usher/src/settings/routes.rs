@@ -65,6 +65,7 @@ async fn render(
                 },
             },
             servers => ser(servers.iter().map(|s| &s.server).collect::<Vec<_>>()),
+            profiles => ser(state.store.profiles().await?),
             request_url => format!("{}/request", state.config.public_base()),
             webhook_possible,
             notice => notice.filter(|n| NOTICES.contains(n)),
@@ -226,6 +227,13 @@ pub async fn requests(
         duration
     };
     s.requests.servers = servers;
+    s.requests.profile_id = match get("profile").as_str() {
+        "" => None,
+        p => match p.parse::<i64>() {
+            Ok(id) if state.store.profile(id).await?.is_some() => Some(id),
+            _ => return render(&state, &admin, None, bad("invite-unknown-profile")).await,
+        },
+    };
     saved(&state, &s, "requests").await
 }
 

@@ -10,5 +10,6 @@ mod foundation;
 mod invites;
 mod members;
 mod onboarding;
+mod profiles;
 mod requests;
 mod servers;

@@ -732,3 +732,35 @@ async fn the_settings_page_keeps_secrets_write_only() {
         .unwrap();
     assert!(form.contains("Ask Ana María for access"));
 }
+
+#[tokio::test]
+async fn approving_with_a_profile_button_in_telegram_uses_its_libraries() {
+    let mut d = desk().await;
+    let plex = d.w.plex_id.to_string();
+    let res =
+        d.w.app
+            .post_form(
+                "/admin/profiles",
+                &[
+                    ("name", "Family"),
+                    ("server", &plex),
+                    (&format!("lib_{plex}"), "81234003"),
+                ],
+            )
+            .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    d.request("Nia", "alice@example.com", &[]).await;
+    let m = d.announced(1).await;
+    assert!(
+        buttons(&m).iter().any(|b| b.0 == "✅ Family"),
+        "{:?}",
+        buttons(&m)
+    );
+    d.tg.press_button(OWNER_ID, m.message_id, &data_of(&m, "Family"), OWNER_ID);
+    d.poll().await;
+    assert!(d.message(m.message_id).text.contains("Approved by Owner"));
+    let shares = d.w.plex.shares_of(demo::SERVER_ID);
+    assert_eq!(shares.len(), 1);
+    let s = format!("{:?}", shares[0]);
+    assert!(s.contains("81234003") && !s.contains("81234001"), "{s}");
+}
