@@ -20,6 +20,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not start the demo Plex: {e}"))?;
     let jellyfin = FakeJellyfin::start(FakeKind::Jellyfin).await;
+    // Not connected: there to try adding a server by hand.
+    let emby = FakeJellyfin::start(FakeKind::Emby).await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -132,7 +134,6 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     println!("  join page:    {base}/join");
     println!("  request form: {base}/request   (one demo request is already waiting)");
     println!("  guide:        {base}/guide");
-    println!("  request form: {base}/request   (one demo request is already waiting)");
     println!();
     println!(
         "  demo Plex accounts to invite: {} (or sign in with Plex and approve on the fake page)",
@@ -143,7 +144,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             .join(", ")
     );
     println!("  demo Plex:     {}", plex.server_url(demo::SERVER_ID));
-    println!("  demo Jellyfin: {}", jellyfin.url());
+    println!(
+        "  demo Jellyfin: {}   API key: {}",
+        jellyfin.url(),
+        jellyfin.api_key()
+    );
+    println!(
+        "  demo Emby:     {}   API key: {}   (not connected: add it under Servers)",
+        emby.url(),
+        emby.api_key()
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
@@ -156,5 +166,6 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     }
     drop(plex);
     drop(jellyfin);
+    drop(emby);
     result
 }
