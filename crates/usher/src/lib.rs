@@ -4,6 +4,7 @@
 //! bound, setup token issued); [`App::run_until`] serves until a shutdown signal. Tests drive the
 //! same two calls on port 0 with a manual clock.
 
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;
@@ -104,6 +105,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         metrics: Arc::new(web::metrics::Metrics::default()),
         media: Arc::new(media),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
+        notifier: Arc::new(notify::Notifier::new()),
     })
 }
 
@@ -195,6 +197,7 @@ impl App {
                 tokio::spawn(telegram::polling_loop(state.clone())),
                 tokio::spawn(request_expiry(state.clone())),
                 tokio::spawn(members::expiry::worker(state.clone())),
+                tokio::spawn(notify::worker(state.clone())),
             ]
         } else {
             Vec::new()

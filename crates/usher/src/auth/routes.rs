@@ -283,6 +283,18 @@ pub async fn login_submit(
         return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
     }
     state.store.record_login_success(admin.id, now).await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor: &admin.username,
+                action: "admin.signed_in",
+                subject: Some(&admin.username),
+                detail: Some(&format!("from {}", visitor.ip)),
+            },
+            now,
+        )
+        .await?;
     signed_in(&state, admin.id, &headers, &next).await
 }
 

@@ -82,13 +82,18 @@ pub async fn show(
     render(&state, &admin, Some(q.done.as_str()), None).await
 }
 
-async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Response> {
+async fn saved(
+    state: &AppState,
+    admin: &Admin,
+    s: &Settings,
+    section: &str,
+) -> AppResult<Response> {
     super::save(&state.store, s, state.clock.now()).await?;
     state
         .store
         .append_event(
             crate::store::events::NewEvent {
-                actor: "admin",
+                actor: &admin.session.username,
                 action: "settings.changed",
                 subject: Some(section),
                 detail: None,
@@ -127,7 +132,7 @@ pub async fn general(
     }
     let mut s = super::load(&state.store).await?;
     s.owner_name = name.to_string();
-    saved(&state, &s, "general").await
+    saved(&state, &admin, &s, "general").await
 }
 
 pub async fn requests(
@@ -192,7 +197,7 @@ pub async fn requests(
         duration
     };
     s.requests.servers = servers;
-    saved(&state, &s, "requests").await
+    saved(&state, &admin, &s, "requests").await
 }
 
 pub async fn telegram(
@@ -283,7 +288,7 @@ pub async fn telegram(
     if s.telegram.webhook_secret.is_empty() {
         s.telegram.webhook_secret = crate::crypto::random_token();
     }
-    let response = saved(&state, &s, "telegram").await?;
+    let response = saved(&state, &admin, &s, "telegram").await?;
     if let Err(e) = crate::telegram::register(&state, &s).await {
         return render(&state, &admin, None, Some(("telegram", e.to_string()))).await;
     }
@@ -382,7 +387,7 @@ pub async fn email(
         s.smtp.password_sealed = Some(state.key.seal(&password));
     }
     s.smtp.from = from;
-    saved(&state, &s, "email").await
+    saved(&state, &admin, &s, "email").await
 }
 
 #[derive(Deserialize, Default)]

@@ -5,6 +5,7 @@ pub mod admins;
 pub mod events;
 pub mod invites;
 pub mod members;
+pub mod notify;
 pub mod requests;
 pub mod servers;
 pub mod sessions;
@@ -64,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "members",
         include_str!("../../migrations/sqlite/0005_members.sql"),
+    ),
+    (
+        6,
+        "notifications",
+        include_str!("../../migrations/sqlite/0006_notifications.sql"),
     ),
 ];
 

@@ -43,6 +43,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "request_sent.html",
     "admin/requests.html",
     "admin/settings.html",
+    "admin/notifications.html",
+    "admin/events.html",
 ];
 
 pub fn environment(
