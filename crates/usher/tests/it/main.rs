@@ -4,8 +4,10 @@
 mod helpers;
 
 mod cli;
+mod events;
 mod foundation;
 mod invites;
 mod members;
+mod notify;
 mod requests;
 mod servers;
