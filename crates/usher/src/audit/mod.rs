@@ -181,12 +181,12 @@ pub async fn list(
         (Some(first), Some(last)) => (
             !state
                 .store
-                .list_events(&query, EventPage::After(first.id), 1)
+                .list_events(&query, EventPage::After(first.event.id), 1)
                 .await?
                 .is_empty(),
             !state
                 .store
-                .list_events(&query, EventPage::Before(last.id), 1)
+                .list_events(&query, EventPage::Before(last.event.id), 1)
                 .await?
                 .is_empty(),
         ),
@@ -208,8 +208,8 @@ pub async fn list(
             filtered,
             servers => servers.iter().map(|s| context! { id => s.server.id, name => &s.server.name }).collect::<Vec<_>>(),
             actions => action_options(&actions),
-            newer => newer.then(|| rows.first().map(|r| f.link("/admin/events", Some(("after", r.id.to_string()))))).flatten(),
-            older => older.then(|| rows.last().map(|r| f.link("/admin/events", Some(("before", r.id.to_string()))))).flatten(),
+            newer => newer.then(|| rows.first().map(|r| f.link("/admin/events", Some(("after", r.event.id.to_string()))))).flatten(),
+            older => older.then(|| rows.last().map(|r| f.link("/admin/events", Some(("before", r.event.id.to_string()))))).flatten(),
             newest => (page_at != EventPage::Newest).then(|| f.link("/admin/events", None)),
             csv => f.link("/admin/events.csv", None),
         },
@@ -238,13 +238,14 @@ pub const CSV_HEADER: &str = "id,at,actor,action,subject,detail,member_id,member
 /// One event as a CSV line (CRLF-terminated, as RFC 4180 says).
 pub fn csv_line(e: &AuditRow) -> String {
     let opt_id = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let ev = &e.event;
     let fields = [
-        e.id.to_string(),
-        crate::clock::rfc3339(e.at),
-        csv_field(&e.actor),
-        csv_field(&e.action),
-        csv_field(e.subject.as_deref().unwrap_or_default()),
-        csv_field(e.detail.as_deref().unwrap_or_default()),
+        ev.id.to_string(),
+        crate::clock::rfc3339(ev.at),
+        csv_field(&ev.actor),
+        csv_field(&ev.action),
+        csv_field(ev.subject.as_deref().unwrap_or_default()),
+        csv_field(ev.detail.as_deref().unwrap_or_default()),
         opt_id(e.member_id),
         csv_field(e.member_name.as_deref().unwrap_or_default()),
         opt_id(e.server_id),
@@ -272,7 +273,7 @@ pub async fn csv(
             if let Some(head) = head {
                 return Some((Ok::<_, std::io::Error>(head), (None, rows, store, query)));
             }
-            let last = rows.last()?.id;
+            let last = rows.last()?.event.id;
             let chunk: String = rows.iter().map(csv_line).collect();
             let next = if (rows.len() as i64) < CSV_BATCH {
                 Vec::new()

@@ -301,6 +301,18 @@ pub async fn login_submit(
 pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
     if let Some(session) = &visitor.admin {
         state.store.delete_session(&session.id_hash).await?;
+        state
+            .store
+            .append_event(
+                NewEvent {
+                    actor: &session.username,
+                    action: "admin.signed_out",
+                    subject: Some(&session.username),
+                    detail: None,
+                },
+                state.clock.now(),
+            )
+            .await?;
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(

@@ -29,6 +29,14 @@ pub fn router() -> Router<AppState> {
         .route("/admin/settings/notifications/{id}/delete", post(delete))
 }
 
+/// Back to the page with a notice, at the channel concerned.
+fn done(notice: &str, channel: Option<i64>) -> Response {
+    let anchor = channel
+        .map(|id| format!("#channel-{id}"))
+        .unwrap_or_default();
+    Redirect::to(&format!("{BASE}?done={notice}{anchor}")).into_response()
+}
+
 fn parse_id(raw: &str) -> AppResult<i64> {
     raw.parse().map_err(|_| AppError::not_found())
 }
@@ -235,9 +243,7 @@ pub async fn create(
             )
             .await
         }
-        Ok(created) => Ok(
-            Redirect::to(&format!("{BASE}?done=created#channel-{}", created.id)).into_response(),
-        ),
+        Ok(created) => Ok(done("created", Some(created.id))),
         Err(e) => {
             let message = problem(&state, &admin, e)?;
             render(
@@ -263,7 +269,7 @@ pub async fn update(
     let id = parse_id(&id)?;
     let input = input_from(&fields);
     match channels::update(&state, id, &input, &admin.session.username).await {
-        Ok(()) => Ok(Redirect::to(&format!("{BASE}?done=saved#channel-{id}")).into_response()),
+        Ok(()) => Ok(done("saved", Some(id))),
         Err(e) => {
             let message = problem(&state, &admin, e)?;
             render(
@@ -286,7 +292,7 @@ pub async fn test(
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
     match channels::send_test(&state, id, &admin.session.username).await {
-        Ok(Ok(())) => Ok(Redirect::to(&format!("{BASE}?done=tested#channel-{id}")).into_response()),
+        Ok(Ok(())) => Ok(done("tested", Some(id))),
         Ok(Err(e)) => {
             let message = format!(
                 "{} {}",
@@ -352,7 +358,7 @@ pub async fn delete(
         .with_field("confirm"));
     }
     match channels::delete(&state, id, &admin.session.username).await {
-        Ok(()) => Ok(Redirect::to(&format!("{BASE}?done=deleted")).into_response()),
+        Ok(()) => Ok(done("deleted", None)),
         Err(e) => Err(fatal(e)),
     }
 }

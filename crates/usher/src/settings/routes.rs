@@ -104,6 +104,29 @@ async fn saved(
     Ok(Redirect::to(&format!("/admin/settings?done={section}#{section}")).into_response())
 }
 
+/// Records a test the admin sent from this page, and how it went.
+async fn tested(
+    state: &AppState,
+    admin: &Admin,
+    section: &str,
+    error: Option<&impl std::fmt::Display>,
+) -> AppResult<()> {
+    let detail = error.map_or_else(|| "sent".to_string(), |e| e.to_string());
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action: "settings.tested",
+                subject: Some(section),
+                detail: Some(&detail),
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
 #[derive(Deserialize, Default)]
 pub struct GeneralForm {
     #[serde(default)]
@@ -312,7 +335,9 @@ pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppRe
     };
     let text =
         crate::telegram::keyboard::escape(&state.i18n.text(lang, "settings-telegram-test-message"));
-    match api.send_message(chat, &text, None).await {
+    let result = api.send_message(chat, &text, None).await;
+    tested(&state, &admin, "telegram", result.as_ref().err()).await?;
+    match result {
         Ok(_) => Ok(Redirect::to("/admin/settings?done=telegram-test#telegram").into_response()),
         Err(e) => render(&state, &admin, None, Some(("telegram", e.to_string()))).await,
     }
@@ -414,7 +439,9 @@ pub async fn email_test(
     };
     let subject = state.i18n.text(lang, "settings-email-test-subject");
     let body = state.i18n.text(lang, "settings-email-test-body");
-    match crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await {
+    let result = crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await;
+    tested(&state, &admin, "email", result.as_ref().err()).await?;
+    match result {
         Ok(()) => Ok(Redirect::to("/admin/settings?done=email-test#email").into_response()),
         Err(e) => render(&state, &admin, None, Some(("email", e.to_string()))).await,
     }

@@ -25,12 +25,9 @@ pub struct NewEvent<'a> {
 /// An event as the audit log shows it: with the member and server it concerns, by name.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct AuditRow {
-    pub id: i64,
-    pub at: Timestamp,
-    pub actor: String,
-    pub action: String,
-    pub subject: Option<String>,
-    pub detail: Option<String>,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub event: EventRow,
     pub member_id: Option<i64>,
     pub member_name: Option<String>,
     pub server_id: Option<i64>,

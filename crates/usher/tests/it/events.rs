@@ -324,6 +324,15 @@ async fn admin_changes_are_recorded_with_the_admin_as_actor() {
         .post_form(&format!("/admin/servers/{}/sync", w.jf_id), &[])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = w
+        .app
+        .post_form("/admin/settings/email/test", &[("to", "me@example.com")])
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "email is not set up"
+    );
 
     let log = w.app.state.store.recent_events(50).await.unwrap();
     let find = |action: &str| {
@@ -336,9 +345,23 @@ async fn admin_changes_are_recorded_with_the_admin_as_actor() {
     assert_eq!(find("server.synced").actor, ADMIN);
     assert_eq!(find("admin.signed_in").actor, ADMIN);
     assert!(log.iter().all(|e| e.actor != "admin"), "{log:?}");
+    let tested = find("settings.tested");
+    assert_eq!(tested.actor, ADMIN);
+    assert!(
+        tested.detail.as_deref().unwrap().contains("not set up"),
+        "{tested:?}"
+    );
     let jf = actions(&page(&w.app, &format!("/admin/events?server={}", w.jf_id)).await);
     assert!(
         jf.contains(&"server.defaults_changed".to_string())
             && jf.contains(&"server.synced".to_string())
+    );
+
+    let res = w.app.post_form("/logout", &[]).await;
+    assert_eq!(location(&res), "/login");
+    let last = w.app.state.store.recent_events(1).await.unwrap().remove(0);
+    assert_eq!(
+        (last.actor.as_str(), last.action.as_str()),
+        (ADMIN, "admin.signed_out")
     );
 }

@@ -81,6 +81,23 @@ async fn redeem_jellyfin(w: &World, username: &str, email: &str, duration: &str)
         .member_id
 }
 
+/// Email through the SMTP sink and, with `telegram`, the bot of the Telegram fake.
+async fn set_up_email(app: &TestApp, mail: &SmtpSink, telegram: bool) {
+    let mut s = Settings::default();
+    if telegram {
+        s.telegram.token_sealed = Some(app.state.key.seal(TOKEN));
+        s.telegram.allowed_ids = vec![OWNER_ID];
+        s.telegram.chat_id = Some(OWNER_ID);
+    }
+    s.smtp.host = "127.0.0.1".into();
+    s.smtp.port = mail.port();
+    s.smtp.security = SmtpSecurity::None;
+    s.smtp.from = "usher <usher@example.com>".into();
+    usher::settings::save(&app.state.store, &s, app.clock.now())
+        .await
+        .unwrap();
+}
+
 fn hmac_hex(secret: &str, body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
@@ -261,17 +278,7 @@ async fn telegram_and_email_channels_deliver_through_the_bot_and_the_smtp_server
     let mail = SmtpSink::start().await;
     let tg_url = tg.url();
     let w = world_with(move |c| c.telegram_api_url = tg_url).await;
-    let mut s = Settings::default();
-    s.telegram.token_sealed = Some(w.app.state.key.seal(TOKEN));
-    s.telegram.allowed_ids = vec![OWNER_ID];
-    s.telegram.chat_id = Some(OWNER_ID);
-    s.smtp.host = "127.0.0.1".into();
-    s.smtp.port = mail.port();
-    s.smtp.security = SmtpSecurity::None;
-    s.smtp.from = "usher <usher@example.com>".into();
-    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
-        .await
-        .unwrap();
+    set_up_email(&w.app, &mail, true).await;
 
     // The bot already announces new requests with buttons: Telegram channels cannot choose it.
     let res = w
@@ -693,14 +700,7 @@ async fn bad_channel_input_gets_a_clear_answer() {
 async fn an_expiry_reminder_reaches_the_member_by_email_and_the_owner_once() {
     let mail = SmtpSink::start().await;
     let w = world().await;
-    let mut s = Settings::default();
-    s.smtp.host = "127.0.0.1".into();
-    s.smtp.port = mail.port();
-    s.smtp.security = SmtpSecurity::None;
-    s.smtp.from = "usher <usher@example.com>".into();
-    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
-        .await
-        .unwrap();
+    set_up_email(&w.app, &mail, false).await;
     let hook = FakeWebhook::start().await;
     add_channel(
         &w.app,
