@@ -30,10 +30,7 @@ pub struct WebhookDelivery {
 
 impl WebhookDelivery {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        crate::control::header_in(&self.headers, name)
     }
 }
 

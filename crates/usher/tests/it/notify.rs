@@ -40,18 +40,23 @@ fn between(text: &str, start: &str, end: &str) -> String {
     text[from..to].to_string()
 }
 
+/// A world with a webhook channel for `events` whose receiver checks signatures with the secret
+/// shown at creation; returns the channel id and that secret too.
+async fn world_with_hook(events: &[&str]) -> (World, FakeWebhook, i64, String) {
+    let w = world().await;
+    let hook = FakeWebhook::start().await;
+    let url = hook.url();
+    let mut fields = vec![("kind", "webhook"), ("url", url.as_str())];
+    fields.extend(events.iter().map(|e| ("event", *e)));
+    let (id, secret) = add_channel(&w.app, &fields).await;
+    let secret = secret.expect("a webhook's secret is shown at creation");
+    hook.set_secret(&secret);
+    (w, hook, id, secret)
+}
+
 /// Fills the public request form as a stranger would.
 async fn request_access(app: &TestApp, name: &str, email: &str) -> reqwest::Response {
-    let visitor = cookie_client();
-    let page = visitor
-        .get(app.url("/request"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = extract_csrf(&page).unwrap();
+    let (visitor, csrf) = stranger_on(app, "/request").await;
     visitor
         .post(app.url("/request"))
         .form(&[
@@ -355,18 +360,7 @@ async fn telegram_and_email_channels_deliver_through_the_bot_and_the_smtp_server
 
 #[tokio::test]
 async fn a_failing_receiver_is_retried_with_backoff_and_then_delivered() {
-    let w = world().await;
-    let hook = FakeWebhook::start().await;
-    let (_, secret) = add_channel(
-        &w.app,
-        &[
-            ("kind", "webhook"),
-            ("url", &hook.url()),
-            ("event", "request.created"),
-        ],
-    )
-    .await;
-    hook.set_secret(&secret.unwrap());
+    let (w, hook, _, _) = world_with_hook(&["request.created"]).await;
     hook.control().fail_next(hook.path(), 500);
     hook.control().fail_next(hook.path(), 429);
 
@@ -573,27 +567,17 @@ async fn the_test_button_sends_now_and_shows_what_went_wrong() {
 
 #[tokio::test]
 async fn a_new_signing_secret_replaces_the_old_one() {
-    let w = world().await;
-    let hook = FakeWebhook::start().await;
-    let (id, first) = add_channel(
-        &w.app,
-        &[
-            ("kind", "webhook"),
-            ("url", &hook.url()),
-            ("event", "request.created"),
-        ],
-    )
-    .await;
+    let (w, hook, id, first) = world_with_hook(&["request.created"]).await;
     let res = w.app.post_form(&format!("{BASE}/{id}/secret"), &[]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     let second = between(&page, "id=\"secret-value\" readonly value=\"", "\"");
-    assert_ne!(Some(second.clone()), first);
+    assert_ne!(second, first);
     hook.set_secret(&second);
     let res = w.app.post_form(&format!("{BASE}/{id}/test"), &[]).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(hook.deliveries()[0].json["event"], "test");
-    hook.set_secret(&first.unwrap());
+    hook.set_secret(&first);
     let res = w.app.post_form(&format!("{BASE}/{id}/test"), &[]).await;
     assert_eq!(
         res.status(),
@@ -699,19 +683,8 @@ async fn bad_channel_input_gets_a_clear_answer() {
 #[tokio::test]
 async fn an_expiry_reminder_reaches_the_member_by_email_and_the_owner_once() {
     let mail = SmtpSink::start().await;
-    let w = world().await;
+    let (w, hook, _, _) = world_with_hook(&["member.expiring", "member.expired"]).await;
     set_up_email(&w.app, &mail, false).await;
-    let hook = FakeWebhook::start().await;
-    add_channel(
-        &w.app,
-        &[
-            ("kind", "webhook"),
-            ("url", &hook.url()),
-            ("event", "member.expiring"),
-            ("event", "member.expired"),
-        ],
-    )
-    .await;
     let member = redeem_jellyfin(&w, "fran", "fran@example.com", "10d").await;
 
     w.app.clock.advance(7 * DAY + 1);
