@@ -305,15 +305,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delivery(&self, id: i64) -> Result<Option<DeliveryRow>> {
-        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {DELIVERY_COLUMNS} FROM notify_deliveries WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
-    }
-
     /// The latest deliveries, newest first (all channels, and emails to people).
     pub async fn recent_deliveries(&self, limit: i64) -> Result<Vec<DeliveryRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
