@@ -89,8 +89,25 @@ impl Desk {
             .unwrap();
     }
 
+    /// Waits for the n-th announcement and for usher to have recorded which message it is.
     async fn announced(&self, n: usize) -> fakes::telegram::FakeMessage {
-        self.tg.wait_for_messages(OWNER_ID, n).await.pop().unwrap()
+        let m = self.tg.wait_for_messages(OWNER_ID, n).await.pop().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let recorded = self.w.app.state.store.requests(100).await.unwrap();
+            if recorded
+                .iter()
+                .any(|r| r.telegram_message_id == Some(m.message_id))
+            {
+                return m;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "usher never recorded message {}",
+                m.message_id
+            );
+            tokio::task::yield_now().await;
+        }
     }
 
     fn message(&self, id: i64) -> fakes::telegram::FakeMessage {
