@@ -5,6 +5,7 @@
 //! same two calls on port 0 with a manual clock.
 
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod clock;
@@ -112,6 +113,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         metrics: Arc::new(web::metrics::Metrics::default()),
         media: Arc::new(media),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
+        notifier: Arc::new(notify::Notifier::new()),
     })
 }
 
@@ -213,6 +215,7 @@ impl App {
                 tokio::spawn(request_expiry(state.clone())),
                 tokio::spawn(backup::worker(state.clone())),
                 tokio::spawn(members::expiry::worker(state.clone())),
+                tokio::spawn(notify::worker(state.clone())),
             ]
         } else {
             Vec::new()

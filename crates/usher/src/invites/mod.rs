@@ -679,6 +679,20 @@ pub async fn redeem(
             state.clock.now(),
         )
         .await?;
+    let redeemed =
+        crate::notify::Event::new(crate::notify::Kind::InviteRedeemed, state.clock.now())
+            .with("member_id", reservation.member_id)
+            .with("member", display_name.as_str())
+            .with("code", invite.code.as_str())
+            .with(
+                "servers",
+                grants
+                    .iter()
+                    .map(|g| g.server_name.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .link(state, &format!("/admin/members/{}", reservation.member_id));
+    crate::notify::emit(state, redeemed).await;
     Ok(Redeemed {
         member_id: reservation.member_id,
         display_name,

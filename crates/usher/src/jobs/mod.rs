@@ -84,6 +84,9 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 _ => "grant.provisioned",
             };
             event(state, action, &grant, None).await?;
+            if job.kind == "remove" {
+                notify(state, crate::notify::Kind::MemberRemoved, &grant, None).await;
+            }
             Ok(Outcome::Done)
         }
         Err(e) if keeps_trying(&job, &e) => {
@@ -130,6 +133,10 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 .fail_job(job.id, grant.id, status, &message, now)
                 .await?;
             event(state, "grant.failed", &grant, Some(&message)).await?;
+            if job.kind == "provision" {
+                let kind = crate::notify::Kind::ProvisioningFailed;
+                notify(state, kind, &grant, Some(&message)).await;
+            }
             Ok(Outcome::Failed(e))
         }
     }
@@ -166,7 +173,34 @@ async fn event(
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
     let subject = crate::members::grant_subject(&grant.identity, &grant.server_name);
-    crate::members::member_event(state, grant.member_id, "usher", action, &subject, detail).await
+    crate::members::grant_event(
+        state,
+        (grant.member_id, grant.server_id),
+        "usher",
+        action,
+        &subject,
+        detail,
+    )
+    .await
+}
+
+/// Tells the owner's channels about a grant.
+async fn notify(
+    state: &AppState,
+    kind: crate::notify::Kind,
+    grant: &GrantRow,
+    error: Option<&str>,
+) {
+    let mut event = crate::notify::Event::new(kind, state.clock.now())
+        .with("member_id", grant.member_id)
+        .with("member", grant.identity.as_str())
+        .with("server_id", grant.server_id)
+        .with("server", grant.server_name.as_str())
+        .link(state, &format!("/admin/members/{}", grant.member_id));
+    if let Some(e) = error {
+        event = event.with("error", e);
+    }
+    crate::notify::emit(state, event).await;
 }
 
 async fn provision(

@@ -85,13 +85,18 @@ pub async fn show(
     render(&state, &admin, Some(q.done.as_str()), None).await
 }
 
-async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Response> {
+async fn saved(
+    state: &AppState,
+    admin: &Admin,
+    s: &Settings,
+    section: &str,
+) -> AppResult<Response> {
     super::save(&state.store, s, state.clock.now()).await?;
     state
         .store
         .append_event(
             crate::store::events::NewEvent {
-                actor: "admin",
+                actor: &admin.session.username,
                 action: "settings.changed",
                 subject: Some(section),
                 detail: None,
@@ -100,6 +105,29 @@ async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Respo
         )
         .await?;
     Ok(Redirect::to(&format!("/admin/settings?done={section}#{section}")).into_response())
+}
+
+/// Records a test the admin sent from this page, and how it went.
+async fn tested(
+    state: &AppState,
+    admin: &Admin,
+    section: &str,
+    error: Option<&impl std::fmt::Display>,
+) -> AppResult<()> {
+    let detail = error.map_or_else(|| "sent".to_string(), |e| e.to_string());
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action: "settings.tested",
+                subject: Some(section),
+                detail: Some(&detail),
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]
@@ -162,7 +190,7 @@ pub async fn general(
     s.owner_name = name.to_string();
     s.request_app_url = request_app_url;
     s.community_url = community_url;
-    saved(&state, &s, "general").await
+    saved(&state, &admin, &s, "general").await
 }
 
 pub async fn requests(
@@ -234,7 +262,7 @@ pub async fn requests(
             _ => return render(&state, &admin, None, bad("invite-unknown-profile")).await,
         },
     };
-    saved(&state, &s, "requests").await
+    saved(&state, &admin, &s, "requests").await
 }
 
 pub async fn telegram(
@@ -325,7 +353,7 @@ pub async fn telegram(
     if s.telegram.webhook_secret.is_empty() {
         s.telegram.webhook_secret = crate::crypto::random_token();
     }
-    let response = saved(&state, &s, "telegram").await?;
+    let response = saved(&state, &admin, &s, "telegram").await?;
     if let Err(e) = crate::telegram::register(&state, &s).await {
         return render(&state, &admin, None, Some(("telegram", e.to_string()))).await;
     }
@@ -349,7 +377,9 @@ pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppRe
     };
     let text =
         crate::telegram::keyboard::escape(&state.i18n.text(lang, "settings-telegram-test-message"));
-    match api.send_message(chat, &text, None).await {
+    let result = api.send_message(chat, &text, None).await;
+    tested(&state, &admin, "telegram", result.as_ref().err()).await?;
+    match result {
         Ok(_) => Ok(Redirect::to("/admin/settings?done=telegram-test#telegram").into_response()),
         Err(e) => render(&state, &admin, None, Some(("telegram", e.to_string()))).await,
     }
@@ -424,7 +454,7 @@ pub async fn email(
         s.smtp.password_sealed = Some(state.key.seal(&password));
     }
     s.smtp.from = from;
-    saved(&state, &s, "email").await
+    saved(&state, &admin, &s, "email").await
 }
 
 #[derive(Deserialize, Default)]
@@ -451,7 +481,9 @@ pub async fn email_test(
     };
     let subject = state.i18n.text(lang, "settings-email-test-subject");
     let body = state.i18n.text(lang, "settings-email-test-body");
-    match crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await {
+    let result = crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await;
+    tested(&state, &admin, "email", result.as_ref().err()).await?;
+    match result {
         Ok(()) => Ok(Redirect::to("/admin/settings?done=email-test#email").into_response()),
         Err(e) => render(&state, &admin, None, Some(("email", e.to_string()))).await,
     }

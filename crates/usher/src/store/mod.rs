@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod events;
 pub mod invites;
 pub mod members;
+pub mod notify;
 pub mod onboarding;
 pub mod profiles;
 pub mod requests;
@@ -67,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "members",
         include_str!("../../migrations/sqlite/0005_members.sql"),
+    ),
+    (
+        6,
+        "notifications",
+        include_str!("../../migrations/sqlite/0006_notifications.sql"),
     ),
     (
         7,

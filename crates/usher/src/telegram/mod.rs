@@ -248,6 +248,18 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             user = from_id,
             "a Telegram user who is not allowed pressed a button"
         );
+        let _ = state
+            .store
+            .append_event(
+                crate::store::events::NewEvent {
+                    actor: &actor(&q["from"]),
+                    action: "telegram.refused",
+                    subject: Some(&format!("Telegram user {from_id}")),
+                    detail: Some("not on the allowed list"),
+                },
+                state.clock.now(),
+            )
+            .await;
         return api
             .answer_callback(
                 query_id,

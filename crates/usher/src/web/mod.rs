@@ -46,6 +46,8 @@ pub struct AppState {
     pub media: Arc<crate::servers::MediaEnv>,
     /// Wakes the job worker when new work is queued.
     pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the notification sender and holds its HTTP client.
+    pub notifier: Arc<crate::notify::Notifier>,
 }
 
 /// The keyed rate limiters.
@@ -180,6 +182,8 @@ pub fn router(state: AppState) -> Router {
         .route("/prefs", post(prefs))
         .merge(admin)
         .merge(crate::members::routes::router())
+        .merge(crate::notify::routes::router())
+        .merge(crate::audit::router())
         .merge(public)
         .merge(crate::api::router())
         .fallback(not_found)

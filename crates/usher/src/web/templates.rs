@@ -49,6 +49,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/api_keys.html",
     "admin/profiles.html",
     "admin/profile.html",
+    "admin/notifications.html",
+    "admin/events.html",
 ];
 
 pub fn environment(
