@@ -833,6 +833,38 @@ async fn stats(State(state): State<AppState>, _c: ApiCaller) -> AppResult<Respon
     })))
 }
 
+fn channel_json(c: &crate::store::notify::ChannelRow) -> Value {
+    json!({
+        "id": c.id, "kind": c.kind, "name": c.name, "target": c.target_hint, "address": c.address,
+        "events": c.event_list(), "lang": c.lang, "enabled": c.enabled,
+        "has_secret": c.secret_sealed.is_some(), "created_at": rfc3339(c.created_at),
+    })
+}
+
+async fn channels_list(State(state): State<AppState>, _c: ApiCaller) -> AppResult<Response> {
+    let channels = state.store.channels().await?;
+    Ok(list(channels.iter().map(channel_json).collect(), None))
+}
+
+async fn channels_test(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = id_of(&id)?;
+    match crate::notify::channels::send_test(&state, id, &c.actor).await {
+        Ok(Ok(())) => Ok(ok(json!({"sent": true}))),
+        Ok(Err(e)) => Err(AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "delivery_failed",
+            "error-bad-request",
+        )
+        .with_detail(e.to_string())),
+        Err(crate::notify::channels::ChannelError::NotFound) => Err(AppError::not_found()),
+        Err(e) => Err(AppError::bad_request(e.to_string())),
+    }
+}
+
 async fn settings_get(State(state): State<AppState>, _c: ApiCaller) -> AppResult<Response> {
     let s = crate::settings::load(&state.store).await?;
     // Secrets are write-only: only whether one is set.
@@ -1304,6 +1336,41 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 },
             ),
             get(events_list),
+        ),
+        (
+            e(
+                "get",
+                "/api/v1/notifications",
+                "notifications",
+                "Notification channels (secrets never included)",
+                &[],
+                None,
+                200,
+                || {
+                    page_of(obj(&[
+                        ("id", int()),
+                        ("kind", string()),
+                        ("name", string()),
+                        ("target", nullable(string())),
+                        ("events", arr(string())),
+                        ("enabled", boolean()),
+                    ]))
+                },
+            ),
+            get(channels_list),
+        ),
+        (
+            e(
+                "post",
+                "/api/v1/notifications/{id}/test",
+                "notifications",
+                "Send a test through a channel",
+                ID,
+                None,
+                200,
+                || obj(&[("sent", boolean())]),
+            ),
+            post(channels_test),
         ),
         (
             e(

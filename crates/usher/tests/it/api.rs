@@ -421,3 +421,42 @@ async fn malformed_json_gets_the_error_shape_not_a_500() {
     assert_eq!(body["error"]["code"], "bad_request");
     assert!(body["error"]["message"].as_str().unwrap().len() > 10);
 }
+
+#[tokio::test]
+async fn notification_channels_are_listed_without_secrets() {
+    let w = world().await;
+    let a = api(&w).await;
+    let res = w
+        .app
+        .post_form(
+            "/admin/settings/notifications",
+            &[
+                ("kind", "webhook"),
+                ("name", "hook"),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("event", "invite.redeemed"),
+                ("lang", "en"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    let (status, list) = a.call("GET", "/api/v1/notifications", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = list.to_string();
+    assert!(
+        !text.contains("/hook") && !text.contains("secret_sealed"),
+        "{text}"
+    );
+    assert_eq!(list["items"][0]["kind"], "webhook");
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let (status, body) = a
+        .call("POST", &format!("/api/v1/notifications/{id}/test"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["error"]["code"], "delivery_failed");
+}
