@@ -46,6 +46,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     config.plex.tv_url = plex.plex_tv_url();
     config.plex.clients_url = plex.clients_url();
     config.plex.app_url = plex.app_url();
+    // A fake Telegram: the bot announces requests there and the buttons work through polling.
+    let telegram = fakes::telegram::FakeTelegram::start().await;
+    config.telegram_api_url = telegram.url();
 
     let app = crate::App::build(config).await.map_err(|e| e.to_string())?;
     let state = app.state().clone();
@@ -106,6 +109,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     settings.owner_name = "Demo owner".into();
+    settings.telegram.token_sealed = Some(state.key.seal(fakes::telegram::TOKEN));
+    settings.telegram.allowed_ids = vec![fakes::telegram::OWNER_ID];
+    settings.telegram.chat_id = Some(fakes::telegram::OWNER_ID);
     crate::settings::save(&state.store, &settings, state.clock.now())
         .await
         .map_err(|e| e.to_string())?;
@@ -154,6 +160,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         emby.url(),
         emby.api_key()
     );
+    println!(
+        "  demo Telegram Bot API: {} (the bot posts requests to chat {}; everything is labelled demo)",
+        telegram.url(),
+        fakes::telegram::OWNER_ID
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
@@ -167,5 +178,6 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     drop(plex);
     drop(jellyfin);
     drop(emby);
+    drop(telegram);
     result
 }

@@ -77,3 +77,4 @@ guide-faq-q3 = How long does my access last?
 guide-faq-a3 = Some invites give access for a set time; you'll see the end date after joining and get a reminder before it ends.
 guide-faq-q4 = I forgot my Jellyfin or Emby password.
 guide-faq-a4 = Ask the owner: they can set a new one for you.
+invite-eyebrow-owner = { $owner } invited you

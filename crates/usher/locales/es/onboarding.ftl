@@ -77,3 +77,4 @@ guide-faq-q3 = ¿Cuánto dura mi acceso?
 guide-faq-a3 = Algunas invitaciones dan acceso por un tiempo; verás la fecha de fin al unirte y recibirás un aviso antes de que termine.
 guide-faq-q4 = Olvidé mi contraseña de Jellyfin o Emby.
 guide-faq-a4 = Pregúntale al dueño: puede ponerte una nueva.
+invite-eyebrow-owner = { $owner } te invitó

@@ -165,6 +165,7 @@ async fn detail_page(
             kind_name => kind.display_name(),
             local_accounts => kind.uses_local_accounts(),
             libraries => ser(&libraries),
+            grant_count => state.store.grant_count_for_server(id).await?,
             notice => notice.filter(|n| NOTICES.contains(n)),
             error => error.map(error_value),
         },
