@@ -313,19 +313,12 @@ impl JellyfinClient {
             if self.is_emby() {
                 self.post_password(&user.id, password, false).await?;
             }
-            let mut policy = match created.get("Policy") {
+            let policy = match created.get("Policy") {
                 Some(Value::Object(policy)) => policy.clone(),
                 _ => self.get_user(&user.id).await?.policy,
             };
-            apply_access(self.kind, &mut policy, &folders, &spec.permissions);
-            set(&mut policy, "IsAdministrator", false);
-            set(&mut policy, "IsDisabled", false);
-            // Keep invited people off the sign-in screen other people's devices show.
-            set(&mut policy, "IsHidden", true);
-            if self.is_emby() {
-                set(&mut policy, "IsHiddenRemotely", true);
-            }
-            self.post_policy(&user.id, policy).await
+            self.post_member_policy(&user.id, policy, &folders, &spec.permissions)
+                .await
         };
         if let Err(err) = finish.await {
             return Err(self.roll_back(&user.id, username, err).await);
@@ -336,6 +329,93 @@ impl JellyfinClient {
             username: user.name,
             pending: false,
         })
+    }
+
+    /// [`grant`](Self::grant) once more after an attempt that may have been cut off halfway (the
+    /// process died between creating the account and recording it). An account with the name
+    /// that the member's password opens is the one that attempt made: it is finished instead of
+    /// refused as taken. Anyone else's account, and any administrator's, stays refused. Jellyfin
+    /// lists the sign-in among the account's devices.
+    pub async fn grant_again(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
+        let taken = match self.grant(spec).await {
+            Err(MediaError::AlreadyExists(taken)) => taken,
+            other => return other,
+        };
+        let Identity::Account {
+            username, password, ..
+        } = &spec.identity
+        else {
+            return Err(MediaError::AlreadyExists(taken));
+        };
+        let Some(user) = self.account_opened_by(username, password).await? else {
+            return Err(MediaError::AlreadyExists(taken));
+        };
+        let folders = self.resolve_folders(&spec.libraries).await?;
+        self.post_member_policy(&user.id, user.policy, &folders, &spec.permissions)
+            .await?;
+        Ok(GrantOutcome {
+            remote_id: user.id,
+            remote_user_id: None,
+            username: user.name,
+            pending: false,
+        })
+    }
+
+    /// The non-administrator account `username` that `password` signs in to, if any.
+    async fn account_opened_by(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<Option<UserDto>, MediaError> {
+        let body = json!({ "Username": username, "Pw": password });
+        let reply = self
+            .exchange(
+                self.request(self.kind, Method::POST, "/Users/AuthenticateByName")
+                    .json(&body),
+            )
+            .await?;
+        if matches!(
+            reply.status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+        ) {
+            return Ok(None);
+        }
+        let signed_in: Value = reply.ok("signing in to the account")?.json("the sign-in")?;
+        let Some(id) = signed_in
+            .get("User")
+            .and_then(|u| u.get("Id"))
+            .and_then(Value::as_str)
+        else {
+            return Ok(None);
+        };
+        // The sign-in's copy of the user may leave out the policy: read it from the source.
+        let user = self.get_user(id).await?;
+        if user.policy.get("IsAdministrator").and_then(Value::as_bool) == Some(true)
+            || !user.name.eq_ignore_ascii_case(username)
+        {
+            return Ok(None);
+        }
+        Ok(Some(user))
+    }
+
+    /// Gives a member's account its libraries and permissions, keeps it an ordinary, enabled
+    /// account, and hides it from sign-in screens.
+    async fn post_member_policy(
+        &self,
+        id: &str,
+        mut policy: Map<String, Value>,
+        folders: &[String],
+        permissions: &Permissions,
+    ) -> Result<(), MediaError> {
+        apply_access(self.kind, &mut policy, folders, permissions);
+        set(&mut policy, "IsAdministrator", false);
+        set(&mut policy, "IsDisabled", false);
+        // Keep invited people off the sign-in screen other people's devices show.
+        set(&mut policy, "IsHidden", true);
+        if self.is_emby() {
+            set(&mut policy, "IsHiddenRemotely", true);
+        }
+        self.post_policy(id, policy).await
     }
 
     /// Replaces the libraries and permissions of a member's account.

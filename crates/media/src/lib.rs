@@ -234,6 +234,15 @@ impl MediaClient {
         }
     }
 
+    /// [`grant`](Self::grant) again after an attempt that may have been cut off halfway: on
+    /// Jellyfin/Emby the account that attempt made is finished rather than refused as taken.
+    pub async fn grant_again(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
+        match self {
+            MediaClient::Plex(c) => c.grant(spec).await,
+            MediaClient::Jellyfin(c) => c.grant_again(spec).await,
+        }
+    }
+
     pub async fn update_access(
         &self,
         remote_id: &str,

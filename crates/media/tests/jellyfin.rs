@@ -448,6 +448,71 @@ async fn the_duplicate_check_ignores_case_and_happens_before_anything_is_created
 }
 
 #[tokio::test]
+async fn granting_again_finishes_the_account_an_interrupted_attempt_made_and_nothing_else() {
+    for kind in [FakeKind::Jellyfin, FakeKind::Emby] {
+        let fake = FakeJellyfin::start(kind).await;
+        let client = client_for(&fake);
+        let movies = vec![guid_of(&fake, "Movies")];
+        // What an attempt cut off after creating the account leaves: a bare account with the
+        // member's password and no libraries chosen yet.
+        let id = fake.add_user(SeedUser::member("Erin", "erin's own pw"));
+        let outcome = client
+            .grant_again(&account(
+                "erin",
+                "erin's own pw",
+                &movies,
+                Permissions::default(),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(outcome.remote_id, id, "{kind:?}");
+        let user = fake.user(&id).unwrap();
+        assert_eq!(user.enabled_folders(), movies, "{kind:?}");
+        assert_eq!(user.policy_bool("IsHidden"), Some(true));
+        assert_eq!(fake.users().len(), 2, "no second account");
+        assert!(fake.control().requests_to("/Users/New").is_empty());
+
+        // Someone else's account with that name, and an administrator's, stay taken.
+        fake.add_user(SeedUser::member("Finn", "finn's pw"));
+        let err = client
+            .grant_again(&account(
+                "finn",
+                "another pw",
+                &movies,
+                Permissions::default(),
+            ))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, MediaError::AlreadyExists(_)),
+            "{kind:?}: {err:?}"
+        );
+        let admin = fakes::jellyfin::ADMIN_PASSWORD;
+        let err = client
+            .grant_again(&account(ADMIN_NAME, admin, &movies, Permissions::default()))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, MediaError::AlreadyExists(_)),
+            "{kind:?}: {err:?}"
+        );
+        let admin_user = fake.user_by_name(ADMIN_NAME).unwrap();
+        assert!(admin_user.is_admin() && admin_user.all_folders());
+
+        // A name nobody has is simply granted.
+        client
+            .grant_again(&account("gus", "gus's pw", &movies, Permissions::default()))
+            .await
+            .unwrap();
+        assert!(
+            fake.user_by_name("gus")
+                .unwrap()
+                .password_matches("gus's pw")
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_refused_name_or_password_never_reaches_the_server() {
     let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
     let client = client_for(&jf);

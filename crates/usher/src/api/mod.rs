@@ -7,7 +7,6 @@ pub mod handlers;
 pub mod keys;
 pub mod spec;
 
-use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::MethodRouter;
@@ -77,24 +76,25 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
     handlers::endpoints()
 }
 
-/// Routes for `/api/v1/…`, merged into the main router.
-pub fn router() -> Router<AppState> {
-    let mut router = Router::new();
-    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+/// Adds every API endpoint to the route table: key-protected ones need an API key (401 without
+/// one), the invite redemption API is public.
+pub fn routes(mut r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access;
     for (e, handler) in endpoints() {
-        if let Some(existing) = by_path.iter_mut().find(|(p, _)| *p == e.path) {
-            let merged = std::mem::take(&mut existing.1).merge(handler);
-            existing.1 = merged;
+        let method = e
+            .method
+            .to_uppercase()
+            .parse()
+            .unwrap_or(axum::http::Method::GET);
+        let access = if e.public {
+            Access::Public
         } else {
-            by_path.push((e.path, handler));
-        }
+            Access::ApiKey
+        };
+        r = r.add(method, e.path, access, handler);
     }
-    for (path, handler) in by_path {
-        router = router.route(path, handler);
-    }
-    router
-        .route("/api/v1/openapi.json", axum::routing::get(spec::serve))
-        .route("/api/docs", axum::routing::get(spec::docs))
+    r.get("/api/v1/openapi.json", Access::Public, spec::serve)
+        .get("/api/docs", Access::Public, spec::docs)
 }
 
 /// `limit` (1–500, default 50) and an opaque `cursor` from the previous page.

@@ -1,12 +1,10 @@
 //! The audit log: `/admin/events`, every recorded event with filters (actor, action, member,
 //! server, dates) and paging, and `/admin/events.csv` with the same filters for spreadsheets.
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -20,10 +18,10 @@ pub const PAGE_SIZE: i64 = 50;
 /// Rows per database read while a CSV export streams.
 const CSV_BATCH: i64 = 500;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/events", get(list))
-        .route("/admin/events.csv", get(csv))
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Admin;
+    r.get("/admin/events", Admin, list)
+        .get("/admin/events.csv", Admin, csv)
 }
 
 /// The filters as they arrive in the query string. Unknown values are refused with a 400 that

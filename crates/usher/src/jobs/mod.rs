@@ -1,7 +1,8 @@
 //! Provisioning: making grants real on servers. Each job is written in the same transaction as
 //! the redemption or decision that caused it, run at once, and otherwise retried with backoff by
-//! the worker until it succeeds or fails for good. A job is claimed with a lease, so a job whose
-//! worker died (crash, kill -9) is picked up again once the lease runs out.
+//! the worker until it succeeds or fails for good. A job is claimed with a lease that is renewed
+//! while it runs, so a job whose worker died (crash, kill -9) is picked up again soon after the
+//! lease runs out, however long a slow server keeps a live worker busy.
 //!
 //! Besides provisioning, jobs change access that exists: `update` (libraries and permissions),
 //! `disable`/`enable` (Jellyfin and Emby can pause an account) and `remove`. Jobs that end access
@@ -14,8 +15,10 @@ use crate::store::StoreError;
 use crate::store::invites::{GrantRow, JobRow};
 use crate::web::AppState;
 
-/// How long a claimed job is ours before another worker may take it over.
-pub const LEASE_SECONDS: i64 = 120;
+/// How long a claimed job is ours before another worker may take it over, unless renewed.
+pub const LEASE_SECONDS: i64 = 30;
+/// How often a running job renews its lease.
+const LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(10);
 /// Transient failures are retried this many times (about a day with the backoff) before the job
 /// is given up.
 pub const MAX_ATTEMPTS: i64 = 30;
@@ -41,14 +44,17 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
     let Some(grant) = state.store.grant(job.grant_id).await? else {
         return Ok(Outcome::Skipped);
     };
-    let result = match job.kind.as_str() {
-        "provision" => provision(state, &job, &grant).await,
-        "remove" => remove(state, &grant).await,
-        "update" => update(state, &grant).await.map(|_| None),
-        "disable" => set_disabled(state, &grant, true).await.map(|_| None),
-        "enable" => set_disabled(state, &grant, false).await.map(|_| None),
-        other => Err(MediaError::Unsupported(format!("unknown job kind {other}"))),
+    let work = async {
+        match job.kind.as_str() {
+            "provision" => provision(state, &job, &grant).await,
+            "remove" => remove(state, &grant).await,
+            "update" => update(state, &grant).await.map(|_| None),
+            "disable" => set_disabled(state, &grant, true).await.map(|_| None),
+            "enable" => set_disabled(state, &grant, false).await.map(|_| None),
+            other => Err(MediaError::Unsupported(format!("unknown job kind {other}"))),
+        }
     };
+    let result = holding_lease(state, job.id, work).await;
     let now = state.clock.now();
     match result {
         Ok(done) => {
@@ -138,6 +144,25 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 notify(state, kind, &grant, Some(&message)).await;
             }
             Ok(Outcome::Failed(e))
+        }
+    }
+}
+
+/// Runs `work` while renewing the job's lease, so no other worker takes over a job that is
+/// merely slow.
+async fn holding_lease<T>(state: &AppState, job_id: i64, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    let mut renew = tokio::time::interval(LEASE_RENEWAL);
+    renew.tick().await;
+    loop {
+        tokio::select! {
+            out = &mut work => return out,
+            _ = renew.tick() => {
+                let now = state.clock.now();
+                if let Err(e) = state.store.renew_lease(job_id, now, LEASE_SECONDS).await {
+                    tracing::warn!(job = job_id, error = %e, "could not renew a job's lease");
+                }
+            }
         }
     }
 }
@@ -244,7 +269,13 @@ async fn provision(
         libraries,
         permissions,
     };
-    match client.grant(&spec).await {
+    let result = if job.attempts > 1 {
+        // An earlier attempt may have made the account and died before recording it.
+        client.grant_again(&spec).await
+    } else {
+        client.grant(&spec).await
+    };
+    match result {
         Err(MediaError::AlreadyExists(why)) => reactivate(state, &client, grant, &spec)
             .await?
             .map(Some)

@@ -2,11 +2,9 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
@@ -17,24 +15,24 @@ use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilte
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{AppState, Routes, page, ser};
 
 pub const PAGE_SIZE: i64 = 50;
 const ORIGINS: [&str; 3] = ["invite", "request", "imported"];
 
 /// Every members route; each handler takes the [`Admin`] extractor.
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/admin/members", get(list))
-        .route("/admin/members/sync", post(sync_all))
-        .route("/admin/members/{id}", get(detail))
-        .route("/admin/members/{id}/expiry", post(expiry))
-        .route("/admin/members/{id}/notes", post(notes))
-        .route("/admin/members/{id}/grants/{grant}/access", post(access))
-        .route("/admin/members/{id}/grants/{grant}/disable", post(disable))
-        .route("/admin/members/{id}/grants/{grant}/enable", post(enable))
-        .route("/admin/members/{id}/grants/{grant}/remove", post(remove))
-        .route("/admin/servers/{id}/sync", post(sync_server))
+pub fn routes(r: Routes) -> Routes {
+    use crate::web::Access::Admin;
+    r.get("/admin/members", Admin, list)
+        .post("/admin/members/sync", Admin, sync_all)
+        .get("/admin/members/{id}", Admin, detail)
+        .post("/admin/members/{id}/expiry", Admin, expiry)
+        .post("/admin/members/{id}/notes", Admin, notes)
+        .post("/admin/members/{id}/grants/{grant}/access", Admin, access)
+        .post("/admin/members/{id}/grants/{grant}/disable", Admin, disable)
+        .post("/admin/members/{id}/grants/{grant}/enable", Admin, enable)
+        .post("/admin/members/{id}/grants/{grant}/remove", Admin, remove)
+        .post("/admin/servers/{id}/sync", Admin, sync_server)
 }
 
 fn parse_id(raw: &str) -> AppResult<i64> {

@@ -1,11 +1,9 @@
 //! `/admin/settings/notifications`: the owner's channels, their events and test buttons, and the
 //! latest deliveries with their outcome.
 
-use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
@@ -20,13 +18,14 @@ const BASE: &str = "/admin/settings/notifications";
 /// Result notices shown after a redirect; only these keys are ever rendered.
 const NOTICES: &[&str] = &["created", "saved", "deleted", "tested"];
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(BASE, get(show).post(create))
-        .route("/admin/settings/notifications/{id}", post(update))
-        .route("/admin/settings/notifications/{id}/test", post(test))
-        .route("/admin/settings/notifications/{id}/secret", post(secret))
-        .route("/admin/settings/notifications/{id}/delete", post(delete))
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Admin;
+    r.get(BASE, Admin, show)
+        .post(BASE, Admin, create)
+        .post("/admin/settings/notifications/{id}", Admin, update)
+        .post("/admin/settings/notifications/{id}/test", Admin, test)
+        .post("/admin/settings/notifications/{id}/secret", Admin, secret)
+        .post("/admin/settings/notifications/{id}/delete", Admin, delete)
 }
 
 /// Back to the page with a notice, at the channel concerned.

@@ -440,6 +440,16 @@ impl Store {
         .await?)
     }
 
+    /// Extends the lease on a job that is still running.
+    pub async fn renew_lease(&self, id: i64, now: Timestamp, lease: i64) -> Result<()> {
+        sqlx::query("UPDATE jobs SET locked_until = ? WHERE id = ? AND state = 'running'")
+            .bind(now + lease)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// Jobs due now, and running jobs whose lease ran out (their worker died).
     pub async fn due_jobs(&self, now: Timestamp, limit: i64) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(

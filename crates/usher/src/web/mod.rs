@@ -15,10 +15,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::handler::Handler;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use minijinja::{Environment, Value, context};
 use serde::Deserialize;
 
@@ -74,118 +75,202 @@ impl Limits {
     }
 }
 
-pub fn router(state: AppState) -> Router {
+/// Who may call a route. The security tests take every route from [`route_table`] and check that
+/// the handlers enforce what it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone: invite and request pages, the public invite API, sign-in, assets.
+    Public,
+    /// A signed-in admin. Anyone else is sent to the login page, or gets 401 under `/api/`.
+    Admin,
+    /// Proven by a secret other than a session: `/metrics` (bearer token), the Telegram webhook
+    /// (secret header).
+    Secret,
+    /// The JSON API: an API key (`Authorization: Bearer` or `X-Api-Key`), never a session; 401
+    /// without one.
+    ApiKey,
+}
+
+/// One route as registered: method, path pattern and who may call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// Registers routes and records them in the same call, so the table cannot drift from the router.
+pub struct Routes {
+    router: Router<AppState>,
+    table: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Routes {
+            router: Router::new(),
+            table: Vec::new(),
+        }
+    }
+
+    pub fn get<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::GET, path, access, get(handler))
+    }
+
+    pub fn post<H, T>(self, path: &'static str, access: Access, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.add(Method::POST, path, access, post(handler))
+    }
+
+    pub(crate) fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.router = self.router.route(path, route);
+        self.table.push(RouteInfo {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+}
+
+/// Every route usher serves, with who may call it.
+pub fn route_table() -> Vec<RouteInfo> {
+    routes().table
+}
+
+fn routes() -> Routes {
+    use crate::auth::routes as auth;
     use crate::invites::{admin as invites, public};
     use crate::onboarding::routes as onboarding;
     use crate::requests::{admin as requests_admin, public as requests_public};
     use crate::servers::routes as servers;
     use crate::settings::routes as settings;
-    let admin = Router::new()
-        .route("/admin", get(dashboard))
-        .route("/admin/servers", get(servers::list).post(servers::create))
-        .route("/admin/servers/new", get(servers::new_form))
-        .route("/admin/servers/plex/signin", post(servers::plex_signin))
-        .route("/admin/servers/plex/callback", get(servers::plex_callback))
-        .route("/admin/servers/plex/add", post(servers::plex_add))
-        .route("/admin/servers/{id}", get(servers::detail))
-        .route("/admin/servers/{id}/test", post(servers::test))
-        .route("/admin/servers/{id}/scan", post(servers::scan))
-        .route("/admin/servers/{id}/edit", post(servers::edit))
-        .route("/admin/servers/{id}/defaults", post(servers::defaults))
-        .route("/admin/servers/{id}/libraries", post(servers::libraries))
-        .route("/admin/servers/{id}/remove", post(servers::remove))
-        .route("/admin/servers/{id}/expiry", post(servers::expiry))
-        .route("/admin/invites", get(invites::list).post(invites::create))
-        .route("/admin/invites/new", get(invites::new_form))
-        .route("/admin/invites.csv", get(invites::csv))
-        .route(
-            "/admin/profiles",
-            get(crate::profiles::routes::list).post(crate::profiles::routes::create),
+    use Access::{Admin, Public, Secret};
+    let r = Routes::new()
+        .get("/", Public, home)
+        .get("/healthz", Public, healthz)
+        .get("/metrics", Secret, metrics::endpoint)
+        .get("/assets/{name}", Public, assets::serve)
+        .get("/setup", Public, auth::setup_page)
+        .post("/setup", Public, auth::setup_submit)
+        .get("/login", Public, auth::login_page)
+        .post("/login", Public, auth::login_submit)
+        .post("/logout", Public, auth::logout)
+        .post("/prefs", Public, prefs)
+        // The owner's pages.
+        .get("/admin", Admin, dashboard)
+        .get("/admin/servers", Admin, servers::list)
+        .post("/admin/servers", Admin, servers::create)
+        .get("/admin/servers/new", Admin, servers::new_form)
+        .post("/admin/servers/plex/signin", Admin, servers::plex_signin)
+        .get(
+            "/admin/servers/plex/callback",
+            Admin,
+            servers::plex_callback,
         )
-        .route(
-            "/admin/profiles/{id}",
-            get(crate::profiles::routes::edit).post(crate::profiles::routes::update),
-        )
-        .route(
-            "/admin/profiles/{id}/duplicate",
-            post(crate::profiles::routes::duplicate),
-        )
-        .route(
-            "/admin/profiles/{id}/delete",
-            post(crate::profiles::routes::delete),
-        )
-        .route("/admin/invites/{code}", get(invites::detail))
-        .route("/admin/invites/{code}/qr.svg", get(invites::qr_svg))
-        .route("/admin/invites/{code}/disable", post(invites::disable))
-        .route("/admin/invites/{code}/enable", post(invites::enable))
-        .route("/admin/invites/{code}/delete", post(invites::delete))
-        .route("/admin/requests", get(requests_admin::list))
-        .route(
+        .post("/admin/servers/plex/add", Admin, servers::plex_add)
+        .get("/admin/servers/{id}", Admin, servers::detail)
+        .post("/admin/servers/{id}/test", Admin, servers::test)
+        .post("/admin/servers/{id}/scan", Admin, servers::scan)
+        .post("/admin/servers/{id}/edit", Admin, servers::edit)
+        .post("/admin/servers/{id}/defaults", Admin, servers::defaults)
+        .post("/admin/servers/{id}/libraries", Admin, servers::libraries)
+        .post("/admin/servers/{id}/remove", Admin, servers::remove)
+        .post("/admin/servers/{id}/expiry", Admin, servers::expiry)
+        .get("/admin/invites", Admin, invites::list)
+        .post("/admin/invites", Admin, invites::create)
+        .get("/admin/invites/new", Admin, invites::new_form)
+        .get("/admin/invites/{code}", Admin, invites::detail)
+        .get("/admin/invites/{code}/qr.svg", Admin, invites::qr_svg)
+        .post("/admin/invites/{code}/disable", Admin, invites::disable)
+        .post("/admin/invites/{code}/enable", Admin, invites::enable)
+        .post("/admin/invites/{code}/delete", Admin, invites::delete)
+        .get("/admin/requests", Admin, requests_admin::list)
+        .post(
             "/admin/requests/{id}/approve",
-            post(requests_admin::approve),
+            Admin,
+            requests_admin::approve,
         )
-        .route(
+        .post(
             "/admin/requests/{id}/decline",
-            post(requests_admin::decline),
+            Admin,
+            requests_admin::decline,
         )
-        .route("/admin/onboarding", get(onboarding::show))
-        .route("/admin/onboarding/{kind}", post(onboarding::save))
-        .route("/admin/onboarding/{kind}/reset", post(onboarding::reset))
-        .route(
-            "/admin/api-keys",
-            get(crate::api::keys::list).post(crate::api::keys::create),
-        )
-        .route(
-            "/admin/api-keys/{id}/revoke",
-            post(crate::api::keys::revoke),
-        )
-        .route("/admin/settings", get(settings::show))
-        .route("/admin/settings/general", post(settings::general))
-        .route("/admin/settings/requests", post(settings::requests))
-        .route("/admin/settings/telegram", post(settings::telegram))
-        .route(
+        .get("/admin/settings", Admin, settings::show)
+        .post("/admin/settings/general", Admin, settings::general)
+        .post("/admin/settings/requests", Admin, settings::requests)
+        .post("/admin/settings/telegram", Admin, settings::telegram)
+        .post(
             "/admin/settings/telegram/test",
-            post(settings::telegram_test),
+            Admin,
+            settings::telegram_test,
         )
-        .route("/admin/settings/email", post(settings::email))
-        .route("/admin/settings/email/test", post(settings::email_test));
-    let public = Router::new()
-        .route("/join", get(public::join))
-        .route("/i/{code}", get(public::show).post(public::redeem_form))
-        .route(
-            "/i/{code}/plex",
-            get(public::plex_back).post(public::plex_start),
+        .post("/admin/settings/email", Admin, settings::email)
+        .post("/admin/settings/email/test", Admin, settings::email_test);
+    let r = r
+        .get("/admin/invites.csv", Admin, invites::csv)
+        .get("/admin/profiles", Admin, crate::profiles::routes::list)
+        .post("/admin/profiles", Admin, crate::profiles::routes::create)
+        .get("/admin/profiles/{id}", Admin, crate::profiles::routes::edit)
+        .post(
+            "/admin/profiles/{id}",
+            Admin,
+            crate::profiles::routes::update,
         )
-        .route("/i/{code}/welcome", get(public::welcome))
-        .route(
-            "/request",
-            get(requests_public::form).post(requests_public::submit),
+        .post(
+            "/admin/profiles/{id}/duplicate",
+            Admin,
+            crate::profiles::routes::duplicate,
         )
-        .route("/request/sent", get(requests_public::sent))
-        .route("/guide", get(onboarding::guide))
-        .route("/telegram/webhook", post(crate::telegram::webhook));
+        .post(
+            "/admin/profiles/{id}/delete",
+            Admin,
+            crate::profiles::routes::delete,
+        )
+        .get("/admin/onboarding", Admin, onboarding::show)
+        .post("/admin/onboarding/{kind}", Admin, onboarding::save)
+        .post("/admin/onboarding/{kind}/reset", Admin, onboarding::reset)
+        .get("/admin/api-keys", Admin, crate::api::keys::list)
+        .post("/admin/api-keys", Admin, crate::api::keys::create)
+        .post(
+            "/admin/api-keys/{id}/revoke",
+            Admin,
+            crate::api::keys::revoke,
+        )
+        .get("/guide", Public, onboarding::guide);
+    let r = crate::notify::routes::routes(r);
+    let r = crate::audit::routes(r);
+    let r = crate::api::routes(r);
+    crate::members::routes::routes(r)
+        // What friends see.
+        .get("/join", Public, public::join)
+        .get("/i/{code}", Public, public::show)
+        .post("/i/{code}", Public, public::redeem_form)
+        .get("/i/{code}/plex", Public, public::plex_back)
+        .post("/i/{code}/plex", Public, public::plex_start)
+        .get("/i/{code}/welcome", Public, public::welcome)
+        .get("/request", Public, requests_public::form)
+        .post("/request", Public, requests_public::submit)
+        .get("/request/sent", Public, requests_public::sent)
+        .post("/telegram/webhook", Secret, crate::telegram::webhook)
+}
 
-    Router::new()
-        .route("/", get(home))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::endpoint))
-        .route("/assets/{name}", get(assets::serve))
-        .route(
-            "/setup",
-            get(crate::auth::routes::setup_page).post(crate::auth::routes::setup_submit),
-        )
-        .route(
-            "/login",
-            get(crate::auth::routes::login_page).post(crate::auth::routes::login_submit),
-        )
-        .route("/logout", post(crate::auth::routes::logout))
-        .route("/prefs", post(prefs))
-        .merge(admin)
-        .merge(crate::members::routes::router())
-        .merge(crate::notify::routes::router())
-        .merge(crate::audit::router())
-        .merge(public)
-        .merge(crate::api::router())
+pub fn router(state: AppState) -> Router {
+    routes()
+        .router
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

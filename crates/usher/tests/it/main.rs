@@ -1,12 +1,14 @@
 //! The one integration-test binary: a harness that runs usher on port 0 with a temp data dir and
 //! a manual clock, and a file per feature.
 
+mod binary;
 mod helpers;
 
 mod api;
 mod backup;
 mod cli;
 mod events;
+mod faults;
 mod foundation;
 mod invites;
 mod members;
@@ -14,4 +16,5 @@ mod notify;
 mod onboarding;
 mod profiles;
 mod requests;
+mod security;
 mod servers;

@@ -1,0 +1,949 @@
+//! usher's benchmark. Drives the release binary as a separate process against fakes started
+//! here on 127.0.0.1, and prints DESIGN's performance budget as a markdown table with the
+//! measured figure beside each budget. See bench/README.md.
+
+mod client;
+mod load;
+mod page;
+mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, header};
+use http_body_util::Full;
+
+use client::{Conn, Error, csrf_of};
+use process::{Usher, cli};
+
+const ADMIN: &str = "bench";
+const ADMIN_PASSWORD: &str = "bench password 0123";
+const ANON: &str = "usher_anon=benchmarkvisitor0001";
+
+/// How big each part of the run is.
+struct Sizes {
+    starts: usize,
+    connections: usize,
+    warmup: Duration,
+    duration: Duration,
+    redemptions: usize,
+    uses: usize,
+    members: usize,
+    member_repeats: usize,
+    requests: usize,
+}
+
+const FULL: Sizes = Sizes {
+    starts: 5,
+    connections: 64,
+    warmup: Duration::from_secs(2),
+    duration: Duration::from_secs(10),
+    redemptions: 500,
+    uses: 100,
+    members: 10_000,
+    member_repeats: 20,
+    requests: 200,
+};
+
+const QUICK: Sizes = Sizes {
+    starts: 1,
+    connections: 8,
+    warmup: Duration::from_millis(200),
+    duration: Duration::from_secs(1),
+    redemptions: 40,
+    uses: 10,
+    members: 500,
+    member_repeats: 3,
+    requests: 20,
+};
+
+struct Options {
+    quick: bool,
+    usher: PathBuf,
+    record: Option<PathBuf>,
+}
+
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: bench [--quick] [--usher PATH] [--record RESULTS.md]\n\
+         \n\
+         --quick    tiny numbers, a smoke test of the benchmark itself (figures are not comparable)\n\
+         --usher    the usher binary to measure (default: `usher` next to this binary)\n\
+         --record   also write the table, date and machine into this file"
+    );
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("hello") {
+        return hello(args.get(1).map(String::as_str).unwrap_or("127.0.0.1:0"));
+    }
+    let mut opts = Options {
+        quick: false,
+        usher: process::default_binary(),
+        record: None,
+    };
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => opts.quick = true,
+            "--usher" => match it.next() {
+                Some(p) => opts.usher = p.into(),
+                None => return usage(),
+            },
+            "--record" => match it.next() {
+                Some(p) => opts.record = Some(p.into()),
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    if !opts.usher.is_file() {
+        eprintln!(
+            "no usher binary at {} (build it with `cargo build --release -p usher`)",
+            opts.usher.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    match runtime.block_on(run(&opts)) {
+        Ok(rows) => {
+            let table = render(&rows);
+            println!("{table}");
+            if let Some(path) = &opts.record
+                && let Err(e) = record(path, &table, opts.quick)
+            {
+                eprintln!("could not write {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+            if rows.iter().any(|r| matches!(r.verdict, Verdict::Misses(_))) {
+                eprintln!("some figures miss the budget (see the table)");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("benchmark failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A bare axum hello-world, run as a separate process for the reference row.
+fn hello(bind: &str) -> ExitCode {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    runtime.block_on(async {
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "Hello, World!" }));
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .expect("bind the hello-world");
+        axum::serve(listener, app).await.expect("serve");
+    });
+    ExitCode::SUCCESS
+}
+
+// --- the table ----------------------------------------------------------------------------------
+
+enum Verdict {
+    Meets,
+    Misses(String),
+    /// No budget: shown for context.
+    Info,
+}
+
+struct Row {
+    figure: String,
+    measured: String,
+    budget: String,
+    verdict: Verdict,
+}
+
+fn row(figure: &str, measured: String, budget: &str, verdict: Verdict) -> Row {
+    Row {
+        figure: figure.into(),
+        measured,
+        budget: budget.into(),
+        verdict,
+    }
+}
+
+/// At most `limit`: meets, or says by how much it is over.
+fn at_most(value: f64, limit: f64, unit: &str) -> Verdict {
+    if value <= limit {
+        Verdict::Meets
+    } else {
+        Verdict::Misses(format!(
+            "over by {} {unit} ({:.0} %)",
+            fmt_num(value - limit),
+            (value / limit - 1.0) * 100.0
+        ))
+    }
+}
+
+/// At least `floor`.
+fn at_least(value: f64, floor: f64, unit: &str) -> Verdict {
+    if value >= floor {
+        Verdict::Meets
+    } else {
+        Verdict::Misses(format!(
+            "short by {} {unit} ({:.0} %)",
+            fmt_num(floor - value),
+            (1.0 - value / floor) * 100.0
+        ))
+    }
+}
+
+fn exactly(value: u64, want: u64) -> Verdict {
+    if value == want {
+        Verdict::Meets
+    } else {
+        Verdict::Misses(format!("{value} instead of {want}"))
+    }
+}
+
+fn fmt_num(v: f64) -> String {
+    if v >= 100.0 {
+        let n = v.round() as u64;
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut out = String::from("| figure | measured | budget | |\n|---|---|---|---|\n");
+    for r in rows {
+        let verdict = match &r.verdict {
+            Verdict::Meets => "✅ meets".to_string(),
+            Verdict::Misses(how) => format!("❌ {how}"),
+            Verdict::Info => "—".to_string(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            r.figure, r.measured, r.budget, verdict
+        ));
+    }
+    out
+}
+
+/// Writes the table between the markers in `path`, keeping everything else (the notes).
+fn record(path: &Path, table: &str, quick: bool) -> std::io::Result<()> {
+    const BEGIN: &str = "<!-- bench:begin -->";
+    const END: &str = "<!-- bench:end -->";
+    let block = format!("{BEGIN}\n{}\n\n{table}{END}", machine(quick));
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if e > b => format!("{}{block}{}", &old[..b], &old[e + END.len()..]),
+        _ if old.is_empty() => format!("# Benchmark results\n\n{block}\n"),
+        _ => format!("{old}\n{block}\n"),
+    };
+    std::fs::write(path, new)
+}
+
+/// Date and machine, for the record.
+fn machine(quick: bool) -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let (y, m, d) = civil_date(secs.div_euclid(86_400));
+    format!(
+        "Run {y:04}-{m:02}-{d:02}{} · {cores} CPUs ({cpu}) · Linux {kernel} · usher {} · loopback",
+        if quick {
+            " (--quick: not comparable)"
+        } else {
+            ""
+        },
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
+fn civil_date(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+// --- the run ------------------------------------------------------------------------------------
+
+fn note(msg: impl AsRef<str>) {
+    eprintln!("bench: {}", msg.as_ref());
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f)
+        .await
+        .expect("a blocking step panicked")
+}
+
+async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
+    let sizes = if opts.quick { &QUICK } else { &FULL };
+    let bin = opts.usher.clone();
+    let work = std::env::temp_dir().join(format!("usher-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&work);
+    std::fs::create_dir_all(&work)?;
+    let mut rows = Vec::new();
+
+    // Binary size.
+    let size = std::fs::metadata(&bin)?.len();
+    rows.push(row(
+        "release binary size",
+        mb(size),
+        "≤ 25 MB",
+        at_most(size as f64 / 1e6, 25.0, "MB"),
+    ));
+
+    // Start-up and idle memory: a fresh data dir each time (migrations, new secret key).
+    let mut starts = Vec::new();
+    let mut rss = 0;
+    for i in 0..sizes.starts {
+        let dir = work.join(format!("start{i}"));
+        let b = bin.clone();
+        let log = work.join(format!("start{i}.log"));
+        let (usher, took) = blocking(move || Usher::start(&b, &dir, &[], &log)).await;
+        starts.push(took);
+        if i == 0 {
+            // Let start-up work settle, then read what it holds while idle.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            rss = usher.rss_bytes();
+        }
+        blocking(move || usher.stop()).await;
+    }
+    starts.sort();
+    let start = starts[starts.len() / 2];
+    note(format!("start to first answer: {starts:?}"));
+    rows.push(row(
+        "idle resident memory after start",
+        mb(rss),
+        "≤ 20 MB",
+        at_most(rss as f64 / 1e6, 20.0, "MB"),
+    ));
+    rows.push(row(
+        "start to first HTTP answer (fresh data dir, median)",
+        format!("{:.1} ms", start.as_secs_f64() * 1e3),
+        "≤ 100 ms",
+        at_most(start.as_secs_f64() * 1e3, 100.0, "ms"),
+    ));
+
+    // One usher for the rest, connected to a fake Jellyfin run here.
+    let jf = fakes::jellyfin::FakeJellyfin::start(fakes::jellyfin::FakeKind::Jellyfin).await;
+    let data = work.join("data");
+    let (b, d, url, key) = (bin.clone(), data.clone(), jf.url(), jf.api_key());
+    let uses = sizes.uses.to_string();
+    let (page_code, burst_code) = blocking(move || {
+        cli(
+            &b,
+            &d,
+            &["admin", "create", "--username", ADMIN, "--password-stdin"],
+            ADMIN_PASSWORD,
+        );
+        cli(
+            &b,
+            &d,
+            &[
+                "server",
+                "add",
+                "jellyfin",
+                "--name",
+                "Bench",
+                "--url",
+                &url,
+                "--api-key-stdin",
+            ],
+            &key,
+        );
+        let invite = |uses: &str, expires: &str| {
+            let out = cli(
+                &b,
+                &d,
+                &[
+                    "invite",
+                    "create",
+                    "--server",
+                    "Bench",
+                    "--uses",
+                    uses,
+                    "--expires",
+                    expires,
+                    "--label",
+                    "Movie night",
+                    "--json",
+                ],
+                "",
+            );
+            let v: serde_json::Value = serde_json::from_str(&out).expect("invite JSON");
+            v["code"].as_str().expect("a code").to_string()
+        };
+        (invite("unlimited", "never"), invite(&uses, "7d"))
+    })
+    .await;
+    let env = vec![
+        // One address sends everything here: lift the per-address limits for the run.
+        ("USHER_REDEMPTIONS_PER_HOUR", "1000000".to_string()),
+        ("USHER_CODE_MISSES_PER_HOUR", "1000000".to_string()),
+        // No background sync or reminders touching the database during measurements.
+        ("USHER_SYNC_HOURS", "0".to_string()),
+        ("USHER_REMINDER_DAYS", "0".to_string()),
+    ];
+    let (b, d, log) = (bin.clone(), data.clone(), work.join("usher.log"));
+    let (usher, _) = blocking(move || Usher::start(&b, &d, &env, &log)).await;
+    let addr = usher.addr;
+    let host = addr.to_string();
+
+    rows.extend(page_weight(addr, &host, &page_code).await?);
+    rows.extend(throughput(addr, &page_code, sizes).await?);
+    rows.extend(redemptions(addr, &jf, &data, &burst_code, sizes).await?);
+    let session = login(addr).await?;
+    rows.extend(members(addr, &data, &session, sizes).await?);
+    rows.extend(request_form(addr, &data, &session, sizes).await?);
+    let after = usher.rss_bytes();
+    rows.push(row(
+        "resident memory after the whole run",
+        mb(after),
+        "—",
+        Verdict::Info,
+    ));
+    blocking(move || usher.stop()).await;
+    rows.push(reference(sizes).await?);
+    drop(jf);
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(rows)
+}
+
+async fn page_weight(
+    addr: std::net::SocketAddr,
+    host: &str,
+    code: &str,
+) -> Result<Vec<Row>, Error> {
+    let mut conn = Conn::open(addr).await?;
+    let page_req = conn
+        .request(Method::GET, &format!("/i/{code}"))
+        .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+        .body(Full::<Bytes>::default())?;
+    let page = conn.send(page_req).await?;
+    if !page.status.is_success() {
+        return Err(format!("the invite page answered {}", page.status).into());
+    }
+    let html = decode(&page)?;
+    let mut total = page.body.len();
+    let mut third_party = Vec::new();
+    let mut uncached = Vec::new();
+    let mut parts = vec![format!("HTML {}", page.body.len())];
+    let mut seen = 0;
+    for url in page::resources(&html) {
+        if page::is_third_party(&url, host) {
+            third_party.push(url);
+            continue;
+        }
+        let path = url
+            .strip_prefix(&format!("http://{host}"))
+            .unwrap_or(&url)
+            .to_string();
+        let req = conn
+            .request(Method::GET, &path)
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .body(Full::<Bytes>::default())?;
+        let asset = conn.send(req).await?;
+        if !asset.status.is_success() {
+            return Err(format!("{path} answered {}", asset.status).into());
+        }
+        seen += 1;
+        total += asset.body.len();
+        let name = path.rsplit('/').next().unwrap_or("");
+        parts.push(format!("{name} {}", asset.body.len()));
+        let cache = asset.header("cache-control").unwrap_or("").to_string();
+        let max_age = cache
+            .split(',')
+            .find_map(|d| d.trim().strip_prefix("max-age="))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0);
+        // Fingerprinted: a content hash in the file name (`app.3f2a9c1b70.css`).
+        let fingerprinted = name
+            .split('.')
+            .any(|seg| seg.len() >= 8 && seg.chars().all(|c| c.is_ascii_hexdigit()));
+        if max_age < 30 * 86_400 || !fingerprinted {
+            uncached.push(name.to_string());
+        }
+        if asset
+            .header("content-type")
+            .is_some_and(|t| t.starts_with("text/css"))
+        {
+            for u in page::css_resources(&decode(&asset)?) {
+                if page::is_third_party(&u, host) {
+                    third_party.push(u);
+                }
+            }
+        }
+    }
+    note(format!(
+        "page weight: {} bytes ({}); resources {seen}",
+        total,
+        parts.join(", ")
+    ));
+    Ok(vec![
+        row(
+            "public invite page weight (HTML + CSS + JS + icon, compressed)",
+            format!("{:.1} KB ({})", total as f64 / 1e3, parts.join(", ")),
+            "≤ 50 KB",
+            at_most(total as f64 / 1e3, 50.0, "KB"),
+        ),
+        row(
+            "third-party requests from the invite page",
+            if third_party.is_empty() {
+                "0".into()
+            } else {
+                format!("{} ({})", third_party.len(), third_party.join(", "))
+            },
+            "0",
+            exactly(third_party.len() as u64, 0),
+        ),
+        row(
+            "page assets fingerprinted and cached (max-age)",
+            if uncached.is_empty() {
+                format!("all {seen}")
+            } else {
+                format!("not: {}", uncached.join(", "))
+            },
+            "all",
+            exactly(uncached.len() as u64, 0),
+        ),
+    ])
+}
+
+/// The body as text, gunzipped when it came compressed.
+fn decode(reply: &client::Reply) -> Result<String, Error> {
+    match reply.header("content-encoding") {
+        None | Some("identity") => Ok(reply.text()),
+        Some("gzip") => Ok(gunzip(&reply.body)?),
+        Some(other) => Err(format!("unexpected content-encoding {other}").into()),
+    }
+}
+
+/// Gunzips with the system's `gzip` (only for reading the page, never on the measured path).
+fn gunzip(data: &[u8]) -> Result<String, Error> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("gzip")
+        .arg("-dc")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    child.stdin.take().ok_or("no stdin")?.write_all(data)?;
+    let out = child.wait_with_output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn throughput(
+    addr: std::net::SocketAddr,
+    code: &str,
+    sizes: &Sizes,
+) -> Result<Vec<Row>, Error> {
+    let path = format!("/i/{code}");
+    // What a phone's browser sends on a second visit: compression, a language, its cookie.
+    let make = Arc::new(move |c: &Conn| {
+        c.request(Method::GET, &path)
+            .header(header::ACCEPT, "text/html")
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+            .header(header::COOKIE, ANON)
+            .body(Full::<Bytes>::default())
+            .expect("a valid request")
+    });
+    let stats =
+        load::keep_alive(addr, sizes.connections, sizes.warmup, sizes.duration, make).await?;
+    note(format!("invite page: {}", stats.summary()));
+    let ok = stats.status(200);
+    let bad = stats.count() - ok + stats.errors;
+    let rps = stats.per_second();
+    let p99 = stats.percentile_ms(99.0);
+    Ok(vec![
+        row(
+            &format!(
+                "public invite page, {} keep-alive connections, {} s: throughput",
+                sizes.connections,
+                sizes.duration.as_secs_f64()
+            ),
+            format!(
+                "{} req/s{}",
+                fmt_num(rps),
+                if bad > 0 {
+                    format!(" ({bad} not 200)")
+                } else {
+                    String::new()
+                }
+            ),
+            "≥ 30,000 req/s",
+            if bad > 0 {
+                Verdict::Misses(format!("{bad} answers were not 200"))
+            } else {
+                at_least(rps, 30_000.0, "req/s")
+            },
+        ),
+        row(
+            "public invite page: latency p50 / p99",
+            format!("{:.2} ms / {:.2} ms", stats.percentile_ms(50.0), p99),
+            "p99 ≤ 10 ms",
+            at_most(p99, 10.0, "ms"),
+        ),
+    ])
+}
+
+async fn db(data: &Path) -> Result<sqlx::SqlitePool, Error> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    let opts = SqliteConnectOptions::new()
+        .filename(data.join("usher.db"))
+        .busy_timeout(Duration::from_secs(10));
+    Ok(sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await?)
+}
+
+async fn redemptions(
+    addr: std::net::SocketAddr,
+    jf: &fakes::jellyfin::FakeJellyfin,
+    data: &Path,
+    code: &str,
+    sizes: &Sizes,
+) -> Result<Vec<Row>, Error> {
+    let before = jf.users().len();
+    jf.control().set_latency(Duration::from_millis(50));
+    let path = format!("/api/v1/invites/{code}/redeem");
+    let make = Arc::new(move |c: &Conn, i: usize| {
+        let body = serde_json::json!({
+            "username": format!("guest{i}"),
+            "password": format!("guest password {i}"),
+        });
+        c.request(Method::POST, &path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(body.to_string())))
+            .expect("a valid request")
+    });
+    let stats = load::burst(addr, sizes.redemptions, make).await?;
+    note(format!("redemptions: {}", stats.summary()));
+    // Provisioning a server found busy finishes in the background: wait for the queue to drain.
+    let pool = db(data).await?;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let open: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('queued', 'running')")
+                .fetch_one(&pool)
+                .await?;
+        if open == 0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    jf.control().set_latency(Duration::ZERO);
+    let provisioned = (jf.users().len() - before) as u64;
+    let used: i64 = sqlx::query_scalar("SELECT used FROM invites WHERE code = ?")
+        .bind(code)
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    let created = stats.status(201);
+    let n = sizes.redemptions;
+    let uses = sizes.uses as u64;
+    let server_errors = stats.server_errors() + stats.errors;
+    let p99 = stats.percentile_ms(99.0);
+    Ok(vec![
+        row(
+            &format!(
+                "{n} concurrent redemptions of a {uses}-use invite, fake Jellyfin +50 ms: accounts made"
+            ),
+            format!(
+                "{provisioned} on the server ({created} × 201, {} × 410; invite used {used})",
+                stats.status(410)
+            ),
+            &format!("exactly {uses}"),
+            if provisioned == uses && created == uses && used as u64 == uses {
+                Verdict::Meets
+            } else {
+                Verdict::Misses(format!(
+                    "{provisioned} accounts, {created} × 201, used {used}"
+                ))
+            },
+        ),
+        row(
+            "… 5xx or dropped connections",
+            server_errors.to_string(),
+            "0",
+            exactly(server_errors, 0),
+        ),
+        row(
+            "… latency p50 / p99",
+            format!("{:.0} ms / {:.0} ms", stats.percentile_ms(50.0), p99),
+            "p99 ≤ 2 s",
+            at_most(p99, 2000.0, "ms"),
+        ),
+    ])
+}
+
+/// Signs in as the bench admin; the session cookie.
+async fn login(addr: std::net::SocketAddr) -> Result<String, Error> {
+    let mut conn = Conn::open(addr).await?;
+    let page = conn.get("/login", Some(ANON)).await?;
+    let csrf = csrf_of(&page.text()).ok_or("no CSRF token on /login")?;
+    let res = conn
+        .post_form(
+            "/login",
+            Some(ANON),
+            &[
+                ("csrf", &csrf),
+                ("username", ADMIN),
+                ("password", ADMIN_PASSWORD),
+            ],
+        )
+        .await?;
+    let session = res
+        .cookie("usher_session")
+        .ok_or_else(|| format!("sign-in failed: {} {}", res.status, res.text()))?;
+    Ok(format!("usher_session={session}"))
+}
+
+async fn members(
+    addr: std::net::SocketAddr,
+    data: &Path,
+    session: &str,
+    sizes: &Sizes,
+) -> Result<Vec<Row>, Error> {
+    let n = sizes.members as i64;
+    let pool = db(data).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs() as i64;
+    let (server_id, libraries): (i64, String) = sqlx::query_as(
+        "SELECT s.id, COALESCE((SELECT json_group_array(remote_id) FROM libraries WHERE server_id = s.id), '[]')
+         FROM servers s ORDER BY s.id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await?;
+    let started = Instant::now();
+    let mut tx = pool.begin().await?;
+    // Names in a scattered order, emails and user names like real ones; one grant each, every
+    // tenth with an expiry.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO members (display_name, email, username, identity_key, origin, created_at)
+         SELECT 'Member ' || ((i * 7919) % ?1 + 1), 'member' || i || '@example.com', 'member' || i,
+                'member' || i, 'imported', ?2 - i
+         FROM n",
+    )
+    .bind(n)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO grants (member_id, server_id, status, identity, libraries, permissions,
+                             remote_id, expires_at, created_at, updated_at)
+         SELECT id, ?1, 'active', username, ?2, '{}', 'bench-' || id,
+                CASE WHEN id % 10 = 0 THEN ?3 + 90 * 86400 + id END, ?3, ?3
+         FROM members WHERE origin = 'imported' AND username LIKE 'member%'",
+    )
+    .bind(server_id)
+    .bind(&libraries)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    pool.close().await;
+    note(format!("inserted {n} members in {:?}", started.elapsed()));
+
+    let last_page = (n / 50).max(1);
+    let later = (last_page * 3 / 4).max(1);
+    let queries = [
+        ("members page, first page", "/admin/members".to_string()),
+        (
+            "members page, search",
+            "/admin/members?q=member12".to_string(),
+        ),
+        (
+            "members page, a later page",
+            format!("/admin/members?page={later}"),
+        ),
+        (
+            "members page, search + a later page",
+            format!("/admin/members?q=example.com&page={}", (later / 2).max(1)),
+        ),
+    ];
+    let mut conn = Conn::open(addr).await?;
+    let mut rows = Vec::new();
+    for (label, path) in queries {
+        let mut times = Vec::new();
+        for _ in 0..sizes.member_repeats {
+            let res = conn.get(&path, Some(session)).await?;
+            if res.status != 200 {
+                return Err(format!("{path} answered {}", res.status).into());
+            }
+            times.push(res.elapsed);
+        }
+        times.sort();
+        let median = times[times.len() / 2].as_secs_f64() * 1e3;
+        let worst = times[times.len() - 1].as_secs_f64() * 1e3;
+        note(format!(
+            "{path}: median {median:.1} ms, worst {worst:.1} ms"
+        ));
+        rows.push(row(
+            &format!("{label} ({} members)", fmt_num(n as f64)),
+            format!("{median:.1} ms (worst of {} {worst:.1} ms)", times.len()),
+            "≤ 50 ms",
+            at_most(median, 50.0, "ms"),
+        ));
+    }
+    Ok(rows)
+}
+
+async fn request_form(
+    addr: std::net::SocketAddr,
+    data: &Path,
+    session: &str,
+    sizes: &Sizes,
+) -> Result<Vec<Row>, Error> {
+    // Open the form and lift the per-address limit, as the owner would in settings.
+    let mut conn = Conn::open(addr).await?;
+    let settings = conn.get("/admin/settings", Some(session)).await?;
+    let csrf = csrf_of(&settings.text()).ok_or("no CSRF token on /admin/settings")?;
+    let res = conn
+        .post_form(
+            "/admin/settings/requests",
+            Some(session),
+            &[
+                ("csrf", &csrf),
+                ("enabled", "on"),
+                ("expiry_hours", "24"),
+                ("per_ip_per_hour", "1000"),
+                ("access_duration", ""),
+            ],
+        )
+        .await?;
+    if !res.status.is_redirection() {
+        return Err(format!("saving request settings answered {}", res.status).into());
+    }
+    let form = conn.get("/request", Some(ANON)).await?;
+    if form.status != 200 {
+        return Err(format!("/request answered {}", form.status).into());
+    }
+    let csrf = csrf_of(&form.text()).ok_or("no CSRF token on /request")?;
+    let origin = format!("http://{addr}");
+    let make = Arc::new(move |c: &Conn, i: usize| {
+        let body = client::form_encode(&[
+            ("csrf", &csrf),
+            ("name", &format!("Requester {i}")),
+            ("email", &format!("requester{i}@example.com")),
+            ("note", "Hi! It's me from the book club."),
+            ("website", ""),
+        ]);
+        c.request(Method::POST, "/request")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, &origin)
+            .header(header::COOKIE, ANON)
+            .body(Full::new(Bytes::from(body)))
+            .expect("a valid request")
+    });
+    let n = sizes.requests;
+    let stats = load::burst(addr, n, make).await?;
+    note(format!("request form: {}", stats.summary()));
+    let pool = db(data).await?;
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM requests WHERE status = 'pending'")
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    let server_errors = stats.server_errors() + stats.errors;
+    let accepted = stats.status(303);
+    Ok(vec![row(
+        &format!("request form, {n} concurrent submissions: 5xx or dropped"),
+        format!(
+            "{server_errors} ({accepted} × 303, {stored} requests stored; p50 {:.0} ms, p99 {:.0} ms)",
+            stats.percentile_ms(50.0),
+            stats.percentile_ms(99.0)
+        ),
+        &format!("0, all {n} stored"),
+        if server_errors == 0 && stored == n as i64 {
+            Verdict::Meets
+        } else {
+            Verdict::Misses(format!("{server_errors} failed, {stored} stored"))
+        },
+    )])
+}
+
+/// The same load generator against a bare axum hello-world: what this machine can do at all.
+async fn reference(sizes: &Sizes) -> Result<Row, Error> {
+    let addr = process::free_addr();
+    let me = std::env::current_exe()?;
+    let mut child = std::process::Command::new(me)
+        .args(["hello", &addr.to_string()])
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while process::raw_get(addr, "/") != Some(200) {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("the hello-world did not start".into());
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let make = Arc::new(|c: &Conn| {
+        c.request(Method::GET, "/")
+            .body(Full::<Bytes>::default())
+            .expect("a valid request")
+    });
+    let stats = load::keep_alive(addr, sizes.connections, sizes.warmup, sizes.duration, make).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let stats = stats?;
+    note(format!("hello-world: {}", stats.summary()));
+    Ok(row(
+        "reference: bare axum hello-world, same load generator",
+        format!(
+            "{} req/s, p99 {:.2} ms",
+            fmt_num(stats.per_second()),
+            stats.percentile_ms(99.0)
+        ),
+        "—",
+        Verdict::Info,
+    ))
+}
