@@ -12,6 +12,11 @@ use http_body_util::Full;
 
 use crate::client::{Conn, Error};
 
+/// Builds the request a keep-alive connection sends next.
+pub type MakeRequest = Arc<dyn Fn(&Conn) -> Request<Full<Bytes>> + Send + Sync>;
+/// Builds the n-th request of a burst.
+pub type MakeNthRequest = Arc<dyn Fn(&Conn, usize) -> Request<Full<Bytes>> + Send + Sync>;
+
 /// Latencies and status counts of a run.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -96,7 +101,7 @@ pub async fn keep_alive(
     connections: usize,
     warmup: Duration,
     duration: Duration,
-    make: Arc<dyn Fn(&Conn) -> Request<Full<Bytes>> + Send + Sync>,
+    make: MakeRequest,
 ) -> Result<Stats, Error> {
     let start = Instant::now();
     let measure_from = start + warmup;
@@ -142,11 +147,7 @@ pub async fn keep_alive(
 
 /// `n` requests, each on its own connection, all sent at the same instant (connections are opened
 /// first). Latency counts from the release to the full answer.
-pub async fn burst(
-    addr: SocketAddr,
-    n: usize,
-    make: Arc<dyn Fn(&Conn, usize) -> Request<Full<Bytes>> + Send + Sync>,
-) -> Result<Stats, Error> {
+pub async fn burst(addr: SocketAddr, n: usize, make: MakeNthRequest) -> Result<Stats, Error> {
     let barrier = Arc::new(tokio::sync::Barrier::new(n + 1));
     let mut tasks = Vec::new();
     for i in 0..n {

@@ -157,7 +157,8 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
             assert_ne!(res.status(), StatusCode::OK, "{} {path}", r.method);
             continue;
         }
-        let attempts: [(&str, Vec<(&str, &str)>, Option<&str>); 3] = [
+        type Attempt<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<&'a str>);
+        let attempts: [Attempt; 3] = [
             ("no token", vec![("name", "x")], None),
             (
                 "a forged token",
@@ -826,7 +827,6 @@ proptest! {
         // `_FILE` variables read files; those are tested by name elsewhere.
         let env: Vec<(String, String)> = vars
             .into_iter()
-            .map(|(k, v)| (k, v))
             .chain(known.into_iter().map(|(k, v)| (k.to_string(), v)))
             .filter(|(k, _)| !k.ends_with("_FILE"))
             .collect();
