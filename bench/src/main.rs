@@ -64,15 +64,36 @@ struct Options {
     quick: bool,
     usher: PathBuf,
     record: Option<PathBuf>,
+    /// Only these parts (all when empty).
+    only: Vec<String>,
 }
+
+impl Options {
+    fn runs(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
+}
+
+const PARTS: &[&str] = &[
+    "size",
+    "start",
+    "page",
+    "throughput",
+    "redeem",
+    "members",
+    "requests",
+    "reference",
+];
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: bench [--quick] [--usher PATH] [--record RESULTS.md]\n\
+        "usage: bench [--quick] [--usher PATH] [--record RESULTS.md] [--only PART,…]\n\
          \n\
          --quick    tiny numbers, a smoke test of the benchmark itself (figures are not comparable)\n\
          --usher    the usher binary to measure (default: `usher` next to this binary)\n\
-         --record   also write the table, date and machine into this file"
+         --record   also write the table, date and machine into this file\n\
+         --only     measure only some parts: {}",
+        PARTS.join(", ")
     );
     ExitCode::from(2)
 }
@@ -86,6 +107,7 @@ fn main() -> ExitCode {
         quick: false,
         usher: process::default_binary(),
         record: None,
+        only: Vec::new(),
     };
     let mut it = args.into_iter();
     while let Some(a) = it.next() {
@@ -97,6 +119,17 @@ fn main() -> ExitCode {
             },
             "--record" => match it.next() {
                 Some(p) => opts.record = Some(p.into()),
+                None => return usage(),
+            },
+            "--only" => match it.next() {
+                Some(list) => {
+                    for part in list.split(',') {
+                        if !PARTS.contains(&part) {
+                            return usage();
+                        }
+                        opts.only.push(part.to_string());
+                    }
+                }
                 None => return usage(),
             },
             _ => return usage(),
@@ -329,21 +362,38 @@ async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
     std::fs::create_dir_all(&work)?;
     let mut rows = Vec::new();
 
-    // Binary size.
-    let size = std::fs::metadata(&bin)?.len();
-    rows.push(row(
-        "release binary size",
-        mb(size),
-        "≤ 25 MB",
-        at_most(size as f64 / 1e6, 25.0, "MB"),
-    ));
+    if opts.runs("size") {
+        let size = std::fs::metadata(&bin)?.len();
+        rows.push(row(
+            "release binary size",
+            mb(size),
+            "≤ 25 MB",
+            at_most(size as f64 / 1e6, 25.0, "MB"),
+        ));
+    }
+    if opts.runs("start") {
+        rows.extend(start(&bin, &work, sizes).await);
+    }
+    let serving = ["page", "throughput", "redeem", "members", "requests"];
+    if serving.iter().any(|p| opts.runs(p)) {
+        rows.extend(serving_figures(opts, &bin, &work, sizes).await?);
+    }
+    if opts.runs("reference") {
+        rows.push(reference(sizes).await?);
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(rows)
+}
 
-    // Start-up and idle memory: a fresh data dir each time (migrations, new secret key).
+/// Start-up and idle memory: a fresh data dir each time (migrations, new secret key).
+async fn start(bin: &Path, work: &Path, sizes: &Sizes) -> Vec<Row> {
+    let mut rows = Vec::new();
+
     let mut starts = Vec::new();
     let mut rss = 0;
     for i in 0..sizes.starts {
         let dir = work.join(format!("start{i}"));
-        let b = bin.clone();
+        let b = bin.to_path_buf();
         let log = work.join(format!("start{i}.log"));
         let (usher, took) = blocking(move || Usher::start(&b, &dir, &[], &log)).await;
         starts.push(took);
@@ -369,11 +419,20 @@ async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
         "≤ 100 ms",
         at_most(start.as_secs_f64() * 1e3, 100.0, "ms"),
     ));
+    rows
+}
 
-    // One usher for the rest, connected to a fake Jellyfin run here.
+/// One usher for the rest, connected to a fake Jellyfin run here.
+async fn serving_figures(
+    opts: &Options,
+    bin: &Path,
+    work: &Path,
+    sizes: &Sizes,
+) -> Result<Vec<Row>, Error> {
+    let mut rows = Vec::new();
     let jf = fakes::jellyfin::FakeJellyfin::start(fakes::jellyfin::FakeKind::Jellyfin).await;
     let data = work.join("data");
-    let (b, d, url, key) = (bin.clone(), data.clone(), jf.url(), jf.api_key());
+    let (b, d, url, key) = (bin.to_path_buf(), data.clone(), jf.url(), jf.api_key());
     let uses = sizes.uses.to_string();
     let (page_code, burst_code) = blocking(move || {
         cli(
@@ -430,17 +489,27 @@ async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
         ("USHER_SYNC_HOURS", "0".to_string()),
         ("USHER_REMINDER_DAYS", "0".to_string()),
     ];
-    let (b, d, log) = (bin.clone(), data.clone(), work.join("usher.log"));
+    let (b, d, log) = (bin.to_path_buf(), data.clone(), work.join("usher.log"));
     let (usher, _) = blocking(move || Usher::start(&b, &d, &env, &log)).await;
     let addr = usher.addr;
     let host = addr.to_string();
 
-    rows.extend(page_weight(addr, &host, &page_code).await?);
-    rows.extend(throughput(addr, &page_code, sizes).await?);
-    rows.extend(redemptions(addr, &jf, &data, &burst_code, sizes).await?);
+    if opts.runs("page") {
+        rows.extend(page_weight(addr, &host, &page_code).await?);
+    }
+    if opts.runs("throughput") {
+        rows.extend(throughput(addr, &page_code, sizes).await?);
+    }
+    if opts.runs("redeem") {
+        rows.extend(redemptions(addr, &jf, &data, &burst_code, sizes).await?);
+    }
     let session = login(addr).await?;
-    rows.extend(members(addr, &data, &session, sizes).await?);
-    rows.extend(request_form(addr, &data, &session, sizes).await?);
+    if opts.runs("members") {
+        rows.extend(members(addr, &data, &session, sizes).await?);
+    }
+    if opts.runs("requests") {
+        rows.extend(request_form(addr, &data, &session, sizes).await?);
+    }
     let after = usher.rss_bytes();
     rows.push(row(
         "resident memory after the whole run",
@@ -449,9 +518,7 @@ async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
         Verdict::Info,
     ));
     blocking(move || usher.stop()).await;
-    rows.push(reference(sizes).await?);
     drop(jf);
-    let _ = std::fs::remove_dir_all(&work);
     Ok(rows)
 }
 
@@ -808,6 +875,10 @@ async fn members(
         (
             "members page, search + a later page",
             format!("/admin/members?q=example.com&page={}", (later / 2).max(1)),
+        ),
+        (
+            "members page, sorted by expiry, a later page",
+            format!("/admin/members?sort=expires&page={later}"),
         ),
     ];
     let mut conn = Conn::open(addr).await?;

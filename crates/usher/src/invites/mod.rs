@@ -295,32 +295,25 @@ pub struct TargetView {
     pub permissions: Permissions,
 }
 
-pub async fn target_views(
-    state: &AppState,
-    targets: &[InviteTargetRow],
-) -> Result<Vec<TargetView>, crate::store::StoreError> {
-    let mut out = Vec::new();
-    for t in targets {
-        let ids: Vec<String> = serde_json::from_str(&t.libraries).unwrap_or_default();
-        let libs = state.store.libraries(t.server_id).await?;
-        let names = ids
-            .iter()
-            .map(|id| {
-                libs.iter()
-                    .find(|l| &l.remote_id == id)
-                    .map(|l| l.name.clone())
-                    .unwrap_or_else(|| id.clone())
-            })
-            .collect();
-        out.push(TargetView {
-            server_id: t.server_id,
-            server_name: t.server_name.clone(),
-            kind: t.server_kind.clone(),
-            libraries: names,
-            permissions: serde_json::from_str(&t.permissions).unwrap_or_default(),
-        });
-    }
-    Ok(out)
+pub fn target_views(targets: &[InviteTargetRow]) -> Vec<TargetView> {
+    targets
+        .iter()
+        .map(|t| {
+            let ids: Vec<String> = serde_json::from_str(&t.libraries).unwrap_or_default();
+            let names: std::collections::HashMap<String, String> =
+                serde_json::from_str(&t.library_names).unwrap_or_default();
+            TargetView {
+                server_id: t.server_id,
+                server_name: t.server_name.clone(),
+                kind: t.server_kind.clone(),
+                libraries: ids
+                    .iter()
+                    .map(|id| names.get(id).unwrap_or(id).clone())
+                    .collect(),
+                permissions: serde_json::from_str(&t.permissions).unwrap_or_default(),
+            }
+        })
+        .collect()
 }
 
 /// What a person submits to redeem.
@@ -455,16 +448,15 @@ impl OpenInvite {
 /// told apart so the person gets the right page.
 pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemError> {
     let code = rules::normalize_code(code).ok_or(RedeemError::NotFound)?;
-    let invite = state
+    let (invite, targets) = state
         .store
-        .invite_by_code(&code)
+        .invite_with_targets(&code)
         .await?
         .ok_or(RedeemError::NotFound)?;
     invite
         .facts()
         .usable(state.clock.now())
         .map_err(RedeemError::Unusable)?;
-    let targets = state.store.invite_targets(invite.id).await?;
     if targets.is_empty() {
         // Every server it named was removed from usher.
         return Err(RedeemError::Unusable(Unusable::Disabled));

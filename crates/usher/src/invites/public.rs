@@ -85,10 +85,10 @@ pub async fn join(
 }
 
 /// The invite page's context: what the invite opens and which fields to ask for.
-async fn invite_context(state: &AppState, open: &OpenInvite) -> AppResult<Value> {
-    let targets = super::target_views(state, &open.targets).await?;
+fn invite_context(open: &OpenInvite) -> Value {
+    let targets = super::target_views(&open.targets);
     let invite = &open.invite;
-    Ok(context! {
+    context! {
         code => &invite.code,
         label => &invite.label,
         targets => ser(&targets),
@@ -98,7 +98,7 @@ async fn invite_context(state: &AppState, open: &OpenInvite) -> AppResult<Value>
         expires_at => invite.expires_at,
         access_days => invite.access_seconds.map(|s| (s + 86_399) / 86_400),
         uses_left => invite.max_uses.map(|m| m - invite.used),
-    })
+    }
 }
 
 /// What the form remembers between attempts (never the password).
@@ -119,7 +119,7 @@ async fn render_invite(
     echo: &FormEcho,
     error: Option<&RedeemError>,
 ) -> AppResult<Response> {
-    let ctx = invite_context(state, open).await?;
+    let ctx = invite_context(open);
     let settings = crate::settings::load(&state.store).await?;
     let vars = crate::onboarding::Vars {
         server_name: open
@@ -504,7 +504,7 @@ pub async fn api_show(
     let open = super::open(&state, &code)
         .await
         .map_err(|e| api_error(&state, &visitor, e))?;
-    let targets = super::target_views(&state, &open.targets).await?;
+    let targets = super::target_views(&open.targets);
     let invite = &open.invite;
     Ok(Json(serde_json::json!({
         "code": invite.code,

@@ -33,16 +33,39 @@ impl InviteRow {
 }
 
 /// One server an invite grants access to.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct InviteTargetRow {
     pub server_id: i64,
     pub server_name: String,
     pub server_kind: String,
     /// JSON array of sharing ids.
+    #[serde(deserialize_with = "json_text")]
     pub libraries: String,
     /// JSON object of permissions.
+    #[serde(deserialize_with = "json_text")]
     pub permissions: String,
+    /// JSON object: sharing id → library name, for the server's libraries as last scanned.
+    #[serde(deserialize_with = "json_text")]
+    pub library_names: String,
 }
+
+/// A JSON column read back from a JSON document: SQLite may hand it over as text or as the
+/// value itself.
+fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(
+        match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+            serde_json::Value::String(s) => s,
+            serde_json::Value::Null => "{}".to_string(),
+            other => other.to_string(),
+        },
+    )
+}
+
+/// The columns of [`InviteTargetRow`] for `invite_servers t JOIN servers s`.
+const TARGET_COLUMNS: &str = "t.server_id, s.name AS server_name, s.kind AS server_kind,
+    t.libraries, t.permissions,
+    COALESCE((SELECT json_group_object(l.remote_id, l.name) FROM libraries l
+              WHERE l.server_id = t.server_id), '{}') AS library_names";
 
 pub struct NewInvite<'a> {
     pub code: &'a str,
@@ -233,14 +256,46 @@ impl Store {
     }
 
     pub async fn invite_targets(&self, invite_id: i64) -> Result<Vec<InviteTargetRow>> {
-        Ok(sqlx::query_as(
-            "SELECT t.server_id, s.name AS server_name, s.kind AS server_kind, t.libraries, t.permissions
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {TARGET_COLUMNS}
              FROM invite_servers t JOIN servers s ON s.id = t.server_id
-             WHERE t.invite_id = ? ORDER BY s.name COLLATE NOCASE",
-        )
+             WHERE t.invite_id = ? ORDER BY s.name COLLATE NOCASE"
+        )))
         .bind(invite_id)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// An invite with its targets, in one statement: the public invite page and every
+    /// redemption start here, and each statement is a trip to the database's thread.
+    pub async fn invite_with_targets(
+        &self,
+        code: &str,
+    ) -> Result<Option<(InviteRow, Vec<InviteTargetRow>)>> {
+        let sql = format!(
+            "SELECT i.*, (SELECT json_group_array(json_object(
+                    'server_id', x.server_id, 'server_name', x.server_name,
+                    'server_kind', x.server_kind, 'libraries', x.libraries,
+                    'permissions', x.permissions, 'library_names', x.library_names))
+                FROM (SELECT {TARGET_COLUMNS}
+                      FROM invite_servers t JOIN servers s ON s.id = t.server_id
+                      WHERE t.invite_id = i.id) x) AS targets
+             FROM invites i WHERE i.code = ?"
+        );
+        let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(code)
+            .fetch_optional(self.pool())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let invite = InviteRow::from_row(&row)?;
+        let json: String = sqlx::Row::try_get(&row, "targets")?;
+        let mut targets: Vec<InviteTargetRow> =
+            serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        // COLLATE NOCASE folds ASCII only; so does this.
+        targets.sort_by_key(|t| t.server_name.to_ascii_lowercase());
+        Ok(Some((invite, targets)))
     }
 
     /// Invites matching a filter and a search (code, label, or a member's name, email or user

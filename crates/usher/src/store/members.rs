@@ -93,13 +93,17 @@ impl MemberSort {
         }
     }
 
-    fn order_by(self, descending: bool) -> String {
+    /// The ORDER BY terms, with columns prefixed by `t` (`"p."`, or `""` inside the query
+    /// that selects them).
+    fn order_by(self, t: &str, descending: bool) -> String {
         let dir = if descending { "DESC" } else { "ASC" };
         match self {
-            MemberSort::Name => format!("m.display_name COLLATE NOCASE {dir}, m.id {dir}"),
-            MemberSort::Created => format!("m.created_at {dir}, m.id {dir}"),
+            MemberSort::Name => format!("{t}display_name COLLATE NOCASE {dir}, {t}id {dir}"),
+            MemberSort::Created => format!("{t}created_at {dir}, {t}id {dir}"),
             // Members without an expiry come last either way.
-            MemberSort::Expires => format!("(expires_at IS NULL), expires_at {dir}, m.id {dir}"),
+            MemberSort::Expires => {
+                format!("({t}expires_at IS NULL), {t}expires_at {dir}, {t}id {dir}")
+            }
         }
     }
 }
@@ -236,7 +240,8 @@ fn like_pattern(search: &str) -> String {
 
 impl Store {
     /// One page of members matching a search and filters, and how many match in all; one
-    /// statement (the total rides along as a window count).
+    /// statement (the total rides along as a window count over the matching members; their
+    /// expiry is read for the page's rows only, unless the page is sorted by it).
     pub async fn list_members(&self, q: &MemberQuery) -> Result<(Vec<MemberListRow>, i64)> {
         let status = q.status.map(StatusFilter::grant_condition).unwrap_or("1");
         let status_clause = if q.status.is_some() {
@@ -247,21 +252,31 @@ impl Store {
         } else {
             "1".to_string()
         };
+        let expiry = |t: &str| {
+            format!(
+                "(SELECT MIN(g.expires_at) FROM grants g
+                  WHERE g.member_id = {t}.id AND g.status IN {LIVE}) AS expires_at"
+            )
+        };
+        let (inner_expiry, outer_expiry) = match q.sort {
+            MemberSort::Expires => (format!(", {}", expiry("m")), String::new()),
+            _ => (String::new(), format!(", {}", expiry("p"))),
+        };
         let sql = format!(
-            "SELECT m.*,
-                (SELECT MIN(g.expires_at) FROM grants g
-                 WHERE g.member_id = m.id AND g.status IN {LIVE}) AS expires_at,
-                COUNT(*) OVER () AS total
-             FROM members m
-             WHERE (?1 = '' OR m.display_name LIKE ?1 ESCAPE '\\' OR m.email LIKE ?1 ESCAPE '\\'
-                    OR m.username LIKE ?1 ESCAPE '\\' OR m.plex_account LIKE ?1 ESCAPE '\\')
-               AND (?2 = '' OR m.origin = ?2)
-               AND (?3 = 0 OR EXISTS (SELECT 1 FROM grants g
-                                      WHERE g.member_id = m.id AND g.server_id = ?3))
-               AND {status_clause}
-             ORDER BY {}
-             LIMIT ?5 OFFSET ?6",
-            q.sort.order_by(q.descending)
+            "SELECT p.*{outer_expiry} FROM (
+                SELECT m.*{inner_expiry}, COUNT(*) OVER () AS total
+                FROM members m
+                WHERE (?1 = '' OR m.display_name LIKE ?1 ESCAPE '\\' OR m.email LIKE ?1 ESCAPE '\\'
+                       OR m.username LIKE ?1 ESCAPE '\\' OR m.plex_account LIKE ?1 ESCAPE '\\')
+                  AND (?2 = '' OR m.origin = ?2)
+                  AND (?3 = 0 OR EXISTS (SELECT 1 FROM grants g
+                                         WHERE g.member_id = m.id AND g.server_id = ?3))
+                  AND {status_clause}
+                ORDER BY {}
+                LIMIT ?5 OFFSET ?6) p
+             ORDER BY {}",
+            q.sort.order_by("", q.descending),
+            q.sort.order_by("p.", q.descending)
         );
         let rows: Vec<MemberListRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(like_pattern(&q.search))

@@ -120,6 +120,9 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            // An embedded database cannot drop a connection; pinging one before each use only
+            // doubles the trips to its worker thread.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await?;
         Ok(Store { pool })

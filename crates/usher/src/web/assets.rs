@@ -1,10 +1,10 @@
 //! Static assets are embedded in the binary and served under fingerprinted names, so browsers can
-//! cache them for a year and still see a new version at once.
+//! cache them for a year and still see a new version at once. They are gzipped once at start.
 
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::web::AppState;
@@ -31,8 +31,44 @@ const FILES: &[(&str, &str, &[u8])] = &[
 pub struct Assets {
     /// logical name → served name (`app.css` → `app.3f2a9c1b.css`)
     names: HashMap<&'static str, String>,
-    /// served name → (content type, bytes)
-    files: HashMap<String, (&'static str, &'static [u8])>,
+    /// served name → the file
+    files: HashMap<String, Asset>,
+}
+
+#[derive(Debug)]
+struct Asset {
+    content_type: &'static str,
+    bytes: &'static [u8],
+    /// Compressed once at start, as tightly as gzip goes, when that makes it smaller.
+    gzip: Option<Vec<u8>>,
+}
+
+fn gzip_best(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).ok()?;
+    let out = encoder.finish().ok()?;
+    (out.len() < bytes.len()).then_some(out)
+}
+
+/// Whether `Accept-Encoding` allows gzip (and does not refuse it with `q=0`).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    == Some(0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 impl Assets {
@@ -46,7 +82,14 @@ impl Assets {
                 None => format!("{name}.{hash}"),
             };
             names.insert(*name, served.clone());
-            files.insert(served, (*content_type, *bytes));
+            files.insert(
+                served,
+                Asset {
+                    content_type,
+                    bytes,
+                    gzip: gzip_best(bytes),
+                },
+            );
         }
         Assets { names, files }
     }
@@ -60,19 +103,67 @@ impl Assets {
     }
 }
 
-pub async fn serve(State(state): State<AppState>, Path(name): Path<String>) -> Response {
-    match state.assets.files.get(&name) {
-        Some((content_type, bytes)) => (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=31536000, immutable"),
-                ),
-            ],
-            *bytes,
+pub async fn serve(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(asset) = state.assets.files.get(&name) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let mut res = match &asset.gzip {
+        Some(gzip) if accepts_gzip(&headers) => (
+            [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))],
+            gzip.clone(),
         )
             .into_response(),
-        None => StatusCode::NOT_FOUND.into_response(),
+        _ => asset.bytes.into_response(),
+    };
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::ACCEPT_ENCODING, HeaderValue::from_static(v));
+        h
+    }
+
+    #[test]
+    fn gzip_is_offered_only_when_the_browser_takes_it() {
+        assert!(accepts_gzip(&accept("gzip, deflate, br, zstd")));
+        assert!(accepts_gzip(&accept("br;q=1.0, GZIP;q=0.5")));
+        assert!(accepts_gzip(&accept("*")));
+        assert!(!accepts_gzip(&accept("gzip;q=0, br")));
+        assert!(!accepts_gzip(&accept("identity")));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn every_text_asset_is_precompressed_and_unpacks_to_itself() {
+        use std::io::Read;
+        let assets = Assets::load();
+        for (name, _, bytes) in FILES {
+            let served = assets.url(name).trim_start_matches("/assets/").to_string();
+            let gzip = assets.files[&served].gzip.as_ref().expect("compressible");
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&gzip[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(&out[..], *bytes, "{name}");
+        }
     }
 }
