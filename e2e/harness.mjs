@@ -82,7 +82,9 @@ export async function startDemo() {
       if (admin) Object.assign(found, { base: admin[1], user: admin[2], password: admin[3] });
       const invite = line.match(/invite link:\s+(http:\/\/\S+)/);
       if (invite) found.invite = invite[1];
-      if (found.base && found.invite) resolve(found);
+      const emby = line.match(/demo Emby:\s+(http:\/\/\S+)\s+API key: (\S+)/);
+      if (emby) Object.assign(found, { embyUrl: emby[1], embyKey: emby[2] });
+      if (found.base && found.invite && found.embyUrl) resolve(found);
     });
   });
   return {

@@ -12,9 +12,9 @@ use http_body_util::Full;
 
 use crate::client::{Conn, Error};
 
-/// Builds the request a connection sends next.
+/// Builds the request a keep-alive connection sends next.
 pub type MakeRequest = Arc<dyn Fn(&Conn) -> Request<Full<Bytes>> + Send + Sync>;
-/// Builds request number `i` of a burst.
+/// Builds the n-th request of a burst.
 pub type MakeNthRequest = Arc<dyn Fn(&Conn, usize) -> Request<Full<Bytes>> + Send + Sync>;
 
 /// Latencies and status counts of a run.

@@ -44,6 +44,10 @@ pub struct Config {
     /// How many days before access expires the reminder is recorded; 0 = no reminders.
     pub reminder_days: u32,
     pub plex: PlexConfig,
+    /// Hours between scheduled backups into `{data_dir}/backups` (0 turns them off).
+    pub backup_hours: u32,
+    /// How many scheduled backups to keep.
+    pub backup_keep: u32,
     /// The Telegram Bot API base URL.
     pub telegram_api_url: String,
     /// Other sites allowed to post to usher's forms (comma-separated origins), e.g. a page that
@@ -97,6 +101,8 @@ impl Default for Config {
             sync_hours: 6,
             reminder_days: 3,
             plex: PlexConfig::default(),
+            backup_hours: 24,
+            backup_keep: 7,
             telegram_api_url: "https://api.telegram.org".into(),
             allowed_origins: String::new(),
         }
@@ -130,6 +136,8 @@ const KEYS: &[(&str, Kind)] = &[
     ("plex.tv_url", Kind::Str),
     ("plex.clients_url", Kind::Str),
     ("plex.app_url", Kind::Str),
+    ("backup_hours", Kind::Int),
+    ("backup_keep", Kind::Int),
     ("telegram_api_url", Kind::Str),
     ("allowed_origins", Kind::Str),
 ];

@@ -20,6 +20,8 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .await
         .map_err(|e| format!("could not start the demo Plex: {e}"))?;
     let jellyfin = FakeJellyfin::start(FakeKind::Jellyfin).await;
+    // Not connected: there to try adding a server by hand.
+    let emby = FakeJellyfin::start(FakeKind::Emby).await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -44,6 +46,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     config.plex.tv_url = plex.plex_tv_url();
     config.plex.clients_url = plex.clients_url();
     config.plex.app_url = plex.app_url();
+    // A fake Telegram: the bot announces requests there and the buttons work through polling.
+    let telegram = fakes::telegram::FakeTelegram::start().await;
+    config.telegram_api_url = telegram.url();
 
     let app = crate::App::build(config).await.map_err(|e| e.to_string())?;
     let state = app.state().clone();
@@ -99,6 +104,30 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
 
+    // A waiting request, so the queue and the bot have something to show.
+    let mut settings = crate::settings::load(&state.store)
+        .await
+        .map_err(|e| e.to_string())?;
+    settings.owner_name = "Demo owner".into();
+    settings.telegram.token_sealed = Some(state.key.seal(fakes::telegram::TOKEN));
+    settings.telegram.allowed_ids = vec![fakes::telegram::OWNER_ID];
+    settings.telegram.chat_id = Some(fakes::telegram::OWNER_ID);
+    crate::settings::save(&state.store, &settings, state.clock.now())
+        .await
+        .map_err(|e| e.to_string())?;
+    crate::requests::submit(
+        &state,
+        &crate::requests::RequestInput {
+            name: "Carol (demo)".into(),
+            email: "carol@example.com".into(),
+            note: "Hi! Could I watch the films too?".into(),
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+
     println!(
         "usher demo is running. Everything here is fake and disappears when you stop it (Ctrl-C)."
     );
@@ -110,6 +139,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     );
     println!("  join page:    {base}/join");
     println!("  request form: {base}/request   (one demo request is already waiting)");
+    println!("  guide:        {base}/guide");
     println!();
     println!(
         "  demo Plex accounts to invite: {} (or sign in with Plex and approve on the fake page)",
@@ -120,7 +150,21 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             .join(", ")
     );
     println!("  demo Plex:     {}", plex.server_url(demo::SERVER_ID));
-    println!("  demo Jellyfin: {}", jellyfin.url());
+    println!(
+        "  demo Jellyfin: {}   API key: {}",
+        jellyfin.url(),
+        jellyfin.api_key()
+    );
+    println!(
+        "  demo Emby:     {}   API key: {}   (not connected: add it under Servers)",
+        emby.url(),
+        emby.api_key()
+    );
+    println!(
+        "  demo Telegram Bot API: {} (the bot posts requests to chat {}; everything is labelled demo)",
+        telegram.url(),
+        fakes::telegram::OWNER_ID
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
@@ -133,5 +177,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     }
     drop(plex);
     drop(jellyfin);
+    drop(emby);
+    drop(telegram);
     result
 }

@@ -4,7 +4,10 @@
 //! bound, setup token issued); [`App::run_until`] serves until a shutdown signal. Tests drive the
 //! same two calls on port 0 with a manual clock.
 
+pub mod api;
+pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod crypto;
@@ -13,6 +16,8 @@ pub mod invites;
 pub mod jobs;
 pub mod members;
 pub mod notify;
+pub mod onboarding;
+pub mod profiles;
 pub mod requests;
 pub mod servers;
 pub mod settings;
@@ -48,6 +53,8 @@ pub enum StartError {
     },
     #[error("{0}")]
     Auth(#[from] auth::AuthError),
+    #[error("{0}")]
+    Backup(#[from] backup::BackupError),
 }
 
 /// How long in-flight requests get to finish after a shutdown signal.
@@ -57,6 +64,8 @@ pub struct App {
     state: AppState,
     listener: tokio::net::TcpListener,
     setup_token: Option<String>,
+    /// Held while serving so `usher restore` refuses to swap the database underneath.
+    lock: backup::DataDirLock,
 }
 
 /// Opens the data directory and database the way every command does (serve and the CLI).
@@ -104,6 +113,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         metrics: Arc::new(web::metrics::Metrics::default()),
         media: Arc::new(media),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
+        notifier: Arc::new(notify::Notifier::new()),
     })
 }
 
@@ -130,12 +140,18 @@ impl App {
                 config.public_base()
             );
         }
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+        let lock = backup::lock_data_dir(&config.data_dir)?;
         let state = build_state(config, clock).await?;
         let setup_token = auth::issue_setup_token(&state.store, state.clock.now()).await?;
         Ok(App {
             state,
             listener,
             setup_token,
+            lock,
         })
     }
 
@@ -167,7 +183,10 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let App {
-            state, listener, ..
+            state,
+            listener,
+            lock,
+            ..
         } = self;
         let store = state.store.clone();
         let router = web::router(state.clone());
@@ -194,7 +213,9 @@ impl App {
                 tokio::spawn(jobs::worker(state.clone())),
                 tokio::spawn(telegram::polling_loop(state.clone())),
                 tokio::spawn(request_expiry(state.clone())),
+                tokio::spawn(backup::worker(state.clone())),
                 tokio::spawn(members::expiry::worker(state.clone())),
+                tokio::spawn(notify::worker(state.clone())),
             ]
         } else {
             Vec::new()
@@ -211,6 +232,7 @@ impl App {
             task.abort();
         }
         store.close().await;
+        drop(lock);
         tracing::info!("stopped");
         result
     }

@@ -48,6 +48,22 @@ enum Command {
     /// List members and change when their access ends
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Write a consistent copy of the database (works while serve runs)
+    Backup {
+        /// Where to write the copy (must not exist)
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Replace the database with a backup (stop serve first; the current one is kept beside it)
+    Restore {
+        /// The backup file
+        file: PathBuf,
+    },
+    /// Access requests
+    #[command(subcommand)]
+    Request(RequestCommand),
+    /// Print the OpenAPI document of the JSON API
+    Openapi,
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
     Healthcheck {
         /// Base URL to check [default: http://BIND]
@@ -121,9 +137,15 @@ enum MemberCommand {
 enum InviteCommand {
     /// Create an invite and print its link
     Create {
-        /// Server names, comma-separated
-        #[arg(long = "server", required = true)]
+        /// Server names, comma-separated (not needed with --profile)
+        #[arg(long = "server", default_value = "")]
         servers: String,
+        /// Make the invite from a profile; other flags override single fields
+        #[arg(long)]
+        profile: Option<String>,
+        /// Create this many single-use invites at once (prints CSV: code,link)
+        #[arg(long, default_value_t = 1)]
+        count: u32,
         /// Library names, comma-separated (default: each server's pre-checked libraries)
         #[arg(long)]
         libraries: Option<String>,
@@ -133,8 +155,8 @@ enum InviteCommand {
         /// When the link stops working: a duration (7d), a date (2026-12-31) or never
         #[arg(long, default_value = "7d")]
         expires: String,
-        /// How long access lasts after joining: a duration (30d) or forever
-        #[arg(long, default_value = "forever")]
+        /// How long access lasts after joining: a duration (30d) or forever (default: forever, or the profile's)
+        #[arg(long, default_value = "")]
         duration: String,
         #[arg(long, default_value = "")]
         label: String,
@@ -164,6 +186,23 @@ enum InviteCommand {
     Enable { code: String },
     /// Delete an invite (members keep their access)
     Delete { code: String },
+}
+
+#[derive(Subcommand)]
+enum RequestCommand {
+    /// List requests, waiting ones first
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a request with the default libraries of the requestable servers
+    Approve { id: i64 },
+    /// Decline a request
+    Decline {
+        id: i64,
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Args)]
@@ -335,6 +374,64 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.store.close().await;
             result
         }
+        Command::Backup { out } => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let clock = usher::clock::Clock::System;
+            let store = usher::open_store(&config, &clock)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::backup::backup(&store, out).await;
+            store.close().await;
+            let size = result.map_err(|e| e.to_string())?;
+            println!("backup written to {} ({size} bytes)", out.display());
+            println!("keep it with secret.key (or USHER_SECRET_KEY): stored server tokens need it");
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
+            let now = usher::clock::Clock::System.now();
+            let (checked, kept) = usher::backup::restore(&config.data_dir, file, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "restored {} (schema {}, {} members, {} invites); the previous database is at {}",
+                file.display(),
+                checked.schema,
+                checked.members,
+                checked.invites,
+                kept.display()
+            );
+            Ok(())
+        }
+        Command::Request(cmd) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, usher::clock::Clock::System)
+                .await
+                .map_err(|e| e.to_string())?;
+            let cmd = match cmd {
+                RequestCommand::List { json } => {
+                    usher::requests::cli::Command::List { json: *json }
+                }
+                RequestCommand::Approve { id } => {
+                    usher::requests::cli::Command::Approve { id: *id }
+                }
+                RequestCommand::Decline { id, reason } => usher::requests::cli::Command::Decline {
+                    id: *id,
+                    reason: reason.clone(),
+                },
+            };
+            let result = usher::requests::cli::run(&state, cmd).await;
+            state.store.close().await;
+            result
+        }
+        Command::Openapi => {
+            print!("{}", usher::api::spec::document_text());
+            Ok(())
+        }
         Command::Healthcheck { url } => {
             let config = load_config(&cli, Vec::new())?;
             let base = url
@@ -386,6 +483,8 @@ fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
             allow_live_tv,
             allow_camera_upload,
             json,
+            profile,
+            count,
         } => C::Create(Box::new(CreateArgs {
             servers: servers.clone(),
             libraries: libraries.clone(),
@@ -399,6 +498,8 @@ fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
             allow_live_tv: *allow_live_tv,
             allow_camera_upload: *allow_camera_upload,
             json: *json,
+            profile: profile.clone(),
+            count: *count,
         })),
         InviteCommand::List { json } => C::List { json: *json },
         InviteCommand::Disable { code } => C::Disable { code: code.clone() },

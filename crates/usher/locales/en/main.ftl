@@ -275,3 +275,7 @@ stat-redeemed-7 = joined in 7 days
 stat-redeemed-30 = joined in 30 days
 stat-members-on = members on { $server }
 dashboard-chart-title = Redemptions per day, last 30 days
+server-remove-grants = { $count ->
+    [one] 1 member has access through this server. usher will forget that access (it stays on the server).
+   *[other] { $count } members have access through this server. usher will forget that access (it stays on the server).
+}

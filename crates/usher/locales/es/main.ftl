@@ -275,3 +275,7 @@ stat-redeemed-7 = se unieron en 7 días
 stat-redeemed-30 = se unieron en 30 días
 stat-members-on = miembros en { $server }
 dashboard-chart-title = Invitaciones usadas por día, últimos 30 días
+server-remove-grants = { $count ->
+    [one] 1 miembro tiene acceso a través de este servidor. usher olvidará ese acceso (se mantiene en el servidor).
+   *[other] { $count } miembros tienen acceso a través de este servidor. usher olvidará ese acceso (se mantiene en el servidor).
+}

@@ -283,12 +283,36 @@ pub async fn login_submit(
         return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
     }
     state.store.record_login_success(admin.id, now).await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor: &admin.username,
+                action: "admin.signed_in",
+                subject: Some(&admin.username),
+                detail: Some(&format!("from {}", visitor.ip)),
+            },
+            now,
+        )
+        .await?;
     signed_in(&state, admin.id, &headers, &next).await
 }
 
 pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
     if let Some(session) = &visitor.admin {
         state.store.delete_session(&session.id_hash).await?;
+        state
+            .store
+            .append_event(
+                NewEvent {
+                    actor: &session.username,
+                    action: "admin.signed_out",
+                    subject: Some(&session.username),
+                    detail: None,
+                },
+                state.clock.now(),
+            )
+            .await?;
     }
     let mut res = Redirect::to("/login").into_response();
     res.headers_mut().append(

@@ -51,6 +51,8 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     done: String,
+    #[serde(default)]
+    batch: String,
 }
 
 pub async fn list(
@@ -61,7 +63,23 @@ pub async fn list(
     let now = state.clock.now();
     let filter = parse_filter(&q.filter);
     let search: String = q.q.chars().take(100).collect();
-    let invites = state.store.list_invites(filter, &search, now, 500).await?;
+    let mut invites = state.store.list_invites(filter, &search, now, 500).await?;
+    let batch = q
+        .batch
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .take(20)
+        .collect::<String>();
+    if !batch.is_empty() {
+        let ids: Vec<i64> = state
+            .store
+            .batch_invites(&batch)
+            .await?
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        invites.retain(|i| ids.contains(&i.id));
+    }
     let counts = state.store.invite_counts(now).await?;
     let views: Vec<Value> = invites.iter().map(|i| invite_view(&state, i)).collect();
     let filter_name = if matches!(filter, InviteFilter::All) {
@@ -80,11 +98,12 @@ pub async fn list(
             q => search,
             done => (q.done == "deleted").then_some("deleted"),
             has_servers => state.store.server_count().await? > 0,
+            batch => (!batch.is_empty()).then_some(batch),
         },
     )
 }
 
-async fn form_servers(state: &AppState) -> AppResult<Vec<Value>> {
+pub(crate) async fn form_servers(state: &AppState) -> AppResult<Vec<Value>> {
     let mut out = Vec::new();
     for s in state.store.servers().await? {
         let libs: Vec<_> = state
@@ -112,14 +131,14 @@ pub async fn new_form(State(state): State<AppState>, admin: Admin) -> AppResult<
         &state,
         &admin.visitor,
         "admin/invite_new.html",
-        context! { servers, form => context! { uses => "1", expires => "7d", duration => "", label => "", code => "" }, error => (), chosen => Value::from(()) },
+        context! { servers, profiles => ser(state.store.profiles().await?), form => context! { uses => "1", expires => "7d", duration => "", label => "", code => "" }, error => (), chosen => Value::from(()) },
     )?
     .into_response())
 }
 
 /// Reads the invite form: `server=ID` per chosen server; per server `lib_ID=sharing id`,
 /// `downloads_ID`, `live_tv_ID`, `camera_ID`, `home_ID`, `max_sessions_ID`.
-fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, AppError> {
+pub(crate) fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, AppError> {
     let get = |name: &str| {
         fields
             .iter()
@@ -172,7 +191,19 @@ fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, AppError> {
     } else {
         get("uses")
     };
+    let profile =
+        match get("profile").trim() {
+            "" => None,
+            p => Some(p.parse::<i64>().map_err(|_| {
+                AppError::bad_request("profile ids are numbers").with_field("profile")
+            })?),
+        };
+    // A profile brings its own servers; the per-server boxes are for invites without one.
+    if profile.is_some() {
+        targets.clear();
+    }
     Ok(CreateInput {
+        profile,
         targets,
         uses,
         expires: get("expires"),
@@ -198,6 +229,7 @@ fn create_error_key(e: &CreateError) -> &'static str {
         CreateError::CodeTaken(_) => "invite-code-taken",
         CreateError::LabelTooLong => "invite-label-too-long",
         CreateError::BadPassphrase => "invite-bad-passphrase",
+        CreateError::UnknownProfile => "invite-unknown-profile",
         CreateError::Store(_) => "error-internal",
     }
 }
@@ -208,10 +240,29 @@ pub async fn create(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let input = parse_form(&fields)?;
-    match super::create(&state, &input, &admin.session.username).await {
-        Ok(invite) => Ok(
-            Redirect::to(&format!("/admin/invites/{}?done=created", invite.code)).into_response(),
-        ),
+    let count = fields
+        .iter()
+        .find(|(k, _)| k == "count")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let count: u32 = if count.is_empty() {
+        1
+    } else {
+        count.parse().map_err(|_| {
+            AppError::bad_request("count is a number from 1 to 500").with_field("count")
+        })?
+    };
+    let result = if count > 1 {
+        super::create_many(&state, &input, count, &admin.session.username)
+            .await
+            .map(|(batch, _)| format!("/admin/invites?batch={batch}"))
+    } else {
+        super::create(&state, &input, &admin.session.username)
+            .await
+            .map(|invite| format!("/admin/invites/{}?done=created", invite.code))
+    };
+    match result {
+        Ok(to) => Ok(Redirect::to(&to).into_response()),
         Err(CreateError::Store(e)) => {
             tracing::error!(error = %e, "creating an invite failed");
             Err(AppError::internal())
@@ -228,6 +279,7 @@ pub async fn create(
                 "admin/invite_new.html",
                 context! {
                     servers => form_servers(&state).await?,
+                    profiles => ser(state.store.profiles().await?),
                     form => context! {
                         uses => &input.uses, expires => &input.expires, duration => &input.duration,
                         label => &input.label, code => &input.code,
@@ -376,4 +428,45 @@ pub async fn delete(
         )
         .await?;
     Ok(Redirect::to("/admin/invites?done=deleted").into_response())
+}
+
+/// `/admin/invites.csv?batch=…`: a bulk batch (or every invite) as code,link.
+pub async fn csv(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let rows: Vec<String> = if q.batch.is_empty() {
+        state
+            .store
+            .list_invites(InviteFilter::All, "", state.clock.now(), 100_000)
+            .await?
+            .into_iter()
+            .map(|i| i.code)
+            .collect()
+    } else {
+        state
+            .store
+            .batch_invites(&q.batch)
+            .await?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect()
+    };
+    let mut out = String::from("code,link\r\n");
+    for code in rows {
+        // Codes are letters, digits, - and _: nothing needs quoting.
+        out.push_str(&format!("{code},{}\r\n", super::invite_url(&state, &code)));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"invites.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
 }

@@ -17,6 +17,8 @@ pub struct CreateArgs {
     pub allow_live_tv: bool,
     pub allow_camera_upload: bool,
     pub json: bool,
+    pub profile: Option<String>,
+    pub count: u32,
 }
 
 pub enum Command {
@@ -45,6 +47,17 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
 }
 
 async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
+    let profile = match &a.profile {
+        Some(name) => Some(
+            state
+                .store
+                .profile_by_name(name)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no profile named `{name}`"))?,
+        ),
+        None => None,
+    };
     let wanted_libraries = a.libraries.as_deref().map(split);
     let any_permission = a.allow_downloads || a.allow_live_tv || a.allow_camera_upload;
     let mut targets = Vec::new();
@@ -98,8 +111,8 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
             permissions,
         });
     }
-    if targets.is_empty() {
-        return Err("name at least one server with --server NAME[,NAME]".into());
+    if targets.is_empty() && profile.is_none() {
+        return Err("name at least one server with --server NAME[,NAME], or a --profile".into());
     }
     if let Some(names) = &wanted_libraries {
         // Every library asked for must exist somewhere in the invite.
@@ -128,7 +141,26 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
         label: a.label,
         passphrase: a.passphrase,
         code: a.code,
+        profile: profile.as_ref().map(|p| p.id),
     };
+    if a.count > 1 {
+        let (_, invites) = super::create_many(state, &input, a.count, "cli")
+            .await
+            .map_err(|e| e.to_string())?;
+        if a.json {
+            let out: Vec<_> = invites
+                .iter()
+                .map(|i| serde_json::json!({"code": i.code, "url": super::invite_url(state, &i.code)}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        } else {
+            println!("code,link");
+            for i in &invites {
+                println!("{},{}", i.code, super::invite_url(state, &i.code));
+            }
+        }
+        return Ok(());
+    }
     let invite = super::create(state, &input, "cli")
         .await
         .map_err(|e| e.to_string())?;

@@ -37,6 +37,9 @@ pub struct CreateInput {
     pub label: String,
     pub passphrase: String,
     pub code: String,
+    /// Make the invite from a profile: its servers (when `targets` is empty) and duration
+    /// (when `duration` is empty), and members made from it keep the profile.
+    pub profile: Option<i64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +63,8 @@ pub enum CreateError {
     LabelTooLong,
     #[error("a passphrase is 4–128 characters")]
     BadPassphrase,
+    #[error("there is no such profile")]
+    UnknownProfile,
     #[error("database error: {0}")]
     Store(String),
 }
@@ -79,6 +84,7 @@ impl CreateError {
             CreateError::CodeTaken(_) => "code",
             CreateError::LabelTooLong => "label",
             CreateError::BadPassphrase => "passphrase",
+            CreateError::UnknownProfile => "profile",
             CreateError::Store(_) => "",
         }
     }
@@ -95,6 +101,57 @@ pub async fn create(
     input: &CreateInput,
     actor: &str,
 ) -> Result<InviteRow, CreateError> {
+    create_in_batch(state, input, actor, None).await
+}
+
+/// Creates `count` single-use invites at once, sharing a batch id (for listing and CSV).
+pub async fn create_many(
+    state: &AppState,
+    input: &CreateInput,
+    count: u32,
+    actor: &str,
+) -> Result<(String, Vec<InviteRow>), CreateError> {
+    if !(1..=500).contains(&count) {
+        return Err(CreateError::Rule {
+            field: "count",
+            source: RuleError::BadUses,
+        });
+    }
+    if !input.code.trim().is_empty() && count > 1 {
+        return Err(CreateError::Rule {
+            field: "code",
+            source: RuleError::BadCode,
+        });
+    }
+    let batch = crate::crypto::random_token()[..12].to_string();
+    let mut one = input.clone();
+    one.uses = "1".into();
+    let mut out = Vec::new();
+    for _ in 0..count {
+        out.push(create_in_batch(state, &one, actor, Some(&batch)).await?);
+    }
+    Ok((batch, out))
+}
+
+async fn create_in_batch(
+    state: &AppState,
+    input: &CreateInput,
+    actor: &str,
+    batch: Option<&str>,
+) -> Result<InviteRow, CreateError> {
+    let mut input = input.clone();
+    if let Some(pid) = input.profile {
+        let (profile, targets) = crate::profiles::invite_targets(state, pid)
+            .await
+            .map_err(|_| CreateError::UnknownProfile)?;
+        if input.targets.is_empty() {
+            input.targets = targets;
+        }
+        if input.duration.trim().is_empty() {
+            input.duration = profile.duration;
+        }
+    }
+    let input = &input;
     let now = state.clock.now();
     let rule = |field| move |source| CreateError::Rule { field, source };
     let max_uses = rules::parse_uses(&input.uses).map_err(rule("uses"))?;
@@ -209,11 +266,18 @@ pub async fn create(
             now,
         )
         .await?;
-    state
+    let invite = state
         .store
         .invite_by_code(&code)
         .await?
-        .ok_or_else(|| CreateError::Store("the new invite vanished".into()))
+        .ok_or_else(|| CreateError::Store("the new invite vanished".into()))?;
+    if input.profile.is_some() || batch.is_some() {
+        state
+            .store
+            .set_invite_profile(invite.id, input.profile, batch)
+            .await?;
+    }
+    Ok(invite)
 }
 
 /// The link people open.
@@ -263,6 +327,8 @@ pub struct RedeemInput {
     /// Forms send the password twice; the API leaves this empty.
     pub password_confirm: Option<String>,
     pub passphrase: String,
+    /// The person ticked "I accept" under the owner's house rules.
+    pub accepted_rules: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -451,6 +517,9 @@ pub async fn redeem(
         }
     }
 
+    if !input.accepted_rules && !state.store.onboarding_steps("before").await?.is_empty() {
+        return Err(invalid("accept_rules", "redeem-accept-rules", ""));
+    }
     let email = match input.email.trim() {
         "" => None,
         e => Some(rules::validate_email(e).map_err(|_| invalid("email", "redeem-bad-email", ""))?),
@@ -561,6 +630,12 @@ pub async fn redeem(
         Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.to_string())),
     };
 
+    if let Some(pid) = state.store.invite_profile(invite.id).await? {
+        state
+            .store
+            .set_member_grants_profile(reservation.member_id, pid)
+            .await?;
+    }
     let (grants, refused) =
         jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
     if let Some((failed_grant, error)) = refused {
@@ -596,6 +671,20 @@ pub async fn redeem(
             state.clock.now(),
         )
         .await?;
+    let redeemed =
+        crate::notify::Event::new(crate::notify::Kind::InviteRedeemed, state.clock.now())
+            .with("member_id", reservation.member_id)
+            .with("member", display_name.as_str())
+            .with("code", invite.code.as_str())
+            .with(
+                "servers",
+                grants
+                    .iter()
+                    .map(|g| g.server_name.clone())
+                    .collect::<Vec<_>>(),
+            )
+            .link(state, &format!("/admin/members/{}", reservation.member_id));
+    crate::notify::emit(state, redeemed).await;
     Ok(Redeemed {
         member_id: reservation.member_id,
         display_name,

@@ -120,6 +120,23 @@ async fn render_invite(
     error: Option<&RedeemError>,
 ) -> AppResult<Response> {
     let ctx = invite_context(open);
+    let settings = crate::settings::load(&state.store).await?;
+    let vars = crate::onboarding::Vars {
+        server_name: open
+            .targets
+            .iter()
+            .map(|t| t.server_name.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        owner_name: settings.owner_name.clone(),
+        ..Default::default()
+    };
+    let rules: Vec<minijinja::Value> = crate::onboarding::steps(state, "before", visitor.lang, &vars)
+        .await?
+        .into_iter()
+        .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
+        .collect();
+    let ctx = context! { ..ctx, ..context! { rules, owner => settings.owner_name } };
     let error =
         error.map(|e| context! { key => e.key(), detail => e.detail(), field => e.field() });
     let status = match error {
@@ -172,6 +189,8 @@ pub struct RedeemForm {
     /// Honeypot: people never fill it.
     #[serde(default)]
     website: String,
+    #[serde(default)]
+    accept_rules: String,
 }
 
 fn welcome_url(state: &AppState, code: &str, member_id: i64) -> String {
@@ -232,6 +251,7 @@ pub async fn redeem_form(
         password: form.password.clone(),
         password_confirm: Some(form.password_confirm.clone()),
         passphrase: form.passphrase.clone(),
+        accepted_rules: form.accept_rules == "on",
     };
     match super::redeem(&state, &open.invite.code, &input).await {
         Ok(done) => Ok(
@@ -276,13 +296,32 @@ pub async fn welcome(
     let grants = state.store.member_grants(member_id).await?;
     let setting_up = grants.iter().any(|g| g.status == "provisioning");
     let expires_at = grants.iter().filter_map(|g| g.expires_at).min();
+    let settings = crate::settings::load(&state.store).await?;
+    let mut with_steps = Vec::new();
+    for g in &grants {
+        let vars = crate::onboarding::Vars {
+            server_name: g.server_name.clone(),
+            owner_name: settings.owner_name.clone(),
+            member_name: member.display_name.clone(),
+            expires: g
+                .expires_at
+                .map(crate::clock::human)
+                .unwrap_or_else(|| state.i18n.text(visitor.lang, "onb-never")),
+        };
+        let steps: Vec<Value> = crate::onboarding::steps(&state, &g.server_kind, visitor.lang, &vars)
+            .await?
+            .into_iter()
+            .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
+            .collect();
+        with_steps.push(context! { ..ser(g), ..context! { steps } });
+    }
     Ok(page(
         &state,
         &visitor,
         "welcome.html",
         context! {
             name => &member.display_name,
-            grants => ser(&grants),
+            grants => with_steps,
             setting_up,
             expires_at,
             refresh => welcome_url(&state, &code, member_id),
@@ -374,7 +413,8 @@ pub async fn plex_back(
     } else {
         user.email.clone()
     };
-    let only_plex = !open.needs("local") && open.invite.passphrase_hash.is_none();
+    let no_rules = state.store.onboarding_steps("before").await?.is_empty();
+    let only_plex = !open.needs("local") && open.invite.passphrase_hash.is_none() && no_rules;
     if only_plex {
         let input = RedeemInput {
             plex_account: account.clone(),
@@ -497,6 +537,8 @@ pub struct RedeemJson {
     password: Option<String>,
     #[serde(default)]
     passphrase: Option<String>,
+    #[serde(default)]
+    accept_rules: bool,
 }
 
 /// `POST /api/v1/invites/{code}/redeem` → 201 with the member and each grant's status.
@@ -521,6 +563,7 @@ pub async fn api_redeem(
         password: body.password.unwrap_or_default(),
         password_confirm: None,
         passphrase: body.passphrase.unwrap_or_default(),
+        accepted_rules: body.accept_rules,
     };
     let done: Redeemed = super::redeem(&state, &code, &input)
         .await

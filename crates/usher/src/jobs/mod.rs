@@ -90,6 +90,9 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 _ => "grant.provisioned",
             };
             event(state, action, &grant, None).await?;
+            if job.kind == "remove" {
+                notify(state, crate::notify::Kind::MemberRemoved, &grant, None).await;
+            }
             Ok(Outcome::Done)
         }
         Err(e) if keeps_trying(&job, &e) => {
@@ -136,6 +139,10 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 .fail_job(job.id, grant.id, status, &message, now)
                 .await?;
             event(state, "grant.failed", &grant, Some(&message)).await?;
+            if job.kind == "provision" {
+                let kind = crate::notify::Kind::ProvisioningFailed;
+                notify(state, kind, &grant, Some(&message)).await;
+            }
             Ok(Outcome::Failed(e))
         }
     }
@@ -191,7 +198,34 @@ async fn event(
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
     let subject = crate::members::grant_subject(&grant.identity, &grant.server_name);
-    crate::members::member_event(state, grant.member_id, "usher", action, &subject, detail).await
+    crate::members::grant_event(
+        state,
+        (grant.member_id, grant.server_id),
+        "usher",
+        action,
+        &subject,
+        detail,
+    )
+    .await
+}
+
+/// Tells the owner's channels about a grant.
+async fn notify(
+    state: &AppState,
+    kind: crate::notify::Kind,
+    grant: &GrantRow,
+    error: Option<&str>,
+) {
+    let mut event = crate::notify::Event::new(kind, state.clock.now())
+        .with("member_id", grant.member_id)
+        .with("member", grant.identity.as_str())
+        .with("server_id", grant.server_id)
+        .with("server", grant.server_name.as_str())
+        .link(state, &format!("/admin/members/{}", grant.member_id));
+    if let Some(e) = error {
+        event = event.with("error", e);
+    }
+    crate::notify::emit(state, event).await;
 }
 
 async fn provision(
@@ -235,12 +269,77 @@ async fn provision(
         libraries,
         permissions,
     };
-    if job.attempts > 1 {
+    let result = if job.attempts > 1 {
         // An earlier attempt may have made the account and died before recording it.
-        client.grant_again(&spec).await.map(Some)
+        client.grant_again(&spec).await
     } else {
-        client.grant(&spec).await.map(Some)
+        client.grant(&spec).await
+    };
+    match result {
+        Err(MediaError::AlreadyExists(why)) => reactivate(state, &client, grant, &spec)
+            .await?
+            .map(Some)
+            .ok_or(MediaError::AlreadyExists(why)),
+        other => other.map(Some),
     }
+}
+
+/// A re-invited person whose earlier Jellyfin/Emby account usher left disabled on the server:
+/// switch it back on with the new libraries and password instead of refusing the name. Only an
+/// account usher itself made for this name is taken over, never a stranger's.
+async fn reactivate(
+    state: &AppState,
+    client: &media::MediaClient,
+    grant: &GrantRow,
+    spec: &GrantSpec,
+) -> Result<Option<media::GrantOutcome>, MediaError> {
+    let media::MediaClient::Jellyfin(jf) = client else {
+        return Ok(None);
+    };
+    let Identity::Account {
+        username, password, ..
+    } = &spec.identity
+    else {
+        return Ok(None);
+    };
+    let previous = state
+        .store
+        .previous_account(grant.server_id, username, grant.id)
+        .await
+        .map_err(|e| MediaError::Server {
+            status: 500,
+            message: e.to_string(),
+        })?;
+    let Some((previous_grant, remote_id)) = previous else {
+        return Ok(None);
+    };
+    // The account must still be there: if the server deleted it, the name belongs to someone else.
+    let accounts = jf.accounts().await?;
+    if !accounts
+        .iter()
+        .any(|a| a.remote_id == remote_id && a.username.eq_ignore_ascii_case(username))
+    {
+        return Ok(None);
+    }
+    jf.set_disabled(&remote_id, false).await?;
+    jf.update_access(&remote_id, &spec.libraries, &spec.permissions)
+        .await?;
+    jf.set_password(&remote_id, password).await?;
+    // The earlier period ends here, so its expiry can never touch the account again.
+    state
+        .store
+        .supersede_grant(previous_grant, state.clock.now())
+        .await
+        .map_err(|e| MediaError::Server {
+            status: 500,
+            message: e.to_string(),
+        })?;
+    Ok(Some(media::GrantOutcome {
+        remote_id,
+        remote_user_id: None,
+        username: username.clone(),
+        pending: false,
+    }))
 }
 
 async fn remove(

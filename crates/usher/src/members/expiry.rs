@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::clock::Timestamp;
 use crate::jobs::{self, Outcome};
+use crate::notify;
 use crate::servers::ServerError;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
@@ -140,15 +141,30 @@ async fn start(
             "grant.expired_remove",
         ),
     };
-    super::member_event(
+    super::grant_event(
         state,
-        g.member_id,
+        (g.member_id, g.server_id),
         "usher",
         event,
         &super::grant_subject(&g.identity, &g.server_name),
         Some(&format!("expired {}", crate::clock::human(g.expires_at))),
     )
     .await?;
+    let notice = notify::Event::new(notify::Kind::MemberExpired, now)
+        .with("member_id", g.member_id)
+        .with("member", g.identity.as_str())
+        .with("server_id", g.server_id)
+        .with("server", g.server_name.as_str())
+        .with("expires_at", crate::clock::rfc3339(g.expires_at))
+        .with(
+            "action",
+            match action {
+                Action::Disable => "disable",
+                Action::Remove => "remove",
+            },
+        )
+        .link(state, &format!("/admin/members/{}", g.member_id));
+    notify::emit(state, notice).await;
     Ok(job)
 }
 
@@ -197,13 +213,15 @@ pub async fn set_server_expiry(
     };
     state
         .store
-        .append_event(
+        .append_event_about(
             NewEvent {
                 actor,
                 action: "server.expiry_changed",
                 subject: Some(&server.name),
                 detail: Some(&detail),
             },
+            None,
+            Some(server_id),
             now,
         )
         .await?;

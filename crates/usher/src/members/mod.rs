@@ -12,6 +12,7 @@ use media::Permissions;
 
 use crate::clock::Timestamp;
 use crate::jobs::{self, Outcome};
+use crate::notify;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
 use crate::store::invites::{GrantRow, MemberRow};
@@ -88,6 +89,33 @@ async fn grant_of(
         .await?
         .filter(|g| g.grant.member_id == member_id)
         .ok_or(MemberError::NotFound)
+}
+
+/// Appends an event about one of a member's grants: in the member's history, and found by the
+/// grant's server in the audit log.
+pub(crate) async fn grant_event(
+    state: &AppState,
+    grant: (i64, i64),
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let (member_id, server_id) = grant;
+    state
+        .store
+        .append_event_about(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(subject),
+                detail,
+            },
+            Some(member_id),
+            Some(server_id),
+            state.clock.now(),
+        )
+        .await
 }
 
 /// Appends an event to a member's history.
@@ -207,9 +235,9 @@ pub async fn change_access(
                 .unwrap_or(id)
         })
         .collect();
-    member_event(
+    grant_event(
         state,
-        member_id,
+        (member_id, g.grant.server_id),
         actor,
         "member.access_changed",
         &grant_subject(&g.grant.identity, &g.grant.server_name),
@@ -318,9 +346,9 @@ pub async fn set_paused(
         .store
         .queue_grant_job(grant_id, kind, &cancels, now)
         .await?;
-    member_event(
+    grant_event(
         state,
-        member_id,
+        (member_id, g.grant.server_id),
         actor,
         if disabled {
             "member.disable_requested"
@@ -347,9 +375,9 @@ pub async fn remove_grant(
         return Err(MemberError::conflict("member-grant-already-removed"));
     }
     let job = queue_removal(state, grant_id).await?;
-    member_event(
+    grant_event(
         state,
-        member_id,
+        (member_id, g.grant.server_id),
         actor,
         "member.remove_requested",
         &grant_subject(&g.grant.identity, &g.grant.server_name),
@@ -413,9 +441,10 @@ pub enum Notice<'a> {
     ExpiryReminder { grant: &'a GrantRow },
 }
 
-/// The notification hook: records a notice for the owner at most once per subject (by key) and
-/// its event. Delivering it (Telegram, email, …) is wired to this hook by the notification
-/// channels; until then the event is the record. True when this call recorded it.
+/// The notification hook: records a notice for the owner at most once per subject (by key) with
+/// its event, and only then queues it for the owner's channels (an expiry reminder also goes to
+/// the member by email when email is set up and they have an address). True when this call
+/// recorded it.
 pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<bool, StoreError> {
     let (key, kind, grant, detail) = match &notice {
         Notice::EndingFailing {
@@ -448,19 +477,57 @@ pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<b
     };
     let subject = grant_subject(&grant.identity, &grant.server_name);
     let action = format!("notify.{kind}");
-    state
+    let now = state.clock.now();
+    let fresh = state
         .store
         .record_notice_once(
             &key,
             kind,
             Some(grant.member_id),
+            Some(grant.server_id),
             NewEvent {
                 actor: "usher",
                 action: &action,
                 subject: Some(&subject),
                 detail: detail.as_deref(),
             },
-            state.clock.now(),
+            now,
         )
-        .await
+        .await?;
+    if !fresh {
+        return Ok(false);
+    }
+    let about = |kind| {
+        notify::Event::new(kind, now)
+            .with("member_id", grant.member_id)
+            .with("member", grant.identity.as_str())
+            .with("server_id", grant.server_id)
+            .with("server", grant.server_name.as_str())
+            .link(state, &format!("/admin/members/{}", grant.member_id))
+    };
+    match notice {
+        Notice::EndingFailing { kind, error, .. } => {
+            let event = about(notify::Kind::RemovalFailing)
+                .with("job", kind)
+                .with("error", error);
+            notify::emit(state, event).await;
+        }
+        Notice::ExpiryReminder { .. } => {
+            let expires = grant.expires_at.map(crate::clock::rfc3339);
+            let event = about(notify::Kind::MemberExpiring).with("expires_at", expires.clone());
+            notify::emit(state, event).await;
+            if let Some(member) = state.store.member(grant.member_id).await?
+                && let Some(email) = member.email.as_deref().filter(|e| e.contains('@'))
+            {
+                let to_member = notify::Event::new(notify::Kind::MemberExpiring, now)
+                    .with("name", member.display_name.as_str())
+                    .with("member", grant.identity.as_str())
+                    .with("server", grant.server_name.as_str())
+                    .with("expires_at", expires);
+                notify::email_person(state, email, crate::web::i18n::DEFAULT_LANG, &to_member)
+                    .await;
+            }
+        }
+    }
+    Ok(true)
 }

@@ -599,8 +599,8 @@ pub async fn remove(
 }
 
 /// Syncs every server, then shows the members list with what changed.
-pub async fn sync_all(State(state): State<AppState>, _admin: Admin) -> AppResult<Response> {
-    let results = super::sync::sync_all(&state).await?;
+pub async fn sync_all(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    let results = super::sync::sync_all_as(&state, Some(&admin.session.username)).await?;
     let (mut imported, mut gone, mut failed) = (0, 0, 0);
     for (_, r) in &results {
         match r {
@@ -620,11 +620,11 @@ pub async fn sync_all(State(state): State<AppState>, _admin: Admin) -> AppResult
 /// Syncs one server from its page.
 pub async fn sync_server(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let done = match super::sync::sync_server(&state, id).await {
+    let done = match super::sync::sync_server_as(&state, id, Some(&admin.session.username)).await {
         Ok(_) => "synced",
         Err(super::sync::SyncError::NotFound) => return Err(AppError::not_found()),
         Err(super::sync::SyncError::Store(e)) => {

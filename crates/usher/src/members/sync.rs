@@ -87,12 +87,24 @@ impl SyncError {
 
 /// Syncs one server and records when (and whether it worked) on the server.
 pub async fn sync_server(state: &AppState, server_id: i64) -> Result<SyncReport, SyncError> {
+    sync_server_as(state, server_id, None).await
+}
+
+/// Syncs one server for an admin who asked (`Some(name)`) or on schedule (`None`). The audit log
+/// records a sync an admin asked for, and any sync that changed something or failed; drift
+/// (accounts new on the server, access gone from it) is also sent to the owner's channels.
+pub async fn sync_server_as(
+    state: &AppState,
+    server_id: i64,
+    admin: Option<&str>,
+) -> Result<SyncReport, SyncError> {
     let server = state
         .store
         .server(server_id)
         .await?
         .ok_or(SyncError::NotFound)?;
-    let result = read_and_apply(state, &server).await;
+    let mut drift = Drift::default();
+    let result = read_and_apply(state, &server, &mut drift).await;
     let error = match &result {
         Err(SyncError::Server(e)) => {
             let (_, detail) = e.explain();
@@ -106,10 +118,56 @@ pub async fn sync_server(state: &AppState, server_id: i64) -> Result<SyncReport,
             .set_server_synced(server.id, error.as_deref(), state.clock.now())
             .await?;
     }
+    let changed = result
+        .as_ref()
+        .is_ok_and(|r| r.imported + r.gone + r.activated + r.back > 0);
+    if admin.is_some() || changed || error.is_some() {
+        let (action, detail) = match (&result, &error) {
+            (Ok(r), _) => ("server.synced", r.summary()),
+            (Err(_), Some(e)) => ("server.sync_failed", e.clone()),
+            (Err(e), None) => ("server.sync_failed", e.to_string()),
+        };
+        state
+            .store
+            .append_event_about(
+                crate::store::events::NewEvent {
+                    actor: admin.unwrap_or("sync"),
+                    action,
+                    subject: Some(&server.name),
+                    detail: Some(&detail),
+                },
+                None,
+                Some(server.id),
+                state.clock.now(),
+            )
+            .await?;
+    }
+    if !drift.imported.is_empty() || !drift.gone.is_empty() {
+        let event = crate::notify::Event::new(crate::notify::Kind::SyncDrift, state.clock.now())
+            .with("server_id", server.id)
+            .with("server", server.name.as_str())
+            .with("imported_count", drift.imported.len())
+            .with("gone_count", drift.gone.len())
+            .with("imported", drift.imported)
+            .with("gone", drift.gone)
+            .link(state, &format!("/admin/members?server={}", server.id));
+        crate::notify::emit(state, event).await;
+    }
     result
 }
 
-async fn read_and_apply(state: &AppState, server: &ServerRow) -> Result<SyncReport, SyncError> {
+/// What a sync found that the owner did not do through usher: who they are.
+#[derive(Debug, Default)]
+struct Drift {
+    imported: Vec<String>,
+    gone: Vec<String>,
+}
+
+async fn read_and_apply(
+    state: &AppState,
+    server: &ServerRow,
+    drift: &mut Drift,
+) -> Result<SyncReport, SyncError> {
     let client = crate::servers::client_for(state, server)?;
     let accounts: Vec<RemoteAccount> = client
         .accounts()
@@ -158,7 +216,8 @@ async fn read_and_apply(state: &AppState, server: &ServerRow) -> Result<SyncRepo
             }
             None if being_provisioned(&grants, account) => {}
             None => {
-                import(state, server, plex, account, &all_libraries).await?;
+                let name = import(state, server, plex, account, &all_libraries).await?;
+                drift.imported.push(name);
                 report.imported += 1;
             }
         }
@@ -170,6 +229,7 @@ async fn read_and_apply(state: &AppState, server: &ServerRow) -> Result<SyncRepo
         };
         if on_server && g.gone_at.is_none() && !seen.contains(remote_id) {
             state.store.set_grant_gone(g.id, Some(now)).await?;
+            drift.gone.push(g.identity.clone());
             report.gone += 1;
             event(state, g, server, "grant.gone_from_server", None).await?;
         }
@@ -195,7 +255,7 @@ async fn import(
     plex: bool,
     account: &RemoteAccount,
     all_libraries: &[String],
-) -> Result<(), SyncError> {
+) -> Result<String, SyncError> {
     let username = account.username.trim();
     let email = account
         .email
@@ -254,16 +314,16 @@ async fn import(
             now,
         )
         .await?;
-    super::member_event(
+    super::grant_event(
         state,
-        member_id,
+        (member_id, server.id),
         "sync",
         "member.imported",
         &super::grant_subject(identity, &server.name),
         Some("found on the server, not added through usher"),
     )
     .await?;
-    Ok(())
+    Ok(identity.to_string())
 }
 
 async fn event(
@@ -274,16 +334,32 @@ async fn event(
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
     let subject = super::grant_subject(&g.identity, &server.name);
-    super::member_event(state, g.member_id, "sync", action, &subject, detail).await
+    super::grant_event(
+        state,
+        (g.member_id, server.id),
+        "sync",
+        action,
+        &subject,
+        detail,
+    )
+    .await
 }
 
 /// Syncs every server, one after the other; each result stands alone.
 pub async fn sync_all(
     state: &AppState,
 ) -> Result<Vec<(String, Result<SyncReport, SyncError>)>, StoreError> {
+    sync_all_as(state, None).await
+}
+
+/// [`sync_all`] for an admin who asked.
+pub async fn sync_all_as(
+    state: &AppState,
+    admin: Option<&str>,
+) -> Result<Vec<(String, Result<SyncReport, SyncError>)>, StoreError> {
     let mut out = Vec::new();
     for s in state.store.servers().await? {
-        let result = sync_server(state, s.server.id).await;
+        let result = sync_server_as(state, s.server.id, admin).await;
         out.push((s.server.name, result));
     }
     Ok(out)

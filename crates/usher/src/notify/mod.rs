@@ -1,4 +1,228 @@
-//! Telling people things: email to requesters and members. Sending never blocks the action that
-//! caused it: callers spawn it, and failures are logged and recorded as events.
+//! Telling people things. The owner's channels (Telegram, Discord, email, a generic signed JSON
+//! webhook) each choose the events they hear about; members get their expiry reminders by email.
+//!
+//! Nothing here blocks the action that caused a notification: [`emit`] only writes deliveries to
+//! the outbox table, and a background [`worker`] sends them, retrying with backoff and giving up
+//! after [`deliver::MAX_ATTEMPTS`] with the reason recorded. Tests call [`deliver_due`] after
+//! moving the manual clock instead of running the worker.
 
+pub mod channels;
+pub mod deliver;
 pub mod email;
+pub mod message;
+pub mod routes;
+
+use serde_json::{Map, Value};
+
+use crate::clock::Timestamp;
+use crate::store::notify::NewDelivery;
+use crate::web::AppState;
+
+pub use deliver::{deliver_due, worker};
+
+/// What a channel can hear about. The strings are part of the webhook payload: never rename them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    RequestCreated,
+    RequestApproved,
+    RequestDeclined,
+    InviteRedeemed,
+    ProvisioningFailed,
+    MemberExpiring,
+    MemberExpired,
+    MemberRemoved,
+    RemovalFailing,
+    SyncDrift,
+    /// Only sent by a channel's test button.
+    Test,
+}
+
+impl Kind {
+    /// Every kind a channel can choose, in the order pages list them.
+    pub const CHOOSABLE: [Kind; 10] = [
+        Kind::RequestCreated,
+        Kind::RequestApproved,
+        Kind::RequestDeclined,
+        Kind::InviteRedeemed,
+        Kind::ProvisioningFailed,
+        Kind::MemberExpiring,
+        Kind::MemberExpired,
+        Kind::MemberRemoved,
+        Kind::RemovalFailing,
+        Kind::SyncDrift,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::RequestCreated => "request.created",
+            Kind::RequestApproved => "request.approved",
+            Kind::RequestDeclined => "request.declined",
+            Kind::InviteRedeemed => "invite.redeemed",
+            Kind::ProvisioningFailed => "provisioning.failed",
+            Kind::MemberExpiring => "member.expiring",
+            Kind::MemberExpired => "member.expired",
+            Kind::MemberRemoved => "member.removed",
+            Kind::RemovalFailing => "removal.failing",
+            Kind::SyncDrift => "sync.drift",
+            Kind::Test => "test",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Self::CHOOSABLE
+            .into_iter()
+            .chain([Kind::Test])
+            .find(|k| k.as_str() == s)
+    }
+
+    /// The stem of this kind's Fluent keys: `request.created` → `request-created`.
+    pub fn key(self) -> String {
+        self.as_str().replace('.', "-")
+    }
+
+    /// Whether a channel of `channel_kind` may choose this event. The Telegram bot already
+    /// announces every new request with Approve/Decline buttons in the same chat.
+    pub fn offered_for(self, channel_kind: &str) -> bool {
+        self != Kind::Test && !(channel_kind == "telegram" && self == Kind::RequestCreated)
+    }
+}
+
+/// Something that happened, with the facts a message needs (`data` in the webhook payload).
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: Kind,
+    pub at: Timestamp,
+    pub data: Map<String, Value>,
+}
+
+impl Event {
+    pub fn new(kind: Kind, at: Timestamp) -> Self {
+        Event {
+            kind,
+            at,
+            data: Map::new(),
+        }
+    }
+
+    /// Adds a fact. Keys ending in `_at` hold RFC 3339 times.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.to_string(), value.into());
+        self
+    }
+
+    /// Adds the admin page this event is about, as an absolute link.
+    pub fn link(self, state: &AppState, path: &str) -> Self {
+        let url = format!("{}{}", state.config.public_base(), path);
+        self.with("url", url)
+    }
+}
+
+/// Wakes the delivery worker and carries the HTTP client deliveries use.
+#[derive(Debug)]
+pub struct Notifier {
+    pub wake: tokio::sync::Notify,
+    http: Option<reqwest::Client>,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Notifier {
+    pub fn new() -> Self {
+        media::http::install_crypto();
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .timeout(std::time::Duration::from_secs(15))
+            .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
+            // A receiver that redirects is misconfigured; following could leak the payload.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(
+                |e| tracing::error!(error = %e.without_url(), "no HTTP client for notifications"),
+            )
+            .ok();
+        Notifier {
+            wake: tokio::sync::Notify::new(),
+            http,
+        }
+    }
+
+    pub fn http(&self) -> Option<&reqwest::Client> {
+        self.http.as_ref()
+    }
+}
+
+/// Queues `event` for every switched-on channel that chose it. Never fails the caller: a problem
+/// writing the outbox is logged and recorded.
+pub async fn emit(state: &AppState, event: Event) {
+    if let Err(e) = queue_for_channels(state, &event).await {
+        tracing::error!(error = %e, event = event.kind.as_str(), "could not queue notifications");
+    }
+}
+
+async fn queue_for_channels(
+    state: &AppState,
+    event: &Event,
+) -> Result<(), crate::store::StoreError> {
+    let channels = state.store.channels_for(event.kind.as_str()).await?;
+    if channels.is_empty() {
+        return Ok(());
+    }
+    let payloads: Vec<(i64, String, String)> = channels
+        .iter()
+        .filter(|c| event.kind.offered_for(&c.kind))
+        .map(|c| {
+            let payload = message::payload(&state.i18n, &c.lang, event);
+            (c.id, c.lang.clone(), payload.to_string())
+        })
+        .collect();
+    let items: Vec<NewDelivery> = payloads
+        .iter()
+        .map(|(id, lang, payload)| NewDelivery {
+            channel_id: Some(*id),
+            recipient: None,
+            event: event.kind.as_str(),
+            lang,
+            payload,
+        })
+        .collect();
+    state
+        .store
+        .queue_deliveries(&items, state.clock.now())
+        .await?;
+    state.notifier.wake.notify_one();
+    Ok(())
+}
+
+/// Queues an email about `event` to a person (a member's expiry reminder), when email is set up.
+pub async fn email_person(state: &AppState, to: &str, lang: &str, event: &Event) {
+    let result = async {
+        let settings = crate::settings::load(&state.store).await?;
+        if !settings.smtp.configured() {
+            return Ok(());
+        }
+        let payload = message::payload(&state.i18n, lang, event).to_string();
+        state
+            .store
+            .queue_deliveries(
+                &[NewDelivery {
+                    channel_id: None,
+                    recipient: Some(to),
+                    event: event.kind.as_str(),
+                    lang,
+                    payload: &payload,
+                }],
+                state.clock.now(),
+            )
+            .await?;
+        state.notifier.wake.notify_one();
+        Ok::<_, crate::store::StoreError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, "could not queue an email");
+    }
+}

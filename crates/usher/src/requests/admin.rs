@@ -60,6 +60,8 @@ async fn render(
             requests => rows,
             servers,
             duration => settings.requests.access_duration,
+            profiles => ser(state.store.profiles().await?),
+            default_profile => settings.requests.profile_id,
             notice,
             error => error.map(|(id, message)| context! { id, message }),
         },
@@ -112,7 +114,11 @@ fn selection(fields: &[(String, String)]) -> AppResult<Selection> {
         .find(|(k, _)| k == "duration")
         .map(|(_, v)| v.clone())
         .unwrap_or_default();
-    Ok(Selection { servers, duration })
+    Ok(Selection {
+        servers,
+        duration,
+        profile_id: None,
+    })
 }
 
 pub async fn approve(
@@ -122,7 +128,21 @@ pub async fn approve(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let selection = selection(&fields)?;
+    let profile = fields
+        .iter()
+        .find(|(k, _)| k == "profile")
+        .map(|(_, v)| v.trim().to_string())
+        .unwrap_or_default();
+    let selection = if profile.is_empty() {
+        selection(&fields)?
+    } else {
+        let pid: i64 = profile
+            .parse()
+            .map_err(|_| AppError::bad_request("profile ids are numbers").with_field("profile"))?;
+        crate::profiles::selection(&state, pid)
+            .await
+            .map_err(|e| AppError::bad_request(e.to_string()).with_field("profile"))?
+    };
     match super::approve(&state, id, &selection, &admin.session.username).await {
         Ok(_) => {
             crate::telegram::show_outcome_later(&state, id);

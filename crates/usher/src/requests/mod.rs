@@ -3,12 +3,14 @@
 //! requester chooses their own user name and password.
 
 pub mod admin;
+pub mod cli;
 pub mod public;
 
 use media::Permissions;
 
 use crate::invites::rules;
 use crate::jobs;
+use crate::notify;
 use crate::settings::Settings;
 use crate::store::events::NewEvent;
 use crate::store::invites::{NewGrant, NewMember, ReserveError};
@@ -181,6 +183,13 @@ pub async fn submit(
             now,
         )
         .await?;
+    let created = notify::Event::new(notify::Kind::RequestCreated, now)
+        .with("request_id", id)
+        .with("name", name)
+        .with("email", email.as_str())
+        .with("note", note)
+        .link(state, "/admin/requests");
+    notify::emit(state, created).await;
     if settings.requests.auto_approve {
         let selection = default_selection(state, &settings).await?;
         match approve(state, id, &selection, "auto-approve").await {
@@ -199,6 +208,8 @@ pub struct Selection {
     pub servers: Vec<ServerChoice>,
     /// `30d`, or empty for forever.
     pub duration: String,
+    /// The profile this selection came from; the member keeps it.
+    pub profile_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -235,6 +246,7 @@ pub async fn default_selection(
     Ok(Selection {
         servers,
         duration: settings.requests.access_duration.clone(),
+        profile_id: None,
     })
 }
 
@@ -393,6 +405,12 @@ pub async fn approve(
             return Err(DecideError::Refused { server, message });
         }
         member_id = Some(reservation.member_id);
+        if let Some(pid) = selection.profile_id {
+            state
+                .store
+                .set_member_grants_profile(reservation.member_id, pid)
+                .await?;
+        }
         for g in &made {
             parts.push(format!(
                 "{} ({})",
@@ -452,6 +470,16 @@ pub async fn approve(
         .set_request_outcome(id, member_id, invite_id, &summary)
         .await?;
     event(state, actor, "request.approved", &request, Some(&summary)).await?;
+    let approved = decided(state, notify::Kind::RequestApproved, &request, actor)
+        .with("access", summary.as_str())
+        .with("member_id", member_id)
+        .link(
+            state,
+            &member_id
+                .map(|m| format!("/admin/members/{m}"))
+                .unwrap_or_else(|| "/admin/requests".into()),
+        );
+    notify::emit(state, approved).await;
     tell_requester_approved(
         state,
         &request,
@@ -525,6 +553,10 @@ pub async fn decline(
         reason.as_deref(),
     )
     .await?;
+    let declined = decided(state, notify::Kind::RequestDeclined, &request, actor)
+        .with("reason", reason.as_deref().unwrap_or_default())
+        .link(state, "/admin/requests");
+    notify::emit(state, declined).await;
     if request.email.contains('@') {
         let lang = crate::web::i18n::DEFAULT_LANG;
         let mut body = state
@@ -559,6 +591,15 @@ pub async fn expire(state: &AppState) -> Result<Vec<RequestRow>, crate::store::S
         crate::telegram::show_outcome(state, r.id).await;
     }
     Ok(expired)
+}
+
+/// A decision on a request, for the owner's channels.
+fn decided(state: &AppState, kind: notify::Kind, r: &RequestRow, actor: &str) -> notify::Event {
+    notify::Event::new(kind, state.clock.now())
+        .with("request_id", r.id)
+        .with("name", r.name.as_str())
+        .with("email", r.email.as_str())
+        .with("by", actor)
 }
 
 async fn event(

@@ -252,7 +252,7 @@ pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i
         .await?;
     state
         .store
-        .append_event(
+        .append_event_about(
             NewEvent {
                 actor,
                 action: "server.added",
@@ -264,6 +264,8 @@ pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i
                     found.libraries.len()
                 )),
             },
+            None,
+            Some(id),
             now,
         )
         .await?;
@@ -368,13 +370,15 @@ pub async fn edit(
         .await?;
     state
         .store
-        .append_event(
+        .append_event_about(
             NewEvent {
                 actor,
                 action: "server.updated",
                 subject: Some(name),
                 detail: new_token.as_ref().map(|_| "token replaced"),
             },
+            None,
+            Some(id),
             now,
         )
         .await?;

@@ -165,6 +165,7 @@ async fn detail_page(
             kind_name => kind.display_name(),
             local_accounts => kind.uses_local_accounts(),
             libraries => ser(&libraries),
+            grant_count => state.store.grant_count_for_server(id).await?,
             notice => notice.filter(|n| NOTICES.contains(n)),
             error => error.map(error_value),
         },
@@ -224,8 +225,18 @@ pub async fn scan(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let result = super::scan(&state, id).await.map(|_| ());
-    or_page(&state, &admin, id, result, "scanned").await
+    let result = super::scan(&state, id).await;
+    if let Ok(count) = &result {
+        server_event(
+            &state,
+            &admin,
+            id,
+            "server.scanned",
+            &format!("{count} libraries"),
+        )
+        .await?;
+    }
+    or_page(&state, &admin, id, result.map(|_| ()), "scanned").await
 }
 
 pub async fn edit(
@@ -279,14 +290,26 @@ pub async fn defaults(
         allow_camera_upload: form.allow_camera_upload.is_some(),
         max_sessions,
     };
+    let detail = format!(
+        "downloads {}, live TV {}, camera upload {}, streams {}",
+        on_off(d.allow_downloads),
+        on_off(d.allow_live_tv),
+        on_off(d.allow_camera_upload),
+        d.max_sessions
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "unlimited".into())
+    );
     let result = super::set_defaults(&state, id, d).await;
+    if result.is_ok() {
+        server_event(&state, &admin, id, "server.defaults_changed", &detail).await?;
+    }
     or_page(&state, &admin, id, result, "defaults").await
 }
 
 /// The library table: repeated `enabled=ID` and `default=ID` fields.
 pub async fn libraries(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
@@ -306,10 +329,13 @@ pub async fn libraries(
             })
             .collect()
     };
+    let (enabled, defaults) = (ids("enabled")?, ids("default")?);
     state
         .store
-        .set_library_flags(id, &ids("enabled")?, &ids("default")?)
+        .set_library_flags(id, &enabled, &defaults)
         .await?;
+    let detail = format!("{} offered, {} pre-checked", enabled.len(), defaults.len());
+    server_event(&state, &admin, id, "server.libraries_changed", &detail).await?;
     Ok(back(id, "libraries"))
 }
 
@@ -496,4 +522,34 @@ pub async fn plex_add(
             Ok(res)
         }
     }
+}
+
+fn on_off(v: bool) -> &'static str {
+    if v { "on" } else { "off" }
+}
+
+/// Records an admin's change to a server in the audit log.
+async fn server_event(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    action: &str,
+    detail: &str,
+) -> AppResult<()> {
+    let name = state.store.server(id).await?.map(|s| s.name);
+    state
+        .store
+        .append_event_about(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action,
+                subject: name.as_deref(),
+                detail: Some(detail),
+            },
+            None,
+            Some(id),
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
 }

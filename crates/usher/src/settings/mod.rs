@@ -15,6 +15,10 @@ const KEY: &str = "app_settings";
 pub struct Settings {
     /// Shown to friends: "Ana invited you".
     pub owner_name: String,
+    /// Where members ask for new films (Overseerr, Jellyseerr, …); shown in onboarding.
+    pub request_app_url: String,
+    /// A community link (e.g. a Discord invite); shown in onboarding and the guide.
+    pub community_url: String,
     pub requests: RequestSettings,
     pub telegram: TelegramSettings,
     pub smtp: SmtpSettings,
@@ -37,6 +41,8 @@ pub struct RequestSettings {
     pub access_duration: String,
     /// Requests per client address per hour.
     pub per_ip_per_hour: u32,
+    /// The profile approvals and auto-approve use by default.
+    pub profile_id: Option<i64>,
 }
 
 impl Default for RequestSettings {
@@ -49,6 +55,7 @@ impl Default for RequestSettings {
             expiry_hours: 24,
             access_duration: String::new(),
             per_ip_per_hour: 5,
+            profile_id: None,
         }
     }
 }

@@ -49,6 +49,8 @@ async fn render(
         context! {
             s => context! {
                 owner_name => &s.owner_name,
+                request_app_url => &s.request_app_url,
+                community_url => &s.community_url,
                 requests => ser(&s.requests),
                 has_passphrase => s.requests.passphrase_hash.is_some(),
                 telegram => context! {
@@ -63,6 +65,7 @@ async fn render(
                 },
             },
             servers => ser(servers.iter().map(|s| &s.server).collect::<Vec<_>>()),
+            profiles => ser(state.store.profiles().await?),
             request_url => format!("{}/request", state.config.public_base()),
             webhook_possible,
             notice => notice.filter(|n| NOTICES.contains(n)),
@@ -82,13 +85,18 @@ pub async fn show(
     render(&state, &admin, Some(q.done.as_str()), None).await
 }
 
-async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Response> {
+async fn saved(
+    state: &AppState,
+    admin: &Admin,
+    s: &Settings,
+    section: &str,
+) -> AppResult<Response> {
     super::save(&state.store, s, state.clock.now()).await?;
     state
         .store
         .append_event(
             crate::store::events::NewEvent {
-                actor: "admin",
+                actor: &admin.session.username,
                 action: "settings.changed",
                 subject: Some(section),
                 detail: None,
@@ -99,10 +107,49 @@ async fn saved(state: &AppState, s: &Settings, section: &str) -> AppResult<Respo
     Ok(Redirect::to(&format!("/admin/settings?done={section}#{section}")).into_response())
 }
 
+/// Records a test the admin sent from this page, and how it went.
+async fn tested(
+    state: &AppState,
+    admin: &Admin,
+    section: &str,
+    error: Option<&impl std::fmt::Display>,
+) -> AppResult<()> {
+    let detail = error.map_or_else(|| "sent".to_string(), |e| e.to_string());
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action: "settings.tested",
+                subject: Some(section),
+                detail: Some(&detail),
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
 #[derive(Deserialize, Default)]
 pub struct GeneralForm {
     #[serde(default)]
     owner_name: String,
+    #[serde(default)]
+    request_app_url: String,
+    #[serde(default)]
+    community_url: String,
+}
+
+/// An optional link the owner shares: empty, or an http(s) URL.
+fn link(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Some(String::new());
+    }
+    url::Url::parse(raw)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .map(|_| raw.to_string())
 }
 
 pub async fn general(
@@ -125,9 +172,25 @@ pub async fn general(
         )
         .await;
     }
+    let (Some(request_app_url), Some(community_url)) =
+        (link(&f.request_app_url), link(&f.community_url))
+    else {
+        return render(
+            &state,
+            &admin,
+            None,
+            Some((
+                "general",
+                state.i18n.text(admin.visitor.lang, "settings-bad-link"),
+            )),
+        )
+        .await;
+    };
     let mut s = super::load(&state.store).await?;
     s.owner_name = name.to_string();
-    saved(&state, &s, "general").await
+    s.request_app_url = request_app_url;
+    s.community_url = community_url;
+    saved(&state, &admin, &s, "general").await
 }
 
 pub async fn requests(
@@ -192,7 +255,14 @@ pub async fn requests(
         duration
     };
     s.requests.servers = servers;
-    saved(&state, &s, "requests").await
+    s.requests.profile_id = match get("profile").as_str() {
+        "" => None,
+        p => match p.parse::<i64>() {
+            Ok(id) if state.store.profile(id).await?.is_some() => Some(id),
+            _ => return render(&state, &admin, None, bad("invite-unknown-profile")).await,
+        },
+    };
+    saved(&state, &admin, &s, "requests").await
 }
 
 pub async fn telegram(
@@ -283,7 +353,7 @@ pub async fn telegram(
     if s.telegram.webhook_secret.is_empty() {
         s.telegram.webhook_secret = crate::crypto::random_token();
     }
-    let response = saved(&state, &s, "telegram").await?;
+    let response = saved(&state, &admin, &s, "telegram").await?;
     if let Err(e) = crate::telegram::register(&state, &s).await {
         return render(&state, &admin, None, Some(("telegram", e.to_string()))).await;
     }
@@ -307,7 +377,9 @@ pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppRe
     };
     let text =
         crate::telegram::keyboard::escape(&state.i18n.text(lang, "settings-telegram-test-message"));
-    match api.send_message(chat, &text, None).await {
+    let result = api.send_message(chat, &text, None).await;
+    tested(&state, &admin, "telegram", result.as_ref().err()).await?;
+    match result {
         Ok(_) => Ok(Redirect::to("/admin/settings?done=telegram-test#telegram").into_response()),
         Err(e) => render(&state, &admin, None, Some(("telegram", e.to_string()))).await,
     }
@@ -382,7 +454,7 @@ pub async fn email(
         s.smtp.password_sealed = Some(state.key.seal(&password));
     }
     s.smtp.from = from;
-    saved(&state, &s, "email").await
+    saved(&state, &admin, &s, "email").await
 }
 
 #[derive(Deserialize, Default)]
@@ -409,7 +481,9 @@ pub async fn email_test(
     };
     let subject = state.i18n.text(lang, "settings-email-test-subject");
     let body = state.i18n.text(lang, "settings-email-test-body");
-    match crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await {
+    let result = crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await;
+    tested(&state, &admin, "email", result.as_ref().err()).await?;
+    match result {
         Ok(()) => Ok(Redirect::to("/admin/settings?done=email-test#email").into_response()),
         Err(e) => render(&state, &admin, None, Some(("email", e.to_string()))).await,
     }

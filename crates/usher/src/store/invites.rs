@@ -791,3 +791,44 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// An earlier grant of usher's for the same account name on a server whose account was left
+    /// on the server (disabled, or removed without deleting): (grant id, remote id).
+    pub async fn previous_account(
+        &self,
+        server_id: i64,
+        identity: &str,
+        except_grant: i64,
+    ) -> Result<Option<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, remote_id FROM grants
+             WHERE server_id = ? AND identity = ? COLLATE NOCASE AND id != ? AND remote_id IS NOT NULL
+               AND remote_id != '' AND status IN ('disabled', 'removed')
+             ORDER BY id DESC LIMIT 1",
+        )
+        .bind(server_id)
+        .bind(identity)
+        .bind(except_grant)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}
+
+impl Store {
+    /// Ends an earlier grant whose account a new grant took over.
+    pub async fn supersede_grant(&self, grant_id: i64, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "UPDATE grants SET status = 'removed', last_error = 'taken over by a new invite', updated_at = ? WHERE id = ?",
+        )
+        .bind(now)
+        .bind(grant_id)
+        .execute(self.pool())
+        .await?;
+        sqlx::query("UPDATE jobs SET state = 'failed', last_error = 'cancelled' WHERE grant_id = ? AND state = 'queued'")
+            .bind(grant_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+}

@@ -182,6 +182,7 @@ const MEMBER_GRANT_SELECT: &str =
 pub struct ExpiredGrant {
     pub id: i64,
     pub member_id: i64,
+    pub server_id: i64,
     pub status: String,
     pub identity: String,
     pub expires_at: Timestamp,
@@ -346,19 +347,8 @@ impl Store {
         member_id: i64,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO events (at, actor, action, subject, detail, member_id)
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(now)
-        .bind(event.actor)
-        .bind(event.action)
-        .bind(event.subject)
-        .bind(event.detail)
-        .bind(member_id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        self.append_event_about(event, Some(member_id), None, now)
+            .await
     }
 
     /// Records a notice for the owner and its event, unless a notice with this key was recorded
@@ -368,6 +358,7 @@ impl Store {
         key: &str,
         kind: &str,
         member_id: Option<i64>,
+        server_id: Option<i64>,
         event: NewEvent<'_>,
         now: Timestamp,
     ) -> Result<bool> {
@@ -386,8 +377,8 @@ impl Store {
             == 1;
         if fresh {
             sqlx::query(
-                "INSERT INTO events (at, actor, action, subject, detail, member_id)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO events (at, actor, action, subject, detail, member_id, server_id)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(now)
             .bind(event.actor)
@@ -395,6 +386,7 @@ impl Store {
             .bind(event.subject)
             .bind(event.detail)
             .bind(member_id)
+            .bind(server_id)
             .execute(&mut *tx)
             .await?;
         }
@@ -506,7 +498,8 @@ impl Store {
     /// their access is under way.
     pub async fn expired_grants(&self, now: Timestamp) -> Result<Vec<ExpiredGrant>> {
         Ok(sqlx::query_as(
-            "SELECT g.id, g.member_id, g.status, g.identity, g.expires_at, s.name AS server_name,
+            "SELECT g.id, g.member_id, g.server_id, g.status, g.identity, g.expires_at,
+                    s.name AS server_name,
                     s.kind AS server_kind, s.expiry_action, s.expiry_remove_after_days
              FROM grants g JOIN servers s ON s.id = g.server_id
              WHERE g.expires_at IS NOT NULL AND g.expires_at <= ?

@@ -2,9 +2,13 @@
 //! never write SQL themselves.
 
 pub mod admins;
+pub mod api_keys;
 pub mod events;
 pub mod invites;
 pub mod members;
+pub mod notify;
+pub mod onboarding;
+pub mod profiles;
 pub mod requests;
 pub mod servers;
 pub mod sessions;
@@ -64,6 +68,26 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         5,
         "members",
         include_str!("../../migrations/sqlite/0005_members.sql"),
+    ),
+    (
+        6,
+        "notifications",
+        include_str!("../../migrations/sqlite/0006_notifications.sql"),
+    ),
+    (
+        7,
+        "onboarding",
+        include_str!("../../migrations/sqlite/0007_onboarding.sql"),
+    ),
+    (
+        8,
+        "api_keys",
+        include_str!("../../migrations/sqlite/0008_api_keys.sql"),
+    ),
+    (
+        9,
+        "profiles",
+        include_str!("../../migrations/sqlite/0009_profiles.sql"),
     ),
 ];
 

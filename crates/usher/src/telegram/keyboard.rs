@@ -13,6 +13,8 @@ pub enum Callback {
     Send(i64),
     Cancel(i64),
     Retry(i64),
+    /// Approve with a profile (by its id).
+    Profile(i64, i64),
 }
 
 impl Callback {
@@ -24,6 +26,7 @@ impl Callback {
             Callback::Send(r) => format!("s:{r}"),
             Callback::Cancel(r) => format!("c:{r}"),
             Callback::Retry(r) => format!("r:{r}"),
+            Callback::Profile(r, p) => format!("p:{r}:{p}"),
         }
     }
 
@@ -46,6 +49,7 @@ impl Callback {
             ("c", None) => Callback::Cancel(id),
             ("r", None) => Callback::Retry(id),
             ("t", Some(l)) => Callback::Toggle(id, l.parse().ok().filter(|n: &i64| *n > 0)?),
+            ("p", Some(p)) => Callback::Profile(id, p.parse().ok().filter(|n: &i64| *n > 0)?),
             _ => return None,
         };
         Some(cb)
@@ -58,7 +62,8 @@ impl Callback {
             | Callback::Toggle(r, _)
             | Callback::Send(r)
             | Callback::Cancel(r)
-            | Callback::Retry(r) => r,
+            | Callback::Retry(r)
+            | Callback::Profile(r, _) => r,
         }
     }
 }
@@ -67,12 +72,25 @@ fn button(text: &str, cb: Callback) -> Value {
     json!({ "text": text, "callback_data": cb.encode() })
 }
 
-/// ✅ Approve / ❌ Decline under a new request.
-pub fn request_keyboard(request: i64, approve: &str, decline: &str) -> Value {
-    json!({ "inline_keyboard": [[
+/// ✅ Approve / ❌ Decline under a new request, and one "✅ NAME" button per profile.
+pub fn request_keyboard(
+    request: i64,
+    approve: &str,
+    decline: &str,
+    profiles: &[(i64, String)],
+) -> Value {
+    let mut rows = vec![json!([
         button(&format!("✅ {approve}"), Callback::Approve(request)),
         button(&format!("❌ {decline}"), Callback::Decline(request)),
-    ]] })
+    ])];
+    for pair in profiles.chunks(2) {
+        rows.push(Value::Array(
+            pair.iter()
+                .map(|(id, name)| button(&format!("✅ {name}"), Callback::Profile(request, *id)))
+                .collect(),
+        ));
+    }
+    json!({ "inline_keyboard": rows })
 }
 
 /// One toggle per library, then send and cancel.
@@ -122,6 +140,7 @@ mod tests {
             Callback::Send(7),
             Callback::Cancel(7),
             Callback::Retry(7),
+            Callback::Profile(i64::MAX, i64::MAX),
         ];
         for cb in all {
             let data = cb.encode();

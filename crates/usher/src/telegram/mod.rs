@@ -87,6 +87,19 @@ fn outcome_text(state: &AppState, r: &RequestRow) -> String {
     format!("{head}\n\n{line}")
 }
 
+/// One approve button per profile: (id, name).
+async fn profile_buttons(state: &AppState) -> Vec<(i64, String)> {
+    state
+        .store
+        .profiles()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .take(8)
+        .map(|p| (p.profile.id, p.profile.name))
+        .collect()
+}
+
 /// Announces a request in the background; a failure is logged and recorded.
 pub fn announce_later(state: &AppState, request_id: i64) {
     let state = state.clone();
@@ -125,7 +138,12 @@ pub async fn announce(state: &AppState, request_id: i64) -> Result<(), TelegramE
     else {
         return Ok(());
     };
-    let kb = keyboard::request_keyboard(r.id, &t(state, "tg-approve"), &t(state, "tg-decline"));
+    let kb = keyboard::request_keyboard(
+        r.id,
+        &t(state, "tg-approve"),
+        &t(state, "tg-decline"),
+        &profile_buttons(state).await,
+    );
     let message_id = api
         .send_message(chat, &request_text(state, &r), Some(kb))
         .await?;
@@ -230,6 +248,18 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             user = from_id,
             "a Telegram user who is not allowed pressed a button"
         );
+        let _ = state
+            .store
+            .append_event(
+                crate::store::events::NewEvent {
+                    actor: &actor(&q["from"]),
+                    action: "telegram.refused",
+                    subject: Some(&format!("Telegram user {from_id}")),
+                    detail: Some("not on the allowed list"),
+                },
+                state.clock.now(),
+            )
+            .await;
         return api
             .answer_callback(
                 query_id,
@@ -316,11 +346,25 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             api.answer_callback(query_id, None).await
         }
         Callback::Cancel(_) => {
-            let kb =
-                keyboard::request_keyboard(r.id, &t(state, "tg-approve"), &t(state, "tg-decline"));
+            let kb = keyboard::request_keyboard(
+                r.id,
+                &t(state, "tg-approve"),
+                &t(state, "tg-decline"),
+                &profile_buttons(state).await,
+            );
             api.edit_message(chat, msg, &request_text(state, &r), Some(kb))
                 .await?;
             api.answer_callback(query_id, None).await
+        }
+        Callback::Profile(_, pid) => {
+            let Ok(selection) = crate::profiles::selection(state, pid).await else {
+                return api
+                    .answer_callback(query_id, Some(&t(state, "tg-unknown-button")))
+                    .await;
+            };
+            api.answer_callback(query_id, Some(&t(state, "tg-working")))
+                .await?;
+            finish_approval(state, &api, &r, chat, msg, &selection, &who).await
         }
         Callback::Send(_) | Callback::Retry(_) => {
             let libs = picker_libraries(state, &settings)
@@ -334,33 +378,7 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             // Acknowledge at once: provisioning may take a moment.
             api.answer_callback(query_id, Some(&t(state, "tg-working")))
                 .await?;
-            match requests::approve(state, r.id, &selection, &who).await {
-                Ok(_) | Err(DecideError::AlreadyDecided(_)) => {
-                    let r = state
-                        .store
-                        .request(r.id)
-                        .await
-                        .map_err(store_err)?
-                        .unwrap_or(r);
-                    api.edit_message(chat, msg, &outcome_text(state, &r), None)
-                        .await
-                }
-                Err(e) => {
-                    let text = format!(
-                        "{}\n\n⚠️ {} {}",
-                        request_text(state, &r),
-                        escape(&t(state, "tg-could-not-approve")),
-                        escape(&e.to_string())
-                    );
-                    api.edit_message(
-                        chat,
-                        msg,
-                        &text,
-                        Some(keyboard::retry_keyboard(r.id, &t(state, "tg-retry"))),
-                    )
-                    .await
-                }
-            }
+            finish_approval(state, &api, &r, chat, msg, &selection, &who).await
         }
         Callback::Decline(_) => {
             match requests::decline(state, r.id, None, &who).await {
@@ -376,6 +394,46 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             api.edit_message(chat, msg, &outcome_text(state, &r), None)
                 .await?;
             api.answer_callback(query_id, None).await
+        }
+    }
+}
+
+/// Approves and turns the message into the outcome, or the error with a Retry button.
+async fn finish_approval(
+    state: &AppState,
+    api: &TelegramApi,
+    r: &RequestRow,
+    chat: i64,
+    msg: i64,
+    selection: &Selection,
+    who: &str,
+) -> Result<(), TelegramError> {
+    match requests::approve(state, r.id, selection, who).await {
+        Ok(_) | Err(DecideError::AlreadyDecided(_)) => {
+            let fresh = state
+                .store
+                .request(r.id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| r.clone());
+            api.edit_message(chat, msg, &outcome_text(state, &fresh), None)
+                .await
+        }
+        Err(e) => {
+            let text = format!(
+                "{}\n\n⚠️ {} {}",
+                request_text(state, r),
+                escape(&t(state, "tg-could-not-approve")),
+                escape(&e.to_string())
+            );
+            api.edit_message(
+                chat,
+                msg,
+                &text,
+                Some(keyboard::retry_keyboard(r.id, &t(state, "tg-retry"))),
+            )
+            .await
         }
     }
 }
@@ -409,6 +467,7 @@ async fn selection_from(
     Ok(Selection {
         servers,
         duration: settings.requests.access_duration.clone(),
+        profile_id: None,
     })
 }
 
@@ -453,6 +512,7 @@ async fn handle_message(state: &AppState, m: &Value) -> Result<(), TelegramError
                     r.id,
                     &t(state, "tg-approve"),
                     &t(state, "tg-decline"),
+                    &profile_buttons(state).await,
                 );
                 let id = api
                     .send_message(chat, &request_text(state, &r), Some(kb))

@@ -47,6 +47,8 @@ pub struct AppState {
     pub media: Arc<crate::servers::MediaEnv>,
     /// Wakes the job worker when new work is queued.
     pub jobs_wake: Arc<tokio::sync::Notify>,
+    /// Wakes the notification sender and holds its HTTP client.
+    pub notifier: Arc<crate::notify::Notifier>,
 }
 
 /// The keyed rate limiters.
@@ -84,6 +86,9 @@ pub enum Access {
     /// Proven by a secret other than a session: `/metrics` (bearer token), the Telegram webhook
     /// (secret header).
     Secret,
+    /// The JSON API: an API key (`Authorization: Bearer` or `X-Api-Key`), never a session; 401
+    /// without one.
+    ApiKey,
 }
 
 /// One route as registered: method, path pattern and who may call it.
@@ -124,7 +129,7 @@ impl Routes {
         self.add(Method::POST, path, access, post(handler))
     }
 
-    fn add(
+    pub(crate) fn add(
         mut self,
         method: Method,
         path: &'static str,
@@ -149,6 +154,7 @@ pub fn route_table() -> Vec<RouteInfo> {
 fn routes() -> Routes {
     use crate::auth::routes as auth;
     use crate::invites::{admin as invites, public};
+    use crate::onboarding::routes as onboarding;
     use crate::requests::{admin as requests_admin, public as requests_public};
     use crate::servers::routes as servers;
     use crate::settings::routes as settings;
@@ -214,6 +220,40 @@ fn routes() -> Routes {
         )
         .post("/admin/settings/email", Admin, settings::email)
         .post("/admin/settings/email/test", Admin, settings::email_test);
+    let r = r
+        .get("/admin/invites.csv", Admin, invites::csv)
+        .get("/admin/profiles", Admin, crate::profiles::routes::list)
+        .post("/admin/profiles", Admin, crate::profiles::routes::create)
+        .get("/admin/profiles/{id}", Admin, crate::profiles::routes::edit)
+        .post(
+            "/admin/profiles/{id}",
+            Admin,
+            crate::profiles::routes::update,
+        )
+        .post(
+            "/admin/profiles/{id}/duplicate",
+            Admin,
+            crate::profiles::routes::duplicate,
+        )
+        .post(
+            "/admin/profiles/{id}/delete",
+            Admin,
+            crate::profiles::routes::delete,
+        )
+        .get("/admin/onboarding", Admin, onboarding::show)
+        .post("/admin/onboarding/{kind}", Admin, onboarding::save)
+        .post("/admin/onboarding/{kind}/reset", Admin, onboarding::reset)
+        .get("/admin/api-keys", Admin, crate::api::keys::list)
+        .post("/admin/api-keys", Admin, crate::api::keys::create)
+        .post(
+            "/admin/api-keys/{id}/revoke",
+            Admin,
+            crate::api::keys::revoke,
+        )
+        .get("/guide", Public, onboarding::guide);
+    let r = crate::notify::routes::routes(r);
+    let r = crate::audit::routes(r);
+    let r = crate::api::routes(r);
     crate::members::routes::routes(r)
         // What friends see.
         .get("/join", Public, public::join)
@@ -222,8 +262,6 @@ fn routes() -> Routes {
         .get("/i/{code}/plex", Public, public::plex_back)
         .post("/i/{code}/plex", Public, public::plex_start)
         .get("/i/{code}/welcome", Public, public::welcome)
-        .get("/api/v1/invites/{code}", Public, public::api_show)
-        .post("/api/v1/invites/{code}/redeem", Public, public::api_redeem)
         .get("/request", Public, requests_public::form)
         .post("/request", Public, requests_public::submit)
         .get("/request/sent", Public, requests_public::sent)

@@ -43,6 +43,14 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "request_sent.html",
     "admin/requests.html",
     "admin/settings.html",
+    "admin/onboarding.html",
+    "guide.html",
+    "api_docs.html",
+    "admin/api_keys.html",
+    "admin/profiles.html",
+    "admin/profile.html",
+    "admin/notifications.html",
+    "admin/events.html",
 ];
 
 pub fn environment(

@@ -537,3 +537,56 @@ async fn invite_commands_create_list_disable_and_delete() {
     assert!(out.7.status.success());
     assert!(!text(&out.8).contains("PLAIN-CODE") && text(&out.8).contains(code));
 }
+
+#[tokio::test]
+async fn request_commands_list_approve_and_decline() {
+    let w = world().await;
+    for (name, email) in [("Ola", "alice@example.com"), ("Pia", "pia@example.com")] {
+        usher::requests::submit(
+            &w.app.state,
+            &usher::requests::RequestInput {
+                name: name.into(),
+                email: email.into(),
+                ..Default::default()
+            },
+            "10.2.2.2",
+        )
+        .await
+        .unwrap();
+    }
+    let dir = w.app.data_dir();
+    let plex = w.plex.plex_tv_url();
+    let out = tokio::task::spawn_blocking(move || {
+        let env = vec![
+            ("USHER_PLEX_TV_URL", plex.clone()),
+            ("USHER_PLEX_CLIENTS_URL", plex.clone()),
+            ("USHER_PLEX_APP_URL", plex),
+        ];
+        let list = usher_env(&dir, &["request", "list", "--json"], "", &env);
+        let approve = usher_env(&dir, &["request", "approve", "1"], "", &env);
+        let again = usher_env(&dir, &["request", "approve", "1"], "", &env);
+        let decline = usher_env(
+            &dir,
+            &["request", "decline", "2", "--reason", "full"],
+            "",
+            &env,
+        );
+        (list, approve, again, decline)
+    })
+    .await
+    .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&out.0.stdout).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(
+        out.1.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.1.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.1.stdout).contains("approved"));
+    assert!(
+        !out.2.status.success()
+            && String::from_utf8_lossy(&out.2.stderr).contains("already approved")
+    );
+    assert!(out.3.status.success());
+    assert_eq!(w.plex.shares_of(fakes::plex::demo::SERVER_ID).len(), 1);
+}

@@ -165,6 +165,21 @@ impl Drop for TestApp {
     }
 }
 
+/// A stranger's browser on a public page: a fresh cookie jar and the page's CSRF token.
+pub async fn stranger_on(app: &TestApp, path: &str) -> (reqwest::Client, String) {
+    let visitor = cookie_client();
+    let page = visitor
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page).unwrap_or_else(|| panic!("no CSRF token on {path}"));
+    (visitor, csrf)
+}
+
 pub fn extract_csrf(html: &str) -> Option<String> {
     let marker = "name=\"csrf\" value=\"";
     let start = html.find(marker)? + marker.len();

@@ -285,7 +285,9 @@ async fn a_jellyfin_redemption_in_the_browser_form_creates_the_account_with_the_
         .await
         .unwrap();
     assert!(
-        body.contains("Welcome, maria!") && body.contains("Sign in as maria"),
+        body.contains("Welcome, maria!")
+            && body.contains("password you chose, maria")
+            && body.contains("<strong>Home Jellyfin</strong>"),
         "{body}"
     );
 

@@ -4,11 +4,17 @@
 mod binary;
 mod helpers;
 
+mod api;
+mod backup;
 mod cli;
+mod events;
 mod faults;
 mod foundation;
 mod invites;
 mod members;
+mod notify;
+mod onboarding;
+mod profiles;
 mod requests;
 mod security;
 mod servers;

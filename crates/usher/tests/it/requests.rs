@@ -89,8 +89,25 @@ impl Desk {
             .unwrap();
     }
 
+    /// Waits for the n-th announcement and for usher to have recorded which message it is.
     async fn announced(&self, n: usize) -> fakes::telegram::FakeMessage {
-        self.tg.wait_for_messages(OWNER_ID, n).await.pop().unwrap()
+        let m = self.tg.wait_for_messages(OWNER_ID, n).await.pop().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let recorded = self.w.app.state.store.requests(100).await.unwrap();
+            if recorded
+                .iter()
+                .any(|r| r.telegram_message_id == Some(m.message_id))
+            {
+                return m;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "usher never recorded message {}",
+                m.message_id
+            );
+            tokio::task::yield_now().await;
+        }
     }
 
     fn message(&self, id: i64) -> fakes::telegram::FakeMessage {
@@ -714,4 +731,36 @@ async fn the_settings_page_keeps_secrets_write_only() {
         .map(|b| ((), b))
         .unwrap();
     assert!(form.contains("Ask Ana María for access"));
+}
+
+#[tokio::test]
+async fn approving_with_a_profile_button_in_telegram_uses_its_libraries() {
+    let mut d = desk().await;
+    let plex = d.w.plex_id.to_string();
+    let res =
+        d.w.app
+            .post_form(
+                "/admin/profiles",
+                &[
+                    ("name", "Family"),
+                    ("server", &plex),
+                    (&format!("lib_{plex}"), "81234003"),
+                ],
+            )
+            .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    d.request("Nia", "alice@example.com", &[]).await;
+    let m = d.announced(1).await;
+    assert!(
+        buttons(&m).iter().any(|b| b.0 == "✅ Family"),
+        "{:?}",
+        buttons(&m)
+    );
+    d.tg.press_button(OWNER_ID, m.message_id, &data_of(&m, "Family"), OWNER_ID);
+    d.poll().await;
+    assert!(d.message(m.message_id).text.contains("Approved by Owner"));
+    let shares = d.w.plex.shares_of(demo::SERVER_ID);
+    assert_eq!(shares.len(), 1);
+    let s = format!("{:?}", shares[0]);
+    assert!(s.contains("81234003") && !s.contains("81234001"), "{s}");
 }

@@ -21,7 +21,8 @@ fn concrete(route: &RouteInfo, code: &str) -> String {
         .replace("{id}", "1")
         .replace("{grant}", "1")
         .replace("{code}", code)
-        .replace("{name}", "app.css");
+        .replace("{name}", "app.css")
+        .replace("{kind}", "plex");
     assert!(
         !path.contains('{'),
         "teach concrete() the parameter in {}",
@@ -91,7 +92,7 @@ async fn every_admin_and_secret_route_refuses_an_anonymous_caller() {
         let res = if r.method == Method::GET {
             anon.get(&url).send().await.unwrap()
         } else {
-            anon.post(&url)
+            anon.request(r.method.clone(), &url)
                 .form(&[("csrf", token.as_str())])
                 .send()
                 .await
@@ -106,6 +107,7 @@ async fn every_admin_and_secret_route_refuses_an_anonymous_caller() {
             }
             Access::Admin => status == StatusCode::SEE_OTHER && loc.starts_with("/login?next=%2F"),
             Access::Secret => matches!(status.as_u16(), 401 | 403 | 404),
+            Access::ApiKey => status == StatusCode::UNAUTHORIZED && body.contains("\"error\""),
             Access::Public => unreachable!(),
         };
         if !ok {
@@ -147,7 +149,7 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
             let res = w
                 .app
                 .client
-                .post(&url)
+                .request(r.method.clone(), &url)
                 .json(&serde_json::json!({}))
                 .send()
                 .await
@@ -168,7 +170,7 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
             ),
         ];
         for (what, fields, origin) in attempts {
-            let mut req = w.app.client.post(&url).form(fields);
+            let mut req = w.app.client.request(r.method.clone(), &url).form(fields);
             if let Some(o) = origin {
                 req = req.header("origin", o);
             }

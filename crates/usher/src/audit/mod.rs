@@ -1,0 +1,360 @@
+//! The audit log: `/admin/events`, every recorded event with filters (actor, action, member,
+//! server, dates) and paging, and `/admin/events.csv` with the same filters for spreadsheets.
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::context;
+use serde::Deserialize;
+
+use crate::clock::Timestamp;
+use crate::store::events::{AuditRow, EventPage, EventQuery};
+use crate::web::error::{AppError, AppResult};
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+pub const PAGE_SIZE: i64 = 50;
+/// Rows per database read while a CSV export streams.
+const CSV_BATCH: i64 = 500;
+
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Admin;
+    r.get("/admin/events", Admin, list)
+        .get("/admin/events.csv", Admin, csv)
+}
+
+/// The filters as they arrive in the query string. Unknown values are refused with a 400 that
+/// names the field, so a hand-edited link never silently shows the wrong events.
+#[derive(Deserialize, Default, Debug, Clone)]
+pub struct Filters {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    server: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    before: String,
+    #[serde(default)]
+    after: String,
+}
+
+/// `2026-11-22` → the first second of that day (UTC).
+fn parse_day(s: &str) -> Option<Timestamp> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(s.trim(), &fmt)
+        .ok()
+        .map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
+fn bad(field: &'static str, detail: &str) -> AppError {
+    AppError::bad_request(detail.to_string()).with_field(field)
+}
+
+impl Filters {
+    /// The query for the store, or a 400 naming what is wrong.
+    fn query(&self, state: &AppState, lang: &str) -> AppResult<EventQuery> {
+        let text = |key: &str| state.i18n.text(lang, key);
+        let actor: String = self.actor.trim().chars().take(100).collect();
+        let action = self.action.trim();
+        let action_ok = action.is_empty()
+            || (action.len() <= 64
+                && action
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || matches!(c, '.' | '_' | '*')));
+        if !action_ok {
+            return Err(bad("action", &text("events-bad-action")));
+        }
+        let member = self.member.trim();
+        let (member_id, member_text) = match member.strip_prefix('#').unwrap_or(member).parse() {
+            Ok(id) if id > 0 => (Some(id), String::new()),
+            _ => (None, member.chars().take(100).collect()),
+        };
+        let server_id = match self.server.trim() {
+            "" => None,
+            s => Some(
+                s.parse::<i64>()
+                    .ok()
+                    .filter(|id| *id > 0)
+                    .ok_or_else(|| bad("server", &text("events-bad-server")))?,
+            ),
+        };
+        let day = |s: &str, field| match s.trim() {
+            "" => Ok(None),
+            d => parse_day(d)
+                .map(Some)
+                .ok_or_else(|| bad(field, &text("events-bad-date"))),
+        };
+        let from = day(&self.from, "from")?;
+        let until = day(&self.to, "to")?.map(|t| t + 86_400);
+        if let (Some(f), Some(u)) = (from, until)
+            && f >= u
+        {
+            return Err(bad("to", &text("events-bad-range")));
+        }
+        Ok(EventQuery {
+            actor,
+            action: action.to_string(),
+            member_id,
+            member: member_text,
+            server_id,
+            from,
+            until,
+        })
+    }
+
+    fn page(&self) -> AppResult<EventPage> {
+        let id = |s: &str, field| {
+            s.trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(field, "not an event id"))
+        };
+        Ok(match (self.before.trim(), self.after.trim()) {
+            ("", "") => EventPage::Newest,
+            (b, "") => EventPage::Before(id(b, "before")?),
+            ("", a) => EventPage::After(id(a, "after")?),
+            _ => return Err(bad("after", "use before or after, not both")),
+        })
+    }
+
+    /// The filters as query-string pairs, without paging, for links and the export.
+    fn pairs(&self) -> Vec<(&'static str, String)> {
+        [
+            ("actor", &self.actor),
+            ("action", &self.action),
+            ("member", &self.member),
+            ("server", &self.server),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .collect()
+    }
+
+    fn link(&self, path: &str, extra: Option<(&'static str, String)>) -> String {
+        let mut pairs = self.pairs();
+        pairs.extend(extra);
+        if pairs.is_empty() {
+            return path.to_string();
+        }
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+}
+
+/// Action families (`request.*`) and actions for the filter.
+fn action_options(actions: &[String]) -> Vec<String> {
+    let mut families: Vec<String> = actions
+        .iter()
+        .filter_map(|a| a.split_once('.').map(|(f, _)| format!("{f}.*")))
+        .collect();
+    families.dedup();
+    families.extend(actions.iter().cloned());
+    families
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(f): Query<Filters>,
+) -> AppResult<Html<String>> {
+    let lang = admin.visitor.lang;
+    let query = f.query(&state, lang)?;
+    let page_at = f.page()?;
+    let rows = state.store.list_events(&query, page_at, PAGE_SIZE).await?;
+    let (newer, older) = match (rows.first(), rows.last()) {
+        (Some(first), Some(last)) => (
+            !state
+                .store
+                .list_events(&query, EventPage::After(first.event.id), 1)
+                .await?
+                .is_empty(),
+            !state
+                .store
+                .list_events(&query, EventPage::Before(last.event.id), 1)
+                .await?
+                .is_empty(),
+        ),
+        _ => (false, false),
+    };
+    let servers = state.store.servers().await?;
+    let actions = state.store.event_actions().await?;
+    let filtered = !f.pairs().is_empty();
+    page(
+        &state,
+        &admin.visitor,
+        "admin/events.html",
+        context! {
+            events => ser(&rows),
+            f => context! {
+                actor => f.actor.trim(), action => f.action.trim(), member => f.member.trim(),
+                server => query.server_id, from => f.from.trim(), to => f.to.trim(),
+            },
+            filtered,
+            servers => servers.iter().map(|s| context! { id => s.server.id, name => &s.server.name }).collect::<Vec<_>>(),
+            actions => action_options(&actions),
+            newer => newer.then(|| rows.first().map(|r| f.link("/admin/events", Some(("after", r.event.id.to_string()))))).flatten(),
+            older => older.then(|| rows.last().map(|r| f.link("/admin/events", Some(("before", r.event.id.to_string()))))).flatten(),
+            newest => (page_at != EventPage::Newest).then(|| f.link("/admin/events", None)),
+            csv => f.link("/admin/events.csv", None),
+        },
+    )
+}
+
+/// One CSV field: quoted when it holds a comma, quote or line break, and defused when a
+/// spreadsheet would read it as a formula (`=`, `+`, `-`, `@`, tab or carriage return first).
+pub fn csv_field(value: &str) -> String {
+    let defused;
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        defused = format!("'{value}");
+        defused.as_str()
+    } else {
+        value
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
+pub const CSV_HEADER: &str = "id,at,actor,action,subject,detail,member_id,member,server_id,server";
+
+/// One event as a CSV line (CRLF-terminated, as RFC 4180 says).
+pub fn csv_line(e: &AuditRow) -> String {
+    let opt_id = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let ev = &e.event;
+    let fields = [
+        ev.id.to_string(),
+        crate::clock::rfc3339(ev.at),
+        csv_field(&ev.actor),
+        csv_field(&ev.action),
+        csv_field(ev.subject.as_deref().unwrap_or_default()),
+        csv_field(ev.detail.as_deref().unwrap_or_default()),
+        opt_id(e.member_id),
+        csv_field(e.member_name.as_deref().unwrap_or_default()),
+        opt_id(e.server_id),
+        csv_field(e.server_name.as_deref().unwrap_or_default()),
+    ];
+    let mut line = fields.join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// Streams every matching event, newest first, reading the database a batch at a time so a
+/// large log never sits in memory whole.
+pub async fn csv(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(f): Query<Filters>,
+) -> AppResult<Response> {
+    let query = f.query(&state, admin.visitor.lang)?;
+    let start = f.page()?;
+    let first = state.store.list_events(&query, start, CSV_BATCH).await?;
+    let head = format!("\u{feff}{CSV_HEADER}\r\n");
+    let stream = futures_util::stream::unfold(
+        (Some(head), first, state.store.clone(), query),
+        |(head, rows, store, query)| async move {
+            if let Some(head) = head {
+                return Some((Ok::<_, std::io::Error>(head), (None, rows, store, query)));
+            }
+            let last = rows.last()?.event.id;
+            let chunk: String = rows.iter().map(csv_line).collect();
+            let next = if (rows.len() as i64) < CSV_BATCH {
+                Vec::new()
+            } else {
+                match store
+                    .list_events(&query, EventPage::Before(last), CSV_BATCH)
+                    .await
+                {
+                    Ok(next) => next,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the events export stopped early");
+                        return Some((
+                            Err(std::io::Error::other("database error")),
+                            (None, Vec::new(), store, query),
+                        ));
+                    }
+                }
+            };
+            Some((Ok(chunk), (None, next, store, query)))
+        },
+    );
+    let day = crate::clock::rfc3339(state.clock.now());
+    let filename = format!("usher-events-{}.csv", day.get(..10).unwrap_or("export"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field(""), "");
+    }
+
+    #[test]
+    fn csv_fields_that_look_like_formulas_are_defused() {
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-2"), "'-2");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\tx"), "'\tx");
+        assert_eq!(csv_field("a=b"), "a=b");
+    }
+
+    #[test]
+    fn days_parse_as_utc_midnight_and_nonsense_does_not() {
+        assert_eq!(parse_day("2026-11-22"), Some(1_795_305_600));
+        assert_eq!(parse_day("2026-02-30"), None);
+        assert_eq!(parse_day("yesterday"), None);
+    }
+
+    #[test]
+    fn action_options_list_families_first() {
+        let actions = vec![
+            "invite.created".to_string(),
+            "request.approved".to_string(),
+            "request.created".to_string(),
+        ];
+        assert_eq!(
+            action_options(&actions),
+            vec![
+                "invite.*",
+                "request.*",
+                "invite.created",
+                "request.approved",
+                "request.created"
+            ]
+        );
+    }
+}

@@ -1,0 +1,363 @@
+//! `/admin/settings/notifications`: the owner's channels, their events and test buttons, and the
+//! latest deliveries with their outcome.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::Kind;
+use super::channels::{self, ChannelError, ChannelInput};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page};
+
+const BASE: &str = "/admin/settings/notifications";
+/// Result notices shown after a redirect; only these keys are ever rendered.
+const NOTICES: &[&str] = &["created", "saved", "deleted", "tested"];
+
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Admin;
+    r.get(BASE, Admin, show)
+        .post(BASE, Admin, create)
+        .post("/admin/settings/notifications/{id}", Admin, update)
+        .post("/admin/settings/notifications/{id}/test", Admin, test)
+        .post("/admin/settings/notifications/{id}/secret", Admin, secret)
+        .post("/admin/settings/notifications/{id}/delete", Admin, delete)
+}
+
+/// Back to the page with a notice, at the channel concerned.
+fn done(notice: &str, channel: Option<i64>) -> Response {
+    let anchor = channel
+        .map(|id| format!("#channel-{id}"))
+        .unwrap_or_default();
+    Redirect::to(&format!("{BASE}?done={notice}{anchor}")).into_response()
+}
+
+fn parse_id(raw: &str) -> AppResult<i64> {
+    raw.parse().map_err(|_| AppError::not_found())
+}
+
+/// What the page shows besides the channels: a notice, an error (for a channel, or `None` for
+/// the new-channel form) and a secret to copy now.
+#[derive(Default)]
+struct Extras<'a> {
+    notice: Option<&'a str>,
+    error: Option<(Option<i64>, String)>,
+    secret: Option<(i64, String)>,
+    status: Option<StatusCode>,
+    /// What the new-channel form had, to fill it again after an error.
+    form: Option<&'a ChannelInput>,
+}
+
+fn kind_options(channel_kind: Option<&str>, chosen: &[String]) -> Vec<Value> {
+    Kind::CHOOSABLE
+        .into_iter()
+        .filter(|k| channel_kind.is_none_or(|c| k.offered_for(c)))
+        .map(|k| {
+            context! {
+                value => k.as_str(),
+                label_key => format!("notify-kind-{}", k.key()),
+                checked => chosen.iter().any(|c| c == k.as_str()),
+                telegram_excluded => !k.offered_for("telegram"),
+            }
+        })
+        .collect()
+}
+
+async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Response> {
+    let settings = crate::settings::load(&state.store).await?;
+    let channels = state.store.channels().await?;
+    let names: std::collections::HashMap<i64, String> =
+        channels.iter().map(|c| (c.id, c.name.clone())).collect();
+    let views: Vec<Value> = channels
+        .iter()
+        .map(|c| {
+            let chosen = c.event_list();
+            context! {
+                id => c.id,
+                kind => &c.kind,
+                name => &c.name,
+                target_hint => &c.target_hint,
+                address => &c.address,
+                lang => &c.lang,
+                enabled => c.enabled,
+                events => kind_options(Some(&c.kind), &chosen),
+                chosen => chosen.iter().filter_map(|e| Kind::parse(e)).map(|k| format!("notify-kind-{}", k.key())).collect::<Vec<_>>(),
+            }
+        })
+        .collect();
+    let deliveries: Vec<Value> = state
+        .store
+        .recent_deliveries(30)
+        .await?
+        .into_iter()
+        .map(|d| {
+            let to = match d.channel_id {
+                Some(id) => names.get(&id).cloned().unwrap_or_default(),
+                None => d.recipient.clone().unwrap_or_default(),
+            };
+            context! {
+                id => d.id,
+                to,
+                person => d.channel_id.is_none(),
+                event_key => Kind::parse(&d.event).map(|k| format!("notify-kind-{}", k.key())),
+                event => &d.event,
+                state => &d.state,
+                attempts => d.attempts,
+                run_at => d.run_at,
+                updated_at => d.updated_at,
+                error => &d.last_error,
+            }
+        })
+        .collect();
+    let form = x.form.cloned().unwrap_or_else(|| ChannelInput {
+        kind: "discord".into(),
+        lang: admin.visitor.lang.to_string(),
+        events: Kind::CHOOSABLE
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
+        ..Default::default()
+    });
+    let status = x.status.unwrap_or(if x.error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    });
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/notifications.html",
+        context! {
+            channels => views,
+            deliveries,
+            kinds => channels::KINDS,
+            new => context! {
+                kind => &form.kind,
+                name => &form.name,
+                address => &form.address,
+                lang => &form.lang,
+                events => kind_options(None, &form.events),
+            },
+            telegram_ready => settings.telegram.configured(),
+            smtp_ready => settings.smtp.configured(),
+            notice => x.notice.filter(|n| NOTICES.contains(n)),
+            error => x.error.map(|(channel, message)| context! { channel, message }),
+            secret => x.secret.map(|(channel, value)| context! { channel, value }),
+            max_attempts => super::deliver::MAX_ATTEMPTS,
+        },
+    )?
+    .into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    render(
+        &state,
+        &admin,
+        Extras {
+            notice: Some(q.done.as_str()),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Reads the channel form: `kind`, `name`, `url`, `address`, repeated `event`, `lang`, `enabled`.
+fn input_from(fields: &[(String, String)]) -> ChannelInput {
+    let get = |n: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.trim().to_string())
+            .unwrap_or_default()
+    };
+    ChannelInput {
+        kind: get("kind"),
+        name: get("name"),
+        url: get("url"),
+        address: get("address"),
+        events: fields
+            .iter()
+            .filter(|(k, _)| k == "event")
+            .map(|(_, v)| v.clone())
+            .collect(),
+        lang: get("lang"),
+        enabled: fields.iter().any(|(k, _)| k == "enabled"),
+    }
+}
+
+/// What went wrong with the owner's input, in words for the page; anything else is an error
+/// page of its own.
+fn problem(state: &AppState, admin: &Admin, e: ChannelError) -> Result<String, AppError> {
+    match e {
+        ChannelError::Invalid { key, .. } => Ok(state.i18n.text(admin.visitor.lang, key)),
+        other => Err(fatal(other)),
+    }
+}
+
+fn fatal(e: ChannelError) -> AppError {
+    match e {
+        ChannelError::Store(message) => {
+            tracing::error!(error = %message, "a notification channel change failed");
+            AppError::internal()
+        }
+        ChannelError::Invalid { .. } => AppError::bad_request("invalid channel"),
+        ChannelError::NotFound => AppError::not_found(),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let input = input_from(&fields);
+    match channels::create(&state, &input, &admin.session.username).await {
+        // The signing secret is shown on this answer only.
+        Ok(created) if created.secret.is_some() => {
+            render(
+                &state,
+                &admin,
+                Extras {
+                    notice: Some("created"),
+                    secret: created.secret.map(|s| (created.id, s)),
+                    status: Some(StatusCode::CREATED),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Ok(created) => Ok(done("created", Some(created.id))),
+        Err(e) => {
+            let message = problem(&state, &admin, e)?;
+            render(
+                &state,
+                &admin,
+                Extras {
+                    error: Some((None, message)),
+                    form: Some(&input),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    let input = input_from(&fields);
+    match channels::update(&state, id, &input, &admin.session.username).await {
+        Ok(()) => Ok(done("saved", Some(id))),
+        Err(e) => {
+            let message = problem(&state, &admin, e)?;
+            render(
+                &state,
+                &admin,
+                Extras {
+                    error: Some((Some(id), message)),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+    }
+}
+
+pub async fn test(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    match channels::send_test(&state, id, &admin.session.username).await {
+        Ok(Ok(())) => Ok(done("tested", Some(id))),
+        Ok(Err(e)) => {
+            let message = format!(
+                "{} {}",
+                state.i18n.text(admin.visitor.lang, "notify-test-failed"),
+                e.message
+            );
+            render(
+                &state,
+                &admin,
+                Extras {
+                    error: Some((Some(id), message)),
+                    status: Some(StatusCode::BAD_GATEWAY),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(fatal(e)),
+    }
+}
+
+pub async fn secret(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    match channels::new_secret(&state, id, &admin.session.username).await {
+        Ok(value) => {
+            render(
+                &state,
+                &admin,
+                Extras {
+                    secret: Some((id, value)),
+                    ..Default::default()
+                },
+            )
+            .await
+        }
+        Err(e) => Err(fatal(e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<DeleteForm>,
+) -> AppResult<Response> {
+    let id = parse_id(&id)?;
+    if form.confirm != "yes" {
+        return Err(AppError::bad_request(
+            state
+                .i18n
+                .text(admin.visitor.lang, "notify-delete-unconfirmed"),
+        )
+        .with_field("confirm"));
+    }
+    match channels::delete(&state, id, &admin.session.username).await {
+        Ok(()) => Ok(done("deleted", None)),
+        Err(e) => Err(fatal(e)),
+    }
+}

@@ -1,0 +1,238 @@
+//! What people see after joining (and, optionally, must accept before): steps per server kind,
+//! written by the owner in Markdown or taken from the translated defaults, with variables for
+//! the server, owner, member and expiry. Markdown is rendered without any raw HTML and with only
+//! safe link targets, so a step can never carry a script.
+
+pub mod routes;
+
+use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
+use serde::Serialize;
+
+use crate::web::AppState;
+
+/// The kinds of step lists: one per server kind, and the house rules shown before redeeming.
+pub const KINDS: [&str; 4] = ["plex", "jellyfin", "emby", "before"];
+
+/// A step ready for a page.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub title: String,
+    /// Sanitised HTML.
+    pub html: String,
+}
+
+/// Values the `{{…}}` variables stand for.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    pub server_name: String,
+    pub owner_name: String,
+    pub member_name: String,
+    pub expires: String,
+}
+
+/// Markdown to HTML with raw HTML shown as text and links limited to http(s), mailto and paths.
+pub fn render_markdown(source: &str) -> String {
+    let parser = Parser::new_ext(source, Options::ENABLE_STRIKETHROUGH).map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Event::Text(raw),
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            dest_url, title, ..
+        }) => {
+            // Images would load from elsewhere (and CSP refuses them): show a link instead.
+            Event::Start(Tag::Link {
+                link_type: pulldown_cmark::LinkType::Inline,
+                dest_url: safe_url(dest_url),
+                title,
+                id: CowStr::Borrowed(""),
+            })
+        }
+        Event::End(pulldown_cmark::TagEnd::Image) => Event::End(pulldown_cmark::TagEnd::Link),
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    html
+}
+
+fn safe_url(url: CowStr<'_>) -> CowStr<'_> {
+    let lower = url.trim().to_ascii_lowercase();
+    let ok = lower.starts_with("https://")
+        || lower.starts_with("http://")
+        || lower.starts_with("mailto:")
+        || (lower.starts_with('/') && !lower.starts_with("//"))
+        || lower.starts_with('#');
+    if ok { url } else { CowStr::Borrowed("#") }
+}
+
+/// Replaces `{{name}}` variables in rendered HTML with escaped values.
+pub fn apply_vars(html: &str, vars: &Vars) -> String {
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let mut out = html.to_string();
+    for (name, value) in [
+        ("server_name", &vars.server_name),
+        ("owner_name", &vars.owner_name),
+        ("member_name", &vars.member_name),
+        ("expires", &vars.expires),
+    ] {
+        for pattern in [format!("{{{{{name}}}}}"), format!("{{{{ {name} }}}}")] {
+            out = out.replace(&pattern, &esc(value));
+        }
+    }
+    out
+}
+
+/// The built-in steps of a kind in a language: (title, markdown body).
+pub fn default_steps(state: &AppState, kind: &str, lang: &str) -> Vec<(String, String)> {
+    let keys: &[&str] = match kind {
+        "plex" => &["onb-plex-accept", "onb-plex-app", "onb-plex-watch"],
+        "jellyfin" | "emby" => &["onb-local-app", "onb-local-signin", "onb-local-tips"],
+        _ => &[],
+    };
+    let app = match kind {
+        "emby" => "Emby",
+        "jellyfin" => "Jellyfin",
+        _ => "Plex",
+    };
+    keys.iter()
+        .map(|k| {
+            let args = [("app", app.to_string().into())];
+            (
+                state
+                    .i18n
+                    .get(lang, &format!("{k}-title"), &args)
+                    .unwrap_or_default(),
+                state
+                    .i18n
+                    .get(lang, &format!("{k}-body"), &args)
+                    .unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// The steps of a kind as stored, or the defaults when the owner has not written any.
+pub async fn source_steps(
+    state: &AppState,
+    kind: &str,
+    lang: &str,
+) -> Result<(Vec<(String, String)>, bool), crate::store::StoreError> {
+    let rows = state.store.onboarding_steps(kind).await?;
+    if rows.is_empty() {
+        Ok((default_steps(state, kind, lang), false))
+    } else {
+        Ok((rows.into_iter().map(|r| (r.title, r.body)).collect(), true))
+    }
+}
+
+/// Rendered steps for a page, with the owner's extra links (request app, community) appended
+/// to the after-joining lists.
+pub async fn steps(
+    state: &AppState,
+    kind: &str,
+    lang: &str,
+    vars: &Vars,
+) -> Result<Vec<Step>, crate::store::StoreError> {
+    let (source, _) = source_steps(state, kind, lang).await?;
+    let mut vars = vars.clone();
+    if vars.owner_name.trim().is_empty() {
+        vars.owner_name = state.i18n.text(lang, "guide-owner-default");
+    }
+    let vars = &vars;
+    let mut out: Vec<Step> = source
+        .iter()
+        .map(|(title, body)| Step {
+            title: apply_vars(&html_escape(title), vars),
+            html: apply_vars(&render_markdown(body), vars),
+        })
+        .collect();
+    if kind != "before" {
+        let settings = crate::settings::load(&state.store).await?;
+        for (url, key) in [
+            (&settings.request_app_url, "onb-request-app"),
+            (&settings.community_url, "onb-community"),
+        ] {
+            if !url.is_empty() {
+                let body = state
+                    .i18n
+                    .get(lang, &format!("{key}-body"), &[("url", url.clone().into())])
+                    .unwrap_or_default();
+                out.push(Step {
+                    title: state.i18n.text(lang, &format!("{key}-title")),
+                    html: render_markdown(&body),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_never_lets_html_or_scripts_through() {
+        let html =
+            render_markdown("Hi <script>alert(1)</script> **bold** <img src=x onerror=alert(1)>");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains("&lt;script&gt;") && html.contains("<strong>bold</strong>"));
+    }
+
+    #[test]
+    fn only_safe_link_targets_survive() {
+        let html = render_markdown(
+            "[a](javascript:alert(1)) [b](https://plex.tv/apps) [c](/guide) [d](data:text/html,x) ![e](http://x/y.png)",
+        );
+        assert!(
+            !html.contains("javascript:") && !html.contains("data:"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"href="https://plex.tv/apps""#) && html.contains(r#"href="/guide""#)
+        );
+        assert!(!html.contains("<img"));
+    }
+
+    #[test]
+    fn variables_are_replaced_and_escaped() {
+        let vars = Vars {
+            server_name: "<Home>".into(),
+            owner_name: "Ana".into(),
+            member_name: "Bo".into(),
+            expires: "never".into(),
+        };
+        let html = apply_vars(
+            &render_markdown(
+                "Welcome {{member_name}} to {{ server_name }} by {{owner_name}}, until {{expires}}",
+            ),
+            &vars,
+        );
+        assert!(
+            html.contains("Welcome Bo to &lt;Home&gt; by Ana, until never"),
+            "{html}"
+        );
+    }
+}

@@ -1,0 +1,260 @@
+//! `/admin/onboarding` (edit, preview, reset) and the public `/guide`.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+use serde::Deserialize;
+
+use super::{KINDS, Vars, apply_vars, render_markdown};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::{Admin, Visitor};
+use crate::web::{AppState, page, ser};
+
+const MAX_STEPS: usize = 20;
+const MAX_TITLE: usize = 100;
+const MAX_BODY: usize = 4000;
+
+#[derive(Deserialize, Default)]
+pub struct EditorQuery {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    done: String,
+}
+
+fn sample_vars(state_owner: &str) -> Vars {
+    Vars {
+        server_name: "Home Plex".into(),
+        owner_name: if state_owner.is_empty() {
+            "Ana".into()
+        } else {
+            state_owner.into()
+        },
+        member_name: "Sam".into(),
+        expires: "2027-01-31".into(),
+    }
+}
+
+/// What the editor shows: the steps, whether they are the owner's own, and whether this is an
+/// unsaved preview.
+struct Draft {
+    steps: Vec<(String, String)>,
+    custom: bool,
+    preview: bool,
+}
+
+async fn editor(
+    state: &AppState,
+    admin: &Admin,
+    kind: &str,
+    draft: Draft,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let Draft {
+        steps,
+        custom,
+        preview,
+    } = draft;
+    let settings = crate::settings::load(&state.store).await?;
+    let vars = sample_vars(&settings.owner_name);
+    let rendered: Vec<Value> = steps
+        .iter()
+        .map(|(t, b)| context! { title => t, html => Value::from_safe_string(apply_vars(&render_markdown(b), &vars)) })
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/onboarding.html",
+        context! {
+            kind, kinds => KINDS, steps => ser(&steps), rendered, custom, preview,
+            notice => notice.filter(|n| ["saved", "reset"].contains(n)), error,
+        },
+    )?
+    .into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<EditorQuery>,
+) -> AppResult<Response> {
+    let kind = if KINDS.contains(&q.kind.as_str()) {
+        q.kind.as_str()
+    } else {
+        "plex"
+    };
+    let (steps, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
+    let draft = Draft {
+        steps,
+        custom,
+        preview: false,
+    };
+    editor(&state, &admin, kind, draft, Some(q.done.as_str()), None).await
+}
+
+/// Reads `title_N`, `body_N` and `position_N` blocks; empty blocks are dropped.
+fn parse_steps(fields: &[(String, String)]) -> Result<Vec<(String, String)>, &'static str> {
+    let get = |name: String| {
+        fields
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let mut blocks = Vec::new();
+    for i in 0..=MAX_STEPS {
+        let title = get(format!("title_{i}")).trim().to_string();
+        let body = get(format!("body_{i}"))
+            .replace("\r\n", "\n")
+            .trim()
+            .to_string();
+        if title.is_empty() && body.is_empty() {
+            continue;
+        }
+        if title.is_empty() {
+            return Err("onb-need-title");
+        }
+        if title.chars().count() > MAX_TITLE || body.chars().count() > MAX_BODY {
+            return Err("onb-too-long");
+        }
+        let position: f64 = get(format!("position_{i}"))
+            .trim()
+            .parse()
+            .unwrap_or(i as f64);
+        blocks.push((position, i, title, body));
+    }
+    if blocks.len() > MAX_STEPS {
+        return Err("onb-too-many");
+    }
+    blocks.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    Ok(blocks.into_iter().map(|(_, _, t, b)| (t, b)).collect())
+}
+
+pub async fn save(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(kind): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(AppError::not_found());
+    }
+    let preview = fields.iter().any(|(k, v)| k == "action" && v == "preview");
+    let steps = match parse_steps(&fields) {
+        Ok(s) => s,
+        Err(key) => {
+            let (current, custom) = super::source_steps(&state, &kind, admin.visitor.lang).await?;
+            return editor(
+                &state,
+                &admin,
+                &kind,
+                Draft {
+                    steps: current,
+                    custom,
+                    preview: false,
+                },
+                None,
+                Some(state.i18n.text(admin.visitor.lang, key)),
+            )
+            .await;
+        }
+    };
+    if preview {
+        return editor(
+            &state,
+            &admin,
+            &kind,
+            Draft {
+                steps,
+                custom: true,
+                preview: true,
+            },
+            None,
+            None,
+        )
+        .await;
+    }
+    state
+        .store
+        .replace_onboarding_steps(&kind, &steps, state.clock.now())
+        .await?;
+    record(&state, &admin, "onboarding.changed", &kind).await?;
+    Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=saved")).into_response())
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(kind): Path<String>,
+) -> AppResult<Response> {
+    if !KINDS.contains(&kind.as_str()) {
+        return Err(AppError::not_found());
+    }
+    state
+        .store
+        .replace_onboarding_steps(&kind, &[], state.clock.now())
+        .await?;
+    record(&state, &admin, "onboarding.reset", &kind).await?;
+    Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=reset")).into_response())
+}
+
+async fn record(state: &AppState, admin: &Admin, action: &str, kind: &str) -> AppResult<()> {
+    state
+        .store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: &admin.session.username,
+                action,
+                subject: Some(kind),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// `/guide`: for friends — what this is, how to get the app, what happens after asking.
+pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+    let settings = crate::settings::load(&state.store).await?;
+    let servers = state.store.servers().await?;
+    let kinds: Vec<String> = {
+        let mut k: Vec<String> = servers.iter().map(|s| s.server.kind.clone()).collect();
+        k.sort();
+        k.dedup();
+        if k.is_empty() {
+            vec!["plex".into(), "jellyfin".into(), "emby".into()]
+        } else {
+            k
+        }
+    };
+    let owner = if settings.owner_name.is_empty() {
+        state.i18n.text(visitor.lang, "guide-owner-default")
+    } else {
+        settings.owner_name.clone()
+    };
+    Ok(page(
+        &state,
+        &visitor,
+        "guide.html",
+        context! {
+            owner,
+            servers => servers.iter().map(|s| s.server.name.clone()).collect::<Vec<_>>(),
+            kinds,
+            requests_open => settings.requests.enabled && !servers.is_empty(),
+            request_app_url => settings.request_app_url,
+            community_url => settings.community_url,
+        },
+    )?
+    .into_response())
+}

@@ -1,0 +1,345 @@
+//! Access profiles (tiers): "Family", "Kids", "Trial 7 days". A profile names servers, libraries,
+//! permissions and an access duration; invites and approvals are made from it, and an edited
+//! profile can be pushed to every member who holds it.
+
+pub mod routes;
+
+use media::Permissions;
+
+use crate::store::events::NewEvent;
+use crate::store::profiles::ProfileRow;
+use crate::web::AppState;
+
+#[derive(Debug, Clone, Default)]
+pub struct ProfileInput {
+    pub name: String,
+    pub description: String,
+    pub duration: String,
+    /// (server id, sharing ids, permissions)
+    pub servers: Vec<(i64, Vec<String>, Permissions)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("a profile name is 1–40 characters")]
+    BadName,
+    #[error("a profile with that name already exists")]
+    NameTaken,
+    #[error("the description is at most 200 characters")]
+    BadDescription,
+    #[error("write the access duration like 30d, or leave it empty for forever")]
+    BadDuration,
+    #[error("choose at least one server")]
+    NoServer,
+    #[error("choose at least one library on {0}")]
+    NoLibrary(String),
+    #[error("`{library}` is not offered on {server}")]
+    UnknownLibrary { server: String, library: String },
+    #[error("no such profile")]
+    NotFound,
+    #[error(
+        "this profile is used by {invites} invites and {members} members: choose another profile for them first"
+    )]
+    InUse { invites: i64, members: i64 },
+    #[error("database error: {0}")]
+    Store(String),
+}
+
+impl From<crate::store::StoreError> for ProfileError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ProfileError::Store(e.to_string())
+    }
+}
+
+impl From<sqlx::Error> for ProfileError {
+    fn from(e: sqlx::Error) -> Self {
+        if crate::store::is_unique_violation(&e) {
+            ProfileError::NameTaken
+        } else {
+            ProfileError::Store(e.to_string())
+        }
+    }
+}
+
+async fn validated(
+    state: &AppState,
+    input: &ProfileInput,
+) -> Result<Vec<(i64, String, String)>, ProfileError> {
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
+        return Err(ProfileError::BadName);
+    }
+    if input.description.chars().count() > 200 {
+        return Err(ProfileError::BadDescription);
+    }
+    match input.duration.trim() {
+        "" | "forever" => {}
+        d => {
+            crate::invites::rules::parse_duration(d).map_err(|_| ProfileError::BadDuration)?;
+        }
+    }
+    if input.servers.is_empty() {
+        return Err(ProfileError::NoServer);
+    }
+    let mut out = Vec::new();
+    for (server_id, libraries, permissions) in &input.servers {
+        let server = state
+            .store
+            .server(*server_id)
+            .await?
+            .ok_or(ProfileError::NoServer)?;
+        if libraries.is_empty() {
+            return Err(ProfileError::NoLibrary(server.name));
+        }
+        let offered = state.store.libraries(server.id).await?;
+        for l in libraries {
+            if !offered
+                .iter()
+                .any(|o| &o.remote_id == l && o.enabled && o.present)
+            {
+                return Err(ProfileError::UnknownLibrary {
+                    server: server.name.clone(),
+                    library: l.clone(),
+                });
+            }
+        }
+        out.push((
+            server.id,
+            serde_json::to_string(libraries).unwrap_or_else(|_| "[]".into()),
+            serde_json::to_string(permissions).unwrap_or_else(|_| "{}".into()),
+        ));
+    }
+    Ok(out)
+}
+
+pub async fn save(
+    state: &AppState,
+    id: Option<i64>,
+    input: &ProfileInput,
+    actor: &str,
+) -> Result<i64, ProfileError> {
+    if let Some(id) = id {
+        state
+            .store
+            .profile(id)
+            .await?
+            .ok_or(ProfileError::NotFound)?;
+    }
+    let servers = validated(state, input).await?;
+    let duration = if input.duration.trim() == "forever" {
+        ""
+    } else {
+        input.duration.trim()
+    };
+    let pid = state
+        .store
+        .save_profile(
+            id,
+            input.name.trim(),
+            input.description.trim(),
+            duration,
+            &servers,
+            state.clock.now(),
+        )
+        .await?;
+    let action = if id.is_some() {
+        "profile.updated"
+    } else {
+        "profile.created"
+    };
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(input.name.trim()),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(pid)
+}
+
+/// The profile's settings as an editable input.
+pub async fn input_of(
+    state: &AppState,
+    id: i64,
+) -> Result<(ProfileRow, ProfileInput), ProfileError> {
+    let p = state
+        .store
+        .profile(id)
+        .await?
+        .ok_or(ProfileError::NotFound)?;
+    let servers = state
+        .store
+        .profile_servers(id)
+        .await?
+        .into_iter()
+        .map(|s| {
+            (
+                s.server_id,
+                serde_json::from_str(&s.libraries).unwrap_or_default(),
+                serde_json::from_str(&s.permissions).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let input = ProfileInput {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        duration: p.duration.clone(),
+        servers,
+    };
+    Ok((p, input))
+}
+
+pub async fn duplicate(state: &AppState, id: i64, actor: &str) -> Result<i64, ProfileError> {
+    let (p, mut input) = input_of(state, id).await?;
+    let mut n = 2;
+    loop {
+        input.name = format!("{} ({n})", p.name).chars().take(40).collect();
+        if state.store.profile_by_name(&input.name).await?.is_none() {
+            break;
+        }
+        n += 1;
+    }
+    save(state, None, &input, actor).await
+}
+
+pub async fn delete(
+    state: &AppState,
+    id: i64,
+    reassign_to: Option<i64>,
+    actor: &str,
+) -> Result<(), ProfileError> {
+    let usage = state
+        .store
+        .profiles()
+        .await?
+        .into_iter()
+        .find(|p| p.profile.id == id)
+        .ok_or(ProfileError::NotFound)?;
+    if let Some(other) = reassign_to {
+        if other == id || state.store.profile(other).await?.is_none() {
+            return Err(ProfileError::NotFound);
+        }
+    } else if usage.invites > 0 || usage.members > 0 {
+        return Err(ProfileError::InUse {
+            invites: usage.invites,
+            members: usage.members,
+        });
+    }
+    state.store.delete_profile(id, reassign_to).await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "profile.deleted",
+                subject: Some(&usage.profile.name),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// An invite's targets from a profile.
+pub async fn invite_targets(
+    state: &AppState,
+    id: i64,
+) -> Result<(ProfileRow, Vec<crate::invites::TargetInput>), ProfileError> {
+    let (p, input) = input_of(state, id).await?;
+    let targets = input
+        .servers
+        .into_iter()
+        .map(
+            |(server_id, libraries, permissions)| crate::invites::TargetInput {
+                server_id,
+                libraries: Some(libraries),
+                permissions: Some(permissions),
+            },
+        )
+        .collect();
+    Ok((p, targets))
+}
+
+/// An approval's selection from a profile.
+pub async fn selection(
+    state: &AppState,
+    id: i64,
+) -> Result<crate::requests::Selection, ProfileError> {
+    let (p, input) = input_of(state, id).await?;
+    Ok(crate::requests::Selection {
+        servers: input
+            .servers
+            .into_iter()
+            .map(
+                |(server_id, libraries, permissions)| crate::requests::ServerChoice {
+                    server_id,
+                    libraries,
+                    permissions,
+                },
+            )
+            .collect(),
+        duration: p.duration,
+        profile_id: Some(id),
+    })
+}
+
+/// What applying an edited profile did, member by member.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ApplyReport {
+    /// (member id, member name, server name, outcome): "done", "retrying: …" or "failed: …".
+    pub results: Vec<(i64, String, String, String)>,
+}
+
+/// Pushes a profile's libraries and permissions to every live grant made from it. Failures are
+/// retried by the job worker like any provisioning.
+pub async fn apply_to_members(
+    state: &AppState,
+    id: i64,
+    actor: &str,
+) -> Result<ApplyReport, ProfileError> {
+    let (_, input) = input_of(state, id).await?;
+    let mut report = ApplyReport::default();
+    for (member_id, grant_id, server_id) in state.store.profile_grants(id).await? {
+        let Some((_, libraries, permissions)) =
+            input.servers.iter().find(|(s, _, _)| *s == server_id)
+        else {
+            continue;
+        };
+        let access = crate::members::AccessInput {
+            libraries: libraries.clone(),
+            allow_downloads: permissions.allow_downloads,
+            allow_live_tv: permissions.allow_live_tv,
+            allow_camera_upload: permissions.allow_camera_upload,
+            max_sessions: permissions.max_sessions,
+        };
+        let name = state
+            .store
+            .member(member_id)
+            .await?
+            .map(|m| m.display_name)
+            .unwrap_or_default();
+        let server = state
+            .store
+            .server(server_id)
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_default();
+        let outcome =
+            match crate::members::change_access(state, member_id, grant_id, &access, actor).await {
+                Ok(crate::jobs::Outcome::Done) | Ok(crate::jobs::Outcome::Skipped) => {
+                    "done".to_string()
+                }
+                Ok(crate::jobs::Outcome::Retrying(e)) => format!("retrying: {e}"),
+                Ok(crate::jobs::Outcome::Failed(e)) => format!("failed: {e}"),
+                Err(e) => format!("failed: {e}"),
+            };
+        report.results.push((member_id, name, server, outcome));
+    }
+    Ok(report)
+}

@@ -1,0 +1,272 @@
+//! `/admin/profiles`: list with usage, create, edit (and apply to members), duplicate, delete.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use minijinja::{Value, context};
+
+use super::{ProfileError, ProfileInput};
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Form;
+use crate::web::visitor::Admin;
+use crate::web::{AppState, page, ser};
+
+fn parse(fields: &[(String, String)]) -> AppResult<ProfileInput> {
+    let get = |n: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let invite = crate::invites::admin::parse_form(fields)?;
+    Ok(ProfileInput {
+        name: get("name"),
+        description: get("description").trim().to_string(),
+        duration: get("duration"),
+        servers: invite
+            .targets
+            .into_iter()
+            .map(|t| {
+                (
+                    t.server_id,
+                    t.libraries.unwrap_or_default(),
+                    t.permissions.unwrap_or_default(),
+                )
+            })
+            .collect(),
+    })
+}
+
+/// The form's (name, value) pairs that re-check a profile's boxes.
+fn chosen_of(input: &ProfileInput) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (sid, libs, p) in &input.servers {
+        out.push(("server".into(), sid.to_string()));
+        for l in libs {
+            out.push((format!("lib_{sid}"), l.clone()));
+        }
+        for (on, name) in [
+            (p.allow_downloads, "downloads"),
+            (p.allow_live_tv, "live_tv"),
+            (p.allow_camera_upload, "camera"),
+            (p.plex_home, "home"),
+        ] {
+            if on {
+                out.push((format!("{name}_{sid}"), "on".into()));
+            }
+        }
+    }
+    out
+}
+
+fn error_text(state: &AppState, admin: &Admin, e: &ProfileError) -> String {
+    let _ = (state, admin);
+    e.to_string()
+}
+
+async fn list_page(
+    state: &AppState,
+    admin: &Admin,
+    form: Option<(&ProfileInput, Vec<(String, String)>)>,
+    error: Option<String>,
+) -> AppResult<Response> {
+    let profiles = state.store.profiles().await?;
+    let servers = crate::invites::admin::form_servers(state).await?;
+    let (input, chosen) = match form {
+        Some((i, c)) => (Some(i.clone()), Some(c)),
+        None => (None, None),
+    };
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/profiles.html",
+        context! {
+            profiles => ser(&profiles), servers,
+            form => context! {
+                name => input.as_ref().map(|i| i.name.clone()).unwrap_or_default(),
+                description => input.as_ref().map(|i| i.description.clone()).unwrap_or_default(),
+                duration => input.as_ref().map(|i| i.duration.clone()).unwrap_or_default(),
+            },
+            chosen => chosen.map(ser).unwrap_or(Value::from(())),
+            error,
+        },
+    )?
+    .into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub async fn list(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    list_page(&state, &admin, None, None).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let input = parse(&fields)?;
+    match super::save(&state, None, &input, &admin.session.username).await {
+        Ok(id) => Ok(Redirect::to(&format!("/admin/profiles/{id}?done=created")).into_response()),
+        Err(ProfileError::Store(e)) => {
+            tracing::error!(error = %e, "saving a profile failed");
+            Err(AppError::internal())
+        }
+        Err(e) => {
+            let msg = error_text(&state, &admin, &e);
+            list_page(&state, &admin, Some((&input, fields.clone())), Some(msg)).await
+        }
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    admin: &Admin,
+    id: i64,
+    input: Option<ProfileInput>,
+    error: Option<String>,
+    report: Option<super::ApplyReport>,
+    notice: Option<&str>,
+) -> AppResult<Response> {
+    let (profile, stored) = match super::input_of(state, id).await {
+        Ok(x) => x,
+        Err(ProfileError::NotFound) => return Err(AppError::not_found()),
+        Err(e) => return Err(AppError::bad_request(e.to_string())),
+    };
+    let input = input.unwrap_or(stored);
+    let usage = state
+        .store
+        .profiles()
+        .await?
+        .into_iter()
+        .find(|p| p.profile.id == id);
+    let others: Vec<_> = state
+        .store
+        .profiles()
+        .await?
+        .into_iter()
+        .filter(|p| p.profile.id != id)
+        .map(|p| p.profile)
+        .collect();
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut res = page(
+        state,
+        &admin.visitor,
+        "admin/profile.html",
+        context! {
+            profile => ser(&profile),
+            usage => ser(&usage),
+            others => ser(&others),
+            servers => crate::invites::admin::form_servers(state).await?,
+            form => context! { name => &input.name, description => &input.description, duration => &input.duration },
+            chosen => ser(chosen_of(&input)),
+            error, report => report.map(|r| ser(r.results)), notice,
+        },
+    )?
+    .into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct EditQuery {
+    #[serde(default)]
+    done: String,
+}
+
+pub async fn edit(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<EditQuery>,
+) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let notice = ["created", "saved", "duplicated"]
+        .into_iter()
+        .find(|n| *n == q.done);
+    edit_page(&state, &admin, id, None, None, None, notice).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let input = parse(&fields)?;
+    match super::save(&state, Some(id), &input, &admin.session.username).await {
+        Ok(_) => {
+            if fields.iter().any(|(k, v)| k == "apply" && v == "on") {
+                let report = super::apply_to_members(&state, id, &admin.session.username)
+                    .await
+                    .map_err(|e| AppError::bad_request(e.to_string()))?;
+                return edit_page(&state, &admin, id, None, None, Some(report), Some("saved"))
+                    .await;
+            }
+            Ok(Redirect::to(&format!("/admin/profiles/{id}?done=saved")).into_response())
+        }
+        Err(ProfileError::NotFound) => Err(AppError::not_found()),
+        Err(ProfileError::Store(e)) => {
+            tracing::error!(error = %e, "saving a profile failed");
+            Err(AppError::internal())
+        }
+        Err(e) => {
+            let msg = error_text(&state, &admin, &e);
+            edit_page(&state, &admin, id, Some(input), Some(msg), None, None).await
+        }
+    }
+}
+
+pub async fn duplicate(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    match super::duplicate(&state, id, &admin.session.username).await {
+        Ok(new) => {
+            Ok(Redirect::to(&format!("/admin/profiles/{new}?done=duplicated")).into_response())
+        }
+        Err(ProfileError::NotFound) => Err(AppError::not_found()),
+        Err(e) => Err(AppError::bad_request(e.to_string())),
+    }
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> AppResult<Response> {
+    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let reassign = match fields
+        .iter()
+        .find(|(k, _)| k == "reassign")
+        .map(|(_, v)| v.trim())
+    {
+        None | Some("") => None,
+        Some(v) => Some(
+            v.parse::<i64>()
+                .map_err(|_| AppError::bad_request("profile ids are numbers"))?,
+        ),
+    };
+    match super::delete(&state, id, reassign, &admin.session.username).await {
+        Ok(()) => Ok(Redirect::to("/admin/profiles").into_response()),
+        Err(ProfileError::NotFound) => Err(AppError::not_found()),
+        Err(e @ ProfileError::InUse { .. }) => {
+            edit_page(&state, &admin, id, None, Some(e.to_string()), None, None).await
+        }
+        Err(e) => Err(AppError::bad_request(e.to_string())),
+    }
+}

@@ -1,0 +1,65 @@
+use sqlx::FromRow;
+
+use super::{Result, Store};
+use crate::clock::Timestamp;
+
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct StepRow {
+    pub id: i64,
+    pub kind: String,
+    pub position: i64,
+    pub title: String,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+impl Store {
+    pub async fn onboarding_steps(&self, kind: &str) -> Result<Vec<StepRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM onboarding_steps WHERE kind = ? ORDER BY position, id")
+                .bind(kind)
+                .fetch_all(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn onboarding_step(&self, id: i64) -> Result<Option<StepRow>> {
+        Ok(
+            sqlx::query_as("SELECT * FROM onboarding_steps WHERE id = ?")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    /// Replaces every step of a kind at once (first edit copies the defaults in).
+    pub async fn replace_onboarding_steps(
+        &self,
+        kind: &str,
+        steps: &[(String, String)],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM onboarding_steps WHERE kind = ?")
+            .bind(kind)
+            .execute(&mut *tx)
+            .await?;
+        for (i, (title, body)) in steps.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO onboarding_steps (kind, position, title, body, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(kind)
+            .bind(i as i64)
+            .bind(title)
+            .bind(body)
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

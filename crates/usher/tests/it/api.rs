@@ -1,0 +1,462 @@
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Creates an API key through the admin page and returns it.
+async fn api_key(app: &TestApp, name: &str) -> String {
+    let res = app.post_form("/admin/api-keys", &[("name", name)]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    let start = page
+        .find("id=\"new-key\"")
+        .map(|_| page.find("value=\"ush_").unwrap() + 7)
+        .unwrap();
+    page[start..start + page[start..].find('"').unwrap()].to_string()
+}
+
+struct Api {
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let url = format!("{}{}", self.base, path);
+        let mut req = match method {
+            "GET" => self.http.get(url),
+            "POST" => self.http.post(url),
+            "DELETE" => self.http.delete(url),
+            _ => unreachable!(),
+        }
+        .bearer_auth(&self.key);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            },
+        )
+    }
+}
+
+async fn api(w: &World) -> Api {
+    Api {
+        base: w.app.base.clone(),
+        key: api_key(&w.app, "script").await,
+        http: reqwest::Client::new(),
+    }
+}
+
+#[tokio::test]
+async fn every_protected_endpoint_refuses_a_caller_without_a_valid_key() {
+    let w = world().await;
+    let http = reqwest::Client::new();
+    for (e, _) in usher::api::endpoints() {
+        if e.public {
+            continue;
+        }
+        let path = e
+            .path
+            .replace("{id}", "1")
+            .replace("{code}", "ABCDEFGH")
+            .replace("{grant}", "1");
+        for key in [None, Some("ush_wrong")] {
+            let mut req = match e.method {
+                "get" => http.get(w.app.url(&path)),
+                "post" => http.post(w.app.url(&path)).json(&json!({})),
+                "delete" => http.delete(w.app.url(&path)),
+                m => panic!("unexpected method {m}"),
+            };
+            if let Some(k) = key {
+                req = req.header("x-api-key", k);
+            }
+            let res = req.send().await.unwrap();
+            assert_eq!(
+                res.status(),
+                StatusCode::UNAUTHORIZED,
+                "{} {path} with {key:?}",
+                e.method
+            );
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "unauthorized", "{} {path}", e.method);
+        }
+    }
+}
+
+#[tokio::test]
+async fn keys_are_shown_once_stored_hashed_and_revocable() {
+    let w = world().await;
+    let key = api_key(&w.app, "home-assistant").await;
+    assert!(key.starts_with("ush_") && key.len() > 40);
+    let (_, page) = w.app.get_text("/admin/api-keys").await;
+    assert!(
+        page.contains("home-assistant") && !page.contains(&key),
+        "never shown again"
+    );
+    let stored: Vec<String> = sqlx::query_scalar("SELECT key_hash FROM api_keys")
+        .fetch_all(w.app.state.store.pool())
+        .await
+        .unwrap();
+    assert!(!stored.iter().any(|h| h.contains(&key)));
+
+    let http = reqwest::Client::new();
+    let res = http
+        .get(w.app.url("/api/v1/stats"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (_, page) = w.app.get_text("/admin/api-keys").await;
+    assert!(!page.contains(">never<"), "last use recorded");
+    let id: i64 = sqlx::query_scalar("SELECT id FROM api_keys")
+        .fetch_one(w.app.state.store.pool())
+        .await
+        .unwrap();
+    w.app
+        .post_form(&format!("/admin/api-keys/{id}/revoke"), &[])
+        .await;
+    let res = http
+        .get(w.app.url("/api/v1/stats"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn servers_can_be_connected_listed_and_scanned() {
+    let w = world().await;
+    let a = api(&w).await;
+    let emby = fakes::jellyfin::FakeJellyfin::start(fakes::jellyfin::FakeKind::Emby).await;
+    let (status, body) = a
+        .call(
+            "POST",
+            "/api/v1/servers",
+            Some(
+                json!({"kind": "emby", "name": "Den", "url": emby.url(), "token": emby.api_key()}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["library_count"], 3);
+    assert!(
+        !body.to_string().contains(&emby.api_key()),
+        "no secrets in responses"
+    );
+    let id = body["id"].as_i64().unwrap();
+    let (status, body) = a
+        .call(
+            "POST",
+            "/api/v1/servers",
+            Some(json!({"kind": "emby", "name": "den", "url": emby.url(), "token": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["error"]["field"], "name");
+    let (_, list) = a.call("GET", "/api/v1/servers", None).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 3);
+    let (_, libs) = a
+        .call("GET", &format!("/api/v1/servers/{id}/libraries"), None)
+        .await;
+    assert_eq!(libs["items"][0]["sharing_id"].as_str().unwrap().len(), 32);
+    let (status, _) = a
+        .call("POST", &format!("/api/v1/servers/{id}/test"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = a
+        .call("DELETE", &format!("/api/v1/servers/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, body) = a.call("GET", &format!("/api/v1/servers/{id}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn invites_page_through_with_cursors_and_redemptions_show_up() {
+    let w = world().await;
+    let a = api(&w).await;
+    let mut codes = Vec::new();
+    for i in 0..5 {
+        let (status, body) = a
+            .call("POST", "/api/v1/invites", Some(json!({"servers": [{"server_id": w.jf_id}], "uses": 2, "label": format!("batch {i}")})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        codes.push(body["code"].as_str().unwrap().to_string());
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/invites?limit=2&cursor={c}"),
+            None => "/api/v1/invites?limit=2".into(),
+        };
+        let (status, page) = a.call("GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        seen.extend(
+            items
+                .iter()
+                .map(|i| i["code"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    seen.sort();
+    codes.sort();
+    assert_eq!(seen, codes, "every invite exactly once");
+
+    let code = &codes[0];
+    let res = w
+        .redeem_api(
+            code,
+            json!({"username": "apiuser", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, detail) = a
+        .call("GET", &format!("/api/v1/invites/{code}/redemptions"), None)
+        .await;
+    assert_eq!(detail["redemptions"][0]["grants"][0]["status"], "active");
+    let (status, body) = a
+        .call("POST", &format!("/api/v1/invites/{code}/disable"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["disabled"], true);
+
+    let (status, body) = a
+        .call(
+            "POST",
+            "/api/v1/invites",
+            Some(json!({"servers": [{"server_id": w.jf_id}], "uses": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "uses");
+    let (status, body) = a.call("GET", "/api/v1/invites?limit=9999", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["field"], "limit");
+}
+
+#[tokio::test]
+async fn requests_are_approved_and_declined_through_the_api() {
+    let w = world().await;
+    let a = api(&w).await;
+    for (name, email) in [("Uma", "alice@example.com"), ("Vic", "vic@example.com")] {
+        usher::requests::submit(
+            &w.app.state,
+            &usher::requests::RequestInput {
+                name: name.into(),
+                email: email.into(),
+                ..Default::default()
+            },
+            "10.1.1.1",
+        )
+        .await
+        .unwrap();
+    }
+    let (_, list) = a.call("GET", "/api/v1/requests?status=pending", None).await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    let uma = items.iter().find(|r| r["name"] == "Uma").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let vic = items.iter().find(|r| r["name"] == "Vic").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, body) = a
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{uma}/approve"),
+            Some(json!({"servers": [{"server_id": w.plex_id, "libraries": ["81234001"]}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "approved");
+    assert_eq!(body["decided_by"], "api:script");
+    assert_eq!(w.plex.shares_of(fakes::plex::demo::SERVER_ID).len(), 1);
+    let (status, _) = a
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{uma}/approve"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, body) = a
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{vic}/decline"),
+            Some(json!({"reason": "full"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "declined");
+}
+
+#[tokio::test]
+async fn members_events_stats_and_settings_are_readable_without_secrets() {
+    let w = world().await;
+    let a = api(&w).await;
+    let code = w.invite(&[w.jf_id], "3", |_| {}).await;
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "wes", "password": "a good password"}),
+        )
+        .await;
+    let member = res.json::<Value>().await.unwrap()["member"]["id"]
+        .as_i64()
+        .unwrap();
+    let (_, list) = a.call("GET", "/api/v1/members?q=wes", None).await;
+    assert_eq!(list["items"][0]["id"], member);
+    let (status, m) = a
+        .call(
+            "POST",
+            &format!("/api/v1/members/{member}/expiry"),
+            Some(json!({"expires_at": "2027-01-31"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert!(
+        m["grants"][0]["expires_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2027-01-31")
+    );
+    let (status, _) = a
+        .call(
+            "POST",
+            &format!("/api/v1/members/{member}/expiry"),
+            Some(json!({"expires_at": "soonish"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    let (_, events) = a.call("GET", "/api/v1/events?limit=3", None).await;
+    assert_eq!(events["items"].as_array().unwrap().len(), 3);
+    let next = events["next_cursor"].as_str().unwrap();
+    let (_, more) = a
+        .call(
+            "GET",
+            &format!("/api/v1/events?limit=3&cursor={next}"),
+            None,
+        )
+        .await;
+    assert!(more["items"][0]["id"].as_i64().unwrap() < events["items"][2]["id"].as_i64().unwrap());
+    assert!(
+        events["items"][0]["at"].as_str().unwrap().ends_with('Z'),
+        "ISO 8601 times"
+    );
+
+    let (_, stats) = a.call("GET", "/api/v1/stats", None).await;
+    assert_eq!(stats["redeemed_7_days"], 1);
+    let (_, settings) = a.call("GET", "/api/v1/settings", None).await;
+    assert!(settings["telegram"]["has_token"].is_boolean());
+    assert!(settings["telegram"].get("token_sealed").is_none());
+}
+
+#[tokio::test]
+async fn the_committed_openapi_document_matches_the_code_and_is_served() {
+    let committed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/openapi.json"
+    ))
+    .unwrap();
+    assert_eq!(
+        committed,
+        usher::api::spec::document_text(),
+        "run `usher openapi > docs/openapi.json`"
+    );
+    let app = spawn_app().await;
+    let (status, served) = app.get_text("/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(served, committed);
+    let doc: Value = serde_json::from_str(&served).unwrap();
+    assert_eq!(doc["openapi"], "3.0.3");
+    for (e, _) in usher::api::endpoints() {
+        assert!(
+            doc["paths"][e.path][e.method].is_object(),
+            "{} {} documented",
+            e.method,
+            e.path
+        );
+    }
+    let (status, docs) = app.get_text("/api/docs").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        docs.contains("/api/v1/invites/{code}/redeem") && !docs.contains("src=\"http"),
+        "no CDN"
+    );
+}
+
+#[tokio::test]
+async fn malformed_json_gets_the_error_shape_not_a_500() {
+    let w = world().await;
+    let a = api(&w).await;
+    let res = reqwest::Client::new()
+        .post(w.app.url("/api/v1/invites"))
+        .bearer_auth(&a.key)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "bad_request");
+    assert!(body["error"]["message"].as_str().unwrap().len() > 10);
+}
+
+#[tokio::test]
+async fn notification_channels_are_listed_without_secrets() {
+    let w = world().await;
+    let a = api(&w).await;
+    let res = w
+        .app
+        .post_form(
+            "/admin/settings/notifications",
+            &[
+                ("kind", "webhook"),
+                ("name", "hook"),
+                ("url", "http://127.0.0.1:9/hook"),
+                ("event", "invite.redeemed"),
+                ("lang", "en"),
+                ("enabled", "on"),
+            ],
+        )
+        .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    let (status, list) = a.call("GET", "/api/v1/notifications", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let text = list.to_string();
+    assert!(
+        !text.contains("/hook") && !text.contains("secret_sealed"),
+        "{text}"
+    );
+    assert_eq!(list["items"][0]["kind"], "webhook");
+    let id = list["items"][0]["id"].as_i64().unwrap();
+    let (status, body) = a
+        .call("POST", &format!("/api/v1/notifications/{id}/test"), None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_eq!(body["error"]["code"], "delivery_failed");
+}

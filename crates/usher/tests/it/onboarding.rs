@@ -1,0 +1,332 @@
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn redeem_and_welcome(w: &World, code: &str, name: &str) -> String {
+    let visitor = cookie_client();
+    let page = visitor
+        .get(w.app.url(&format!("/i/{code}")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page).unwrap();
+    let res = visitor
+        .post(w.app.url(&format!("/i/{code}")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", name),
+            ("password", "a good password"),
+            ("password_confirm", "a good password"),
+            ("accept_rules", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap()
+    );
+    visitor
+        .get(w.app.url(&location(&res)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn owner_written_steps_render_safely_with_variables() {
+    let w = world().await;
+    w.app
+        .post_form("/admin/settings/general", &[("owner_name", "Ana <3")])
+        .await;
+    let res = w
+        .app
+        .post_form(
+            "/admin/onboarding/jellyfin",
+            &[
+                ("title_0", "Hello {{member_name}}"),
+                ("body_0", "Welcome to **{{server_name}}** from {{owner_name}}! <script>alert(1)</script> [app](javascript:alert(1))"),
+                ("position_0", "2"),
+                ("title_1", "First"),
+                ("body_1", "Until {{expires}}"),
+                ("position_1", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&res), "/admin/onboarding?kind=jellyfin&done=saved");
+    let code = w
+        .invite(&[w.jf_id], "1", |i| i.duration = "30d".into())
+        .await;
+    let page = redeem_and_welcome(&w, &code, "sam").await;
+    assert!(page.contains("<strong>Hello sam</strong>"), "{page}");
+    assert!(page.contains("<strong>Home Jellyfin</strong> from Ana &lt;3!"));
+    assert!(!page.contains("<script>alert") && !page.contains("javascript:"));
+    let first = page.find("<strong>First</strong>").unwrap();
+    let hello = page.find("<strong>Hello sam</strong>").unwrap();
+    assert!(first < hello, "ordered by position");
+    assert!(page.contains("Until 2026-12-22"), "expiry variable");
+}
+
+#[tokio::test]
+async fn preview_does_not_save_and_reset_brings_back_the_defaults() {
+    let w = world().await;
+    let res = w
+        .app
+        .post_form(
+            "/admin/onboarding/plex",
+            &[
+                ("title_0", "Draft"),
+                ("body_0", "*draft*"),
+                ("action", "preview"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("not saved yet") && body.contains("<em>draft</em>"));
+    assert!(
+        w.app
+            .state
+            .store
+            .onboarding_steps("plex")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    w.app
+        .post_form(
+            "/admin/onboarding/plex",
+            &[("title_0", "Mine"), ("body_0", "mine")],
+        )
+        .await;
+    assert_eq!(
+        w.app
+            .state
+            .store
+            .onboarding_steps("plex")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let res = w.app.post_form("/admin/onboarding/plex/reset", &[]).await;
+    assert_eq!(location(&res), "/admin/onboarding?kind=plex&done=reset");
+    let (_, page) = w.app.get_text("/admin/onboarding?kind=plex").await;
+    assert!(
+        page.contains("Accept the invitation"),
+        "built-in steps are back"
+    );
+
+    let res = w
+        .app
+        .post_form(
+            "/admin/onboarding/plex",
+            &[("title_0", ""), ("body_0", "text without title")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        w.app
+            .post_form("/admin/onboarding/kodi", &[])
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn house_rules_must_be_accepted_before_redeeming() {
+    let w = world().await;
+    w.app
+        .post_form(
+            "/admin/onboarding/before",
+            &[("title_0", "Be nice"), ("body_0", "No sharing passwords.")],
+        )
+        .await;
+    let code = w.invite(&[w.jf_id], "2", |_| {}).await;
+    let (_, page) = w.app.get_text(&format!("/i/{code}")).await;
+    assert!(page.contains("No sharing passwords.") && page.contains("I have read and accept"));
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "rule", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "accept_rules");
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "rule", "password": "a good password", "accept_rules": true}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_guide_speaks_both_languages_and_names_the_owner() {
+    let w = world().await;
+    w.app
+        .post_form(
+            "/admin/settings/general",
+            &[
+                ("owner_name", "Ana"),
+                ("community_url", "https://discord.gg/abc"),
+            ],
+        )
+        .await;
+    let en = reqwest::Client::new()
+        .get(w.app.url("/guide"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        en.contains("This is Ana&#39;s media server") && en.contains("https://discord.gg/abc"),
+        "{en}"
+    );
+    assert!(en.contains("Home Plex") && en.contains("app.plex.tv"));
+    let es = reqwest::Client::new()
+        .get(w.app.url("/guide"))
+        .header("accept-language", "es")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(es.contains("Este es el servidor multimedia de Ana") && es.contains("lang=\"es\""));
+    let res = w
+        .app
+        .post_form(
+            "/admin/settings/general",
+            &[("owner_name", "Ana"), ("community_url", "javascript:x")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// Every page, in every language, with data on it: nothing missing, nothing broken.
+#[tokio::test]
+async fn every_page_renders_in_english_and_spanish() {
+    let w = world().await;
+    let code = w
+        .invite(&[w.plex_id, w.jf_id], "3", |i| i.label = "Family".into())
+        .await;
+    let res = w
+        .redeem_api(&code, json!({"email": "alice@example.com", "username": "alice", "password": "a good password"}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let member = res.json::<serde_json::Value>().await.unwrap()["member"]["id"]
+        .as_i64()
+        .unwrap();
+    usher::requests::submit(
+        &w.app.state,
+        &usher::requests::RequestInput {
+            name: "Rita".into(),
+            email: "rita@example.com".into(),
+            ..Default::default()
+        },
+        "10.0.0.1",
+    )
+    .await
+    .unwrap();
+    let pages = [
+        "/admin".to_string(),
+        "/admin/servers".into(),
+        "/admin/servers/new".into(),
+        format!("/admin/servers/{}", w.plex_id),
+        format!("/admin/servers/{}", w.jf_id),
+        "/admin/invites".into(),
+        "/admin/invites/new".into(),
+        format!("/admin/invites/{code}"),
+        "/admin/requests".into(),
+        "/admin/members".into(),
+        format!("/admin/members/{member}"),
+        "/admin/settings".into(),
+        "/admin/onboarding".into(),
+        "/admin/onboarding?kind=before".into(),
+        format!("/i/{code}"),
+        "/join".into(),
+        "/request".into(),
+        "/request/sent".into(),
+        "/guide".into(),
+        "/nowhere".into(),
+    ];
+    for lang in ["en", "es"] {
+        w.app
+            .post_form("/prefs", &[("lang", lang), ("back", "/")])
+            .await;
+        for path in &pages {
+            let (status, body) = w.app.get_text(path).await;
+            let expected = if path == "/nowhere" {
+                StatusCode::NOT_FOUND
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(status, expected, "{lang} {path}: {body}");
+            assert!(
+                body.contains(&format!("<html lang=\"{lang}\"")),
+                "{lang} {path}"
+            );
+            assert!(
+                !body.contains("{ $") && !body.contains("no translation"),
+                "{lang} {path}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_email_and_telegram_message_resolves_in_both_languages() {
+    let i18n = usher::web::i18n::I18n::load();
+    let with_args: &[(&str, &[&str])] = &[
+        ("email-approved-subject", &[]),
+        ("email-approved-body", &["name", "access"]),
+        ("email-approved-plex", &[]),
+        ("email-approved-invite", &["url"]),
+        ("email-declined-subject", &[]),
+        ("email-declined-body", &["name"]),
+        ("email-declined-reason", &[]),
+        ("settings-email-test-subject", &[]),
+        ("settings-email-test-body", &[]),
+        ("tg-new-request", &[]),
+        ("tg-expires", &["when"]),
+        ("tg-stats", &["pending", "invites", "week"]),
+        ("tg-help", &[]),
+        ("tg-not-allowed-id", &["id"]),
+    ];
+    for lang in ["en", "es"] {
+        for (key, args) in with_args {
+            let values: Vec<(&str, fluent_bundle::FluentValue)> =
+                args.iter().map(|a| (*a, "X".into())).collect();
+            let text = i18n
+                .get(lang, key, &values)
+                .unwrap_or_else(|| panic!("{lang} lacks {key}"));
+            assert!(
+                !text.trim().is_empty() && !text.contains("{$") && !text.contains("{ $"),
+                "{lang} {key}: {text}"
+            );
+            for a in *args {
+                let _ = a;
+                assert!(
+                    text.contains('X'),
+                    "{lang} {key} uses its arguments: {text}"
+                );
+            }
+        }
+    }
+}
