@@ -429,10 +429,13 @@ impl RedeemError {
     }
 }
 
-/// An invite that exists and may be redeemed now, with its targets.
+/// An invite that exists and may be redeemed now, with its targets, the settings and the steps
+/// to agree to before joining (read together with it).
 pub struct OpenInvite {
     pub invite: InviteRow,
     pub targets: Vec<InviteTargetRow>,
+    pub settings: crate::settings::Settings,
+    pub rules: Vec<crate::store::onboarding::StepRow>,
 }
 
 impl OpenInvite {
@@ -448,11 +451,12 @@ impl OpenInvite {
 /// told apart so the person gets the right page.
 pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemError> {
     let code = rules::normalize_code(code).ok_or(RedeemError::NotFound)?;
-    let (invite, targets) = state
+    let found = state
         .store
-        .invite_with_targets(&code)
+        .invite_with_targets(&code, crate::settings::KEY)
         .await?
         .ok_or(RedeemError::NotFound)?;
+    let (invite, targets) = (found.invite, found.targets);
     invite
         .facts()
         .usable(state.clock.now())
@@ -461,7 +465,12 @@ pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemErro
         // Every server it named was removed from usher.
         return Err(RedeemError::Unusable(Unusable::Disabled));
     }
-    Ok(OpenInvite { invite, targets })
+    Ok(OpenInvite {
+        invite,
+        targets,
+        settings: crate::settings::parse(found.settings.as_deref()),
+        rules: found.rules,
+    })
 }
 
 /// What a redemption produced.
@@ -517,7 +526,7 @@ pub async fn redeem(
         }
     }
 
-    if !input.accepted_rules && !state.store.onboarding_steps("before").await?.is_empty() {
+    if !input.accepted_rules && !open.rules.is_empty() {
         return Err(invalid("accept_rules", "redeem-accept-rules", ""));
     }
     let email = match input.email.trim() {

@@ -120,7 +120,7 @@ async fn render_invite(
     error: Option<&RedeemError>,
 ) -> AppResult<Response> {
     let ctx = invite_context(open);
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = &open.settings;
     let vars = crate::onboarding::Vars {
         server_name: open
             .targets
@@ -131,12 +131,12 @@ async fn render_invite(
         owner_name: settings.owner_name.clone(),
         ..Default::default()
     };
-    let rules: Vec<minijinja::Value> = crate::onboarding::steps(state, "before", visitor.lang, &vars)
-        .await?
+    let rules: Vec<minijinja::Value> =
+        crate::onboarding::render_steps(state, "before", visitor.lang, &vars, open.rules.clone())
         .into_iter()
         .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
         .collect();
-    let ctx = context! { ..ctx, ..context! { rules, owner => settings.owner_name } };
+    let ctx = context! { ..ctx, ..context! { rules, owner => &settings.owner_name } };
     let error =
         error.map(|e| context! { key => e.key(), detail => e.detail(), field => e.field() });
     let status = match error {
@@ -413,7 +413,7 @@ pub async fn plex_back(
     } else {
         user.email.clone()
     };
-    let no_rules = state.store.onboarding_steps("before").await?.is_empty();
+    let no_rules = open.rules.is_empty();
     let only_plex = !open.needs("local") && open.invite.passphrase_hash.is_none() && no_rules;
     if only_plex {
         let input = RedeemInput {

@@ -8,6 +8,7 @@ pub mod routes;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use serde::Serialize;
 
+use crate::store::onboarding::StepRow;
 use crate::web::AppState;
 
 /// The kinds of step lists: one per server kind, and the house rules shown before redeeming.
@@ -147,19 +148,8 @@ pub async fn steps(
     lang: &str,
     vars: &Vars,
 ) -> Result<Vec<Step>, crate::store::StoreError> {
-    let (source, _) = source_steps(state, kind, lang).await?;
-    let mut vars = vars.clone();
-    if vars.owner_name.trim().is_empty() {
-        vars.owner_name = state.i18n.text(lang, "guide-owner-default");
-    }
-    let vars = &vars;
-    let mut out: Vec<Step> = source
-        .iter()
-        .map(|(title, body)| Step {
-            title: apply_vars(&html_escape(title), vars),
-            html: apply_vars(&render_markdown(body), vars),
-        })
-        .collect();
+    let rows = state.store.onboarding_steps(kind).await?;
+    let mut out = render_steps(state, kind, lang, vars, rows);
     if kind != "before" {
         let settings = crate::settings::load(&state.store).await?;
         for (url, key) in [
@@ -179,6 +169,32 @@ pub async fn steps(
         }
     }
     Ok(out)
+}
+
+/// Rendered steps from stored rows already read, or the defaults when there are none.
+pub fn render_steps(
+    state: &AppState,
+    kind: &str,
+    lang: &str,
+    vars: &Vars,
+    rows: Vec<StepRow>,
+) -> Vec<Step> {
+    let source = if rows.is_empty() {
+        default_steps(state, kind, lang)
+    } else {
+        rows.into_iter().map(|r| (r.title, r.body)).collect()
+    };
+    let mut vars = vars.clone();
+    if vars.owner_name.trim().is_empty() {
+        vars.owner_name = state.i18n.text(lang, "guide-owner-default");
+    }
+    source
+        .iter()
+        .map(|(title, body)| Step {
+            title: apply_vars(&html_escape(title), &vars),
+            html: apply_vars(&render_markdown(body), &vars),
+        })
+        .collect()
 }
 
 fn html_escape(s: &str) -> String {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Store, StoreError};
 
-const KEY: &str = "app_settings";
+/// The settings row's key.
+pub const KEY: &str = "app_settings";
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
@@ -117,13 +118,18 @@ impl SmtpSettings {
 }
 
 pub async fn load(store: &Store) -> Result<Settings, StoreError> {
-    Ok(match store.setting(KEY).await? {
-        Some(json) => serde_json::from_str(&json).unwrap_or_else(|e| {
+    Ok(parse(store.setting(KEY).await?.as_deref()))
+}
+
+/// The settings in a stored document (the defaults when there is none).
+pub fn parse(json: Option<&str>) -> Settings {
+    match json {
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
             tracing::error!(error = %e, "stored settings are unreadable; using defaults");
             Settings::default()
         }),
         None => Settings::default(),
-    })
+    }
 }
 
 pub async fn save(store: &Store, settings: &Settings, now: i64) -> Result<(), StoreError> {

@@ -2,6 +2,7 @@
 
 use sqlx::FromRow;
 
+use super::onboarding::StepRow;
 use super::{Result, Store};
 use crate::clock::Timestamp;
 
@@ -59,6 +60,17 @@ fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
             other => other.to_string(),
         },
     )
+}
+
+/// An invite as its public page and redemptions read it.
+#[derive(Debug, Clone)]
+pub struct InviteWithTargets {
+    pub invite: InviteRow,
+    pub targets: Vec<InviteTargetRow>,
+    /// The settings document, when any was saved.
+    pub settings: Option<String>,
+    /// The steps a person agrees to before joining, in order.
+    pub rules: Vec<StepRow>,
 }
 
 /// The columns of [`InviteTargetRow`] for `invite_servers t JOIN servers s`.
@@ -266,12 +278,15 @@ impl Store {
         .await?)
     }
 
-    /// An invite with its targets, in one statement: the public invite page and every
-    /// redemption start here, and each statement is a trip to the database's thread.
+    /// An invite with its targets and what its public page shows besides (the settings
+    /// document, the steps to agree to before joining), in one statement: every visit to an
+    /// invite page and every redemption starts here, and each statement is a trip to the
+    /// database's thread.
     pub async fn invite_with_targets(
         &self,
         code: &str,
-    ) -> Result<Option<(InviteRow, Vec<InviteTargetRow>)>> {
+        settings_key: &str,
+    ) -> Result<Option<InviteWithTargets>> {
         let sql = format!(
             "SELECT i.*, (SELECT json_group_array(json_object(
                     'server_id', x.server_id, 'server_name', x.server_name,
@@ -279,23 +294,37 @@ impl Store {
                     'permissions', x.permissions, 'library_names', x.library_names))
                 FROM (SELECT {TARGET_COLUMNS}
                       FROM invite_servers t JOIN servers s ON s.id = t.server_id
-                      WHERE t.invite_id = i.id) x) AS targets
-             FROM invites i WHERE i.code = ?"
+                      WHERE t.invite_id = i.id) x) AS targets,
+                (SELECT value FROM settings WHERE key = ?2) AS settings,
+                (SELECT json_group_array(json_object(
+                    'id', o.id, 'kind', o.kind, 'position', o.position, 'title', o.title,
+                    'body', o.body, 'created_at', o.created_at, 'updated_at', o.updated_at))
+                FROM onboarding_steps o WHERE o.kind = 'before') AS rules
+             FROM invites i WHERE i.code = ?1"
         );
         let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(code)
+            .bind(settings_key)
             .fetch_optional(self.pool())
             .await?
         else {
             return Ok(None);
         };
+        let decode = |e: serde_json::Error| sqlx::Error::Decode(Box::new(e));
         let invite = InviteRow::from_row(&row)?;
         let json: String = sqlx::Row::try_get(&row, "targets")?;
-        let mut targets: Vec<InviteTargetRow> =
-            serde_json::from_str(&json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        let mut targets: Vec<InviteTargetRow> = serde_json::from_str(&json).map_err(decode)?;
         // COLLATE NOCASE folds ASCII only; so does this.
         targets.sort_by_key(|t| t.server_name.to_ascii_lowercase());
-        Ok(Some((invite, targets)))
+        let json: String = sqlx::Row::try_get(&row, "rules")?;
+        let mut rules: Vec<StepRow> = serde_json::from_str(&json).map_err(decode)?;
+        rules.sort_by_key(|r| (r.position, r.id));
+        Ok(Some(InviteWithTargets {
+            invite,
+            targets,
+            settings: sqlx::Row::try_get(&row, "settings")?,
+            rules,
+        }))
     }
 
     /// Invites matching a filter and a search (code, label, or a member's name, email or user

@@ -3,7 +3,7 @@ use sqlx::FromRow;
 use super::{Result, Store};
 use crate::clock::Timestamp;
 
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct StepRow {
     pub id: i64,
     pub kind: String,
