@@ -7,6 +7,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Resident memory: all of it, what the process allocated, and file pages it maps (the code of
+/// the binary and its libraries, shared and reclaimable).
+#[derive(Debug, Clone, Copy)]
+pub struct Memory {
+    pub rss: u64,
+    pub anon: u64,
+    pub file: u64,
+}
+
 pub struct Usher {
     child: Child,
     pub addr: SocketAddr,
@@ -91,16 +100,23 @@ impl Usher {
         self.child.id()
     }
 
-    /// Resident memory in bytes, from /proc.
-    pub fn rss_bytes(&self) -> u64 {
+    /// Resident memory from /proc, in bytes.
+    pub fn memory(&self) -> Memory {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
             .expect("read /proc/PID/status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .expect("VmRSS in /proc/PID/status")
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+                .map(|kb| kb * 1024)
+                .unwrap_or_else(|| panic!("{name} in /proc/PID/status"))
+        };
+        Memory {
+            rss: field("VmRSS:"),
+            anon: field("RssAnon:"),
+            file: field("RssFile:"),
+        }
     }
 
     /// Stops usher the way an init system does (SIGTERM) and waits for it.
