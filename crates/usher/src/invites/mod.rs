@@ -6,7 +6,7 @@ pub mod cli;
 pub mod public;
 pub mod rules;
 
-use media::{Permissions, ServerKind};
+use media::Permissions;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
@@ -718,14 +718,4 @@ pub fn refusal(server: String, error: &media::MediaError) -> RedeemError {
         key,
         detail: error.to_string(),
     }
-}
-
-/// The server kinds an invite covers, for pages.
-pub fn kinds(targets: &[InviteTargetRow]) -> Vec<ServerKind> {
-    let mut kinds: Vec<ServerKind> = targets
-        .iter()
-        .filter_map(|t| t.server_kind.parse().ok())
-        .collect();
-    kinds.dedup();
-    kinds
 }

@@ -195,8 +195,3 @@ pub async fn decline(
         }
     }
 }
-
-/// Used by the dashboard.
-pub async fn pending_count(state: &AppState) -> AppResult<i64> {
-    Ok(state.store.pending_request_count().await?)
-}

@@ -66,13 +66,6 @@ impl Store {
             .await?)
     }
 
-    pub async fn admin_by_id(&self, id: i64) -> Result<Option<AdminRow>> {
-        Ok(sqlx::query_as("SELECT * FROM admins WHERE id = ?")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?)
-    }
-
     /// Sets a new password, clears any lockout and ends every session of that admin.
     pub async fn set_admin_password(&self, id: i64, hash: &str) -> Result<()> {
         let mut tx = self.pool().begin().await?;
