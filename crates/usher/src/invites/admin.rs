@@ -11,7 +11,7 @@ use super::rules::{self, Badge};
 use super::{CreateError, CreateInput, TargetInput};
 use crate::store::invites::{InviteFilter, InviteRow};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, ser};
 
@@ -139,14 +139,8 @@ pub async fn new_form(State(state): State<AppState>, admin: Admin) -> AppResult<
 /// Reads the invite form: `server=ID` per chosen server; per server `lib_ID=sharing id`,
 /// `downloads_ID`, `live_tv_ID`, `camera_ID`, `home_ID`, `max_sessions_ID`.
 pub(crate) fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, AppError> {
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
+    let get = |name: &str| field(fields, name).to_string();
+    let has = |name: &str| has_field(fields, name);
     let mut targets = Vec::new();
     for (k, v) in fields {
         if k != "server" {
@@ -240,11 +234,7 @@ pub async fn create(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let input = parse_form(&fields)?;
-    let count = fields
-        .iter()
-        .find(|(k, _)| k == "count")
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
+    let count = field(&fields, "count").trim().to_string();
     let count: u32 = if count.is_empty() {
         1
     } else {

@@ -13,7 +13,7 @@ use crate::invites::rules::{self, RuleError};
 use crate::jobs::Outcome;
 use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, Routes, page, ser};
 
@@ -517,12 +517,8 @@ fn parse_ids(id: &str, grant: &str) -> AppResult<(i64, i64)> {
 
 /// The access form: repeated `lib=sharing id`, `downloads`, `live_tv`, `camera`, `max_sessions`.
 fn parse_access(fields: &[(String, String)]) -> Result<AccessInput, MemberError> {
-    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
-    let max = fields
-        .iter()
-        .find(|(k, _)| k == "max_sessions")
-        .map(|(_, v)| v.trim())
-        .unwrap_or("");
+    let has = |name: &str| has_field(fields, name);
+    let max = field(fields, "max_sessions").trim();
     let max_sessions = match max {
         "" | "0" => None,
         m => Some(

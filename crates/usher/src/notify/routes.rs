@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::Kind;
 use super::channels::{self, ChannelError, ChannelInput};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page};
 
@@ -179,13 +179,7 @@ pub async fn show(
 
 /// Reads the channel form: `kind`, `name`, `url`, `address`, repeated `event`, `lang`, `enabled`.
 fn input_from(fields: &[(String, String)]) -> ChannelInput {
-    let get = |n: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let get = |n: &str| field(&fields, n).trim().to_string();
     ChannelInput {
         kind: get("kind"),
         name: get("name"),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{KINDS, Vars, apply_vars, render_markdown};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field};
 use crate::web::visitor::{Admin, Visitor};
 use crate::web::{AppState, page, ser};
 
@@ -104,13 +104,7 @@ pub async fn show(
 
 /// Reads `title_N`, `body_N` and `position_N` blocks; empty blocks are dropped.
 fn parse_steps(fields: &[(String, String)]) -> Result<Vec<(String, String)>, &'static str> {
-    let get = |name: String| {
-        fields
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |name: String| field(fields, &name).to_string();
     let mut blocks = Vec::new();
     for i in 0..=MAX_STEPS {
         let title = get(format!("title_{i}")).trim().to_string();

@@ -7,18 +7,12 @@ use minijinja::{Value, context};
 
 use super::{ProfileError, ProfileInput};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, ser};
 
 fn parse(fields: &[(String, String)]) -> AppResult<ProfileInput> {
-    let get = |n: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let get = |n: &str| field(fields, n).to_string();
     let invite = crate::invites::admin::parse_form(fields)?;
     Ok(ProfileInput {
         name: get("name"),
@@ -250,13 +244,9 @@ pub async fn delete(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
-    let reassign = match fields
-        .iter()
-        .find(|(k, _)| k == "reassign")
-        .map(|(_, v)| v.trim())
-    {
-        None | Some("") => None,
-        Some(v) => Some(
+    let reassign = match field(&fields, "reassign").trim() {
+        "" => None,
+        v => Some(
             v.parse::<i64>()
                 .map_err(|_| AppError::bad_request("profile ids are numbers"))?,
         ),

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{DecideError, Selection, ServerChoice};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, ser};
 
@@ -85,38 +85,19 @@ fn parse_id(raw: &str) -> AppResult<i64> {
 
 /// `server=ID` for each chosen server; `lib_ID`, `downloads_ID`, `live_tv_ID`, `camera_ID`.
 fn selection(fields: &[(String, String)]) -> AppResult<Selection> {
-    let has = |name: &str| fields.iter().any(|(k, _)| k == name);
-    let mut servers = Vec::new();
-    for (k, v) in fields {
-        if k != "server" {
-            continue;
-        }
-        let id: i64 = v
-            .parse()
-            .map_err(|_| AppError::bad_request("server ids are numbers"))?;
-        servers.push(ServerChoice {
-            server_id: id,
-            libraries: fields
-                .iter()
-                .filter(|(k, _)| *k == format!("lib_{id}"))
-                .map(|(_, v)| v.clone())
-                .collect(),
-            permissions: media::Permissions {
-                allow_downloads: has(&format!("downloads_{id}")),
-                allow_live_tv: has(&format!("live_tv_{id}")),
-                allow_camera_upload: has(&format!("camera_{id}")),
-                ..Default::default()
-            },
-        });
-    }
-    let duration = fields
-        .iter()
-        .find(|(k, _)| k == "duration")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    // The same per-server fields as the invite form.
+    let form = crate::invites::admin::parse_form(fields)?;
     Ok(Selection {
-        servers,
-        duration,
+        servers: form
+            .targets
+            .into_iter()
+            .map(|t| ServerChoice {
+                server_id: t.server_id,
+                libraries: t.libraries.unwrap_or_default(),
+                permissions: t.permissions.unwrap_or_default(),
+            })
+            .collect(),
+        duration: form.duration,
         profile_id: None,
     })
 }
@@ -128,11 +109,7 @@ pub async fn approve(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let profile = fields
-        .iter()
-        .find(|(k, _)| k == "profile")
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
+    let profile = field(&fields, "profile").trim().to_string();
     let selection = if profile.is_empty() {
         selection(&fields)?
     } else {

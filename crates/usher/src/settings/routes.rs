@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{Settings, SmtpSecurity, TelegramMode};
 use crate::web::error::AppResult;
-use crate::web::extract::Form;
+use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, ser};
 
@@ -198,14 +198,8 @@ pub async fn requests(
     admin: Admin,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let get = |n: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
-    let has = |n: &str| fields.iter().any(|(k, _)| k == n);
+    let get = |n: &str| field(&fields, n).trim().to_string();
+    let has = |n: &str| has_field(&fields, n);
     let lang = admin.visitor.lang;
     let bad = |key: &str| Some(("requests", state.i18n.text(lang, key)));
     let mut s = super::load(&state.store).await?;
@@ -270,13 +264,7 @@ pub async fn telegram(
     admin: Admin,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let get = |n: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let get = |n: &str| field(&fields, n).trim().to_string();
     let lang = admin.visitor.lang;
     let mut s = super::load(&state.store).await?;
     let token = get("token");
@@ -390,13 +378,7 @@ pub async fn email(
     admin: Admin,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let get = |n: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == n)
-            .map(|(_, v)| v.trim().to_string())
-            .unwrap_or_default()
-    };
+    let get = |n: &str| field(&fields, n).trim().to_string();
     let lang = admin.visitor.lang;
     let mut s = super::load(&state.store).await?;
     let host = get("host");
@@ -443,11 +425,8 @@ pub async fn email(
         _ => SmtpSecurity::Starttls,
     };
     s.smtp.username = get("username");
-    let password = fields
-        .iter()
-        .find(|(k, _)| k == "password")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    // Passwords are taken as typed, spaces included.
+    let password = field(&fields, "password").to_string();
     if get("clear_password") == "on" {
         s.smtp.password_sealed = None;
     } else if !password.is_empty() {

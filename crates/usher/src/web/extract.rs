@@ -30,3 +30,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         }
     }
 }
+
+/// A field of a form read as `(name, value)` pairs (forms with repeated or per-server fields);
+/// empty when absent.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+/// Whether a form has a field at all (a ticked checkbox).
+pub fn has_field(fields: &[(String, String)], name: &str) -> bool {
+    fields.iter().any(|(k, _)| k == name)
+}
