@@ -243,10 +243,8 @@ async fn servers_add(
         .map_err(server_error)?;
     let s = state
         .store
-        .servers()
+        .server_summary(id)
         .await?
-        .into_iter()
-        .find(|s| s.server.id == id)
         .ok_or_else(AppError::internal)?;
     Ok(created(server_json(&s)))
 }
@@ -259,10 +257,8 @@ async fn servers_get(
     let id = id_of(&id)?;
     let s = state
         .store
-        .servers()
+        .server_summary(id)
         .await?
-        .into_iter()
-        .find(|s| s.server.id == id)
         .ok_or_else(AppError::not_found)?;
     Ok(ok(server_json(&s)))
 }

@@ -73,6 +73,11 @@ pub struct ServerDefaults {
     pub max_sessions: Option<i64>,
 }
 
+/// A server with how many libraries it offers.
+const SUMMARY_SELECT: &str = "SELECT s.*, (SELECT COUNT(*) FROM libraries l
+        WHERE l.server_id = s.id AND l.present AND l.enabled) AS library_count
+ FROM servers s";
+
 impl Store {
     pub async fn insert_server(
         &self,
@@ -99,12 +104,19 @@ impl Store {
     }
 
     pub async fn servers(&self) -> Result<Vec<ServerSummary>> {
-        Ok(sqlx::query_as(
-            "SELECT s.*, (SELECT COUNT(*) FROM libraries l
-                          WHERE l.server_id = s.id AND l.present AND l.enabled) AS library_count
-             FROM servers s ORDER BY s.name COLLATE NOCASE",
-        )
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SUMMARY_SELECT} ORDER BY s.name COLLATE NOCASE"
+        )))
         .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn server_summary(&self, id: i64) -> Result<Option<ServerSummary>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{SUMMARY_SELECT} WHERE s.id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool())
         .await?)
     }
 

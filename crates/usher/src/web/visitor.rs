@@ -235,30 +235,44 @@ fn early<'a>(lang: &'a str, theme: Theme, path: &'a str, is_api: bool) -> ErrorC
 pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
     let is_api = path.starts_with("/api/");
-    let headers = req.headers().clone();
     let secure = state.config.is_https();
+    let unsafe_method = !is_safe(req.method()) && !csrf_exempt(&path);
 
-    let lang = cookie(&headers, LANG_COOKIE)
-        .and_then(i18n::supported)
-        .or_else(|| {
-            headers
-                .get(header::ACCEPT_LANGUAGE)
-                .and_then(|v| v.to_str().ok())
-                .and_then(i18n::negotiate)
-        })
-        .unwrap_or(i18n::DEFAULT_LANG);
-    let theme = match cookie(&headers, THEME_COOKIE) {
-        Some("light") => Theme::Light,
-        Some("dark") => Theme::Dark,
-        _ => Theme::Auto,
+    // Everything needed from the request headers, read once without copying the header map.
+    let (lang, theme, session_cookie, anon_cookie, origin_ok) = {
+        let headers = req.headers();
+        let lang = cookie(headers, LANG_COOKIE)
+            .and_then(i18n::supported)
+            .or_else(|| {
+                headers
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(i18n::negotiate)
+            })
+            .unwrap_or(i18n::DEFAULT_LANG);
+        let theme = match cookie(headers, THEME_COOKIE) {
+            Some("light") => Theme::Light,
+            Some("dark") => Theme::Dark,
+            _ => Theme::Auto,
+        };
+        let origin_ok = !unsafe_method
+            || same_origin(headers, &state.config.public_base())
+            || allowed_origin(headers, &state.config);
+        (
+            lang,
+            theme,
+            cookie(headers, SESSION_COOKIE).map(str::to_string),
+            cookie(headers, ANON_COOKIE).map(str::to_string),
+            origin_ok,
+        )
     };
 
     let mut admin = None;
     let mut session_raw = None;
-    if let Some(raw) = cookie(&headers, SESSION_COOKIE) {
-        match crate::auth::session_for_cookie(&state, raw).await {
+    if let Some(raw) = session_cookie {
+        match crate::auth::session_for_cookie(&state, &raw).await {
             Ok(Some(s)) => {
-                session_raw = Some(raw.to_string());
+                session_raw = Some(raw);
                 admin = Some(s);
             }
             Ok(None) => {}
@@ -266,10 +280,10 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
         }
     }
     let mut new_anon = None;
-    let binding = match &session_raw {
-        Some(raw) => raw.clone(),
-        None => match cookie(&headers, ANON_COOKIE) {
-            Some(v) if v.len() >= 16 && v.len() <= 64 => v.to_string(),
+    let binding = match session_raw {
+        Some(raw) => raw,
+        None => match anon_cookie {
+            Some(v) if v.len() >= 16 && v.len() <= 64 => v,
             _ => {
                 let v = crypto::random_token();
                 new_anon = Some(v.clone());
@@ -279,10 +293,8 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
     };
     let csrf = state.key.sign("csrf", &binding)[..40].to_string();
 
-    if !is_safe(req.method()) && !csrf_exempt(&path) {
-        if !same_origin(&headers, &state.config.public_base())
-            && !allowed_origin(&headers, &state.config)
-        {
+    if unsafe_method {
+        if !origin_ok {
             return render(
                 &state,
                 &early(lang, theme, &path, is_api),
