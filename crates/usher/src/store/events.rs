@@ -1,6 +1,6 @@
 use sqlx::FromRow;
 
-use super::{Result, Store};
+use super::{Result, Store, like_pattern};
 use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
@@ -59,29 +59,11 @@ pub enum EventPage {
     After(i64),
 }
 
-/// `%text%` for LIKE with the wildcards in the text escaped (`ESCAPE '\'`); empty for none.
-fn contains_pattern(text: &str) -> String {
-    let t = text.trim();
-    if t.is_empty() {
-        return String::new();
-    }
-    let mut out = String::with_capacity(t.len() + 2);
-    out.push('%');
-    for c in t.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// `request.*` → `request.%` (escaped); anything else is matched exactly.
 fn action_prefix(action: &str) -> String {
     match action.strip_suffix(".*") {
         Some(family) if !family.is_empty() => {
-            let escaped = contains_pattern(family);
+            let escaped = like_pattern(family);
             // `%family%` → `family.%`
             format!("{}.%", &escaped[1..escaped.len() - 1])
         }
@@ -162,11 +144,11 @@ impl Store {
              LIMIT ?11"
         );
         let mut rows: Vec<AuditRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(contains_pattern(&q.actor))
+            .bind(like_pattern(&q.actor))
             .bind(q.action.trim())
             .bind(action_prefix(q.action.trim()))
             .bind(q.member_id.unwrap_or(0))
-            .bind(contains_pattern(&q.member))
+            .bind(like_pattern(&q.member))
             .bind(q.server_id.unwrap_or(0))
             .bind(q.from)
             .bind(q.until)
@@ -215,7 +197,7 @@ mod tests {
         assert_eq!(action_prefix("a_b.*"), "a\\_b.%");
         assert_eq!(action_prefix("request.created"), "");
         assert_eq!(action_prefix(".*"), "");
-        assert_eq!(contains_pattern(" 50% "), "%50\\%%");
-        assert_eq!(contains_pattern("  "), "");
+        assert_eq!(like_pattern(" 50% "), "%50\\%%");
+        assert_eq!(like_pattern("  "), "");
     }
 }

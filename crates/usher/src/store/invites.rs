@@ -336,12 +336,13 @@ impl Store {
         now: Timestamp,
         limit: i64,
     ) -> Result<Vec<InviteRow>> {
-        let like = format!("%{}%", search.trim().replace(['%', '_'], ""));
+        let like = super::like_pattern(search);
         let sql = format!(
             "SELECT i.* FROM invites i
-             WHERE {} AND (?2 = '%%' OR i.code LIKE ?2 OR i.label LIKE ?2 OR EXISTS (
+             WHERE {} AND (?2 = '' OR i.code LIKE ?2 ESCAPE '\\' OR i.label LIKE ?2 ESCAPE '\\' OR EXISTS (
                 SELECT 1 FROM members m WHERE m.invite_id = i.id
-                AND (m.display_name LIKE ?2 OR m.email LIKE ?2 OR m.username LIKE ?2 OR m.plex_account LIKE ?2)))
+                AND (m.display_name LIKE ?2 ESCAPE '\\' OR m.email LIKE ?2 ESCAPE '\\'
+                     OR m.username LIKE ?2 ESCAPE '\\' OR m.plex_account LIKE ?2 ESCAPE '\\')))
              ORDER BY i.created_at DESC, i.id DESC LIMIT ?3",
             filter.sql()
         );

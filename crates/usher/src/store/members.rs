@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::events::{EventRow, NewEvent};
 use super::invites::{GrantRow, MemberRow, NewMember};
-use super::{Result, Store};
+use super::{Result, Store, like_pattern};
 use crate::clock::Timestamp;
 
 /// Grant statuses that still mean access on the server (or access being set up).
@@ -218,24 +218,6 @@ pub struct ImportedGrant<'a> {
 pub enum ImportInto<'a> {
     New(NewMember<'a>),
     Existing(i64),
-}
-
-/// `%text%` for LIKE with the wildcards in the text escaped (`ESCAPE '\'`); empty for no search.
-fn like_pattern(search: &str) -> String {
-    let s = search.trim();
-    if s.is_empty() {
-        return String::new();
-    }
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('%');
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 impl Store {

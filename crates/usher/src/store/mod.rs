@@ -199,6 +199,24 @@ impl Store {
     }
 }
 
+/// `%text%` for `LIKE … ESCAPE '\'`, with the text's own wildcards escaped; empty for no search.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let t = text.trim();
+    if t.is_empty() {
+        return String::new();
+    }
+    let mut out = String::with_capacity(t.len() + 2);
+    out.push('%');
+    for c in t.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// Whether an error is a unique-constraint violation (a name or code already taken).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
