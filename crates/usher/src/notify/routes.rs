@@ -179,7 +179,7 @@ pub async fn show(
 
 /// Reads the channel form: `kind`, `name`, `url`, `address`, repeated `event`, `lang`, `enabled`.
 fn input_from(fields: &[(String, String)]) -> ChannelInput {
-    let get = |n: &str| field(&fields, n).trim().to_string();
+    let get = |n: &str| field(fields, n).trim().to_string();
     ChannelInput {
         kind: get("kind"),
         name: get("name"),
