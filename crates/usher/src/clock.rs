@@ -7,10 +7,17 @@ use std::sync::atomic::{AtomicI64, Ordering};
 /// Seconds since the Unix epoch, as stored in the database.
 pub type Timestamp = i64;
 
+/// Pins a process's clock: Unix seconds that the clock reads at start, running on from there at
+/// the real rate. A test that wrote a data dir with its manual clock hands its current time to the
+/// `usher` processes it spawns, so both sides agree on what "now" is whatever today's date.
+pub const TEST_NOW_VAR: &str = "USHER_TEST_NOW";
+
 #[derive(Clone, Debug, Default)]
 pub enum Clock {
     #[default]
     System,
+    /// The system clock moved by a fixed number of seconds (see [`TEST_NOW_VAR`]).
+    Shifted(i64),
     /// A clock that only moves when told to; shared by clones.
     Manual(Arc<AtomicI64>),
 }
@@ -20,25 +27,55 @@ impl Clock {
         Clock::Manual(Arc::new(AtomicI64::new(start)))
     }
 
+    /// The clock a process runs on: the system clock, or the one [`TEST_NOW_VAR`] pins.
+    pub fn from_env() -> Result<Self, String> {
+        match std::env::var(TEST_NOW_VAR) {
+            Err(std::env::VarError::NotPresent) => Ok(Clock::System),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(format!("{TEST_NOW_VAR}: not a number of seconds"))
+            }
+            Ok(v) => Self::starting_at(&v),
+        }
+    }
+
+    fn starting_at(value: &str) -> Result<Self, String> {
+        let at: Timestamp = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("{TEST_NOW_VAR}: `{value}` is not a number of Unix seconds"))?;
+        Ok(Clock::Shifted(at - system_now()))
+    }
+
     pub fn now(&self) -> Timestamp {
         match self {
-            Clock::System => std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0),
+            Clock::System => system_now(),
+            Clock::Shifted(offset) => system_now() + offset,
             Clock::Manual(t) => t.load(Ordering::SeqCst),
         }
     }
 
-    /// Moves a manual clock forward. A system clock cannot be moved.
+    /// Whether time passes by itself, so background work can run on timers. A manual clock
+    /// (tests) only moves when told to, and background work is driven on demand instead.
+    pub fn runs_by_itself(&self) -> bool {
+        !matches!(self, Clock::Manual(_))
+    }
+
+    /// Moves a manual clock forward. A running clock cannot be moved.
     pub fn advance(&self, seconds: i64) {
         match self {
-            Clock::System => panic!("the system clock cannot be advanced"),
+            Clock::System | Clock::Shifted(_) => panic!("a running clock cannot be advanced"),
             Clock::Manual(t) => {
                 t.fetch_add(seconds, Ordering::SeqCst);
             }
         }
     }
+}
+
+fn system_now() -> Timestamp {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Formats a timestamp as RFC 3339 in UTC, e.g. `2026-11-22T02:11:00Z`.
@@ -72,6 +109,20 @@ mod tests {
         assert_eq!(clock.now(), 1_000);
         other.advance(60);
         assert_eq!(clock.now(), 1_060);
+    }
+
+    #[test]
+    fn a_pinned_clock_starts_where_it_is_told_and_runs_on() {
+        let clock = Clock::starting_at("1795305600").unwrap();
+        let now = clock.now();
+        assert!((1_795_305_600..1_795_305_660).contains(&now), "{now}");
+        assert!(clock.runs_by_itself());
+        assert!(!Clock::manual(0).runs_by_itself());
+        let err = Clock::starting_at("tomorrow").unwrap_err();
+        assert!(
+            err.contains(TEST_NOW_VAR) && err.contains("tomorrow"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -150,7 +150,7 @@ const ALIASES: &[(&str, &str)] = &[
 ];
 
 /// Variables that are read elsewhere (by the CLI) and are not configuration keys.
-const NOT_KEYS: &[&str] = &["USHER_CONFIG"];
+const NOT_KEYS: &[&str] = &["USHER_CONFIG", crate::clock::TEST_NOW_VAR];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

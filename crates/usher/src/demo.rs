@@ -13,6 +13,7 @@ use crate::servers::ServerInput;
 pub struct DemoOptions {
     pub bind: String,
     pub data_dir: Option<PathBuf>,
+    pub clock: crate::clock::Clock,
 }
 
 pub async fn run(opts: DemoOptions) -> Result<(), String> {
@@ -50,7 +51,9 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let telegram = fakes::telegram::FakeTelegram::start().await;
     config.telegram_api_url = telegram.url();
 
-    let app = crate::App::build(config).await.map_err(|e| e.to_string())?;
+    let app = crate::App::build_with_clock(config, opts.clock)
+        .await
+        .map_err(|e| e.to_string())?;
     let state = app.state().clone();
     let base = state.config.public_base();
 

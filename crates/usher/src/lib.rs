@@ -208,7 +208,7 @@ impl App {
         };
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
         // With a manual clock (tests) background work is driven on demand instead.
-        let background: Vec<_> = if matches!(state.clock, Clock::System) {
+        let background: Vec<_> = if state.clock.runs_by_itself() {
             vec![
                 tokio::spawn(jobs::worker(state.clone())),
                 tokio::spawn(telegram::polling_loop(state.clone())),

@@ -277,6 +277,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), String> {
+    let clock = usher::clock::Clock::from_env()?;
     match &cli.command {
         Command::Serve { bind } => {
             let flags = bind
@@ -285,7 +286,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .collect();
             let config = load_config(&cli, flags)?;
             init_logging(&config, None);
-            let app = usher::App::build(config).await.map_err(|e| e.to_string())?;
+            let app = usher::App::build_with_clock(config, clock)
+                .await
+                .map_err(|e| e.to_string())?;
             tracing::info!(
                 version = env!("CARGO_PKG_VERSION"),
                 "usher listening on http://{}",
@@ -304,13 +307,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             usher::demo::run(usher::demo::DemoOptions {
                 bind: bind.clone(),
                 data_dir: cli.data_dir.clone(),
+                clock,
             })
             .await
         }
         Command::Admin(cmd) => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            let clock = usher::clock::Clock::System;
             let store = usher::open_store(&config, &clock)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -339,7 +342,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Server(cmd) => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, usher::clock::Clock::System)
+            let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
             let result = usher::servers::cli::run(&state, cmd_to_args(cmd)).await;
@@ -349,7 +352,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Invite(cmd) => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, usher::clock::Clock::System)
+            let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
             let result = usher::invites::cli::run(&state, invite_args(cmd)).await;
@@ -360,7 +363,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Member(cmd) => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, usher::clock::Clock::System)
+            let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
             let args = match cmd {
@@ -377,7 +380,6 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Backup { out } => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            let clock = usher::clock::Clock::System;
             let store = usher::open_store(&config, &clock)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -392,7 +394,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
             std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
-            let now = usher::clock::Clock::System.now();
+            let now = clock.now();
             let (checked, kept) = usher::backup::restore(&config.data_dir, file, now)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -409,7 +411,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Request(cmd) => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, usher::clock::Clock::System)
+            let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
             let cmd = match cmd {

@@ -138,12 +138,13 @@ async fn the_backup_and_restore_commands_work_from_the_cli() {
     let app = spawn_app().await;
     app.setup_admin().await;
     let dir = app.data_dir();
+    let now = app.clock.now();
     let out = dir.join("cli-copy.db");
     let (backup_out, restore_busy) = {
         let (d, o) = (dir.clone(), out.clone());
         tokio::task::spawn_blocking(move || {
             let run = |args: &[&str]| {
-                std::process::Command::new(env!("CARGO_BIN_EXE_usher"))
+                usher_command(Some(now))
                     .args(args)
                     .arg("--data-dir")
                     .arg(&d)
@@ -167,7 +168,7 @@ async fn the_backup_and_restore_commands_work_from_the_cli() {
     assert!(!restore_busy.status.success());
     assert!(String::from_utf8_lossy(&restore_busy.stderr).contains("stop it first"));
     let (d, _, _) = app.stop().await;
-    let restored = std::process::Command::new(env!("CARGO_BIN_EXE_usher"))
+    let restored = usher_command(Some(now))
         .args(["restore", out.to_str().unwrap(), "--data-dir"])
         .arg(d.path())
         .output()

@@ -21,12 +21,8 @@ pub struct Served {
 impl Served {
     /// Starts `usher serve` and waits (bounded) until it says where it listens.
     pub fn start(data_dir: &Path, env: &[(&str, String)]) -> Served {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_usher"));
-        for (k, _) in std::env::vars() {
-            if k.starts_with("USHER_") {
-                cmd.env_remove(k);
-            }
-        }
+        // Every part of these tests is a real process, so the real clock is shared by all.
+        let mut cmd = crate::helpers::usher_command(None);
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("USHER_LOG", "info")

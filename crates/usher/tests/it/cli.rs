@@ -5,12 +5,17 @@ use reqwest::StatusCode;
 
 use crate::helpers::*;
 
-fn usher(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_usher"))
+/// Runs `usher ARGS --data-dir DIR`; see [`usher_command`] for `now`.
+fn usher(
+    now: Option<i64>,
+    data_dir: &std::path::Path,
+    args: &[&str],
+    stdin: &str,
+) -> std::process::Output {
+    let mut child = usher_command(now)
         .args(args)
         .arg("--data-dir")
         .arg(data_dir)
-        .env_remove("USHER_DATA_DIR")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -29,8 +34,10 @@ fn usher(data_dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process
 async fn admin_create_works_while_serve_runs_and_the_new_admin_can_sign_in() {
     let app = spawn_app().await;
     let dir = app.data_dir();
+    let now = app.clock.now();
     let out = tokio::task::spawn_blocking(move || {
         usher(
+            Some(now),
             &dir,
             &[
                 "admin",
@@ -68,21 +75,25 @@ async fn admin_create_refuses_a_taken_name_and_a_short_password_clearly() {
     let d = dir.path().to_path_buf();
     let out = tokio::task::spawn_blocking(move || {
         let first = usher(
+            Some(START),
             &d,
             &["admin", "create", "--username", "owner", "--password-stdin"],
             "long enough pw",
         );
         let again = usher(
+            Some(START),
             &d,
             &["admin", "create", "--username", "OWNER", "--password-stdin"],
             "long enough pw",
         );
         let short = usher(
+            Some(START),
             &d,
             &["admin", "create", "--username", "x", "--password-stdin"],
             "short",
         );
         let empty = usher(
+            Some(START),
             &d,
             &["admin", "create", "--username", "y", "--password-stdin"],
             "",
@@ -110,8 +121,10 @@ async fn reset_password_changes_it_and_signs_the_admin_out() {
     app.setup_admin().await;
     assert_eq!(app.get("/admin").await.status(), StatusCode::OK);
     let dir = app.data_dir();
+    let now = app.clock.now();
     let out = tokio::task::spawn_blocking(move || {
         usher(
+            Some(now),
             &dir,
             &[
                 "admin",
@@ -147,7 +160,7 @@ async fn reset_password_changes_it_and_signs_the_admin_out() {
 
 #[test]
 fn version_prints_the_crate_version() {
-    let out = Command::new(env!("CARGO_BIN_EXE_usher"))
+    let out = usher_command(Some(START))
         .arg("--version")
         .output()
         .unwrap();
@@ -161,7 +174,7 @@ fn version_prints_the_crate_version() {
 #[test]
 fn an_invalid_setting_stops_start_up_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_usher"))
+    let out = usher_command(Some(START))
         .args(["serve", "--data-dir"])
         .arg(dir.path())
         .env("USHER_SESSION_DAYS", "soon")
@@ -180,7 +193,7 @@ fn an_invalid_setting_stops_start_up_naming_the_key() {
 fn serve_prints_the_setup_link_and_stops_cleanly_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_usher"))
+    let mut child = usher_command(Some(START))
         .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env("USHER_LOG", "info")
@@ -234,16 +247,14 @@ fn blocking_get(url: &str) -> u16 {
 }
 
 pub fn usher_env(
+    now: Option<i64>,
     data_dir: &std::path::Path,
     args: &[&str],
     stdin: &str,
     env: &[(&str, String)],
 ) -> std::process::Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_usher"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .env_remove("USHER_DATA_DIR");
+    let mut cmd = usher_command(now);
+    cmd.args(args).arg("--data-dir").arg(data_dir);
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -271,6 +282,7 @@ async fn server_commands_add_list_show_libraries_and_test() {
     let (url, key) = (jf.url(), jf.api_key());
     let out = tokio::task::spawn_blocking(move || {
         let add = usher(
+            Some(START),
             &d,
             &[
                 "server",
@@ -285,15 +297,21 @@ async fn server_commands_add_list_show_libraries_and_test() {
             &key,
         );
         let no_stdin = usher(
+            Some(START),
             &d,
             &["server", "add", "emby", "--name", "X", "--url", &url],
             "",
         );
-        let list = usher(&d, &["server", "list", "--json"], "");
-        let table = usher(&d, &["server", "list"], "");
-        let libs = usher(&d, &["server", "libraries", "den", "--json"], "");
-        let test = usher(&d, &["server", "test", "Den"], "");
-        let missing = usher(&d, &["server", "test", "Nope"], "");
+        let list = usher(Some(START), &d, &["server", "list", "--json"], "");
+        let table = usher(Some(START), &d, &["server", "list"], "");
+        let libs = usher(
+            Some(START),
+            &d,
+            &["server", "libraries", "den", "--json"],
+            "",
+        );
+        let test = usher(Some(START), &d, &["server", "test", "Den"], "");
+        let missing = usher(Some(START), &d, &["server", "test", "Nope"], "");
         (add, no_stdin, list, table, libs, test, missing)
     })
     .await
@@ -351,6 +369,7 @@ async fn server_add_plex_reads_the_token_from_stdin_and_explains_a_bad_one() {
     ];
     let out = tokio::task::spawn_blocking(move || {
         let bad = usher_env(
+            Some(START),
             &d,
             &[
                 "server",
@@ -366,6 +385,7 @@ async fn server_add_plex_reads_the_token_from_stdin_and_explains_a_bad_one() {
             &env,
         );
         let good = usher_env(
+            Some(START),
             &d,
             &[
                 "server",
@@ -380,7 +400,13 @@ async fn server_add_plex_reads_the_token_from_stdin_and_explains_a_bad_one() {
             demo::OWNER_TOKEN,
             &env,
         );
-        let libs = usher_env(&d, &["server", "libraries", "P", "--json"], "", &env);
+        let libs = usher_env(
+            Some(START),
+            &d,
+            &["server", "libraries", "P", "--json"],
+            "",
+            &env,
+        );
         (bad, good, libs)
     })
     .await
@@ -415,6 +441,7 @@ async fn invite_commands_create_list_disable_and_delete() {
     let (url, key) = (jf.url(), jf.api_key());
     let out = tokio::task::spawn_blocking(move || {
         let add = usher(
+            Some(START),
             &d,
             &[
                 "server",
@@ -434,6 +461,7 @@ async fn invite_commands_create_list_disable_and_delete() {
             String::from_utf8_lossy(&add.stderr)
         );
         let create = usher(
+            Some(START),
             &d,
             &[
                 "invite",
@@ -456,6 +484,7 @@ async fn invite_commands_create_list_disable_and_delete() {
             "",
         );
         let plain = usher(
+            Some(START),
             &d,
             &[
                 "invite",
@@ -467,8 +496,14 @@ async fn invite_commands_create_list_disable_and_delete() {
             ],
             "",
         );
-        let bad_server = usher(&d, &["invite", "create", "--server", "Nope"], "");
+        let bad_server = usher(
+            Some(START),
+            &d,
+            &["invite", "create", "--server", "Nope"],
+            "",
+        );
         let bad_library = usher(
+            Some(START),
             &d,
             &[
                 "invite",
@@ -481,14 +516,15 @@ async fn invite_commands_create_list_disable_and_delete() {
             "",
         );
         let bad_uses = usher(
+            Some(START),
             &d,
             &["invite", "create", "--server", "Den", "--uses", "many"],
             "",
         );
-        let disable = usher(&d, &["invite", "disable", "plain-code"], "");
-        let list = usher(&d, &["invite", "list", "--json"], "");
-        let delete = usher(&d, &["invite", "delete", "PLAIN-CODE"], "");
-        let list_after = usher(&d, &["invite", "list"], "");
+        let disable = usher(Some(START), &d, &["invite", "disable", "plain-code"], "");
+        let list = usher(Some(START), &d, &["invite", "list", "--json"], "");
+        let delete = usher(Some(START), &d, &["invite", "delete", "PLAIN-CODE"], "");
+        let list_after = usher(Some(START), &d, &["invite", "list"], "");
         (
             create,
             plain,
@@ -555,6 +591,7 @@ async fn request_commands_list_approve_and_decline() {
         .unwrap();
     }
     let dir = w.app.data_dir();
+    let now = w.app.clock.now();
     let plex = w.plex.plex_tv_url();
     let out = tokio::task::spawn_blocking(move || {
         let env = vec![
@@ -562,10 +599,11 @@ async fn request_commands_list_approve_and_decline() {
             ("USHER_PLEX_CLIENTS_URL", plex.clone()),
             ("USHER_PLEX_APP_URL", plex),
         ];
-        let list = usher_env(&dir, &["request", "list", "--json"], "", &env);
-        let approve = usher_env(&dir, &["request", "approve", "1"], "", &env);
-        let again = usher_env(&dir, &["request", "approve", "1"], "", &env);
+        let list = usher_env(Some(now), &dir, &["request", "list", "--json"], "", &env);
+        let approve = usher_env(Some(now), &dir, &["request", "approve", "1"], "", &env);
+        let again = usher_env(Some(now), &dir, &["request", "approve", "1"], "", &env);
         let decline = usher_env(
+            Some(now),
             &dir,
             &["request", "decline", "2", "--reason", "full"],
             "",

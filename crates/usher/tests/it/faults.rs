@@ -32,6 +32,7 @@ async fn killing_usher_during_a_burst_of_redemptions_loses_and_doubles_nothing()
     let (url, key) = (jf.url(), jf.api_key());
     let code = tokio::task::spawn_blocking(move || {
         let add = usher_env(
+            None,
             &d,
             &[
                 "server",
@@ -52,6 +53,7 @@ async fn killing_usher_during_a_burst_of_redemptions_loses_and_doubles_nothing()
             String::from_utf8_lossy(&add.stderr)
         );
         let out = usher_env(
+            None,
             &d,
             &[
                 "invite", "create", "--server", "Den", "--uses", "30", "--json",

@@ -325,3 +325,20 @@ impl World {
             .unwrap()
     }
 }
+
+/// The real `usher` binary without the test runner's own `USHER_*` variables. With `Some(now)`
+/// its clock reads `now` at start: the time of the test's manual clock, so the process agrees
+/// with the in-process app on the date whatever day the suite runs. `None` keeps the real clock,
+/// for tests whose every part is a real process.
+pub fn usher_command(now: Option<i64>) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_usher"));
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("USHER_") {
+            cmd.env_remove(k);
+        }
+    }
+    if let Some(now) = now {
+        cmd.env(usher::clock::TEST_NOW_VAR, now.to_string());
+    }
+    cmd
+}

@@ -975,12 +975,13 @@ async fn member_list_expire_and_server_sync_work_from_the_binary() {
         ("USHER_PLEX_CLIENTS_URL", w.plex.clients_url()),
         ("USHER_PLEX_APP_URL", w.plex.app_url()),
     ];
+    let clock = w.app.clock.clone();
     let run = move |args: Vec<String>| {
-        let (dir, env) = (dir.clone(), env.clone());
+        let (dir, env, now) = (dir.clone(), env.clone(), clock.now());
         async move {
             tokio::task::spawn_blocking(move || {
                 let args: Vec<&str> = args.iter().map(String::as_str).collect();
-                let out = crate::cli::usher_env(&dir, &args, "", &env);
+                let out = crate::cli::usher_env(Some(now), &dir, &args, "", &env);
                 (
                     out.status.success(),
                     String::from_utf8_lossy(&out.stdout).to_string(),

@@ -418,9 +418,10 @@ async fn the_cli_creates_invites_from_a_profile_and_in_bulk() {
     )
     .await;
     let dir = w.app.data_dir();
+    let now = w.app.clock.now();
     let out = tokio::task::spawn_blocking(move || {
         let run = |args: &[&str]| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_usher"))
+            usher_command(Some(now))
                 .args(args)
                 .arg("--data-dir")
                 .arg(&dir)
