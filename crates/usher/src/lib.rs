@@ -101,6 +101,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         override_dir.is_dir().then_some(override_dir),
     ));
     let limits = Arc::new(web::Limits::from_config(&config));
+    let csp = web::content_security_policy(&config);
     Ok(AppState {
         store,
         config: Arc::new(config),
@@ -114,6 +115,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         media: Arc::new(media),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         notifier: Arc::new(notify::Notifier::new()),
+        csp,
     })
 }
 

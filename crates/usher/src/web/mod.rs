@@ -49,6 +49,8 @@ pub struct AppState {
     pub jobs_wake: Arc<tokio::sync::Notify>,
     /// Wakes the notification sender and holds its HTTP client.
     pub notifier: Arc<crate::notify::Notifier>,
+    /// The Content-Security-Policy header, built once from the configuration.
+    pub csp: HeaderValue,
 }
 
 /// The keyed rate limiters.
@@ -306,19 +308,32 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .into_response()
 }
 
+/// The Content-Security-Policy of every response. `form-action` also applies to the redirect a
+/// form answers with, so it names the one other origin usher sends forms to: the Plex app, where
+/// "Sign in with Plex" goes (taken from the configuration, so a test's fake Plex is allowed too).
+pub fn content_security_policy(config: &Config) -> HeaderValue {
+    let plex_app = url::Url::parse(&config.plex.app_url)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; form-action 'self' {plex_app}; frame-ancestors 'none'; base-uri 'none'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| {
+        HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+    })
+}
+
 /// CSP without `unsafe-inline`, no framing, no sniffing, and referrers only to ourselves so
 /// invite codes in URLs never leak to other sites (`no-referrer` would make browsers send
 /// `Origin: null` on our own forms).
 async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-             connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
+    h.insert(header::CONTENT_SECURITY_POLICY, state.csp.clone());
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
