@@ -334,14 +334,6 @@ impl Config {
         Ok(())
     }
 
-    /// The public base URL without a trailing slash.
-    pub fn public_base(&self) -> String {
-        match &self.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => format!("http://{}", self.bind),
-        }
-    }
-
     pub fn allowed_origins(&self) -> impl Iterator<Item = &str> {
         self.allowed_origins
             .split(',')
@@ -426,7 +418,7 @@ mod tests {
         let loaded = Config::load(&Sources::default()).unwrap();
         assert_eq!(loaded.config, Config::default());
         assert_eq!(loaded.config.bind.to_string(), "127.0.0.1:9450");
-        assert_eq!(loaded.config.public_base(), "http://127.0.0.1:9450");
+        assert_eq!(loaded.config.public_url, None);
     }
 
     #[test]

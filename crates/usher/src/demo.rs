@@ -55,7 +55,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let state = app.state().clone();
-    let base = state.config.public_base();
+    let base = state.public.base();
 
     let password = crate::crypto::random_token()[..16].to_string();
     crate::auth::create_admin(&state.store, "demo", &password, state.clock.now())

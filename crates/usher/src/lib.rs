@@ -18,6 +18,7 @@ pub mod members;
 pub mod notify;
 pub mod onboarding;
 pub mod profiles;
+pub mod public_url;
 pub mod requests;
 pub mod servers;
 pub mod settings;
@@ -102,6 +103,9 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
     ));
     let limits = Arc::new(web::Limits::from_config(&config));
     let csp = web::content_security_policy(&config);
+    let public = public_url::PublicUrl::load(&store, config.public_url.as_deref(), config.bind)
+        .await
+        .map_err(StartError::Store)?;
     Ok(AppState {
         store,
         config: Arc::new(config),
@@ -116,6 +120,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
         notifier: Arc::new(notify::Notifier::new()),
         csp,
+        public: Arc::new(public),
     })
 }
 
@@ -136,18 +141,23 @@ impl App {
             addr: config.bind,
             source,
         })?;
-        if config.public_url.is_none() && config.bind.ip().is_unspecified() {
-            tracing::warn!(
-                "listening on all interfaces without USHER_PUBLIC_URL: links will say {}; set USHER_PUBLIC_URL to the address people use",
-                config.public_base()
-            );
-        }
         std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
             path: config.data_dir.display().to_string(),
             source,
         })?;
         let lock = backup::lock_data_dir(&config.data_dir)?;
         let state = build_state(config, clock).await?;
+        state
+            .public
+            .record_listening(&state.store, state.config.bind, state.clock.now())
+            .await?;
+        if let Some(reach) = state.public.needs_attention() {
+            tracing::warn!(
+                ?reach,
+                "links say {}, which people elsewhere cannot open; set the public address in Settings or USHER_PUBLIC_URL",
+                state.public.base()
+            );
+        }
         let setup_token = auth::issue_setup_token(&state.store, state.clock.now()).await?;
         Ok(App {
             state,
@@ -169,10 +179,7 @@ impl App {
 
     /// The one-time link that creates the first admin, while there is none.
     pub fn setup_url(&self) -> Option<String> {
-        let base = match &self.state.config.public_url {
-            Some(_) => self.state.config.public_base(),
-            None => format!("http://{}", self.local_addr()),
-        };
+        let base = self.state.public.base();
         self.setup_token
             .as_ref()
             .map(|t| format!("{base}/setup?token={t}"))

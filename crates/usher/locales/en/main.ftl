@@ -279,3 +279,12 @@ server-remove-grants = { $count ->
     [one] 1 member has access through this server. usher will forget that access (it stays on the server).
    *[other] { $count } members have access through this server. usher will forget that access (it stays on the server).
 }
+
+public-url = Public address
+public-url-hint = The address friends open, e.g. https://usher.example.com. Every invite link, message and email starts with it.
+public-url-locked = Set in usher's configuration (public_url or USHER_PUBLIC_URL), which wins over this page. Change it there.
+public-url-invalid = The public address must be a web address that starts with http:// or https://, like https://usher.example.com.
+public-url-warning-loopback = Links point at { $url }, which opens only on this computer: friends cannot use them.
+public-url-warning-private = Links point at { $url }, which opens only on your home network: friends elsewhere cannot use them.
+public-url-warning-unspecified = Links point at { $url }, which is not an address anyone can open.
+public-url-warning-fix = Set the public address

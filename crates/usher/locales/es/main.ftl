@@ -279,3 +279,12 @@ server-remove-grants = { $count ->
     [one] 1 miembro tiene acceso a través de este servidor. usher olvidará ese acceso (se mantiene en el servidor).
    *[other] { $count } miembros tienen acceso a través de este servidor. usher olvidará ese acceso (se mantiene en el servidor).
 }
+
+public-url = Dirección pública
+public-url-hint = La dirección que abren tus amigos, p. ej. https://usher.example.com. Todos los enlaces de invitación, mensajes y correos empiezan por ella.
+public-url-locked = Está fijada en la configuración de usher (public_url o USHER_PUBLIC_URL), que manda sobre esta página. Cámbiala allí.
+public-url-invalid = La dirección pública debe ser una dirección web que empiece por http:// o https://, como https://usher.example.com.
+public-url-warning-loopback = Los enlaces apuntan a { $url }, que solo se abre en este ordenador: tus amigos no pueden usarlos.
+public-url-warning-private = Los enlaces apuntan a { $url }, que solo se abre en tu red de casa: tus amigos de fuera no pueden usarlos.
+public-url-warning-unspecified = Los enlaces apuntan a { $url }, que no es una dirección que nadie pueda abrir.
+public-url-warning-fix = Indicar la dirección pública

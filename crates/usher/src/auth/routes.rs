@@ -22,6 +22,7 @@ pub struct SetupQuery {
 pub async fn setup_page(
     State(state): State<AppState>,
     visitor: Visitor,
+    headers: HeaderMap,
     Query(q): Query<SetupQuery>,
 ) -> AppResult<Response> {
     if state.store.admin_count().await? > 0 {
@@ -38,11 +39,14 @@ pub async fn setup_page(
             "setup-token-required",
         ));
     }
+    let (public_url, public_locked) = state
+        .public
+        .form_value(&headers, state.config.trust_proxy_headers);
     Ok(page(
         &state,
         &visitor,
         "setup.html",
-        context! { token => q.token, username => "", error => () },
+        context! { token => q.token, username => "", public_url, public_locked, error => () },
     )?
     .into_response())
 }
@@ -57,6 +61,9 @@ pub struct SetupForm {
     password: String,
     #[serde(default)]
     password_confirm: String,
+    /// The address friends will use; absent when the configuration sets it.
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 pub async fn setup_submit(
@@ -78,12 +85,18 @@ pub async fn setup_submit(
             "setup-token-required",
         ));
     }
+    let (_, public_locked) = state
+        .public
+        .form_value(&headers, state.config.trust_proxy_headers);
     let retry = |key: &'static str| -> AppResult<Response> {
         let mut res = page(
             &state,
             &visitor,
             "setup.html",
-            context! { token => &form.token, username => &form.username, error => key },
+            context! {
+                token => &form.token, username => &form.username, error => key,
+                public_url => form.public_url.as_deref().unwrap_or_default(), public_locked,
+            },
         )?
         .into_response();
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
@@ -92,6 +105,14 @@ pub async fn setup_submit(
     if form.password != form.password_confirm {
         return retry("setup-passwords-differ");
     }
+    let public_url = match form.public_url.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(raw) if !public_locked => match crate::public_url::BaseUrl::parse(raw) {
+            Ok(url) => Some(url),
+            Err(_) => return retry("public-url-invalid"),
+        },
+        Some(_) => None,
+    };
     let id = match complete_setup(
         &state.store,
         &form.token,
@@ -110,6 +131,12 @@ pub async fn setup_submit(
         Err(e) => return retry(e.message_key()),
     };
     tracing::info!(admin = %form.username.trim(), "first admin created; the setup link no longer works");
+    if let Some(url) = public_url {
+        state
+            .public
+            .save(&state.store, Some(url), state.clock.now())
+            .await?;
+    }
     state
         .store
         .append_event(

@@ -282,7 +282,7 @@ async fn create_in_batch(
 
 /// The link people open.
 pub fn invite_url(state: &AppState, code: &str) -> String {
-    format!("{}/i/{}", state.config.public_base(), code)
+    format!("{}/i/{}", state.public.base(), code)
 }
 
 /// One server of an invite as a visitor sees it: name, kind and library names.

@@ -359,7 +359,7 @@ pub async fn plex_start(
     let code = &open.invite.code;
     let forward = format!(
         "{}/i/{code}/plex?pin={}&sig={}",
-        state.config.public_base(),
+        state.public.base(),
         pin.id,
         pin_sig(&state, code, pin.id)
     );

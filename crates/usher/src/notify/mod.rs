@@ -112,7 +112,7 @@ impl Event {
 
     /// Adds the admin page this event is about, as an absolute link.
     pub fn link(self, state: &AppState, path: &str) -> Self {
-        let url = format!("{}{}", state.config.public_base(), path);
+        let url = format!("{}{}", state.public.base(), path);
         self.with("url", url)
     }
 }

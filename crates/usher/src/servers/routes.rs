@@ -403,7 +403,7 @@ pub async fn plex_signin(State(state): State<AppState>, _admin: Admin) -> AppRes
     let sig = pin_signature(&state, pin.id);
     let forward = format!(
         "{}/admin/servers/plex/callback?pin={}&sig={sig}",
-        state.config.public_base(),
+        state.public.base(),
         pin.id
     );
     Ok(Redirect::to(&auth.auth_url(&pin, &forward)).into_response())

@@ -36,7 +36,10 @@ async fn render(
 ) -> AppResult<Response> {
     let s = super::load(&state.store).await?;
     let servers = state.store.servers().await?;
-    let webhook_possible = state.config.is_https();
+    let public_url = state
+        .public
+        .form_value(&axum::http::HeaderMap::new(), false);
+    let webhook_possible = state.public.current().0.is_https();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -66,7 +69,9 @@ async fn render(
             },
             servers => ser(servers.iter().map(|s| &s.server).collect::<Vec<_>>()),
             profiles => ser(state.store.profiles().await?),
-            request_url => format!("{}/request", state.config.public_base()),
+            request_url => format!("{}/request", state.public.base()),
+            public_url => public_url.0,
+            public_locked => public_url.1,
             webhook_possible,
             notice => notice.filter(|n| NOTICES.contains(n)),
             error => error.map(|(section, message)| context! { section, message }),
@@ -138,6 +143,9 @@ pub struct GeneralForm {
     request_app_url: String,
     #[serde(default)]
     community_url: String,
+    /// Absent when the configuration sets the public address.
+    #[serde(default)]
+    public_url: Option<String>,
 }
 
 /// An optional link the owner shares: empty, or an http(s) URL.
@@ -186,6 +194,28 @@ pub async fn general(
         )
         .await;
     };
+    if let Some(raw) = f.public_url.as_deref().map(str::trim) {
+        let (current, source) = state.public.current();
+        let url = match raw {
+            "" => None,
+            raw => match crate::public_url::BaseUrl::parse(raw) {
+                Ok(url) => Some(url),
+                Err(_) => {
+                    let message = state.i18n.text(admin.visitor.lang, "public-url-invalid");
+                    return render(&state, &admin, None, Some(("general", message))).await;
+                }
+            },
+        };
+        // Saving the page unchanged does not turn the listening address into a setting.
+        let unchanged = source == crate::public_url::Source::Listening
+            && url.as_ref().is_some_and(|u| *u == current);
+        if !unchanged && url != state.public.stored() {
+            state
+                .public
+                .save(&state.store, url, state.clock.now())
+                .await?;
+        }
+    }
     let mut s = super::load(&state.store).await?;
     s.owner_name = name.to_string();
     s.request_app_url = request_app_url;
@@ -323,7 +353,7 @@ pub async fn telegram(
         }
     };
     s.telegram.mode = match get("mode").as_str() {
-        "webhook" if state.config.is_https() => TelegramMode::Webhook,
+        "webhook" if state.public.current().0.is_https() => TelegramMode::Webhook,
         "webhook" => {
             return render(
                 &state,

@@ -697,7 +697,7 @@ pub async fn register(state: &AppState, settings: &Settings) -> Result<(), Teleg
     };
     match settings.telegram.mode {
         TelegramMode::Webhook => {
-            let url = format!("{}/telegram/webhook", state.config.public_base());
+            let url = format!("{}/telegram/webhook", state.public.base());
             api.set_webhook(&url, &settings.telegram.webhook_secret)
                 .await
         }

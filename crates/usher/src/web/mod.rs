@@ -51,6 +51,8 @@ pub struct AppState {
     pub notifier: Arc<crate::notify::Notifier>,
     /// The Content-Security-Policy header, built once from the configuration.
     pub csp: HeaderValue,
+    /// Where people reach usher: the base of every link.
+    pub public: Arc<crate::public_url::PublicUrl>,
 }
 
 /// The keyed rate limiters.
@@ -396,7 +398,9 @@ pub fn base_context(
         admin => admin,
         path => path,
         languages => ser(i18n::LANGUAGES),
-        public_url => state.config.public_base(),
+        public_url => state.public.base(),
+        // Only the owner's pages warn that links would not reach friends.
+        public_warning => admin.and(state.public.needs_attention()).map(ser),
         version => env!("CARGO_PKG_VERSION"),
     }
 }

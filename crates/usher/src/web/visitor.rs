@@ -256,7 +256,7 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             _ => Theme::Auto,
         };
         let origin_ok = !unsafe_method
-            || same_origin(headers, &state.config.public_base())
+            || same_origin(headers, &state.public.base())
             || allowed_origin(headers, &state.config);
         (
             lang,

@@ -11,6 +11,7 @@ mod events;
 mod faults;
 mod foundation;
 mod invites;
+mod links;
 mod members;
 mod notify;
 mod onboarding;
