@@ -84,7 +84,9 @@ export async function startDemo() {
       if (invite) found.invite = invite[1];
       const emby = line.match(/demo Emby:\s+(http:\/\/\S+)\s+API key: (\S+)/);
       if (emby) Object.assign(found, { embyUrl: emby[1], embyKey: emby[2] });
-      if (found.base && found.invite && found.embyUrl) resolve(found);
+      const chat = line.match(/demo Telegram chat:\s+(http:\/\/\S+)/);
+      if (chat) found.telegramChat = chat[1];
+      if (found.base && found.invite && found.embyUrl && found.telegramChat) resolve(found);
     });
   });
   return {

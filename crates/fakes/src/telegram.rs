@@ -481,6 +481,60 @@ struct Shared {
 }
 
 impl Shared {
+    /// A user presses a button: queues the `callback_query` update and returns its id, or says
+    /// why the press is impossible.
+    fn press(
+        &self,
+        chat_id: i64,
+        message_id: i64,
+        callback_data: &str,
+        from_user_id: i64,
+    ) -> Result<String, String> {
+        let id = {
+            let mut s = self.lock();
+            if !s.people.contains_key(&from_user_id) {
+                return Err(format!(
+                    "user {from_user_id} is not known to the fake Telegram"
+                ));
+            }
+            let message = s.message(chat_id, message_id).ok_or_else(|| {
+                format!("message {message_id} in chat {chat_id} does not exist or was deleted")
+            })?;
+            if !message.from_bot {
+                return Err(format!(
+                    "message {message_id} in chat {chat_id} was written by a user, not the bot"
+                ));
+            }
+            let data = message.callback_data();
+            if !data.iter().any(|d| d == callback_data) {
+                return Err(format!(
+                    "message {message_id} in chat {chat_id} has no button with callback_data \
+                     {callback_data:?}; its current keyboard has {data:?}"
+                ));
+            }
+            let message = s.message_json(message);
+            let id = format!("{}{:07}", 58_430_263, s.next_query);
+            s.next_query += 1;
+            s.queries.push(CallbackQuery {
+                id: id.clone(),
+                from: from_user_id,
+                data: callback_data.into(),
+                answered: false,
+            });
+            let payload = json!({
+                "id": id,
+                "from": s.user_json(from_user_id),
+                "message": message,
+                "chat_instance": (-7_000_000_000_000_000_000 - chat_id).to_string(),
+                "data": callback_data,
+            });
+            s.push_update("callback_query", payload);
+            id
+        };
+        self.wake();
+        Ok(id)
+    }
+
     fn lock(&self) -> MutexGuard<'_, Store> {
         // A panicking test must not poison the fake for the rest of the process.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -740,46 +794,9 @@ impl FakeTelegram {
         callback_data: &str,
         from_user_id: i64,
     ) -> String {
-        let id = {
-            let mut s = self.shared.lock();
-            assert!(
-                s.people.contains_key(&from_user_id),
-                "user {from_user_id} is not known to the fake Telegram"
-            );
-            let message = s.message(chat_id, message_id).unwrap_or_else(|| {
-                panic!("message {message_id} in chat {chat_id} does not exist or was deleted")
-            });
-            if !message.from_bot {
-                panic!("message {message_id} in chat {chat_id} was written by a user, not the bot");
-            }
-            let data = message.callback_data();
-            if !data.iter().any(|d| d == callback_data) {
-                panic!(
-                    "message {message_id} in chat {chat_id} has no button with callback_data \
-                     {callback_data:?}; its current keyboard has {data:?}"
-                );
-            }
-            let message = s.message_json(message);
-            let id = format!("{}{:07}", 58_430_263, s.next_query);
-            s.next_query += 1;
-            s.queries.push(CallbackQuery {
-                id: id.clone(),
-                from: from_user_id,
-                data: callback_data.into(),
-                answered: false,
-            });
-            let payload = json!({
-                "id": id,
-                "from": s.user_json(from_user_id),
-                "message": message,
-                "chat_instance": (-7_000_000_000_000_000_000 - chat_id).to_string(),
-                "data": callback_data,
-            });
-            s.push_update("callback_query", payload);
-            id
-        };
-        self.shared.wake();
-        id
+        self.shared
+            .press(chat_id, message_id, callback_data, from_user_id)
+            .unwrap_or_else(|why| panic!("{why}"))
     }
 
     /// Every `answerCallbackQuery` the bot made, oldest first.
@@ -1086,6 +1103,12 @@ impl Params {
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
+    if let Some(rest) = parts.uri.path().strip_prefix("/__fake/chat/") {
+        let Ok(body) = to_bytes(body, 64 * 1024).await else {
+            return ApiError::new(413, "Request Entity Too Large").into_response();
+        };
+        return chat_page(&shared, &parts.method, rest, parts.uri.query(), &body).await;
+    }
     let Some((token, method)) = split_path(parts.uri.path()) else {
         return ApiError::new(404, "Not Found").into_response();
     };
@@ -1123,6 +1146,142 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
         Ok(answer) => answer.into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// A page that shows a chat the way a Telegram app would, so a person (or a browser test) can read
+/// the bot's messages and press its buttons: `GET /__fake/chat/{chat_id}` lists the messages,
+/// `POST /__fake/chat/{chat_id}` with `message` and `data` presses a button as that chat's user.
+/// `GET …?since=V` waits (up to 10 s) until the chat differs from version `V`, which the page
+/// carries in `data-version`, so a reader sees the bot's answer without polling.
+async fn chat_page(
+    shared: &Shared,
+    method: &http::Method,
+    rest: &str,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response {
+    let Ok(chat_id) = rest.trim_end_matches('/').parse::<i64>() else {
+        return (StatusCode::NOT_FOUND, "no such chat").into_response();
+    };
+    if method == http::Method::POST {
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(body).into_owned().collect();
+        let message_id = form
+            .get("message")
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(0);
+        let data = form.get("data").cloned().unwrap_or_default();
+        return match shared.press(chat_id, message_id, &data, chat_id) {
+            // The bot answers in its own time; the page shows the answer when reloaded.
+            Ok(_) => (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, format!("/__fake/chat/{chat_id}"))],
+            )
+                .into_response(),
+            Err(why) => (StatusCode::CONFLICT, why).into_response(),
+        };
+    }
+    let since: Option<usize> = query.and_then(|q| {
+        url::form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "since")
+            .and_then(|(_, v)| v.parse().ok())
+    });
+    let chat = |s: &Store| s.chats.get(&chat_id).cloned().unwrap_or_default();
+    let version = |all: &[FakeMessage]| {
+        all.len()
+            + all
+                .iter()
+                .map(|m| m.history.len() + usize::from(m.deleted))
+                .sum::<usize>()
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let all = loop {
+        let changed = shared.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let all = chat(&shared.lock());
+        if since.is_none_or(|v| v != version(&all))
+            || tokio::time::timeout_at(deadline, changed).await.is_err()
+        {
+            break all;
+        }
+    };
+    let current = version(&all);
+    let messages: Vec<FakeMessage> = all
+        .into_iter()
+        .filter(|m| m.from_bot && !m.deleted)
+        .collect();
+    let mut html = String::new();
+    for m in &messages {
+        html.push_str(&format!(
+            "<article class=\"msg\" data-message=\"{}\"><p>{}</p>",
+            m.message_id,
+            linkify(&escape_html(&m.text))
+        ));
+        for row in m.keyboard() {
+            html.push_str("<div class=\"row\">");
+            for b in row {
+                let text = escape_html(&b.text);
+                match (b.callback_data, b.url) {
+                    (Some(data), _) => html.push_str(&format!(
+                        "<form method=\"post\"><input type=\"hidden\" name=\"message\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"data\" value=\"{}\"><button>{text}</button></form>",
+                        m.message_id,
+                        escape_html(&data)
+                    )),
+                    (None, Some(url)) => html.push_str(&format!(
+                        "<a class=\"button\" href=\"{}\">{text}</a>",
+                        escape_html(&url)
+                    )),
+                    (None, None) => {}
+                }
+            }
+            html.push_str("</div>");
+        }
+        html.push_str("</article>");
+    }
+    if messages.is_empty() {
+        html.push_str("<p>No messages yet.</p>");
+    }
+    let page = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\">\
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Telegram (fake)</title>\
+<style>body{{font-family:sans-serif;margin:0;background:#dfe7ef}}h1{{font-size:1rem;margin:0;padding:.75rem 1rem;background:#517da2;color:#fff}}\
+.msg{{background:#fff;margin:.75rem;padding:.5rem .75rem;border-radius:10px;max-width:36rem}}.msg p{{white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0}}\
+.row{{display:flex;gap:.25rem;margin-top:.25rem}}.row form{{flex:1;margin:0}}.row button,.row .button{{width:100%;min-height:44px;border:0;border-radius:6px;background:#e9f1f8;color:#2f6ea5;font-weight:600}}</style>\
+</head><body data-version=\"{current}\"><h1>Bot chat {chat_id} (fake Telegram)</h1>{html}</body></html>"
+    );
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        page,
+    )
+        .into_response()
+}
+
+fn escape_html(v: &str) -> String {
+    v.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Makes the http(s) addresses in escaped text tappable, as Telegram apps do.
+fn linkify(escaped: &str) -> String {
+    escaped
+        .split(' ')
+        .map(|word| {
+            let (lead, rest) = word.split_at(word.find("http").unwrap_or(word.len()));
+            if rest.starts_with("http://") || rest.starts_with("https://") {
+                let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+                let (url, tail) = rest.split_at(end);
+                format!("{lead}<a href=\"{url}\">{url}</a>{tail}")
+            } else {
+                word.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `/bot<token>/<method>` → (token, method).

@@ -822,3 +822,47 @@ async fn a_custom_seed_changes_the_bot_and_its_users() {
         .await;
     assert_eq!(description, "Bad Request: chat not found");
 }
+
+#[tokio::test]
+async fn the_chat_page_shows_the_bots_messages_and_presses_their_buttons() {
+    let tg = FakeTelegram::start().await;
+    let bot = Bot::new(&tg);
+    let card = send_card(&bot).await;
+    let http = Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{}/__fake/chat/{OWNER_ID}", tg.url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("data-message=\"{card}\"")), "{page}");
+    assert!(page.contains("name=\"data\" value=\"req:1:ok\""), "{page}");
+
+    let pressed = http
+        .post(format!("{}/__fake/chat/{OWNER_ID}", tg.url()))
+        .form(&[("message", card.to_string()), ("data", "req:1:ok".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status(), 303);
+    let updates = tg.pending_updates();
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["callback_query"]["data"], "req:1:ok");
+    assert_eq!(updates[0]["callback_query"]["from"]["id"], OWNER_ID);
+
+    // A button the message does not have is refused, not queued.
+    let stale = http
+        .post(format!("{}/__fake/chat/{OWNER_ID}", tg.url()))
+        .form(&[("message", card.to_string()), ("data", "forged".into())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+    assert_eq!(tg.pending_updates().len(), 1);
+}

@@ -11,6 +11,21 @@ document.addEventListener("click", (event) => {
     });
   }
 });
+// Share buttons appear only where the browser can share (the Web Share API, mostly phones).
+if (navigator.share) {
+  document.querySelectorAll("[data-share]").forEach((b) => { b.hidden = false; });
+}
+document.addEventListener("click", (event) => {
+  const share = event.target.closest("[data-share]");
+  if (share && navigator.share) {
+    event.preventDefault();
+    navigator.share({
+      title: share.dataset.shareTitle || document.title,
+      text: share.dataset.shareText || "",
+      url: share.dataset.share,
+    }).catch(() => {});
+  }
+});
 document.addEventListener("submit", (event) => {
   const form = event.target;
   const question = form.dataset && form.dataset.confirm;

@@ -168,6 +168,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         telegram.url(),
         fakes::telegram::OWNER_ID
     );
+    println!(
+        "  demo Telegram chat:    {}/__fake/chat/{}   (the owner's chat with the bot: read requests and press its buttons)",
+        telegram.url(),
+        fakes::telegram::OWNER_ID
+    );
     use std::io::Write;
     let _ = std::io::stdout().flush();
 

@@ -232,6 +232,7 @@ invite-no-expiry = link never expires
 invite-link = Invite link
 copy = Copy
 copied = Copied ✓
+share = Share
 invite-servers = Servers and libraries
 invite-plex-home = Plex Home member instead of friend
 invite-uses = Uses

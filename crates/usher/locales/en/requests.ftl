@@ -28,7 +28,7 @@ request-sent-step-mail = Watch your email (and your Plex invitations, if you use
 request-sent-step-app = Meanwhile, install the app for your device so you can start right away.
 
 requests-title = Requests
-requests-notice-approved = Approved. The access is being set up and the requester is told.
+requests-notice-approved = Approved. What happens next, and any link to pass on, is on the request below.
 requests-notice-declined = Declined.
 request-status-pending = Waiting
 request-status-approved = Approved
@@ -42,7 +42,7 @@ request-age = { $hours ->
 request-expires-in = expires in { $hours } h
 request-last-attempt = The last approval failed:
 request-approve = Approve…
-request-local-invite-hint = They get a personal invite link to choose their own user name and password.
+request-local-invite-hint = They get a personal invite link to choose their own username and password.
 request-approve-submit = Approve and set up access
 request-decline = Decline…
 request-decline-reason = Reason (optional, sent to them)
@@ -156,3 +156,15 @@ tg-help = /pending: requests waiting for a decision
     /invite [uses] [days]: a new invite link with the default libraries
     /stats: numbers at a glance
     /help: this list
+
+request-handoff-title = Personal link
+request-handoff-intro = { $name } chooses a username and password with this one-use link. Send it to them.
+request-handoff-used = { $name } has used this link and has an account.
+request-handoff-emailed = Emailed to { $email }.
+request-handoff-not-emailed = Not emailed: email is not set up (Settings → Email) or the request has no address. Send the link yourself.
+request-handoff-share-title = Your invite
+request-handoff-share-text = { $name }, here is your link to set up your account:
+request-handoff-qr = Show QR code
+tg-personal-link = Personal link (one use):
+tg-link-emailed = Emailed to { $email }.
+tg-link-not-emailed = Not emailed: forward this link to them.

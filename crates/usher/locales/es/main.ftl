@@ -232,6 +232,7 @@ invite-no-expiry = el enlace no caduca
 invite-link = Enlace de invitación
 copy = Copiar
 copied = Copiado ✓
+share = Compartir
 invite-servers = Servidores y bibliotecas
 invite-plex-home = Miembro de Plex Home en lugar de amigo
 invite-uses = Usos

@@ -28,7 +28,7 @@ request-sent-step-mail = Revisa tu correo (y tus invitaciones de Plex, si usas P
 request-sent-step-app = Mientras tanto, instala la app para tu dispositivo y podrás empezar enseguida.
 
 requests-title = Solicitudes
-requests-notice-approved = Aprobada. Se está preparando el acceso y se avisa a la persona.
+requests-notice-approved = Aprobada. Qué pasa ahora, y el enlace que haya que enviar, está en la solicitud de abajo.
 requests-notice-declined = Rechazada.
 request-status-pending = Pendiente
 request-status-approved = Aprobada
@@ -156,3 +156,15 @@ tg-help = /pending: solicitudes que esperan una decisión
     /invite [usos] [días]: un enlace de invitación nuevo con las bibliotecas predeterminadas
     /stats: los números de un vistazo
     /help: esta lista
+
+request-handoff-title = Enlace personal
+request-handoff-intro = { $name } elige usuario y contraseña con este enlace de un solo uso. Envíaselo.
+request-handoff-used = { $name } ya usó este enlace y tiene su cuenta.
+request-handoff-emailed = Enviado por correo a { $email }.
+request-handoff-not-emailed = No se envió por correo: el correo no está configurado (Ajustes → Correo) o la solicitud no tiene dirección. Envía tú el enlace.
+request-handoff-share-title = Tu invitación
+request-handoff-share-text = { $name }, este es tu enlace para crear tu cuenta:
+request-handoff-qr = Ver código QR
+tg-personal-link = Enlace personal (un solo uso):
+tg-link-emailed = Enviado por correo a { $email }.
+tg-link-not-emailed = No se envió por correo: reenvíale este enlace.

@@ -42,16 +42,21 @@ async fn render(
         );
     }
     let now = state.clock.now();
-    let rows: Vec<Value> = requests
-        .iter()
-        .map(|r| {
-            context! {
-                r => ser(r),
-                age_hours => (now - r.created_at) / 3600,
-                left_hours => ((r.expires_at - now).max(0) + 3599) / 3600,
-            }
-        })
-        .collect();
+    let mut rows: Vec<Value> = Vec::with_capacity(requests.len());
+    for r in &requests {
+        let handoff = super::handoff(state, r).await?;
+        let qr = handoff
+            .as_ref()
+            .and_then(|h| crate::web::svg::qr(&h.url))
+            .map(Value::from_safe_string);
+        rows.push(context! {
+            r => ser(r),
+            age_hours => (now - r.created_at) / 3600,
+            left_hours => ((r.expires_at - now).max(0) + 3599) / 3600,
+            handoff => handoff.as_ref().map(ser),
+            qr,
+        });
+    }
     let res = page(
         state,
         &admin.visitor,
@@ -123,7 +128,10 @@ pub async fn approve(
     match super::approve(&state, id, &selection, &admin.session.username).await {
         Ok(_) => {
             crate::telegram::show_outcome_later(&state, id);
-            Ok(Redirect::to("/admin/requests?done=approved").into_response())
+            Ok(
+                Redirect::to(&format!("/admin/requests?done=approved#request-{id}"))
+                    .into_response(),
+            )
         }
         Err(DecideError::NotFound) => Err(AppError::not_found()),
         Err(DecideError::Store(e)) => {

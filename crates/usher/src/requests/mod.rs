@@ -494,6 +494,38 @@ pub async fn approve(
     })
 }
 
+/// How an approved requester who chooses their own login (Jellyfin, Emby) gets in: the personal
+/// one-use link the approval made, and whether usher emailed it, so the owner knows whether to
+/// pass it on.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Handoff {
+    pub url: String,
+    pub code: String,
+    /// The address it was emailed to; `None` when email is not set up or the request has none.
+    pub emailed_to: Option<String>,
+    /// The requester has used it.
+    pub used: bool,
+}
+
+pub async fn handoff(
+    state: &AppState,
+    r: &RequestRow,
+) -> Result<Option<Handoff>, crate::store::StoreError> {
+    let Some(invite) = (match r.invite_id {
+        Some(id) if r.status == "approved" => state.store.invite_by_id(id).await?,
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let smtp = crate::settings::load(&state.store).await?.smtp;
+    Ok(Some(Handoff {
+        url: crate::invites::invite_url(state, &invite.code),
+        code: invite.code,
+        emailed_to: (smtp.configured() && r.email.contains('@')).then(|| r.email.clone()),
+        used: invite.max_uses.is_some_and(|m| invite.used >= m),
+    }))
+}
+
 async fn library_names(
     state: &AppState,
     server_id: i64,

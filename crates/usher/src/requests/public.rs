@@ -69,8 +69,17 @@ pub async fn submit(
         website: form.website.clone(),
     };
     let (key, status, field) = match super::submit(&state, &input, &visitor.ip.to_string()).await {
-        Ok(Submitted::Approved(_)) => {
-            return Ok(Redirect::to("/request/sent?approved=1").into_response());
+        Ok(Submitted::Approved(id)) => {
+            // Servers where people choose their own login: straight to choosing it.
+            let handoff = match state.store.request(id).await? {
+                Some(r) => super::handoff(&state, &r).await?,
+                None => None,
+            };
+            let next = match handoff {
+                Some(h) => format!("/i/{}", h.code),
+                None => "/request/sent?approved=1".to_string(),
+            };
+            return Ok(Redirect::to(&next).into_response());
         }
         Ok(Submitted::Pending(_) | Submitted::Dropped) => {
             return Ok(Redirect::to("/request/sent").into_response());

@@ -267,6 +267,13 @@ impl Store {
             .await?)
     }
 
+    pub async fn invite_by_id(&self, id: i64) -> Result<Option<InviteRow>> {
+        Ok(sqlx::query_as("SELECT * FROM invites WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
     pub async fn invite_targets(&self, invite_id: i64) -> Result<Vec<InviteTargetRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TARGET_COLUMNS}

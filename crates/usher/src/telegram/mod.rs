@@ -65,7 +65,7 @@ fn request_text(state: &AppState, r: &RequestRow) -> String {
 }
 
 /// The message text for a request that is no longer waiting.
-fn outcome_text(state: &AppState, r: &RequestRow) -> String {
+async fn outcome_text(state: &AppState, r: &RequestRow) -> String {
     let head = request_text(state, r);
     let by = escape(r.decided_by.as_deref().unwrap_or(""));
     let line = match r.status.as_str() {
@@ -84,7 +84,32 @@ fn outcome_text(state: &AppState, r: &RequestRow) -> String {
         "expired" => format!("⌛ {}", escape(&t(state, "tg-expired"))),
         _ => String::new(),
     };
-    format!("{head}\n\n{line}")
+    let handoff = match requests::handoff(state, r).await {
+        Ok(h) => h,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the request's personal link");
+            None
+        }
+    };
+    match handoff {
+        // The owner can forward the link from the chat: Telegram makes it tappable.
+        Some(h) => {
+            let mailed = match &h.emailed_to {
+                Some(to) => state
+                    .i18n
+                    .get(LANG, "tg-link-emailed", &[("email", to.clone().into())])
+                    .unwrap_or_default(),
+                None => t(state, "tg-link-not-emailed"),
+            };
+            format!(
+                "{head}\n\n{line}\n\n🔗 {} {}\n{}",
+                escape(&t(state, "tg-personal-link")),
+                escape(&h.url),
+                escape(&mailed)
+            )
+        }
+        None => format!("{head}\n\n{line}"),
+    }
 }
 
 /// One approve button per profile: (id, name).
@@ -175,7 +200,7 @@ pub async fn show_outcome(state: &AppState, request_id: i64) {
     if let (Some(chat), Some(msg)) = (r.telegram_chat_id, r.telegram_message_id)
         && r.status != "pending"
         && let Err(e) = api
-            .edit_message(chat, msg, &outcome_text(state, &r), None)
+            .edit_message(chat, msg, &outcome_text(state, &r).await, None)
             .await
     {
         tracing::warn!(error = %e, "could not update the Telegram message");
@@ -298,7 +323,7 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             .await
             .map_err(store_err)?
             .unwrap_or(r);
-        api.edit_message(chat, msg, &outcome_text(state, &r), None)
+        api.edit_message(chat, msg, &outcome_text(state, &r).await, None)
             .await?;
         let key = if r.status == "expired" {
             "tg-already-expired"
@@ -391,7 +416,7 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
                 .await
                 .map_err(store_err)?
                 .unwrap_or(r);
-            api.edit_message(chat, msg, &outcome_text(state, &r), None)
+            api.edit_message(chat, msg, &outcome_text(state, &r).await, None)
                 .await?;
             api.answer_callback(query_id, None).await
         }
@@ -417,7 +442,7 @@ async fn finish_approval(
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| r.clone());
-            api.edit_message(chat, msg, &outcome_text(state, &fresh), None)
+            api.edit_message(chat, msg, &outcome_text(state, &fresh).await, None)
                 .await
         }
         Err(e) => {

@@ -206,7 +206,7 @@ async fn approvals_from_a_profile_on_the_web() {
             &[("profile", &tier.to_string())],
         )
         .await;
-    assert_eq!(location(&res), "/admin/requests?done=approved");
+    assert_eq!(location(&res), "/admin/requests?done=approved#request-1");
     let shares = w.plex.shares_of(demo::SERVER_ID);
     assert_eq!(shares.len(), 1);
     let s = format!("{:?}", shares[0]);

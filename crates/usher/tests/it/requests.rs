@@ -474,11 +474,112 @@ async fn a_passphrase_guards_the_form_when_set() {
 async fn auto_approve_grants_the_default_libraries_at_once() {
     let d = desk_with(|s| s.requests.auto_approve = true).await;
     let res = d.request("Hal", "alice@example.com", &[]).await;
-    assert_eq!(location(&res), "/request/sent?approved=1");
     let r = d.only_request().await;
     assert_eq!(r.status, "approved");
     assert_eq!(r.decided_by.as_deref(), Some("auto-approve"));
     assert_eq!(d.w.plex.shares_of(demo::SERVER_ID).len(), 1);
+    // Jellyfin is part of the defaults: the requester goes straight to choosing a login.
+    let next = location(&res);
+    assert!(next.starts_with("/i/"), "{next}");
+    let (status, page) = d.w.app.get_text(&next).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("id=\"username\"") && page.contains("id=\"password\""));
+}
+
+#[tokio::test]
+async fn auto_approve_for_plex_only_says_access_is_ready() {
+    let d = desk_with(|s| s.requests.auto_approve = true).await;
+    let plex = d.w.plex_id;
+    let mut s = usher::settings::load(&d.w.app.state.store).await.unwrap();
+    s.requests.servers = vec![plex];
+    usher::settings::save(&d.w.app.state.store, &s, d.w.app.clock.now())
+        .await
+        .unwrap();
+    let res = d.request("Hal", "alice@example.com", &[]).await;
+    assert_eq!(location(&res), "/request/sent?approved=1");
+}
+
+/// Approves the only request for Jellyfin alone on the web queue.
+async fn approve_for_jellyfin(d: &Desk) -> usher::store::requests::RequestRow {
+    let r = d.only_request().await;
+    let jf = d.w.jf_id.to_string();
+    let res =
+        d.w.app
+            .post_form(
+                &format!("/admin/requests/{}/approve", r.id),
+                &[
+                    ("server", &jf),
+                    (&format!("lib_{jf}"), "f137a2dd21bbc1b99aa5c0f6bf02a805"),
+                ],
+            )
+            .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    d.only_request().await
+}
+
+#[tokio::test]
+async fn after_approving_a_jellyfin_request_the_owner_sees_the_personal_link_to_pass_on() {
+    let d = desk_with(|s| s.smtp.host.clear()).await;
+    d.request("Jo", "jo@example.com", &[]).await;
+    let r = approve_for_jellyfin(&d).await;
+    let (_, page) = d.w.app.get_text("/admin/requests").await;
+    let card = &page[page
+        .find(&format!("id=\"handoff-{}\"", r.id))
+        .expect("a handoff block")..];
+    let link = card
+        .split("value=\"")
+        .nth(1)
+        .and_then(|v| v.split('"').next())
+        .unwrap();
+    assert!(link.starts_with(&format!("{}/i/", d.w.app.base)), "{link}");
+    assert!(card.contains(&format!("data-copy=\"{link}\"")));
+    assert!(card.contains(&format!("data-share=\"{link}\"")));
+    assert!(card.contains("<svg"), "a QR code");
+    assert!(
+        card.contains("Not emailed"),
+        "no SMTP: the owner is told to send it"
+    );
+    assert!(!page.contains("the requester is told"));
+
+    // The link works once, and the card then says it was used.
+    let code = link.rsplit('/').next().unwrap();
+    let res =
+        d.w.redeem_api(
+            code,
+            serde_json::json!({"username": "jo", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (_, page) = d.w.app.get_text("/admin/requests").await;
+    assert!(page.contains("Jo has used this link"));
+}
+
+#[tokio::test]
+async fn with_email_set_up_the_card_and_telegram_say_the_link_was_emailed() {
+    let mut d = desk().await;
+    d.request("Kim", "kim@example.com", &[]).await;
+    let m = d.announced(1).await;
+    let r = approve_for_jellyfin(&d).await;
+    let (_, page) = d.w.app.get_text("/admin/requests").await;
+    assert!(page.contains("Emailed to kim@example.com."));
+    let mails = d.mail.wait_for(1).await;
+    let link = usher::requests::handoff(&d.w.app.state, &r)
+        .await
+        .unwrap()
+        .unwrap()
+        .url;
+    assert!(mails[0].text_body().unwrap().contains(&link));
+    // The Telegram message turns into the outcome with the link to forward.
+    usher::telegram::show_outcome(&d.w.app.state, r.id).await;
+    d.poll().await;
+    let done = d.message(m.message_id);
+    assert!(
+        done.text
+            .contains(&format!("Personal link (one use): {link}"))
+            && done.text.contains("Emailed to kim@example.com."),
+        "{}",
+        done.text
+    );
 }
 
 #[tokio::test]
@@ -504,7 +605,10 @@ async fn the_web_queue_approves_with_chosen_libraries_and_emails_the_requester()
                 ],
             )
             .await;
-    assert_eq!(location(&res), "/admin/requests?done=approved");
+    assert_eq!(
+        location(&res),
+        format!("/admin/requests?done=approved#request-{}", r.id)
+    );
     let shares = d.w.plex.shares_of(demo::SERVER_ID);
     assert_eq!(shares.len(), 1);
     assert!(!format!("{:?}", shares[0]).contains("81234002"));
