@@ -105,3 +105,14 @@ export async function signIn(page, base, user, password) {
   await page.fill("#password", password);
   await Promise.all([page.waitForURL(`${base}/admin`), page.click("main button[type=submit]")]);
 }
+
+/** Ticks exactly the servers whose label contains `text` in a server picker within `scope`. */
+export async function keepOnlyServers(scope, text) {
+  const servers = scope.locator("input[name=server]");
+  for (let i = 0; i < (await servers.count()); i++) {
+    const box = servers.nth(i);
+    const label = await box.evaluate((el) => el.parentElement.textContent);
+    if (label.includes(text)) await box.check();
+    else await box.uncheck();
+  }
+}

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startDemo, launchBrowser, signIn, shotsDir, PHONE, DESKTOP } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE, DESKTOP, keepOnlyServers } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -22,14 +22,7 @@ test("an invite created by the owner is redeemed at phone width", async () => {
 
   await page.goto(`${demo.base}/admin/invites/new`);
   // Only the Jellyfin server, two uses.
-  const servers = page.locator("input[name=server]");
-  const count = await servers.count();
-  for (let i = 0; i < count; i++) {
-    const box = servers.nth(i);
-    const label = await box.evaluate((el) => el.parentElement.textContent);
-    if (label.includes("Jellyfin")) await box.check();
-    else await box.uncheck();
-  }
+  await keepOnlyServers(page, "Jellyfin");
   await page.fill("#uses", "2");
   await page.fill("#label", "Phone test");
   await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);

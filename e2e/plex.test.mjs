@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE, keepOnlyServers } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -35,13 +35,7 @@ async function plexOnlyInvite(owner) {
   const page = await owner.newPage();
   await signIn(page, demo.base, demo.user, demo.password);
   await page.goto(`${demo.base}/admin/invites/new`);
-  const servers = page.locator("input[name=server]");
-  for (let i = 0; i < (await servers.count()); i++) {
-    const box = servers.nth(i);
-    const label = await box.evaluate((el) => el.parentElement.textContent);
-    if (label.includes("Plex")) await box.check();
-    else await box.uncheck();
-  }
+  await keepOnlyServers(page, "Plex");
   await page.fill("#uses", "1");
   await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
   const link = await page.inputValue("#invite-url");

@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startDemo, launchBrowser, signIn, shotsDir, PHONE, DESKTOP } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE, DESKTOP, keepOnlyServers } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -80,13 +80,7 @@ async function getInWith(phone, link, username, shot) {
 async function onlyJellyfin(card) {
   const approve = card.locator("details", { has: card.page().locator("form[action$='/approve']") });
   if (!(await approve.evaluate((d) => d.open))) await approve.locator("summary").click();
-  const servers = card.locator("input[name=server]");
-  for (let i = 0; i < (await servers.count()); i++) {
-    const box = servers.nth(i);
-    const label = await box.evaluate((el) => el.parentElement.textContent);
-    if (label.includes("Jellyfin")) await box.check();
-    else await box.uncheck();
-  }
+  await keepOnlyServers(card, "Jellyfin");
 }
 
 test("approved on the web, a Jellyfin friend gets in through the personal link shown on the card", async () => {
