@@ -63,7 +63,13 @@ test("a friend signs in with Plex on the Plex app's page and comes back redeemed
   assert.equal(new URL(page.url()).origin, new URL(demo.base).origin, "back on usher");
   assert.match(await page.textContent("h1"), /Welcome/);
   await page.screenshot({ path: join(shotsDir, "plex-welcome-phone.png"), fullPage: true });
+  assert.equal(await page.getAttribute("a:has-text('Open in the browser')", "href"), "https://app.plex.tv/desktop");
+  assert.ok(await page.isVisible("a:has-text('iPhone and iPad')"), "app links for the friend's devices");
   assert.deepEqual(csp, []);
+  // The one-use link, reopened on this phone, leads back here rather than to an error.
+  const welcome = page.url();
+  await page.goto(link);
+  assert.equal(page.url(), welcome);
 
   // The owner sees bob's redemption on the invite.
   const admin = await owner.newPage();

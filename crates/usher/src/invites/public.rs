@@ -157,12 +157,22 @@ async fn render_invite(
 pub async fn show(
     State(state): State<AppState>,
     visitor: Visitor,
+    headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     guard(&state, &visitor)?;
-    let open = super::open(&state, &code)
-        .await
-        .map_err(|e| unusable(&state, &visitor, e))?;
+    let open = match super::open(&state, &code).await {
+        Ok(open) => open,
+        Err(e @ RedeemError::Unusable(_)) => {
+            // Used up by this very device: back to where it was welcomed.
+            let canonical = rules::normalize_code(&code).unwrap_or_default();
+            return match remembered_welcome(&state, &headers, &canonical) {
+                Some(url) => Ok(Redirect::to(&url).into_response()),
+                None => Err(unusable(&state, &visitor, e)),
+            };
+        }
+        Err(e) => return Err(unusable(&state, &visitor, e)),
+    };
     if open.invite.code != code {
         // One canonical URL per invite (codes match case-insensitively).
         return Ok(Redirect::permanent(&format!("/i/{}", open.invite.code)).into_response());
@@ -193,9 +203,50 @@ pub struct RedeemForm {
     accept_rules: String,
 }
 
+fn welcome_sig(state: &AppState, code: &str, member_id: i64) -> String {
+    state.key.sign("welcome", &format!("{code}:{member_id}"))[..32].to_string()
+}
+
 fn welcome_url(state: &AppState, code: &str, member_id: i64) -> String {
-    let sig = &state.key.sign("welcome", &format!("{code}:{member_id}"))[..32];
+    let sig = welcome_sig(state, code, member_id);
     format!("/i/{code}/welcome?m={member_id}&sig={sig}")
+}
+
+/// Remembers on the device that redeemed where its welcome page is, so reopening the (now used)
+/// invite link leads back there instead of to an error.
+const WELCOME_COOKIE: &str = "usher_welcome";
+
+/// The redirect to the welcome page after a redemption, remembering it for this invite's pages.
+fn welcomed(state: &AppState, code: &str, member_id: i64) -> Response {
+    let mut res = Redirect::to(&welcome_url(state, code, member_id)).into_response();
+    let value = format!("{member_id}.{}", welcome_sig(state, code, member_id));
+    res.headers_mut().append(
+        axum::http::header::SET_COOKIE,
+        crate::web::visitor::set_cookie_at(
+            WELCOME_COOKIE,
+            &value,
+            &format!("/i/{code}"),
+            90 * 86_400,
+            state.config.is_https(),
+            true,
+        ),
+    );
+    res
+}
+
+/// The welcome page this device was sent to after redeeming `code`, if it was.
+fn remembered_welcome(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    code: &str,
+) -> Option<String> {
+    let (member, sig) = crate::web::visitor::cookie(headers, WELCOME_COOKIE)?.split_once('.')?;
+    let member_id: i64 = member.parse().ok()?;
+    crate::crypto::constant_time_eq(
+        sig.as_bytes(),
+        welcome_sig(state, code, member_id).as_bytes(),
+    )
+    .then(|| welcome_url(state, code, member_id))
 }
 
 pub async fn redeem_form(
@@ -254,9 +305,7 @@ pub async fn redeem_form(
         accepted_rules: form.accept_rules == "on",
     };
     match super::redeem(&state, &open.invite.code, &input).await {
-        Ok(done) => Ok(
-            Redirect::to(&welcome_url(&state, &open.invite.code, done.member_id)).into_response(),
-        ),
+        Ok(done) => Ok(welcomed(&state, &open.invite.code, done.member_id)),
         Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => {
             Err(unusable(&state, &visitor, e))
         }
@@ -299,8 +348,33 @@ pub async fn welcome(
     let settings = crate::settings::load(&state.store).await?;
     let mut with_steps = Vec::new();
     for g in &grants {
+        let server = state.store.server(g.server_id).await?;
+        let address = server.as_ref().and_then(|s| s.friend_address());
+        let owner = if settings.owner_name.is_empty() {
+            state.i18n.text(visitor.lang, "guide-owner-default")
+        } else {
+            settings.owner_name.clone()
+        };
+        let home = g.server_kind == "plex"
+            && serde_json::from_str::<media::Permissions>(&g.permissions)
+                .is_ok_and(|p| p.plex_home);
+        let steps_kind = if home {
+            "plex_home"
+        } else {
+            g.server_kind.as_str()
+        };
         let vars = crate::onboarding::Vars {
             server_name: g.server_name.clone(),
+            server_url: address.clone().unwrap_or_else(|| {
+                state
+                    .i18n
+                    .get(
+                        visitor.lang,
+                        "onb-server-url-unknown",
+                        &[("owner", owner.clone().into())],
+                    )
+                    .unwrap_or_default()
+            }),
             owner_name: settings.owner_name.clone(),
             member_name: member.display_name.clone(),
             expires: g
@@ -308,12 +382,17 @@ pub async fn welcome(
                 .map(crate::clock::human)
                 .unwrap_or_else(|| state.i18n.text(visitor.lang, "onb-never")),
         };
-        let steps: Vec<Value> = crate::onboarding::steps(&state, &g.server_kind, visitor.lang, &vars)
+        let steps: Vec<Value> = crate::onboarding::steps(&state, steps_kind, visitor.lang, &vars)
             .await?
             .into_iter()
             .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
             .collect();
-        with_steps.push(context! { ..ser(g), ..context! { steps } });
+        let open_url = crate::onboarding::browser_url(&g.server_kind, address.as_deref());
+        let apps: Vec<Value> = crate::onboarding::app_links(&g.server_kind)
+            .iter()
+            .map(|&(key, url)| context! { key, url })
+            .collect();
+        with_steps.push(context! { ..ser(g), ..context! { steps, address, open_url, apps, home } });
     }
     Ok(page(
         &state,
@@ -421,9 +500,7 @@ pub async fn plex_back(
             ..Default::default()
         };
         return match super::redeem(&state, &code, &input).await {
-            Ok(done) => {
-                Ok(Redirect::to(&welcome_url(&state, &code, done.member_id)).into_response())
-            }
+            Ok(done) => Ok(welcomed(&state, &code, done.member_id)),
             Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => {
                 Err(unusable(&state, &visitor, e))
             }

@@ -12,7 +12,7 @@ use crate::store::onboarding::StepRow;
 use crate::web::AppState;
 
 /// The kinds of step lists: one per server kind, and the house rules shown before redeeming.
-pub const KINDS: [&str; 4] = ["plex", "jellyfin", "emby", "before"];
+pub const KINDS: [&str; 5] = ["plex", "plex_home", "jellyfin", "emby", "before"];
 
 /// A step ready for a page.
 #[derive(Debug, Clone, Serialize)]
@@ -26,6 +26,8 @@ pub struct Step {
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     pub server_name: String,
+    /// Where friends open the server (its address for friends).
+    pub server_url: String,
     pub owner_name: String,
     pub member_name: String,
     pub expires: String,
@@ -86,6 +88,7 @@ pub fn apply_vars(html: &str, vars: &Vars) -> String {
     let mut out = html.to_string();
     for (name, value) in [
         ("server_name", &vars.server_name),
+        ("server_url", &vars.server_url),
         ("owner_name", &vars.owner_name),
         ("member_name", &vars.member_name),
         ("expires", &vars.expires),
@@ -97,10 +100,59 @@ pub fn apply_vars(html: &str, vars: &Vars) -> String {
     out
 }
 
+/// Where a friend watches in a browser: Plex through its web app, the others at their address.
+pub fn browser_url(kind: &str, address: Option<&str>) -> Option<String> {
+    match kind {
+        "plex" => Some("https://app.plex.tv/desktop".into()),
+        _ => address.map(str::to_string),
+    }
+}
+
+/// The official apps of a kind: (label key, store or download page).
+pub fn app_links(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "plex" => &[
+            (
+                "welcome-app-ios",
+                "https://apps.apple.com/app/plex-watch-live-tv-and-movies/id383457673",
+            ),
+            (
+                "welcome-app-android",
+                "https://play.google.com/store/apps/details?id=com.plexapp.android",
+            ),
+            ("welcome-app-all", "https://www.plex.tv/apps-devices/"),
+        ],
+        "jellyfin" => &[
+            (
+                "welcome-app-ios",
+                "https://apps.apple.com/app/jellyfin-mobile/id1480192618",
+            ),
+            (
+                "welcome-app-android",
+                "https://play.google.com/store/apps/details?id=org.jellyfin.mobile",
+            ),
+            ("welcome-app-all", "https://jellyfin.org/downloads/clients/"),
+        ],
+        "emby" => &[
+            (
+                "welcome-app-ios",
+                "https://apps.apple.com/app/emby/id992180193",
+            ),
+            (
+                "welcome-app-android",
+                "https://play.google.com/store/apps/details?id=com.mb.android",
+            ),
+            ("welcome-app-all", "https://emby.media/download.html"),
+        ],
+        _ => &[],
+    }
+}
+
 /// The built-in steps of a kind in a language: (title, markdown body).
 pub fn default_steps(state: &AppState, kind: &str, lang: &str) -> Vec<(String, String)> {
     let keys: &[&str] = match kind {
         "plex" => &["onb-plex-accept", "onb-plex-app", "onb-plex-watch"],
+        "plex_home" => &["onb-plex-home", "onb-plex-app", "onb-plex-home-watch"],
         "jellyfin" | "emby" => &["onb-local-app", "onb-local-signin", "onb-local-tips"],
         _ => &[],
     };
@@ -236,6 +288,7 @@ mod tests {
     fn variables_are_replaced_and_escaped() {
         let vars = Vars {
             server_name: "<Home>".into(),
+            server_url: String::new(),
             owner_name: "Ana".into(),
             member_name: "Bo".into(),
             expires: "never".into(),

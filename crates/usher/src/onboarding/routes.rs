@@ -27,6 +27,7 @@ pub struct EditorQuery {
 fn sample_vars(state_owner: &str) -> Vars {
     Vars {
         server_name: "Home Plex".into(),
+        server_url: "https://watch.example.com".into(),
         owner_name: if state_owner.is_empty() {
             "Ana".into()
         } else {

@@ -320,6 +320,51 @@ pub async fn scan(state: &AppState, id: i64) -> Result<usize, ServerError> {
     Ok(probe.libraries.len())
 }
 
+/// Sets the address friends open for a server (empty: fall back to the connection URL when it
+/// is public).
+pub async fn set_friend_url(
+    state: &AppState,
+    id: i64,
+    raw: &str,
+    actor: &str,
+) -> Result<(), ServerError> {
+    let server = load(state, id).await?;
+    let url = match raw.trim() {
+        "" => None,
+        raw => Some(
+            crate::public_url::BaseUrl::parse(raw)
+                .map_err(|_| ServerError::Invalid {
+                    field: "friend_url",
+                    key: "server-bad-friend-url",
+                })?
+                .to_string(),
+        ),
+    };
+    if url == server.friend_url {
+        return Ok(());
+    }
+    state
+        .store
+        .set_server_friend_url(id, url.as_deref(), state.clock.now())
+        .await?;
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: "server.updated",
+                subject: Some(&server.name),
+                detail: Some(&format!(
+                    "address for friends: {}",
+                    url.as_deref().unwrap_or("none")
+                )),
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
 /// Renames, moves or re-keys a server. A new URL or token is proven before it is saved.
 pub async fn edit(
     state: &AppState,

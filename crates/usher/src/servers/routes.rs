@@ -82,6 +82,9 @@ pub struct ServerForm {
     url: String,
     #[serde(default)]
     token: String,
+    /// On the edit form only: the address friends open.
+    #[serde(default)]
+    friend_url: Option<String>,
 }
 
 impl ServerForm {
@@ -162,6 +165,7 @@ async fn detail_page(
         "admin/server.html",
         context! {
             server => ser(&server),
+            friend_address => server.friend_address(),
             kind_name => kind.display_name(),
             local_accounts => kind.uses_local_accounts(),
             libraries => ser(&libraries),
@@ -246,7 +250,11 @@ pub async fn edit(
     Form(form): Form<ServerForm>,
 ) -> AppResult<Response> {
     let id = parse_id(&id)?;
-    let result = super::edit(&state, id, &form.input(), &admin.session.username).await;
+    let actor = &admin.session.username;
+    let mut result = super::edit(&state, id, &form.input(), actor).await;
+    if let (Ok(()), Some(friend_url)) = (&result, &form.friend_url) {
+        result = super::set_friend_url(&state, id, friend_url, actor).await;
+    }
     or_page(&state, &admin, id, result, "saved").await
 }
 

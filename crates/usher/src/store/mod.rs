@@ -89,6 +89,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "profiles",
         include_str!("../../migrations/sqlite/0009_profiles.sql"),
     ),
+    (
+        10,
+        "friend_address",
+        include_str!("../../migrations/sqlite/0010_friend_address.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

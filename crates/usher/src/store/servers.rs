@@ -29,6 +29,26 @@ pub struct ServerRow {
     pub expiry_remove_after_days: i64,
     pub synced_at: Option<Timestamp>,
     pub sync_error: Option<String>,
+    /// The address friends open, set by the owner (see [`ServerRow::friend_address`]).
+    pub friend_url: Option<String>,
+}
+
+impl ServerRow {
+    /// Where friends reach this server in a browser or app: the owner's address for friends,
+    /// else the connection URL when people elsewhere can open it. Plex is always reached
+    /// through plex.tv, so it has none.
+    pub fn friend_address(&self) -> Option<String> {
+        if self.kind == "plex" {
+            return None;
+        }
+        if let Some(url) = self.friend_url.as_deref().filter(|u| !u.is_empty()) {
+            return Some(url.to_string());
+        }
+        crate::public_url::BaseUrl::parse(&self.url)
+            .ok()
+            .filter(|u| u.reach().is_public())
+            .map(|u| u.to_string())
+    }
 }
 
 /// A server with how many libraries it offers, for lists.
@@ -141,6 +161,21 @@ impl Store {
     }
 
     /// Changes name, URL and (when given) the sealed token.
+    pub async fn set_server_friend_url(
+        &self,
+        id: i64,
+        friend_url: Option<&str>,
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE servers SET friend_url = ?, updated_at = ? WHERE id = ?")
+            .bind(friend_url)
+            .bind(now)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     pub async fn update_server(
         &self,
         id: i64,

@@ -135,7 +135,19 @@ pub fn set_cookie(
     secure: bool,
     http_only: bool,
 ) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; SameSite=Lax; Max-Age={max_age}");
+    set_cookie_at(name, value, "/", max_age, secure, http_only)
+}
+
+/// [`set_cookie`] for the pages under `path` only.
+pub fn set_cookie_at(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: i64,
+    secure: bool,
+    http_only: bool,
+) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path={path}; SameSite=Lax; Max-Age={max_age}");
     if http_only {
         c.push_str("; HttpOnly");
     }

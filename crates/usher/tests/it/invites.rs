@@ -287,7 +287,7 @@ async fn a_jellyfin_redemption_in_the_browser_form_creates_the_account_with_the_
     assert!(
         body.contains("Welcome, maria!")
             && body.contains("password you chose, maria")
-            && body.contains("<strong>Home Jellyfin</strong>"),
+            && body.contains("(Home Jellyfin)"),
         "{body}"
     );
 

@@ -19,3 +19,4 @@ mod profiles;
 mod requests;
 mod security;
 mod servers;
+mod welcome;

@@ -1,0 +1,18 @@
+-- The address friends open for a server (the connection URL is often a LAN or loopback address
+-- usher uses itself). NULL: the connection URL when it is public, else none.
+ALTER TABLE servers ADD COLUMN friend_url TEXT;
+
+-- Plex Home members get steps of their own ('plex_home'): they have no invitation to accept.
+CREATE TABLE onboarding_steps_new (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT    NOT NULL CHECK (kind IN ('plex', 'plex_home', 'jellyfin', 'emby', 'before')),
+    position    INTEGER NOT NULL,
+    title       TEXT    NOT NULL,
+    body        TEXT    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+INSERT INTO onboarding_steps_new SELECT * FROM onboarding_steps;
+DROP TABLE onboarding_steps;
+ALTER TABLE onboarding_steps_new RENAME TO onboarding_steps;
+CREATE INDEX onboarding_kind ON onboarding_steps(kind, position);
