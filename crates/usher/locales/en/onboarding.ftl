@@ -56,6 +56,7 @@ guide-owner-default = the owner
 guide-what = This is { $owner }'s media server. Friends and family can watch the films, shows and music shared here on their own devices. usher is the doorman: it lets you in with an invite or a request, and sets up your access.
 guide-servers = Servers:
 guide-join-title = Getting in
+guide-join-body-invite-only = Got an invite link or code? Use it and you're in within a minute. No invite? Ask the owner for one.
 guide-join-body = Got an invite link or code? Use it and you're in within a minute. No invite? Ask for access with the request form; you'll hear back once the owner decides.
 guide-apps-title = Get the app
 guide-app-phone = Phone and tablet: install { $app } from the App Store or Google Play.

@@ -56,6 +56,7 @@ guide-owner-default = el dueño
 guide-what = Este es el servidor multimedia de { $owner }. Amigos y familia pueden ver aquí películas, series y música en sus propios dispositivos. usher es el portero: te deja entrar con una invitación o una solicitud y prepara tu acceso.
 guide-servers = Servidores:
 guide-join-title = Cómo entrar
+guide-join-body-invite-only = ¿Tienes un enlace o código de invitación? Úsalo y entras en un minuto. ¿Sin invitación? Pídesela al dueño.
 guide-join-body = ¿Tienes un enlace o código de invitación? Úsalo y entras en un minuto. ¿Sin invitación? Pide acceso con el formulario; te avisaremos cuando el dueño decida.
 guide-apps-title = Consigue la app
 guide-app-phone = Móvil y tableta: instala { $app } desde la App Store o Google Play.

@@ -16,3 +16,9 @@ INSERT INTO onboarding_steps_new SELECT * FROM onboarding_steps;
 DROP TABLE onboarding_steps;
 ALTER TABLE onboarding_steps_new RENAME TO onboarding_steps;
 CREATE INDEX onboarding_kind ON onboarding_steps(kind, position);
+
+-- Codes the owner chose can be guessed from a dictionary; generated ones cannot. Only the former
+-- are held back from an address that has been guessing (see the invite code-miss limiter).
+ALTER TABLE invites ADD COLUMN custom_code INTEGER NOT NULL DEFAULT 0;
+UPDATE invites SET custom_code = 1
+ WHERE length(code) != 10 OR code GLOB '*[^23456789ABCDEFGHJKMNPQRSTUVWXYZ]*';

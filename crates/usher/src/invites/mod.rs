@@ -238,6 +238,7 @@ async fn create_in_batch(
                     access_seconds,
                     passphrase_hash: hash.as_deref(),
                     created_by: actor,
+                    custom_code: custom,
                 },
                 &targets,
                 now,
@@ -356,6 +357,9 @@ pub enum RedeemError {
         key: &'static str,
         detail: String,
     },
+    /// The address has tried too many unknown codes (see `public::lookup`).
+    #[error("too many unknown codes from this address")]
+    RateLimited,
     #[error("database error: {0}")]
     Store(String),
 }
@@ -377,6 +381,7 @@ impl RedeemError {
             RedeemError::Invalid { .. } => "invalid",
             RedeemError::Duplicate => "already_redeemed",
             RedeemError::Refused { .. } => "refused",
+            RedeemError::RateLimited => "rate_limited",
             RedeemError::Store(_) => "internal",
         }
     }
@@ -389,6 +394,7 @@ impl RedeemError {
             RedeemError::Passphrase => S::FORBIDDEN,
             RedeemError::Invalid { .. } | RedeemError::Refused { .. } => S::UNPROCESSABLE_ENTITY,
             RedeemError::Duplicate => S::CONFLICT,
+            RedeemError::RateLimited => S::TOO_MANY_REQUESTS,
             RedeemError::Store(_) => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -404,6 +410,7 @@ impl RedeemError {
             RedeemError::Invalid { key, .. } => key,
             RedeemError::Duplicate => "redeem-duplicate",
             RedeemError::Refused { key, .. } => key,
+            RedeemError::RateLimited => "error-rate-limited",
             RedeemError::Store(_) => "error-internal",
         }
     }

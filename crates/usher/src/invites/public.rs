@@ -14,14 +14,10 @@ use crate::web::extract::{self, Form};
 use crate::web::visitor::Visitor;
 use crate::web::{AppState, page, ser};
 
-/// Turns "this code does not work" into the right page and status, counting misses per address
-/// so codes cannot be guessed.
-fn unusable(state: &AppState, visitor: &Visitor, e: RedeemError) -> AppError {
-    if matches!(e, RedeemError::NotFound) {
-        state
-            .limits
-            .code_miss
-            .check(&visitor.ip.to_string(), &state.clock);
+/// Turns "this code does not work" into the right page and status.
+fn unusable(e: RedeemError) -> AppError {
+    if matches!(e, RedeemError::RateLimited) {
+        return AppError::too_many_requests();
     }
     let err = AppError::new(e.status(), e.code(), e.key());
     match e.detail() {
@@ -30,16 +26,28 @@ fn unusable(state: &AppState, visitor: &Visitor, e: RedeemError) -> AppError {
     }
 }
 
-fn guard(state: &AppState, visitor: &Visitor) -> AppResult<()> {
-    if state
-        .limits
-        .code_miss
-        .retry_after(&visitor.ip.to_string(), &state.clock)
-        > 0
-    {
-        return Err(AppError::too_many_requests());
+/// Opens an invite for a visitor. The code-miss limiter slows guessing, not using: every
+/// unknown code an address tries counts, and an address over the limit is answered "too many
+/// attempts" for unknown codes, ended invites and codes the owner chose (a dictionary could
+/// find those). A live invite with a generated code (about 49 bits) still opens, so a household
+/// behind one address never locks itself out of a link it holds, while guessing stays as slow
+/// as the limit makes it.
+async fn lookup(
+    state: &AppState,
+    visitor: &Visitor,
+    code: &str,
+) -> Result<OpenInvite, RedeemError> {
+    let ip = visitor.ip.to_string();
+    let limiter = &state.limits.code_miss;
+    let over = || limiter.retry_after(&ip, &state.clock) > 0;
+    match super::open(state, code).await {
+        Err(RedeemError::NotFound) if !limiter.check(&ip, &state.clock) => {
+            Err(RedeemError::RateLimited)
+        }
+        Err(RedeemError::Unusable(_)) if over() => Err(RedeemError::RateLimited),
+        Ok(open) if open.invite.custom_code && over() => Err(RedeemError::RateLimited),
+        other => other,
     }
-    Ok(())
 }
 
 #[derive(Deserialize, Default)]
@@ -48,39 +56,41 @@ pub struct JoinQuery {
     code: Option<String>,
 }
 
-/// `/join`: type a code. A GET form, so it works from any link and needs no token.
+/// `/join`: type a code. A GET form, so it works from any link and needs no token. A code that
+/// matches no invite keeps the box, with the mistake said next to it.
 pub async fn join(
     State(state): State<AppState>,
     visitor: Visitor,
     Query(q): Query<JoinQuery>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
-    let Some(raw) = q.code.filter(|c| !c.trim().is_empty()) else {
-        return Ok(page(
+    let requests_open = crate::requests::is_open(&state).await?;
+    let render = |code: &str, error: Option<&str>, status: StatusCode| -> AppResult<Response> {
+        let mut res = page(
             &state,
             &visitor,
             "join.html",
-            context! { code => "", error => () },
+            context! { code, error, requests_open },
         )?
-        .into_response());
+        .into_response();
+        *res.status_mut() = status;
+        Ok(res)
     };
-    match rules::normalize_code(&raw) {
-        Some(code) => Ok(Redirect::to(&format!("/i/{code}")).into_response()),
-        None => {
-            state
-                .limits
-                .code_miss
-                .check(&visitor.ip.to_string(), &state.clock);
-            let mut res = page(
-                &state,
-                &visitor,
-                "join.html",
-                context! { code => raw, error => "redeem-not-found" },
-            )?
-            .into_response();
-            *res.status_mut() = StatusCode::NOT_FOUND;
-            Ok(res)
+    let Some(raw) = q.code.filter(|c| !c.trim().is_empty()) else {
+        return render("", None, StatusCode::OK);
+    };
+    let raw = raw.trim();
+    match lookup(&state, &visitor, raw).await {
+        Ok(open) => Ok(Redirect::to(&format!("/i/{}", open.invite.code)).into_response()),
+        // Ended invites have their own page (or lead back to this device's welcome page).
+        Err(RedeemError::Unusable(_)) => {
+            let code = rules::normalize_code(raw).unwrap_or_default();
+            Ok(Redirect::to(&format!("/i/{code}")).into_response())
         }
+        Err(e @ (RedeemError::NotFound | RedeemError::RateLimited)) => {
+            let code: String = raw.chars().take(rules::MAX_CODE).collect();
+            render(&code, Some(e.key()), e.status())
+        }
+        Err(e) => Err(unusable(e)),
     }
 }
 
@@ -160,18 +170,17 @@ pub async fn show(
     headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
-    let open = match super::open(&state, &code).await {
+    let open = match lookup(&state, &visitor, &code).await {
         Ok(open) => open,
         Err(e @ RedeemError::Unusable(_)) => {
             // Used up by this very device: back to where it was welcomed.
             let canonical = rules::normalize_code(&code).unwrap_or_default();
             return match remembered_welcome(&state, &headers, &canonical) {
                 Some(url) => Ok(Redirect::to(&url).into_response()),
-                None => Err(unusable(&state, &visitor, e)),
+                None => Err(unusable(e)),
             };
         }
-        Err(e) => return Err(unusable(&state, &visitor, e)),
+        Err(e) => return Err(unusable(e)),
     };
     if open.invite.code != code {
         // One canonical URL per invite (codes match case-insensitively).
@@ -255,7 +264,6 @@ pub async fn redeem_form(
     Path(code): Path<String>,
     Form(form): Form<RedeemForm>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
     if !state
         .limits
         .redeem
@@ -263,9 +271,7 @@ pub async fn redeem_form(
     {
         return Err(AppError::too_many_requests());
     }
-    let open = super::open(&state, &code)
-        .await
-        .map_err(|e| unusable(&state, &visitor, e))?;
+    let open = lookup(&state, &visitor, &code).await.map_err(unusable)?;
     let verified = (!form.plex_verified.is_empty())
         .then(|| state.key.open(&form.plex_verified))
         .flatten();
@@ -306,9 +312,7 @@ pub async fn redeem_form(
     };
     match super::redeem(&state, &open.invite.code, &input).await {
         Ok(done) => Ok(welcomed(&state, &open.invite.code, done.member_id)),
-        Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => {
-            Err(unusable(&state, &visitor, e))
-        }
+        Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => Err(unusable(e)),
         Err(RedeemError::Store(e)) => {
             tracing::error!(error = %e, "redemption failed");
             Err(AppError::internal())
@@ -429,10 +433,7 @@ pub async fn plex_start(
     visitor: Visitor,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
-    let open = super::open(&state, &code)
-        .await
-        .map_err(|e| unusable(&state, &visitor, e))?;
+    let open = lookup(&state, &visitor, &code).await.map_err(unusable)?;
     let auth = crate::servers::plex_auth(&state).map_err(media_failure)?;
     let pin = auth.create_pin().await.map_err(media_failure)?;
     let code = &open.invite.code;
@@ -461,10 +462,7 @@ pub async fn plex_back(
     Path(code): Path<String>,
     Query(q): Query<PlexBack>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
-    let open = super::open(&state, &code)
-        .await
-        .map_err(|e| unusable(&state, &visitor, e))?;
+    let open = lookup(&state, &visitor, &code).await.map_err(unusable)?;
     let code = open.invite.code.clone();
     let pin: u64 = q
         .pin
@@ -501,9 +499,7 @@ pub async fn plex_back(
         };
         return match super::redeem(&state, &code, &input).await {
             Ok(done) => Ok(welcomed(&state, &code, done.member_id)),
-            Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => {
-                Err(unusable(&state, &visitor, e))
-            }
+            Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => Err(unusable(e)),
             Err(RedeemError::Store(e)) => {
                 tracing::error!(error = %e, "redemption failed");
                 Err(AppError::internal())
@@ -532,12 +528,12 @@ pub async fn plex_back(
 
 // --- public JSON API ----------------------------------------------------------------------------
 
-fn api_error(state: &AppState, visitor: &Visitor, e: RedeemError) -> AppError {
+fn api_error(e: RedeemError) -> AppError {
     if let RedeemError::Store(msg) = &e {
         tracing::error!(error = %msg, "redemption failed");
         return AppError::internal();
     }
-    let mut err = unusable(state, visitor, e.clone_shallow());
+    let mut err = unusable(e.clone_shallow());
     err.field = e.field();
     err
 }
@@ -555,6 +551,7 @@ impl RedeemError {
                 detail: detail.clone(),
             },
             RedeemError::Duplicate => RedeemError::Duplicate,
+            RedeemError::RateLimited => RedeemError::RateLimited,
             RedeemError::Refused {
                 server,
                 field,
@@ -577,10 +574,7 @@ pub async fn api_show(
     visitor: Visitor,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
-    let open = super::open(&state, &code)
-        .await
-        .map_err(|e| api_error(&state, &visitor, e))?;
+    let open = lookup(&state, &visitor, &code).await.map_err(api_error)?;
     let targets = super::target_views(&open.targets);
     let invite = &open.invite;
     Ok(Json(serde_json::json!({
@@ -625,7 +619,6 @@ pub async fn api_redeem(
     Path(code): Path<String>,
     extract::Json(body): extract::Json<RedeemJson>,
 ) -> AppResult<Response> {
-    guard(&state, &visitor)?;
     if !state
         .limits
         .redeem
@@ -633,6 +626,7 @@ pub async fn api_redeem(
     {
         return Err(AppError::too_many_requests());
     }
+    lookup(&state, &visitor, &code).await.map_err(api_error)?;
     let input = RedeemInput {
         plex_account: body.plex_username.unwrap_or_default(),
         email: body.email.unwrap_or_default(),
@@ -644,7 +638,7 @@ pub async fn api_redeem(
     };
     let done: Redeemed = super::redeem(&state, &code, &input)
         .await
-        .map_err(|e| api_error(&state, &visitor, e))?;
+        .map_err(api_error)?;
     Ok((StatusCode::CREATED, Json(redeemed_json(&done))).into_response())
 }
 

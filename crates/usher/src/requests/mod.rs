@@ -78,6 +78,12 @@ pub async fn requestable_servers(
         .collect())
 }
 
+/// Whether the public request form takes requests: switched on, with a server to approve for.
+pub async fn is_open(state: &AppState) -> Result<bool, crate::store::StoreError> {
+    let settings = crate::settings::load(&state.store).await?;
+    Ok(settings.requests.enabled && !requestable_servers(state, &settings).await?.is_empty())
+}
+
 /// Whether only Plex servers can be requested (then a Plex user name is accepted instead of an
 /// email).
 pub fn plex_only(servers: &[crate::store::servers::ServerRow]) -> bool {

@@ -20,6 +20,9 @@ pub struct InviteRow {
     pub disabled: bool,
     pub created_by: String,
     pub created_at: Timestamp,
+    /// The owner chose the code (guessable), rather than usher generating it.
+    #[serde(skip)]
+    pub custom_code: bool,
 }
 
 impl InviteRow {
@@ -87,6 +90,7 @@ pub struct NewInvite<'a> {
     pub access_seconds: Option<i64>,
     pub passphrase_hash: Option<&'a str>,
     pub created_by: &'a str,
+    pub custom_code: bool,
 }
 
 pub struct NewTarget {
@@ -234,8 +238,8 @@ impl Store {
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO invites (code, label, max_uses, expires_at, access_seconds, passphrase_hash,
-                                  created_by, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                  created_by, created_at, custom_code)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(invite.code)
         .bind(invite.label)
@@ -245,6 +249,7 @@ impl Store {
         .bind(invite.passphrase_hash)
         .bind(invite.created_by)
         .bind(now)
+        .bind(invite.custom_code)
         .fetch_one(&mut *tx)
         .await?;
         for t in targets {

@@ -402,9 +402,23 @@ pub fn render(state: &AppState, ctx: &ErrorContext<'_>, err: AppError) -> Respon
         return json_body(&err, &message);
     }
     let base = crate::web::base_context(state, ctx.lang, ctx.theme, ctx.csrf, ctx.admin, ctx.path);
+    // A short heading of its own (`redeem-used-up-title`), else one per status; the message
+    // itself is the paragraph below it.
+    let title = state
+        .i18n
+        .get(ctx.lang, &format!("{}-title", err.message_key), &[])
+        .or_else(|| {
+            state.i18n.get(
+                ctx.lang,
+                &format!("error-title-{}", err.status.as_u16()),
+                &[],
+            )
+        })
+        .unwrap_or_else(|| state.i18n.text(ctx.lang, "error-title"));
     let page = minijinja::context! {
         status => err.status.as_u16(),
-        title_key => err.message_key,
+        title,
+        message_key => err.message_key,
         detail => err.detail,
     };
     let ctx = minijinja::context! { ..page, ..base };

@@ -455,7 +455,7 @@ async fn unknown_pages_are_a_friendly_404_and_api_errors_are_json() {
     let app = spawn_app().await;
     let (status, body) = app.get_text("/nowhere").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(body.contains("<html") && body.contains("There is nothing here"));
+    assert!(body.contains("<html") && body.contains("There is nothing at this address"));
     let res = app.get("/api/v1/nothing").await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let body: serde_json::Value = res.json().await.unwrap();

@@ -712,8 +712,12 @@ async fn the_public_api_describes_an_invite_without_secrets_and_uses_one_error_s
 }
 
 #[tokio::test]
-async fn guessing_codes_is_slowed_down() {
+async fn guessing_codes_is_slowed_down_but_a_real_link_still_opens() {
     let w = world().await;
+    let real = w.invite(&[w.jf_id], "5", |_| {}).await;
+    let chosen = w
+        .invite(&[w.jf_id], "5", |i| i.code = "book-club".into())
+        .await;
     let visitor = reqwest::Client::new();
     for i in 0..30 {
         let res = visitor
@@ -723,19 +727,54 @@ async fn guessing_codes_is_slowed_down() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }
-    let res = visitor.get(w.app.url("/i/GUESS9999")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    let res = visitor.get(w.app.url("/join")).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    w.app.clock.advance(3600);
+    let status = |path: String| {
+        let visitor = visitor.clone();
+        async move { visitor.get(path).send().await.unwrap().status() }
+    };
     assert_eq!(
-        visitor
-            .get(w.app.url("/join"))
+        status(w.app.url("/i/GUESS9999")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let (code, body) = {
+        let res = visitor
+            .get(w.app.url("/join?code=GUESS9999"))
             .send()
             .await
-            .unwrap()
-            .status(),
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    };
+    assert_eq!(code, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        body.contains("id=\"code\"") && body.contains("Too many attempts"),
+        "the box stays"
+    );
+    // The household's real link (a generated code) opens all the same, from the page and the API…
+    assert_eq!(
+        status(w.app.url(&format!("/i/{real}"))).await,
         StatusCode::OK
+    );
+    assert_eq!(
+        status(w.app.url(&format!("/api/v1/invites/{real}"))).await,
+        StatusCode::OK
+    );
+    let res = w
+        .redeem_api(
+            &real,
+            json!({"username": "house", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // …while a code the owner chose, which a dictionary could find, waits like a guess.
+    assert_eq!(
+        status(w.app.url("/i/BOOK-CLUB")).await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(chosen, "BOOK-CLUB");
+    w.app.clock.advance(3600);
+    assert_eq!(status(w.app.url("/i/BOOK-CLUB")).await, StatusCode::OK);
+    assert_eq!(
+        status(w.app.url("/i/GUESS9999")).await,
+        StatusCode::NOT_FOUND
     );
 }
 

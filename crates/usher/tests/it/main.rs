@@ -7,6 +7,7 @@ mod helpers;
 mod api;
 mod backup;
 mod cli;
+mod dead_ends;
 mod events;
 mod faults;
 mod foundation;
