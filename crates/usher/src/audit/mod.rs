@@ -265,6 +265,7 @@ pub async fn csv(
     let start = f.page()?;
     let first = state.store.list_events(&query, start, CSV_BATCH).await?;
     let head = format!("\u{feff}{CSV_HEADER}\r\n");
+    use futures_util::StreamExt;
     let stream = futures_util::stream::unfold(
         (Some(head), first, state.store.clone(), query),
         |(head, rows, store, query)| async move {
@@ -292,7 +293,9 @@ pub async fn csv(
             };
             Some((Ok(chunk), (None, next, store, query)))
         },
-    );
+    )
+    // The gzip layer polls its body once more after the end; a bare `unfold` panics then.
+    .fuse();
     let day = crate::clock::rfc3339(state.clock.now());
     let filename = format!("usher-events-{}.csv", day.get(..10).unwrap_or("export"));
     Ok((
