@@ -35,8 +35,35 @@ pub enum Outcome {
     Skipped,
 }
 
+/// Who learns of a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Audience {
+    /// The background worker: nobody is waiting, so the owner's channels are told.
+    Owner,
+    /// Someone is waiting on a form (a friend redeeming, the owner approving): a refusal they can
+    /// fix themselves (a taken name, a mistyped account) is answered to them there and is not
+    /// a provisioning failure.
+    Waiting,
+}
+
+/// Refusals the person filling the form can fix by changing what they typed.
+fn fixable_on_the_form(e: &MediaError) -> bool {
+    matches!(
+        e,
+        MediaError::AlreadyExists(_) | MediaError::Invalid(_) | MediaError::NotFound(_)
+    )
+}
+
 /// Runs one job now if it can be claimed.
 pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreError> {
+    run_job_for(state, job_id, Audience::Owner).await
+}
+
+async fn run_job_for(
+    state: &AppState,
+    job_id: i64,
+    audience: Audience,
+) -> Result<Outcome, StoreError> {
     let now = state.clock.now();
     let Some(job) = state.store.claim_job(job_id, now, LEASE_SECONDS).await? else {
         return Ok(Outcome::Skipped);
@@ -138,6 +165,11 @@ pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreErro
                 .store
                 .fail_job(job.id, grant.id, status, &message, now)
                 .await?;
+            if audience == Audience::Waiting && fixable_on_the_form(&e) {
+                // Answered on the form; the caller undoes the half-made member.
+                event(state, "grant.refused", &grant, Some(&message)).await?;
+                return Ok(Outcome::Failed(e));
+            }
             event(state, "grant.failed", &grant, Some(&message)).await?;
             if job.kind == "provision" {
                 let kind = crate::notify::Kind::ProvisioningFailed;
@@ -417,7 +449,7 @@ pub async fn provision_now(
 ) -> Result<(Vec<GrantRow>, Option<(i64, MediaError)>), StoreError> {
     let mut refused = None;
     for job in job_ids {
-        if let Outcome::Failed(e) = run_job(state, *job).await? {
+        if let Outcome::Failed(e) = run_job_for(state, *job, Audience::Waiting).await? {
             let grant_id = state.store.grant_of_job(*job).await?;
             refused.get_or_insert((grant_id, e));
         }

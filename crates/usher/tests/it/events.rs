@@ -373,7 +373,15 @@ async fn the_csv_export_downloads_whole_when_the_browser_accepts_gzip() {
     use std::io::Read;
     let app = spawn_signed_in().await;
     for i in 0..1_200 {
-        append(&app, START + i, "tester", "test.gzip", &format!("row {i}"), "").await;
+        append(
+            &app,
+            START + i,
+            "tester",
+            "test.gzip",
+            &format!("row {i}"),
+            "",
+        )
+        .await;
     }
     let res = app
         .client

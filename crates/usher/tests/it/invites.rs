@@ -974,3 +974,63 @@ async fn the_dashboard_counts_redemptions_and_members_per_server() {
     assert!(body.contains("<strong>1</strong>members on Home Jellyfin"));
     assert!(body.contains("<svg class=\"chart\""));
 }
+
+/// A friend's typo (a username taken on the server) is answered on the form, three times for
+/// three typos, and never reaches the owner's channels as a failed setup.
+#[tokio::test]
+async fn a_taken_username_is_answered_on_the_form_and_does_not_alarm_the_owner() {
+    let w = world().await;
+    let channel = w
+        .app
+        .state
+        .store
+        .insert_channel(
+            usher::store::notify::NewChannel {
+                kind: "webhook",
+                name: "everything",
+                target_sealed: None,
+                target_hint: None,
+                address: Some("http://127.0.0.1:9/hook"),
+                secret_sealed: None,
+                events: r#"["provisioning.failed","member.joined"]"#,
+                lang: "en",
+            },
+            w.app.clock.now(),
+        )
+        .await
+        .unwrap();
+    w.jf.add_user(fakes::jellyfin::SeedUser::member("taken", "pw"));
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    for _ in 0..3 {
+        let res = w
+            .redeem_api(
+                &code,
+                json!({"username": "taken", "password": "a good password"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "username", "{body}");
+    }
+    let deliveries = w.app.state.store.recent_deliveries(50).await.unwrap();
+    assert!(
+        deliveries
+            .iter()
+            .all(|d| d.channel_id != Some(channel) || d.event != "provisioning.failed"),
+        "{deliveries:?}"
+    );
+    let failed: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE action = 'grant.failed'")
+            .fetch_one(w.app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(failed, 0);
+    // The use was released each time: the right name still works.
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "fresh", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
