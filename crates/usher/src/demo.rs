@@ -85,6 +85,20 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("could not connect the demo Jellyfin: {e}"))?;
+    // Both demo servers are ticked when approving requests (a server connected later is not).
+    crate::servers::set_defaults(
+        &state,
+        jellyfin_id,
+        crate::store::servers::ServerDefaults {
+            allow_downloads: false,
+            allow_live_tv: false,
+            allow_camera_upload: false,
+            max_sessions: None,
+            request_default: true,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let invite = crate::invites::create(
         &state,
         &crate::invites::CreateInput {

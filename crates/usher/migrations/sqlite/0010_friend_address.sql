@@ -22,3 +22,9 @@ CREATE INDEX onboarding_kind ON onboarding_steps(kind, position);
 ALTER TABLE invites ADD COLUMN custom_code INTEGER NOT NULL DEFAULT 0;
 UPDATE invites SET custom_code = 1
  WHERE length(code) != 10 OR code GLOB '*[^23456789ABCDEFGHJKMNPQRSTUVWXYZ]*';
+
+-- Whether approving a request starts with this server ticked (when no request profile is set).
+-- Servers connected later start unticked, so a new server is never handed out by surprise;
+-- servers already connected keep being ticked as they were.
+ALTER TABLE servers ADD COLUMN request_default INTEGER NOT NULL DEFAULT 0;
+UPDATE servers SET request_default = 1;

@@ -615,7 +615,7 @@ async fn requests_approve(
 ) -> AppResult<Response> {
     let id = id_of(&id)?;
     let settings = crate::settings::load(&state.store).await?;
-    let mut selection = crate::requests::default_selection(&state, &settings).await?;
+    let mut selection = crate::requests::starting_selection(&state, &settings).await?;
     if let Some(servers) = b.servers {
         let mut chosen = Vec::new();
         for t in servers {

@@ -28,18 +28,36 @@ async fn render(
     super::expire(state).await?;
     let settings = crate::settings::load(&state.store).await?;
     let requests = state.store.requests(300).await?;
+    // The picker starts where every approval starts: the request profile or the defaults.
+    let start = super::starting_selection(state, &settings).await?;
     let mut servers = Vec::new();
     for s in super::requestable_servers(state, &settings).await? {
-        let libraries: Vec<_> = state
+        let chosen = start.servers.iter().find(|c| c.server_id == s.id);
+        let libraries: Vec<Value> = state
             .store
             .libraries(s.id)
             .await?
             .into_iter()
             .filter(|l| l.enabled && l.present)
+            .map(|l| {
+                let ticked = match chosen {
+                    Some(c) => c.libraries.contains(&l.remote_id),
+                    None => l.is_default,
+                };
+                context! { ..ser(&l), ..context! { ticked } }
+            })
             .collect();
-        servers.push(
-            context! { server => ser(&s), libraries => ser(&libraries), plex => s.kind == "plex" },
-        );
+        let permissions = chosen
+            .map(|c| c.permissions.clone())
+            .unwrap_or_else(|| super::default_permissions(&s));
+        servers.push(context! {
+            server => ser(&s),
+            libraries,
+            plex => s.kind == "plex",
+            ticked => chosen.is_some(),
+            downloads => permissions.allow_downloads,
+            live_tv => permissions.allow_live_tv,
+        });
     }
     let now = state.clock.now();
     let mut rows: Vec<Value> = Vec::with_capacity(requests.len());

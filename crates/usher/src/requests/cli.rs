@@ -57,7 +57,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             let settings = crate::settings::load(&state.store)
                 .await
                 .map_err(|e| e.to_string())?;
-            let selection = super::default_selection(state, &settings)
+            let selection = super::starting_selection(state, &settings)
                 .await
                 .map_err(|e| e.to_string())?;
             let done = super::approve(state, id, &selection, "cli")

@@ -197,7 +197,7 @@ pub async fn submit(
         .link(state, "/admin/requests");
     notify::emit(state, created).await;
     if settings.requests.auto_approve {
-        let selection = default_selection(state, &settings).await?;
+        let selection = starting_selection(state, &settings).await?;
         match approve(state, id, &selection, "auto-approve").await {
             Ok(_) => return Ok(Submitted::Approved(id)),
             // The request stays pending for the owner to look at.
@@ -226,12 +226,36 @@ pub struct ServerChoice {
 }
 
 /// Every requestable server with its pre-checked libraries and default permissions.
+/// Where every approval starts (the web picker, the Telegram picker, auto-approve, the CLI and
+/// the API): the request profile when the owner chose one, else the servers ticked for requests
+/// with their default libraries and permissions.
+pub async fn starting_selection(
+    state: &AppState,
+    settings: &Settings,
+) -> Result<Selection, crate::store::StoreError> {
+    if let Some(pid) = settings.requests.profile_id {
+        match crate::profiles::selection(state, pid).await {
+            Ok(selection) => return Ok(selection),
+            // A deleted profile falls back to the defaults rather than blocking approvals.
+            Err(e) => {
+                tracing::warn!(error = %e, profile = pid, "the request profile cannot be used")
+            }
+        }
+    }
+    default_selection(state, settings).await
+}
+
+/// The servers ticked for requests with their default libraries and permissions.
 pub async fn default_selection(
     state: &AppState,
     settings: &Settings,
 ) -> Result<Selection, crate::store::StoreError> {
     let mut servers = Vec::new();
-    for s in requestable_servers(state, settings).await? {
+    for s in requestable_servers(state, settings)
+        .await?
+        .into_iter()
+        .filter(|s| s.request_default)
+    {
         let libraries: Vec<String> = state
             .store
             .libraries(s.id)

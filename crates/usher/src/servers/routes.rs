@@ -268,6 +268,8 @@ pub struct DefaultsForm {
     allow_camera_upload: Option<String>,
     #[serde(default)]
     max_sessions: String,
+    #[serde(default)]
+    request_default: Option<String>,
 }
 
 pub async fn defaults(
@@ -293,6 +295,7 @@ pub async fn defaults(
         }
     };
     let d = ServerDefaults {
+        request_default: form.request_default.is_some(),
         allow_downloads: form.allow_downloads.is_some(),
         allow_live_tv: form.allow_live_tv.is_some(),
         allow_camera_upload: form.allow_camera_upload.is_some(),

@@ -31,6 +31,8 @@ pub struct ServerRow {
     pub sync_error: Option<String>,
     /// The address friends open, set by the owner (see [`ServerRow::friend_address`]).
     pub friend_url: Option<String>,
+    /// Approving a request starts with this server ticked.
+    pub request_default: bool,
 }
 
 impl ServerRow {
@@ -91,6 +93,7 @@ pub struct ServerDefaults {
     pub allow_live_tv: bool,
     pub allow_camera_upload: bool,
     pub max_sessions: Option<i64>,
+    pub request_default: bool,
 }
 
 /// A server with how many libraries it offers.
@@ -106,8 +109,9 @@ impl Store {
     ) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(
             "INSERT INTO servers (name, kind, url, token_sealed, remote_id, version, warning,
-                                  status, checked_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?) RETURNING id",
+                                  status, checked_at, created_at, updated_at, request_default)
+             VALUES (?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?, ?, NOT EXISTS (SELECT 1 FROM servers))
+             RETURNING id",
         )
         .bind(s.name)
         .bind(s.kind)
@@ -242,13 +246,15 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "UPDATE servers SET default_allow_downloads = ?, default_allow_live_tv = ?,
-                    default_allow_camera_upload = ?, default_max_sessions = ?, updated_at = ?
+                    default_allow_camera_upload = ?, default_max_sessions = ?,
+                    request_default = ?, updated_at = ?
              WHERE id = ?",
         )
         .bind(d.allow_downloads)
         .bind(d.allow_live_tv)
         .bind(d.allow_camera_upload)
         .bind(d.max_sessions)
+        .bind(d.request_default)
         .bind(now)
         .bind(id)
         .execute(self.pool())

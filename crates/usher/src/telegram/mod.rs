@@ -207,11 +207,12 @@ pub async fn show_outcome(state: &AppState, request_id: i64) {
     }
 }
 
-/// Library rows the picker offers: every offered library of every requestable server.
+/// Library rows the picker offers: every offered library of every requestable server, as
+/// (library id, server id, label, sharing id).
 async fn picker_libraries(
     state: &AppState,
     settings: &Settings,
-) -> Result<Vec<(i64, i64, String, bool)>, crate::store::StoreError> {
+) -> Result<Vec<(i64, i64, String, String)>, crate::store::StoreError> {
     let servers = requests::requestable_servers(state, settings).await?;
     let several = servers.len() > 1;
     let mut out = Vec::new();
@@ -223,7 +224,7 @@ async fn picker_libraries(
                 } else {
                     l.name.clone()
                 };
-                out.push((l.id, s.id, label, l.is_default));
+                out.push((l.id, s.id, label, l.remote_id));
             }
         }
     }
@@ -338,8 +339,12 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             let libs = picker_libraries(state, &settings)
                 .await
                 .map_err(store_err)?;
-            let mut selected = picker_selection(&r)
-                .unwrap_or_else(|| libs.iter().filter(|l| l.3).map(|l| l.0).collect());
+            let mut selected = match picker_selection(&r) {
+                Some(s) => s,
+                None => first_picks(state, &settings, &libs)
+                    .await
+                    .map_err(store_err)?,
+            };
             if let Callback::Toggle(_, lib) = cb {
                 if let Some(pos) = selected.iter().position(|id| *id == lib) {
                     selected.remove(pos);
@@ -395,8 +400,12 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             let libs = picker_libraries(state, &settings)
                 .await
                 .map_err(store_err)?;
-            let selected = picker_selection(&r)
-                .unwrap_or_else(|| libs.iter().filter(|l| l.3).map(|l| l.0).collect());
+            let selected = match picker_selection(&r) {
+                Some(s) => s,
+                None => first_picks(state, &settings, &libs)
+                    .await
+                    .map_err(store_err)?,
+            };
             let selection = selection_from(state, &settings, &libs, &selected)
                 .await
                 .map_err(store_err)?;
@@ -463,36 +472,66 @@ async fn finish_approval(
     }
 }
 
+/// The picker's first state: the libraries of the approval's starting selection.
+async fn first_picks(
+    state: &AppState,
+    settings: &Settings,
+    libs: &[(i64, i64, String, String)],
+) -> Result<Vec<i64>, crate::store::StoreError> {
+    let start = requests::starting_selection(state, settings).await?;
+    Ok(libs
+        .iter()
+        .filter(|l| {
+            start
+                .servers
+                .iter()
+                .any(|c| c.server_id == l.1 && c.libraries.contains(&l.3))
+        })
+        .map(|l| l.0)
+        .collect())
+}
+
+/// The approval the picker's ticks describe, with the starting selection's permissions and
+/// duration (a request profile's, when one is set).
 async fn selection_from(
     state: &AppState,
     settings: &Settings,
-    libs: &[(i64, i64, String, bool)],
+    libs: &[(i64, i64, String, String)],
     selected: &[i64],
 ) -> Result<Selection, crate::store::StoreError> {
+    let start = requests::starting_selection(state, settings).await?;
     let mut servers: Vec<ServerChoice> = Vec::new();
     for s in requests::requestable_servers(state, settings).await? {
-        let rows = state.store.libraries(s.id).await?;
         let chosen: Vec<String> = libs
             .iter()
             .filter(|l| l.1 == s.id && selected.contains(&l.0))
-            .filter_map(|l| {
-                rows.iter()
-                    .find(|r| r.id == l.0)
-                    .map(|r| r.remote_id.clone())
-            })
+            .map(|l| l.3.clone())
             .collect();
         if !chosen.is_empty() {
+            let permissions = start
+                .servers
+                .iter()
+                .find(|c| c.server_id == s.id)
+                .map(|c| c.permissions.clone())
+                .unwrap_or_else(|| requests::default_permissions(&s));
             servers.push(ServerChoice {
                 server_id: s.id,
                 libraries: chosen,
-                permissions: requests::default_permissions(&s),
+                permissions,
             });
         }
     }
+    let unchanged = servers.len() == start.servers.len()
+        && servers.iter().all(|c| {
+            start
+                .servers
+                .iter()
+                .any(|o| o.server_id == c.server_id && o.libraries == c.libraries)
+        });
     Ok(Selection {
         servers,
-        duration: settings.requests.access_duration.clone(),
-        profile_id: None,
+        duration: start.duration,
+        profile_id: if unchanged { start.profile_id } else { None },
     })
 }
 

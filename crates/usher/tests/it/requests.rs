@@ -38,12 +38,31 @@ async fn desk_with(tweak: impl FnOnce(&mut Settings)) -> Desk {
     usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
         .await
         .unwrap();
+    // The owner ticks Jellyfin (connected after Plex) for requests too.
+    tick_for_requests(&w, w.jf_id).await;
     Desk {
         w,
         tg,
         mail,
         offset: 0,
     }
+}
+
+async fn tick_for_requests(w: &World, server: i64) {
+    let s = w.app.state.store.server(server).await.unwrap().unwrap();
+    usher::servers::set_defaults(
+        &w.app.state,
+        server,
+        usher::store::servers::ServerDefaults {
+            allow_downloads: s.default_allow_downloads,
+            allow_live_tv: s.default_allow_live_tv,
+            allow_camera_upload: s.default_allow_camera_upload,
+            max_sessions: s.default_max_sessions,
+            request_default: true,
+        },
+    )
+    .await
+    .unwrap();
 }
 
 async fn desk() -> Desk {
@@ -867,4 +886,80 @@ async fn approving_with_a_profile_button_in_telegram_uses_its_libraries() {
     assert_eq!(shares.len(), 1);
     let s = format!("{:?}", shares[0]);
     assert!(s.contains("81234003") && !s.contains("81234001"), "{s}");
+}
+
+/// The approval picker starts from the request defaults: a server connected later is not ticked
+/// until the owner ticks it for requests, and a request profile, when set, is the start.
+#[tokio::test]
+async fn approvals_start_from_the_request_defaults_not_from_every_server() {
+    let w = world().await;
+    usher::requests::submit(
+        &w.app.state,
+        &usher::requests::RequestInput {
+            name: "Lou".into(),
+            email: "lou@example.com".into(),
+            ..Default::default()
+        },
+        "10.9.9.9",
+    )
+    .await
+    .unwrap();
+    let (_, page) = w.app.get_text("/admin/requests").await;
+    let plex = format!("name=\"server\" value=\"{}\" checked", w.plex_id);
+    let jf_ticked = format!("name=\"server\" value=\"{}\" checked", w.jf_id);
+    let jf = format!("name=\"server\" value=\"{}\">", w.jf_id);
+    assert!(page.contains(&plex), "the first server is ticked: {page}");
+    assert!(
+        page.contains(&jf) && !page.contains(&jf_ticked),
+        "the later one is not"
+    );
+    let settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    let start = usher::requests::starting_selection(&w.app.state, &settings)
+        .await
+        .unwrap();
+    assert_eq!(
+        start
+            .servers
+            .iter()
+            .map(|c| c.server_id)
+            .collect::<Vec<_>>(),
+        vec![w.plex_id],
+        "auto-approve, the CLI, the API and Telegram start from the same"
+    );
+
+    // A request profile, when set, is where approvals start.
+    let res = w
+        .app
+        .post_form(
+            "/admin/profiles",
+            &[
+                ("name", "Films only"),
+                ("server", &w.jf_id.to_string()),
+                (
+                    &format!("lib_{}", w.jf_id),
+                    "f137a2dd21bbc1b99aa5c0f6bf02a805",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let profile = w.app.state.store.profiles().await.unwrap()[0].profile.id;
+    let mut settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    settings.requests.profile_id = Some(profile);
+    usher::settings::save(&w.app.state.store, &settings, w.app.clock.now())
+        .await
+        .unwrap();
+    let start = usher::requests::starting_selection(&w.app.state, &settings)
+        .await
+        .unwrap();
+    assert_eq!(start.profile_id, Some(profile));
+    assert_eq!(start.servers.len(), 1);
+    assert_eq!(start.servers[0].server_id, w.jf_id);
+    let (_, page) = w.app.get_text("/admin/requests").await;
+    assert!(page.contains(&jf_ticked) && !page.contains(&plex), "{page}");
 }
