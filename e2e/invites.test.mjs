@@ -83,3 +83,46 @@ test("with a public address set in Settings, the copied invite link uses it", as
   await Promise.all([page.waitForURL(/done=general/), page.click("form[action='/admin/settings/general'] button[type=submit]")]);
   await owner.close();
 });
+
+test("on the mixed demo invite, a mistake in every field is named at once and fixed in one retry", async () => {
+  const friend = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await friend.newPage();
+  await page.goto(demo.invite);
+  assert.ok(await page.isVisible("legend:has-text('Demo Plex: your Plex account')"));
+  assert.ok(await page.isVisible("legend:has-text('Demo Jellyfin: choose your login')"));
+
+  // The browser itself stops what the form declares (a character a username cannot have).
+  await page.fill("#plex_account", "someone@example.com");
+  await page.fill("#username", "bad/name");
+  await page.fill("#password", "a good password");
+  await page.fill("#password_confirm", "a good password");
+  await page.click("form.redeem button.primary");
+  assert.equal(await page.evaluate(() => document.querySelector("#username").validity.patternMismatch), true);
+  assert.match(page.url(), /\/i\/[A-Z0-9]+$/, "no round trip");
+
+  // Mistakes only the server can see come back together, each next to its field.
+  await page.fill("#plex_account", "not an account!");
+  await page.fill("#username", ".");
+  await page.fill("#password_confirm", "a different one");
+  await page.fill("#email", "someone@nodot");
+  await page.click("form.redeem button.primary");
+  await page.waitForSelector(".field-error");
+  for (const field of ["plex_account", "username", "password_confirm", "email"]) {
+    assert.ok(await page.isVisible(`#${field}-error`), `${field} has its own message`);
+    assert.equal(await page.getAttribute(`#${field}`, "aria-invalid"), "true");
+  }
+  assert.equal(await page.locator(".alert.error").count(), 1);
+  await page.screenshot({ path: join(shotsDir, "invite-mistakes-phone.png"), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+
+  // One retry with everything fixed.
+  await page.fill("#plex_account", "carol@example.com");
+  await page.fill("#username", "carol-jf");
+  await page.fill("#password", "a good password");
+  await page.fill("#password_confirm", "a good password");
+  await page.fill("#email", "carol@example.com");
+  await Promise.all([page.waitForURL(/\/welcome\?m=/), page.click("form.redeem button.primary")]);
+  assert.match(await page.textContent("h1"), /Welcome, carol-jf/);
+  await friend.close();
+});

@@ -314,3 +314,15 @@ public-url-warning-loopback = Links point at { $url }, which opens only on this 
 public-url-warning-private = Links point at { $url }, which opens only on your home network: friends elsewhere cannot use them.
 public-url-warning-unspecified = Links point at { $url }, which is not an address anyone can open.
 public-url-warning-fix = Set the public address
+
+invite-section-plex = { $servers }: your Plex account
+invite-section-local = { $servers }: choose your login
+invite-username-hint = Letters, digits, spaces and _ - ' . @ — up to 64 characters.
+redeem-fix-fields = Some details need fixing. Each one is marked below.
+redeem-username-needed = Choose a username.
+redeem-username-long = A username can be at most 64 characters.
+redeem-username-chars = Choose another username: it needs letters or digits.
+redeem-username-char = A username can't contain “{ $value }”. Use letters, digits, spaces and _ - ' . @
+redeem-password-needed = Choose a password.
+redeem-password-long = A password can be at most 256 characters.
+redeem-password-control = A password can't contain tabs, line breaks or other control characters.

@@ -11,7 +11,7 @@ members-notice-sync-failed = { $failed ->
    *[other] { $failed } servers could not be synced; the reasons are below.
 }
 members-sync-error = { $server } could not be synced:
-members-search = Name, email, user name or Plex account
+members-search = Name, email, username or Plex account
 members-search-submit = Search
 members-filter-server = Server
 members-filter-status = Status
@@ -69,7 +69,7 @@ member-last-error = The last change was refused: { $reason }
 ## A member's page
 member-email = Email
 member-plex-account = Plex account
-member-username = User name
+member-username = Username
 member-account = Account
 member-since = Since
 member-expiry = Access ends

@@ -314,3 +314,15 @@ public-url-warning-loopback = Los enlaces apuntan a { $url }, que solo se abre e
 public-url-warning-private = Los enlaces apuntan a { $url }, que solo se abre en tu red de casa: tus amigos de fuera no pueden usarlos.
 public-url-warning-unspecified = Los enlaces apuntan a { $url }, que no es una dirección que nadie pueda abrir.
 public-url-warning-fix = Indicar la dirección pública
+
+invite-section-plex = { $servers }: tu cuenta de Plex
+invite-section-local = { $servers }: elige tu usuario
+invite-username-hint = Letras, números, espacios y _ - ' . @ — hasta 64 caracteres.
+redeem-fix-fields = Hay que corregir algunos datos. Cada uno está marcado abajo.
+redeem-username-needed = Elige un nombre de usuario.
+redeem-username-long = Un nombre de usuario puede tener como mucho 64 caracteres.
+redeem-username-chars = Elige otro nombre de usuario: necesita letras o números.
+redeem-username-char = Un nombre de usuario no puede contener «{ $value }». Usa letras, números, espacios y _ - ' . @
+redeem-password-needed = Elige una contraseña.
+redeem-password-long = Una contraseña puede tener como mucho 256 caracteres.
+redeem-password-control = Una contraseña no puede contener tabuladores, saltos de línea ni otros caracteres de control.

@@ -332,7 +332,7 @@ pub struct RedeemInput {
     pub accepted_rules: bool,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum RedeemError {
     #[error("no invite has that code")]
     NotFound,
@@ -357,11 +357,32 @@ pub enum RedeemError {
         key: &'static str,
         detail: String,
     },
+    /// Fields the person must fix, all of them at once.
+    #[error("some fields need fixing")]
+    Fields(Vec<FieldProblem>),
     /// The address has tried too many unknown codes (see `public::lookup`).
     #[error("too many unknown codes from this address")]
     RateLimited,
     #[error("database error: {0}")]
     Store(String),
+}
+
+/// One field a person must fix: the Fluent key saying how, and the value it is about (`$value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub key: &'static str,
+    pub value: Option<String>,
+}
+
+impl FieldProblem {
+    fn new(field: &'static str, key: &'static str) -> Self {
+        FieldProblem {
+            field,
+            key,
+            value: None,
+        }
+    }
 }
 
 impl From<crate::store::StoreError> for RedeemError {
@@ -381,6 +402,7 @@ impl RedeemError {
             RedeemError::Invalid { .. } => "invalid",
             RedeemError::Duplicate => "already_redeemed",
             RedeemError::Refused { .. } => "refused",
+            RedeemError::Fields(_) => "invalid",
             RedeemError::RateLimited => "rate_limited",
             RedeemError::Store(_) => "internal",
         }
@@ -392,7 +414,9 @@ impl RedeemError {
             RedeemError::NotFound => S::NOT_FOUND,
             RedeemError::Unusable(_) => S::GONE,
             RedeemError::Passphrase => S::FORBIDDEN,
-            RedeemError::Invalid { .. } | RedeemError::Refused { .. } => S::UNPROCESSABLE_ENTITY,
+            RedeemError::Invalid { .. } | RedeemError::Refused { .. } | RedeemError::Fields(_) => {
+                S::UNPROCESSABLE_ENTITY
+            }
             RedeemError::Duplicate => S::CONFLICT,
             RedeemError::RateLimited => S::TOO_MANY_REQUESTS,
             RedeemError::Store(_) => S::INTERNAL_SERVER_ERROR,
@@ -410,6 +434,7 @@ impl RedeemError {
             RedeemError::Invalid { key, .. } => key,
             RedeemError::Duplicate => "redeem-duplicate",
             RedeemError::Refused { key, .. } => key,
+            RedeemError::Fields(_) => "redeem-fix-fields",
             RedeemError::RateLimited => "error-rate-limited",
             RedeemError::Store(_) => "error-internal",
         }
@@ -418,6 +443,7 @@ impl RedeemError {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             RedeemError::Invalid { field, .. } => Some(field),
+            RedeemError::Fields(problems) => problems.first().map(|p| p.field),
             RedeemError::Refused { field, .. } => *field,
             RedeemError::Passphrase => Some("passphrase"),
             _ => None,
@@ -491,29 +517,97 @@ pub struct Redeemed {
     pub expires_at: Option<Timestamp>,
 }
 
-fn invalid(field: &'static str, key: &'static str, detail: impl Into<String>) -> RedeemError {
-    RedeemError::Invalid {
-        field,
-        key,
-        detail: detail.into(),
-    }
+/// What the fields of a redemption say, once every one is right.
+struct Checked {
+    email: Option<String>,
+    plex_account: Option<String>,
+    username: Option<String>,
 }
 
-/// Plex accounts are an email or a Plex user name.
-fn validate_plex_account(input: &str) -> Result<String, RedeemError> {
-    let s = input.trim();
-    if s.contains('@') {
-        return rules::validate_email(s)
-            .map_err(|_| invalid("plex_account", "redeem-bad-plex-account", ""));
+/// Checks every field a redemption needs and reports every mistake at once, so a person fixes
+/// them in one go. Plex accounts are an email or a Plex username.
+fn check_fields(
+    input: &RedeemInput,
+    needs_plex: bool,
+    needs_local: bool,
+    has_rules: bool,
+) -> Result<Checked, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
+    if has_rules && !input.accepted_rules {
+        problems.push(FieldProblem::new("accept_rules", "redeem-accept-rules"));
     }
-    let ok = !s.is_empty()
-        && s.chars().count() <= 64
-        && s.chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if ok {
-        Ok(s.to_string())
+    let email = match input.email.trim() {
+        "" => None,
+        e => match rules::validate_email(e) {
+            Ok(e) => Some(e),
+            Err(_) => {
+                problems.push(FieldProblem::new("email", "redeem-bad-email"));
+                None
+            }
+        },
+    };
+    let plex_account = if needs_plex {
+        let raw = match input.plex_account.trim() {
+            "" => email.clone().unwrap_or_default(),
+            typed => typed.to_string(),
+        };
+        let valid = if raw.contains('@') {
+            rules::validate_email(&raw).ok()
+        } else {
+            let ok = raw.chars().count() <= 64
+                && raw
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            (!raw.is_empty() && ok).then(|| raw.clone())
+        };
+        match (raw.is_empty(), valid) {
+            (true, _) => {
+                problems.push(FieldProblem::new(
+                    "plex_account",
+                    "redeem-need-plex-account",
+                ));
+                None
+            }
+            (false, None) => {
+                problems.push(FieldProblem::new("plex_account", "redeem-bad-plex-account"));
+                None
+            }
+            (false, Some(v)) => Some(v),
+        }
     } else {
-        Err(invalid("plex_account", "redeem-bad-plex-account", ""))
+        None
+    };
+    let username = if needs_local {
+        let name = input.username.trim().to_string();
+        if let Some((key, value)) = rules::username_problem(&name) {
+            problems.push(FieldProblem {
+                field: "username",
+                key,
+                value,
+            });
+        }
+        if let Some(key) = rules::password_problem(&input.password) {
+            problems.push(FieldProblem::new("password", key));
+        } else if let Some(confirm) = &input.password_confirm
+            && confirm != &input.password
+        {
+            problems.push(FieldProblem::new(
+                "password_confirm",
+                "redeem-passwords-differ",
+            ));
+        }
+        Some(name)
+    } else {
+        None
+    };
+    if problems.is_empty() {
+        Ok(Checked {
+            email,
+            plex_account,
+            username,
+        })
+    } else {
+        Err(problems)
     }
 }
 
@@ -527,50 +621,25 @@ pub async fn redeem(
     let open = open(state, code).await?;
     let invite = &open.invite;
     if let Some(hash) = &invite.passphrase_hash {
+        if input.passphrase.len() > rules::MAX_PASSPHRASE {
+            return Err(RedeemError::Passphrase);
+        }
         let given = passphrase_hash(state, &input.passphrase);
         if !crate::crypto::constant_time_eq(given.as_bytes(), hash.as_bytes()) {
             return Err(RedeemError::Passphrase);
         }
     }
-
-    if !input.accepted_rules && !open.rules.is_empty() {
-        return Err(invalid("accept_rules", "redeem-accept-rules", ""));
-    }
-    let email = match input.email.trim() {
-        "" => None,
-        e => Some(rules::validate_email(e).map_err(|_| invalid("email", "redeem-bad-email", ""))?),
-    };
-    let plex_account = if open.needs("plex") {
-        let raw = if input.plex_account.trim().is_empty() {
-            email.clone().unwrap_or_default()
-        } else {
-            input.plex_account.clone()
-        };
-        if raw.trim().is_empty() {
-            return Err(invalid("plex_account", "redeem-need-plex-account", ""));
-        }
-        Some(validate_plex_account(&raw)?)
-    } else {
-        None
-    };
-    let username = if open.needs("local") {
-        let name = input.username.trim().to_string();
-        media::jellyfin::validate_username(&name)
-            .map_err(|e| invalid("username", "redeem-bad-username", e.to_string()))?;
-        media::jellyfin::validate_password(&input.password)
-            .map_err(|e| invalid("password", "redeem-bad-password", e.to_string()))?;
-        if input.password.chars().count() < 8 {
-            return Err(invalid("password", "redeem-password-short", ""));
-        }
-        if let Some(confirm) = &input.password_confirm
-            && confirm != &input.password
-        {
-            return Err(invalid("password_confirm", "redeem-passwords-differ", ""));
-        }
-        Some(name)
-    } else {
-        None
-    };
+    let Checked {
+        email,
+        plex_account,
+        username,
+    } = check_fields(
+        input,
+        open.needs("plex"),
+        open.needs("local"),
+        !open.rules.is_empty(),
+    )
+    .map_err(RedeemError::Fields)?;
 
     let identity_key = plex_account
         .clone()

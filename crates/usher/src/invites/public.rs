@@ -19,10 +19,48 @@ fn unusable(e: RedeemError) -> AppError {
     if matches!(e, RedeemError::RateLimited) {
         return AppError::too_many_requests();
     }
-    let err = AppError::new(e.status(), e.code(), e.key());
+    let mut err = AppError::new(e.status(), e.code(), e.key());
+    err.fields = field_messages(&e);
+    // A refusal's detail is the server's own (English) words: the log keeps it, people get the
+    // translated message alone.
     match e.detail() {
-        Some(d) => err.with_detail(d.to_string()),
-        None => err,
+        Some(d) if !matches!(e, RedeemError::Refused { .. }) => err.with_detail(d.to_string()),
+        _ => err,
+    }
+}
+
+/// Each field to fix and how, for the form and the API alike.
+fn field_messages(e: &RedeemError) -> Vec<crate::web::error::FieldMessage> {
+    use crate::web::error::FieldMessage;
+    match e {
+        RedeemError::Fields(problems) => problems
+            .iter()
+            .map(|p| FieldMessage {
+                field: p.field,
+                key: p.key,
+                value: p.value.clone(),
+            })
+            .collect(),
+        RedeemError::Invalid { field, key, .. } if !field.is_empty() => vec![FieldMessage {
+            field,
+            key,
+            value: None,
+        }],
+        RedeemError::Refused {
+            field: Some(field),
+            key,
+            ..
+        } => vec![FieldMessage {
+            field,
+            key,
+            value: None,
+        }],
+        RedeemError::Passphrase => vec![FieldMessage {
+            field: "passphrase",
+            key: e.key(),
+            value: None,
+        }],
+        _ => Vec::new(),
     }
 }
 
@@ -103,6 +141,8 @@ fn invite_context(open: &OpenInvite) -> Value {
         label => &invite.label,
         targets => ser(&targets),
         needs_plex => open.needs("plex"),
+        plex_servers => targets.iter().filter(|t| t.kind == "plex").map(|t| t.server_name.clone()).collect::<Vec<_>>(),
+        local_servers => targets.iter().filter(|t| t.kind != "plex").map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_account => open.needs("local"),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,
@@ -147,8 +187,27 @@ async fn render_invite(
         .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
         .collect();
     let ctx = context! { ..ctx, ..context! { rules, owner => &settings.owner_name } };
-    let error =
-        error.map(|e| context! { key => e.key(), detail => e.detail(), field => e.field() });
+    // Each field's mistake is shown next to it; the box at the top says what is left over.
+    let fields: std::collections::BTreeMap<&str, String> = error
+        .map(field_messages)
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            (
+                f.field,
+                crate::web::visitor::field_message(state, visitor.lang, f),
+            )
+        })
+        .collect();
+    let error = error.map(|e| {
+        let summary = !fields.is_empty();
+        context! {
+            key => e.key(),
+            detail => if summary || matches!(e, RedeemError::Refused { .. }) { None } else { e.detail() },
+            field => e.field(),
+            summary,
+        }
+    });
     let status = match error {
         Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
         None => StatusCode::OK,
@@ -157,7 +216,7 @@ async fn render_invite(
         state,
         visitor,
         "invite.html",
-        context! { ..ctx, ..context! { form => ser(echo), error } },
+        context! { ..ctx, ..context! { form => ser(echo), error, fields } },
     )?
     .into_response();
     *res.status_mut() = status;
@@ -533,39 +592,9 @@ fn api_error(e: RedeemError) -> AppError {
         tracing::error!(error = %msg, "redemption failed");
         return AppError::internal();
     }
-    let mut err = unusable(e.clone_shallow());
+    let mut err = unusable(e.clone());
     err.field = e.field();
     err
-}
-
-impl RedeemError {
-    /// A copy for building error responses (the store variant keeps its message).
-    fn clone_shallow(&self) -> RedeemError {
-        match self {
-            RedeemError::NotFound => RedeemError::NotFound,
-            RedeemError::Unusable(u) => RedeemError::Unusable(*u),
-            RedeemError::Passphrase => RedeemError::Passphrase,
-            RedeemError::Invalid { field, key, detail } => RedeemError::Invalid {
-                field,
-                key,
-                detail: detail.clone(),
-            },
-            RedeemError::Duplicate => RedeemError::Duplicate,
-            RedeemError::RateLimited => RedeemError::RateLimited,
-            RedeemError::Refused {
-                server,
-                field,
-                key,
-                detail,
-            } => RedeemError::Refused {
-                server: server.clone(),
-                field: *field,
-                key,
-                detail: detail.clone(),
-            },
-            RedeemError::Store(s) => RedeemError::Store(s.clone()),
-        }
-    }
 }
 
 /// `GET /api/v1/invites/{code}`: whether a code works and what it grants; no secrets.

@@ -9,6 +9,52 @@ pub const GENERATED_CODE_LEN: usize = 10;
 pub const MIN_CUSTOM_CODE: usize = 4;
 pub const MAX_CODE: usize = 32;
 pub const MAX_USES: i64 = 1000;
+/// Limits of the public invite fields, the same as the form's `maxlength`/`minlength`.
+pub const MAX_USERNAME: usize = 64;
+pub const MIN_PASSWORD: usize = 8;
+pub const MAX_PASSWORD: usize = 256;
+pub const MAX_EMAIL: usize = 254;
+pub const MAX_PASSPHRASE: usize = 128;
+
+/// Why a username cannot be used, as a Fluent key and the offending character if any.
+pub fn username_problem(name: &str) -> Option<(&'static str, Option<String>)> {
+    if name.is_empty() {
+        return Some(("redeem-username-needed", None));
+    }
+    if name.chars().count() > MAX_USERNAME {
+        return Some(("redeem-username-long", None));
+    }
+    if name == "." || name == ".." {
+        return Some(("redeem-username-chars", None));
+    }
+    // `+` is refused before Jellyfin 10.11 and by Emby, so it is refused everywhere.
+    name.chars()
+        .find(|&c| !(c.is_alphanumeric() || matches!(c, '_' | ' ' | '-' | '\'' | '.' | '@')))
+        .map(|bad| {
+            let shown = if bad.is_control() || bad.is_whitespace() {
+                format!("U+{:04X}", bad as u32)
+            } else {
+                bad.to_string()
+            };
+            ("redeem-username-char", Some(shown))
+        })
+}
+
+/// Why a new password cannot be used, as a Fluent key.
+pub fn password_problem(password: &str) -> Option<&'static str> {
+    let len = password.chars().count();
+    if password.trim().is_empty() {
+        Some("redeem-password-needed")
+    } else if len < MIN_PASSWORD {
+        Some("redeem-password-short")
+    } else if len > MAX_PASSWORD {
+        Some("redeem-password-long")
+    } else if password.chars().any(char::is_control) {
+        Some("redeem-password-control")
+    } else {
+        None
+    }
+}
 
 /// A fresh code from the operating system's CSPRNG: 10 characters of a 31-letter alphabet
 /// (about 49 bits), far beyond guessing under the rate limits.
@@ -138,6 +184,9 @@ pub fn parse_uses(input: &str) -> Result<Option<i64>, RuleError> {
 /// the mail that follows is the real test.
 pub fn validate_email(input: &str) -> Result<String, RuleError> {
     let email = input.trim();
+    if email.len() > MAX_EMAIL {
+        return Err(RuleError::BadEmail);
+    }
     let Some((local, domain)) = email.split_once('@') else {
         return Err(RuleError::BadEmail);
     };

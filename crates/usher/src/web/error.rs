@@ -14,6 +14,16 @@ pub struct AppError {
     pub message_key: &'static str,
     pub detail: Option<String>,
     pub field: Option<&'static str>,
+    /// Every field to fix when there are several, each with its own message.
+    pub fields: Vec<FieldMessage>,
+}
+
+/// A field's own message: a Fluent key and the value it is about (`$value`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldMessage {
+    pub field: &'static str,
+    pub key: &'static str,
+    pub value: Option<String>,
 }
 
 impl AppError {
@@ -24,6 +34,7 @@ impl AppError {
             message_key,
             detail: None,
             field: None,
+            fields: Vec::new(),
         }
     }
 
@@ -106,10 +117,17 @@ impl IntoResponse for AppError {
 }
 
 /// The JSON shape every API error has.
-pub fn json_body(err: &AppError, message: &str) -> Response {
+pub fn json_body(err: &AppError, message: &str, fields: &[(&str, String)]) -> Response {
     let mut error = serde_json::json!({ "code": err.code, "message": message });
     if let Some(field) = err.field {
         error["field"] = serde_json::Value::from(field);
+    }
+    if !fields.is_empty() {
+        let map: serde_json::Map<String, serde_json::Value> = fields
+            .iter()
+            .map(|(f, m)| (f.to_string(), serde_json::Value::from(m.as_str())))
+            .collect();
+        error["fields"] = serde_json::Value::Object(map);
     }
     (err.status, Json(serde_json::json!({ "error": error }))).into_response()
 }

@@ -392,6 +392,19 @@ pub struct ErrorContext<'a> {
     pub is_api: bool,
 }
 
+/// A field's message in a language.
+pub fn field_message(state: &AppState, lang: &str, f: &crate::web::error::FieldMessage) -> String {
+    let args: Vec<(&str, fluent_bundle::FluentValue<'_>)> = f
+        .value
+        .iter()
+        .map(|v| ("value", v.clone().into()))
+        .collect();
+    state
+        .i18n
+        .get(lang, f.key, &args)
+        .unwrap_or_else(|| f.key.to_string())
+}
+
 /// Renders an error as JSON for the API or as a page in the visitor's language.
 pub fn render(state: &AppState, ctx: &ErrorContext<'_>, err: AppError) -> Response {
     let mut message = state.i18n.text(ctx.lang, err.message_key);
@@ -399,7 +412,12 @@ pub fn render(state: &AppState, ctx: &ErrorContext<'_>, err: AppError) -> Respon
         message = format!("{message} {detail}");
     }
     if ctx.is_api {
-        return json_body(&err, &message);
+        let fields: Vec<(&str, String)> = err
+            .fields
+            .iter()
+            .map(|f| (f.field, field_message(state, ctx.lang, f)))
+            .collect();
+        return json_body(&err, &message, &fields);
     }
     let base = crate::web::base_context(state, ctx.lang, ctx.theme, ctx.csrf, ctx.admin, ctx.path);
     // A short heading of its own (`redeem-used-up-title`), else one per status; the message

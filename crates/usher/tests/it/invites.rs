@@ -1034,3 +1034,185 @@ async fn a_taken_username_is_answered_on_the_form_and_does_not_alarm_the_owner()
         .await;
     assert_eq!(res.status(), StatusCode::CREATED);
 }
+
+/// Opens `/i/{code}` as a fresh visitor in `lang` and posts the form with `fields`.
+async fn post_invite_form(
+    w: &World,
+    code: &str,
+    lang: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let visitor = cookie_client();
+    let page = visitor
+        .get(w.app.url(&format!("/i/{code}")))
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page).unwrap();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    let res = visitor
+        .post(w.app.url(&format!("/i/{code}")))
+        .header("accept-language", lang)
+        .form(&all)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_mixed_invite_form_has_a_part_per_server_and_names_every_mistake_at_once() {
+    let w = world().await;
+    let code = w.invite(&[w.plex_id, w.jf_id], "1", |_| {}).await;
+    let (_, page) = w.app.get_text(&format!("/i/{code}")).await;
+    assert!(
+        page.contains("<legend>Home Plex: your Plex account</legend>"),
+        "{page}"
+    );
+    assert!(page.contains("<legend>Home Jellyfin: choose your login</legend>"));
+    assert!(page.contains("formaction=\"/i/") && page.contains("formnovalidate"));
+    assert!(
+        !page.contains("novalidate>"),
+        "the browser checks the fields first"
+    );
+
+    let mistakes = [
+        ("plex_account", "not an account!"),
+        ("username", "bad/name"),
+        ("password", "a good password"),
+        ("password_confirm", "a different one"),
+        ("email", "someone@nodot"),
+    ];
+    let (status, page) = post_invite_form(&w, &code, "en", &mistakes).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    for (field, says) in [
+        (
+            "plex_account",
+            "Write the email address or username of your Plex account.",
+        ),
+        ("username", "A username can&#39;t contain “/”."),
+        ("password_confirm", "The two passwords are not the same."),
+        ("email", "That email address does not look right."),
+    ] {
+        let inline = format!("id=\"{field}-error\" class=\"field-error\" role=\"alert\">");
+        let at = page
+            .find(&inline)
+            .unwrap_or_else(|| panic!("no inline error for {field}: {page}"));
+        assert!(
+            page[at..].starts_with(&inline) && page[at + inline.len()..].starts_with(says),
+            "{field}: {}",
+            &page[at..at + 200]
+        );
+    }
+    assert_eq!(
+        page.matches("Some details need fixing").count(),
+        1,
+        "one summary"
+    );
+    assert!(!page.contains('`'), "no backticks");
+    assert!(!page.contains("user name"), "one spelling of username");
+    assert_eq!(
+        w.app
+            .state
+            .store
+            .invite_by_code(&code)
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        0
+    );
+
+    // In Spanish, every message is Spanish and none is repeated.
+    let (_, es) = post_invite_form(&w, &code, "es", &mistakes).await;
+    assert!(es.contains("Hay que corregir algunos datos"), "{es}");
+    assert!(es.contains("Un nombre de usuario no puede contener «/»"));
+    for english in [
+        "does not look right",
+        "are not the same",
+        "can&#39;t contain",
+        "Write the email",
+    ] {
+        assert!(
+            !es.contains(english),
+            "English left in the Spanish page: {english}"
+        );
+    }
+
+    // Everything fixed in one retry.
+    let (status, _) = post_invite_form(
+        &w,
+        &code,
+        "en",
+        &[
+            ("plex_account", "alice@example.com"),
+            ("username", "alice"),
+            ("password", "a good password"),
+            ("password_confirm", "a good password"),
+            ("email", "alice@example.com"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn public_fields_have_server_side_limits_matching_the_form() {
+    let w = world().await;
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let long = "a".repeat(5_000);
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": long, "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "username");
+    assert_eq!(
+        body["error"]["fields"]["username"],
+        "A username can be at most 64 characters."
+    );
+    let (status, page) = post_invite_form(
+        &w,
+        &code,
+        "en",
+        &[
+            ("username", &"b".repeat(65)),
+            ("password", &"p".repeat(257)),
+            ("password_confirm", &"p".repeat(257)),
+            ("email", &format!("{}@example.com", "e".repeat(250))),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("at most 64 characters") && page.contains("at most 256 characters"));
+    assert!(page.contains("id=\"email-error\""));
+    // The limits the form declares are the ones the server holds.
+    let (_, form) = w.app.get_text(&format!("/i/{code}")).await;
+    for attr in [
+        "maxlength=\"64\"",
+        "maxlength=\"256\"",
+        "minlength=\"8\"",
+        "maxlength=\"254\"",
+    ] {
+        assert!(form.contains(attr), "{attr}");
+    }
+    assert_eq!(
+        w.app
+            .state
+            .store
+            .invite_by_code(&code)
+            .await
+            .unwrap()
+            .unwrap()
+            .used,
+        0
+    );
+}
