@@ -315,6 +315,37 @@ impl World {
             .code
     }
 
+    /// Opens `/i/{code}` in a fresh browser-like client speaking `lang` and posts its form with
+    /// `fields`; returns the client (with its cookies) and the answer.
+    pub async fn post_invite_form(
+        &self,
+        code: &str,
+        lang: &str,
+        fields: &[(&str, &str)],
+    ) -> (reqwest::Client, reqwest::Response) {
+        let visitor = cookie_client();
+        let page = visitor
+            .get(self.app.url(&format!("/i/{code}")))
+            .header("accept-language", lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = extract_csrf(&page).unwrap();
+        let mut all = vec![("csrf", csrf.as_str())];
+        all.extend_from_slice(fields);
+        let res = visitor
+            .post(self.app.url(&format!("/i/{code}")))
+            .header("accept-language", lang)
+            .form(&all)
+            .send()
+            .await
+            .unwrap();
+        (visitor, res)
+    }
+
     /// Redeems through the public JSON API with a fresh client (like a stranger would).
     pub async fn redeem_api(&self, code: &str, body: serde_json::Value) -> reqwest::Response {
         reqwest::Client::new()

@@ -1035,33 +1035,13 @@ async fn a_taken_username_is_answered_on_the_form_and_does_not_alarm_the_owner()
     assert_eq!(res.status(), StatusCode::CREATED);
 }
 
-/// Opens `/i/{code}` as a fresh visitor in `lang` and posts the form with `fields`.
 async fn post_invite_form(
     w: &World,
     code: &str,
     lang: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String) {
-    let visitor = cookie_client();
-    let page = visitor
-        .get(w.app.url(&format!("/i/{code}")))
-        .header("accept-language", lang)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = extract_csrf(&page).unwrap();
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let res = visitor
-        .post(w.app.url(&format!("/i/{code}")))
-        .header("accept-language", lang)
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
+    let (_, res) = w.post_invite_form(code, lang, fields).await;
     (res.status(), res.text().await.unwrap())
 }
 

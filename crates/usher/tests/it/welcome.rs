@@ -13,27 +13,9 @@ async fn redeem_on_the_form(
     code: &str,
     fields: &[(&str, &str)],
 ) -> (reqwest::Client, String) {
-    let visitor = cookie_client();
-    let page = visitor
-        .get(w.app.url(&format!("/i/{code}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = extract_csrf(&page).unwrap();
-    let mut all = vec![("csrf", csrf.as_str())];
-    all.extend_from_slice(fields);
-    let res = visitor
-        .post(w.app.url(&format!("/i/{code}")))
-        .form(&all)
-        .send()
-        .await
-        .unwrap();
+    let (visitor, res) = w.post_invite_form(code, "en", fields).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let welcome = location(&res);
-    (visitor, welcome)
+    (visitor, location(&res))
 }
 
 async fn text(client: &reqwest::Client, url: String) -> (StatusCode, String) {
