@@ -406,13 +406,21 @@ pub fn base_context(
 }
 
 /// Accepts only a path on this site (`/admin/x`), never `//evil` or `https://…`, so redirects
-/// after login or a preference change cannot be turned into open redirects.
+/// after login or a preference change cannot be turned into open redirects. Browsers drop TAB,
+/// CR and LF from a URL and read `\` as `/` before following it (`/\t/evil` is `//evil` to
+/// them), so a path with any control character, whitespace or backslash is refused outright.
 pub fn local_path(s: &str) -> Option<&str> {
     let ok = s.starts_with('/')
         && !s.starts_with("//")
-        && !s.starts_with("/\\")
-        && !s.contains(['\r', '\n']);
+        && !s
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || is_invisible(c));
     ok.then_some(s)
+}
+
+/// Characters that show nothing (zero-width spaces and joiners, direction marks).
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
 async fn home(visitor: Visitor) -> Redirect {

@@ -186,29 +186,48 @@ fn csrf_exempt(path: &str) -> bool {
 
 /// Whether a state-changing request comes from our own pages, by `Origin` or, failing that,
 /// `Sec-Fetch-Site`.
-fn same_origin(headers: &HeaderMap, public_base: &str) -> bool {
+/// Whether a state-changing request comes from usher's own pages: its `Origin` must be, scheme,
+/// host and port alike, either the public address or the address the request was sent to
+/// (`http://{Host}`, or `https://` when a trusted proxy says it received https).
+fn same_origin(headers: &HeaderMap, public_base: &str, trust_proxy: bool) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if origin == "null" {
             // Privacy settings can hide the origin; then only the browser's own word counts.
             return fetch_site == Some("same-origin");
         }
-        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
-        let host = headers
+        let Some(origin) = normalized_origin(origin) else {
+            return false;
+        };
+        let public = normalized_origin(public_base);
+        let https = trust_proxy
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+        let own = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let public_host = public_base
-            .split_once("://")
-            .map(|(_, h)| h.split('/').next().unwrap_or(h))
-            .unwrap_or("");
-        return origin_host.eq_ignore_ascii_case(host)
-            || origin_host.eq_ignore_ascii_case(public_host);
+            .and_then(|host| {
+                normalized_origin(&format!(
+                    "{}://{host}",
+                    if https { "https" } else { "http" }
+                ))
+            });
+        return Some(&origin) == public.as_ref() || Some(&origin) == own.as_ref();
     }
     match fetch_site {
         Some(site) => matches!(site, "same-origin" | "none"),
         None => true, // not a browser (curl, scripts): the token alone decides
     }
+}
+
+/// `scheme://host:port` with the default port made explicit and the host lower-cased.
+fn normalized_origin(url: &str) -> Option<String> {
+    let u = url::Url::parse(url).ok()?;
+    let host = u.host_str()?.to_ascii_lowercase();
+    let port = u.port_or_known_default()?;
+    Some(format!("{}://{host}:{port}", u.scheme()))
 }
 
 /// An origin the operator allowed in `allowed_origins`.
@@ -268,7 +287,11 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             _ => Theme::Auto,
         };
         let origin_ok = !unsafe_method
-            || same_origin(headers, &state.public.base())
+            || same_origin(
+                headers,
+                &state.public.base(),
+                state.config.trust_proxy_headers,
+            )
             || allowed_origin(headers, &state.config);
         (
             lang,
@@ -469,6 +492,39 @@ mod tests {
     }
 
     #[test]
+    fn the_origin_scheme_and_port_must_match_too() {
+        let base = "http://127.0.0.1:9450";
+        let h = |origin: &'static str| headers(&[("origin", origin), ("host", "127.0.0.1:9450")]);
+        assert!(same_origin(&h("http://127.0.0.1:9450"), base, false));
+        assert!(!same_origin(&h("https://127.0.0.1:9450"), base, false));
+        assert!(!same_origin(&h("http://127.0.0.1:9451"), base, false));
+        assert!(!same_origin(&h("http://127.0.0.1"), base, false));
+        let public = "https://usher.example.com";
+        let via_proxy = |proto: &'static str| {
+            headers(&[
+                ("origin", "https://usher.example.com:443"),
+                ("host", "usher.example.com"),
+                ("x-forwarded-proto", proto),
+            ])
+        };
+        assert!(same_origin(&via_proxy("https"), public, true));
+        assert!(
+            same_origin(&via_proxy("http"), public, false),
+            "the public address"
+        );
+        let lan = headers(&[
+            ("origin", "https://10.0.0.2"),
+            ("host", "10.0.0.2"),
+            ("x-forwarded-proto", "https"),
+        ]);
+        assert!(
+            !same_origin(&lan, public, false),
+            "an untrusted proxy header"
+        );
+        assert!(same_origin(&lan, public, true));
+    }
+
+    #[test]
     fn origin_must_match_the_host_or_the_public_url() {
         let base = "https://usher.example.com";
         assert!(same_origin(
@@ -476,34 +532,40 @@ mod tests {
                 ("origin", "http://127.0.0.1:9450"),
                 ("host", "127.0.0.1:9450")
             ]),
-            base
+            base,
+            false
         ));
         assert!(same_origin(
             &headers(&[
                 ("origin", "https://usher.example.com"),
                 ("host", "10.0.0.2")
             ]),
-            base
+            base,
+            false
         ));
         assert!(!same_origin(
             &headers(&[
                 ("origin", "https://evil.example"),
                 ("host", "127.0.0.1:9450")
             ]),
-            base
+            base,
+            false
         ));
-        assert!(!same_origin(&headers(&[("origin", "null")]), base));
+        assert!(!same_origin(&headers(&[("origin", "null")]), base, false));
         assert!(same_origin(
             &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
-            base
+            base,
+            false
         ));
         assert!(!same_origin(
             &headers(&[("sec-fetch-site", "cross-site")]),
-            base
+            base,
+            false
         ));
         assert!(same_origin(
             &headers(&[("sec-fetch-site", "same-origin")]),
-            base
+            base,
+            false
         ));
     }
 

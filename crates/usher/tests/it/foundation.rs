@@ -591,3 +591,40 @@ async fn templates_can_be_overridden_from_the_data_dir() {
     let (_, body) = app.get_text("/login").await;
     assert!(body.contains("Custom door"));
 }
+
+/// Browsers drop TAB, CR and LF from URLs and read `\` as `/`, so `/%09/evil.example` becomes
+/// `//evil.example`: no `next` or `back` may leave the site once a browser has normalised it.
+#[tokio::test]
+async fn redirect_targets_stay_on_the_site_after_a_browsers_normalisation() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    for evil in [
+        "/%09/evil.example",
+        "/%0a/evil.example",
+        "/%0d%0a/evil.example",
+        "/%5Cevil.example",
+        "/%09%5Cevil.example",
+        "/\\/evil.example",
+        "%2F%2Fevil.example",
+        "/%E2%80%8B/evil.example",
+        "https://evil.example",
+    ] {
+        let res = app.get(&format!("/login?next={evil}")).await;
+        assert_eq!(location(&res), "/admin", "{evil} while signed in");
+        let res = app
+            .post_form("/prefs", &[("theme", "dark"), ("back", &decode(evil))])
+            .await;
+        assert_eq!(location(&res), "/", "{evil} as back");
+    }
+    assert_eq!(
+        location(&app.get("/login?next=/admin/members%3Fq%3Dx").await),
+        "/admin/members?q=x"
+    );
+}
+
+fn decode(s: &str) -> String {
+    url::form_urlencoded::parse(format!("x={s}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}

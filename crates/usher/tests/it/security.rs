@@ -160,6 +160,8 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
         let no_token = [("name", "x")];
         let forged_token = [("csrf", forged.as_str()), ("name", "x")];
         let good_token = [("csrf", token.as_str()), ("name", "x")];
+        // This site over https is another origin than this site over http.
+        let other_scheme = w.app.base.replacen("http://", "https://", 1);
         let attempts = [
             ("no token", &no_token[..], None),
             ("a forged token", &forged_token[..], None),
@@ -167,6 +169,11 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
                 "another site's page",
                 &good_token[..],
                 Some("https://evil.example"),
+            ),
+            (
+                "this host under another scheme",
+                &good_token[..],
+                Some(other_scheme.as_str()),
             ),
         ];
         for (what, fields, origin) in attempts {
@@ -205,6 +212,44 @@ async fn every_state_changing_route_refuses_a_request_without_the_csrf_token() {
 }
 
 /// What a response is missing of the headers every answer must carry.
+/// Every route that redirects to a `next` or `back` the caller gives stays on the site, whatever
+/// a browser's normalisation makes of the target.
+#[tokio::test]
+async fn no_route_redirects_off_the_site() {
+    let w = world().await;
+    let evil = [
+        "/%09/evil.example",
+        "/%5C/evil.example",
+        "//evil.example",
+        "https://evil.example",
+    ];
+    for target in evil {
+        for path in [
+            format!("/login?next={target}"),
+            format!("/login?back={target}"),
+        ] {
+            let res = w.app.get(&path).await;
+            let to = res
+                .headers()
+                .get("location")
+                .map(|l| l.to_str().unwrap().to_string())
+                .unwrap_or_default();
+            let resolved = url::Url::parse(&w.app.base).unwrap().join(&to).unwrap();
+            assert_eq!(resolved.host_str(), Some("127.0.0.1"), "{path} → {to}");
+            assert!(!to.contains('\t') && !to.contains('\\'), "{path} → {to:?}");
+        }
+        let decoded: String = url::form_urlencoded::parse(format!("x={target}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap();
+        let res = w
+            .app
+            .post_form("/prefs", &[("theme", "light"), ("back", &decoded)])
+            .await;
+        assert_eq!(location(&res), "/", "back={target}");
+    }
+}
+
 fn header_problems(res: &reqwest::Response) -> Vec<String> {
     let h = res.headers();
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
