@@ -28,6 +28,9 @@ pub struct Config {
     pub metrics_token: Option<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_proxy_headers: bool,
+    /// How many reverse proxies of the operator's stand in front: the client address is the one
+    /// the outermost of them appended to `X-Forwarded-For` (that many entries from the right).
+    pub proxy_hops: u32,
     /// Failed logins in a row before an account is locked.
     pub login_max_failures: u32,
     /// How long a locked account stays locked, in minutes.
@@ -93,6 +96,7 @@ impl Default for Config {
             secret_key: None,
             metrics_token: None,
             trust_proxy_headers: false,
+            proxy_hops: 1,
             login_max_failures: 5,
             login_lockout_minutes: 15,
             session_days: 30,
@@ -126,6 +130,7 @@ const KEYS: &[(&str, Kind)] = &[
     ("secret_key", Kind::Str),
     ("metrics_token", Kind::Str),
     ("trust_proxy_headers", Kind::Bool),
+    ("proxy_hops", Kind::Int),
     ("login_max_failures", Kind::Int),
     ("login_lockout_minutes", Kind::Int),
     ("session_days", Kind::Int),
@@ -310,6 +315,9 @@ impl Config {
         if let Some(key) = &self.secret_key {
             crate::crypto::SecretKey::parse(key)
                 .map_err(|e| invalid("secret_key", e.to_string()))?;
+        }
+        if !(1..=10).contains(&self.proxy_hops) {
+            return Err(invalid("proxy_hops", "must be between 1 and 10".into()));
         }
         if self.login_max_failures == 0 {
             return Err(invalid("login_max_failures", "must be at least 1".into()));

@@ -157,21 +157,30 @@ pub fn set_cookie_at(
     HeaderValue::from_str(&c).expect("cookie values are ASCII")
 }
 
-fn client_ip(req: &Request, trust_proxy: bool) -> IpAddr {
-    if trust_proxy
-        && let Some(ip) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|v| v.trim().parse().ok())
-    {
+/// The client's address. Behind the operator's proxies it is the entry the outermost proxy
+/// appended to `X-Forwarded-For`: `hops` entries from the right. Entries further left were
+/// written by the client itself and prove nothing.
+fn client_ip(req: &Request, trust_proxy: bool, hops: u32) -> IpAddr {
+    if trust_proxy && let Some(ip) = forwarded_for(req.headers(), hops) {
         return ip;
     }
     req.extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST))
+}
+
+fn forwarded_for(headers: &HeaderMap, hops: u32) -> Option<IpAddr> {
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let from_right = (hops as usize).min(entries.len());
+    let entry = entries.get(entries.len().checked_sub(from_right)?)?;
+    entry.parse().ok()
 }
 
 fn is_safe(method: &Method) -> bool {
@@ -368,7 +377,11 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
         req = Request::from_parts(parts, Body::from(bytes));
     }
 
-    let ip = client_ip(&req, state.config.trust_proxy_headers);
+    let ip = client_ip(
+        &req,
+        state.config.trust_proxy_headers,
+        state.config.proxy_hops,
+    );
     let admin_name = admin.as_ref().map(|a| a.username.clone());
     req.extensions_mut().insert(Visitor {
         lang,
@@ -489,6 +502,35 @@ mod tests {
             h.insert(*k, HeaderValue::from_static(v));
         }
         h
+    }
+
+    #[test]
+    fn the_client_address_is_the_one_the_trusted_proxy_appended() {
+        let mut h = HeaderMap::new();
+        h.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 10.0.0.9"),
+        );
+        assert_eq!(
+            forwarded_for(&h, 1),
+            "10.0.0.9".parse().ok(),
+            "not the forged left entry"
+        );
+        assert_eq!(forwarded_for(&h, 2), "6.6.6.6".parse().ok());
+        h.append("x-forwarded-for", HeaderValue::from_static("192.0.2.1"));
+        assert_eq!(
+            forwarded_for(&h, 1),
+            "192.0.2.1".parse().ok(),
+            "headers combine in order"
+        );
+        assert_eq!(forwarded_for(&h, 9), "6.6.6.6".parse().ok());
+        assert_eq!(forwarded_for(&HeaderMap::new(), 1), None);
+        let mut junk = HeaderMap::new();
+        junk.append(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.2.3.4, not-an-ip"),
+        );
+        assert_eq!(forwarded_for(&junk, 1), None);
     }
 
     #[test]

@@ -1196,3 +1196,27 @@ async fn public_fields_have_server_side_limits_matching_the_form() {
         0
     );
 }
+
+/// Behind a trusted proxy, the address is the one the proxy appended: a client writing its own
+/// `X-Forwarded-For` entries cannot choose a fresh address for every guess.
+#[tokio::test]
+async fn a_forged_forwarded_for_entry_does_not_escape_the_guessing_limit() {
+    let w = world_with(|c| c.trust_proxy_headers = true).await;
+    let http = reqwest::Client::new();
+    let mut limited = 0;
+    for i in 0..100 {
+        let res = http
+            .get(w.app.url(&format!("/i/GUESS{i:04}")))
+            .header("x-forwarded-for", format!("198.51.100.{i}, 10.0.0.9"))
+            .send()
+            .await
+            .unwrap();
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            limited += 1;
+        }
+    }
+    assert_eq!(
+        limited, 70,
+        "30 misses from the proxy's client, then the limit"
+    );
+}
