@@ -24,6 +24,7 @@ pub mod servers;
 pub mod settings;
 pub mod store;
 pub mod telegram;
+pub mod text;
 pub mod web;
 
 use std::future::Future;

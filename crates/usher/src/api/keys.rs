@@ -60,7 +60,7 @@ pub async fn create(
     Form(f): Form<CreateForm>,
 ) -> AppResult<Response> {
     let name = f.name.trim();
-    if name.is_empty() || name.chars().count() > 60 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 60 || name.chars().any(crate::text::unprintable) {
         return render(&state, &admin, None, Some("api-key-bad-name")).await;
     }
     let key = new_key();

@@ -197,9 +197,9 @@ pub fn validate_email(input: &str) -> Result<String, RuleError> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains('@')
-        && !email
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | ',' | ';'));
+        && !email.chars().any(|c| {
+            c.is_whitespace() || crate::text::unprintable(c) || matches!(c, '<' | '>' | ',' | ';')
+        });
     if ok {
         Ok(email.to_string())
     } else {

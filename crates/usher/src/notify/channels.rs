@@ -101,7 +101,7 @@ fn parse_events(kind: &str, chosen: &[String]) -> Result<String, ChannelError> {
 
 fn parse_name(kind: &str, name: &str) -> Result<String, ChannelError> {
     let name = name.trim();
-    if name.chars().count() > MAX_NAME || name.chars().any(char::is_control) {
+    if name.chars().count() > MAX_NAME || name.chars().any(crate::text::unprintable) {
         return Err(invalid("name", "notify-bad-name"));
     }
     Ok(if name.is_empty() {

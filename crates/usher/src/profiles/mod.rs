@@ -66,7 +66,7 @@ async fn validated(
     input: &ProfileInput,
 ) -> Result<Vec<(i64, String, String)>, ProfileError> {
     let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 40 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 40 || name.chars().any(crate::text::unprintable) {
         return Err(ProfileError::BadName);
     }
     if input.description.chars().count() > 200 {

@@ -112,7 +112,7 @@ pub async fn submit(
         return Err(SubmitError::Closed);
     }
     let name = input.name.trim();
-    if !(2..=100).contains(&name.chars().count()) || name.chars().any(char::is_control) {
+    if !(2..=100).contains(&name.chars().count()) || name.chars().any(crate::text::unprintable) {
         return Err(SubmitError::Invalid {
             field: "name",
             key: "request-bad-name",

@@ -131,7 +131,7 @@ pub struct ServerInput {
 
 pub fn validate_name(name: &str) -> Result<&str, ServerError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(crate::text::unprintable) {
         return Err(ServerError::Invalid {
             field: "name",
             key: "server-bad-name",

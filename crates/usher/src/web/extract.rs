@@ -11,10 +11,31 @@ pub struct Form<T>(pub T);
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Form<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Form::<T>::from_request(req, state).await {
-            Ok(axum::Form(v)) => Ok(Form(v)),
-            Err(e) => Err(AppError::bad_request(e.body_text())),
+        if req.method() == axum::http::Method::GET {
+            return match axum::Form::<T>::from_request(req, state).await {
+                Ok(axum::Form(v)) => Ok(Form(v)),
+                Err(e) => Err(rejected(e.status(), e.body_text())),
+            };
         }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| rejected(e.status(), e.body_text()))?;
+        // Bytes that are not text would be read with U+FFFD in their place: refuse them.
+        if !crate::text::form_is_utf8(&bytes) {
+            return Err(AppError::bad_request("the form was not sent as UTF-8 text"));
+        }
+        serde_urlencoded::from_bytes(&bytes)
+            .map(Form)
+            .map_err(|e| AppError::bad_request(format!("the form could not be read: {e}")))
+    }
+}
+
+/// A body that is too large is a 413, like a form past the limit; anything else a 400.
+fn rejected(status: axum::http::StatusCode, text: String) -> AppError {
+    if status == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        AppError::new(status, "too_large", "error-too-large")
+    } else {
+        AppError::bad_request(text)
     }
 }
 
@@ -26,7 +47,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(e) => Err(AppError::bad_request(e.body_text())),
+            Err(e) => Err(rejected(e.status(), e.body_text())),
         }
     }
 }

@@ -414,13 +414,8 @@ pub fn local_path(s: &str) -> Option<&str> {
         && !s.starts_with("//")
         && !s
             .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '\\' || is_invisible(c));
+            .any(|c| c.is_whitespace() || c == '\\' || crate::text::unprintable(c));
     ok.then_some(s)
-}
-
-/// Characters that show nothing (zero-width spaces and joiners, direction marks).
-fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
 }
 
 async fn home(visitor: Visitor) -> Redirect {

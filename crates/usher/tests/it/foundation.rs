@@ -628,3 +628,69 @@ fn decode(s: &str) -> String {
         .map(|(_, v)| v.into_owned())
         .unwrap_or_default()
 }
+
+#[tokio::test]
+async fn an_oversized_json_body_is_413_like_an_oversized_form() {
+    let w = world().await;
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let huge = format!(
+        "{{\"username\": \"{}\", \"password\": \"a good password\"}}",
+        "x".repeat(3 * 1024 * 1024)
+    );
+    let res = reqwest::Client::new()
+        .post(w.app.url(&format!("/api/v1/invites/{code}/redeem")))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_large");
+}
+
+#[tokio::test]
+async fn form_bytes_that_are_not_utf8_are_refused_not_stored_lossily() {
+    let w = world().await;
+    let visitor = cookie_client();
+    let page = visitor
+        .get(w.app.url("/request"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page).unwrap();
+    let res = visitor
+        .post(w.app.url("/request"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "csrf={csrf}&name=Bad%FF%FEName&email=bad%40example.com"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(w.app.state.store.requests(10).await.unwrap().is_empty());
+
+    // Text that decodes but cannot belong in a name or an address is refused too.
+    for (name, email) in [
+        ("Line\u{2028}Break", "lb@example.com"),
+        ("Ana", "a\u{fffd}@example.com"),
+        ("Zero\u{200b}Width", "zw@example.com"),
+    ] {
+        let res = visitor
+            .post(w.app.url("/request"))
+            .form(&[("csrf", csrf.as_str()), ("name", name), ("email", email)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{name:?} {email:?}"
+        );
+    }
+    assert!(w.app.state.store.requests(10).await.unwrap().is_empty());
+}

@@ -1,0 +1,84 @@
+//! Checks on text people type: what cannot belong in a name, an address or a path.
+
+/// Characters that print nothing a reader can see or that break a line: control characters,
+/// the Unicode line and paragraph separators, zero-width and direction marks, and U+FFFD (the
+/// mark left where bytes were not text).
+pub fn unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{fffd}'
+                | '\u{feff}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2060}'..='\u{2064}'
+        )
+}
+
+/// Whether every value of a URL-encoded body, once percent-decoded, is UTF-8 text. Forms that
+/// are not would otherwise be read lossily, with U+FFFD where the bytes were.
+pub fn form_is_utf8(body: &[u8]) -> bool {
+    body.split(|b| *b == b'&')
+        .flat_map(|pair| pair.splitn(2, |b| *b == b'='))
+        .all(|part| std::str::from_utf8(&percent_decode(part)).is_ok())
+}
+
+fn percent_decode(part: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(part.len());
+    let mut i = 0;
+    while i < part.len() {
+        match part[i] {
+            b'%' if i + 2 < part.len() => {
+                let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                }
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invisible_and_line_breaking_characters_are_unprintable() {
+        for c in [
+            '\n', '\t', '\u{2028}', '\u{2029}', '\u{fffd}', '\u{200b}', '\u{202e}',
+        ] {
+            assert!(unprintable(c), "{:?}", c);
+        }
+        for c in ['a', 'é', '日', ' ', '-', '\''] {
+            assert!(!unprintable(c), "{:?}", c);
+        }
+    }
+
+    #[test]
+    fn forms_must_decode_to_utf8() {
+        assert!(form_is_utf8(b"name=Ana+Mar%C3%ADa&email=a%40b.c"));
+        assert!(form_is_utf8(b""));
+        assert!(form_is_utf8(b"odd=100%"));
+        assert!(!form_is_utf8(b"name=Bad%FF%FEName"));
+        assert!(!form_is_utf8(b"name=\xff"));
+        assert!(!form_is_utf8(b"na%C3me=x"));
+    }
+}
