@@ -12,6 +12,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod files;
 pub mod invites;
 pub mod jobs;
 pub mod members;
@@ -72,7 +73,7 @@ pub struct App {
 
 /// Opens the data directory and database the way every command does (serve and the CLI).
 pub async fn open_store(config: &Config, clock: &Clock) -> Result<Store, StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+    crate::files::create_private_dir(&config.data_dir).map_err(|source| StartError::DataDir {
         path: config.data_dir.display().to_string(),
         source,
     })?;
@@ -142,9 +143,11 @@ impl App {
             addr: config.bind,
             source,
         })?;
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-            path: config.data_dir.display().to_string(),
-            source,
+        crate::files::create_private_dir(&config.data_dir).map_err(|source| {
+            StartError::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            }
         })?;
         let lock = backup::lock_data_dir(&config.data_dir)?;
         let state = build_state(config, clock).await?;

@@ -393,7 +393,7 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Restore { file } => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
-            std::fs::create_dir_all(&config.data_dir).map_err(|e| e.to_string())?;
+            usher::files::create_private_dir(&config.data_dir).map_err(|e| e.to_string())?;
             let now = clock.now();
             let (checked, kept) = usher::backup::restore(&config.data_dir, file, now)
                 .await

@@ -47,7 +47,7 @@ pub async fn backup(store: &Store, out: &Path) -> Result<u64, BackupError> {
         return Err(BackupError::Exists(out.display().to_string()));
     }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| BackupError::Io {
+        crate::files::create_private_dir(dir).map_err(|e| BackupError::Io {
             path: dir.display().to_string(),
             message: e.to_string(),
         })?;
@@ -55,6 +55,10 @@ pub async fn backup(store: &Store, out: &Path) -> Result<u64, BackupError> {
     let target = out.to_str().ok_or_else(|| BackupError::Io {
         path: out.display().to_string(),
         message: "the path is not UTF-8".into(),
+    })?;
+    crate::files::create_private_file(out).map_err(|e| BackupError::Io {
+        path: out.display().to_string(),
+        message: e.to_string(),
     })?;
     // One statement, one read transaction: every committed row up to that moment, nothing half.
     sqlx::query("VACUUM INTO ?")
@@ -138,15 +142,17 @@ pub struct DataDirLock {
 
 pub fn lock_data_dir(data_dir: &Path) -> Result<DataDirLock, BackupError> {
     let path = data_dir.join("usher.lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| BackupError::Io {
-            path: path.display().to_string(),
-            message: e.to_string(),
-        })?;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&path).map_err(|e| BackupError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     match file.try_lock() {
         Ok(()) => Ok(DataDirLock { _file: file }),
         Err(std::fs::TryLockError::WouldBlock) => Err(BackupError::InUse),
@@ -184,6 +190,7 @@ pub async fn restore(
     // Copy to a temporary name first so a crash never leaves half a database in place.
     let tmp = data_dir.join("usher.db.restoring");
     std::fs::copy(from, &tmp).map_err(|e| io(&tmp, e))?;
+    crate::files::make_private(&tmp).map_err(|e| io(&tmp, e))?;
     std::fs::rename(&tmp, &db).map_err(|e| io(&db, e))?;
     Ok((checked, kept))
 }

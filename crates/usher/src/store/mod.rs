@@ -113,8 +113,13 @@ impl Store {
         if let Some(dir) = path.parent()
             && !dir.as_os_str().is_empty()
         {
-            let _ = std::fs::create_dir_all(dir);
+            let _ = crate::files::create_private_dir(dir);
         }
+        // SQLite gives the WAL and shared-memory files the database file's own mode.
+        if !path.exists() {
+            let _ = crate::files::create_private_file(path);
+        }
+        let _ = crate::files::make_database_private(path);
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)

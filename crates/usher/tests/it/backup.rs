@@ -180,3 +180,40 @@ async fn the_backup_and_restore_commands_work_from_the_cli() {
     );
     assert!(String::from_utf8_lossy(&restored.stdout).contains("restored"));
 }
+
+/// The database, its WAL and shared-memory files and every backup hold emails and hashes: only
+/// their owner may read them, and a data dir usher creates is the owner's alone.
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_and_backups_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("fresh").join("data");
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let app = start(
+        test_config(&data),
+        dir,
+        usher::clock::Clock::manual(START),
+        cookie_client(),
+    )
+    .await;
+    app.setup_admin().await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700, "the data dir");
+    for name in [
+        "usher.db",
+        "usher.db-wal",
+        "usher.db-shm",
+        "secret.key",
+        "usher.lock",
+    ] {
+        let path = data.join(name);
+        assert!(path.exists(), "{name}");
+        assert_eq!(mode(&path), 0o600, "{name}");
+    }
+    let out = data.join("backups").join("now.db");
+    usher::backup::backup(&app.state.store, &out).await.unwrap();
+    assert_eq!(mode(&out), 0o600, "the backup");
+    assert_eq!(mode(out.parent().unwrap()), 0o700, "the backups folder");
+    assert!(usher::backup::check(&out).await.is_ok());
+}
