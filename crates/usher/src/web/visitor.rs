@@ -409,7 +409,14 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             }
         }
     }
-    if let Some(v) = new_anon {
+    // Only pages carry forms whose token is bound to this cookie; API answers, assets, health
+    // checks and downloads must not set one (shared caches would see `Set-Cookie` on assets).
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if let Some(v) = new_anon.filter(|_| is_page && !is_api) {
         res.headers_mut().append(
             header::SET_COOKIE,
             set_cookie(ANON_COOKIE, &v, 60 * 60 * 24 * 365, secure, true),

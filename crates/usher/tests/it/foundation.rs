@@ -694,3 +694,36 @@ async fn form_bytes_that_are_not_utf8_are_refused_not_stored_lossily() {
     }
     assert!(w.app.state.store.requests(10).await.unwrap().is_empty());
 }
+
+/// A visitor without cookies gets the anonymous cookie only from pages (their forms need it),
+/// never from the API, health checks, assets or downloads.
+#[tokio::test]
+async fn only_pages_set_the_anonymous_cookie() {
+    let w = world().await;
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let (_, page) = w.app.get_text("/join").await;
+    let asset = page
+        .split("href=\"")
+        .find_map(|s| s.split('"').next().filter(|h| h.ends_with(".css")))
+        .unwrap()
+        .to_string();
+    let http = reqwest::Client::new();
+    let sets_cookie = |path: String| {
+        let http = http.clone();
+        async move {
+            let res = http.get(path).send().await.unwrap();
+            res.headers().get_all("set-cookie").iter().count() > 0
+        }
+    };
+    for path in [
+        "/healthz".to_string(),
+        format!("/api/v1/invites/{code}"),
+        "/api/v1/openapi.json".to_string(),
+        asset,
+    ] {
+        assert!(!sets_cookie(w.app.url(&path)).await, "{path}");
+    }
+    for path in ["/join", "/request", &format!("/i/{code}")] {
+        assert!(sets_cookie(w.app.url(path)).await, "{path} needs it for its form");
+    }
+}
