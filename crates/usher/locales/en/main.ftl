@@ -57,7 +57,8 @@ login-title = Sign in
 login-needs-setup = No owner account exists yet. Open the setup link printed in usher's log to create one.
 login-submit = Sign in
 login-wrong = Wrong username or password.
-login-locked = Too many failed attempts. This account is locked for { $minutes } more minutes.
+login-locked = Too many failed attempts. Signing in to this account from here is locked for { $minutes } more minutes.
+login-busy = Many sign-ins are being checked right now. Try again in a few seconds.
 login-too-many = Too many sign-in attempts from your network. Try again in { $minutes } minutes.
 
 dashboard-title = Dashboard

@@ -57,7 +57,8 @@ login-title = Iniciar sesión
 login-needs-setup = Todavía no existe la cuenta del dueño. Abre el enlace de configuración que aparece en el registro de usher para crearla.
 login-submit = Entrar
 login-wrong = Usuario o contraseña incorrectos.
-login-locked = Demasiados intentos fallidos. Esta cuenta está bloqueada { $minutes } minutos más.
+login-locked = Demasiados intentos fallidos. Entrar a esta cuenta desde aquí está bloqueado { $minutes } minutos más.
+login-busy = Se están comprobando muchos inicios de sesión ahora mismo. Vuelve a intentarlo en unos segundos.
 login-too-many = Demasiados intentos de inicio de sesión desde tu red. Vuelve a intentarlo en { $minutes } minutos.
 
 dashboard-title = Panel

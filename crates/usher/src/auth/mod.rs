@@ -2,6 +2,9 @@
 
 pub mod routes;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
+
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
@@ -83,9 +86,54 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
     }
 }
 
-/// Hashes a password with argon2 off the async threads.
-pub async fn hash_password(password: String) -> String {
+/// Each argon2 run holds 19 MiB: at most one per core runs at a time, a few callers wait their
+/// turn, and the rest are told to come back, so no burst of sign-ins can exhaust memory.
+struct Hashing {
+    slots: Arc<tokio::sync::Semaphore>,
+    waiting: AtomicUsize,
+}
+
+/// Callers that may wait for a free slot before sign-ins are refused.
+const MAX_WAITING: usize = 16;
+
+static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing {
+    slots: Arc::new(tokio::sync::Semaphore::new(
+        std::thread::available_parallelism().map_or(2, |n| n.get()),
+    )),
+    waiting: AtomicUsize::new(0),
+});
+
+/// Every hashing slot is taken and enough callers are waiting: try again shortly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Busy;
+
+/// Runs `work` on a blocking thread once a hashing slot is free; `Busy` when too many wait.
+async fn hashing<T: Send + 'static>(
+    refuse_when_busy: bool,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Busy> {
+    let h = &*HASHING;
+    let queued = h.waiting.fetch_add(1, Ordering::SeqCst);
+    if refuse_when_busy && queued >= MAX_WAITING && h.slots.available_permits() == 0 {
+        h.waiting.fetch_sub(1, Ordering::SeqCst);
+        return Err(Busy);
+    }
+    let permit = h.slots.clone().acquire_owned().await;
+    h.waiting.fetch_sub(1, Ordering::SeqCst);
+    let permit = permit.map_err(|_| Busy)?;
     tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|_| Busy)
+}
+
+/// Hashes a password with argon2 off the async threads (waiting for a slot as long as it takes:
+/// only admins set passwords).
+pub async fn hash_password(password: String) -> String {
+    hashing(false, move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .expect("argon2 hashing with default parameters cannot fail")
@@ -95,9 +143,10 @@ pub async fn hash_password(password: String) -> String {
     .expect("hashing task panicked")
 }
 
-/// Verifies a password against a stored hash off the async threads.
-pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+/// Verifies a password against a stored hash off the async threads; `Busy` when sign-ins are
+/// queued up already.
+pub async fn verify_password(password: String, hash: String) -> Result<bool, Busy> {
+    hashing(true, move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
                 Argon2::default()
@@ -107,7 +156,6 @@ pub async fn verify_password(password: String, hash: String) -> bool {
             .unwrap_or(false)
     })
     .await
-    .unwrap_or(false)
 }
 
 /// A hash of a random password, verified against when the username does not exist so that a
@@ -287,8 +335,17 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password() {
         let hash = hash_password("correct horse battery".into()).await;
-        assert!(verify_password("correct horse battery".into(), hash.clone()).await);
-        assert!(!verify_password("wrong horse battery".into(), hash).await);
-        assert!(!verify_password("x".into(), "not a hash".into()).await);
+        assert_eq!(
+            verify_password("correct horse battery".into(), hash.clone()).await,
+            Ok(true)
+        );
+        assert_eq!(
+            verify_password("wrong horse battery".into(), hash).await,
+            Ok(false)
+        );
+        assert_eq!(
+            verify_password("x".into(), "not a hash".into()).await,
+            Ok(false)
+        );
     }
 }

@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{AuthError, complete_setup, setup_token_valid, start_session, verify_password};
+use super::{AuthError, complete_setup, setup_token_valid, start_session};
 use crate::store::events::NewEvent;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
+use crate::web::ratelimit::Locked;
 use crate::web::visitor::{SESSION_COOKIE, Visitor, set_cookie};
 use crate::web::{AppState, local_path, page};
 
@@ -266,48 +267,69 @@ pub async fn login_submit(
         return Ok(res);
     }
 
-    let admin = state.store.admin_by_name(form.username.trim()).await?;
-    let Some(admin) = admin else {
-        // Same work as a wrong password, so names cannot be probed by timing.
-        let _ = verify_password(form.password.clone(), super::dummy_hash().await).await;
-        return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
-    };
-    if let Some(until) = admin.locked_until
-        && until > now
-    {
-        return failed(
+    // Attempts count per address and account, reserved before the password is checked: a
+    // burst gets no more checks than the limit, a stranger elsewhere cannot lock the owner out,
+    // and unknown and locked accounts answer alike, in words and in time.
+    let attempts = &state.limits.login_attempts;
+    let key = format!("{}\n{}", visitor.ip, form.username.trim().to_lowercase());
+    let locked = |until: i64| {
+        failed(
             "login-locked",
             (until - now + 59) / 60,
             StatusCode::TOO_MANY_REQUESTS,
-        );
+        )
+    };
+    let busy = || {
+        let mut res = failed("login-busy", 1, StatusCode::TOO_MANY_REQUESTS)?;
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        Ok::<_, AppError>(res)
+    };
+    let admin = state.store.admin_by_name(form.username.trim()).await?;
+    let hash = match &admin {
+        Some(a) => a.password_hash.clone(),
+        None => super::dummy_hash().await,
+    };
+    if let Err(Locked(until)) = attempts.reserve(&key, &state.clock) {
+        // The same work as a check, so a lock cannot be told from a wrong name by timing.
+        if super::verify_password(form.password.clone(), hash)
+            .await
+            .is_err()
+        {
+            return busy();
+        }
+        return locked(until);
     }
-    if !verify_password(form.password.clone(), admin.password_hash.clone()).await {
-        let lockout = state.config.login_lockout_minutes as i64 * 60;
-        let locked = state
-            .store
-            .record_login_failure(admin.id, state.config.login_max_failures, now + lockout)
-            .await?;
-        if let Some(until) = locked {
-            tracing::warn!(admin = %admin.username, "admin locked after repeated failed logins");
+    let right = match super::verify_password(form.password.clone(), hash).await {
+        Ok(right) => right && admin.is_some(),
+        Err(super::Busy) => {
+            // Not checked: the reservation is given back, uncounted.
+            attempts.released(&key);
+            return busy();
+        }
+    };
+    let Some(admin) = admin.filter(|_| right) else {
+        if let Err(Locked(until)) = attempts.failed(&key, &state.clock) {
+            tracing::warn!(address = %visitor.ip, "sign-ins locked after repeated failures");
             state
                 .store
                 .append_event(
                     NewEvent {
                         actor: &visitor.ip.to_string(),
                         action: "admin.locked",
-                        subject: Some(&admin.username),
-                        detail: None,
+                        subject: Some(form.username.trim()),
+                        detail: Some("from this address"),
                     },
                     now,
                 )
                 .await?;
-            return failed(
-                "login-locked",
-                (until - now + 59) / 60,
-                StatusCode::TOO_MANY_REQUESTS,
-            );
+            return locked(until);
         }
         return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
+    };
+    if let Err(Locked(until)) = attempts.succeeded(&key, &state.clock) {
+        // Locked by the rest of a burst while this check ran: no sign-in once locked.
+        return locked(until);
     }
     state.store.record_login_success(admin.id, now).await?;
     state

@@ -60,6 +60,8 @@ pub struct AppState {
 pub struct Limits {
     /// Login attempts per client address.
     pub login_ip: RateLimiter,
+    /// Failed sign-ins per (address, account), reserved before each check.
+    pub login_attempts: ratelimit::AttemptGuard,
     /// Unknown invite codes tried per client address (against guessing).
     pub code_miss: RateLimiter,
     /// Redemption attempts per client address.
@@ -72,6 +74,10 @@ impl Limits {
     pub fn from_config(config: &Config) -> Self {
         Limits {
             login_ip: RateLimiter::new(20, 15 * 60),
+            login_attempts: ratelimit::AttemptGuard::new(
+                config.login_max_failures,
+                config.login_lockout_minutes as i64 * 60,
+            ),
             code_miss: RateLimiter::new(config.code_misses_per_hour as usize, 3600),
             redeem: RateLimiter::new(config.redemptions_per_hour as usize, 3600),
             request_ip: RateLimiter::new(5, 3600),

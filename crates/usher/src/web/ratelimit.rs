@@ -62,9 +62,151 @@ impl RateLimiter {
     }
 }
 
+/// Failed attempts per key (an address and an account) with a lockout, where every attempt is
+/// reserved before it is checked: a burst cannot have more attempts checked than the limit,
+/// and an attempt that succeeds after the key was locked does not count.
+#[derive(Debug)]
+pub struct AttemptGuard {
+    max: u32,
+    lockout: i64,
+    keys: Mutex<HashMap<String, Attempts>>,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Attempts {
+    failures: u32,
+    in_flight: u32,
+    locked_until: Timestamp,
+}
+
+/// The key is locked until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Locked(pub Timestamp);
+
+impl AttemptGuard {
+    pub fn new(max: u32, lockout_seconds: i64) -> Self {
+        AttemptGuard {
+            max: max.max(1),
+            lockout: lockout_seconds,
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Attempts>> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Reserves an attempt: refused while locked, or while the attempts already counted and
+    /// under way reach the limit.
+    pub fn reserve(&self, key: &str, clock: &Clock) -> Result<(), Locked> {
+        let now = clock.now();
+        let mut keys = self.lock();
+        if keys.len() > 50_000 {
+            keys.retain(|_, a| a.in_flight > 0 || a.locked_until > now || a.failures > 0);
+        }
+        let a = keys.entry(key.to_string()).or_default();
+        if a.locked_until > now {
+            return Err(Locked(a.locked_until));
+        }
+        if a.locked_until != 0 {
+            // A lockout that ran out starts the count afresh.
+            *a = Attempts {
+                in_flight: a.in_flight,
+                ..Attempts::default()
+            };
+        }
+        if a.failures + a.in_flight >= self.max {
+            return Err(Locked(now + self.lockout));
+        }
+        a.in_flight += 1;
+        Ok(())
+    }
+
+    /// A reserved attempt failed; `Err` when this failure locked the key.
+    pub fn failed(&self, key: &str, clock: &Clock) -> Result<(), Locked> {
+        let now = clock.now();
+        let mut keys = self.lock();
+        let a = keys.entry(key.to_string()).or_default();
+        a.in_flight = a.in_flight.saturating_sub(1);
+        a.failures += 1;
+        if a.locked_until > now {
+            return Err(Locked(a.locked_until));
+        }
+        if a.failures >= self.max {
+            a.locked_until = now + self.lockout;
+            return Err(Locked(a.locked_until));
+        }
+        Ok(())
+    }
+
+    /// A reserved attempt was never checked (the server was busy): it does not count.
+    pub fn released(&self, key: &str) {
+        if let Some(a) = self.lock().get_mut(key) {
+            a.in_flight = a.in_flight.saturating_sub(1);
+        }
+    }
+
+    /// A reserved attempt succeeded: the count starts again, unless the key was locked
+    /// meanwhile, in which case the attempt must be refused.
+    pub fn succeeded(&self, key: &str, clock: &Clock) -> Result<(), Locked> {
+        let now = clock.now();
+        let mut keys = self.lock();
+        let a = keys.entry(key.to_string()).or_default();
+        a.in_flight = a.in_flight.saturating_sub(1);
+        if a.locked_until > now {
+            return Err(Locked(a.locked_until));
+        }
+        if a.in_flight == 0 {
+            keys.remove(key);
+        } else {
+            a.failures = 0;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_burst_gets_no_more_checks_than_the_limit_and_the_fifth_failure_locks() {
+        let clock = Clock::manual(0);
+        let guard = AttemptGuard::new(5, 900);
+        let reserved = (0..15)
+            .filter(|_| guard.reserve("k", &clock).is_ok())
+            .count();
+        assert_eq!(reserved, 5, "only five attempts are checked");
+        for _ in 0..4 {
+            assert!(guard.failed("k", &clock).is_ok());
+        }
+        assert_eq!(guard.failed("k", &clock), Err(Locked(900)));
+        assert_eq!(guard.reserve("k", &clock), Err(Locked(900)));
+        assert!(
+            guard.reserve("other", &clock).is_ok(),
+            "keys are independent"
+        );
+        clock.advance(900);
+        assert!(guard.reserve("k", &clock).is_ok(), "the lockout ran out");
+    }
+
+    #[test]
+    fn a_success_after_the_key_was_locked_is_refused() {
+        let clock = Clock::manual(0);
+        let guard = AttemptGuard::new(2, 60);
+        guard.reserve("k", &clock).unwrap();
+        guard.reserve("k", &clock).unwrap();
+        guard.failed("k", &clock).unwrap();
+        // The slow right password finishes after a second failure locked the key.
+        let _ = guard.failed("k", &clock);
+        assert_eq!(guard.succeeded("k", &clock), Err(Locked(60)));
+        let fresh = AttemptGuard::new(2, 60);
+        fresh.reserve("k", &clock).unwrap();
+        assert!(fresh.succeeded("k", &clock).is_ok());
+        fresh.reserve("k", &clock).unwrap();
+        fresh.reserve("k", &clock).unwrap();
+        assert!(fresh.reserve("k", &clock).is_err());
+    }
 
     #[test]
     fn a_key_is_refused_past_the_limit_and_recovers_after_the_window() {

@@ -279,8 +279,119 @@ async fn repeated_failures_lock_the_account_until_the_lockout_passes() {
     app.clock.advance(15 * 60);
     let res = app.login(ADMIN, PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "lockout over");
-    let admin = app.state.store.admin_by_name(ADMIN).await.unwrap().unwrap();
-    assert_eq!(admin.failed_logins, 0);
+}
+
+/// A login from `ip` (through a trusted proxy) with a fresh anonymous session.
+async fn login_from(app: &TestApp, ip: &str, user: &str, password: &str) -> reqwest::Response {
+    let client = cookie_client();
+    let page = client
+        .get(app.url("/login"))
+        .header("x-forwarded-for", ip)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page).unwrap();
+    client
+        .post(app.url("/login"))
+        .header("x-forwarded-for", ip)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("username", user),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_burst_of_guesses_gets_no_more_checks_than_the_limit_and_no_sign_in_once_locked() {
+    let app = spawn_with(|c| c.trust_proxy_headers = true).await;
+    app.setup_admin().await;
+    let tries = (0..15).map(|_| login_from(&app, "203.0.113.5", ADMIN, "a wrong guess!!"));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(tries)
+        .await
+        .iter()
+        .map(|r| r.status())
+        .collect();
+    let wrong = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    let held = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        (wrong, held),
+        (4, 11),
+        "five checked, the fifth failure locks: {statuses:?}"
+    );
+    let res = login_from(&app, "203.0.113.5", ADMIN, PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "no sign-in once locked"
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_the_owner_out_nor_tell_real_accounts_from_unknown_ones() {
+    let app = spawn_with(|c| c.trust_proxy_headers = true).await;
+    app.setup_admin().await;
+    let mut answers = Vec::new();
+    for user in [ADMIN, "nobody-here"] {
+        for _ in 0..4 {
+            let res = login_from(&app, "203.0.113.9", user, "a wrong guess!!").await;
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+        let res = login_from(&app, "203.0.113.9", user, "a wrong guess!!").await;
+        let status = res.status();
+        let body = res.text().await.unwrap();
+        let message = body
+            .split("role=\"alert\"")
+            .nth(1)
+            .and_then(|s| s.split('<').next().map(str::to_string))
+            .unwrap_or_default()
+            .replace(user, "");
+        answers.push((status, message));
+        let again = login_from(&app, "203.0.113.9", user, "another guess!!").await;
+        assert_eq!(again.status(), StatusCode::TOO_MANY_REQUESTS);
+    }
+    assert_eq!(
+        answers[0], answers[1],
+        "locked and unknown accounts answer alike"
+    );
+    assert_eq!(answers[0].0, StatusCode::TOO_MANY_REQUESTS);
+    // The owner, from their own address, signs in all the same.
+    let res = login_from(&app, "198.51.100.7", ADMIN, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_logins_answer_401_or_429_and_never_fail() {
+    let app = spawn_with(|c| c.trust_proxy_headers = true).await;
+    app.setup_admin().await;
+    let tries = (0..200).map(|i| {
+        let ip = format!("192.0.2.{}", i % 250);
+        let app = &app;
+        async move {
+            login_from(app, &ip, &format!("nobody{i}"), "a wrong guess!!")
+                .await
+                .status()
+        }
+    });
+    let statuses = futures_util::future::join_all(tries).await;
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::UNAUTHORIZED || *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&StatusCode::UNAUTHORIZED));
 }
 
 #[tokio::test]
@@ -724,6 +835,9 @@ async fn only_pages_set_the_anonymous_cookie() {
         assert!(!sets_cookie(w.app.url(&path)).await, "{path}");
     }
     for path in ["/join", "/request", &format!("/i/{code}")] {
-        assert!(sets_cookie(w.app.url(path)).await, "{path} needs it for its form");
+        assert!(
+            sets_cookie(w.app.url(path)).await,
+            "{path} needs it for its form"
+        );
     }
 }
