@@ -34,6 +34,7 @@ struct Sizes {
     members: usize,
     member_repeats: usize,
     requests: usize,
+    logins: usize,
 }
 
 const FULL: Sizes = Sizes {
@@ -46,6 +47,7 @@ const FULL: Sizes = Sizes {
     members: 10_000,
     member_repeats: 20,
     requests: 200,
+    logins: 200,
 };
 
 const QUICK: Sizes = Sizes {
@@ -58,6 +60,7 @@ const QUICK: Sizes = Sizes {
     members: 500,
     member_repeats: 3,
     requests: 20,
+    logins: 20,
 };
 
 struct Options {
@@ -82,6 +85,7 @@ const PARTS: &[&str] = &[
     "redeem",
     "members",
     "requests",
+    "logins",
     "reference",
 ];
 
@@ -397,7 +401,14 @@ async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
     if opts.runs("start") {
         rows.extend(start(&bin, &work, sizes).await);
     }
-    let serving = ["page", "throughput", "redeem", "members", "requests"];
+    let serving = [
+        "page",
+        "throughput",
+        "redeem",
+        "members",
+        "requests",
+        "logins",
+    ];
     if serving.iter().any(|p| opts.runs(p)) {
         rows.extend(serving_figures(opts, &bin, &work, sizes).await?);
     }
@@ -517,6 +528,8 @@ async fn serving_figures(
         // No background sync or reminders touching the database during measurements.
         ("USHER_SYNC_HOURS", "0".to_string()),
         ("USHER_REMINDER_DAYS", "0".to_string()),
+        // The login burst comes from many addresses (X-Forwarded-For), as an attack would.
+        ("USHER_TRUST_PROXY_HEADERS", "true".to_string()),
     ];
     let (b, d, log) = (bin.to_path_buf(), data.clone(), work.join("usher.log"));
     let (usher, _) = blocking(move || Usher::start(&b, &d, &env, &log)).await;
@@ -538,6 +551,9 @@ async fn serving_figures(
     }
     if opts.runs("requests") {
         rows.extend(request_form(addr, &data, &session, sizes).await?);
+    }
+    if opts.runs("logins") {
+        rows.extend(logins(addr, usher.pid(), sizes).await?);
     }
     let after = usher.memory();
     rows.push(row(
@@ -1006,6 +1022,75 @@ async fn request_form(
             Verdict::Meets
         } else {
             Verdict::Misses(format!("{server_errors} failed, {stored} stored"))
+        },
+    )])
+}
+
+/// A burst of sign-ins for unknown accounts from as many addresses, each with a valid anonymous
+/// token: password hashing must stay bounded, so memory stays flat and nothing fails.
+async fn logins(addr: std::net::SocketAddr, pid: u32, sizes: &Sizes) -> Result<Vec<Row>, Error> {
+    let mut conn = Conn::open(addr).await?;
+    let page = conn.get("/login", Some(ANON)).await?;
+    let csrf = csrf_of(&page.text()).ok_or("no CSRF token on /login")?;
+    let origin = format!("http://{addr}");
+    let make = Arc::new(move |c: &Conn, i: usize| {
+        let body = client::form_encode(&[
+            ("csrf", &csrf),
+            ("username", &format!("nobody{i}")),
+            ("password", "not a real password"),
+        ]);
+        c.request(Method::POST, "/login")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, &origin)
+            .header(header::COOKIE, ANON)
+            .header(
+                "x-forwarded-for",
+                format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256),
+            )
+            .body(Full::new(Bytes::from(body)))
+            .expect("a valid request")
+    });
+    let before = process::rss_of(pid).unwrap_or(0);
+    // Read the resident memory every few milliseconds while the burst runs.
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut peak = 0u64;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                peak = peak.max(process::rss_of(pid).unwrap_or(0));
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            peak.max(process::rss_of(pid).unwrap_or(0))
+        })
+    };
+    let n = sizes.logins;
+    let stats = load::burst(addr, n, make).await?;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let peak = sampler.await?;
+    note(format!(
+        "login burst: {}, resident before {}, peak {}",
+        stats.summary(),
+        mb(before),
+        mb(peak)
+    ));
+    let failed = stats.server_errors() + stats.errors;
+    let answered = stats.status(401) + stats.status(429);
+    let within = peak as f64 / 1e6 <= 100.0;
+    Ok(vec![check(
+        &format!("{n} concurrent logins (unknown users): peak resident memory"),
+        format!(
+            "{} ({} × 401, {} × 429, {failed} failed; p99 {:.0} ms)",
+            mb(peak),
+            stats.status(401),
+            stats.status(429),
+            stats.percentile_ms(99.0)
+        ),
+        "≤ 100 MB, all 401/429",
+        if failed == 0 && answered == n as u64 && within {
+            Verdict::Meets
+        } else {
+            Verdict::Misses(format!("{} peak, {failed} failed", mb(peak)))
         },
     )])
 }

@@ -180,3 +180,13 @@ pub fn default_binary() -> PathBuf {
     let me = std::env::current_exe().expect("the benchmark's own path");
     me.with_file_name("usher")
 }
+
+/// Resident memory of a process, in bytes (`None` once it is gone).
+pub fn rss_of(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map(|kb| kb * 1024)
+}

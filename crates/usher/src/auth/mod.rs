@@ -2,12 +2,11 @@
 
 pub mod routes;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
 use argon2::password_hash::phc::PasswordHash;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
 use crate::clock::Timestamp;
 use crate::crypto;
@@ -86,88 +85,137 @@ pub fn validate_password(password: &str) -> Result<(), AuthError> {
     }
 }
 
-/// Each argon2 run holds 19 MiB: at most one per core runs at a time, a few callers wait their
-/// turn, and the rest are told to come back, so no burst of sign-ins can exhaust memory.
+/// Each argon2 run holds 19 MiB. Hashing runs on a few threads of its own (one per core), so
+/// at most that many run at once and the memory each one used is reused by the next instead of
+/// piling up in the allocator of every thread a blocking pool would use. A few callers queue;
+/// past that, sign-ins are told to come back, so no burst can exhaust memory.
 struct Hashing {
-    slots: Arc<tokio::sync::Semaphore>,
-    waiting: AtomicUsize,
+    jobs: std::sync::mpsc::SyncSender<Job>,
 }
 
-/// Callers that may wait for a free slot before sign-ins are refused.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Sign-ins that may wait for a hashing thread before the next is refused.
 const MAX_WAITING: usize = 16;
 
-static HASHING: LazyLock<Hashing> = LazyLock::new(|| Hashing {
-    slots: Arc::new(tokio::sync::Semaphore::new(
-        std::thread::available_parallelism().map_or(2, |n| n.get()),
-    )),
-    waiting: AtomicUsize::new(0),
+static HASHING: LazyLock<Hashing> = LazyLock::new(|| {
+    let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(MAX_WAITING);
+    let queue = Arc::new(Mutex::new(queue));
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    for i in 0..threads {
+        let queue = queue.clone();
+        std::thread::Builder::new()
+            .name(format!("usher-hash-{i}"))
+            .spawn(move || {
+                loop {
+                    let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                }
+            })
+            .expect("start a password hashing thread");
+    }
+    Hashing { jobs }
 });
 
-/// Every hashing slot is taken and enough callers are waiting: try again shortly.
+/// Every hashing thread is busy and enough callers are waiting: try again shortly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
 
-/// Runs `work` on a blocking thread once a hashing slot is free; `Busy` when too many wait.
+/// Runs `work` on a hashing thread. With `refuse_when_busy`, a full queue answers `Busy` at
+/// once; otherwise the caller waits for room.
 async fn hashing<T: Send + 'static>(
     refuse_when_busy: bool,
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, Busy> {
-    let h = &*HASHING;
-    let queued = h.waiting.fetch_add(1, Ordering::SeqCst);
-    if refuse_when_busy && queued >= MAX_WAITING && h.slots.available_permits() == 0 {
-        h.waiting.fetch_sub(1, Ordering::SeqCst);
-        return Err(Busy);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let job: Job = Box::new(move || {
+        let _ = tx.send(work());
+    });
+    let jobs = HASHING.jobs.clone();
+    if refuse_when_busy {
+        jobs.try_send(job).map_err(|_| Busy)?;
+    } else {
+        tokio::task::spawn_blocking(move || jobs.send(job))
+            .await
+            .map_err(|_| Busy)?
+            .map_err(|_| Busy)?;
     }
-    let permit = h.slots.clone().acquire_owned().await;
-    h.waiting.fetch_sub(1, Ordering::SeqCst);
-    let permit = permit.map_err(|_| Busy)?;
-    tokio::task::spawn_blocking(move || {
-        let out = work();
-        drop(permit);
-        out
-    })
-    .await
-    .map_err(|_| Busy)
+    rx.await.map_err(|_| Busy)
 }
 
 /// Hashes a password with argon2 off the async threads (waiting for a slot as long as it takes:
 /// only admins set passwords).
 pub async fn hash_password(password: String) -> String {
-    hashing(false, move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .expect("argon2 hashing with default parameters cannot fail")
-            .to_string()
-    })
-    .await
-    .expect("hashing task panicked")
+    hashing(false, move || hash_password_blocking(&password))
+        .await
+        .expect("the hashing threads run for the life of the process")
+}
+
+fn hash_password_blocking(password: &str) -> String {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .expect("argon2 hashing with default parameters cannot fail")
+        .to_string()
 }
 
 /// Verifies a password against a stored hash off the async threads; `Busy` when sign-ins are
 /// queued up already.
 pub async fn verify_password(password: String, hash: String) -> Result<bool, Busy> {
-    hashing(true, move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await
+    hashing(true, move || verify_blocking(&password, &hash)).await
 }
 
-/// A hash of a random password, verified against when the username does not exist so that a
-/// wrong name takes as long as a wrong password.
-static DUMMY_HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+thread_local! {
+    /// Each hashing thread's argon2 memory, made once and reused by every check it runs: a
+    /// fresh 19 MiB per check would be kept by the allocator after a burst, many times over.
+    static BLOCKS: std::cell::RefCell<Vec<argon2::Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
 
-async fn dummy_hash() -> String {
-    if let Some(h) = DUMMY_HASH.get() {
-        return h.clone();
-    }
-    let h = hash_password(crypto::random_token()).await;
-    DUMMY_HASH.get_or_init(|| h).clone()
+fn verify_blocking(password: &str, hash: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let (Ok(params), Ok(algorithm)) = (
+        argon2::Params::try_from(&parsed),
+        argon2::Algorithm::try_from(parsed.algorithm.as_str()),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let blocks = params.block_count();
+    let argon = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    let computed = BLOCKS.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, argon2::Block::new());
+        }
+        argon.hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut out,
+            &mut memory[..blocks],
+        )
+    });
+    computed.is_ok() && crypto::constant_time_eq(&out, expected.as_bytes())
+}
+
+/// A hash of a password nobody knows (random, thrown away when this hash was made), with the
+/// default parameters: verified against when the username does not exist so that a wrong name
+/// takes as long as a wrong password, without hashing anything new per request.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$xkd1f7IYHZt0Xphko6UWzg$ETzM7Dl/V6cF/2m2hK9nIiGTQz0LsNO8DwuyrsTy7WQ";
+
+fn dummy_hash() -> String {
+    DUMMY_HASH.to_string()
 }
 
 /// Creates an admin (CLI and setup). Any pending setup token is voided.
@@ -330,6 +378,15 @@ mod tests {
             validate_password(&"x".repeat(257)),
             Err(AuthError::PasswordTooLong)
         );
+    }
+
+    #[test]
+    fn the_dummy_hash_costs_what_a_real_one_does() {
+        let dummy = PasswordHash::new(DUMMY_HASH).expect("a PHC string");
+        let real = hash_password_blocking("anything at all");
+        let real = PasswordHash::new(&real).unwrap();
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.params, real.params, "the same memory and time cost");
     }
 
     #[tokio::test]

@@ -288,7 +288,7 @@ pub async fn login_submit(
     let admin = state.store.admin_by_name(form.username.trim()).await?;
     let hash = match &admin {
         Some(a) => a.password_hash.clone(),
-        None => super::dummy_hash().await,
+        None => super::dummy_hash(),
     };
     if let Err(Locked(until)) = attempts.reserve(&key, &state.clock) {
         // The same work as a check, so a lock cannot be told from a wrong name by timing.
