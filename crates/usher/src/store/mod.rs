@@ -200,6 +200,19 @@ impl Store {
         Ok(())
     }
 
+    /// Proves the database can still be written (a full disk, a read-only mount): one tiny
+    /// upsert of a row kept for this purpose.
+    pub async fn probe_write(&self, now: Timestamp) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES ('health_probe', ?1, ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -436,9 +436,18 @@ async fn not_found() -> AppError {
     AppError::not_found()
 }
 
+/// Health: the database must answer and take a write (a full disk or a read-only mount keeps
+/// reads working while every redemption would fail).
 async fn healthz(State(state): State<AppState>) -> Response {
-    let db_ok = state.store.ping().await.is_ok();
-    let status = if db_ok {
+    let database = if state.store.ping().await.is_err() {
+        "unavailable"
+    } else if state.store.probe_write(state.clock.now()).await.is_err() {
+        "read_only"
+    } else {
+        "ok"
+    };
+    let ok = database == "ok";
+    let status = if ok {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -446,9 +455,9 @@ async fn healthz(State(state): State<AppState>) -> Response {
     (
         status,
         axum::Json(serde_json::json!({
-            "status": if db_ok { "ok" } else { "degraded" },
+            "status": if ok { "ok" } else { "degraded" },
             "version": env!("CARGO_PKG_VERSION"),
-            "database": if db_ok { "ok" } else { "unavailable" },
+            "database": database,
         })),
     )
         .into_response()

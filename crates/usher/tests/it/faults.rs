@@ -314,3 +314,122 @@ async fn drain_once(w: &World) {
     }
     usher::jobs::run_due(&w.app.state).await.unwrap();
 }
+
+/// A tmpfs of a few MiB to fill up (mounting needs root, as in CI; elsewhere the test says so
+/// and stops).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount(bytes: usize) -> Option<SmallDisk> {
+        let dir = tempfile::tempdir().ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={bytes}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then_some(SmallDisk { dir })
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status();
+    }
+}
+
+#[tokio::test]
+async fn after_a_full_disk_writes_work_again_once_there_is_space() {
+    let Some(disk) = SmallDisk::mount(4 * 1024 * 1024) else {
+        eprintln!("not run: mounting a small tmpfs needs root");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root and must run this test"
+        );
+        return;
+    };
+    let store = Store::open(&disk.path().join("usher.db")).await.unwrap();
+    store.migrate(START).await.unwrap();
+    let event = |i: usize, detail: &str| {
+        let detail = detail.to_string();
+        let store = store.clone();
+        async move {
+            store
+                .append_event(
+                    usher::store::events::NewEvent {
+                        actor: "test",
+                        action: "test.fill",
+                        subject: Some(&format!("row {i}")),
+                        detail: Some(&detail),
+                    },
+                    START,
+                )
+                .await
+        }
+    };
+    // Fill the disk, then write until the database refuses.
+    let filler = disk.path().join("filler");
+    {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&filler).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while f.write_all(&chunk).is_ok() {}
+    }
+    assert!(event(0, "x").await.is_err(), "nothing fits");
+    assert!(store.probe_write(START).await.is_err(), "the probe sees it");
+    {
+        // A little room: statements fit in memory, the COMMIT's write does not.
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&filler)
+            .unwrap();
+        let len = f.metadata().unwrap().len();
+        f.set_len(len.saturating_sub(12 * 1024)).unwrap();
+    }
+    // Writes in transactions, as redemptions make them: the COMMIT is what the full disk refuses.
+    let big = "x".repeat(16 * 1024);
+    let mut refused = false;
+    for i in 0..200 {
+        let written = async {
+            let mut tx = store.pool().begin().await?;
+            for half in 0..2 {
+                sqlx::query("INSERT INTO events (at, actor, action, subject, detail) VALUES (?, 'test', 'test.fill', ?, ?)")
+                    .bind(START)
+                    .bind(format!("row {i}.{half}"))
+                    .bind(&big)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await;
+        if written.is_err() {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the full disk refused a write");
+
+    std::fs::remove_file(&filler).unwrap();
+    event(1_000, "after")
+        .await
+        .expect("writes work again once space returns");
+    store
+        .probe_write(START)
+        .await
+        .expect("and the probe says so");
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE detail = 'after'")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    store.close().await;
+}
