@@ -213,14 +213,14 @@ impl PublicUrl {
     /// What a form's "public address" field shows, and whether it is locked because the
     /// configuration sets it: the configured value, else the owner's, else the address the
     /// browser used to reach this page (the best guess at first-run setup).
-    pub fn form_value(&self, headers: &http::HeaderMap, trust_proxy: bool) -> (String, bool) {
+    pub fn form_value(&self, headers: &http::HeaderMap) -> (String, bool) {
         if let Some(c) = &self.configured {
             return (c.to_string(), true);
         }
         if let Some(s) = self.stored() {
             return (s.to_string(), false);
         }
-        let value = address_used(headers, trust_proxy).unwrap_or_else(|| self.base());
+        let value = address_used(headers).unwrap_or_else(|| self.base());
         (value, false)
     }
 
@@ -261,15 +261,14 @@ impl PublicUrl {
     }
 }
 
-/// `scheme://host` of the request, as the browser addressed it (through a trusted proxy, the
-/// scheme the proxy says it received).
-fn address_used(headers: &http::HeaderMap, trust_proxy: bool) -> Option<String> {
+/// `scheme://host` of the request, as the browser addressed it (behind a proxy, with the scheme
+/// the proxy says it received: only a guess the owner confirms).
+fn address_used(headers: &http::HeaderMap) -> Option<String> {
     let host = headers.get(http::header::HOST)?.to_str().ok()?;
-    let https = trust_proxy
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
     let scheme = if https { "https" } else { "http" };
     BaseUrl::parse(&format!("{scheme}://{host}"))
         .ok()

@@ -40,9 +40,7 @@ pub async fn setup_page(
             "setup-token-required",
         ));
     }
-    let (public_url, public_locked) = state
-        .public
-        .form_value(&headers, state.config.trust_proxy_headers);
+    let (public_url, public_locked) = state.public.form_value(&headers);
     Ok(page(
         &state,
         &visitor,
@@ -86,9 +84,7 @@ pub async fn setup_submit(
             "setup-token-required",
         ));
     }
-    let (_, public_locked) = state
-        .public
-        .form_value(&headers, state.config.trust_proxy_headers);
+    let (_, public_locked) = state.public.form_value(&headers);
     let retry = |key: &'static str| -> AppResult<Response> {
         let mut res = page(
             &state,

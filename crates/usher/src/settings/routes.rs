@@ -36,9 +36,7 @@ async fn render(
 ) -> AppResult<Response> {
     let s = super::load(&state.store).await?;
     let servers = state.store.servers().await?;
-    let public_url = state
-        .public
-        .form_value(&axum::http::HeaderMap::new(), false);
+    let public_url = state.public.form_value(&axum::http::HeaderMap::new());
     let webhook_possible = state.public.current().0.is_https();
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY

@@ -197,8 +197,10 @@ fn csrf_exempt(path: &str) -> bool {
 /// `Sec-Fetch-Site`.
 /// Whether a state-changing request comes from usher's own pages: its `Origin` must be, scheme,
 /// host and port alike, either the public address or the address the request was sent to
-/// (`http://{Host}`, or `https://` when a trusted proxy says it received https).
-fn same_origin(headers: &HeaderMap, public_base: &str, trust_proxy: bool) -> bool {
+/// (`http://{Host}`, or `https://` when the proxy in front says it received https). A browser
+/// cannot add `X-Forwarded-Proto` to a forged cross-site post, so the header is believed here
+/// even without `trust_proxy_headers`: it only names the scheme of the page's own address.
+fn same_origin(headers: &HeaderMap, public_base: &str) -> bool {
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if origin == "null" {
@@ -209,11 +211,10 @@ fn same_origin(headers: &HeaderMap, public_base: &str, trust_proxy: bool) -> boo
             return false;
         };
         let public = normalized_origin(public_base);
-        let https = trust_proxy
-            && headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+        let https = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
         let own = headers
             .get(header::HOST)
             .and_then(|v| v.to_str().ok())
@@ -296,11 +297,7 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             _ => Theme::Auto,
         };
         let origin_ok = !unsafe_method
-            || same_origin(
-                headers,
-                &state.public.base(),
-                state.config.trust_proxy_headers,
-            )
+            || same_origin(headers, &state.public.base())
             || allowed_origin(headers, &state.config);
         (
             lang,
@@ -544,10 +541,10 @@ mod tests {
     fn the_origin_scheme_and_port_must_match_too() {
         let base = "http://127.0.0.1:9450";
         let h = |origin: &'static str| headers(&[("origin", origin), ("host", "127.0.0.1:9450")]);
-        assert!(same_origin(&h("http://127.0.0.1:9450"), base, false));
-        assert!(!same_origin(&h("https://127.0.0.1:9450"), base, false));
-        assert!(!same_origin(&h("http://127.0.0.1:9451"), base, false));
-        assert!(!same_origin(&h("http://127.0.0.1"), base, false));
+        assert!(same_origin(&h("http://127.0.0.1:9450"), base));
+        assert!(!same_origin(&h("https://127.0.0.1:9450"), base));
+        assert!(!same_origin(&h("http://127.0.0.1:9451"), base));
+        assert!(!same_origin(&h("http://127.0.0.1"), base));
         let public = "https://usher.example.com";
         let via_proxy = |proto: &'static str| {
             headers(&[
@@ -556,9 +553,9 @@ mod tests {
                 ("x-forwarded-proto", proto),
             ])
         };
-        assert!(same_origin(&via_proxy("https"), public, true));
+        assert!(same_origin(&via_proxy("https"), public));
         assert!(
-            same_origin(&via_proxy("http"), public, false),
+            same_origin(&via_proxy("http"), public),
             "the public address"
         );
         let lan = headers(&[
@@ -566,11 +563,12 @@ mod tests {
             ("host", "10.0.0.2"),
             ("x-forwarded-proto", "https"),
         ]);
+        assert!(same_origin(&lan, public), "the proxy's https page");
+        let plain = headers(&[("origin", "https://10.0.0.2"), ("host", "10.0.0.2")]);
         assert!(
-            !same_origin(&lan, public, false),
-            "an untrusted proxy header"
+            !same_origin(&plain, public),
+            "https without a proxy saying so"
         );
-        assert!(same_origin(&lan, public, true));
     }
 
     #[test]
@@ -581,40 +579,34 @@ mod tests {
                 ("origin", "http://127.0.0.1:9450"),
                 ("host", "127.0.0.1:9450")
             ]),
-            base,
-            false
+            base
         ));
         assert!(same_origin(
             &headers(&[
                 ("origin", "https://usher.example.com"),
                 ("host", "10.0.0.2")
             ]),
-            base,
-            false
+            base
         ));
         assert!(!same_origin(
             &headers(&[
                 ("origin", "https://evil.example"),
                 ("host", "127.0.0.1:9450")
             ]),
-            base,
-            false
+            base
         ));
-        assert!(!same_origin(&headers(&[("origin", "null")]), base, false));
+        assert!(!same_origin(&headers(&[("origin", "null")]), base));
         assert!(same_origin(
             &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")]),
-            base,
-            false
+            base
         ));
         assert!(!same_origin(
             &headers(&[("sec-fetch-site", "cross-site")]),
-            base,
-            false
+            base
         ));
         assert!(same_origin(
             &headers(&[("sec-fetch-site", "same-origin")]),
-            base,
-            false
+            base
         ));
     }
 

@@ -171,3 +171,45 @@ async fn the_csp_lets_forms_go_to_the_plex_app_and_nowhere_else() {
         "{csp}"
     );
 }
+
+/// Behind a TLS proxy with nothing configured yet, the owner can still complete setup: the page
+/// guesses the https address, and the proxy's https origin is the page's own.
+#[tokio::test]
+async fn setup_works_behind_a_tls_proxy_before_any_address_is_set() {
+    let app = spawn_app().await;
+    let client = cookie_client();
+    let page = client
+        .get(app.url(&format!("/setup?token={}", app.setup_token())))
+        .header("host", "usher.example.com")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("value=\"https://usher.example.com\""),
+        "{page}"
+    );
+    let csrf = extract_csrf(&page).unwrap();
+    let token = app.setup_token();
+    let res = client
+        .post(app.url("/setup"))
+        .header("host", "usher.example.com")
+        .header("x-forwarded-proto", "https")
+        .header("origin", "https://usher.example.com")
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("token", token.as_str()),
+            ("username", ADMIN),
+            ("password", PASSWORD),
+            ("password_confirm", PASSWORD),
+            ("public_url", "https://usher.example.com"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(app.state.public.base(), "https://usher.example.com");
+}
