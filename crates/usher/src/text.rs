@@ -22,38 +22,11 @@ pub fn unprintable(c: char) -> bool {
 pub fn form_is_utf8(body: &[u8]) -> bool {
     body.split(|b| *b == b'&')
         .flat_map(|pair| pair.splitn(2, |b| *b == b'='))
-        .all(|part| std::str::from_utf8(&percent_decode(part)).is_ok())
-}
-
-fn percent_decode(part: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(part.len());
-    let mut i = 0;
-    while i < part.len() {
-        match part[i] {
-            b'%' if i + 2 < part.len() => {
-                let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
-                    }
-                    None => {
-                        out.push(b'%');
-                        i += 1;
-                    }
-                }
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
+        .all(|part| {
+            // `+` stands for a space and is text either way; only the %-escapes can be bytes.
+            let decoded: Vec<u8> = percent_encoding::percent_decode(part).collect();
+            std::str::from_utf8(&decoded).is_ok()
+        })
 }
 
 #[cfg(test)]

@@ -21,11 +21,18 @@ fn unusable(e: RedeemError) -> AppError {
     }
     let mut err = AppError::new(e.status(), e.code(), e.key());
     err.fields = field_messages(&e);
-    // A refusal's detail is the server's own (English) words: the log keeps it, people get the
-    // translated message alone.
-    match e.detail() {
-        Some(d) if !matches!(e, RedeemError::Refused { .. }) => err.with_detail(d.to_string()),
-        _ => err,
+    match shown_detail(&e) {
+        Some(d) => err.with_detail(d.to_string()),
+        None => err,
+    }
+}
+
+/// The detail a person sees under the message. A refusal's detail is the server's own (English)
+/// words: the log keeps it, people get the translated message alone.
+fn shown_detail(e: &RedeemError) -> Option<&str> {
+    match e {
+        RedeemError::Refused { .. } => None,
+        e => e.detail(),
     }
 }
 
@@ -203,7 +210,7 @@ async fn render_invite(
         let summary = !fields.is_empty();
         context! {
             key => e.key(),
-            detail => if summary || matches!(e, RedeemError::Refused { .. }) { None } else { e.detail() },
+            detail => if summary { None } else { shown_detail(e) },
             field => e.field(),
             summary,
         }

@@ -246,7 +246,10 @@ pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult
             owner,
             servers => servers.iter().map(|s| s.server.name.clone()).collect::<Vec<_>>(),
             kinds,
-            requests_open => crate::requests::is_open(&state).await?,
+            requests_open => crate::requests::takes_requests(
+                &settings,
+                &crate::requests::requestable_servers(&state, &settings).await?,
+            ),
             request_app_url => settings.request_app_url,
             community_url => settings.community_url,
         },

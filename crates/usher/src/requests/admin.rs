@@ -62,7 +62,7 @@ async fn render(
     let now = state.clock.now();
     let mut rows: Vec<Value> = Vec::with_capacity(requests.len());
     for r in &requests {
-        let handoff = super::handoff(state, r).await?;
+        let handoff = super::handoff(state, &settings, r).await?;
         let qr = handoff
             .as_ref()
             .and_then(|h| crate::web::svg::qr(&h.url))

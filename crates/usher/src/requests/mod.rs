@@ -81,7 +81,16 @@ pub async fn requestable_servers(
 /// Whether the public request form takes requests: switched on, with a server to approve for.
 pub async fn is_open(state: &AppState) -> Result<bool, crate::store::StoreError> {
     let settings = crate::settings::load(&state.store).await?;
-    Ok(settings.requests.enabled && !requestable_servers(state, &settings).await?.is_empty())
+    let servers = requestable_servers(state, &settings).await?;
+    Ok(takes_requests(&settings, &servers))
+}
+
+/// The rule behind [`is_open`], for callers that have the settings and servers already.
+pub fn takes_requests(
+    settings: &Settings,
+    requestable: &[crate::store::servers::ServerRow],
+) -> bool {
+    settings.requests.enabled && !requestable.is_empty()
 }
 
 /// Whether only Plex servers can be requested (then a Plex user name is accepted instead of an
@@ -225,7 +234,6 @@ pub struct ServerChoice {
     pub permissions: Permissions,
 }
 
-/// Every requestable server with its pre-checked libraries and default permissions.
 /// Where every approval starts (the web picker, the Telegram picker, auto-approve, the CLI and
 /// the API): the request profile when the owner chose one, else the servers ticked for requests
 /// with their default libraries and permissions.
@@ -539,6 +547,7 @@ pub struct Handoff {
 
 pub async fn handoff(
     state: &AppState,
+    settings: &Settings,
     r: &RequestRow,
 ) -> Result<Option<Handoff>, crate::store::StoreError> {
     let Some(invite) = (match r.invite_id {
@@ -547,7 +556,7 @@ pub async fn handoff(
     }) else {
         return Ok(None);
     };
-    let smtp = crate::settings::load(&state.store).await?.smtp;
+    let smtp = &settings.smtp;
     Ok(Some(Handoff {
         url: crate::invites::invite_url(state, &invite.code),
         code: invite.code,

@@ -15,7 +15,7 @@ use crate::web::{AppState, page};
 async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String)> {
     let settings = crate::settings::load(&state.store).await?;
     let servers = super::requestable_servers(state, &settings).await?;
-    let open = settings.requests.enabled && !servers.is_empty();
+    let open = super::takes_requests(&settings, &servers);
     Ok((
         open,
         super::plex_only(&servers),
@@ -72,7 +72,10 @@ pub async fn submit(
         Ok(Submitted::Approved(id)) => {
             // Servers where people choose their own login: straight to choosing it.
             let handoff = match state.store.request(id).await? {
-                Some(r) => super::handoff(&state, &r).await?,
+                Some(r) => {
+                    let settings = crate::settings::load(&state.store).await?;
+                    super::handoff(&state, &settings, &r).await?
+                }
                 None => None,
             };
             let next = match handoff {

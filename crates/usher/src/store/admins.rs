@@ -8,8 +8,6 @@ pub struct AdminRow {
     pub id: i64,
     pub username: String,
     pub password_hash: String,
-    pub failed_logins: i64,
-    pub locked_until: Option<Timestamp>,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
 }
@@ -66,10 +64,10 @@ impl Store {
             .await?)
     }
 
-    /// Sets a new password, clears any lockout and ends every session of that admin.
+    /// Sets a new password and ends every session of that admin.
     pub async fn set_admin_password(&self, id: i64, hash: &str) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE admins SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE id = ?")
+        sqlx::query("UPDATE admins SET password_hash = ? WHERE id = ?")
             .bind(hash)
             .bind(id)
             .execute(&mut *tx)
@@ -82,30 +80,8 @@ impl Store {
         Ok(())
     }
 
-    /// Counts a failed login; locks the account once `max` failures in a row are reached.
-    /// Returns the lock expiry when this failure locked it.
-    pub async fn record_login_failure(
-        &self,
-        id: i64,
-        max: u32,
-        lock_until: Timestamp,
-    ) -> Result<Option<Timestamp>> {
-        let row: (i64, Option<Timestamp>) = sqlx::query_as(
-            "UPDATE admins SET
-                failed_logins = failed_logins + 1,
-                locked_until = CASE WHEN failed_logins + 1 >= ? THEN ? ELSE locked_until END
-             WHERE id = ? RETURNING failed_logins, locked_until",
-        )
-        .bind(max as i64)
-        .bind(lock_until)
-        .bind(id)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(if row.0 >= max as i64 { row.1 } else { None })
-    }
-
     pub async fn record_login_success(&self, id: i64, now: Timestamp) -> Result<()> {
-        sqlx::query("UPDATE admins SET failed_logins = 0, locked_until = NULL, last_login_at = ? WHERE id = ?")
+        sqlx::query("UPDATE admins SET last_login_at = ? WHERE id = ?")
             .bind(now)
             .bind(id)
             .execute(self.pool())

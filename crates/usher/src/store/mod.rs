@@ -91,8 +91,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
     (
         10,
-        "friend_address",
-        include_str!("../../migrations/sqlite/0010_friend_address.sql"),
+        "friends_and_sign_ins",
+        include_str!("../../migrations/sqlite/0010_friends_and_sign_ins.sql"),
     ),
 ];
 

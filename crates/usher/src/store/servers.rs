@@ -164,7 +164,6 @@ impl Store {
             .await?)
     }
 
-    /// Changes name, URL and (when given) the sealed token.
     pub async fn set_server_friend_url(
         &self,
         id: i64,
@@ -180,6 +179,7 @@ impl Store {
         Ok(())
     }
 
+    /// Changes name, URL and (when given) the sealed token.
     pub async fn update_server(
         &self,
         id: i64,

@@ -84,7 +84,12 @@ async fn outcome_text(state: &AppState, r: &RequestRow) -> String {
         "expired" => format!("⌛ {}", escape(&t(state, "tg-expired"))),
         _ => String::new(),
     };
-    let handoff = match requests::handoff(state, r).await {
+    let settings = crate::settings::load(&state.store).await;
+    let handoff = match settings {
+        Ok(settings) => requests::handoff(state, &settings, r).await,
+        Err(e) => Err(e),
+    };
+    let handoff = match handoff {
         Ok(h) => h,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the request's personal link");

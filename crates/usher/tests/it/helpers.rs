@@ -315,6 +315,18 @@ impl World {
             .code
     }
 
+    /// How many times the invite `code` has been used.
+    pub async fn uses(&self, code: &str) -> i64 {
+        self.app
+            .state
+            .store
+            .invite_by_code(code)
+            .await
+            .unwrap()
+            .expect("the invite exists")
+            .used
+    }
+
     /// Opens `/i/{code}` in a fresh browser-like client speaking `lang` and posts its form with
     /// `fields`; returns the client (with its cookies) and the answer.
     pub async fn post_invite_form(

@@ -644,17 +644,7 @@ async fn the_same_person_cannot_redeem_an_invite_twice() {
     assert_eq!(res.status(), StatusCode::CONFLICT);
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["code"], "already_redeemed");
-    assert_eq!(
-        w.app
-            .state
-            .store
-            .invite_by_code(&code)
-            .await
-            .unwrap()
-            .unwrap()
-            .used,
-        1
-    );
+    assert_eq!(w.uses(&code).await, 1);
 }
 
 #[tokio::test]
@@ -1096,17 +1086,7 @@ async fn a_mixed_invite_form_has_a_part_per_server_and_names_every_mistake_at_on
     );
     assert!(!page.contains('`'), "no backticks");
     assert!(!page.contains("user name"), "one spelling of username");
-    assert_eq!(
-        w.app
-            .state
-            .store
-            .invite_by_code(&code)
-            .await
-            .unwrap()
-            .unwrap()
-            .used,
-        0
-    );
+    assert_eq!(w.uses(&code).await, 0);
 
     // In Spanish, every message is Spanish and none is repeated.
     let (_, es) = post_invite_form(&w, &code, "es", &mistakes).await;
@@ -1184,17 +1164,7 @@ async fn public_fields_have_server_side_limits_matching_the_form() {
     ] {
         assert!(form.contains(attr), "{attr}");
     }
-    assert_eq!(
-        w.app
-            .state
-            .store
-            .invite_by_code(&code)
-            .await
-            .unwrap()
-            .unwrap()
-            .used,
-        0
-    );
+    assert_eq!(w.uses(&code).await, 0);
 }
 
 /// Behind a trusted proxy, the address is the one the proxy appended: a client writing its own

@@ -582,7 +582,8 @@ async fn with_email_set_up_the_card_and_telegram_say_the_link_was_emailed() {
     let (_, page) = d.w.app.get_text("/admin/requests").await;
     assert!(page.contains("Emailed to kim@example.com."));
     let mails = d.mail.wait_for(1).await;
-    let link = usher::requests::handoff(&d.w.app.state, &r)
+    let settings = usher::settings::load(&d.w.app.state.store).await.unwrap();
+    let link = usher::requests::handoff(&d.w.app.state, &settings, &r)
         .await
         .unwrap()
         .unwrap()

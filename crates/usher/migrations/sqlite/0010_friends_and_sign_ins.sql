@@ -28,3 +28,8 @@ UPDATE invites SET custom_code = 1
 -- servers already connected keep being ticked as they were.
 ALTER TABLE servers ADD COLUMN request_default INTEGER NOT NULL DEFAULT 0;
 UPDATE servers SET request_default = 1;
+
+-- Failed sign-ins are counted per address and account in the running server now, so a stranger
+-- cannot lock the owner out; the per-account counters are gone.
+ALTER TABLE admins DROP COLUMN failed_logins;
+ALTER TABLE admins DROP COLUMN locked_until;
