@@ -4,6 +4,7 @@
 //! bound, setup token issued); [`App::run_until`] serves until a shutdown signal. Tests drive the
 //! same two calls on port 0 with a manual clock.
 
+pub mod access;
 pub mod api;
 pub mod audit;
 pub mod auth;

@@ -636,7 +636,7 @@ async fn requests_approve(
                 libraries,
                 permissions: t
                     .permissions
-                    .unwrap_or_else(|| crate::requests::default_permissions(&server)),
+                    .unwrap_or_else(|| crate::access::server_defaults(&server)),
             });
         }
         selection.servers = chosen;

@@ -204,13 +204,10 @@ async fn create_in_batch(
         if libraries.is_empty() {
             return Err(CreateError::NoLibrary(server.name.clone()));
         }
-        let permissions = t.permissions.clone().unwrap_or_else(|| Permissions {
-            allow_downloads: server.default_allow_downloads,
-            allow_live_tv: server.default_allow_live_tv,
-            allow_camera_upload: server.default_allow_camera_upload,
-            max_sessions: server.default_max_sessions.map(|n| n as u32),
-            ..Permissions::default()
-        });
+        let permissions = t
+            .permissions
+            .clone()
+            .unwrap_or_else(|| crate::access::server_defaults(&server));
         targets.push(NewTarget {
             server_id: server.id,
             libraries: serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),

@@ -8,7 +8,7 @@
 //! `disable`/`enable` (Jellyfin and Emby can pause an account) and `remove`. Jobs that end access
 //! are never given up: they back off to an hour between tries and the owner is told once.
 
-use media::{GrantSpec, Identity, MediaError, Permissions};
+use media::{GrantSpec, Identity, MediaError};
 
 use crate::invites::rules::retry_delay;
 use crate::store::StoreError;
@@ -266,8 +266,18 @@ async fn provision(
     grant: &GrantRow,
 ) -> Result<Option<media::GrantOutcome>, MediaError> {
     let client = server_client(state, grant.server_id).await?;
-    let libraries: Vec<String> = serde_json::from_str(&grant.libraries).unwrap_or_default();
-    let permissions: Permissions = serde_json::from_str(&grant.permissions).unwrap_or_default();
+    let mut terms = grant.terms().map_err(unreadable)?;
+    // A Plex account has one share per server: a second grant to it joins the first.
+    let one_share = grant.server_kind == "plex" && !terms.permissions.plex_home;
+    let mut joined = Vec::new();
+    if one_share {
+        joined = state
+            .store
+            .same_account_grants(grant.server_id, grant.id, &grant.identity, None, None)
+            .await
+            .map_err(store_failed)?;
+        terms = combined(&joined, Some(&terms))?.unwrap_or(terms);
+    }
     let identity = if grant.server_kind == "plex" {
         Identity::PlexUser {
             email_or_username: grant.identity.clone(),
@@ -298,8 +308,8 @@ async fn provision(
     };
     let spec = GrantSpec {
         identity,
-        libraries,
-        permissions,
+        libraries: terms.libraries.clone(),
+        permissions: terms.permissions.clone(),
     };
     let result = if job.attempts > 1 {
         // An earlier attempt may have made the account and died before recording it.
@@ -307,12 +317,141 @@ async fn provision(
     } else {
         client.grant(&spec).await
     };
-    match result {
+    let outcome = match result {
         Err(MediaError::AlreadyExists(why)) => reactivate(state, &client, grant, &spec)
             .await?
-            .map(Some)
-            .ok_or(MediaError::AlreadyExists(why)),
-        other => other.map(Some),
+            .ok_or(MediaError::AlreadyExists(why))?,
+        other => other?,
+    };
+    if one_share {
+        // The same account under another spelling (a username for an email) shows only now,
+        // by the share plex.tv answered with.
+        let late: Vec<GrantRow> = state
+            .store
+            .same_account_grants(
+                grant.server_id,
+                grant.id,
+                &grant.identity,
+                Some(&outcome.remote_id),
+                outcome.remote_user_id.as_deref(),
+            )
+            .await
+            .map_err(store_failed)?
+            .into_iter()
+            .filter(|g| !joined.iter().any(|j| j.id == g.id))
+            .collect();
+        if !late.is_empty() {
+            let wider = combined(&late, Some(&terms))?.unwrap_or(terms.clone());
+            if wider != terms {
+                client
+                    .update_access(&outcome.remote_id, &wider.libraries, &wider.permissions)
+                    .await?;
+            }
+            terms = wider;
+            joined.extend(late);
+        }
+        if !joined.is_empty() {
+            join_share(state, grant, &terms, &joined)
+                .await
+                .map_err(store_failed)?;
+        }
+    }
+    Ok(Some(outcome))
+}
+
+/// The access of `existing` grants (oldest first) and then `newer`, as one.
+fn combined(
+    existing: &[GrantRow],
+    newer: Option<&crate::access::Terms>,
+) -> Result<Option<crate::access::Terms>, MediaError> {
+    let mut all = Vec::with_capacity(existing.len() + 1);
+    for g in existing {
+        all.push(g.terms().map_err(unreadable)?);
+    }
+    all.extend(newer.cloned());
+    let mut all = all.into_iter();
+    let first = all.next();
+    Ok(first.map(|first| all.fold(first, |acc, t| acc.combined_with(&t))))
+}
+
+/// Records that `grant` now holds the share `others` held: it gets the combined `terms`, they
+/// end, and both members' histories say so.
+async fn join_share(
+    state: &AppState,
+    grant: &GrantRow,
+    terms: &crate::access::Terms,
+    others: &[GrantRow],
+) -> Result<(), StoreError> {
+    let now = state.clock.now();
+    let newcomer = state.store.member(grant.member_id).await?;
+    let (name, code) = newcomer
+        .map(|m| (m.display_name, m.invite_code))
+        .unwrap_or_default();
+    let through = match &code {
+        Some(c) => format!("{name} (invite {c})"),
+        None => name.clone(),
+    };
+    let ids: Vec<i64> = others.iter().map(|g| g.id).collect();
+    state
+        .store
+        .take_over_access(
+            grant.id,
+            terms,
+            &ids,
+            &format!("the share moved to {through}"),
+            now,
+        )
+        .await?;
+    let libraries =
+        crate::access::library_names(&state.store, grant.server_id, &terms.libraries).await?;
+    let ends = terms
+        .expires_at
+        .map(|t| format!("until {}", &crate::clock::rfc3339(t)[..10]))
+        .unwrap_or_else(|| "with no end".into());
+    let filters = if terms.filtered() {
+        "; content filters kept"
+    } else {
+        ""
+    };
+    let mut earlier = Vec::new();
+    for g in others {
+        let who = state
+            .store
+            .member(g.member_id)
+            .await?
+            .map(|m| m.display_name)
+            .unwrap_or_default();
+        earlier.push(who);
+        event(
+            state,
+            "grant.superseded",
+            g,
+            Some(&format!(
+                "the same Plex account's share now belongs to {through}"
+            )),
+        )
+        .await?;
+    }
+    let detail = format!(
+        "{} already had this Plex share (through {}); one share now gives {libraries}, {ends}{filters}",
+        grant.identity,
+        earlier.join(", ")
+    );
+    event(state, "grant.combined", grant, Some(&detail)).await
+}
+
+/// A stored value usher cannot read stops the job for good, loudly: guessing would make a grant
+/// with no libraries or the wrong permissions.
+fn unreadable(e: StoreError) -> MediaError {
+    tracing::error!(error = %e, "a grant's stored access cannot be read");
+    MediaError::Protocol(format!("usher's own record is damaged: {e}"))
+}
+
+/// The database failed mid-job: the job is tried again later.
+fn store_failed(e: StoreError) -> MediaError {
+    MediaError::Server {
+        status: 500,
+        message: e.to_string(),
     }
 }
 
@@ -338,10 +477,7 @@ async fn reactivate(
         .store
         .previous_account(grant.server_id, username, grant.id)
         .await
-        .map_err(|e| MediaError::Server {
-            status: 500,
-            message: e.to_string(),
-        })?;
+        .map_err(store_failed)?;
     let Some((previous_grant, remote_id)) = previous else {
         return Ok(None);
     };
@@ -362,10 +498,7 @@ async fn reactivate(
         .store
         .supersede_grant(previous_grant, state.clock.now())
         .await
-        .map_err(|e| MediaError::Server {
-            status: 500,
-            message: e.to_string(),
-        })?;
+        .map_err(store_failed)?;
     Ok(Some(media::GrantOutcome {
         remote_id,
         remote_user_id: None,
@@ -383,6 +516,35 @@ async fn remove(
         return Ok(None);
     };
     let client = server_client(state, grant.server_id).await?;
+    let permissions = grant.permission_set().map_err(unreadable)?;
+    if let media::MediaClient::Plex(plex) = &client {
+        // A share another live grant still holds stays, with that grant's access.
+        let others = state
+            .store
+            .same_account_grants(
+                grant.server_id,
+                grant.id,
+                &grant.identity,
+                Some(remote_id),
+                grant.remote_user_id.as_deref(),
+            )
+            .await
+            .map_err(store_failed)?;
+        if let Some(keep) = combined(&others, None)? {
+            client
+                .update_access(remote_id, &keep.libraries, &keep.permissions)
+                .await?;
+            return Ok(None);
+        }
+        client.remove(remote_id).await?;
+        // A managed Home user exists only for this access: it leaves the owner's Home too.
+        if permissions.plex_home
+            && let Some(user) = grant.remote_user_id.as_deref().filter(|u| !u.is_empty())
+        {
+            plex.remove_home_user(user).await?;
+        }
+        return Ok(None);
+    }
     client.remove(remote_id).await.map(|_| None)
 }
 
@@ -390,10 +552,9 @@ async fn remove(
 async fn update(state: &AppState, grant: &GrantRow) -> Result<(), MediaError> {
     let remote_id = made_on_server(grant)?;
     let client = server_client(state, grant.server_id).await?;
-    let libraries: Vec<String> = serde_json::from_str(&grant.libraries).unwrap_or_default();
-    let permissions: Permissions = serde_json::from_str(&grant.permissions).unwrap_or_default();
+    let terms = grant.terms().map_err(unreadable)?;
     client
-        .update_access(remote_id, &libraries, &permissions)
+        .update_access(remote_id, &terms.libraries, &terms.permissions)
         .await
 }
 
@@ -429,10 +590,7 @@ async fn server_client(state: &AppState, server_id: i64) -> Result<media::MediaC
         .store
         .server(server_id)
         .await
-        .map_err(|e| MediaError::Server {
-            status: 500,
-            message: e.to_string(),
-        })?
+        .map_err(store_failed)?
         .ok_or_else(|| MediaError::NotFound("the server was removed from usher".into()))?;
     crate::servers::client_for(state, &server).map_err(|e| match e {
         crate::servers::ServerError::Media(m) => m,

@@ -49,7 +49,7 @@ async fn render(
             .collect();
         let permissions = chosen
             .map(|c| c.permissions.clone())
-            .unwrap_or_else(|| super::default_permissions(&s));
+            .unwrap_or_else(|| crate::access::server_defaults(&s));
         servers.push(context! {
             server => ser(&s),
             libraries,

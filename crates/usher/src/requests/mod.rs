@@ -278,7 +278,7 @@ pub async fn default_selection(
         servers.push(ServerChoice {
             server_id: s.id,
             libraries,
-            permissions: default_permissions(&s),
+            permissions: crate::access::server_defaults(&s),
         });
     }
     Ok(Selection {
@@ -286,16 +286,6 @@ pub async fn default_selection(
         duration: settings.requests.access_duration.clone(),
         profile_id: None,
     })
-}
-
-pub fn default_permissions(s: &crate::store::servers::ServerRow) -> Permissions {
-    Permissions {
-        allow_downloads: s.default_allow_downloads,
-        allow_live_tv: s.default_allow_live_tv,
-        allow_camera_upload: s.default_allow_camera_upload,
-        max_sessions: s.default_max_sessions.map(|n| n as u32),
-        ..Permissions::default()
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -570,18 +560,12 @@ async fn library_names(
     server_id: i64,
     libraries_json: &str,
 ) -> Result<String, crate::store::StoreError> {
-    let ids: Vec<String> = serde_json::from_str(libraries_json).unwrap_or_default();
-    let libs = state.store.libraries(server_id).await?;
-    Ok(ids
-        .iter()
-        .map(|id| {
-            libs.iter()
-                .find(|l| &l.remote_id == id)
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| id.clone())
-        })
-        .collect::<Vec<_>>()
-        .join(", "))
+    let ids: Vec<String> = crate::store::decode_json(
+        "libraries",
+        || format!("an approval on server {server_id}"),
+        libraries_json,
+    )?;
+    crate::access::library_names(&state.store, server_id, &ids).await
 }
 
 pub async fn decline(

@@ -191,6 +191,34 @@ pub struct GrantRow {
     pub updated_at: Timestamp,
 }
 
+impl GrantRow {
+    /// The sharing ids of the grant's libraries.
+    pub fn library_ids(&self) -> Result<Vec<String>> {
+        super::decode_json(
+            "libraries",
+            || format!("grant {}", self.id),
+            &self.libraries,
+        )
+    }
+
+    pub fn permission_set(&self) -> Result<media::Permissions> {
+        super::decode_json(
+            "permissions",
+            || format!("grant {}", self.id),
+            &self.permissions,
+        )
+    }
+
+    /// Everything the grant gives.
+    pub fn terms(&self) -> Result<crate::access::Terms> {
+        Ok(crate::access::Terms {
+            libraries: self.library_ids()?,
+            permissions: self.permission_set()?,
+            expires_at: self.expires_at,
+        })
+    }
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct JobRow {
     pub id: i64,
@@ -860,17 +888,92 @@ impl Store {
 impl Store {
     /// Ends an earlier grant whose account a new grant took over.
     pub async fn supersede_grant(&self, grant_id: i64, now: Timestamp) -> Result<()> {
-        sqlx::query(
-            "UPDATE grants SET status = 'removed', last_error = 'taken over by a new invite', updated_at = ? WHERE id = ?",
-        )
-        .bind(now)
-        .bind(grant_id)
-        .execute(self.pool())
-        .await?;
-        sqlx::query("UPDATE jobs SET state = 'failed', last_error = 'cancelled' WHERE grant_id = ? AND state = 'queued'")
-            .bind(grant_id)
-            .execute(self.pool())
-            .await?;
+        let mut tx = self.pool().begin().await?;
+        end_superseded(&mut tx, grant_id, "taken over by a new invite", now).await?;
+        tx.commit().await?;
         Ok(())
     }
+
+    /// Live grants other than `except` on `server_id` that belong to the same account: the same
+    /// name in any case or, once the server has answered, the same share or server-side user.
+    pub async fn same_account_grants(
+        &self,
+        server_id: i64,
+        except: i64,
+        identity: &str,
+        remote_id: Option<&str>,
+        remote_user_id: Option<&str>,
+    ) -> Result<Vec<GrantRow>> {
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "{GRANT_SELECT}
+             WHERE g.server_id = ? AND g.id != ? AND g.status IN ('pending', 'active', 'disabled')
+               AND (g.identity = ? COLLATE NOCASE
+                    OR (g.remote_id != '' AND g.remote_id = ?)
+                    OR (g.remote_user_id != '' AND g.remote_user_id = ?))
+             ORDER BY g.id"
+        )))
+        .bind(server_id)
+        .bind(except)
+        .bind(identity)
+        .bind(remote_id)
+        .bind(remote_user_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Makes `grant_id` the account's one grant on its server: it gets `terms`, and the grants
+    /// in `others` end as `why` says, without a job (the server keeps the access through
+    /// `grant_id`). One transaction, so the account is never without a live grant or with two.
+    pub async fn take_over_access(
+        &self,
+        grant_id: i64,
+        terms: &crate::access::Terms,
+        others: &[i64],
+        why: &str,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE grants SET libraries = ?, permissions = ?, expires_at = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(serde_json::to_string(&terms.libraries).unwrap_or_else(|_| "[]".into()))
+        .bind(serde_json::to_string(&terms.permissions).unwrap_or_else(|_| "{}".into()))
+        .bind(terms.expires_at)
+        .bind(now)
+        .bind(grant_id)
+        .execute(&mut *tx)
+        .await?;
+        for other in others {
+            end_superseded(&mut tx, *other, why, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Ends a grant whose access another grant now holds, and stops its queued work.
+async fn end_superseded(
+    tx: &mut sqlx::SqliteConnection,
+    grant_id: i64,
+    why: &str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE grants SET status = 'removed', last_error = ?, updated_at = ? WHERE id = ?",
+    )
+    .bind(why)
+    .bind(now)
+    .bind(grant_id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE jobs SET state = 'failed', payload = NULL, last_error = 'cancelled', updated_at = ?
+         WHERE grant_id = ? AND state = 'queued'",
+    )
+    .bind(now)
+    .bind(grant_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

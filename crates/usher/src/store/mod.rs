@@ -31,6 +31,13 @@ pub enum StoreError {
         "the database was written by a newer usher (schema {found}, this build knows {known}): upgrade usher"
     )]
     TooNew { found: i64, known: i64 },
+    /// A stored value that does not read back: a fault to stop on, never to read as empty.
+    #[error("stored {what} of {owner} cannot be read: {reason}")]
+    Corrupt {
+        what: &'static str,
+        owner: String,
+        reason: String,
+    },
     #[error("migration {version} ({name}) failed: {source}")]
     Migration {
         version: i64,
@@ -40,6 +47,19 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Reads a JSON column; a value that does not parse is [`StoreError::Corrupt`].
+pub fn decode_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    owner: impl FnOnce() -> String,
+    raw: &str,
+) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt {
+        what,
+        owner: owner(),
+        reason: e.to_string(),
+    })
+}
 
 /// The schema, one step per file, applied in order inside a transaction each. Versions only need
 /// to increase; gaps are allowed (numbers are reserved by features developed side by side).

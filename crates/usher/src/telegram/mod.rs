@@ -518,7 +518,7 @@ async fn selection_from(
                 .iter()
                 .find(|c| c.server_id == s.id)
                 .map(|c| c.permissions.clone())
-                .unwrap_or_else(|| requests::default_permissions(&s));
+                .unwrap_or_else(|| crate::access::server_defaults(&s));
             servers.push(ServerChoice {
                 server_id: s.id,
                 libraries: chosen,

@@ -4,6 +4,7 @@
 mod binary;
 mod helpers;
 
+mod access;
 mod api;
 mod backup;
 mod cli;
