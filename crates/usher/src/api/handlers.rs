@@ -154,7 +154,8 @@ fn invite_json(state: &AppState, i: &crate::store::invites::InviteRow) -> Value 
 fn grant_json(g: &crate::store::invites::GrantRow) -> Value {
     json!({
         "id": g.id, "server": g.server_name, "kind": g.server_kind, "status": g.status, "account": g.identity,
-        "libraries": serde_json::from_str::<Vec<String>>(&g.libraries).unwrap_or_default(),
+        // Unreadable stored libraries are `null` (unknown), never an empty list.
+        "libraries": g.library_ids().ok(),
         "expires_at": g.expires_at.map(rfc3339), "last_error": g.last_error,
     })
 }

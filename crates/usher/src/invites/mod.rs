@@ -293,14 +293,18 @@ pub struct TargetView {
     pub permissions: Permissions,
 }
 
-pub fn target_views(targets: &[InviteTargetRow]) -> Vec<TargetView> {
+pub fn target_views(
+    targets: &[InviteTargetRow],
+) -> Result<Vec<TargetView>, crate::store::StoreError> {
     targets
         .iter()
         .map(|t| {
-            let ids: Vec<String> = serde_json::from_str(&t.libraries).unwrap_or_default();
+            let owner = || format!("an invite on {}", t.server_name);
+            let ids: Vec<String> = crate::store::decode_json("libraries", owner, &t.libraries)?;
+            // Names only label the ids; a missing one shows the id.
             let names: std::collections::HashMap<String, String> =
                 serde_json::from_str(&t.library_names).unwrap_or_default();
-            TargetView {
+            Ok(TargetView {
                 server_id: t.server_id,
                 server_name: t.server_name.clone(),
                 kind: t.server_kind.clone(),
@@ -308,8 +312,8 @@ pub fn target_views(targets: &[InviteTargetRow]) -> Vec<TargetView> {
                     .iter()
                     .map(|id| names.get(id).unwrap_or(id).clone())
                     .collect(),
-                permissions: serde_json::from_str(&t.permissions).unwrap_or_default(),
-            }
+                permissions: crate::store::decode_json("permissions", owner, &t.permissions)?,
+            })
         })
         .collect()
 }

@@ -140,10 +140,10 @@ pub async fn join(
 }
 
 /// The invite page's context: what the invite opens and which fields to ask for.
-fn invite_context(open: &OpenInvite) -> Value {
-    let targets = super::target_views(&open.targets);
+fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> {
+    let targets = super::target_views(&open.targets)?;
     let invite = &open.invite;
-    context! {
+    Ok(context! {
         code => &invite.code,
         label => &invite.label,
         targets => ser(&targets),
@@ -155,7 +155,7 @@ fn invite_context(open: &OpenInvite) -> Value {
         expires_at => invite.expires_at,
         access_days => invite.access_seconds.map(|s| (s + 86_399) / 86_400),
         uses_left => invite.max_uses.map(|m| m - invite.used),
-    }
+    })
 }
 
 /// What the form remembers between attempts (never the password).
@@ -176,7 +176,7 @@ async fn render_invite(
     echo: &FormEcho,
     error: Option<&RedeemError>,
 ) -> AppResult<Response> {
-    let ctx = invite_context(open);
+    let ctx = invite_context(open)?;
     let settings = &open.settings;
     let vars = crate::onboarding::Vars {
         server_name: open
@@ -611,7 +611,7 @@ pub async fn api_show(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let open = lookup(&state, &visitor, &code).await.map_err(api_error)?;
-    let targets = super::target_views(&open.targets);
+    let targets = super::target_views(&open.targets)?;
     let invite = &open.invite;
     Ok(Json(serde_json::json!({
         "code": invite.code,

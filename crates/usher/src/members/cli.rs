@@ -68,7 +68,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
                             "status": g.grant.status,
                             "failing": g.failing_error,
                             "gone_from_server": g.gone_at.is_some() && g.grant.status != "removed",
-                            "libraries": serde_json::from_str::<Vec<String>>(&g.grant.libraries).unwrap_or_default(),
+                            "libraries": g.grant.library_ids().ok(),
                             "expires_at": g.grant.expires_at.map(rfc3339),
                         })
                     })

@@ -188,7 +188,7 @@ pub async fn change_access(
             "member-bad-max-sessions",
         ));
     }
-    let current: Vec<String> = serde_json::from_str(&g.grant.libraries).unwrap_or_default();
+    let current = g.grant.library_ids()?;
     let known = state.store.libraries(g.grant.server_id).await?;
     for id in &input.libraries {
         // Offered libraries, and ones the member already has that are still on the server.
@@ -206,8 +206,7 @@ pub async fn change_access(
     let mut libraries = input.libraries.clone();
     libraries.dedup();
     // Keep what the page does not edit (Plex Home, content filters).
-    let mut permissions: Permissions =
-        serde_json::from_str(&g.grant.permissions).unwrap_or_default();
+    let mut permissions: Permissions = g.grant.permission_set()?;
     permissions.allow_downloads = input.allow_downloads;
     permissions.allow_live_tv = input.allow_live_tv;
     if g.grant.server_kind == "plex" {

@@ -73,15 +73,18 @@ fn tone(state: &str) -> &'static str {
 }
 
 /// A grant as the pages show it.
-fn grant_view(g: &MemberGrantRow, names: &HashMap<i64, HashMap<String, String>>) -> Value {
-    let ids: Vec<String> = serde_json::from_str(&g.grant.libraries).unwrap_or_default();
+fn grant_view(
+    g: &MemberGrantRow,
+    names: &HashMap<i64, HashMap<String, String>>,
+) -> Result<Value, crate::store::StoreError> {
+    let ids = g.grant.library_ids()?;
     let libs = names.get(&g.grant.server_id);
     let libraries: Vec<String> = ids
         .iter()
         .map(|id| libs.and_then(|l| l.get(id)).unwrap_or(id).clone())
         .collect();
     let shown = shown_state(g);
-    context! {
+    Ok(context! {
         grant => ser(&g.grant),
         state => shown,
         tone => tone(shown),
@@ -92,7 +95,7 @@ fn grant_view(g: &MemberGrantRow, names: &HashMap<i64, HashMap<String, String>>)
         failing_kind => g.failing_kind.as_deref(),
         failing_error => g.failing_error.as_deref(),
         reminded_at => g.reminded_at,
-    }
+    })
 }
 
 #[derive(Deserialize, Default)]
@@ -155,14 +158,14 @@ pub async fn list(
                 .iter()
                 .filter(|g| g.grant.member_id == r.member.id)
                 .collect();
-            context! {
+            Ok(context! {
                 member => ser(&r.member),
                 expires_at => r.expires_at,
                 live => mine.iter().any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str())),
-                grants => mine.iter().map(|g| grant_view(g, &names)).collect::<Vec<_>>(),
-            }
+                grants => mine.iter().map(|g| grant_view(g, &names)).collect::<Result<Vec<_>, _>>()?,
+            })
         })
-        .collect();
+        .collect::<Result<_, crate::store::StoreError>>()?;
     let pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
     // The query string of this view, for paging links.
     let mut params: Vec<(&str, String)> = Vec::new();
@@ -325,7 +328,7 @@ async fn detail_page(
     for g in &loaded.grants {
         // The library choice: what the server offers, plus what the member has that is still
         // there.
-        let mine: Vec<String> = serde_json::from_str(&g.grant.libraries).unwrap_or_default();
+        let mine = g.grant.library_ids()?;
         let options: Vec<Value> = state
             .store
             .libraries(g.grant.server_id)
@@ -340,11 +343,10 @@ async fn detail_page(
                 }
             })
             .collect();
-        let permissions: media::Permissions =
-            serde_json::from_str(&g.grant.permissions).unwrap_or_default();
+        let permissions = g.grant.permission_set()?;
         let live = matches!(g.grant.status.as_str(), "pending" | "active" | "disabled");
         grants.push(context! {
-            ..grant_view(g, &names),
+            ..grant_view(g, &names)?,
             ..context! {
                 options,
                 permissions => ser(&permissions),

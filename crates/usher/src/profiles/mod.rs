@@ -172,19 +172,15 @@ pub async fn input_of(
         .profile(id)
         .await?
         .ok_or(ProfileError::NotFound)?;
-    let servers = state
-        .store
-        .profile_servers(id)
-        .await?
-        .into_iter()
-        .map(|s| {
-            (
-                s.server_id,
-                serde_json::from_str(&s.libraries).unwrap_or_default(),
-                serde_json::from_str(&s.permissions).unwrap_or_default(),
-            )
-        })
-        .collect();
+    let mut servers = Vec::new();
+    for s in state.store.profile_servers(id).await? {
+        let owner = || format!("profile {id}");
+        servers.push((
+            s.server_id,
+            crate::store::decode_json("libraries", owner, &s.libraries)?,
+            crate::store::decode_json("permissions", owner, &s.permissions)?,
+        ));
+    }
     let input = ProfileInput {
         name: p.name.clone(),
         description: p.description.clone(),
