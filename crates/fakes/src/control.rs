@@ -41,6 +41,8 @@ struct Inner {
     log: Vec<Recorded>,
     /// Lower-cased path → statuses to answer with, one per future call.
     fail_next: HashMap<String, Vec<u16>>,
+    /// Lower-cased path → statuses to answer with after the call took effect.
+    lose_answer: HashMap<String, Vec<u16>>,
     latency: Duration,
 }
 
@@ -80,14 +82,34 @@ impl Control {
             .push(status);
     }
 
+    /// The next call to `path` does its work, but its answer is lost: the caller gets `status`
+    /// instead, as when a proxy times out or the caller's process dies while waiting.
+    pub fn lose_next_answer(&self, path: &str, status: u16) {
+        self.inner
+            .lock()
+            .unwrap()
+            .lose_answer
+            .entry(path.to_ascii_lowercase())
+            .or_default()
+            .push(status);
+    }
+
     /// Adds `latency` before every answer.
     pub fn set_latency(&self, latency: Duration) {
         self.inner.lock().unwrap().latency = latency;
     }
 
     fn take_failure(&self, path: &str) -> Option<u16> {
+        self.take(path, |inner| &mut inner.fail_next)
+    }
+
+    fn take(
+        &self,
+        path: &str,
+        queues: impl FnOnce(&mut Inner) -> &mut HashMap<String, Vec<u16>>,
+    ) -> Option<u16> {
         let mut inner = self.inner.lock().unwrap();
-        let queue = inner.fail_next.get_mut(&path.to_ascii_lowercase())?;
+        let queue = queues(&mut inner).get_mut(&path.to_ascii_lowercase())?;
         if queue.is_empty() {
             return None;
         }
@@ -128,8 +150,17 @@ async fn record(State(control): State<Control>, req: Request, next: Next) -> Res
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, "injected failure").into_response();
     }
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    let answer = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
+    match control.take(&path, |inner| &mut inner.lose_answer) {
+        Some(status) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::GATEWAY_TIMEOUT),
+            "answer lost",
+        )
+            .into_response(),
+        None => answer,
+    }
 }
 
 /// A fake listening on loopback. Dropping it stops the server.

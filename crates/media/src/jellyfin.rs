@@ -336,7 +336,16 @@ impl JellyfinClient {
     /// that the member's password opens is the one that attempt made: it is finished instead of
     /// refused as taken. Anyone else's account, and any administrator's, stays refused. Jellyfin
     /// lists the sign-in among the account's devices.
-    pub async fn grant_again(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
+    ///
+    /// `made_here` says the caller saw the name free before its earlier attempt created it. Then
+    /// a non-administrator account with that name and no password yet is the earlier attempt's
+    /// too: Emby creates accounts without one and sets it in a second call, which the cut-off
+    /// attempt may not have reached. It gets the password and the member's access.
+    pub async fn grant_again(
+        &self,
+        spec: &GrantSpec,
+        made_here: bool,
+    ) -> Result<GrantOutcome, MediaError> {
         let taken = match self.grant(spec).await {
             Err(MediaError::AlreadyExists(taken)) => taken,
             other => return other,
@@ -347,8 +356,21 @@ impl JellyfinClient {
         else {
             return Err(MediaError::AlreadyExists(taken));
         };
-        let Some(user) = self.account_opened_by(username, password).await? else {
-            return Err(MediaError::AlreadyExists(taken));
+        let user = match self.account_opened_by(username, password).await? {
+            Some(user) => user,
+            None if made_here => {
+                let wanted = username.to_lowercase();
+                let Some(user) = self.list_users().await?.into_iter().find(|u| {
+                    u.name.to_lowercase() == wanted
+                        && !u.has_password
+                        && u.policy.get("IsAdministrator").and_then(Value::as_bool) != Some(true)
+                }) else {
+                    return Err(MediaError::AlreadyExists(taken));
+                };
+                self.post_password(&user.id, password, false).await?;
+                user
+            }
+            None => return Err(MediaError::AlreadyExists(taken)),
         };
         let folders = self.resolve_folders(&spec.libraries).await?;
         self.post_member_policy(&user.id, user.policy, &folders, &spec.permissions)
@@ -459,6 +481,16 @@ impl JellyfinClient {
             self.post_password(&user.id, "", true).await?;
         }
         self.post_password(&user.id, password, false).await
+    }
+
+    /// Whether no account has the name `username` (names ignore case).
+    pub async fn name_is_free(&self, username: &str) -> Result<bool, MediaError> {
+        let wanted = username.to_lowercase();
+        Ok(!self
+            .list_users()
+            .await?
+            .iter()
+            .any(|u| u.name.to_lowercase() == wanted))
     }
 
     /// Everybody with an account on the server, administrators flagged.
@@ -801,6 +833,8 @@ impl JellyfinClient {
 struct UserDto {
     id: String,
     name: String,
+    /// Whether a password is set (assumed when the server does not say).
+    has_password: bool,
     policy: Map<String, Value>,
 }
 
@@ -813,6 +847,10 @@ impl UserDto {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string(),
+            has_password: value
+                .get("HasPassword")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
             policy: match value.get("Policy") {
                 Some(Value::Object(policy)) => policy.clone(),
                 _ => Map::new(),

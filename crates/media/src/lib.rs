@@ -235,11 +235,17 @@ impl MediaClient {
     }
 
     /// [`grant`](Self::grant) again after an attempt that may have been cut off halfway: on
-    /// Jellyfin/Emby the account that attempt made is finished rather than refused as taken.
-    pub async fn grant_again(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
+    /// Jellyfin/Emby the account that attempt made is finished rather than refused as taken
+    /// (`made_here`: the caller saw the name free before that attempt; see
+    /// [`jellyfin::JellyfinClient::grant_again`]).
+    pub async fn grant_again(
+        &self,
+        spec: &GrantSpec,
+        made_here: bool,
+    ) -> Result<GrantOutcome, MediaError> {
         match self {
             MediaClient::Plex(c) => c.grant(spec).await,
-            MediaClient::Jellyfin(c) => c.grant_again(spec).await,
+            MediaClient::Jellyfin(c) => c.grant_again(spec, made_here).await,
         }
     }
 

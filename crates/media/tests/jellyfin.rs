@@ -457,12 +457,10 @@ async fn granting_again_finishes_the_account_an_interrupted_attempt_made_and_not
         // member's password and no libraries chosen yet.
         let id = fake.add_user(SeedUser::member("Erin", "erin's own pw"));
         let outcome = client
-            .grant_again(&account(
-                "erin",
-                "erin's own pw",
-                &movies,
-                Permissions::default(),
-            ))
+            .grant_again(
+                &account("erin", "erin's own pw", &movies, Permissions::default()),
+                false,
+            )
             .await
             .unwrap();
         assert_eq!(outcome.remote_id, id, "{kind:?}");
@@ -475,12 +473,10 @@ async fn granting_again_finishes_the_account_an_interrupted_attempt_made_and_not
         // Someone else's account with that name, and an administrator's, stay taken.
         fake.add_user(SeedUser::member("Finn", "finn's pw"));
         let err = client
-            .grant_again(&account(
-                "finn",
-                "another pw",
-                &movies,
-                Permissions::default(),
-            ))
+            .grant_again(
+                &account("finn", "another pw", &movies, Permissions::default()),
+                true,
+            )
             .await
             .unwrap_err();
         assert!(
@@ -489,7 +485,10 @@ async fn granting_again_finishes_the_account_an_interrupted_attempt_made_and_not
         );
         let admin = fakes::jellyfin::ADMIN_PASSWORD;
         let err = client
-            .grant_again(&account(ADMIN_NAME, admin, &movies, Permissions::default()))
+            .grant_again(
+                &account(ADMIN_NAME, admin, &movies, Permissions::default()),
+                true,
+            )
             .await
             .unwrap_err();
         assert!(
@@ -501,7 +500,10 @@ async fn granting_again_finishes_the_account_an_interrupted_attempt_made_and_not
 
         // A name nobody has is simply granted.
         client
-            .grant_again(&account("gus", "gus's pw", &movies, Permissions::default()))
+            .grant_again(
+                &account("gus", "gus's pw", &movies, Permissions::default()),
+                false,
+            )
             .await
             .unwrap();
         assert!(
@@ -509,6 +511,24 @@ async fn granting_again_finishes_the_account_an_interrupted_attempt_made_and_not
                 .unwrap()
                 .password_matches("gus's pw")
         );
+
+        // Emby makes an account without a password first: cut off there, the account has none.
+        // It is finished only when the caller saw the name free before that attempt.
+        let mut bare = SeedUser::member("Hana", "unused");
+        bare.password = None;
+        let hana = fake.add_user(bare);
+        let spec = account("hana", "hana's pw", &movies, Permissions::default());
+        assert!(matches!(
+            client.grant_again(&spec, false).await,
+            Err(MediaError::AlreadyExists(_))
+        ));
+        assert_eq!(
+            client.grant_again(&spec, true).await.unwrap().remote_id,
+            hana
+        );
+        let user = fake.user(&hana).unwrap();
+        assert!(user.password_matches("hana's pw"), "{kind:?}");
+        assert_eq!(user.enabled_folders(), movies);
     }
 }
 

@@ -311,9 +311,28 @@ async fn provision(
         libraries: terms.libraries.clone(),
         permissions: terms.permissions.clone(),
     };
+    let made_here = match (&spec.identity, &client) {
+        (Identity::Account { username, .. }, media::MediaClient::Jellyfin(jf)) => {
+            let marked = job
+                .creating
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(username));
+            // The name is recorded once seen free, before the account is made: a retry can then
+            // tell the account its own attempt made from one that had the name before.
+            if !marked && jf.name_is_free(username).await? {
+                state
+                    .store
+                    .mark_creating(job.id, username)
+                    .await
+                    .map_err(store_failed)?;
+            }
+            marked
+        }
+        _ => false,
+    };
     let result = if job.attempts > 1 {
         // An earlier attempt may have made the account and died before recording it.
-        client.grant_again(&spec).await
+        client.grant_again(&spec, made_here).await
     } else {
         client.grant(&spec).await
     };

@@ -229,6 +229,8 @@ pub struct JobRow {
     pub attempts: i64,
     pub run_at: Timestamp,
     pub last_error: Option<String>,
+    /// The account name this job found free and set out to create (see migration 11).
+    pub creating: Option<String>,
 }
 
 /// What a successful reservation created.
@@ -555,7 +557,7 @@ impl Store {
         Ok(sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?, updated_at = ?
              WHERE id = ? AND (state = 'queued' OR (state = 'running' AND locked_until < ?))
-             RETURNING id, kind, grant_id, payload, state, attempts, run_at, last_error",
+             RETURNING id, kind, grant_id, payload, state, attempts, run_at, last_error, creating",
         )
         .bind(now + lease)
         .bind(now)
@@ -563,6 +565,16 @@ impl Store {
         .bind(now)
         .fetch_optional(self.pool())
         .await?)
+    }
+
+    /// Records that a job found `name` free on its server and is about to create it.
+    pub async fn mark_creating(&self, job_id: i64, name: &str) -> Result<()> {
+        sqlx::query("UPDATE jobs SET creating = ? WHERE id = ?")
+            .bind(name)
+            .bind(job_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// Extends the lease on a job that is still running.
@@ -696,7 +708,7 @@ impl Store {
 
     pub async fn jobs_of_grant(&self, grant_id: i64) -> Result<Vec<JobRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, kind, grant_id, payload, state, attempts, run_at, last_error FROM jobs WHERE grant_id = ? ORDER BY id",
+            "SELECT id, kind, grant_id, payload, state, attempts, run_at, last_error, creating FROM jobs WHERE grant_id = ? ORDER BY id",
         )
         .bind(grant_id)
         .fetch_all(self.pool())

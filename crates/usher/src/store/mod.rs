@@ -114,6 +114,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "friends_and_sign_ins",
         include_str!("../../migrations/sqlite/0010_friends_and_sign_ins.sql"),
     ),
+    (
+        11,
+        "account_creation",
+        include_str!("../../migrations/sqlite/0011_account_creation.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

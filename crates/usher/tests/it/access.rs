@@ -257,3 +257,94 @@ async fn unreadable_stored_libraries_stop_the_job_instead_of_granting_nothing() 
     let g = w.app.state.store.grant(grant).await.unwrap().unwrap();
     assert!(g.last_error.unwrap().contains("libraries of grant"));
 }
+
+/// A usher world with an Emby server as well; returns the Emby fake and its server id.
+async fn with_emby(w: &World) -> (fakes::jellyfin::FakeJellyfin, i64) {
+    let emby = fakes::jellyfin::FakeJellyfin::start(fakes::jellyfin::FakeKind::Emby).await;
+    let id = usher::servers::add(
+        &w.app.state,
+        &usher::servers::ServerInput {
+            kind: "emby".into(),
+            name: "Home Emby".into(),
+            url: emby.url(),
+            token: emby.api_key(),
+        },
+        "test",
+    )
+    .await
+    .unwrap();
+    (emby, id)
+}
+
+/// The server made the account, but its answer never arrived (a timeout, or usher died
+/// waiting): the retry finds the account its own attempt made and finishes it.
+async fn retry_after_a_lost_answer(w: &World, fake: &fakes::jellyfin::FakeJellyfin, server: i64) {
+    let code = w.invite(&[server], "1", |_| {}).await;
+    fake.control().lose_next_answer("/Users/New", 504);
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "Dora", "password": "a long password"}),
+        )
+        .await;
+    let v: Value = res.json().await.unwrap();
+    let member = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(fake.users().iter().filter(|u| u.name == "Dora").count(), 1);
+    w.app.state.clock.advance(3600);
+    usher::jobs::run_due(&w.app.state).await.unwrap();
+    let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
+    assert_eq!(g.status, "active", "{:?}", g.last_error);
+    let user = fake.user_by_name("Dora").unwrap();
+    assert_eq!(g.remote_id.as_deref(), Some(user.id.as_str()));
+    assert!(user.password_matches("a long password"));
+    assert!(!user.is_admin() && !user.is_disabled());
+    assert!(!user.enabled_folders().is_empty());
+    assert_eq!(
+        fake.users()
+            .iter()
+            .filter(|u| u.name.eq_ignore_ascii_case("dora"))
+            .count(),
+        1,
+        "exactly one account"
+    );
+}
+
+#[tokio::test]
+async fn a_jellyfin_account_made_before_a_lost_answer_is_adopted_on_retry() {
+    let w = world().await;
+    retry_after_a_lost_answer(&w, &w.jf, w.jf_id).await;
+}
+
+#[tokio::test]
+async fn an_emby_account_made_before_a_lost_answer_is_adopted_on_retry() {
+    let w = world().await;
+    let (emby, id) = with_emby(&w).await;
+    retry_after_a_lost_answer(&w, &emby, id).await;
+}
+
+#[tokio::test]
+async fn a_stranger_with_the_name_is_never_adopted_on_retry() {
+    // The first attempt failed before it could check the name (the server was unreachable); the
+    // name belongs to someone the owner made by hand.
+    let w = world().await;
+    let (emby, id) = with_emby(&w).await;
+    let code = w.invite(&[id], "1", |_| {}).await;
+    emby.control().fail_next("/Users/Query", 503);
+    emby.control().fail_next("/Users", 503);
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "Grandpa", "password": "a long password"}),
+        )
+        .await;
+    let v: Value = res.json().await.unwrap();
+    let member = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let mut stranger = fakes::jellyfin::SeedUser::member("grandpa", "x");
+    stranger.password = None;
+    emby.add_user(stranger);
+    w.app.state.clock.advance(3600);
+    usher::jobs::run_due(&w.app.state).await.unwrap();
+    let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
+    assert_eq!(g.status, "failed");
+    assert!(emby.user_by_name("grandpa").unwrap().password.is_none());
+}
