@@ -21,6 +21,127 @@ pub fn server_defaults(server: &ServerRow) -> Permissions {
     }
 }
 
+/// What the owner grants on one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerChoice {
+    pub server_id: i64,
+    pub libraries: Vec<String>,
+    pub permissions: Permissions,
+}
+
+/// Permissions a form, a command or an API call names; what it leaves out comes from where the
+/// grant starts (the server's defaults, or the profile's choice). Filters are spelled either way
+/// [`ContentFilter::parse`] reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionChanges {
+    pub allow_downloads: Option<bool>,
+    pub allow_live_tv: Option<bool>,
+    pub allow_camera_upload: Option<bool>,
+    /// `Some(None)` is unlimited; JSON `null` means the same.
+    #[serde(default, deserialize_with = "present")]
+    pub max_sessions: Option<Option<u32>>,
+    pub plex_home: Option<bool>,
+    pub filter_movies: Option<String>,
+    pub filter_television: Option<String>,
+    pub filter_music: Option<String>,
+}
+
+/// A field that is present, even as `null`, is `Some`.
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
+
+impl From<Permissions> for PermissionChanges {
+    /// Every permission named, as a stored grant or profile has them.
+    fn from(p: Permissions) -> Self {
+        PermissionChanges {
+            allow_downloads: Some(p.allow_downloads),
+            allow_live_tv: Some(p.allow_live_tv),
+            allow_camera_upload: Some(p.allow_camera_upload),
+            max_sessions: Some(p.max_sessions),
+            plex_home: Some(p.plex_home),
+            filter_movies: Some(p.filter_movies),
+            filter_television: Some(p.filter_television),
+            filter_music: Some(p.filter_music),
+        }
+    }
+}
+
+/// Why permissions were refused, with the field to point at.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PermissionError {
+    #[error("simultaneous streams is a number from 1 to 100")]
+    MaxSessions,
+    #[error("{1}")]
+    Filter(&'static str, FilterError),
+}
+
+impl PermissionError {
+    pub fn field(&self) -> &'static str {
+        match self {
+            PermissionError::MaxSessions => "max_sessions",
+            PermissionError::Filter(field, _) => field,
+        }
+    }
+}
+
+impl PermissionChanges {
+    /// `base` with these changes, checked: streams within 1–100, filters normalised to Plex's
+    /// spelling. What only Plex has (Home users, filters) is dropped for other kinds.
+    pub fn applied_to(
+        &self,
+        base: &Permissions,
+        plex: bool,
+    ) -> Result<Permissions, PermissionError> {
+        let mut p = base.clone();
+        let pick = |change: Option<bool>, current: bool| change.unwrap_or(current);
+        p.allow_downloads = pick(self.allow_downloads, p.allow_downloads);
+        p.allow_live_tv = pick(self.allow_live_tv, p.allow_live_tv);
+        p.allow_camera_upload = pick(self.allow_camera_upload, p.allow_camera_upload);
+        p.plex_home = pick(self.plex_home, p.plex_home);
+        if let Some(max) = self.max_sessions {
+            p.max_sessions = max;
+        }
+        if p.max_sessions.is_some_and(|n| !(1..=100).contains(&n)) {
+            return Err(PermissionError::MaxSessions);
+        }
+        for (change, current) in [
+            (&self.filter_movies, &mut p.filter_movies),
+            (&self.filter_television, &mut p.filter_television),
+            (&self.filter_music, &mut p.filter_music),
+        ] {
+            if let Some(c) = change {
+                *current = c.clone();
+            }
+        }
+        normalise_filters(&mut p).map_err(|(field, e)| PermissionError::Filter(field, e))?;
+        if !plex {
+            p.plex_home = false;
+            p.filter_movies.clear();
+            p.filter_television.clear();
+            p.filter_music.clear();
+        }
+        Ok(p)
+    }
+}
+
+/// The permissions of a new grant on `server`: its defaults with `changes`. The one way every
+/// invite, approval and profile arrives at a grant's permissions.
+pub fn permissions_for(
+    server: &ServerRow,
+    changes: Option<&PermissionChanges>,
+) -> Result<Permissions, PermissionError> {
+    changes
+        .cloned()
+        .unwrap_or_default()
+        .applied_to(&server_defaults(server), server.kind == "plex")
+}
+
 /// What one grant gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Terms {

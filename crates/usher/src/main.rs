@@ -133,48 +133,66 @@ enum MemberCommand {
     },
 }
 
+#[derive(clap::Args)]
+struct InviteCreate {
+    /// Server names, comma-separated (not needed with --profile)
+    #[arg(long = "server", default_value = "")]
+    servers: String,
+    /// Make the invite from a profile; other flags override single fields
+    #[arg(long)]
+    profile: Option<String>,
+    /// Create this many single-use invites at once (prints CSV: code,link)
+    #[arg(long, default_value_t = 1)]
+    count: u32,
+    /// Library names, comma-separated (default: each server's pre-checked libraries)
+    #[arg(long)]
+    libraries: Option<String>,
+    /// A number from 1 to 1000, or unlimited
+    #[arg(long, default_value = "1")]
+    uses: String,
+    /// When the link stops working: a duration (7d), a date (2026-12-31) or never
+    #[arg(long, default_value = "7d")]
+    expires: String,
+    /// How long access lasts after joining: a duration (30d) or forever (default: forever, or the profile's)
+    #[arg(long, default_value = "")]
+    duration: String,
+    #[arg(long, default_value = "")]
+    label: String,
+    /// A custom code instead of a random one
+    #[arg(long, default_value = "")]
+    code: String,
+    #[arg(long, default_value = "")]
+    passphrase: String,
+    #[arg(long)]
+    allow_downloads: bool,
+    #[arg(long)]
+    allow_live_tv: bool,
+    #[arg(long)]
+    allow_camera_upload: bool,
+    /// Jellyfin/Emby simultaneous streams, 1 to 100, or 0 for no limit (default: the server's)
+    #[arg(long, value_name = "N")]
+    max_streams: Option<u32>,
+    /// Plex: a managed Plex Home user instead of a friend share
+    #[arg(long)]
+    plex_home: bool,
+    /// Plex content filter for movies, e.g. "rating=G,PG | label!=horror"
+    #[arg(long, value_name = "RULES")]
+    filter_movies: Option<String>,
+    /// Plex content filter for TV shows
+    #[arg(long, value_name = "RULES")]
+    filter_tv: Option<String>,
+    /// Plex content filter for music
+    #[arg(long, value_name = "RULES")]
+    filter_music: Option<String>,
+    /// Print a JSON object with at least `code` and `url`
+    #[arg(long)]
+    json: bool,
+}
+
 #[derive(Subcommand)]
 enum InviteCommand {
     /// Create an invite and print its link
-    Create {
-        /// Server names, comma-separated (not needed with --profile)
-        #[arg(long = "server", default_value = "")]
-        servers: String,
-        /// Make the invite from a profile; other flags override single fields
-        #[arg(long)]
-        profile: Option<String>,
-        /// Create this many single-use invites at once (prints CSV: code,link)
-        #[arg(long, default_value_t = 1)]
-        count: u32,
-        /// Library names, comma-separated (default: each server's pre-checked libraries)
-        #[arg(long)]
-        libraries: Option<String>,
-        /// A number from 1 to 1000, or unlimited
-        #[arg(long, default_value = "1")]
-        uses: String,
-        /// When the link stops working: a duration (7d), a date (2026-12-31) or never
-        #[arg(long, default_value = "7d")]
-        expires: String,
-        /// How long access lasts after joining: a duration (30d) or forever (default: forever, or the profile's)
-        #[arg(long, default_value = "")]
-        duration: String,
-        #[arg(long, default_value = "")]
-        label: String,
-        /// A custom code instead of a random one
-        #[arg(long, default_value = "")]
-        code: String,
-        #[arg(long, default_value = "")]
-        passphrase: String,
-        #[arg(long)]
-        allow_downloads: bool,
-        #[arg(long)]
-        allow_live_tv: bool,
-        #[arg(long)]
-        allow_camera_upload: bool,
-        /// Print a JSON object with at least `code` and `url`
-        #[arg(long)]
-        json: bool,
-    },
+    Create(Box<InviteCreate>),
     /// List invites
     List {
         #[arg(long)]
@@ -472,37 +490,50 @@ fn cmd_to_args(cmd: &ServerCommand) -> usher::servers::cli::Command {
 fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
     use usher::invites::cli::{Command as C, CreateArgs};
     match cmd {
-        InviteCommand::Create {
-            servers,
-            libraries,
-            uses,
-            expires,
-            duration,
-            label,
-            code,
-            passphrase,
-            allow_downloads,
-            allow_live_tv,
-            allow_camera_upload,
-            json,
-            profile,
-            count,
-        } => C::Create(Box::new(CreateArgs {
-            servers: servers.clone(),
-            libraries: libraries.clone(),
-            uses: uses.clone(),
-            expires: expires.clone(),
-            duration: duration.clone(),
-            label: label.clone(),
-            code: code.clone(),
-            passphrase: passphrase.clone(),
-            allow_downloads: *allow_downloads,
-            allow_live_tv: *allow_live_tv,
-            allow_camera_upload: *allow_camera_upload,
-            json: *json,
-            profile: profile.clone(),
-            count: *count,
-        })),
+        InviteCommand::Create(c) => {
+            let InviteCreate {
+                servers,
+                libraries,
+                uses,
+                expires,
+                duration,
+                label,
+                code,
+                passphrase,
+                allow_downloads,
+                allow_live_tv,
+                allow_camera_upload,
+                max_streams,
+                plex_home,
+                filter_movies,
+                filter_tv,
+                filter_music,
+                json,
+                profile,
+                count,
+            } = c.as_ref();
+            C::Create(Box::new(CreateArgs {
+                servers: servers.clone(),
+                libraries: libraries.clone(),
+                uses: uses.clone(),
+                expires: expires.clone(),
+                duration: duration.clone(),
+                label: label.clone(),
+                code: code.clone(),
+                passphrase: passphrase.clone(),
+                allow_downloads: *allow_downloads,
+                allow_live_tv: *allow_live_tv,
+                allow_camera_upload: *allow_camera_upload,
+                max_streams: *max_streams,
+                plex_home: *plex_home,
+                filter_movies: filter_movies.clone(),
+                filter_television: filter_tv.clone(),
+                filter_music: filter_music.clone(),
+                json: *json,
+                profile: profile.clone(),
+                count: *count,
+            }))
+        }
         InviteCommand::List { json } => C::List { json: *json },
         InviteCommand::Disable { code } => C::Disable { code: code.clone() },
         InviteCommand::Enable { code } => C::Enable { code: code.clone() },

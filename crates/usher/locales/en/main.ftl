@@ -279,6 +279,12 @@ invite-expiry-past = The link expiry is already past.
 invite-bad-uses = Uses must be a number from 1 to 1000, or unlimited.
 invite-no-server = Choose at least one server.
 invite-no-library = Choose at least one library on each chosen server.
+invite-bad-permission = A permission or content filter is not valid.
+filters-title = Content filters (Plex Pass)
+filters-hint = Limit what they see, per kind of library. Write rules like rating=G,PG (only these ratings) or label!=horror (hide this label); join rules with |.
+filter-movies = Movies
+filter-television = TV shows
+filter-music = Music
 invite-code-taken = That code is already taken.
 invite-label-too-long = The label is too long.
 invite-bad-passphrase = A passphrase is 4–128 characters.

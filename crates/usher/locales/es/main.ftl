@@ -279,6 +279,12 @@ invite-expiry-past = La caducidad del enlace ya pasó.
 invite-bad-uses = Los usos deben ser un número de 1 a 1000, o sin límite.
 invite-no-server = Elige al menos un servidor.
 invite-no-library = Elige al menos una biblioteca en cada servidor elegido.
+invite-bad-permission = Un permiso o filtro de contenido no es válido.
+filters-title = Filtros de contenido (Plex Pass)
+filters-hint = Limita lo que ven, por tipo de biblioteca. Escribe reglas como rating=G,PG (solo estas clasificaciones) o label!=horror (oculta esta etiqueta); une reglas con |.
+filter-movies = Películas
+filter-television = Series
+filter-music = Música
 invite-code-taken = Ese código ya existe.
 invite-label-too-long = La etiqueta es demasiado larga.
 invite-bad-passphrase = Una frase de acceso tiene de 4 a 128 caracteres.

@@ -373,8 +373,10 @@ pub struct InviteTarget {
     server_id: i64,
     #[serde(default)]
     libraries: Option<Vec<String>>,
+    /// Changes to where the grant starts (the server's defaults, or on an approval the request
+    /// profile's choice); what is left out stays.
     #[serde(default)]
-    permissions: Option<media::Permissions>,
+    permissions: Option<crate::access::PermissionChanges>,
 }
 
 #[derive(Deserialize)]
@@ -623,21 +625,31 @@ async fn requests_approve(
             let server = state.store.server(t.server_id).await?.ok_or_else(|| {
                 AppError::bad_request(format!("no server {}", t.server_id)).with_field("servers")
             })?;
+            let start = selection.servers.iter().find(|s| s.server_id == server.id);
             let libraries = match t.libraries {
                 Some(l) => l,
-                None => selection
-                    .servers
-                    .iter()
-                    .find(|s| s.server_id == server.id)
-                    .map(|s| s.libraries.clone())
-                    .unwrap_or_default(),
+                None => start.map(|s| s.libraries.clone()).unwrap_or_default(),
             };
+            let base = start
+                .map(|s| s.permissions.clone())
+                .unwrap_or_else(|| crate::access::server_defaults(&server));
+            let permissions = t
+                .permissions
+                .unwrap_or_default()
+                .applied_to(&base, server.kind == "plex")
+                .map_err(|e| {
+                    AppError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        "error-bad-request",
+                    )
+                    .with_detail(format!("{}: {e}", server.name))
+                    .with_field(e.field())
+                })?;
             chosen.push(crate::requests::ServerChoice {
                 server_id: server.id,
                 libraries,
-                permissions: t
-                    .permissions
-                    .unwrap_or_else(|| crate::access::server_defaults(&server)),
+                permissions,
             });
         }
         selection.servers = chosen;

@@ -41,6 +41,10 @@ pub fn permissions() -> Value {
         ("allow_camera_upload", boolean()),
         ("max_sessions", nullable(int())),
         ("plex_home", boolean()),
+        // Plex content filters: `rating=G,PG | label!=horror` or Plex's own spelling.
+        ("filter_movies", string()),
+        ("filter_television", string()),
+        ("filter_music", string()),
     ])
 }
 

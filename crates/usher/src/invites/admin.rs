@@ -13,7 +13,7 @@ use crate::store::invites::{InviteFilter, InviteRow};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{AppState, page, picker, ser};
 
 /// An invite as lists and pages show it.
 pub fn invite_view(state: &AppState, invite: &InviteRow) -> Value {
@@ -103,27 +103,8 @@ pub async fn list(
     )
 }
 
-pub(crate) async fn form_servers(state: &AppState) -> AppResult<Vec<Value>> {
-    let mut out = Vec::new();
-    for s in state.store.servers().await? {
-        let libs: Vec<_> = state
-            .store
-            .libraries(s.server.id)
-            .await?
-            .into_iter()
-            .filter(|l| l.enabled && l.present)
-            .collect();
-        out.push(context! {
-            server => ser(&s.server),
-            libraries => ser(&libs),
-            local_accounts => s.server.kind != "plex",
-        });
-    }
-    Ok(out)
-}
-
 pub async fn new_form(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
-    let servers = form_servers(&state).await?;
+    let servers = picker::servers(&state, picker::Start::Defaults, None).await?;
     if servers.is_empty() {
         return Ok(Redirect::to("/admin/servers/new").into_response());
     }
@@ -136,50 +117,19 @@ pub async fn new_form(State(state): State<AppState>, admin: Admin) -> AppResult<
     .into_response())
 }
 
-/// Reads the invite form: `server=ID` per chosen server; per server `lib_ID=sharing id`,
-/// `downloads_ID`, `live_tv_ID`, `camera_ID`, `home_ID`, `max_sessions_ID`.
+/// Reads the invite form: the access picker (see [`crate::web::picker::parse`]) and the
+/// invite's own fields.
 pub(crate) fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, AppError> {
     let get = |name: &str| field(fields, name).to_string();
     let has = |name: &str| has_field(fields, name);
-    let mut targets = Vec::new();
-    for (k, v) in fields {
-        if k != "server" {
-            continue;
-        }
-        let id: i64 = v
-            .parse()
-            .map_err(|_| AppError::bad_request("server ids are numbers").with_field("servers"))?;
-        let libraries: Vec<String> = fields
-            .iter()
-            .filter(|(k, _)| *k == format!("lib_{id}"))
-            .map(|(_, v)| v.clone())
-            .collect();
-        let max = get(&format!("max_sessions_{id}"));
-        let max_sessions = match max.trim() {
-            "" | "0" => None,
-            m => Some(
-                m.parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=100).contains(n))
-                    .ok_or_else(|| {
-                        AppError::bad_request("simultaneous streams is a number from 1 to 100")
-                            .with_field("max_sessions")
-                    })?,
-            ),
-        };
-        targets.push(TargetInput {
-            server_id: id,
+    let mut targets: Vec<TargetInput> = crate::web::picker::parse(fields)?
+        .into_iter()
+        .map(|(server_id, libraries, permissions)| TargetInput {
+            server_id,
             libraries: Some(libraries),
-            permissions: Some(media::Permissions {
-                allow_downloads: has(&format!("downloads_{id}")),
-                allow_live_tv: has(&format!("live_tv_{id}")),
-                allow_camera_upload: has(&format!("camera_{id}")),
-                plex_home: has(&format!("home_{id}")),
-                max_sessions,
-                ..Default::default()
-            }),
-        });
-    }
+            permissions: Some(permissions),
+        })
+        .collect();
     let uses = if has("unlimited") {
         "unlimited".into()
     } else {
@@ -224,6 +174,7 @@ fn create_error_key(e: &CreateError) -> &'static str {
         CreateError::LabelTooLong => "invite-label-too-long",
         CreateError::BadPassphrase => "invite-bad-passphrase",
         CreateError::UnknownProfile => "invite-unknown-profile",
+        CreateError::Permission { .. } => "invite-bad-permission",
         CreateError::Store(_) => "error-internal",
     }
 }
@@ -268,7 +219,7 @@ pub async fn create(
                 &admin.visitor,
                 "admin/invite_new.html",
                 context! {
-                    servers => form_servers(&state).await?,
+                    servers => picker::servers(&state, picker::Start::Chosen(&picker::echo(&picker::parse(&fields)?)), None).await?,
                     profiles => ser(state.store.profiles().await?),
                     form => context! {
                         uses => &input.uses, expires => &input.expires, duration => &input.duration,

@@ -16,6 +16,12 @@ pub struct CreateArgs {
     pub allow_downloads: bool,
     pub allow_live_tv: bool,
     pub allow_camera_upload: bool,
+    /// 0 is no limit.
+    pub max_streams: Option<u32>,
+    pub plex_home: bool,
+    pub filter_movies: Option<String>,
+    pub filter_television: Option<String>,
+    pub filter_music: Option<String>,
     pub json: bool,
     pub profile: Option<String>,
     pub count: u32,
@@ -59,7 +65,18 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
         None => None,
     };
     let wanted_libraries = a.libraries.as_deref().map(split);
-    let any_permission = a.allow_downloads || a.allow_live_tv || a.allow_camera_upload;
+    // Flags switch permissions on; what no flag names keeps the server's default.
+    let on = |flag: bool| flag.then_some(true);
+    let changes = crate::access::PermissionChanges {
+        allow_downloads: on(a.allow_downloads),
+        allow_live_tv: on(a.allow_live_tv),
+        allow_camera_upload: on(a.allow_camera_upload),
+        max_sessions: a.max_streams.map(|n| (n > 0).then_some(n)),
+        plex_home: on(a.plex_home),
+        filter_movies: a.filter_movies.clone(),
+        filter_television: a.filter_television.clone(),
+        filter_music: a.filter_music.clone(),
+    };
     let mut targets = Vec::new();
     for name in split(&a.servers) {
         let server = state
@@ -98,17 +115,10 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
                 Some(ids)
             }
         };
-        let permissions = any_permission.then(|| media::Permissions {
-            allow_downloads: a.allow_downloads || server.default_allow_downloads,
-            allow_live_tv: a.allow_live_tv || server.default_allow_live_tv,
-            allow_camera_upload: a.allow_camera_upload || server.default_allow_camera_upload,
-            max_sessions: server.default_max_sessions.map(|n| n as u32),
-            ..Default::default()
-        });
         targets.push(TargetInput {
             server_id: server.id,
             libraries,
-            permissions,
+            permissions: Some(changes.clone()),
         });
     }
     if targets.is_empty() && profile.is_none() {

@@ -24,8 +24,8 @@ pub struct TargetInput {
     pub server_id: i64,
     /// Sharing ids; `None` means the server's pre-checked libraries.
     pub libraries: Option<Vec<String>>,
-    /// `None` means the server's defaults.
-    pub permissions: Option<Permissions>,
+    /// Changes to the server's defaults; `None` keeps them all.
+    pub permissions: Option<crate::access::PermissionChanges>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -65,6 +65,11 @@ pub enum CreateError {
     BadPassphrase,
     #[error("there is no such profile")]
     UnknownProfile,
+    #[error("{server}: {source}")]
+    Permission {
+        server: String,
+        source: crate::access::PermissionError,
+    },
     #[error("database error: {0}")]
     Store(String),
 }
@@ -85,6 +90,7 @@ impl CreateError {
             CreateError::LabelTooLong => "label",
             CreateError::BadPassphrase => "passphrase",
             CreateError::UnknownProfile => "profile",
+            CreateError::Permission { source, .. } => source.field(),
             CreateError::Store(_) => "",
         }
     }
@@ -204,10 +210,13 @@ async fn create_in_batch(
         if libraries.is_empty() {
             return Err(CreateError::NoLibrary(server.name.clone()));
         }
-        let permissions = t
-            .permissions
-            .clone()
-            .unwrap_or_else(|| crate::access::server_defaults(&server));
+        let permissions =
+            crate::access::permissions_for(&server, t.permissions.as_ref()).map_err(|source| {
+                CreateError::Permission {
+                    server: server.name.clone(),
+                    source,
+                }
+            })?;
         targets.push(NewTarget {
             server_id: server.id,
             libraries: serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),

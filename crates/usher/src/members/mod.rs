@@ -8,8 +8,6 @@ pub mod expiry;
 pub mod routes;
 pub mod sync;
 
-use media::Permissions;
-
 use crate::clock::Timestamp;
 use crate::jobs::{self, Outcome};
 use crate::notify;
@@ -158,10 +156,8 @@ async fn run_now(state: &AppState, job_id: i64) -> Result<Outcome, MemberError> 
 #[derive(Debug, Clone, Default)]
 pub struct AccessInput {
     pub libraries: Vec<String>,
-    pub allow_downloads: bool,
-    pub allow_live_tv: bool,
-    pub allow_camera_upload: bool,
-    pub max_sessions: Option<u32>,
+    /// Applied to the grant's current permissions; what is left out stays.
+    pub changes: crate::access::PermissionChanges,
 }
 
 /// Changes a grant's libraries and permissions and pushes them to the server.
@@ -182,12 +178,6 @@ pub async fn change_access(
     if input.libraries.is_empty() {
         return Err(MemberError::invalid("libraries", "member-no-library"));
     }
-    if input.max_sessions.is_some_and(|n| !(1..=100).contains(&n)) {
-        return Err(MemberError::invalid(
-            "max_sessions",
-            "member-bad-max-sessions",
-        ));
-    }
     let current = g.grant.library_ids()?;
     let known = state.store.libraries(g.grant.server_id).await?;
     for id in &input.libraries {
@@ -205,15 +195,27 @@ pub async fn change_access(
     }
     let mut libraries = input.libraries.clone();
     libraries.dedup();
-    // Keep what the page does not edit (Plex Home, content filters).
-    let mut permissions: Permissions = g.grant.permission_set()?;
-    permissions.allow_downloads = input.allow_downloads;
-    permissions.allow_live_tv = input.allow_live_tv;
-    if g.grant.server_kind == "plex" {
-        permissions.allow_camera_upload = input.allow_camera_upload;
+    // What the page does not edit (Plex Home; streams on Plex, camera upload elsewhere) stays.
+    let plex = g.grant.server_kind == "plex";
+    let mut changes = input.changes.clone();
+    changes.plex_home = None;
+    if plex {
+        changes.max_sessions = None;
     } else {
-        permissions.max_sessions = input.max_sessions;
+        changes.allow_camera_upload = None;
     }
+    let permissions = changes
+        .applied_to(&g.grant.permission_set()?, plex)
+        .map_err(|e| match e {
+            crate::access::PermissionError::MaxSessions => {
+                MemberError::invalid("max_sessions", "member-bad-max-sessions")
+            }
+            crate::access::PermissionError::Filter(field, e) => MemberError::Invalid {
+                field,
+                key: "invite-bad-permission",
+                detail: Some(e.to_string()),
+            },
+        })?;
     let now = state.clock.now();
     let job = state
         .store

@@ -350,6 +350,11 @@ async fn detail_page(
             ..context! {
                 options,
                 permissions => ser(&permissions),
+                filters => context! {
+                    movies => crate::access::human_filter(&permissions.filter_movies),
+                    television => crate::access::human_filter(&permissions.filter_television),
+                    music => crate::access::human_filter(&permissions.filter_music),
+                },
                 live,
                 editable => live && g.open_job.as_deref() != Some("remove"),
                 can_disable => g.grant.server_kind != "plex",
@@ -517,16 +522,20 @@ fn parse_ids(id: &str, grant: &str) -> AppResult<(i64, i64)> {
     Ok((parse_id(id)?, parse_id(grant)?))
 }
 
-/// The access form: repeated `lib=sharing id`, `downloads`, `live_tv`, `camera`, `max_sessions`.
+/// The access form: repeated `lib=sharing id`, `downloads`, `live_tv`, `camera` (ticked boxes),
+/// `max_sessions`, `filter_movies`, `filter_television`, `filter_music` (when shown).
 fn parse_access(fields: &[(String, String)]) -> Result<AccessInput, MemberError> {
-    let has = |name: &str| has_field(fields, name);
-    let max = field(fields, "max_sessions").trim();
-    let max_sessions = match max {
-        "" | "0" => None,
-        m => Some(
-            m.parse::<u32>()
-                .map_err(|_| MemberError::invalid("max_sessions", "member-bad-max-sessions"))?,
-        ),
+    let ticked = |name: &str| Some(has_field(fields, name));
+    let given = |name: &str| has_field(fields, name).then(|| field(fields, name).to_string());
+    let max_sessions = match given("max_sessions") {
+        None => None,
+        Some(raw) => Some(match raw.trim() {
+            "" | "0" => None,
+            m => Some(
+                m.parse::<u32>()
+                    .map_err(|_| MemberError::invalid("max_sessions", "member-bad-max-sessions"))?,
+            ),
+        }),
     };
     Ok(AccessInput {
         libraries: fields
@@ -534,10 +543,16 @@ fn parse_access(fields: &[(String, String)]) -> Result<AccessInput, MemberError>
             .filter(|(k, _)| k == "lib")
             .map(|(_, v)| v.clone())
             .collect(),
-        allow_downloads: has("downloads"),
-        allow_live_tv: has("live_tv"),
-        allow_camera_upload: has("camera"),
-        max_sessions,
+        changes: crate::access::PermissionChanges {
+            allow_downloads: ticked("downloads"),
+            allow_live_tv: ticked("live_tv"),
+            allow_camera_upload: ticked("camera"),
+            max_sessions,
+            plex_home: None,
+            filter_movies: given("filter_movies"),
+            filter_television: given("filter_television"),
+            filter_music: given("filter_music"),
+        },
     })
 }
 

@@ -4,8 +4,7 @@
 
 pub mod routes;
 
-use media::Permissions;
-
+use crate::access::{PermissionChanges, ServerChoice};
 use crate::store::events::NewEvent;
 use crate::store::profiles::ProfileRow;
 use crate::web::AppState;
@@ -15,8 +14,8 @@ pub struct ProfileInput {
     pub name: String,
     pub description: String,
     pub duration: String,
-    /// (server id, sharing ids, permissions)
-    pub servers: Vec<(i64, Vec<String>, Permissions)>,
+    /// (server id, sharing ids, changes to the server's default permissions)
+    pub servers: Vec<(i64, Vec<String>, PermissionChanges)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +34,11 @@ pub enum ProfileError {
     NoLibrary(String),
     #[error("`{library}` is not offered on {server}")]
     UnknownLibrary { server: String, library: String },
+    #[error("{server}: {source}")]
+    Permission {
+        server: String,
+        source: crate::access::PermissionError,
+    },
     #[error("no such profile")]
     NotFound,
     #[error(
@@ -82,7 +86,7 @@ async fn validated(
         return Err(ProfileError::NoServer);
     }
     let mut out = Vec::new();
-    for (server_id, libraries, permissions) in &input.servers {
+    for (server_id, libraries, changes) in &input.servers {
         let server = state
             .store
             .server(*server_id)
@@ -103,10 +107,17 @@ async fn validated(
                 });
             }
         }
+        let permissions =
+            crate::access::permissions_for(&server, Some(changes)).map_err(|source| {
+                ProfileError::Permission {
+                    server: server.name.clone(),
+                    source,
+                }
+            })?;
         out.push((
             server.id,
             serde_json::to_string(libraries).unwrap_or_else(|_| "[]".into()),
-            serde_json::to_string(permissions).unwrap_or_else(|_| "{}".into()),
+            serde_json::to_string(&permissions).unwrap_or_else(|_| "{}".into()),
         ));
     }
     Ok(out)
@@ -162,11 +173,11 @@ pub async fn save(
     Ok(pid)
 }
 
-/// The profile's settings as an editable input.
-pub async fn input_of(
+/// The profile and what it grants on each server, as stored.
+pub async fn stored(
     state: &AppState,
     id: i64,
-) -> Result<(ProfileRow, ProfileInput), ProfileError> {
+) -> Result<(ProfileRow, Vec<ServerChoice>), ProfileError> {
     let p = state
         .store
         .profile(id)
@@ -175,17 +186,29 @@ pub async fn input_of(
     let mut servers = Vec::new();
     for s in state.store.profile_servers(id).await? {
         let owner = || format!("profile {id}");
-        servers.push((
-            s.server_id,
-            crate::store::decode_json("libraries", owner, &s.libraries)?,
-            crate::store::decode_json("permissions", owner, &s.permissions)?,
-        ));
+        servers.push(ServerChoice {
+            server_id: s.server_id,
+            libraries: crate::store::decode_json("libraries", owner, &s.libraries)?,
+            permissions: crate::store::decode_json("permissions", owner, &s.permissions)?,
+        });
     }
+    Ok((p, servers))
+}
+
+/// The profile's settings as an editable input.
+pub async fn input_of(
+    state: &AppState,
+    id: i64,
+) -> Result<(ProfileRow, ProfileInput), ProfileError> {
+    let (p, servers) = stored(state, id).await?;
     let input = ProfileInput {
         name: p.name.clone(),
         description: p.description.clone(),
         duration: p.duration.clone(),
-        servers,
+        servers: servers
+            .into_iter()
+            .map(|c| (c.server_id, c.libraries, c.permissions.into()))
+            .collect(),
     };
     Ok((p, input))
 }
@@ -247,17 +270,14 @@ pub async fn invite_targets(
     state: &AppState,
     id: i64,
 ) -> Result<(ProfileRow, Vec<crate::invites::TargetInput>), ProfileError> {
-    let (p, input) = input_of(state, id).await?;
-    let targets = input
-        .servers
+    let (p, servers) = stored(state, id).await?;
+    let targets = servers
         .into_iter()
-        .map(
-            |(server_id, libraries, permissions)| crate::invites::TargetInput {
-                server_id,
-                libraries: Some(libraries),
-                permissions: Some(permissions),
-            },
-        )
+        .map(|c| crate::invites::TargetInput {
+            server_id: c.server_id,
+            libraries: Some(c.libraries),
+            permissions: Some(c.permissions.into()),
+        })
         .collect();
     Ok((p, targets))
 }
@@ -267,19 +287,9 @@ pub async fn selection(
     state: &AppState,
     id: i64,
 ) -> Result<crate::requests::Selection, ProfileError> {
-    let (p, input) = input_of(state, id).await?;
+    let (p, servers) = stored(state, id).await?;
     Ok(crate::requests::Selection {
-        servers: input
-            .servers
-            .into_iter()
-            .map(
-                |(server_id, libraries, permissions)| crate::requests::ServerChoice {
-                    server_id,
-                    libraries,
-                    permissions,
-                },
-            )
-            .collect(),
+        servers,
         duration: p.duration,
         profile_id: Some(id),
     })
@@ -299,20 +309,16 @@ pub async fn apply_to_members(
     id: i64,
     actor: &str,
 ) -> Result<ApplyReport, ProfileError> {
-    let (_, input) = input_of(state, id).await?;
+    let (_, servers) = stored(state, id).await?;
     let mut report = ApplyReport::default();
     for (member_id, grant_id, server_id) in state.store.profile_grants(id).await? {
-        let Some((_, libraries, permissions)) =
-            input.servers.iter().find(|(s, _, _)| *s == server_id)
-        else {
+        let Some(choice) = servers.iter().find(|c| c.server_id == server_id) else {
             continue;
         };
+        // Everything the profile sets, content filters included.
         let access = crate::members::AccessInput {
-            libraries: libraries.clone(),
-            allow_downloads: permissions.allow_downloads,
-            allow_live_tv: permissions.allow_live_tv,
-            allow_camera_upload: permissions.allow_camera_upload,
-            max_sessions: permissions.max_sessions,
+            libraries: choice.libraries.clone(),
+            changes: choice.permissions.clone().into(),
         };
         let name = state
             .store

@@ -3,55 +3,22 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use minijinja::{Value, context};
+use minijinja::context;
 
 use super::{ProfileError, ProfileInput};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{AppState, page, picker, ser};
 
 fn parse(fields: &[(String, String)]) -> AppResult<ProfileInput> {
     let get = |n: &str| field(fields, n).to_string();
-    let invite = crate::invites::admin::parse_form(fields)?;
     Ok(ProfileInput {
         name: get("name"),
         description: get("description").trim().to_string(),
         duration: get("duration"),
-        servers: invite
-            .targets
-            .into_iter()
-            .map(|t| {
-                (
-                    t.server_id,
-                    t.libraries.unwrap_or_default(),
-                    t.permissions.unwrap_or_default(),
-                )
-            })
-            .collect(),
+        servers: picker::parse(fields)?,
     })
-}
-
-/// The form's (name, value) pairs that re-check a profile's boxes.
-fn chosen_of(input: &ProfileInput) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (sid, libs, p) in &input.servers {
-        out.push(("server".into(), sid.to_string()));
-        for l in libs {
-            out.push((format!("lib_{sid}"), l.clone()));
-        }
-        for (on, name) in [
-            (p.allow_downloads, "downloads"),
-            (p.allow_live_tv, "live_tv"),
-            (p.allow_camera_upload, "camera"),
-            (p.plex_home, "home"),
-        ] {
-            if on {
-                out.push((format!("{name}_{sid}"), "on".into()));
-            }
-        }
-    }
-    out
 }
 
 fn error_text(state: &AppState, admin: &Admin, e: &ProfileError) -> String {
@@ -62,15 +29,16 @@ fn error_text(state: &AppState, admin: &Admin, e: &ProfileError) -> String {
 async fn list_page(
     state: &AppState,
     admin: &Admin,
-    form: Option<(&ProfileInput, Vec<(String, String)>)>,
+    input: Option<&ProfileInput>,
     error: Option<String>,
 ) -> AppResult<Response> {
     let profiles = state.store.profiles().await?;
-    let servers = crate::invites::admin::form_servers(state).await?;
-    let (input, chosen) = match form {
-        Some((i, c)) => (Some(i.clone()), Some(c)),
-        None => (None, None),
+    let echoed = input.map(|i| picker::echo(&i.servers));
+    let start = match &echoed {
+        Some(chosen) => picker::Start::Chosen(chosen),
+        None => picker::Start::Defaults,
     };
+    let servers = picker::servers(state, start, None).await?;
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -87,7 +55,6 @@ async fn list_page(
                 description => input.as_ref().map(|i| i.description.clone()).unwrap_or_default(),
                 duration => input.as_ref().map(|i| i.duration.clone()).unwrap_or_default(),
             },
-            chosen => chosen.map(ser).unwrap_or(Value::from(())),
             error,
         },
     )?
@@ -114,7 +81,7 @@ pub async fn create(
         }
         Err(e) => {
             let msg = error_text(&state, &admin, &e);
-            list_page(&state, &admin, Some((&input, fields.clone())), Some(msg)).await
+            list_page(&state, &admin, Some(&input), Some(msg)).await
         }
     }
 }
@@ -134,6 +101,7 @@ async fn edit_page(
         Err(e) => return Err(AppError::bad_request(e.to_string())),
     };
     let input = input.unwrap_or(stored);
+    let chosen = picker::echo(&input.servers);
     let usage = state
         .store
         .profiles()
@@ -161,9 +129,8 @@ async fn edit_page(
             profile => ser(&profile),
             usage => ser(&usage),
             others => ser(&others),
-            servers => crate::invites::admin::form_servers(state).await?,
+            servers => picker::servers(state, picker::Start::Chosen(&chosen), None).await?,
             form => context! { name => &input.name, description => &input.description, duration => &input.duration },
-            chosen => ser(chosen_of(&input)),
             error, report => report.map(|r| ser(r.results)), notice,
         },
     )?

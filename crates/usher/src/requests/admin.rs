@@ -10,7 +10,7 @@ use super::{DecideError, Selection, ServerChoice};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{AppState, page, picker, ser};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -30,35 +30,17 @@ async fn render(
     let requests = state.store.requests(300).await?;
     // The picker starts where every approval starts: the request profile or the defaults.
     let start = super::starting_selection(state, &settings).await?;
-    let mut servers = Vec::new();
-    for s in super::requestable_servers(state, &settings).await? {
-        let chosen = start.servers.iter().find(|c| c.server_id == s.id);
-        let libraries: Vec<Value> = state
-            .store
-            .libraries(s.id)
-            .await?
-            .into_iter()
-            .filter(|l| l.enabled && l.present)
-            .map(|l| {
-                let ticked = match chosen {
-                    Some(c) => c.libraries.contains(&l.remote_id),
-                    None => l.is_default,
-                };
-                context! { ..ser(&l), ..context! { ticked } }
-            })
-            .collect();
-        let permissions = chosen
-            .map(|c| c.permissions.clone())
-            .unwrap_or_else(|| crate::access::server_defaults(&s));
-        servers.push(context! {
-            server => ser(&s),
-            libraries,
-            plex => s.kind == "plex",
-            ticked => chosen.is_some(),
-            downloads => permissions.allow_downloads,
-            live_tv => permissions.allow_live_tv,
-        });
-    }
+    let requestable: Vec<i64> = super::requestable_servers(state, &settings)
+        .await?
+        .iter()
+        .map(|s| s.id)
+        .collect();
+    let servers = picker::servers(
+        state,
+        picker::Start::Chosen(&start.servers),
+        Some(&requestable),
+    )
+    .await?;
     let now = state.clock.now();
     let mut rows: Vec<Value> = Vec::with_capacity(requests.len());
     for r in &requests {
@@ -106,21 +88,26 @@ fn parse_id(raw: &str) -> AppResult<i64> {
     raw.parse().map_err(|_| AppError::not_found())
 }
 
-/// `server=ID` for each chosen server; `lib_ID`, `downloads_ID`, `live_tv_ID`, `camera_ID`.
-fn selection(fields: &[(String, String)]) -> AppResult<Selection> {
-    // The same per-server fields as the invite form.
-    let form = crate::invites::admin::parse_form(fields)?;
+/// The approval the picker describes (see [`picker::parse`]): every permission it showed, on
+/// each chosen server.
+async fn selection(state: &AppState, fields: &[(String, String)]) -> AppResult<Selection> {
+    let mut servers = Vec::new();
+    for (server_id, libraries, changes) in picker::parse(fields)? {
+        let server = state.store.server(server_id).await?.ok_or_else(|| {
+            AppError::bad_request("that server was removed").with_field("servers")
+        })?;
+        let permissions = crate::access::permissions_for(&server, Some(&changes)).map_err(|e| {
+            AppError::bad_request(format!("{}: {e}", server.name)).with_field(e.field())
+        })?;
+        servers.push(ServerChoice {
+            server_id,
+            libraries,
+            permissions,
+        });
+    }
     Ok(Selection {
-        servers: form
-            .targets
-            .into_iter()
-            .map(|t| ServerChoice {
-                server_id: t.server_id,
-                libraries: t.libraries.unwrap_or_default(),
-                permissions: t.permissions.unwrap_or_default(),
-            })
-            .collect(),
-        duration: form.duration,
+        servers,
+        duration: field(fields, "duration").to_string(),
         profile_id: None,
     })
 }
@@ -134,7 +121,7 @@ pub async fn approve(
     let id = parse_id(&id)?;
     let profile = field(&fields, "profile").trim().to_string();
     let selection = if profile.is_empty() {
-        selection(&fields)?
+        selection(&state, &fields).await?
     } else {
         let pid: i64 = profile
             .parse()

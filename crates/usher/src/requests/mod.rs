@@ -6,8 +6,6 @@ pub mod admin;
 pub mod cli;
 pub mod public;
 
-use media::Permissions;
-
 use crate::invites::rules;
 use crate::jobs;
 use crate::notify;
@@ -227,12 +225,7 @@ pub struct Selection {
     pub profile_id: Option<i64>,
 }
 
-#[derive(Debug, Clone)]
-pub struct ServerChoice {
-    pub server_id: i64,
-    pub libraries: Vec<String>,
-    pub permissions: Permissions,
-}
+pub use crate::access::ServerChoice;
 
 /// Where every approval starts (the web picker, the Telegram picker, auto-approve, the CLI and
 /// the API): the request profile when the owner chose one, else the servers ticked for requests
@@ -346,14 +339,25 @@ pub async fn approve(
         d => Some(rules::parse_duration(d).map_err(|e| DecideError::Invalid(e.to_string()))?),
     };
     let mut servers = Vec::new();
+    let mut checked = Vec::new();
     for c in &chosen {
         let s = state
             .store
             .server(c.server_id)
             .await?
             .ok_or_else(|| DecideError::Invalid("that server was removed".into()))?;
-        servers.push((s, *c));
+        // The same checks an invite's permissions get (streams, content filters).
+        let permissions = crate::access::PermissionChanges::from(c.permissions.clone())
+            .applied_to(&c.permissions, s.kind == "plex")
+            .map_err(|e| DecideError::Invalid(format!("{}: {e}", s.name)))?;
+        checked.push(ServerChoice {
+            permissions,
+            ..(*c).clone()
+        });
+        servers.push(s);
     }
+    let servers: Vec<(crate::store::servers::ServerRow, &ServerChoice)> =
+        servers.into_iter().zip(checked.iter()).collect();
     if !state
         .store
         .decide_request(id, "approved", actor, None, now)
@@ -459,7 +463,7 @@ pub async fn approve(
                 .map(|(s, c)| crate::invites::TargetInput {
                     server_id: s.id,
                     libraries: Some(c.libraries.clone()),
-                    permissions: Some(c.permissions.clone()),
+                    permissions: Some(c.permissions.clone().into()),
                 })
                 .collect(),
             uses: "1".into(),

@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod i18n;
 pub mod metrics;
+pub mod picker;
 pub mod ratelimit;
 pub mod svg;
 pub mod templates;

@@ -49,10 +49,13 @@ async fn a_second_redemption_by_the_same_plex_account_joins_its_share() {
     let kids = w
         .invite(&[w.plex_id], "1", |i| {
             i.targets[0].libraries = Some(vec![MOVIES.to_string()]);
-            i.targets[0].permissions = Some(media::Permissions {
-                filter_movies: "contentRating=G%2CPG".into(),
-                ..Default::default()
-            });
+            i.targets[0].permissions = Some(
+                media::Permissions {
+                    filter_movies: "contentRating=G%2CPG".into(),
+                    ..Default::default()
+                }
+                .into(),
+            );
             i.duration = "30d".into();
         })
         .await;
@@ -137,10 +140,13 @@ async fn redeeming_twice_with_the_same_email_never_wipes_the_filter() {
     let w = world().await;
     let kids = w
         .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(media::Permissions {
-                filter_television: "label!=horror".into(),
-                ..Default::default()
-            });
+            i.targets[0].permissions = Some(
+                media::Permissions {
+                    filter_television: "label!=horror".into(),
+                    ..Default::default()
+                }
+                .into(),
+            );
         })
         .await;
     redeem(&w, &kids, json!({"email": "bob@example.com"})).await;
@@ -201,10 +207,13 @@ async fn removing_a_plex_home_member_removes_the_managed_user() {
     let w = world().await;
     let code = w
         .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(media::Permissions {
-                plex_home: true,
-                ..Default::default()
-            });
+            i.targets[0].permissions = Some(
+                media::Permissions {
+                    plex_home: true,
+                    ..Default::default()
+                }
+                .into(),
+            );
         })
         .await;
     let member = redeem(&w, &code, json!({"plex_username": "Kid"})).await;
@@ -347,4 +356,348 @@ async fn a_stranger_with_the_name_is_never_adopted_on_retry() {
     let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
     assert_eq!(g.status, "failed");
     assert!(emby.user_by_name("grandpa").unwrap().password.is_none());
+}
+
+/// Sets a server's defaults as the Servers page does.
+async fn set_defaults(w: &World, server: i64, camera: bool, max_sessions: Option<i64>) {
+    usher::servers::set_defaults(
+        &w.app.state,
+        server,
+        usher::store::servers::ServerDefaults {
+            allow_downloads: false,
+            allow_live_tv: false,
+            allow_camera_upload: camera,
+            max_sessions,
+            request_default: true,
+        },
+    )
+    .await
+    .unwrap();
+}
+
+/// What a `usher` process needs to reach the fake plex.tv.
+fn plex_env(w: &World) -> Vec<(&'static str, String)> {
+    vec![
+        ("USHER_PLEX_TV_URL", w.plex.plex_tv_url()),
+        ("USHER_PLEX_CLIENTS_URL", w.plex.clients_url()),
+        ("USHER_PLEX_APP_URL", w.plex.app_url()),
+    ]
+}
+
+async fn submit_request(w: &World, name: &str, email: &str) -> i64 {
+    match usher::requests::submit(
+        &w.app.state,
+        &usher::requests::RequestInput {
+            name: name.into(),
+            email: email.into(),
+            ..Default::default()
+        },
+        "10.9.9.9",
+    )
+    .await
+    .unwrap()
+    {
+        usher::requests::Submitted::Pending(id) | usher::requests::Submitted::Approved(id) => id,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_web_approval_form_keeps_the_server_defaults_it_shows() {
+    let w = world().await;
+    set_defaults(&w, w.plex_id, true, None).await;
+    set_defaults(&w, w.jf_id, false, Some(3)).await;
+    let id = submit_request(&w, "Uma", "alice@example.com").await;
+    let (_, page) = w.app.get_text("/admin/requests").await;
+    let action = format!("/admin/requests/{id}/approve");
+    let fields = form_fields(&page, &action);
+    let res = w.app.post_fields(&action, &fields).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{fields:?}");
+    let shares = w.plex.shares_of(demo::SERVER_ID);
+    assert_eq!(shares.len(), 1);
+    assert!(shares[0].allow_camera_upload, "camera upload stays on");
+    // Jellyfin approvals become a personal invite: it carries the streams limit.
+    let r = w.app.state.store.request(id).await.unwrap().unwrap();
+    let targets = w
+        .app
+        .state
+        .store
+        .invite_targets(r.invite_id.unwrap())
+        .await
+        .unwrap();
+    let p: media::Permissions = serde_json::from_str(&targets[0].permissions).unwrap();
+    assert_eq!(p.max_sessions, Some(3));
+}
+
+#[tokio::test]
+async fn the_request_profile_is_where_every_approval_starts() {
+    let w = world().await;
+    let plex = w.plex_id.to_string();
+    let res = w
+        .app
+        .post_form(
+            "/admin/profiles",
+            &[
+                ("name", "Music only"),
+                ("server", &plex),
+                (&format!("lib_{plex}"), "81234003"),
+                (&format!("downloads_{plex}"), "on"),
+                (&format!("filter_music_{plex}"), "label!=explicit"),
+                ("duration", "14d"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let profile = w.app.state.store.profiles().await.unwrap()[0].profile.id;
+    let mut settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    settings.requests.profile_id = Some(profile);
+    settings.requests.auto_approve = true;
+    usher::settings::save(&w.app.state.store, &settings, w.app.clock.now())
+        .await
+        .unwrap();
+
+    // Auto-approve.
+    submit_request(&w, "Vic", "alice@example.com").await;
+    let share = |who: &str| {
+        w.plex
+            .shares_of(demo::SERVER_ID)
+            .into_iter()
+            .find(|s| s.email.as_deref() == Some(who))
+            .unwrap_or_else(|| panic!("no share for {who}"))
+    };
+    let s = share("alice@example.com");
+    assert_eq!(s.section_ids, vec![demo::LIBRARIES[2].0]);
+    assert!(s.allow_sync);
+    assert_eq!(s.filter_music, "label!=explicit");
+
+    // The API, without servers named, and with a change that keeps the rest of the profile.
+    settings.requests.auto_approve = false;
+    usher::settings::save(&w.app.state.store, &settings, w.app.clock.now())
+        .await
+        .unwrap();
+    let by_api = submit_request(&w, "Wes", "bob@example.com").await;
+    let key = crate::api::api_key(&w.app, "test").await;
+    let res = reqwest::Client::new()
+        .post(w.app.url(&format!("/api/v1/requests/{by_api}/approve")))
+        .bearer_auth(&key)
+        .json(
+            &json!({"servers": [{"server_id": w.plex_id, "permissions": {"allow_live_tv": true}}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let s = share("bob@example.com");
+    assert_eq!(
+        s.section_ids,
+        vec![demo::LIBRARIES[2].0],
+        "the profile's libraries"
+    );
+    assert!(s.allow_sync, "the profile's downloads");
+    assert_eq!(s.filter_music, "label!=explicit");
+
+    // The CLI.
+    let by_cli = submit_request(&w, "Xan", "carol@example.com").await;
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let env = plex_env(&w);
+    let out = tokio::task::spawn_blocking(move || {
+        crate::cli::usher_env(
+            Some(now),
+            &dir,
+            &["request", "approve", &by_cli.to_string()],
+            "",
+            &env,
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = share("carol@example.com");
+    assert_eq!(s.section_ids, vec![demo::LIBRARIES[2].0]);
+    assert_eq!(s.filter_music, "label!=explicit");
+    let grant = sqlx::query_scalar::<_, Option<i64>>(
+        "SELECT expires_at FROM grants WHERE identity = 'carol@example.com'",
+    )
+    .fetch_one(w.app.state.store.pool())
+    .await
+    .unwrap();
+    assert!(grant.is_some(), "the profile's 14 days");
+}
+
+#[tokio::test]
+async fn content_filters_are_set_from_the_invite_form_the_api_and_the_cli() {
+    let w = world().await;
+    set_defaults(&w, w.plex_id, true, None).await;
+    let plex = w.plex_id.to_string();
+    // The form: spelled as people write it, stored as Plex spells it, refused when wrong.
+    let bad = w
+        .app
+        .post_form(
+            "/admin/invites",
+            &[
+                ("server", &plex),
+                (&format!("lib_{plex}"), "81234001"),
+                (&format!("filter_movies_{plex}"), "year=1999"),
+                ("uses", "1"),
+                ("expires", "7d"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = bad.text().await.unwrap();
+    assert!(
+        page.contains("filters know rating") && page.contains("value=\"year=1999\""),
+        "{page}"
+    );
+    let res = w
+        .app
+        .post_form(
+            "/admin/invites",
+            &[
+                ("server", &plex),
+                (&format!("lib_{plex}"), "81234001"),
+                (&format!("camera_{plex}"), "on"),
+                (&format!("filter_movies_{plex}"), "rating = G, PG"),
+                ("uses", "1"),
+                ("expires", "7d"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let code = location(&res)
+        .trim_start_matches("/admin/invites/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    redeem(&w, &code, json!({"email": "alice@example.com"})).await;
+    let s = &w.plex.shares_of(demo::SERVER_ID)[0];
+    assert_eq!(s.filter_movies, "contentRating=G%2CPG");
+
+    // The API: named fields change, the rest keeps the server's defaults (camera upload).
+    let key = crate::api::api_key(&w.app, "test").await;
+    let res = reqwest::Client::new()
+        .post(w.app.url("/api/v1/invites"))
+        .bearer_auth(&key)
+        .json(&json!({"servers": [{"server_id": w.plex_id, "permissions": {"filter_television": "label!=horror"}}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let v: Value = res.json().await.unwrap();
+    let api_code = v["code"].as_str().unwrap().to_string();
+    redeem(&w, &api_code, json!({"email": "bob@example.com"})).await;
+    let s = w
+        .plex
+        .shares_of(demo::SERVER_ID)
+        .into_iter()
+        .find(|s| s.email.as_deref() == Some("bob@example.com"))
+        .unwrap();
+    assert_eq!(s.filter_television, "label!=horror");
+    assert!(s.allow_camera_upload, "the default the call left out");
+    let res = reqwest::Client::new()
+        .post(w.app.url("/api/v1/invites"))
+        .bearer_auth(&key)
+        .json(&json!({"servers": [{"server_id": w.plex_id, "permissions": {"filter_music": "label"}}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["field"], "filter_music", "{v}");
+
+    // The CLI.
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let out = tokio::task::spawn_blocking(move || {
+        crate::cli::usher_env(
+            Some(now),
+            &dir,
+            &[
+                "invite",
+                "create",
+                "--server",
+                "Home Plex",
+                "--filter-tv",
+                "rating!=TV-MA",
+                "--json",
+            ],
+            "",
+            &[],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cli_code = v["code"].as_str().unwrap().to_string();
+    redeem(&w, &cli_code, json!({"email": "carol@example.com"})).await;
+    let s = w
+        .plex
+        .shares_of(demo::SERVER_ID)
+        .into_iter()
+        .find(|s| s.email.as_deref() == Some("carol@example.com"))
+        .unwrap();
+    assert_eq!(s.filter_television, "contentRating!=TV-MA");
+}
+
+#[tokio::test]
+async fn the_member_page_changes_filters_and_keeps_them_otherwise() {
+    let w = world().await;
+    let code = w
+        .invite(&[w.plex_id], "1", |i| {
+            i.targets[0].permissions = Some(
+                media::Permissions {
+                    filter_movies: "contentRating=G".into(),
+                    ..Default::default()
+                }
+                .into(),
+            );
+        })
+        .await;
+    let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
+    let grant = w.app.state.store.member_grants(member).await.unwrap()[0].id;
+    let (_, page) = w.app.get_text(&format!("/admin/members/{member}")).await;
+    assert!(
+        page.contains("value=\"rating=G\""),
+        "the filter is shown as people write it"
+    );
+    let action = format!("/admin/members/{member}/grants/{grant}/access");
+    // Saved as shown: nothing changes.
+    let fields = form_fields(&page, &action);
+    w.app.post_fields(&action, &fields).await;
+    assert_eq!(
+        w.plex.shares_of(demo::SERVER_ID)[0].filter_movies,
+        "contentRating=G"
+    );
+    // Changed.
+    let changed: Vec<(String, String)> = fields
+        .into_iter()
+        .map(|(k, v)| {
+            if k == "filter_movies" {
+                (k, "rating=G,PG".into())
+            } else {
+                (k, v)
+            }
+        })
+        .collect();
+    w.app.post_fields(&action, &changed).await;
+    assert_eq!(
+        w.plex.shares_of(demo::SERVER_ID)[0].filter_movies,
+        "contentRating=G%2CPG"
+    );
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Creates an API key through the admin page and returns it.
-async fn api_key(app: &TestApp, name: &str) -> String {
+pub async fn api_key(app: &TestApp, name: &str) -> String {
     let res = app.post_form("/admin/api-keys", &[("name", name)]).await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();

@@ -385,3 +385,81 @@ pub fn usher_command(now: Option<i64>) -> std::process::Command {
     }
     cmd
 }
+
+/// What a browser sends when the form posting to `action` on `html` is submitted untouched:
+/// named inputs with their values (checkboxes and radios only when checked) and each select's
+/// selected option.
+pub fn form_fields(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("action=\"{action}\""))
+        .unwrap_or_else(|| panic!("no form posting to {action}"));
+    let end = html[start..].find("</form>").map(|e| start + e).unwrap();
+    let form = &html[start..end];
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let key = format!(" {name}=\"");
+        let at = tag.find(&key)? + key.len();
+        let len = tag[at..].find('"')?;
+        Some(unescape(&tag[at..at + len]))
+    };
+    let flag = |tag: &str, name: &str| {
+        tag.contains(&format!(" {name}>")) || tag.contains(&format!(" {name} "))
+    };
+    let mut out = Vec::new();
+    let mut rest = form;
+    while let Some(at) = rest.find('<') {
+        rest = &rest[at..];
+        let close = rest.find('>').unwrap_or(rest.len() - 1);
+        let tag = &rest[..=close];
+        if tag.starts_with("<input") {
+            let kind = attr(tag, "type").unwrap_or_else(|| "text".into());
+            if let Some(name) = attr(tag, "name")
+                && !matches!(kind.as_str(), "submit" | "button")
+                && (!matches!(kind.as_str(), "checkbox" | "radio") || flag(tag, "checked"))
+            {
+                out.push((name, attr(tag, "value").unwrap_or_default()));
+            }
+        } else if tag.starts_with("<select")
+            && let Some(name) = attr(tag, "name")
+        {
+            let body_end = rest.find("</select>").unwrap_or(rest.len());
+            let options = &rest[..body_end];
+            let chosen = options
+                .split("<option")
+                .skip(1)
+                .find(|o| {
+                    flag(
+                        &format!(" {}", o.split('>').next().unwrap_or("")),
+                        "selected",
+                    )
+                })
+                .or_else(|| options.split("<option").nth(1));
+            if let Some(o) = chosen {
+                out.push((name, attr(&format!(" {o}"), "value").unwrap_or_default()));
+            }
+        }
+        rest = &rest[close + 1..];
+    }
+    out
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2f;", "/")
+        .replace("&amp;", "&")
+}
+
+impl TestApp {
+    /// Posts `fields` as the signed-in admin (the session's CSRF token replaces the form's).
+    pub async fn post_fields(&self, path: &str, fields: &[(String, String)]) -> reqwest::Response {
+        let borrowed: Vec<(&str, &str)> = fields
+            .iter()
+            .filter(|(k, _)| k != "csrf")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.post_form(path, &borrowed).await
+    }
+}

@@ -106,10 +106,13 @@ async fn plex_friends_are_sent_to_the_plex_web_app_and_home_members_get_home_wor
 
     let home = w
         .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(media::Permissions {
-                plex_home: true,
-                ..Default::default()
-            });
+            i.targets[0].permissions = Some(
+                media::Permissions {
+                    plex_home: true,
+                    ..Default::default()
+                }
+                .into(),
+            );
         })
         .await;
     let (visitor, welcome) = redeem_on_the_form(&w, &home, &[("plex_account", "Kid")]).await;
