@@ -245,13 +245,21 @@ async fn create_in_batch(
                     passphrase_hash: hash.as_deref(),
                     created_by: actor,
                     custom_code: custom,
+                    profile_id: input.profile,
+                    batch,
                 },
                 &targets,
+                NewEvent {
+                    actor,
+                    action: "invite.created",
+                    subject: Some(&code),
+                    detail: (!label.is_empty()).then_some(label),
+                },
                 now,
             )
             .await;
         match result {
-            Ok(_) => break,
+            Ok(invite) => return Ok(invite),
             Err(e) if crate::store::is_unique_violation(&e) => {
                 if custom || attempt == 4 {
                     return Err(CreateError::CodeTaken(code));
@@ -261,30 +269,7 @@ async fn create_in_batch(
             Err(e) => return Err(CreateError::Store(e.to_string())),
         }
     }
-    state
-        .store
-        .append_event(
-            NewEvent {
-                actor,
-                action: "invite.created",
-                subject: Some(&code),
-                detail: (!label.is_empty()).then_some(label),
-            },
-            now,
-        )
-        .await?;
-    let invite = state
-        .store
-        .invite_by_code(&code)
-        .await?
-        .ok_or_else(|| CreateError::Store("the new invite vanished".into()))?;
-    if input.profile.is_some() || batch.is_some() {
-        state
-            .store
-            .set_invite_profile(invite.id, input.profile, batch)
-            .await?;
-    }
-    Ok(invite)
+    Err(CreateError::CodeTaken(code))
 }
 
 /// The link people open.
@@ -686,6 +671,7 @@ pub async fn redeem(
                 permissions: t.permissions.clone(),
                 expires_at,
                 payload: if plex { None } else { sealed_password.clone() },
+                profile_id: invite.profile_id,
             }
         })
         .collect();
@@ -725,12 +711,6 @@ pub async fn redeem(
         Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.to_string())),
     };
 
-    if let Some(pid) = state.store.invite_profile(invite.id).await? {
-        state
-            .store
-            .set_member_grants_profile(reservation.member_id, pid)
-            .await?;
-    }
     let (grants, refused) =
         jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
     if let Some((failed_grant, error)) = refused {

@@ -390,6 +390,7 @@ pub async fn approve(
                 permissions: serde_json::to_string(&c.permissions).unwrap_or_else(|_| "{}".into()),
                 expires_at: access_seconds.map(|a| now + a),
                 payload: None,
+                profile_id: selection.profile_id,
             })
             .collect();
         let member = NewMember {
@@ -437,12 +438,6 @@ pub async fn approve(
             return Err(DecideError::Refused { server, message });
         }
         member_id = Some(reservation.member_id);
-        if let Some(pid) = selection.profile_id {
-            state
-                .store
-                .set_member_grants_profile(reservation.member_id, pid)
-                .await?;
-        }
         for g in &made {
             parts.push(format!(
                 "{} ({})",
@@ -469,6 +464,8 @@ pub async fn approve(
             uses: "1".into(),
             expires: "7d".into(),
             duration: selection.duration.clone(),
+            // Whoever joins through it keeps the profile the approval came from.
+            profile: selection.profile_id,
             label: format!("Request from {}", request.name)
                 .chars()
                 .take(100)

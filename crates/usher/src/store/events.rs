@@ -71,6 +71,30 @@ fn action_prefix(action: &str) -> String {
     }
 }
 
+/// Writes one event on `conn`, so it can share a transaction with the change it records.
+pub(super) async fn insert_event(
+    conn: &mut sqlx::SqliteConnection,
+    event: &NewEvent<'_>,
+    member_id: Option<i64>,
+    server_id: Option<i64>,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO events (at, actor, action, subject, detail, member_id, server_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(now)
+    .bind(event.actor)
+    .bind(event.action)
+    .bind(event.subject)
+    .bind(event.detail)
+    .bind(member_id)
+    .bind(server_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn append_event(&self, event: NewEvent<'_>, now: Timestamp) -> Result<()> {
         self.append_event_about(event, None, None, now).await
@@ -85,19 +109,8 @@ impl Store {
         server_id: Option<i64>,
         now: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO events (at, actor, action, subject, detail, member_id, server_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(now)
-        .bind(event.actor)
-        .bind(event.action)
-        .bind(event.subject)
-        .bind(event.detail)
-        .bind(member_id)
-        .bind(server_id)
-        .execute(self.pool())
-        .await?;
+        let mut conn = self.pool().acquire().await?;
+        insert_event(&mut conn, &event, member_id, server_id, now).await?;
         Ok(())
     }
 

@@ -23,6 +23,8 @@ pub struct InviteRow {
     /// The owner chose the code (guessable), rather than usher generating it.
     #[serde(skip)]
     pub custom_code: bool,
+    /// The profile members made from it keep.
+    pub profile_id: Option<i64>,
 }
 
 impl InviteRow {
@@ -91,6 +93,10 @@ pub struct NewInvite<'a> {
     pub passphrase_hash: Option<&'a str>,
     pub created_by: &'a str,
     pub custom_code: bool,
+    /// The profile members made from it keep.
+    pub profile_id: Option<i64>,
+    /// The bulk batch it belongs to.
+    pub batch: Option<&'a str>,
 }
 
 pub struct NewTarget {
@@ -170,6 +176,8 @@ pub struct NewGrant {
     pub expires_at: Option<Timestamp>,
     /// Sealed secrets the provisioning job needs.
     pub payload: Option<String>,
+    /// The profile the grant was made from.
+    pub profile_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
@@ -259,17 +267,19 @@ const GRANT_SELECT: &str =
  FROM grants g JOIN servers s ON s.id = g.server_id";
 
 impl Store {
+    /// Records an invite with its servers and the event saying so, in one transaction.
     pub async fn insert_invite(
         &self,
         invite: NewInvite<'_>,
         targets: &[NewTarget],
+        event: super::events::NewEvent<'_>,
         now: Timestamp,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<InviteRow, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
-        let id: i64 = sqlx::query_scalar(
+        let row: InviteRow = sqlx::query_as(
             "INSERT INTO invites (code, label, max_uses, expires_at, access_seconds, passphrase_hash,
-                                  created_by, created_at, custom_code)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                                  created_by, created_at, custom_code, profile_id, batch)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         )
         .bind(invite.code)
         .bind(invite.label)
@@ -280,8 +290,11 @@ impl Store {
         .bind(invite.created_by)
         .bind(now)
         .bind(invite.custom_code)
+        .bind(invite.profile_id)
+        .bind(invite.batch)
         .fetch_one(&mut *tx)
         .await?;
+        let id = row.id;
         for t in targets {
             sqlx::query("INSERT INTO invite_servers (invite_id, server_id, libraries, permissions) VALUES (?, ?, ?, ?)")
                 .bind(id)
@@ -291,8 +304,9 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        super::events::insert_event(&mut tx, &event, None, None, now).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok(row)
     }
 
     pub async fn invite_by_code(&self, code: &str) -> Result<Option<InviteRow>> {
@@ -823,8 +837,8 @@ async fn insert_grant_and_job(
 ) -> Result<i64, sqlx::Error> {
     let grant_id: i64 = sqlx::query_scalar(
         "INSERT INTO grants (member_id, server_id, status, identity, libraries, permissions, expires_at,
-                             created_at, updated_at)
-         VALUES (?, ?, 'provisioning', ?, ?, ?, ?, ?, ?) RETURNING id",
+                             profile_id, created_at, updated_at)
+         VALUES (?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(member_id)
     .bind(g.server_id)
@@ -832,6 +846,7 @@ async fn insert_grant_and_job(
     .bind(&g.libraries)
     .bind(&g.permissions)
     .bind(g.expires_at)
+    .bind(g.profile_id)
     .bind(now)
     .bind(now)
     .fetch_one(&mut *tx)

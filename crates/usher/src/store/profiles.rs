@@ -170,24 +170,6 @@ impl Store {
         Ok(())
     }
 
-    pub async fn invite_profile(&self, invite_id: i64) -> Result<Option<i64>> {
-        Ok(
-            sqlx::query_scalar("SELECT profile_id FROM invites WHERE id = ?")
-                .bind(invite_id)
-                .fetch_one(self.pool())
-                .await?,
-        )
-    }
-
-    pub async fn set_member_grants_profile(&self, member_id: i64, profile_id: i64) -> Result<()> {
-        sqlx::query("UPDATE grants SET profile_id = ? WHERE member_id = ?")
-            .bind(profile_id)
-            .bind(member_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     /// Invites of one bulk batch, oldest first: (code, id).
     pub async fn batch_invites(&self, batch: &str) -> Result<Vec<(String, i64)>> {
         Ok(

@@ -701,3 +701,116 @@ async fn the_member_page_changes_filters_and_keeps_them_otherwise() {
         "contentRating=G%2CPG"
     );
 }
+
+/// Makes the database refuse `statement` on `table` from now on, as a failing disk would.
+async fn refuse(w: &World, statement: &str, table: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "CREATE TRIGGER refuse_{table} BEFORE {statement} ON {table}
+         BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
+    )))
+    .execute(w.app.state.store.pool())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn an_invite_is_made_with_its_event_or_not_at_all() {
+    let w = world().await;
+    refuse(&w, "INSERT", "events").await;
+    let input = usher::invites::CreateInput {
+        targets: vec![usher::invites::TargetInput {
+            server_id: w.plex_id,
+            libraries: None,
+            permissions: None,
+        }],
+        uses: "1".into(),
+        expires: "7d".into(),
+        code: "no-trace".into(),
+        ..Default::default()
+    };
+    assert!(
+        usher::invites::create(&w.app.state, &input, "test")
+            .await
+            .is_err()
+    );
+    assert!(
+        w.app
+            .state
+            .store
+            .invite_by_code("no-trace")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let targets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_servers")
+        .fetch_one(w.app.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(targets, 0);
+}
+
+#[tokio::test]
+async fn members_from_a_profile_invite_hold_the_profile_from_the_start() {
+    let w = world().await;
+    let plex = w.plex_id.to_string();
+    w.app
+        .post_form(
+            "/admin/profiles",
+            &[
+                ("name", "Kids"),
+                ("server", &plex),
+                (&format!("lib_{plex}"), "81234001"),
+            ],
+        )
+        .await;
+    let profile = w.app.state.store.profiles().await.unwrap()[0].profile.id;
+    let code = w
+        .invite(&[], "1", |i| {
+            i.targets.clear();
+            i.profile = Some(profile);
+        })
+        .await;
+    // Nothing may touch the grants after the redemption's own transaction.
+    refuse(&w, "UPDATE OF profile_id", "grants").await;
+    let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
+    let held: Option<i64> = sqlx::query_scalar("SELECT profile_id FROM grants WHERE member_id = ?")
+        .bind(member)
+        .fetch_one(w.app.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(held, Some(profile));
+}
+
+#[tokio::test]
+async fn a_share_moves_to_the_new_grant_whole_or_not_at_all() {
+    let w = world().await;
+    let a = w.invite(&[w.plex_id], "1", |_| {}).await;
+    let first = redeem(&w, &a, json!({"email": "alice@example.com"})).await;
+    let before = w.app.state.store.member_grants(first).await.unwrap()[0].clone();
+    // Ending the old grant fails after the new one took the combined access.
+    sqlx::query(
+        "CREATE TRIGGER refuse_ending BEFORE UPDATE OF status ON grants
+         WHEN NEW.status = 'removed' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
+    )
+    .execute(w.app.state.store.pool())
+    .await
+    .unwrap();
+    let b = w
+        .invite(&[w.plex_id], "1", |i| {
+            i.targets[0].libraries = Some(vec![TV.to_string()])
+        })
+        .await;
+    let res = w
+        .redeem_api(&b, json!({"email": "alice@example.com"}))
+        .await;
+    let v: Value = res.json().await.unwrap();
+    let second = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let after = w.app.state.store.grant(before.id).await.unwrap().unwrap();
+    assert_eq!(after.status, before.status, "the old grant is untouched");
+    let newer = &w.app.state.store.member_grants(second).await.unwrap()[0];
+    assert_eq!(
+        newer.library_ids().unwrap(),
+        vec![TV.to_string()],
+        "and the new one holds only its own libraries until the move is whole"
+    );
+}
