@@ -277,7 +277,7 @@ impl JellyfinClient {
             )));
         };
         validate_username(username)?;
-        validate_password(password)?;
+        validate_password(password.expose())?;
         let folders = self.resolve_folders(&spec.libraries).await?;
 
         let wanted = username.to_lowercase();
@@ -292,7 +292,7 @@ impl JellyfinClient {
 
         let mut body = json!({ "Name": username });
         if !self.is_emby() {
-            body["Password"] = Value::String(password.clone());
+            body["Password"] = Value::String(password.expose().to_string());
         }
         let reply = self
             .exchange(
@@ -311,7 +311,8 @@ impl JellyfinClient {
             // Until Emby has the password, the account opens with an empty one, so that gap is
             // closed before anything else.
             if self.is_emby() {
-                self.post_password(&user.id, password, false).await?;
+                self.post_password(&user.id, password.expose(), false)
+                    .await?;
             }
             let policy = match created.get("Policy") {
                 Some(Value::Object(policy)) => policy.clone(),
@@ -356,7 +357,7 @@ impl JellyfinClient {
         else {
             return Err(MediaError::AlreadyExists(taken));
         };
-        let user = match self.account_opened_by(username, password).await? {
+        let user = match self.account_opened_by(username, password.expose()).await? {
             Some(user) => user,
             None if made_here => {
                 let wanted = username.to_lowercase();
@@ -367,7 +368,8 @@ impl JellyfinClient {
                 }) else {
                     return Err(MediaError::AlreadyExists(taken));
                 };
-                self.post_password(&user.id, password, false).await?;
+                self.post_password(&user.id, password.expose(), false)
+                    .await?;
                 user
             }
             None => return Err(MediaError::AlreadyExists(taken)),

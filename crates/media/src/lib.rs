@@ -115,6 +115,45 @@ pub struct Permissions {
     pub filter_music: String,
 }
 
+/// A password or token. `Debug` prints it hidden, so a logged or panicking value never shows
+/// it; [`Secret::expose`] is the one way to the text.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(text: impl Into<String>) -> Self {
+        Secret(text.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(hidden)")
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl From<String> for Secret {
+    fn from(text: String) -> Self {
+        Secret(text)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(text: &str) -> Self {
+        Secret(text.to_string())
+    }
+}
+
 /// Who receives a grant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -123,7 +162,7 @@ pub enum Identity {
     /// Jellyfin/Emby: a new local account.
     Account {
         username: String,
-        password: String,
+        password: Secret,
         email: Option<String>,
     },
 }

@@ -79,7 +79,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             kind: "jellyfin".into(),
             name: "Demo Jellyfin".into(),
             url: jellyfin.url(),
-            token: jellyfin.api_key(),
+            token: jellyfin.api_key().into(),
         },
         "demo",
     )

@@ -237,7 +237,7 @@ async fn servers_add(
         kind: b.kind,
         name: b.name,
         url: b.url,
-        token: b.token,
+        token: b.token.into(),
     };
     let id = crate::servers::add(&state, &input, &c.actor)
         .await

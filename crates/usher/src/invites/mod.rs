@@ -319,9 +319,9 @@ pub struct RedeemInput {
     pub plex_account: String,
     pub email: String,
     pub username: String,
-    pub password: String,
+    pub password: media::Secret,
     /// Forms send the password twice; the API leaves this empty.
-    pub password_confirm: Option<String>,
+    pub password_confirm: Option<media::Secret>,
     pub passphrase: String,
     /// The person ticked "I accept" under the owner's house rules.
     pub accepted_rules: bool,
@@ -581,7 +581,7 @@ fn check_fields(
                 value,
             });
         }
-        if let Some(key) = rules::password_problem(&input.password) {
+        if let Some(key) = rules::password_problem(input.password.expose()) {
             problems.push(FieldProblem::new("password", key));
         } else if let Some(confirm) = &input.password_confirm
             && confirm != &input.password
@@ -653,7 +653,9 @@ pub async fn redeem(
 
     let now = state.clock.now();
     let expires_at = invite.access_seconds.map(|s| now + s);
-    let sealed_password = username.as_ref().map(|_| state.key.seal(&input.password));
+    let sealed_password = username
+        .as_ref()
+        .map(|_| state.key.seal(input.password.expose()));
     let grants: Vec<NewGrant> = open
         .targets
         .iter()

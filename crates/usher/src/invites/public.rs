@@ -266,9 +266,9 @@ pub struct RedeemForm {
     #[serde(default)]
     username: String,
     #[serde(default)]
-    password: String,
+    password: media::Secret,
     #[serde(default)]
-    password_confirm: String,
+    password_confirm: media::Secret,
     #[serde(default)]
     passphrase: String,
     /// Honeypot: people never fill it.
@@ -641,7 +641,7 @@ pub struct RedeemJson {
     #[serde(default)]
     username: Option<String>,
     #[serde(default)]
-    password: Option<String>,
+    password: Option<media::Secret>,
     #[serde(default)]
     passphrase: Option<String>,
     #[serde(default)]

@@ -302,7 +302,7 @@ async fn provision(
             .and_then(|m| m.email);
         Identity::Account {
             username: grant.identity.clone(),
-            password,
+            password: password.into(),
             email,
         }
     };
@@ -511,7 +511,7 @@ async fn reactivate(
     jf.set_disabled(&remote_id, false).await?;
     jf.update_access(&remote_id, &spec.libraries, &spec.permissions)
         .await?;
-    jf.set_password(&remote_id, password).await?;
+    jf.set_password(&remote_id, password.expose()).await?;
     // The earlier period ends here, so its expiry can never touch the account again.
     state
         .store

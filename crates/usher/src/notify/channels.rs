@@ -54,7 +54,7 @@ pub struct ChannelInput {
 #[derive(Debug, Clone)]
 pub struct Created {
     pub id: i64,
-    pub secret: Option<String>,
+    pub secret: Option<media::Secret>,
 }
 
 /// Checks a receiver URL: absolute http(s) with a host, no spaces. Returns it and the part pages
@@ -184,7 +184,10 @@ pub async fn create(
         )
         .await?;
     event(state, actor, "notify.channel_added", &name, Some(kind)).await?;
-    Ok(Created { id, secret })
+    Ok(Created {
+        id,
+        secret: secret.map(Into::into),
+    })
 }
 
 pub async fn update(

@@ -229,7 +229,7 @@ pub async fn create(
                 &admin,
                 Extras {
                     notice: Some("created"),
-                    secret: created.secret.map(|s| (created.id, s)),
+                    secret: created.secret.map(|s| (created.id, s.expose().to_string())),
                     status: Some(StatusCode::CREATED),
                     ..Default::default()
                 },

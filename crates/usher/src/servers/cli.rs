@@ -60,7 +60,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 kind,
                 name,
                 url,
-                token: token.trim().to_string(),
+                token: token.trim().into(),
             };
             let id = super::add(state, &input, "cli")
                 .await

@@ -126,7 +126,7 @@ pub struct ServerInput {
     pub kind: String,
     pub name: String,
     pub url: String,
-    pub token: String,
+    pub token: media::Secret,
 }
 
 pub fn validate_name(name: &str) -> Result<&str, ServerError> {
@@ -223,7 +223,7 @@ pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i
     let kind = parse_kind(&input.kind)?;
     let name = validate_name(&input.name)?;
     let url = validate_url(&input.url)?;
-    let token = validate_token(&input.token)?;
+    let token = validate_token(input.token.expose())?;
     if state.store.server_by_name(name).await?.is_some() {
         return Err(ServerError::NameTaken);
     }
@@ -376,10 +376,10 @@ pub async fn edit(
     let kind = parse_kind(&server.kind)?;
     let name = validate_name(&input.name)?;
     let url = validate_url(&input.url)?;
-    let new_token = if input.token.trim().is_empty() {
+    let new_token = if input.token.expose().trim().is_empty() {
         None
     } else {
-        Some(validate_token(&input.token)?.to_string())
+        Some(validate_token(input.token.expose())?.to_string())
     };
     if let Some(other) = state.store.server_by_name(name).await?
         && other.id != id

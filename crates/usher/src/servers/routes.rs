@@ -93,7 +93,7 @@ impl ServerForm {
             kind: self.kind.clone(),
             name: self.name.clone(),
             url: self.url.clone(),
-            token: self.token.clone(),
+            token: self.token.clone().into(),
         }
     }
 }
@@ -514,7 +514,7 @@ pub async fn plex_add(
         kind: "plex".into(),
         name: form.name.clone(),
         url: form.url.clone(),
-        token,
+        token: token.into(),
     };
     match super::add(&state, &input, &admin.session.username).await {
         Ok(id) => Ok(Redirect::to(&format!("/admin/servers/{id}?done=added")).into_response()),

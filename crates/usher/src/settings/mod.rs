@@ -80,13 +80,32 @@ pub struct TelegramSettings {
     /// Where new requests are announced.
     pub chat_id: Option<i64>,
     pub mode: TelegramMode,
-    /// The `secret_token` Telegram sends back on every webhook call.
-    pub webhook_secret: String,
+    /// The `secret_token` Telegram sends back on every webhook call, sealed like the token.
+    /// (Settings saved before it was sealed hold it in the clear; it is sealed on the next save.)
+    #[serde(rename = "webhook_secret")]
+    pub webhook_secret_sealed: String,
 }
 
 impl TelegramSettings {
     pub fn configured(&self) -> bool {
         self.token_sealed.is_some() && self.chat_id.is_some()
+    }
+
+    /// The webhook secret in the clear; `None` until one was made.
+    pub fn webhook_secret(&self, key: &crate::crypto::SecretKey) -> Option<media::Secret> {
+        if self.webhook_secret_sealed.is_empty() {
+            return None;
+        }
+        Some(
+            key.open(&self.webhook_secret_sealed)
+                .unwrap_or_else(|| self.webhook_secret_sealed.clone())
+                .into(),
+        )
+    }
+
+    /// Stores `secret` sealed with `key`.
+    pub fn set_webhook_secret(&mut self, key: &crate::crypto::SecretKey, secret: &str) {
+        self.webhook_secret_sealed = key.seal(secret);
     }
 }
 

@@ -366,8 +366,12 @@ pub async fn telegram(
         }
         _ => TelegramMode::Polling,
     };
-    if s.telegram.webhook_secret.is_empty() {
-        s.telegram.webhook_secret = crate::crypto::random_token();
+    match s.telegram.webhook_secret(&state.key) {
+        // Sealed now if it was saved in the clear.
+        Some(secret) => s.telegram.set_webhook_secret(&state.key, secret.expose()),
+        None => s
+            .telegram
+            .set_webhook_secret(&state.key, &crate::crypto::random_token()),
     }
     let response = saved(&state, &admin, &s, "telegram").await?;
     if let Err(e) = crate::telegram::register(&state, &s).await {

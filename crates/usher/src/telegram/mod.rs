@@ -745,10 +745,11 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
         .get("x-telegram-bot-api-secret-token")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let expected = &settings.telegram.webhook_secret;
+    let expected = settings.telegram.webhook_secret(&state.key);
     if settings.telegram.mode != TelegramMode::Webhook
-        || expected.is_empty()
-        || !crate::crypto::constant_time_eq(given.as_bytes(), expected.as_bytes())
+        || !expected.is_some_and(|e| {
+            crate::crypto::constant_time_eq(given.as_bytes(), e.expose().as_bytes())
+        })
     {
         return (StatusCode::UNAUTHORIZED, "missing or wrong secret token").into_response();
     }
@@ -767,8 +768,11 @@ pub async fn register(state: &AppState, settings: &Settings) -> Result<(), Teleg
     match settings.telegram.mode {
         TelegramMode::Webhook => {
             let url = format!("{}/telegram/webhook", state.public.base());
-            api.set_webhook(&url, &settings.telegram.webhook_secret)
-                .await
+            let secret = settings
+                .telegram
+                .webhook_secret(&state.key)
+                .unwrap_or_default();
+            api.set_webhook(&url, secret.expose()).await
         }
         TelegramMode::Polling => api.delete_webhook().await,
     }

@@ -276,7 +276,7 @@ async fn with_emby(w: &World) -> (fakes::jellyfin::FakeJellyfin, i64) {
             kind: "emby".into(),
             name: "Home Emby".into(),
             url: emby.url(),
-            token: emby.api_key(),
+            token: emby.api_key().into(),
         },
         "test",
     )
@@ -813,4 +813,67 @@ async fn a_share_moves_to_the_new_grant_whole_or_not_at_all() {
         vec![TV.to_string()],
         "and the new one holds only its own libraries until the move is whole"
     );
+}
+
+#[tokio::test]
+async fn the_telegram_webhook_secret_is_sealed_at_rest() {
+    let w = world().await;
+    let state = &w.app.state;
+    let mut s = usher::settings::load(&state.store).await.unwrap();
+    s.telegram.mode = usher::settings::TelegramMode::Webhook;
+    s.telegram
+        .set_webhook_secret(&state.key, "webhook-s3cret-value");
+    usher::settings::save(&state.store, &s, w.app.clock.now())
+        .await
+        .unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT CAST(value AS TEXT) FROM settings")
+        .fetch_all(state.store.pool())
+        .await
+        .unwrap();
+    assert!(
+        !stored.iter().any(|v| v.contains("webhook-s3cret-value")),
+        "{stored:?}"
+    );
+    let update = json!({"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "first_name": "X"}, "text": "/help"}});
+    let post = |secret: &'static str| {
+        reqwest::Client::new()
+            .post(w.app.url("/telegram/webhook"))
+            .header("x-telegram-bot-api-secret-token", secret)
+            .json(&update)
+            .send()
+    };
+    assert_eq!(
+        post("webhook-s3cret-value").await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        post("wrong").await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[test]
+fn passwords_never_print_through_debug() {
+    let input = usher::invites::RedeemInput {
+        username: "dora".into(),
+        password: "hunter2-very-secret".into(),
+        password_confirm: Some("hunter2-very-secret".into()),
+        ..Default::default()
+    };
+    let spec = media::GrantSpec {
+        identity: media::Identity::Account {
+            username: "dora".into(),
+            password: "hunter2-very-secret".into(),
+            email: None,
+        },
+        libraries: vec![],
+        permissions: Default::default(),
+    };
+    let server = usher::servers::ServerInput {
+        token: "plex-token-very-secret".into(),
+        ..Default::default()
+    };
+    let printed = format!("{input:?} {spec:?} {server:?}");
+    assert!(!printed.contains("very-secret"), "{printed}");
+    assert!(printed.contains("dora"));
 }

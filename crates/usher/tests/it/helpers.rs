@@ -257,7 +257,7 @@ pub async fn world_with(configure: impl FnOnce(&mut Config) + Send + 'static) ->
         kind: kind.into(),
         name: name.into(),
         url,
-        token,
+        token: token.into(),
     };
     let plex_id = usher::servers::add(
         &app.state,
