@@ -127,6 +127,34 @@ notify-person-member-expiring-body = Hello { $name },
 
     If you would like to keep watching, ask the person who invited you to extend it.
 
+notify-person-request-approved-subject = Your access was approved
+notify-person-request-approved-body = Hi { $name },
+
+    your request was approved. You now have access to: { $access }.{ $how ->
+        [plex] {"\u000A\u000A"}Plex sends you an invitation by email: accept it, then open Plex and the shared libraries appear.
+        [invite] {"\u000A\u000A"}Create your account here (the link works once, for 7 days): { $url }
+        [both] {"\u000A\u000A"}Plex sends you an invitation by email: accept it, then open Plex and the shared libraries appear.{"\u000A\u000A"}For the other servers, create your account here (the link works once, for 7 days): { $url }
+       *[none] {""}
+    }
+notify-person-request-declined-subject = About your access request
+notify-person-request-declined-body = Hi { $name },
+
+    your access request was declined.{ $has_reason ->
+        [yes] {"\u000A\u000A"}Reason: { $reason }
+       *[no] {""}
+    }
+notify-person-invite-redeemed-subject = Welcome to { $servers }
+notify-person-invite-redeemed-body = Hi { $name },
+
+    welcome! You now have access to { $servers }. Where to watch:
+
+    { $places }{ $plex ->
+        [yes] {"\u000A\u000A"}Plex sends you an invitation by email: accept it, then open Plex and the shared libraries appear.
+       *[no] {""}
+    }
+
+    Step-by-step help for each app: { $guide }
+
 ## Audit log
 events-title = Events
 events-export = Download CSV

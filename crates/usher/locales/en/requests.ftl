@@ -111,17 +111,6 @@ settings-bad-from = The sender must be an address like usher@example.com or ushe
 settings-email-test-subject = usher test email
 settings-email-test-body = This is a test from usher. Email is working.
 
-email-approved-subject = Your access was approved
-email-approved-body = Hi { $name },
-
-    your request was approved. You now have access to: { $access }.
-email-approved-plex = Plex sends you an invitation by email: accept it, then open Plex and the shared libraries appear.
-email-approved-invite = Create your account here (the link works once, for 7 days): { $url }
-email-declined-subject = About your access request
-email-declined-body = Hi { $name },
-
-    your access request was declined.
-email-declined-reason = Reason
 
 tg-new-request = New access request
 tg-name = Name

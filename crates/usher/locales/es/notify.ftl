@@ -127,6 +127,34 @@ notify-person-member-expiring-body = Hola, { $name }:
 
     Si quieres seguir viendo, pide a quien te invitó que lo amplíe.
 
+notify-person-request-approved-subject = Tu acceso fue aprobado
+notify-person-request-approved-body = Hola, { $name }:
+
+    tu solicitud fue aprobada. Ahora tienes acceso a: { $access }.{ $how ->
+        [plex] {"\u000A\u000A"}Plex te enviará una invitación por correo: acéptala, abre Plex y verás las bibliotecas compartidas.
+        [invite] {"\u000A\u000A"}Crea tu cuenta aquí (el enlace funciona una vez, durante 7 días): { $url }
+        [both] {"\u000A\u000A"}Plex te enviará una invitación por correo: acéptala, abre Plex y verás las bibliotecas compartidas.{"\u000A\u000A"}Para los demás servidores, crea tu cuenta aquí (el enlace funciona una vez, durante 7 días): { $url }
+       *[none] {""}
+    }
+notify-person-request-declined-subject = Sobre tu solicitud de acceso
+notify-person-request-declined-body = Hola, { $name }:
+
+    tu solicitud de acceso fue rechazada.{ $has_reason ->
+        [yes] {"\u000A\u000A"}Motivo: { $reason }
+       *[no] {""}
+    }
+notify-person-invite-redeemed-subject = Bienvenido a { $servers }
+notify-person-invite-redeemed-body = Hola, { $name }:
+
+    ¡bienvenido! Ya tienes acceso a { $servers }. Dónde verlo:
+
+    { $places }{ $plex ->
+        [yes] {"\u000A\u000A"}Plex te enviará una invitación por correo: acéptala, abre Plex y verás las bibliotecas compartidas.
+       *[no] {""}
+    }
+
+    Ayuda paso a paso para cada aplicación: { $guide }
+
 ## Registro de eventos
 events-title = Eventos
 events-export = Descargar CSV

@@ -111,17 +111,6 @@ settings-bad-from = El remitente debe ser una dirección como usher@example.com 
 settings-email-test-subject = Correo de prueba de usher
 settings-email-test-body = Esto es una prueba de usher. El correo funciona.
 
-email-approved-subject = Tu acceso fue aprobado
-email-approved-body = Hola, { $name }:
-
-    tu solicitud fue aprobada. Ahora tienes acceso a: { $access }.
-email-approved-plex = Plex te enviará una invitación por correo: acéptala, abre Plex y verás las bibliotecas compartidas.
-email-approved-invite = Crea tu cuenta aquí (el enlace funciona una vez, durante 7 días): { $url }
-email-declined-subject = Sobre tu solicitud de acceso
-email-declined-body = Hola, { $name }:
-
-    tu solicitud de acceso fue rechazada.
-email-declined-reason = Motivo
 
 tg-new-request = Nueva solicitud de acceso
 tg-name = Nombre

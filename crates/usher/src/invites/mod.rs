@@ -325,6 +325,8 @@ pub struct RedeemInput {
     pub passphrase: String,
     /// The person ticked "I accept" under the owner's house rules.
     pub accepted_rules: bool,
+    /// The page's language; what usher writes to the member uses it.
+    pub lang: String,
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -688,6 +690,7 @@ pub async fn redeem(
         origin: "invite",
         invite_id: Some(invite.id),
         invite_code: Some(&invite.code),
+        lang: crate::web::i18n::supported(&input.lang).unwrap_or(crate::web::i18n::DEFAULT_LANG),
     };
     let reservation = match state
         .store
@@ -762,6 +765,12 @@ pub async fn redeem(
             )
             .link(state, &format!("/admin/members/{}", reservation.member_id));
     crate::notify::emit(state, redeemed).await;
+    if let Some(to) = email
+        .as_deref()
+        .or(plex_account.as_deref().filter(|p| p.contains('@')))
+    {
+        welcome(state, to, &display_name, &input.lang, &grants).await?;
+    }
     Ok(Redeemed {
         member_id: reservation.member_id,
         display_name,
@@ -769,6 +778,59 @@ pub async fn redeem(
         grants,
         expires_at,
     })
+}
+
+/// Welcomes a new member by email (when email is set up): where each server is and how to
+/// start, in the language of the page they joined on.
+async fn welcome(
+    state: &AppState,
+    to: &str,
+    name: &str,
+    lang: &str,
+    grants: &[GrantRow],
+) -> Result<(), crate::store::StoreError> {
+    let mut places = Vec::new();
+    for g in grants {
+        let address = if g.server_kind == "plex" {
+            Some(state.config.plex.app_url.clone())
+        } else {
+            state
+                .store
+                .server(g.server_id)
+                .await?
+                .and_then(|s| s.friend_address())
+        };
+        let mut line = g.server_name.clone();
+        if let Some(a) = address {
+            line.push_str(&format!(" — {a}"));
+        }
+        if g.server_kind != "plex" {
+            line.push_str(&format!(" · {}", g.identity));
+        }
+        places.push(line);
+    }
+    let event = crate::notify::Event::new(crate::notify::Kind::InviteRedeemed, state.clock.now())
+        .with("name", name)
+        .with(
+            "servers",
+            grants
+                .iter()
+                .map(|g| g.server_name.clone())
+                .collect::<Vec<_>>(),
+        )
+        .with("places", places.join("\n"))
+        .with(
+            "plex",
+            if grants.iter().any(|g| g.server_kind == "plex") {
+                "yes"
+            } else {
+                "no"
+            },
+        )
+        .with("guide", format!("{}/guide", state.public.base()));
+    let lang = crate::web::i18n::supported(lang).unwrap_or(crate::web::i18n::DEFAULT_LANG);
+    crate::notify::email_person(state, to, lang, &event).await;
+    Ok(())
 }
 
 /// How a permanent refusal is explained to the person, with the field to change.

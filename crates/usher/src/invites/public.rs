@@ -375,6 +375,7 @@ pub async fn redeem_form(
         password_confirm: Some(form.password_confirm.clone()),
         passphrase: form.passphrase.clone(),
         accepted_rules: form.accept_rules == "on",
+        lang: visitor.lang.to_string(),
     };
     match super::redeem(&state, &open.invite.code, &input).await {
         Ok(done) => Ok(welcomed(&state, &open.invite.code, done.member_id)),
@@ -671,6 +672,7 @@ pub async fn api_redeem(
         password_confirm: None,
         passphrase: body.passphrase.unwrap_or_default(),
         accepted_rules: body.accept_rules,
+        lang: visitor.lang.to_string(),
     };
     let done: Redeemed = super::redeem(&state, &code, &input)
         .await

@@ -525,8 +525,7 @@ pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<b
                     .with("member", grant.identity.as_str())
                     .with("server", grant.server_name.as_str())
                     .with("expires_at", expires);
-                notify::email_person(state, email, crate::web::i18n::DEFAULT_LANG, &to_member)
-                    .await;
+                notify::email_person(state, email, &member.lang, &to_member).await;
             }
         }
     }

@@ -286,6 +286,7 @@ async fn import(
             origin: "imported",
             invite_id: None,
             invite_code: None,
+            lang: crate::web::i18n::DEFAULT_LANG,
         }),
     };
     let libraries = if account.all_libraries {

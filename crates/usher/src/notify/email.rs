@@ -73,35 +73,3 @@ pub async fn send(
         .map(|_| ())
         .map_err(|e| EmailError::Smtp(e.to_string()))
 }
-
-/// Sends in the background; a failure is logged and recorded, never raised.
-pub fn send_later(state: &AppState, to: String, subject: String, body: String) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        let smtp = match crate::settings::load(&state.store).await {
-            Ok(s) => s.smtp,
-            Err(e) => {
-                tracing::error!(error = %e, "could not read email settings");
-                return;
-            }
-        };
-        if !smtp.configured() {
-            return;
-        }
-        if let Err(e) = send(&state, &smtp, &to, &subject, &body).await {
-            tracing::warn!(error = %e, "email could not be sent");
-            let _ = state
-                .store
-                .append_event(
-                    crate::store::events::NewEvent {
-                        actor: "usher",
-                        action: "email.failed",
-                        subject: Some(&to),
-                        detail: Some(&e.to_string()),
-                    },
-                    state.clock.now(),
-                )
-                .await;
-        }
-    });
-}

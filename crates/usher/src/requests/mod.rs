@@ -24,6 +24,8 @@ pub struct RequestInput {
     pub passphrase: String,
     /// The honeypot field; people never fill it.
     pub website: String,
+    /// The form's language; answers to the requester use it (unknown or empty: English).
+    pub lang: String,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -179,6 +181,8 @@ pub async fn submit(
                 note: (!note.is_empty()).then_some(note),
                 client_ip: ip,
                 expires_at: now + settings.requests.expiry_hours.max(1) * 3600,
+                lang: crate::web::i18n::supported(&input.lang)
+                    .unwrap_or(crate::web::i18n::DEFAULT_LANG),
             },
             now,
         )
@@ -405,6 +409,7 @@ pub async fn approve(
             origin: "request",
             invite_id: None,
             invite_code: None,
+            lang: &request.lang,
         };
         let reservation = match state.store.create_member(member, &grants, now).await {
             Ok(r) => r,
@@ -515,7 +520,8 @@ pub async fn approve(
         &summary,
         invite_url.as_deref(),
         !plex.is_empty(),
-    );
+    )
+    .await;
     Ok(Approved {
         summary,
         member_id,
@@ -614,27 +620,11 @@ pub async fn decline(
         .link(state, "/admin/requests");
     notify::emit(state, declined).await;
     if request.email.contains('@') {
-        let lang = crate::web::i18n::DEFAULT_LANG;
-        let mut body = state
-            .i18n
-            .get(
-                lang,
-                "email-declined-body",
-                &[("name", request.name.clone().into())],
-            )
-            .unwrap_or_default();
-        if let Some(r) = &reason {
-            body.push_str(&format!(
-                "\n\n{}: {r}",
-                state.i18n.text(lang, "email-declined-reason")
-            ));
-        }
-        crate::notify::email::send_later(
-            state,
-            request.email.clone(),
-            state.i18n.text(lang, "email-declined-subject"),
-            body,
-        );
+        let told = notify::Event::new(notify::Kind::RequestDeclined, state.clock.now())
+            .with("name", request.name.as_str())
+            .with("has_reason", if reason.is_some() { "yes" } else { "no" })
+            .with("reason", reason.as_deref().unwrap_or_default());
+        notify::email_person(state, &request.email, &request.lang, &told).await;
     }
     Ok(())
 }
@@ -680,7 +670,9 @@ async fn event(
         .await
 }
 
-fn tell_requester_approved(
+/// Tells the requester by email (through the outbox, retried like every message), in the
+/// language of the form they used.
+async fn tell_requester_approved(
     state: &AppState,
     r: &RequestRow,
     summary: &str,
@@ -690,39 +682,16 @@ fn tell_requester_approved(
     if !r.email.contains('@') {
         return;
     }
-    let lang = crate::web::i18n::DEFAULT_LANG;
-    let mut body = state
-        .i18n
-        .get(
-            lang,
-            "email-approved-body",
-            &[
-                ("name", r.name.clone().into()),
-                ("access", summary.to_string().into()),
-            ],
-        )
-        .unwrap_or_default();
-    if plex {
-        body.push_str("\n\n");
-        body.push_str(&state.i18n.text(lang, "email-approved-plex"));
-    }
-    if let Some(url) = invite_url {
-        body.push_str("\n\n");
-        body.push_str(
-            &state
-                .i18n
-                .get(
-                    lang,
-                    "email-approved-invite",
-                    &[("url", url.to_string().into())],
-                )
-                .unwrap_or_default(),
-        );
-    }
-    crate::notify::email::send_later(
-        state,
-        r.email.clone(),
-        state.i18n.text(lang, "email-approved-subject"),
-        body,
-    );
+    let how = match (plex, invite_url.is_some()) {
+        (true, true) => "both",
+        (true, false) => "plex",
+        (false, true) => "invite",
+        (false, false) => "none",
+    };
+    let event = notify::Event::new(notify::Kind::RequestApproved, state.clock.now())
+        .with("name", r.name.as_str())
+        .with("access", summary)
+        .with("how", how)
+        .with("url", invite_url.unwrap_or_default());
+    notify::email_person(state, &r.email, &r.lang, &event).await;
 }

@@ -67,6 +67,7 @@ pub async fn submit(
         note: form.note.clone(),
         passphrase: form.passphrase.clone(),
         website: form.website.clone(),
+        lang: visitor.lang.to_string(),
     };
     let (key, status, field) = match super::submit(&state, &input, &visitor.ip.to_string()).await {
         Ok(Submitted::Approved(id)) => {

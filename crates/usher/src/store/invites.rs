@@ -155,6 +155,8 @@ pub struct MemberRow {
     pub invite_code: Option<String>,
     pub notes: Option<String>,
     pub created_at: Timestamp,
+    /// The language of the page they joined through; what usher writes to them uses it.
+    pub lang: String,
 }
 
 pub struct NewMember<'a> {
@@ -166,6 +168,7 @@ pub struct NewMember<'a> {
     pub origin: &'a str,
     pub invite_id: Option<i64>,
     pub invite_code: Option<&'a str>,
+    pub lang: &'a str,
 }
 
 pub struct NewGrant {
@@ -813,8 +816,8 @@ pub(super) async fn insert_member(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO members (display_name, email, plex_account, username, identity_key, origin,
-                              invite_id, invite_code, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                              invite_id, invite_code, created_at, lang)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
     )
     .bind(m.display_name)
     .bind(m.email)
@@ -825,6 +828,7 @@ pub(super) async fn insert_member(
     .bind(m.invite_id)
     .bind(m.invite_code)
     .bind(now)
+    .bind(m.lang)
     .fetch_one(tx)
     .await
 }

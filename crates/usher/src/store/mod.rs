@@ -119,6 +119,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "account_creation",
         include_str!("../../migrations/sqlite/0011_account_creation.sql"),
     ),
+    (
+        12,
+        "languages",
+        include_str!("../../migrations/sqlite/0012_languages.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

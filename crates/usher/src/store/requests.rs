@@ -25,6 +25,8 @@ pub struct RequestRow {
     pub telegram_chat_id: Option<i64>,
     pub telegram_message_id: Option<i64>,
     pub picker: Option<String>,
+    /// The language of the form the request came through.
+    pub lang: String,
 }
 
 pub struct NewRequest<'a> {
@@ -33,14 +35,15 @@ pub struct NewRequest<'a> {
     pub note: Option<&'a str>,
     pub client_ip: &'a str,
     pub expires_at: Timestamp,
+    pub lang: &'a str,
 }
 
 impl Store {
     /// Records a request; `None` when this email already has one pending.
     pub async fn insert_request(&self, r: NewRequest<'_>, now: Timestamp) -> Result<Option<i64>> {
         let result = sqlx::query_scalar(
-            "INSERT INTO requests (name, email, note, status, client_ip, created_at, expires_at)
-             VALUES (?, ?, ?, 'pending', ?, ?, ?) RETURNING id",
+            "INSERT INTO requests (name, email, note, status, client_ip, created_at, expires_at, lang)
+             VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
         )
         .bind(r.name)
         .bind(r.email)
@@ -48,6 +51,7 @@ impl Store {
         .bind(r.client_ip)
         .bind(now)
         .bind(r.expires_at)
+        .bind(r.lang)
         .fetch_one(self.pool())
         .await;
         match result {

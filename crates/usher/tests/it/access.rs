@@ -877,3 +877,119 @@ fn passwords_never_print_through_debug() {
     assert!(!printed.contains("very-secret"), "{printed}");
     assert!(printed.contains("dora"));
 }
+
+/// Email through an SMTP sink.
+async fn with_email(w: &World) -> fakes::smtp::SmtpSink {
+    let mail = fakes::smtp::SmtpSink::start().await;
+    let mut s = usher::settings::load(&w.app.state.store).await.unwrap();
+    s.smtp.host = "127.0.0.1".into();
+    s.smtp.port = mail.port();
+    s.smtp.security = usher::settings::SmtpSecurity::None;
+    s.smtp.from = "usher <usher@example.com>".into();
+    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
+        .await
+        .unwrap();
+    mail
+}
+
+/// Fills the public request form as a visitor speaking `lang`.
+async fn request_in(w: &World, lang: &str, name: &str, email: &str) -> i64 {
+    let visitor = cookie_client();
+    let page = visitor
+        .get(w.app.url("/request"))
+        .header("accept-language", lang)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = extract_csrf(&page).unwrap();
+    let res = visitor
+        .post(w.app.url("/request"))
+        .header("accept-language", lang)
+        .form(&[("csrf", csrf.as_str()), ("name", name), ("email", email)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success() || res.status().is_redirection());
+    w.app
+        .state
+        .store
+        .requests(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.email == email)
+        .unwrap()
+        .id
+}
+
+#[tokio::test]
+async fn requesters_and_members_are_written_to_in_their_own_language_through_the_outbox() {
+    let w = world().await;
+    let mail = with_email(&w).await;
+    let approved = request_in(&w, "es-ES,es;q=0.9", "Lola", "alice@example.com").await;
+    let declined = request_in(&w, "es", "Pepe", "pepe@example.com").await;
+    let settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    let start = usher::requests::starting_selection(&w.app.state, &settings)
+        .await
+        .unwrap();
+    usher::requests::approve(&w.app.state, approved, &start, "owner")
+        .await
+        .unwrap();
+    usher::requests::decline(&w.app.state, declined, Some("lleno"), "owner")
+        .await
+        .unwrap();
+    let queued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM notify_deliveries WHERE recipient IS NOT NULL")
+            .fetch_one(w.app.state.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(queued, 2, "both answers are in the outbox");
+    usher::notify::deliver_due(&w.app.state).await.unwrap();
+    let got = mail.wait_for(2).await;
+    let to = |who: &str| {
+        got.iter()
+            .find(|m| m.to == vec![who.to_string()])
+            .unwrap_or_else(|| panic!("nothing to {who}"))
+    };
+    let yes = to("alice@example.com");
+    assert_eq!(yes.subject().as_deref(), Some("Tu acceso fue aprobado"));
+    let body = yes.text_body().unwrap();
+    assert!(
+        body.contains("Hola, Lola") && body.contains("Plex te enviará"),
+        "{body}"
+    );
+    let no = to("pepe@example.com");
+    assert_eq!(
+        no.subject().as_deref(),
+        Some("Sobre tu solicitud de acceso")
+    );
+    assert!(no.text_body().unwrap().contains("Motivo: lleno"));
+
+    // A member who joins through a Spanish invite page is welcomed in Spanish.
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let (_, res) = w
+        .post_invite_form(
+            &code,
+            "es",
+            &[
+                ("email", "nina@example.com"),
+                ("username", "nina"),
+                ("password", "a long password"),
+                ("password_confirm", "a long password"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_redirection(), "{}", res.status());
+    usher::notify::deliver_due(&w.app.state).await.unwrap();
+    let got = mail.wait_for(3).await;
+    let hi = got
+        .iter()
+        .find(|m| m.to == vec!["nina@example.com".to_string()])
+        .unwrap();
+    assert_eq!(hi.subject().as_deref(), Some("Bienvenido a Home Jellyfin"));
+    let body = hi.text_body().unwrap();
+    assert!(body.contains("· nina") && body.contains("/guide"), "{body}");
+}

@@ -761,6 +761,7 @@ async fn seed_members(w: &World, n: usize) {
                     origin,
                     invite_id: None,
                     invite_code: None,
+                    lang: "en",
                 }),
                 ImportedGrant {
                     server_id: server,

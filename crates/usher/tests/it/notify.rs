@@ -321,7 +321,9 @@ async fn telegram_and_email_channels_deliver_through_the_bot_and_the_smtp_server
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(deliver(&w.app).await, 2);
+    // The Telegram channel, the owner's email channel and the email to the requester, all
+    // through the outbox.
+    assert_eq!(deliver(&w.app).await, 3);
     // The bot's own announcement of the request is the other message in the chat.
     let sent = tg.wait_for_messages(OWNER_ID, 2).await;
     let m = sent
@@ -686,18 +688,31 @@ async fn an_expiry_reminder_reaches_the_member_by_email_and_the_owner_once() {
     let (w, hook, _, _) = world_with_hook(&["member.expiring", "member.expired"]).await;
     set_up_email(&w.app, &mail, false).await;
     let member = redeem_jellyfin(&w, "fran", "fran@example.com", "10d").await;
+    // A member who gave an email is welcomed with where to go.
+    assert_eq!(deliver(&w.app).await, 1);
+    let welcome = mail.wait_for(1).await;
+    assert_eq!(welcome[0].to, vec!["fran@example.com".to_string()]);
+    assert_eq!(
+        welcome[0].subject().as_deref(),
+        Some("Welcome to Home Jellyfin")
+    );
+    let body = welcome[0].text_body().unwrap();
+    assert!(
+        body.contains("Home Jellyfin") && body.contains("· fran") && body.contains("/guide"),
+        "{body}"
+    );
 
     w.app.clock.advance(7 * DAY + 1);
     let report = usher::members::expiry::sweep(&w.app.state).await.unwrap();
     assert_eq!(report.reminded, 1);
     assert_eq!(deliver(&w.app).await, 2);
-    let got = mail.wait_for(1).await;
-    assert_eq!(got[0].to, vec!["fran@example.com".to_string()]);
+    let got = mail.wait_for(2).await;
+    assert_eq!(got[1].to, vec!["fran@example.com".to_string()]);
     assert_eq!(
-        got[0].subject().as_deref(),
+        got[1].subject().as_deref(),
         Some("Your access to Home Jellyfin ends soon")
     );
-    let body = got[0].text_body().unwrap();
+    let body = got[1].text_body().unwrap();
     assert!(
         body.contains("Hello fran") && body.contains("2026-12-02 00:00 UTC"),
         "{body}"
@@ -720,8 +735,8 @@ async fn an_expiry_reminder_reaches_the_member_by_email_and_the_owner_once() {
     assert_eq!(expired.json["data"]["server"], "Home Jellyfin");
     assert_eq!(
         mail.messages().len(),
-        1,
-        "members are only mailed reminders"
+        2,
+        "members are mailed the welcome and the reminder only"
     );
 }
 

@@ -294,13 +294,15 @@ async fn every_page_renders_in_english_and_spanish() {
 fn every_email_and_telegram_message_resolves_in_both_languages() {
     let i18n = usher::web::i18n::I18n::load();
     let with_args: &[(&str, &[&str])] = &[
-        ("email-approved-subject", &[]),
-        ("email-approved-body", &["name", "access"]),
-        ("email-approved-plex", &[]),
-        ("email-approved-invite", &["url"]),
-        ("email-declined-subject", &[]),
-        ("email-declined-body", &["name"]),
-        ("email-declined-reason", &[]),
+        ("notify-person-request-approved-subject", &[]),
+        ("notify-person-request-approved-body", &["name", "access"]),
+        ("notify-person-request-declined-subject", &[]),
+        ("notify-person-request-declined-body", &["name"]),
+        ("notify-person-invite-redeemed-subject", &["servers"]),
+        (
+            "notify-person-invite-redeemed-body",
+            &["name", "servers", "places", "guide"],
+        ),
         ("settings-email-test-subject", &[]),
         ("settings-email-test-body", &[]),
         ("tg-new-request", &[]),

@@ -129,6 +129,12 @@ impl Desk {
         }
     }
 
+    /// Sends what the outbox holds, then waits for `n` emails.
+    async fn mails(&self, n: usize) -> Vec<fakes::smtp::ReceivedMail> {
+        usher::notify::deliver_due(&self.w.app.state).await.unwrap();
+        self.mail.wait_for(n).await
+    }
+
     fn message(&self, id: i64) -> fakes::telegram::FakeMessage {
         self.tg.message(OWNER_ID, id).unwrap()
     }
@@ -253,7 +259,7 @@ async fn approving_in_telegram_with_library_toggles_shares_plex_and_invites_to_j
     assert_eq!(r.status, "approved");
     assert!(r.decided_by.as_deref().unwrap().contains("via Telegram"));
     // The requester's email carries the Jellyfin invite; using it makes the account.
-    let mails = d.mail.wait_for(1).await;
+    let mails = d.mails(1).await;
     let body = mails[0].text_body().unwrap();
     assert_eq!(mails[0].to, vec!["bob@example.com".to_string()]);
     let link = body
@@ -582,7 +588,7 @@ async fn with_email_set_up_the_card_and_telegram_say_the_link_was_emailed() {
     let r = approve_for_jellyfin(&d).await;
     let (_, page) = d.w.app.get_text("/admin/requests").await;
     assert!(page.contains("Emailed to kim@example.com."));
-    let mails = d.mail.wait_for(1).await;
+    let mails = d.mails(1).await;
     let settings = usher::settings::load(&d.w.app.state.store).await.unwrap();
     let link = usher::requests::handoff(&d.w.app.state, &settings, &r)
         .await
@@ -638,7 +644,7 @@ async fn the_web_queue_approves_with_chosen_libraries_and_emails_the_requester()
         (r.status.as_str(), r.decided_by.as_deref()),
         ("approved", Some(ADMIN))
     );
-    let mails = d.mail.wait_for(1).await;
+    let mails = d.mails(1).await;
     assert_eq!(
         mails[0].subject().as_deref(),
         Some("Your access was approved")
@@ -669,7 +675,7 @@ async fn declining_tells_the_requester_with_the_reason() {
             )
             .await;
     assert_eq!(location(&res), "/admin/requests?done=declined");
-    let mails = d.mail.wait_for(1).await;
+    let mails = d.mails(1).await;
     let body = mails[0].text_body().unwrap();
     assert!(
         body.contains("declined") && body.contains("Server is full"),
@@ -838,7 +844,7 @@ async fn the_settings_page_keeps_secrets_write_only() {
             .await;
     assert_eq!(location(&res), "/admin/settings?done=email-test#email");
     assert_eq!(
-        d.mail.wait_for(1).await[0].subject().as_deref(),
+        d.mails(1).await[0].subject().as_deref(),
         Some("usher test email")
     );
     let res =
