@@ -8,6 +8,8 @@
 //! `disable`/`enable` (Jellyfin and Emby can pause an account) and `remove`. Jobs that end access
 //! are never given up: they back off to an hour between tries and the owner is told once.
 
+pub mod acceptance;
+
 use media::{GrantSpec, Identity, MediaError};
 
 use crate::invites::rules::retry_delay;
@@ -117,6 +119,9 @@ async fn run_job_for(
                 _ => "grant.provisioned",
             };
             event(state, action, &grant, None).await?;
+            if status == "pending" && grant.server_kind == "plex" {
+                acceptance::plan(state, grant.id).await?;
+            }
             if job.kind == "remove" {
                 notify(state, crate::notify::Kind::MemberRemoved, &grant, None).await;
             }
@@ -604,7 +609,10 @@ fn made_on_server(grant: &GrantRow) -> Result<&str, MediaError> {
         .ok_or_else(|| MediaError::Invalid("this access is not set up on the server yet".into()))
 }
 
-async fn server_client(state: &AppState, server_id: i64) -> Result<media::MediaClient, MediaError> {
+pub(crate) async fn server_client(
+    state: &AppState,
+    server_id: i64,
+) -> Result<media::MediaClient, MediaError> {
     let server = state
         .store
         .server(server_id)
@@ -660,9 +668,15 @@ pub async fn undo_grants(
     Ok(all_undone)
 }
 
-/// Runs every job that is due now; returns how many ran. The worker calls this in a loop; tests
-/// call it after moving the clock.
+/// Runs every job that is due now, then the due acceptance checks; returns how many jobs ran.
+/// The worker calls this in a loop; tests call it after moving the clock.
 pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
+    let ran = run_due_jobs(state).await?;
+    acceptance::run_due(state).await?;
+    Ok(ran)
+}
+
+async fn run_due_jobs(state: &AppState) -> Result<usize, StoreError> {
     let mut ran = 0;
     loop {
         let due = state.store.due_jobs(state.clock.now(), 50).await?;

@@ -617,10 +617,70 @@ impl Store {
         .await?)
     }
 
+    /// When the job worker has something to do next: a job or an acceptance check.
     pub async fn next_job_time(&self) -> Result<Option<Timestamp>> {
-        Ok(sqlx::query_scalar("SELECT MIN(COALESCE(CASE WHEN state = 'running' THEN locked_until END, run_at)) FROM jobs WHERE state IN ('queued', 'running')")
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(
+            "SELECT MIN(t) FROM (
+                SELECT MIN(COALESCE(CASE WHEN state = 'running' THEN locked_until END, run_at)) AS t
+                FROM jobs WHERE state IN ('queued', 'running')
+                UNION ALL SELECT MIN(next_at) FROM acceptance_checks)",
+        )
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Plans the checks of a pending Plex grant: the first at `first`.
+    pub async fn plan_acceptance_checks(
+        &self,
+        grant_id: i64,
+        first: Timestamp,
+        now: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO acceptance_checks (grant_id, next_at, checks, since) VALUES (?, ?, 0, ?)
+             ON CONFLICT (grant_id) DO UPDATE SET next_at = excluded.next_at, checks = 0,
+                                                  since = excluded.since",
+        )
+        .bind(grant_id)
+        .bind(first)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Checks that are due: (grant id, checks so far, since when).
+    pub async fn due_acceptance_checks(
+        &self,
+        now: Timestamp,
+    ) -> Result<Vec<(i64, i64, Timestamp)>> {
+        Ok(sqlx::query_as(
+            "SELECT grant_id, checks, since FROM acceptance_checks WHERE next_at <= ?
+             ORDER BY next_at LIMIT 100",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The next check of a grant, or none (`None`): accepted, gone, or left to the full sync.
+    pub async fn next_acceptance_check(&self, grant_id: i64, at: Option<Timestamp>) -> Result<()> {
+        match at {
+            Some(at) => sqlx::query(
+                "UPDATE acceptance_checks SET next_at = ?, checks = checks + 1 WHERE grant_id = ?",
+            )
+            .bind(at)
+            .bind(grant_id)
+            .execute(self.pool())
+            .await?,
+            None => {
+                sqlx::query("DELETE FROM acceptance_checks WHERE grant_id = ?")
+                    .bind(grant_id)
+                    .execute(self.pool())
+                    .await?
+            }
+        };
+        Ok(())
     }
 
     /// Marks a grant provisioned and its job done, together.

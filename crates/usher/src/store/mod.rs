@@ -124,6 +124,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "languages",
         include_str!("../../migrations/sqlite/0012_languages.sql"),
     ),
+    (
+        13,
+        "acceptance_checks",
+        include_str!("../../migrations/sqlite/0013_acceptance_checks.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

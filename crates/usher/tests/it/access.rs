@@ -993,3 +993,41 @@ async fn requesters_and_members_are_written_to_in_their_own_language_through_the
     let body = hi.text_body().unwrap();
     assert!(body.contains("· nina") && body.contains("/guide"), "{body}");
 }
+
+#[tokio::test]
+async fn an_accepted_plex_invite_shows_within_minutes() {
+    let w = world().await;
+    let code = w.invite(&[w.plex_id], "1", |_| {}).await;
+    let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
+    let status = |w: &World| {
+        let store = w.app.state.store.clone();
+        async move { store.member_grants(member).await.unwrap()[0].status.clone() }
+    };
+    assert_eq!(status(&w).await, "pending");
+    w.app.clock.advance(61);
+    usher::jobs::run_due(&w.app.state).await.unwrap();
+    assert_eq!(status(&w).await, "pending", "not accepted yet");
+
+    assert_eq!(w.plex.accept_invites("alice@example.com"), 1);
+    w.app.clock.advance(60);
+    usher::jobs::run_due(&w.app.state).await.unwrap();
+    assert_eq!(
+        status(&w).await,
+        "pending",
+        "the next check is two minutes on"
+    );
+    w.app.clock.advance(61);
+    usher::jobs::run_due(&w.app.state).await.unwrap();
+    assert_eq!(status(&w).await, "active");
+    assert!(
+        actions(&w, member)
+            .await
+            .iter()
+            .any(|(a, _)| a == "grant.accepted")
+    );
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM acceptance_checks")
+        .fetch_one(w.app.state.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "no more checks once accepted");
+}
