@@ -45,12 +45,12 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
             state.store.next_acceptance_check(grant_id, None).await?;
             continue;
         }
-        if !listings.contains_key(&grant.server_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = listings.entry(grant.server_id) {
             let listing = match super::server_client(state, grant.server_id).await {
                 Ok(client) => client.accounts().await,
                 Err(e) => Err(e),
             };
-            listings.insert(grant.server_id, listing);
+            slot.insert(listing);
         }
         let next = match &listings[&grant.server_id] {
             Ok(accounts) => match accounts.iter().find(|a| a.remote_id == remote) {
