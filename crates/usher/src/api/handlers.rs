@@ -1247,6 +1247,28 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
             get(requests_list),
         ),
         (
+            public(e(
+                "post",
+                "/api/v1/requests",
+                "public",
+                "Ask for access, as the request form does (no key; for a guide page on a site in allowed_origins)",
+                &[],
+                Some(|| {
+                    obj(&[
+                        ("name", string()),
+                        ("email", string()),
+                        ("note", string()),
+                        ("passphrase", string()),
+                        ("website", string()),
+                        ("lang", string()),
+                    ])
+                }),
+                201,
+                || obj(&[("status", string()), ("message", string())]),
+            )),
+            post(crate::requests::public::api_submit),
+        ),
+        (
             e(
                 "post",
                 "/api/v1/requests/{id}/approve",

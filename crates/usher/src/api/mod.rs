@@ -93,8 +93,15 @@ pub fn routes(mut r: crate::web::Routes) -> crate::web::Routes {
         };
         r = r.add(method, e.path, access, handler);
     }
-    r.get("/api/v1/openapi.json", Access::Public, spec::serve)
-        .get("/api/docs", Access::Public, spec::docs)
+    // Browsers ask before posting a request from another site.
+    r.add(
+        axum::http::Method::OPTIONS,
+        "/api/v1/requests",
+        Access::Public,
+        axum::routing::options(crate::requests::public::api_preflight),
+    )
+    .get("/api/v1/openapi.json", Access::Public, spec::serve)
+    .get("/api/docs", Access::Public, spec::docs)
 }
 
 /// `limit` (1–500, default 50) and an opaque `cursor` from the previous page.

@@ -43,6 +43,8 @@ pub enum SubmitError {
     AlreadyPending,
     #[error("too many requests from this address")]
     RateLimited,
+    #[error("too many requests for this email")]
+    TooManyForEmail,
     #[error("database error: {0}")]
     Store(String),
 }
@@ -170,6 +172,14 @@ pub async fn submit(
         &state.clock,
     ) {
         return Err(SubmitError::RateLimited);
+    }
+    // Someone declined over and over does not fill the owner's queue from many addresses.
+    if !state
+        .limits
+        .request_email
+        .check(&email.to_lowercase(), &state.clock)
+    {
+        return Err(SubmitError::TooManyForEmail);
     }
     let now = state.clock.now();
     let id = state

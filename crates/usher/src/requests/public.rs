@@ -1,7 +1,7 @@
 //! `/request`: the public form.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{RequestInput, SubmitError, Submitted};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
-use crate::web::visitor::Visitor;
+use crate::web::visitor::{Origin, Visitor};
 use crate::web::{AppState, page};
 
 async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String)> {
@@ -69,7 +69,8 @@ pub async fn submit(
         website: form.website.clone(),
         lang: visitor.lang.to_string(),
     };
-    let (key, status, field) = match super::submit(&state, &input, &visitor.ip.to_string()).await {
+    let outcome = super::submit(&state, &input, &visitor.ip.to_string()).await;
+    let (key, status, field) = match outcome {
         Ok(Submitted::Approved(id)) => {
             // Servers where people choose their own login: straight to choosing it.
             let handoff = match state.store.request(id).await? {
@@ -88,33 +89,7 @@ pub async fn submit(
         Ok(Submitted::Pending(_) | Submitted::Dropped) => {
             return Ok(Redirect::to("/request/sent").into_response());
         }
-        Err(SubmitError::Closed) => {
-            return Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "closed",
-                "request-closed",
-            ));
-        }
-        Err(SubmitError::Store(e)) => {
-            tracing::error!(error = %e, "storing a request failed");
-            return Err(AppError::internal());
-        }
-        Err(SubmitError::Invalid { field, key }) => {
-            (key, StatusCode::UNPROCESSABLE_ENTITY, Some(field))
-        }
-        Err(SubmitError::Passphrase) => (
-            "request-passphrase",
-            StatusCode::FORBIDDEN,
-            Some("passphrase"),
-        ),
-        Err(SubmitError::AlreadyPending) => (
-            "request-already-pending",
-            StatusCode::CONFLICT,
-            Some("email"),
-        ),
-        Err(SubmitError::RateLimited) => {
-            ("request-rate-limited", StatusCode::TOO_MANY_REQUESTS, None)
-        }
+        Err(e) => refusal(e)?,
     };
     let (open, plex_only, needs_passphrase, owner) = form_context(&state).await?;
     let mut res = page(
@@ -130,6 +105,174 @@ pub async fn submit(
     .into_response();
     *res.status_mut() = status;
     Ok(res)
+}
+
+/// How a refused request is answered: the message, the status and the field to fix. Closed
+/// forms and database failures are errors of their own.
+fn refusal(e: SubmitError) -> AppResult<(&'static str, StatusCode, Option<&'static str>)> {
+    Ok(match e {
+        SubmitError::Closed => {
+            return Err(AppError::new(
+                StatusCode::NOT_FOUND,
+                "closed",
+                "request-closed",
+            ));
+        }
+        SubmitError::Store(e) => {
+            tracing::error!(error = %e, "storing a request failed");
+            return Err(AppError::internal());
+        }
+        SubmitError::Invalid { field, key } => (key, StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+        SubmitError::Passphrase => (
+            "request-passphrase",
+            StatusCode::FORBIDDEN,
+            Some("passphrase"),
+        ),
+        SubmitError::AlreadyPending => (
+            "request-already-pending",
+            StatusCode::CONFLICT,
+            Some("email"),
+        ),
+        SubmitError::RateLimited => ("request-rate-limited", StatusCode::TOO_MANY_REQUESTS, None),
+        SubmitError::TooManyForEmail => (
+            "request-email-rate-limited",
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("email"),
+        ),
+    })
+}
+
+/// The request form as JSON, for a guide page on another site (`allowed_origins`). No cookie
+/// or CSRF token: a browser on a site that is not allowed is refused by its `Origin`, bots by
+/// the honeypot field, floods by the limits per address and per email.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestJson {
+    name: String,
+    email: String,
+    #[serde(default)]
+    note: String,
+    #[serde(default)]
+    passphrase: String,
+    /// The honeypot: a hidden field people leave empty.
+    #[serde(default)]
+    website: String,
+    /// `en` or `es`; otherwise the browser's language.
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// `POST /api/v1/requests`. Every answer, errors included, carries the CORS headers an allowed
+/// site needs to read it.
+pub async fn api_submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let origin = crate::web::visitor::origin_of(&headers, &state);
+    let answer = async {
+        if origin == Origin::Refused {
+            return Err(AppError::new(
+                StatusCode::FORBIDDEN,
+                "origin_not_allowed",
+                "request-origin-refused",
+            ));
+        }
+        let body: RequestJson = serde_json::from_slice(&body).map_err(|e| {
+            AppError::new(StatusCode::BAD_REQUEST, "bad_request", "error-bad-request")
+                .with_detail(e.to_string())
+        })?;
+        let lang = body
+            .lang
+            .as_deref()
+            .and_then(crate::web::i18n::supported)
+            .unwrap_or(visitor.lang);
+        let input = RequestInput {
+            name: body.name,
+            email: body.email,
+            note: body.note,
+            passphrase: body.passphrase,
+            website: body.website,
+            lang: lang.to_string(),
+        };
+        match super::submit(&state, &input, &visitor.ip.to_string()).await {
+            Ok(Submitted::Approved(_)) => Ok(("approved", lang)),
+            // A bot is answered as a person would be; nothing was kept.
+            Ok(Submitted::Pending(_) | Submitted::Dropped) => Ok(("pending", lang)),
+            Err(e) => {
+                let (key, status, field) = refusal(e)?;
+                let mut err = AppError::new(status, "refused", key);
+                if let Some(f) = field {
+                    err = err.with_field(f);
+                }
+                Err(err)
+            }
+        }
+    }
+    .await;
+    let mut res = match answer {
+        Ok((status, lang)) => {
+            let key = if status == "approved" {
+                "request-api-approved"
+            } else {
+                "request-api-pending"
+            };
+            (
+                StatusCode::CREATED,
+                axum::Json(serde_json::json!({
+                    "status": status,
+                    "message": state.i18n.text(lang, key),
+                })),
+            )
+                .into_response()
+        }
+        Err(err) => {
+            let message = state.i18n.text(visitor.lang, err.message_key);
+            crate::web::error::json_body(&err, &message, &[])
+        }
+    };
+    allow_origin(&mut res, &origin);
+    res
+}
+
+/// `OPTIONS /api/v1/requests`: the browser's preflight, answered for allowed sites only.
+pub async fn api_preflight(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let origin = crate::web::visitor::origin_of(&headers, &state);
+    if !matches!(origin, Origin::Allowed(_)) {
+        return StatusCode::FORBIDDEN.into_response();
+    }
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    allow_origin(&mut res, &origin);
+    res
+}
+
+/// Lets an allowed site read the answer; every other caller gets no CORS headers.
+fn allow_origin(res: &mut Response, origin: &Origin) {
+    res.headers_mut()
+        .append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Origin::Allowed(o) = origin
+        && let Ok(v) = HeaderValue::from_str(o)
+    {
+        res.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
 }
 
 #[derive(Deserialize, Default)]

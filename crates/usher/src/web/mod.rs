@@ -69,6 +69,8 @@ pub struct Limits {
     pub redeem: RateLimiter,
     /// Access requests per client address (the limit itself is a setting).
     pub request_ip: RateLimiter,
+    /// Access requests per email address, from any address.
+    pub request_email: RateLimiter,
 }
 
 impl Limits {
@@ -82,6 +84,7 @@ impl Limits {
             code_miss: RateLimiter::new(config.code_misses_per_hour as usize, 3600),
             redeem: RateLimiter::new(config.redemptions_per_hour as usize, 3600),
             request_ip: RateLimiter::new(5, 3600),
+            request_email: RateLimiter::new(3, 86_400),
         }
     }
 }

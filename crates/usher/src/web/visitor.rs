@@ -193,8 +193,6 @@ fn csrf_exempt(path: &str) -> bool {
     path.starts_with("/api/") || path == "/telegram/webhook"
 }
 
-/// Whether a state-changing request comes from our own pages, by `Origin` or, failing that,
-/// `Sec-Fetch-Site`.
 /// Whether a state-changing request comes from usher's own pages: its `Origin` must be, scheme,
 /// host and port alike, either the public address or the address the request was sent to
 /// (`http://{Host}`, or `https://` when the proxy in front says it received https). A browser
@@ -238,6 +236,33 @@ fn normalized_origin(url: &str) -> Option<String> {
     let host = u.host_str()?.to_ascii_lowercase();
     let port = u.port_or_known_default()?;
     Some(format!("{}://{host}:{port}", u.scheme()))
+}
+
+/// Where a cross-origin capable request comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// No `Origin` header: not a browser's cross-site call (a script, curl).
+    Absent,
+    /// usher's own pages.
+    Own,
+    /// A site the operator allowed in `allowed_origins` (exactly as the header names it).
+    Allowed(String),
+    /// Any other site.
+    Refused,
+}
+
+/// Classifies the `Origin` of a request for the endpoints other sites may call.
+pub fn origin_of(headers: &HeaderMap, state: &AppState) -> Origin {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Origin::Absent;
+    };
+    if allowed_origin(headers, &state.config) {
+        Origin::Allowed(origin.to_string())
+    } else if same_origin(headers, &state.public.base()) {
+        Origin::Own
+    } else {
+        Origin::Refused
+    }
 }
 
 /// An origin the operator allowed in `allowed_origins`.

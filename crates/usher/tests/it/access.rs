@@ -1031,3 +1031,137 @@ async fn an_accepted_plex_invite_shows_within_minutes() {
         .unwrap();
     assert_eq!(left, 0, "no more checks once accepted");
 }
+
+const GUIDE: &str = "https://guide.example.com";
+
+async fn post_request(w: &World, origin: Option<&str>, ip: &str, body: Value) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
+        .post(w.app.url("/api/v1/requests"))
+        .header("x-forwarded-for", ip)
+        .json(&body);
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_guide_page_on_an_allowed_site_posts_requests_as_json() {
+    let w = world_with(|c| {
+        c.allowed_origins = GUIDE.into();
+        c.trust_proxy_headers = true;
+    })
+    .await;
+    // The browser's preflight: allowed sites only.
+    let preflight = |origin: &'static str| {
+        reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, w.app.url("/api/v1/requests"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+    };
+    let ok = preflight(GUIDE).await.unwrap();
+    assert_eq!(ok.status(), StatusCode::NO_CONTENT);
+    assert_eq!(ok.headers()["access-control-allow-origin"], GUIDE);
+    assert!(
+        ok.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("content-type")
+    );
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert_eq!(evil.status(), StatusCode::FORBIDDEN);
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+
+    // From the guide page, in Spanish.
+    let res = post_request(
+        &w,
+        Some(GUIDE),
+        "10.1.1.1",
+        json!({"name": "Rosa", "email": "rosa@example.com", "note": "hola", "lang": "es"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(res.headers()["access-control-allow-origin"], GUIDE);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["status"], "pending");
+    assert!(
+        v["message"].as_str().unwrap().contains("Solicitud enviada"),
+        "{v}"
+    );
+    let stored = w.app.state.store.requests(10).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(
+        (stored[0].name.as_str(), stored[0].lang.as_str()),
+        ("Rosa", "es")
+    );
+
+    // Mistakes are explained, readable by the guide page too.
+    let res = post_request(
+        &w,
+        Some(GUIDE),
+        "10.1.1.2",
+        json!({"name": "R", "email": "nope"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(res.headers()["access-control-allow-origin"], GUIDE);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["field"], "name", "{v}");
+    let res = post_request(
+        &w,
+        Some(GUIDE),
+        "10.1.1.2",
+        json!({"name": "Rosa", "surname": "x"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+    // Another site is refused by its Origin, and nothing is kept.
+    let res = post_request(
+        &w,
+        Some("https://evil.example"),
+        "10.1.1.3",
+        json!({"name": "Mallory", "email": "m@example.com"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get("access-control-allow-origin").is_none());
+    // A bot filling the honeypot is answered like a person, and nothing is kept.
+    let res = post_request(
+        &w,
+        Some(GUIDE),
+        "10.1.1.4",
+        json!({"name": "Bot Bot", "email": "bot@example.com", "website": "http://spam"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    assert_eq!(w.app.state.store.requests(10).await.unwrap().len(), 1);
+
+    // One email asks at most three times a day, whatever address it comes from.
+    for i in 0..3 {
+        let res = post_request(
+            &w,
+            None,
+            &format!("10.2.0.{i}"),
+            json!({"name": "Sam", "email": "sam@example.com"}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "try {i}");
+        let id = w.app.state.store.requests(10).await.unwrap()[0].id;
+        usher::requests::decline(&w.app.state, id, None, "owner")
+            .await
+            .unwrap();
+    }
+    let res = post_request(
+        &w,
+        None,
+        "10.2.0.9",
+        json!({"name": "Sam", "email": "SAM@example.com"}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["field"], "email");
+}
