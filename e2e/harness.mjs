@@ -65,10 +65,10 @@ export async function launchBrowser() {
 }
 
 /** Runs `usher demo` (fake Plex and Jellyfin, an admin, an invite) and reads what it prints. */
-export async function startDemo() {
+export async function startDemo(extraEnv = {}) {
   const bin = process.env.USHER_BIN || join(root, "target", "debug", "usher");
   const child = spawn(bin, ["demo", "--bind", "127.0.0.1:0"], {
-    env: { ...process.env, USHER_LOG: "warn" },
+    env: { ...process.env, USHER_LOG: "warn", ...extraEnv },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const lines = createInterface({ input: child.stdout });

@@ -126,3 +126,31 @@ test("on the mixed demo invite, a mistake in every field is named at once and fi
   assert.match(await page.textContent("h1"), /Welcome, carol-jf/);
   await friend.close();
 });
+
+test("on a phone, the owner limits a Plex invite with a content filter and sees it on the invite", async () => {
+  const owner = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await owner.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/invites/new`);
+  await keepOnlyServers(page, "Plex");
+  const plex = page.locator(".server-block", { hasText: "Demo Plex" });
+  await plex.locator("details.filters > summary").click();
+  // A mistake is named and what was typed stays.
+  await plex.locator("input[name^=filter_movies_]").fill("year=1999");
+  await page.click("form.card button[type=submit]");
+  assert.ok(await page.isVisible("text=filters know rating"));
+  const again = page.locator(".server-block", { hasText: "Demo Plex" });
+  assert.equal(await again.locator("input[name^=filter_movies_]").inputValue(), "year=1999");
+  await page.screenshot({ path: join(shotsDir, "invite-filter-error-phone.png"), fullPage: true });
+
+  await again.locator("input[name^=filter_movies_]").fill("rating=G,PG");
+  await again.locator("input[name^=filter_television_]").fill("label!=horror");
+  await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
+  const summary = await page.textContent(".permission-summary");
+  assert.match(summary, /Movies: rating=G,PG/);
+  assert.match(summary, /TV shows: label!=horror/);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the invite page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: join(shotsDir, "invite-filter-phone.png"), fullPage: true });
+  await owner.close();
+});

@@ -79,7 +79,7 @@ async function getInWith(phone, link, username, shot) {
 /** In the approval form of the pending request by `name`, keeps only the Jellyfin server. */
 async function onlyJellyfin(card) {
   const approve = card.locator("details", { has: card.page().locator("form[action$='/approve']") });
-  if (!(await approve.evaluate((d) => d.open))) await approve.locator("summary").click();
+  if (!(await approve.evaluate((d) => d.open))) await approve.locator(":scope > summary").click();
   await keepOnlyServers(card, "Jellyfin");
 }
 

@@ -14,6 +14,10 @@ pub struct DemoOptions {
     pub bind: String,
     pub data_dir: Option<PathBuf>,
     pub clock: crate::clock::Clock,
+    /// The configuration read from the file and environment; the demo replaces the address, the
+    /// data directory and where plex.tv and Telegram are, and keeps the rest (for example
+    /// `allowed_origins`).
+    pub config: Config,
 }
 
 pub async fn run(opts: DemoOptions) -> Result<(), String> {
@@ -42,7 +46,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             )
         })?,
         data_dir: data_dir.clone(),
-        ..Config::default()
+        ..opts.config
     };
     config.plex.tv_url = plex.plex_tv_url();
     config.plex.clients_url = plex.clients_url();

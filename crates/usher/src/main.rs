@@ -326,6 +326,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 bind: bind.clone(),
                 data_dir: cli.data_dir.clone(),
                 clock,
+                config,
             })
             .await
         }

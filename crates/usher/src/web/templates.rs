@@ -105,6 +105,10 @@ pub fn environment(
         Value::from_safe_string(assets.url(name))
     });
     env.add_filter("datetime", |ts: i64| crate::clock::human(ts));
+    // A stored Plex content filter as people write it.
+    env.add_filter("content_filter", |plex: String| {
+        crate::access::human_filter(&plex)
+    });
     env
 }
 

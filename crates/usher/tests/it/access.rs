@@ -1165,3 +1165,26 @@ async fn a_guide_page_on_an_allowed_site_posts_requests_as_json() {
     let v: Value = res.json().await.unwrap();
     assert_eq!(v["error"]["field"], "email");
 }
+
+#[tokio::test]
+async fn the_invite_page_says_what_it_allows_besides_libraries() {
+    let w = world().await;
+    let code = w
+        .invite(&[w.plex_id], "1", |i| {
+            i.targets[0].permissions = Some(
+                media::Permissions {
+                    allow_downloads: true,
+                    filter_movies: "contentRating=G%2CPG".into(),
+                    ..Default::default()
+                }
+                .into(),
+            );
+        })
+        .await;
+    let (status, page) = w.app.get_text(&format!("/admin/invites/{code}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Allow downloads and sync · Movies: rating=G,PG"),
+        "{page}"
+    );
+}
