@@ -558,6 +558,24 @@ async fn remove(
             client
                 .update_access(remote_id, &keep.libraries, &keep.permissions)
                 .await?;
+            let mut holders = Vec::new();
+            for g in &others {
+                if let Some(m) = state
+                    .store
+                    .member(g.member_id)
+                    .await
+                    .map_err(store_failed)?
+                {
+                    holders.push(m.display_name);
+                }
+            }
+            let detail = format!(
+                "the Plex share stays for {}, with only their access",
+                holders.join(", ")
+            );
+            event(state, "grant.share_kept", grant, Some(&detail))
+                .await
+                .map_err(store_failed)?;
             return Ok(None);
         }
         client.remove(remote_id).await?;

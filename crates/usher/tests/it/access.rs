@@ -200,6 +200,12 @@ async fn a_share_two_old_grants_hold_survives_removing_one() {
     let mut got = shares[0].section_ids.clone();
     got.sort();
     assert_eq!(got, want, "with the first member's libraries");
+    let said = actions(&w, second).await;
+    assert!(
+        said.iter()
+            .any(|(a, d)| a == "grant.share_kept" && d.contains("carol")),
+        "{said:?}"
+    );
 }
 
 #[tokio::test]
