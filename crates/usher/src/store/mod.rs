@@ -168,6 +168,21 @@ impl Store {
             // An embedded database cannot drop a connection; pinging one before each use only
             // doubles the trips to its worker thread.
             .test_before_acquire(false)
+            .after_release(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Connection;
+                    if conn.is_in_transaction() {
+                        // A dropped transaction's rollback is still queued: let it run.
+                        conn.ping().await?;
+                    }
+                    // Back in the pool, a connection is in no transaction. When a write fails
+                    // (a full disk), SQLite can end the transaction by itself while the driver
+                    // still counts it open; that connection's next transaction would be a
+                    // savepoint whose rollback keeps the write lock, locking out every writer
+                    // until a restart. It is closed instead, and a fresh one takes its place.
+                    Ok(!conn.is_in_transaction())
+                })
+            })
             .connect_with(opts)
             .await?;
         Ok(Store { pool })

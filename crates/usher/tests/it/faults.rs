@@ -419,8 +419,20 @@ async fn after_a_full_disk_writes_work_again_once_there_is_space() {
     assert!(refused, "the full disk refused a write");
 
     std::fs::remove_file(&filler).unwrap();
-    event(1_000, "after")
+    // Transactions that end without a commit (a refused redemption, a lost race) must leave no
+    // lock behind on whichever pooled connection the failed one was.
+    for i in 0..32 {
+        let mut tx = store.pool().begin().await.unwrap();
+        sqlx::query("INSERT INTO events (at, actor, action) VALUES (?, 'test', 'test.abandoned')")
+            .bind(START + i)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(5), event(1_000, "after"))
         .await
+        .expect("no connection holds the write lock")
         .expect("writes work again once space returns");
     store
         .probe_write(START)
