@@ -358,19 +358,7 @@ impl Store {
         .rows_affected()
             == 1;
         if fresh {
-            sqlx::query(
-                "INSERT INTO events (at, actor, action, subject, detail, member_id, server_id)
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(now)
-            .bind(event.actor)
-            .bind(event.action)
-            .bind(event.subject)
-            .bind(event.detail)
-            .bind(member_id)
-            .bind(server_id)
-            .execute(&mut *tx)
-            .await?;
+            super::events::insert_event(&mut tx, &event, member_id, server_id, now).await?;
         }
         tx.commit().await?;
         Ok(fresh)

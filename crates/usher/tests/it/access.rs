@@ -10,6 +10,14 @@ use crate::helpers::*;
 const MOVIES: u64 = demo::LIBRARIES[0].0;
 const TV: u64 = demo::LIBRARIES[1].0;
 
+/// A one-use Plex invite with `permissions`.
+async fn plex_invite(w: &World, permissions: media::Permissions) -> String {
+    w.invite(&[w.plex_id], "1", |i| {
+        i.targets[0].permissions = Some(permissions.into())
+    })
+    .await
+}
+
 /// Redeems `code` through the API as `body`; returns the new member's id.
 async fn redeem(w: &World, code: &str, body: Value) -> i64 {
     let res = w.redeem_api(code, body).await;
@@ -138,17 +146,14 @@ async fn a_second_redemption_by_the_same_plex_account_joins_its_share() {
 #[tokio::test]
 async fn redeeming_twice_with_the_same_email_never_wipes_the_filter() {
     let w = world().await;
-    let kids = w
-        .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(
-                media::Permissions {
-                    filter_television: "label!=horror".into(),
-                    ..Default::default()
-                }
-                .into(),
-            );
-        })
-        .await;
+    let kids = plex_invite(
+        &w,
+        media::Permissions {
+            filter_television: "label!=horror".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     redeem(&w, &kids, json!({"email": "bob@example.com"})).await;
     let plain = w.invite(&[w.plex_id], "1", |_| {}).await;
     redeem(&w, &plain, json!({"email": "Bob@Example.com"})).await;
@@ -211,17 +216,14 @@ async fn a_share_two_old_grants_hold_survives_removing_one() {
 #[tokio::test]
 async fn removing_a_plex_home_member_removes_the_managed_user() {
     let w = world().await;
-    let code = w
-        .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(
-                media::Permissions {
-                    plex_home: true,
-                    ..Default::default()
-                }
-                .into(),
-            );
-        })
-        .await;
+    let code = plex_invite(
+        &w,
+        media::Permissions {
+            plex_home: true,
+            ..Default::default()
+        },
+    )
+    .await;
     let member = redeem(&w, &code, json!({"plex_username": "Kid"})).await;
     let homes = |w: &World| {
         w.plex
@@ -664,17 +666,14 @@ async fn content_filters_are_set_from_the_invite_form_the_api_and_the_cli() {
 #[tokio::test]
 async fn the_member_page_changes_filters_and_keeps_them_otherwise() {
     let w = world().await;
-    let code = w
-        .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(
-                media::Permissions {
-                    filter_movies: "contentRating=G".into(),
-                    ..Default::default()
-                }
-                .into(),
-            );
-        })
-        .await;
+    let code = plex_invite(
+        &w,
+        media::Permissions {
+            filter_movies: "contentRating=G".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
     let grant = w.app.state.store.member_grants(member).await.unwrap()[0].id;
     let (_, page) = w.app.get_text(&format!("/admin/members/{member}")).await;
@@ -1175,18 +1174,15 @@ async fn a_guide_page_on_an_allowed_site_posts_requests_as_json() {
 #[tokio::test]
 async fn the_invite_page_says_what_it_allows_besides_libraries() {
     let w = world().await;
-    let code = w
-        .invite(&[w.plex_id], "1", |i| {
-            i.targets[0].permissions = Some(
-                media::Permissions {
-                    allow_downloads: true,
-                    filter_movies: "contentRating=G%2CPG".into(),
-                    ..Default::default()
-                }
-                .into(),
-            );
-        })
-        .await;
+    let code = plex_invite(
+        &w,
+        media::Permissions {
+            allow_downloads: true,
+            filter_movies: "contentRating=G%2CPG".into(),
+            ..Default::default()
+        },
+    )
+    .await;
     let (status, page) = w.app.get_text(&format!("/admin/invites/{code}")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(
