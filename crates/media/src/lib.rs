@@ -51,6 +51,24 @@ impl ServerKind {
     pub fn uses_local_accounts(self) -> bool {
         !matches!(self, ServerKind::Plex)
     }
+
+    /// Whether an account can be paused without removing it (Plex cannot).
+    pub fn can_disable(self) -> bool {
+        !matches!(self, ServerKind::Plex)
+    }
+
+    /// Whether access can be limited by content filters and given as a managed Home user, and
+    /// one account holds one share per server (Plex).
+    pub fn is_plex(self) -> bool {
+        matches!(self, ServerKind::Plex)
+    }
+}
+
+impl TryFrom<String> for ServerKind {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
 }
 
 impl fmt::Display for ServerKind {

@@ -139,7 +139,7 @@ pub fn permissions_for(
     changes
         .cloned()
         .unwrap_or_default()
-        .applied_to(&server_defaults(server), server.kind == "plex")
+        .applied_to(&server_defaults(server), server.kind.is_plex())
 }
 
 /// What one grant gives.

@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod demo;
+pub mod domain;
 pub mod files;
 pub mod invites;
 pub mod jobs;

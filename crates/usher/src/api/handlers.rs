@@ -636,7 +636,7 @@ async fn requests_approve(
             let permissions = t
                 .permissions
                 .unwrap_or_default()
-                .applied_to(&base, server.kind == "plex")
+                .applied_to(&base, server.kind.is_plex())
                 .map_err(|e| {
                     AppError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,

@@ -282,7 +282,7 @@ pub fn invite_url(state: &AppState, code: &str) -> String {
 pub struct TargetView {
     pub server_id: i64,
     pub server_name: String,
-    pub kind: String,
+    pub kind: media::ServerKind,
     pub libraries: Vec<String>,
     pub permissions: Permissions,
 }
@@ -301,7 +301,7 @@ pub fn target_views(
             Ok(TargetView {
                 server_id: t.server_id,
                 server_name: t.server_name.clone(),
-                kind: t.server_kind.clone(),
+                kind: t.server_kind,
                 libraries: ids
                     .iter()
                     .map(|id| names.get(id).unwrap_or(id).clone())
@@ -471,8 +471,8 @@ pub struct OpenInvite {
 impl OpenInvite {
     pub fn needs(&self, kind: &str) -> bool {
         self.targets.iter().any(|t| match kind {
-            "plex" => t.server_kind == "plex",
-            _ => t.server_kind != "plex",
+            "plex" => t.server_kind.is_plex(),
+            _ => !t.server_kind.is_plex(),
         })
     }
 }
@@ -662,7 +662,7 @@ pub async fn redeem(
         .targets
         .iter()
         .map(|t| {
-            let plex = t.server_kind == "plex";
+            let plex = t.server_kind.is_plex();
             NewGrant {
                 server_id: t.server_id,
                 identity: if plex {
@@ -791,7 +791,7 @@ async fn welcome(
 ) -> Result<(), crate::store::StoreError> {
     let mut places = Vec::new();
     for g in grants {
-        let address = if g.server_kind == "plex" {
+        let address = if g.server_kind.is_plex() {
             Some(state.config.plex.app_url.clone())
         } else {
             state
@@ -804,7 +804,7 @@ async fn welcome(
         if let Some(a) = address {
             line.push_str(&format!(" — {a}"));
         }
-        if g.server_kind != "plex" {
+        if !g.server_kind.is_plex() {
             line.push_str(&format!(" · {}", g.identity));
         }
         places.push(line);
@@ -821,7 +821,7 @@ async fn welcome(
         .with("places", places.join("\n"))
         .with(
             "plex",
-            if grants.iter().any(|g| g.server_kind == "plex") {
+            if grants.iter().any(|g| g.server_kind.is_plex()) {
                 "yes"
             } else {
                 "no"

@@ -148,8 +148,8 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         label => &invite.label,
         targets => ser(&targets),
         needs_plex => open.needs("plex"),
-        plex_servers => targets.iter().filter(|t| t.kind == "plex").map(|t| t.server_name.clone()).collect::<Vec<_>>(),
-        local_servers => targets.iter().filter(|t| t.kind != "plex").map(|t| t.server_name.clone()).collect::<Vec<_>>(),
+        plex_servers => targets.iter().filter(|t| t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
+        local_servers => targets.iter().filter(|t| !t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_account => open.needs("local"),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,
@@ -426,7 +426,7 @@ pub async fn welcome(
         } else {
             settings.owner_name.clone()
         };
-        let home = g.server_kind == "plex"
+        let home = g.server_kind.is_plex()
             && serde_json::from_str::<media::Permissions>(&g.permissions)
                 .is_ok_and(|p| p.plex_home);
         let steps_kind = if home {
@@ -458,8 +458,8 @@ pub async fn welcome(
             .into_iter()
             .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
             .collect();
-        let open_url = crate::onboarding::browser_url(&g.server_kind, address.as_deref());
-        let apps: Vec<Value> = crate::onboarding::app_links(&g.server_kind)
+        let open_url = crate::onboarding::browser_url(g.server_kind, address.as_deref());
+        let apps: Vec<Value> = crate::onboarding::app_links(g.server_kind)
             .iter()
             .map(|&(key, url)| context! { key, url })
             .collect();
@@ -626,7 +626,7 @@ pub async fn api_show(
             "name": t.server_name,
             "kind": t.kind,
             "libraries": t.libraries,
-            "needs": if t.kind == "plex" { vec!["email or plex_username"] } else { vec!["username", "password"] },
+            "needs": if t.kind.is_plex() { vec!["email or plex_username"] } else { vec!["username", "password"] },
         })).collect::<Vec<_>>(),
     }))
     .into_response())

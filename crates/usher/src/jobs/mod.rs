@@ -12,6 +12,7 @@ pub mod acceptance;
 
 use media::{GrantSpec, Identity, MediaError};
 
+use crate::domain::JobKind;
 use crate::invites::rules::retry_delay;
 use crate::store::StoreError;
 use crate::store::invites::{GrantRow, JobRow};
@@ -74,28 +75,27 @@ async fn run_job_for(
         return Ok(Outcome::Skipped);
     };
     let work = async {
-        match job.kind.as_str() {
-            "provision" => provision(state, &job, &grant).await,
-            "remove" => remove(state, &grant).await,
-            "update" => update(state, &grant).await.map(|_| None),
-            "disable" => set_disabled(state, &grant, true).await.map(|_| None),
-            "enable" => set_disabled(state, &grant, false).await.map(|_| None),
-            other => Err(MediaError::Unsupported(format!("unknown job kind {other}"))),
+        match job.kind {
+            JobKind::Provision => provision(state, &job, &grant).await,
+            JobKind::Remove => remove(state, &grant).await,
+            JobKind::Update => update(state, &grant).await.map(|_| None),
+            JobKind::Disable => set_disabled(state, &grant, true).await.map(|_| None),
+            JobKind::Enable => set_disabled(state, &grant, false).await.map(|_| None),
         }
     };
     let result = holding_lease(state, job.id, work).await;
     let now = state.clock.now();
     match result {
         Ok(done) => {
-            let (status, remote_id, remote_user_id) = match (job.kind.as_str(), done) {
-                ("provision", Some(o)) => (
+            let (status, remote_id, remote_user_id) = match (job.kind, done) {
+                (JobKind::Provision, Some(o)) => (
                     if o.pending { "pending" } else { "active" },
                     o.remote_id,
                     o.remote_user_id,
                 ),
-                ("provision", None) => ("active", String::new(), None),
+                (JobKind::Provision, None) => ("active", String::new(), None),
                 (kind, _) => (
-                    status_after(kind, &grant.status),
+                    kind.status_after(&grant.status),
                     grant.remote_id.clone().unwrap_or_default(),
                     grant.remote_user_id.clone(),
                 ),
@@ -111,18 +111,11 @@ async fn run_job_for(
                     now,
                 )
                 .await?;
-            let action = match job.kind.as_str() {
-                "remove" => "grant.removed",
-                "update" => "grant.updated",
-                "disable" => "grant.disabled",
-                "enable" => "grant.enabled",
-                _ => "grant.provisioned",
-            };
-            event(state, action, &grant, None).await?;
-            if status == "pending" && grant.server_kind == "plex" {
+            event(state, job.kind.done_action(), &grant, None).await?;
+            if status == "pending" && grant.server_kind.is_plex() {
                 acceptance::plan(state, grant.id).await?;
             }
-            if job.kind == "remove" {
+            if job.kind == JobKind::Remove {
                 notify(state, crate::notify::Kind::MemberRemoved, &grant, None).await;
             }
             Ok(Outcome::Done)
@@ -140,14 +133,14 @@ async fn run_job_for(
                 .store
                 .retry_job(job.id, grant.id, now + delay, &message, now)
                 .await?;
-            if ends_access(&job.kind) {
+            if job.kind.ends_access() {
                 // The person still has access: the owner hears about it once, and the job
                 // keeps trying until the server confirms.
                 crate::members::notify_owner_once(
                     state,
                     crate::members::Notice::EndingFailing {
                         job_id: job.id,
-                        kind: &job.kind,
+                        kind: job.kind,
                         grant: &grant,
                         error: &message,
                     },
@@ -161,7 +154,7 @@ async fn run_job_for(
             tracing::warn!(job = job.id, grant = grant.id, server = %grant.server_name, error = %message, "job failed for good");
             // Only provisioning fails a grant; a change that could not be made leaves the access
             // as it was, with the reason shown.
-            let status = if job.kind == "provision" {
+            let status = if job.kind == JobKind::Provision {
                 "failed"
             } else {
                 grant.status.as_str()
@@ -176,7 +169,7 @@ async fn run_job_for(
                 return Ok(Outcome::Failed(e));
             }
             event(state, "grant.failed", &grant, Some(&message)).await?;
-            if job.kind == "provision" {
+            if job.kind == JobKind::Provision {
                 let kind = crate::notify::Kind::ProvisioningFailed;
                 notify(state, kind, &grant, Some(&message)).await;
             }
@@ -204,28 +197,12 @@ async fn holding_lease<T>(state: &AppState, job_id: i64, work: impl Future<Outpu
     }
 }
 
-/// Jobs that end someone's access. They are never given up: the person must stay listed as
-/// having access until the server confirms it ended.
-pub fn ends_access(kind: &str) -> bool {
-    matches!(kind, "remove" | "disable")
-}
-
 fn keeps_trying(job: &JobRow, e: &MediaError) -> bool {
-    if ends_access(&job.kind) {
+    if job.kind.ends_access() {
         // Only a server that cannot do this at all (Plex has no disable) stops the retries.
         return !matches!(e, MediaError::Unsupported(_));
     }
     e.is_retryable() && job.attempts < MAX_ATTEMPTS
-}
-
-/// A grant's status once a job of `kind` succeeded.
-fn status_after<'a>(kind: &str, current: &'a str) -> &'a str {
-    match kind {
-        "remove" => "removed",
-        "disable" => "disabled",
-        "enable" => "active",
-        _ => current,
-    }
 }
 
 async fn event(
@@ -273,7 +250,7 @@ async fn provision(
     let client = server_client(state, grant.server_id).await?;
     let mut terms = grant.terms().map_err(unreadable)?;
     // A Plex account has one share per server: a second grant to it joins the first.
-    let one_share = grant.server_kind == "plex" && !terms.permissions.plex_home;
+    let one_share = grant.server_kind.is_plex() && !terms.permissions.plex_home;
     let mut joined = Vec::new();
     if one_share {
         joined = state
@@ -283,7 +260,7 @@ async fn provision(
             .map_err(store_failed)?;
         terms = combined(&joined, Some(&terms))?.unwrap_or(terms);
     }
-    let identity = if grant.server_kind == "plex" {
+    let identity = if grant.server_kind.is_plex() {
         Identity::PlexUser {
             email_or_username: grant.identity.clone(),
         }

@@ -3,6 +3,9 @@
 //! clock: running it twice at the same instant does nothing the second time, so tests move the
 //! clock and call [`sweep`] instead of waiting.
 
+use media::ServerKind;
+
+use crate::domain::JobKind;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
@@ -28,7 +31,7 @@ pub enum Action {
 /// What to do now with a grant whose expiry passed: the server's setting, except that Plex
 /// cannot pause a share and always removes it.
 pub fn decide(
-    server_kind: &str,
+    server_kind: ServerKind,
     expiry_action: &str,
     remove_after_days: i64,
     status: &str,
@@ -39,8 +42,8 @@ pub fn decide(
         return None;
     }
     let live = status != "disabled";
-    match (server_kind, expiry_action) {
-        ("plex", _) | (_, "remove") => Some(Action::Remove),
+    match (server_kind.can_disable(), expiry_action) {
+        (false, _) | (_, "remove") => Some(Action::Remove),
         (_, "disable_then_remove") => {
             if now >= expires_at + remove_after_days.max(0) * 86_400 {
                 Some(Action::Remove)
@@ -98,7 +101,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
     }
     for g in state.store.expired_grants(now).await? {
         let Some(action) = decide(
-            &g.server_kind,
+            g.server_kind,
             &g.expiry_action,
             g.expiry_remove_after_days,
             &g.status,
@@ -132,7 +135,12 @@ async fn start(
         Action::Disable => (
             state
                 .store
-                .queue_grant_job(g.id, "disable", &["update", "enable"], now)
+                .queue_grant_job(
+                    g.id,
+                    JobKind::Disable,
+                    &[JobKind::Update, JobKind::Enable],
+                    now,
+                )
                 .await?,
             "grant.expired_disable",
         ),
@@ -265,19 +273,19 @@ mod tests {
     fn plex_always_removes_and_others_follow_the_server_setting() {
         let past = NOW - 1;
         assert_eq!(
-            decide("plex", "disable", 30, "active", past, NOW),
+            decide(ServerKind::Plex, "disable", 30, "active", past, NOW),
             Some(Action::Remove)
         );
         assert_eq!(
-            decide("jellyfin", "disable", 30, "active", past, NOW),
+            decide(ServerKind::Jellyfin, "disable", 30, "active", past, NOW),
             Some(Action::Disable)
         );
         assert_eq!(
-            decide("emby", "remove", 30, "pending", past, NOW),
+            decide(ServerKind::Emby, "remove", 30, "pending", past, NOW),
             Some(Action::Remove)
         );
         assert_eq!(
-            decide("jellyfin", "disable", 30, "disabled", past, NOW),
+            decide(ServerKind::Jellyfin, "disable", 30, "disabled", past, NOW),
             None
         );
     }
@@ -285,7 +293,16 @@ mod tests {
     #[test]
     fn disable_then_remove_pauses_first_and_removes_after_the_wait() {
         let expired = NOW - DAY;
-        let d = |status, now| decide("jellyfin", "disable_then_remove", 7, status, expired, now);
+        let d = |status, now| {
+            decide(
+                ServerKind::Jellyfin,
+                "disable_then_remove",
+                7,
+                status,
+                expired,
+                now,
+            )
+        };
         assert_eq!(d("active", NOW), Some(Action::Disable));
         assert_eq!(d("disabled", NOW), None);
         assert_eq!(d("disabled", expired + 7 * DAY), Some(Action::Remove));
@@ -294,13 +311,19 @@ mod tests {
 
     #[test]
     fn nothing_happens_before_expiry_or_to_ended_grants() {
-        assert_eq!(decide("plex", "remove", 0, "active", NOW + 1, NOW), None);
         assert_eq!(
-            decide("plex", "remove", 0, "active", NOW, NOW),
+            decide(ServerKind::Plex, "remove", 0, "active", NOW + 1, NOW),
+            None
+        );
+        assert_eq!(
+            decide(ServerKind::Plex, "remove", 0, "active", NOW, NOW),
             Some(Action::Remove)
         );
         for status in ["removed", "failed", "provisioning"] {
-            assert_eq!(decide("plex", "remove", 0, status, NOW - 1, NOW), None);
+            assert_eq!(
+                decide(ServerKind::Plex, "remove", 0, status, NOW - 1, NOW),
+                None
+            );
         }
     }
 

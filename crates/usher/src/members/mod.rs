@@ -9,6 +9,7 @@ pub mod routes;
 pub mod sync;
 
 use crate::clock::Timestamp;
+use crate::domain::JobKind;
 use crate::jobs::{self, Outcome};
 use crate::notify;
 use crate::store::StoreError;
@@ -172,7 +173,7 @@ pub async fn change_access(
     if !matches!(g.grant.status.as_str(), "pending" | "active" | "disabled") {
         return Err(MemberError::conflict("member-grant-not-live"));
     }
-    if g.open_job.as_deref() == Some("remove") {
+    if g.open_job == Some(JobKind::Remove) {
         return Err(MemberError::conflict("member-grant-removing"));
     }
     if input.libraries.is_empty() {
@@ -196,7 +197,7 @@ pub async fn change_access(
     let mut libraries = input.libraries.clone();
     libraries.dedup();
     // What the page does not edit (Plex Home; streams on Plex, camera upload elsewhere) stays.
-    let plex = g.grant.server_kind == "plex";
+    let plex = g.grant.server_kind.is_plex();
     let mut changes = input.changes.clone();
     changes.plex_home = None;
     if plex {
@@ -321,10 +322,10 @@ pub async fn set_paused(
     actor: &str,
 ) -> Result<Outcome, MemberError> {
     let g = grant_of(state, member_id, grant_id).await?;
-    if g.grant.server_kind == "plex" {
+    if g.grant.server_kind.is_plex() {
         return Err(MemberError::conflict("member-plex-cannot-disable"));
     }
-    if g.open_job.as_deref() == Some("remove") {
+    if g.open_job == Some(JobKind::Remove) {
         return Err(MemberError::conflict("member-grant-removing"));
     }
     let now = state.clock.now();
@@ -332,7 +333,7 @@ pub async fn set_paused(
         if !matches!(g.grant.status.as_str(), "active" | "pending") {
             return Err(MemberError::conflict("member-grant-not-active"));
         }
-        ("disable", ["enable"])
+        (JobKind::Disable, [JobKind::Enable])
     } else {
         if g.grant.status != "disabled" {
             return Err(MemberError::conflict("member-grant-not-disabled"));
@@ -341,7 +342,7 @@ pub async fn set_paused(
             // The sweep would pause it again at once.
             return Err(MemberError::conflict("member-enable-expired"));
         }
-        ("enable", ["disable"])
+        (JobKind::Enable, [JobKind::Disable])
     };
     let job = state
         .store
@@ -394,7 +395,12 @@ pub(crate) async fn queue_removal(state: &AppState, grant_id: i64) -> Result<i64
     state.store.cancel_provisioning(grant_id, now).await?;
     state
         .store
-        .queue_grant_job(grant_id, "remove", &["update", "disable", "enable"], now)
+        .queue_grant_job(
+            grant_id,
+            JobKind::Remove,
+            &[JobKind::Update, JobKind::Disable, JobKind::Enable],
+            now,
+        )
         .await
 }
 
@@ -434,7 +440,7 @@ pub enum Notice<'a> {
     /// A job ending access (removal, pause) failed and is being retried.
     EndingFailing {
         job_id: i64,
-        kind: &'a str,
+        kind: JobKind,
         grant: &'a GrantRow,
         error: &'a str,
     },
@@ -455,7 +461,7 @@ pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<b
             error,
         } => (
             format!("{kind}-failing:job:{job_id}"),
-            if *kind == "remove" {
+            if *kind == JobKind::Remove {
                 "removal_failing"
             } else {
                 "disable_failing"
@@ -509,7 +515,7 @@ pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<b
     match notice {
         Notice::EndingFailing { kind, error, .. } => {
             let event = about(notify::Kind::RemovalFailing)
-                .with("job", kind)
+                .with("job", kind.as_str())
                 .with("error", error);
             notify::emit(state, event).await;
         }

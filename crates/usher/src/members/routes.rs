@@ -9,6 +9,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{AccessInput, ExpiryChange, MemberError};
+use crate::domain::JobKind;
 use crate::invites::rules::{self, RuleError};
 use crate::jobs::Outcome;
 use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
@@ -91,8 +92,8 @@ fn grant_view(
         libraries,
         gone => g.gone_at.is_some() && g.grant.status != "removed",
         gone_at => g.gone_at,
-        open_job => g.open_job.as_deref(),
-        failing_kind => g.failing_kind.as_deref(),
+        open_job => g.open_job.map(JobKind::as_str),
+        failing_kind => g.failing_kind.map(JobKind::as_str),
         failing_error => g.failing_error.as_deref(),
         reminded_at => g.reminded_at,
     })
@@ -356,8 +357,8 @@ async fn detail_page(
                     music => crate::access::human_filter(&permissions.filter_music),
                 },
                 live,
-                editable => live && g.open_job.as_deref() != Some("remove"),
-                can_disable => g.grant.server_kind != "plex",
+                editable => live && g.open_job != Some(JobKind::Remove),
+                can_disable => !g.grant.server_kind.is_plex(),
                 expired => g.grant.expires_at.is_some_and(|t| t <= now),
             }
         });

@@ -178,7 +178,7 @@ async fn read_and_apply(
         .collect();
     let now = state.clock.now();
     let grants = state.store.sync_grants(server.id).await?;
-    let plex = server.kind == "plex";
+    let plex = server.kind.is_plex();
     let mut report = SyncReport {
         server_id: server.id,
         server: server.name.clone(),

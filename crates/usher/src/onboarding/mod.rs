@@ -5,6 +5,7 @@
 
 pub mod routes;
 
+use media::ServerKind;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use serde::Serialize;
 
@@ -101,17 +102,17 @@ pub fn apply_vars(html: &str, vars: &Vars) -> String {
 }
 
 /// Where a friend watches in a browser: Plex through its web app, the others at their address.
-pub fn browser_url(kind: &str, address: Option<&str>) -> Option<String> {
+pub fn browser_url(kind: ServerKind, address: Option<&str>) -> Option<String> {
     match kind {
-        "plex" => Some("https://app.plex.tv/desktop".into()),
-        _ => address.map(str::to_string),
+        ServerKind::Plex => Some("https://app.plex.tv/desktop".into()),
+        ServerKind::Jellyfin | ServerKind::Emby => address.map(str::to_string),
     }
 }
 
 /// The official apps of a kind: (label key, store or download page).
-pub fn app_links(kind: &str) -> &'static [(&'static str, &'static str)] {
+pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
     match kind {
-        "plex" => &[
+        ServerKind::Plex => &[
             (
                 "welcome-app-ios",
                 "https://apps.apple.com/app/plex-watch-live-tv-and-movies/id383457673",
@@ -122,7 +123,7 @@ pub fn app_links(kind: &str) -> &'static [(&'static str, &'static str)] {
             ),
             ("welcome-app-all", "https://www.plex.tv/apps-devices/"),
         ],
-        "jellyfin" => &[
+        ServerKind::Jellyfin => &[
             (
                 "welcome-app-ios",
                 "https://apps.apple.com/app/jellyfin-mobile/id1480192618",
@@ -133,7 +134,7 @@ pub fn app_links(kind: &str) -> &'static [(&'static str, &'static str)] {
             ),
             ("welcome-app-all", "https://jellyfin.org/downloads/clients/"),
         ],
-        "emby" => &[
+        ServerKind::Emby => &[
             (
                 "welcome-app-ios",
                 "https://apps.apple.com/app/emby/id992180193",
@@ -144,7 +145,6 @@ pub fn app_links(kind: &str) -> &'static [(&'static str, &'static str)] {
             ),
             ("welcome-app-all", "https://emby.media/download.html"),
         ],
-        _ => &[],
     }
 }
 

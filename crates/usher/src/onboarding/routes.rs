@@ -224,7 +224,10 @@ pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult
     let settings = crate::settings::load(&state.store).await?;
     let servers = state.store.servers().await?;
     let kinds: Vec<String> = {
-        let mut k: Vec<String> = servers.iter().map(|s| s.server.kind.clone()).collect();
+        let mut k: Vec<String> = servers
+            .iter()
+            .map(|s| s.server.kind.as_str().to_string())
+            .collect();
         k.sort();
         k.dedup();
         if k.is_empty() {

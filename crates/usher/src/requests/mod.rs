@@ -98,7 +98,7 @@ pub fn takes_requests(
 /// Whether only Plex servers can be requested (then a Plex user name is accepted instead of an
 /// email).
 pub fn plex_only(servers: &[crate::store::servers::ServerRow]) -> bool {
-    !servers.is_empty() && servers.iter().all(|s| s.kind == "plex")
+    !servers.is_empty() && servers.iter().all(|s| s.kind.is_plex())
 }
 
 pub fn passphrase_hash(state: &AppState, passphrase: &str) -> String {
@@ -362,7 +362,7 @@ pub async fn approve(
             .ok_or_else(|| DecideError::Invalid("that server was removed".into()))?;
         // The same checks an invite's permissions get (streams, content filters).
         let permissions = crate::access::PermissionChanges::from(c.permissions.clone())
-            .applied_to(&c.permissions, s.kind == "plex")
+            .applied_to(&c.permissions, s.kind.is_plex())
             .map_err(|e| DecideError::Invalid(format!("{}: {e}", s.name)))?;
         checked.push(ServerChoice {
             permissions,
@@ -393,7 +393,7 @@ pub async fn approve(
     let mut parts = Vec::new();
     let mut member_id = None;
     // Plex: share with the requester's Plex account now.
-    let plex: Vec<_> = servers.iter().filter(|(s, _)| s.kind == "plex").collect();
+    let plex: Vec<_> = servers.iter().filter(|(s, _)| s.kind.is_plex()).collect();
     if !plex.is_empty() {
         let grants: Vec<NewGrant> = plex
             .iter()
@@ -463,7 +463,7 @@ pub async fn approve(
     }
 
     // Jellyfin/Emby: a personal invite; the requester picks their own name and password.
-    let local: Vec<_> = servers.iter().filter(|(s, _)| s.kind != "plex").collect();
+    let local: Vec<_> = servers.iter().filter(|(s, _)| !s.kind.is_plex()).collect();
     let mut invite_url = None;
     let mut invite_id = None;
     if !local.is_empty() {

@@ -106,7 +106,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                     .map(|s| {
                         [
                             s.server.name.clone(),
-                            s.server.kind.clone(),
+                            s.server.kind.to_string(),
                             s.server.status.clone(),
                             s.library_count.to_string(),
                             s.server.url.clone(),

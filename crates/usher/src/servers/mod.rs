@@ -189,7 +189,7 @@ pub fn client_for(state: &AppState, server: &ServerRow) -> Result<MediaClient, S
         .key
         .open(&server.token_sealed)
         .ok_or(ServerError::TokenUnreadable)?;
-    let kind = parse_kind(&server.kind)?;
+    let kind = server.kind;
     build_client(state, kind, &server.url, &token)
 }
 
@@ -280,7 +280,7 @@ async fn load(state: &AppState, id: i64) -> Result<ServerRow, ServerError> {
 /// Tests the connection, records the outcome on the server, and returns what was found.
 pub async fn test(state: &AppState, id: i64) -> Result<Probe, ServerError> {
     let server = load(state, id).await?;
-    let kind = parse_kind(&server.kind)?;
+    let kind = server.kind;
     let result = match client_for(state, &server) {
         Ok(client) => probe(&client, kind).await,
         Err(e) => Err(e),
@@ -373,7 +373,7 @@ pub async fn edit(
     actor: &str,
 ) -> Result<(), ServerError> {
     let server = load(state, id).await?;
-    let kind = parse_kind(&server.kind)?;
+    let kind = server.kind;
     let name = validate_name(&input.name)?;
     let url = validate_url(&input.url)?;
     let new_token = if input.token.expose().trim().is_empty() {

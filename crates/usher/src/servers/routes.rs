@@ -158,7 +158,7 @@ async fn detail_page(
         .await?
         .ok_or_else(AppError::not_found)?;
     let libraries = state.store.libraries(id).await?;
-    let kind: media::ServerKind = server.kind.parse().map_err(|_| AppError::internal())?;
+    let kind = server.kind;
     let mut res = page(
         state,
         &admin.visitor,

@@ -43,7 +43,8 @@ impl InviteRow {
 pub struct InviteTargetRow {
     pub server_id: i64,
     pub server_name: String,
-    pub server_kind: String,
+    #[sqlx(try_from = "String")]
+    pub server_kind: media::ServerKind,
     /// JSON array of sharing ids.
     #[serde(deserialize_with = "json_text")]
     pub libraries: String,
@@ -189,7 +190,8 @@ pub struct GrantRow {
     pub member_id: i64,
     pub server_id: i64,
     pub server_name: String,
-    pub server_kind: String,
+    #[sqlx(try_from = "String")]
+    pub server_kind: media::ServerKind,
     pub status: String,
     pub identity: String,
     pub libraries: String,
@@ -233,7 +235,7 @@ impl GrantRow {
 #[derive(Debug, Clone, FromRow)]
 pub struct JobRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::domain::JobKind,
     pub grant_id: i64,
     pub payload: Option<String>,
     pub state: String,

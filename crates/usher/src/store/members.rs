@@ -159,9 +159,9 @@ pub struct MemberGrantRow {
     pub reminded_at: Option<Timestamp>,
     pub gone_at: Option<Timestamp>,
     /// The kind of a waiting or running job (`remove`, `disable`, …).
-    pub open_job: Option<String>,
+    pub open_job: Option<crate::domain::JobKind>,
     /// The kind of the job that failed and is being retried, and why it failed.
-    pub failing_kind: Option<String>,
+    pub failing_kind: Option<crate::domain::JobKind>,
     pub failing_error: Option<String>,
 }
 
@@ -187,7 +187,8 @@ pub struct ExpiredGrant {
     pub identity: String,
     pub expires_at: Timestamp,
     pub server_name: String,
-    pub server_kind: String,
+    #[sqlx(try_from = "String")]
+    pub server_kind: media::ServerKind,
     pub expiry_action: String,
     pub expiry_remove_after_days: i64,
 }
@@ -378,8 +379,8 @@ impl Store {
     pub async fn queue_grant_job(
         &self,
         grant_id: i64,
-        kind: &str,
-        cancels: &[&str],
+        kind: crate::domain::JobKind,
+        cancels: &[crate::domain::JobKind],
         now: Timestamp,
     ) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
@@ -408,7 +409,7 @@ impl Store {
         .bind(grant_id)
         .execute(&mut *tx)
         .await?;
-        let job = queue_once(&mut tx, grant_id, "update", &[], now).await?;
+        let job = queue_once(&mut tx, grant_id, crate::domain::JobKind::Update, &[], now).await?;
         tx.commit().await?;
         Ok(job)
     }
@@ -628,8 +629,8 @@ impl Store {
 async fn queue_once(
     tx: &mut sqlx::SqliteConnection,
     grant_id: i64,
-    kind: &str,
-    cancels: &[&str],
+    kind: crate::domain::JobKind,
+    cancels: &[crate::domain::JobKind],
     now: Timestamp,
 ) -> Result<i64> {
     if !cancels.is_empty() {

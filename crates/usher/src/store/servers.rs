@@ -7,7 +7,8 @@ use crate::clock::Timestamp;
 pub struct ServerRow {
     pub id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: media::ServerKind,
     pub url: String,
     #[serde(skip)]
     pub token_sealed: String,
@@ -40,7 +41,7 @@ impl ServerRow {
     /// else the connection URL when people elsewhere can open it. Plex is always reached
     /// through plex.tv, so it has none.
     pub fn friend_address(&self) -> Option<String> {
-        if self.kind == "plex" {
+        if self.kind.is_plex() {
             return None;
         }
         if let Some(url) = self.friend_url.as_deref().filter(|u| !u.is_empty()) {

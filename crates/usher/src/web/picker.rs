@@ -62,8 +62,8 @@ pub async fn servers(
             server => ser(&s),
             ticked,
             libraries,
-            plex => s.kind == "plex",
-            local_accounts => s.kind != "plex",
+            plex => s.kind.is_plex(),
+            local_accounts => !s.kind.is_plex(),
             perm => ser(&p),
             filters => context! {
                 movies => human_filter(&p.filter_movies),

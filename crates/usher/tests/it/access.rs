@@ -258,7 +258,12 @@ async fn unreadable_stored_libraries_stop_the_job_instead_of_granting_nothing() 
         .app
         .state
         .store
-        .queue_grant_job(grant, "update", &[], w.app.state.clock.now())
+        .queue_grant_job(
+            grant,
+            usher::domain::JobKind::Update,
+            &[],
+            w.app.state.clock.now(),
+        )
         .await
         .unwrap();
     let outcome = usher::jobs::run_job(&w.app.state, job).await.unwrap();

@@ -246,7 +246,7 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
     assert_eq!(w.plex.shares_of(demo::SERVER_ID).len(), 1, "still shared");
 
     let g = only_grant(&w, member).await;
-    assert_eq!(g.failing_kind.as_deref(), Some("remove"));
+    assert_eq!(g.failing_kind, Some(usher::domain::JobKind::Remove));
     assert_ne!(g.grant.status, "removed");
     let (_, page) = w.app.get_text(&format!("/admin/members/{member}")).await;
     assert!(page.contains("Removal failing:"), "{page}");
@@ -285,7 +285,10 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
         "the owner is told once"
     );
     let jobs = w.app.state.store.jobs_of_grant(g.grant.id).await.unwrap();
-    let removal = jobs.iter().find(|j| j.kind == "remove").unwrap();
+    let removal = jobs
+        .iter()
+        .find(|j| j.kind == usher::domain::JobKind::Remove)
+        .unwrap();
     assert_eq!(removal.attempts, 4);
     let (_, list) = w.app.get_text("/admin/members").await;
     assert!(
@@ -297,8 +300,9 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
 #[test]
 fn removal_backoff_is_capped_at_an_hour() {
     assert_eq!(usher::invites::rules::retry_delay(100), 3_600);
-    assert!(usher::jobs::ends_access("remove") && usher::jobs::ends_access("disable"));
-    assert!(!usher::jobs::ends_access("update"));
+    use usher::domain::JobKind;
+    assert!(JobKind::Remove.ends_access() && JobKind::Disable.ends_access());
+    assert!(!JobKind::Update.ends_access() && !JobKind::Provision.ends_access());
 }
 
 #[tokio::test]
