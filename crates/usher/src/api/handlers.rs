@@ -12,7 +12,7 @@ use super::{ApiCaller, Endpoint, Page};
 use crate::clock::rfc3339;
 use crate::web::AppState;
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Json;
+use crate::web::extract::{Json, path_id};
 
 fn created(v: Value) -> Response {
     (StatusCode::CREATED, axum::Json(v)).into_response()
@@ -20,10 +20,6 @@ fn created(v: Value) -> Response {
 
 fn ok(v: Value) -> Response {
     axum::Json(v).into_response()
-}
-
-fn id_of(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::not_found())
 }
 
 fn list(items: Vec<Value>, next: Option<String>) -> Response {
@@ -255,7 +251,7 @@ async fn servers_get(
     _c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     let s = state
         .store
         .server_summary(id)
@@ -269,7 +265,7 @@ async fn servers_test(
     _c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     let p = crate::servers::test(&state, id)
         .await
         .map_err(server_error)?;
@@ -283,7 +279,7 @@ async fn servers_scan(
     _c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     crate::servers::scan(&state, id)
         .await
         .map_err(server_error)?;
@@ -309,7 +305,7 @@ async fn servers_libraries(
     _c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    libraries_of(&state, id_of(&id)?).await
+    libraries_of(&state, path_id(&id)?).await
 }
 
 async fn servers_remove(
@@ -317,7 +313,7 @@ async fn servers_remove(
     c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    crate::servers::remove(&state, id_of(&id)?, &c.actor)
+    crate::servers::remove(&state, path_id(&id)?, &c.actor)
         .await
         .map_err(server_error)?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -616,7 +612,7 @@ async fn requests_approve(
     Path(id): Path<String>,
     Json(b): Json<ApproveBody>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     let settings = crate::settings::load(&state.store).await?;
     let mut selection = crate::requests::starting_selection(&state, &settings).await?;
     if let Some(servers) = b.servers {
@@ -685,7 +681,7 @@ async fn requests_decline(
     Path(id): Path<String>,
     Json(b): Json<DeclineBody>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     crate::requests::decline(&state, id, b.reason.as_deref(), &c.actor)
         .await
         .map_err(decide_error)?;
@@ -736,7 +732,7 @@ async fn members_get(
     _c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     let m = state
         .store
         .member(id)
@@ -773,7 +769,7 @@ async fn members_expiry(
     Path(id): Path<String>,
     Json(b): Json<ExpiryBody>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     let change = match b.expires_at.as_deref().map(str::trim) {
         None | Some("") | Some("never") => crate::members::ExpiryChange::Clear,
         Some(raw) => {
@@ -806,7 +802,7 @@ async fn members_remove_grant(
     c: ApiCaller,
     Path((id, grant)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let (id, grant) = (id_of(&id)?, id_of(&grant)?);
+    let (id, grant) = (path_id(&id)?, path_id(&grant)?);
     crate::members::remove_grant(&state, id, grant, &c.actor)
         .await
         .map_err(member_error)?;
@@ -860,7 +856,7 @@ async fn channels_test(
     c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = id_of(&id)?;
+    let id = path_id(&id)?;
     match crate::notify::channels::send_test(&state, id, &c.actor).await {
         Ok(Ok(())) => Ok(ok(json!({"sent": true}))),
         Ok(Err(e)) => Err(AppError::new(

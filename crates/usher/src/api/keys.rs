@@ -7,7 +7,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, ser};
 
@@ -96,7 +96,7 @@ pub async fn revoke(
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let id = path_id(&id)?;
     if !state.store.revoke_api_key(id, state.clock.now()).await? {
         return Err(AppError::not_found());
     }

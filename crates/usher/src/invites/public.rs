@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::{OpenInvite, RedeemError, RedeemInput, Redeemed, rules};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::{self, Form};
+use crate::web::extract::{self, Form, path_id};
 use crate::web::visitor::Visitor;
 use crate::web::{AppState, page, ser};
 
@@ -402,7 +402,7 @@ pub async fn welcome(
     Path(code): Path<String>,
     Query(q): Query<WelcomeQuery>,
 ) -> AppResult<Response> {
-    let member_id: i64 = q.m.parse().map_err(|_| AppError::not_found())?;
+    let member_id = path_id(&q.m)?;
     let code = rules::normalize_code(&code).ok_or_else(AppError::not_found)?;
     let expected = &state.key.sign("welcome", &format!("{code}:{member_id}"))[..32];
     if !crate::crypto::constant_time_eq(q.sig.as_bytes(), expected.as_bytes()) {

@@ -14,7 +14,7 @@ use crate::invites::rules::{self, RuleError};
 use crate::jobs::Outcome;
 use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::{Form, field, has_field};
+use crate::web::extract::{Form, field, has_field, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, Routes, page, ser};
 
@@ -34,10 +34,6 @@ pub fn routes(r: Routes) -> Routes {
         .post("/admin/members/{id}/grants/{grant}/enable", Admin, enable)
         .post("/admin/members/{id}/grants/{grant}/remove", Admin, remove)
         .post("/admin/servers/{id}/sync", Admin, sync_server)
-}
-
-fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::not_found())
 }
 
 /// Library names per server, for showing grants: one query per server, not per member.
@@ -412,7 +408,7 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     detail_page(&state, &admin, id, Some(q.done.as_str()), None).await
 }
 
@@ -490,7 +486,7 @@ pub async fn expiry(
     Path(id): Path<String>,
     Form(form): Form<ExpiryForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let result = match parse_expiry_form(&form, state.clock.now()) {
         Ok(change) => super::change_expiry(&state, id, change, &admin.session.username)
             .await
@@ -512,7 +508,7 @@ pub async fn notes(
     Path(id): Path<String>,
     Form(form): Form<NotesForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let result = super::set_notes(&state, id, &form.notes, &admin.session.username)
         .await
         .map(|_| Outcome::Done);
@@ -520,7 +516,7 @@ pub async fn notes(
 }
 
 fn parse_ids(id: &str, grant: &str) -> AppResult<(i64, i64)> {
-    Ok((parse_id(id)?, parse_id(grant)?))
+    Ok((path_id(id)?, path_id(grant)?))
 }
 
 /// The access form: repeated `lib=sharing id`, `downloads`, `live_tv`, `camera` (ticked boxes),
@@ -637,7 +633,7 @@ pub async fn sync_server(
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let done = match super::sync::sync_server_as(&state, id, Some(&admin.session.username)).await {
         Ok(_) => "synced",
         Err(super::sync::SyncError::NotFound) => return Err(AppError::not_found()),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::Kind;
 use super::channels::{self, ChannelError, ChannelInput};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::{Form, field};
+use crate::web::extract::{Form, field, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page};
 
@@ -34,10 +34,6 @@ fn done(notice: &str, channel: Option<i64>) -> Response {
         .map(|id| format!("#channel-{id}"))
         .unwrap_or_default();
     Redirect::to(&format!("{BASE}?done={notice}{anchor}")).into_response()
-}
-
-fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::not_found())
 }
 
 /// What the page shows besides the channels: a notice, an error (for a channel, or `None` for
@@ -259,7 +255,7 @@ pub async fn update(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let input = input_from(&fields);
     match channels::update(&state, id, &input, &admin.session.username).await {
         Ok(()) => Ok(done("saved", Some(id))),
@@ -283,7 +279,7 @@ pub async fn test(
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     match channels::send_test(&state, id, &admin.session.username).await {
         Ok(Ok(())) => Ok(done("tested", Some(id))),
         Ok(Err(e)) => {
@@ -312,7 +308,7 @@ pub async fn secret(
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     match channels::new_secret(&state, id, &admin.session.username).await {
         Ok(value) => {
             render(
@@ -341,7 +337,7 @@ pub async fn delete(
     Path(id): Path<String>,
     Form(form): Form<DeleteForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     if form.confirm != "yes" {
         return Err(AppError::bad_request(
             state

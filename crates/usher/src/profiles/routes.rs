@@ -7,7 +7,7 @@ use minijinja::context;
 
 use super::{ProfileError, ProfileInput};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::{Form, field};
+use crate::web::extract::{Form, field, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, picker, ser};
 
@@ -151,7 +151,7 @@ pub async fn edit(
     Path(id): Path<String>,
     axum::extract::Query(q): axum::extract::Query<EditQuery>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let id = path_id(&id)?;
     let notice = ["created", "saved", "duplicated"]
         .into_iter()
         .find(|n| *n == q.done);
@@ -164,7 +164,7 @@ pub async fn update(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let id = path_id(&id)?;
     let input = parse(&fields)?;
     match super::save(&state, Some(id), &input, &admin.session.username).await {
         Ok(_) => {
@@ -194,7 +194,7 @@ pub async fn duplicate(
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let id = path_id(&id)?;
     match super::duplicate(&state, id, &admin.session.username).await {
         Ok(new) => {
             Ok(Redirect::to(&format!("/admin/profiles/{new}?done=duplicated")).into_response())
@@ -210,7 +210,7 @@ pub async fn delete(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let id: i64 = id.parse().map_err(|_| AppError::not_found())?;
+    let id = path_id(&id)?;
     let reassign = match field(&fields, "reassign").trim() {
         "" => None,
         v => Some(

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::{DecideError, Selection, ServerChoice};
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::{Form, field};
+use crate::web::extract::{Form, field, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, picker, ser};
 
@@ -84,10 +84,6 @@ pub async fn list(
     render(&state, &admin, notice, None).await
 }
 
-fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::not_found())
-}
-
 /// The approval the picker describes (see [`picker::parse`]): every permission it showed, on
 /// each chosen server.
 async fn selection(state: &AppState, fields: &[(String, String)]) -> AppResult<Selection> {
@@ -118,7 +114,7 @@ pub async fn approve(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let profile = field(&fields, "profile").trim().to_string();
     let selection = if profile.is_empty() {
         selection(&state, &fields).await?
@@ -167,7 +163,7 @@ pub async fn decline(
     Path(id): Path<String>,
     Form(form): Form<DeclineForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     match super::decline(&state, id, Some(&form.reason), &admin.session.username).await {
         Ok(()) => {
             crate::telegram::show_outcome_later(&state, id);

@@ -9,13 +9,9 @@ use serde::Deserialize;
 use super::{ServerError, ServerInput};
 use crate::store::servers::ServerDefaults;
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::Form;
+use crate::web::extract::{Form, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{AppState, page, ser};
-
-fn parse_id(raw: &str) -> AppResult<i64> {
-    raw.parse().map_err(|_| AppError::not_found())
-}
 
 /// Server errors on a page: a 4xx with the explanation, never a 500 for what the owner typed or
 /// what the media server answered.
@@ -187,7 +183,7 @@ pub async fn detail(
     Path(id): Path<String>,
     Query(q): Query<DetailQuery>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     detail_page(&state, &admin, id, Some(q.done.as_str()), None).await
 }
 
@@ -214,7 +210,7 @@ pub async fn test(
     _admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     match super::test(&state, id).await {
         Ok(_) => Ok(back(id, "tested")),
         Err(ServerError::NotFound) => Err(AppError::not_found()),
@@ -228,7 +224,7 @@ pub async fn scan(
     admin: Admin,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let result = super::scan(&state, id).await;
     if let Ok(count) = &result {
         server_event(
@@ -249,7 +245,7 @@ pub async fn edit(
     Path(id): Path<String>,
     Form(form): Form<ServerForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let actor = &admin.session.username;
     let mut result = super::edit(&state, id, &form.input(), actor).await;
     if let (Ok(()), Some(friend_url)) = (&result, &form.friend_url) {
@@ -278,7 +274,7 @@ pub async fn defaults(
     Path(id): Path<String>,
     Form(form): Form<DefaultsForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let max = form.max_sessions.trim();
     let max_sessions = if max.is_empty() || max == "0" {
         None
@@ -324,7 +320,7 @@ pub async fn libraries(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     state
         .store
         .server(id)
@@ -365,7 +361,7 @@ pub async fn expiry(
     Path(id): Path<String>,
     Form(form): Form<ExpiryForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     let result = crate::members::expiry::set_server_expiry(
         &state,
         id,
@@ -389,7 +385,7 @@ pub async fn remove(
     Path(id): Path<String>,
     Form(form): Form<RemoveForm>,
 ) -> AppResult<Response> {
-    let id = parse_id(&id)?;
+    let id = path_id(&id)?;
     if form.confirm != "yes" {
         let e = ServerError::Invalid {
             field: "confirm",

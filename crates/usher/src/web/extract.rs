@@ -62,6 +62,11 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// A record's id from a path segment; anything else is a page that does not exist (404).
+pub fn path_id(raw: &str) -> Result<i64, super::error::AppError> {
+    raw.parse().map_err(|_| super::error::AppError::not_found())
+}
+
 /// Whether a form has a field at all (a ticked checkbox).
 pub fn has_field(fields: &[(String, String)], name: &str) -> bool {
     fields.iter().any(|(k, _)| k == name)
