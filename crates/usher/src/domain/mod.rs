@@ -51,17 +51,74 @@ impl JobKind {
     }
 
     /// A grant's status once a job of this kind succeeded (`current` when it does not change).
-    pub fn status_after(self, current: &str) -> &str {
+    pub fn status_after(self, current: GrantStatus) -> GrantStatus {
         match self {
-            JobKind::Remove => "removed",
-            JobKind::Disable => "disabled",
-            JobKind::Enable => "active",
+            JobKind::Remove => GrantStatus::Removed,
+            JobKind::Disable => GrantStatus::Disabled,
+            JobKind::Enable => GrantStatus::Active,
             JobKind::Provision | JobKind::Update => current,
         }
     }
 }
 
 impl std::fmt::Display for JobKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a grant stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum GrantStatus {
+    /// Being set up on the server (or waiting for a retry).
+    Provisioning,
+    /// Made, waiting for the person (a Plex invitation not yet accepted).
+    Pending,
+    Active,
+    /// Paused on the server (Jellyfin, Emby).
+    Disabled,
+    /// Ended: removed on the server, or moved to another grant.
+    Removed,
+    /// The server refused for good.
+    Failed,
+}
+
+impl GrantStatus {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantStatus::Provisioning => "provisioning",
+            GrantStatus::Pending => "pending",
+            GrantStatus::Active => "active",
+            GrantStatus::Disabled => "disabled",
+            GrantStatus::Removed => "removed",
+            GrantStatus::Failed => "failed",
+        }
+    }
+
+    /// Access that exists or is on its way, paused included: what the owner must see listed.
+    pub fn is_live(self) -> bool {
+        matches!(
+            self,
+            GrantStatus::Provisioning
+                | GrantStatus::Pending
+                | GrantStatus::Active
+                | GrantStatus::Disabled
+        )
+    }
+
+    /// Made on the server and not ended: what can be changed, paused or removed.
+    pub fn is_made(self) -> bool {
+        matches!(
+            self,
+            GrantStatus::Pending | GrantStatus::Active | GrantStatus::Disabled
+        )
+    }
+}
+
+impl std::fmt::Display for GrantStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }

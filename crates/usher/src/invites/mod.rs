@@ -10,6 +10,7 @@ use media::Permissions;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
+use crate::domain::GrantStatus;
 use crate::jobs;
 use crate::store::events::NewEvent;
 use crate::store::invites::{
@@ -774,7 +775,7 @@ pub async fn redeem(
     Ok(Redeemed {
         member_id: reservation.member_id,
         display_name,
-        setting_up: grants.iter().any(|g| g.status == "provisioning"),
+        setting_up: grants.iter().any(|g| g.status == GrantStatus::Provisioning),
         grants,
         expires_at,
     })

@@ -9,6 +9,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{OpenInvite, RedeemError, RedeemInput, Redeemed, rules};
+use crate::domain::GrantStatus;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{self, Form, path_id};
 use crate::web::visitor::Visitor;
@@ -414,7 +415,7 @@ pub async fn welcome(
         .await?
         .ok_or_else(AppError::not_found)?;
     let grants = state.store.member_grants(member_id).await?;
-    let setting_up = grants.iter().any(|g| g.status == "provisioning");
+    let setting_up = grants.iter().any(|g| g.status == GrantStatus::Provisioning);
     let expires_at = grants.iter().filter_map(|g| g.expires_at).min();
     let settings = crate::settings::load(&state.store).await?;
     let mut with_steps = Vec::new();

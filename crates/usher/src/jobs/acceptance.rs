@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use media::{AccountStatus, MediaError, RemoteAccount};
 
 use crate::clock::Timestamp;
+use crate::domain::GrantStatus;
 use crate::store::StoreError;
 use crate::web::AppState;
 
@@ -41,7 +42,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
             continue;
         };
         let remote = grant.remote_id.clone().unwrap_or_default();
-        if grant.status != "pending" || remote.is_empty() {
+        if grant.status != GrantStatus::Pending || remote.is_empty() {
             state.store.next_acceptance_check(grant_id, None).await?;
             continue;
         }

@@ -12,7 +12,7 @@ pub mod acceptance;
 
 use media::{GrantSpec, Identity, MediaError};
 
-use crate::domain::JobKind;
+use crate::domain::{GrantStatus, JobKind};
 use crate::invites::rules::retry_delay;
 use crate::store::StoreError;
 use crate::store::invites::{GrantRow, JobRow};
@@ -89,13 +89,17 @@ async fn run_job_for(
         Ok(done) => {
             let (status, remote_id, remote_user_id) = match (job.kind, done) {
                 (JobKind::Provision, Some(o)) => (
-                    if o.pending { "pending" } else { "active" },
+                    if o.pending {
+                        GrantStatus::Pending
+                    } else {
+                        GrantStatus::Active
+                    },
                     o.remote_id,
                     o.remote_user_id,
                 ),
-                (JobKind::Provision, None) => ("active", String::new(), None),
+                (JobKind::Provision, None) => (GrantStatus::Active, String::new(), None),
                 (kind, _) => (
-                    kind.status_after(&grant.status),
+                    kind.status_after(grant.status),
                     grant.remote_id.clone().unwrap_or_default(),
                     grant.remote_user_id.clone(),
                 ),
@@ -112,7 +116,7 @@ async fn run_job_for(
                 )
                 .await?;
             event(state, job.kind.done_action(), &grant, None).await?;
-            if status == "pending" && grant.server_kind.is_plex() {
+            if status == GrantStatus::Pending && grant.server_kind.is_plex() {
                 acceptance::plan(state, grant.id).await?;
             }
             if job.kind == JobKind::Remove {
@@ -155,9 +159,9 @@ async fn run_job_for(
             // Only provisioning fails a grant; a change that could not be made leaves the access
             // as it was, with the reason shown.
             let status = if job.kind == JobKind::Provision {
-                "failed"
+                GrantStatus::Failed
             } else {
-                grant.status.as_str()
+                grant.status
             };
             state
                 .store
@@ -649,7 +653,7 @@ pub async fn undo_grants(
     let mut all_undone = true;
     for g in grants
         .iter()
-        .filter(|g| g.id != except && g.status != "failed")
+        .filter(|g| g.id != except && g.status != GrantStatus::Failed)
     {
         state
             .store

@@ -4,6 +4,7 @@ use std::io::{IsTerminal, Write};
 
 use super::{ExpiryChange, MemberError};
 use crate::clock::{human, rfc3339};
+use crate::domain::GrantStatus;
 use crate::store::members::MemberQuery;
 use crate::web::AppState;
 
@@ -46,10 +47,10 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
     let state_of = |g: &crate::store::members::MemberGrantRow| {
         if g.failing_kind.is_some() {
             "failing".to_string()
-        } else if g.gone_at.is_some() && g.grant.status != "removed" {
+        } else if g.gone_at.is_some() && g.grant.status != GrantStatus::Removed {
             format!("{} (gone from server)", g.grant.status)
         } else {
-            g.grant.status.clone()
+            g.grant.status.to_string()
         }
     };
     if json {
@@ -67,7 +68,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
                             "kind": g.grant.server_kind,
                             "status": g.grant.status,
                             "failing": g.failing_error,
-                            "gone_from_server": g.gone_at.is_some() && g.grant.status != "removed",
+                            "gone_from_server": g.gone_at.is_some() && g.grant.status != GrantStatus::Removed,
                             "libraries": g.grant.library_ids().ok(),
                             "expires_at": g.grant.expires_at.map(rfc3339),
                         })
@@ -105,9 +106,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
             .iter()
             .filter(|g| g.grant.member_id == r.member.id)
             .collect();
-        let live = mine
-            .iter()
-            .any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str()));
+        let live = mine.iter().any(|g| g.grant.status.is_live());
         let access: Vec<String> = mine
             .iter()
             .map(|g| format!("{}: {}", g.grant.server_name, state_of(g)))

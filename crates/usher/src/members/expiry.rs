@@ -5,7 +5,7 @@
 
 use media::ServerKind;
 
-use crate::domain::JobKind;
+use crate::domain::{GrantStatus, JobKind};
 use serde::Serialize;
 
 use crate::clock::Timestamp;
@@ -34,14 +34,14 @@ pub fn decide(
     server_kind: ServerKind,
     expiry_action: &str,
     remove_after_days: i64,
-    status: &str,
+    status: GrantStatus,
     expires_at: Timestamp,
     now: Timestamp,
 ) -> Option<Action> {
-    if expires_at > now || !matches!(status, "pending" | "active" | "disabled") {
+    if expires_at > now || !status.is_made() {
         return None;
     }
-    let live = status != "disabled";
+    let live = status != GrantStatus::Disabled;
     match (server_kind.can_disable(), expiry_action) {
         (false, _) | (_, "remove") => Some(Action::Remove),
         (_, "disable_then_remove") => {
@@ -104,7 +104,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
             g.server_kind,
             &g.expiry_action,
             g.expiry_remove_after_days,
-            &g.status,
+            g.status,
             g.expires_at,
             now,
         ) else {
@@ -273,19 +273,47 @@ mod tests {
     fn plex_always_removes_and_others_follow_the_server_setting() {
         let past = NOW - 1;
         assert_eq!(
-            decide(ServerKind::Plex, "disable", 30, "active", past, NOW),
+            decide(
+                ServerKind::Plex,
+                "disable",
+                30,
+                GrantStatus::Active,
+                past,
+                NOW
+            ),
             Some(Action::Remove)
         );
         assert_eq!(
-            decide(ServerKind::Jellyfin, "disable", 30, "active", past, NOW),
+            decide(
+                ServerKind::Jellyfin,
+                "disable",
+                30,
+                GrantStatus::Active,
+                past,
+                NOW
+            ),
             Some(Action::Disable)
         );
         assert_eq!(
-            decide(ServerKind::Emby, "remove", 30, "pending", past, NOW),
+            decide(
+                ServerKind::Emby,
+                "remove",
+                30,
+                GrantStatus::Pending,
+                past,
+                NOW
+            ),
             Some(Action::Remove)
         );
         assert_eq!(
-            decide(ServerKind::Jellyfin, "disable", 30, "disabled", past, NOW),
+            decide(
+                ServerKind::Jellyfin,
+                "disable",
+                30,
+                GrantStatus::Disabled,
+                past,
+                NOW
+            ),
             None
         );
     }
@@ -303,23 +331,40 @@ mod tests {
                 now,
             )
         };
-        assert_eq!(d("active", NOW), Some(Action::Disable));
-        assert_eq!(d("disabled", NOW), None);
-        assert_eq!(d("disabled", expired + 7 * DAY), Some(Action::Remove));
-        assert_eq!(d("active", expired + 8 * DAY), Some(Action::Remove));
+        assert_eq!(d(GrantStatus::Active, NOW), Some(Action::Disable));
+        assert_eq!(d(GrantStatus::Disabled, NOW), None);
+        assert_eq!(
+            d(GrantStatus::Disabled, expired + 7 * DAY),
+            Some(Action::Remove)
+        );
+        assert_eq!(
+            d(GrantStatus::Active, expired + 8 * DAY),
+            Some(Action::Remove)
+        );
     }
 
     #[test]
     fn nothing_happens_before_expiry_or_to_ended_grants() {
         assert_eq!(
-            decide(ServerKind::Plex, "remove", 0, "active", NOW + 1, NOW),
+            decide(
+                ServerKind::Plex,
+                "remove",
+                0,
+                GrantStatus::Active,
+                NOW + 1,
+                NOW
+            ),
             None
         );
         assert_eq!(
-            decide(ServerKind::Plex, "remove", 0, "active", NOW, NOW),
+            decide(ServerKind::Plex, "remove", 0, GrantStatus::Active, NOW, NOW),
             Some(Action::Remove)
         );
-        for status in ["removed", "failed", "provisioning"] {
+        for status in [
+            GrantStatus::Removed,
+            GrantStatus::Failed,
+            GrantStatus::Provisioning,
+        ] {
             assert_eq!(
                 decide(ServerKind::Plex, "remove", 0, status, NOW - 1, NOW),
                 None

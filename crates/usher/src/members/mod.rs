@@ -9,7 +9,7 @@ pub mod routes;
 pub mod sync;
 
 use crate::clock::Timestamp;
-use crate::domain::JobKind;
+use crate::domain::{GrantStatus, JobKind};
 use crate::jobs::{self, Outcome};
 use crate::notify;
 use crate::store::StoreError;
@@ -18,8 +18,7 @@ use crate::store::invites::{GrantRow, MemberRow};
 use crate::store::members::MemberGrantRow;
 use crate::web::AppState;
 
-/// Grant statuses that still mean access on a server, or access being set up.
-pub const LIVE_STATUSES: [&str; 4] = ["provisioning", "pending", "active", "disabled"];
+/// The longest member note, in characters.
 pub const MAX_NOTES: usize = 2000;
 
 #[derive(Debug, thiserror::Error)]
@@ -170,7 +169,7 @@ pub async fn change_access(
     actor: &str,
 ) -> Result<Outcome, MemberError> {
     let g = grant_of(state, member_id, grant_id).await?;
-    if !matches!(g.grant.status.as_str(), "pending" | "active" | "disabled") {
+    if !g.grant.status.is_made() {
         return Err(MemberError::conflict("member-grant-not-live"));
     }
     if g.open_job == Some(JobKind::Remove) {
@@ -271,7 +270,7 @@ pub async fn change_expiry(
         .grants
         .iter()
         .map(|g| &g.grant)
-        .filter(|g| LIVE_STATUSES.contains(&g.status.as_str()))
+        .filter(|g| g.status.is_live())
         .collect();
     if live.is_empty() {
         return Err(MemberError::conflict("member-no-live-access"));
@@ -330,12 +329,12 @@ pub async fn set_paused(
     }
     let now = state.clock.now();
     let (kind, cancels) = if disabled {
-        if !matches!(g.grant.status.as_str(), "active" | "pending") {
+        if !matches!(g.grant.status, GrantStatus::Active | GrantStatus::Pending) {
             return Err(MemberError::conflict("member-grant-not-active"));
         }
         (JobKind::Disable, [JobKind::Enable])
     } else {
-        if g.grant.status != "disabled" {
+        if g.grant.status != GrantStatus::Disabled {
             return Err(MemberError::conflict("member-grant-not-disabled"));
         }
         if g.grant.expires_at.is_some_and(|t| t <= now) {
@@ -373,7 +372,7 @@ pub async fn remove_grant(
     actor: &str,
 ) -> Result<Outcome, MemberError> {
     let g = grant_of(state, member_id, grant_id).await?;
-    if g.grant.status == "removed" {
+    if g.grant.status == GrantStatus::Removed {
         return Err(MemberError::conflict("member-grant-already-removed"));
     }
     let job = queue_removal(state, grant_id).await?;

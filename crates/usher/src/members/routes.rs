@@ -9,7 +9,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{AccessInput, ExpiryChange, MemberError};
-use crate::domain::JobKind;
+use crate::domain::{GrantStatus, JobKind};
 use crate::invites::rules::{self, RuleError};
 use crate::jobs::Outcome;
 use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
@@ -62,9 +62,15 @@ fn shown_state(g: &MemberGrantRow) -> &str {
 }
 
 fn tone(state: &str) -> &'static str {
+    // `failing` is the page's own state: a job keeps failing.
     match state {
-        "active" => "ok",
-        "failing" | "failed" | "removed" => "bad",
+        s if s == GrantStatus::Active.as_str() => "ok",
+        s if s == "failing"
+            || s == GrantStatus::Failed.as_str()
+            || s == GrantStatus::Removed.as_str() =>
+        {
+            "bad"
+        }
         _ => "warn",
     }
 }
@@ -86,7 +92,7 @@ fn grant_view(
         state => shown,
         tone => tone(shown),
         libraries,
-        gone => g.gone_at.is_some() && g.grant.status != "removed",
+        gone => g.gone_at.is_some() && g.grant.status != GrantStatus::Removed,
         gone_at => g.gone_at,
         open_job => g.open_job.map(JobKind::as_str),
         failing_kind => g.failing_kind.map(JobKind::as_str),
@@ -158,7 +164,7 @@ pub async fn list(
             Ok(context! {
                 member => ser(&r.member),
                 expires_at => r.expires_at,
-                live => mine.iter().any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str())),
+                live => mine.iter().any(|g| g.grant.status.is_live()),
                 grants => mine.iter().map(|g| grant_view(g, &names)).collect::<Result<Vec<_>, _>>()?,
             })
         })
@@ -341,7 +347,7 @@ async fn detail_page(
             })
             .collect();
         let permissions = g.grant.permission_set()?;
-        let live = matches!(g.grant.status.as_str(), "pending" | "active" | "disabled");
+        let live = g.grant.status.is_made();
         grants.push(context! {
             ..grant_view(g, &names)?,
             ..context! {
@@ -362,13 +368,10 @@ async fn detail_page(
     let expires_at = loaded
         .grants
         .iter()
-        .filter(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str()))
+        .filter(|g| g.grant.status.is_live())
         .filter_map(|g| g.grant.expires_at)
         .min();
-    let has_live = loaded
-        .grants
-        .iter()
-        .any(|g| super::LIVE_STATUSES.contains(&g.grant.status.as_str()));
+    let has_live = loaded.grants.iter().any(|g| g.grant.status.is_live());
     let (date, time) = date_inputs(expires_at);
     let events = state.store.member_events(id, 100).await?;
     let status = error.as_ref().map(|e| e.status);

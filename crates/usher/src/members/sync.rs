@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use media::{AccountStatus, RemoteAccount};
 use serde::Serialize;
 
+use crate::domain::GrantStatus;
 use crate::servers::ServerError;
 use crate::store::StoreError;
 use crate::store::invites::NewMember;
@@ -201,7 +202,7 @@ async fn read_and_apply(
             .find(|g| g.remote_id.as_deref() == Some(account.remote_id.as_str()));
         match known {
             Some(g) => {
-                if g.status == "pending"
+                if g.status == GrantStatus::Pending
                     && account.status == AccountStatus::Active
                     && state.store.activate_pending_grant(g.id, now).await?
                 {
@@ -223,7 +224,7 @@ async fn read_and_apply(
         }
     }
     for g in &grants {
-        let on_server = matches!(g.status.as_str(), "pending" | "active" | "disabled");
+        let on_server = g.status.is_made();
         let Some(remote_id) = g.remote_id.as_deref().filter(|r| !r.is_empty()) else {
             continue;
         };
@@ -240,7 +241,7 @@ async fn read_and_apply(
 /// An account whose grant is still being made has no server id in usher yet: it is ours.
 fn being_provisioned(grants: &[SyncGrant], account: &RemoteAccount) -> bool {
     grants.iter().any(|g| {
-        g.status == "provisioning"
+        g.status == GrantStatus::Provisioning
             && (g.identity.eq_ignore_ascii_case(&account.username)
                 || account
                     .email

@@ -192,7 +192,7 @@ pub struct GrantRow {
     pub server_name: String,
     #[sqlx(try_from = "String")]
     pub server_kind: media::ServerKind,
-    pub status: String,
+    pub status: crate::domain::GrantStatus,
     pub identity: String,
     pub libraries: String,
     pub permissions: String,
@@ -690,7 +690,7 @@ impl Store {
         &self,
         job_id: i64,
         grant_id: i64,
-        status: &str,
+        status: crate::domain::GrantStatus,
         remote_id: &str,
         remote_user_id: Option<&str>,
         now: Timestamp,
@@ -748,7 +748,7 @@ impl Store {
         &self,
         job_id: i64,
         grant_id: i64,
-        grant_status: &str,
+        grant_status: crate::domain::GrantStatus,
         error: &str,
         now: Timestamp,
     ) -> Result<()> {

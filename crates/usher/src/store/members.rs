@@ -183,7 +183,7 @@ pub struct ExpiredGrant {
     pub id: i64,
     pub member_id: i64,
     pub server_id: i64,
-    pub status: String,
+    pub status: crate::domain::GrantStatus,
     pub identity: String,
     pub expires_at: Timestamp,
     pub server_name: String,
@@ -198,7 +198,7 @@ pub struct ExpiredGrant {
 pub struct SyncGrant {
     pub id: i64,
     pub member_id: i64,
-    pub status: String,
+    pub status: crate::domain::GrantStatus,
     pub identity: String,
     pub remote_id: Option<String>,
     pub gone_at: Option<Timestamp>,

@@ -101,7 +101,7 @@ async fn a_second_redemption_by_the_same_plex_account_joins_its_share() {
         "the later end wins"
     );
     let old = &w.app.state.store.member_grants(first).await.unwrap()[0];
-    assert_eq!(old.status, "removed");
+    assert_eq!(old.status.as_str(), "removed");
     assert!(
         old.last_error.as_deref().unwrap().contains(&tv),
         "{:?}",
@@ -315,7 +315,7 @@ async fn retry_after_a_lost_answer(w: &World, fake: &fakes::jellyfin::FakeJellyf
     w.app.state.clock.advance(3600);
     usher::jobs::run_due(&w.app.state).await.unwrap();
     let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
-    assert_eq!(g.status, "active", "{:?}", g.last_error);
+    assert_eq!(g.status.as_str(), "active", "{:?}", g.last_error);
     let user = fake.user_by_name("Dora").unwrap();
     assert_eq!(g.remote_id.as_deref(), Some(user.id.as_str()));
     assert!(user.password_matches("a long password"));
@@ -367,7 +367,7 @@ async fn a_stranger_with_the_name_is_never_adopted_on_retry() {
     w.app.state.clock.advance(3600);
     usher::jobs::run_due(&w.app.state).await.unwrap();
     let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
-    assert_eq!(g.status, "failed");
+    assert_eq!(g.status.as_str(), "failed");
     assert!(emby.user_by_name("grandpa").unwrap().password.is_none());
 }
 
@@ -1011,7 +1011,11 @@ async fn an_accepted_plex_invite_shows_within_minutes() {
     let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
     let status = |w: &World| {
         let store = w.app.state.store.clone();
-        async move { store.member_grants(member).await.unwrap()[0].status.clone() }
+        async move {
+            store.member_grants(member).await.unwrap()[0]
+                .status
+                .as_str()
+        }
     };
     assert_eq!(status(&w).await, "pending");
     w.app.clock.advance(61);

@@ -166,7 +166,7 @@ async fn killing_usher_during_a_burst_of_redemptions_loses_and_doubles_nothing()
         assert!(account.password_matches(PASSWORD), "{username}: {context}");
         let grants = store.member_grants(m.id).await.unwrap();
         assert_eq!(grants.len(), 1);
-        assert_eq!(grants[0].status, "active", "{username}: {context}");
+        assert_eq!(grants[0].status.as_str(), "active", "{username}: {context}");
         assert_eq!(grants[0].remote_id.as_deref(), Some(account.id.as_str()));
         for job in store.jobs_of_grant(grants[0].id).await.unwrap() {
             assert_eq!(job.state, "done", "{username}: {context}");
@@ -288,7 +288,7 @@ async fn a_server_failing_during_provisioning_is_retried_and_nothing_is_lost_or_
         let grants = w.app.state.store.member_grants(m.id).await.unwrap();
         assert_eq!(grants.len(), 1);
         let g = &grants[0];
-        assert_eq!(g.status, "active", "{}", m.display_name);
+        assert_eq!(g.status.as_str(), "active", "{}", m.display_name);
         let account = w.jf.user(g.remote_id.as_deref().unwrap()).unwrap();
         assert!(account.password_matches(PASSWORD));
         assert!(!account.all_folders());

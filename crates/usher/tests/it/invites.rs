@@ -555,7 +555,7 @@ async fn a_server_error_during_provisioning_is_retried_and_nothing_is_lost() {
     assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 1);
     let member = body["member"]["id"].as_i64().unwrap();
     let grants = w.app.state.store.member_grants(member).await.unwrap();
-    assert_eq!(grants[0].status, "active");
+    assert_eq!(grants[0].status.as_str(), "active");
     assert!(
         w.jf.user_by_name("dana")
             .unwrap()

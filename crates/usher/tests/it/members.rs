@@ -128,7 +128,10 @@ async fn expiry_removes_a_plex_share_once_the_clock_passes_it() {
         w.plex.shares_of(demo::SERVER_ID).is_empty(),
         "the share is gone on Plex"
     );
-    assert_eq!(only_grant(&w, member).await.grant.status, "removed");
+    assert_eq!(
+        only_grant(&w, member).await.grant.status.as_str(),
+        "removed"
+    );
     assert_eq!(
         sweep(&w.app.state).await.unwrap(),
         SweepReport::default(),
@@ -158,7 +161,10 @@ async fn expiry_disables_a_jellyfin_account_when_the_server_says_so() {
         w.jf.user(&user.id).unwrap().is_disabled(),
         "IsDisabled on the fake"
     );
-    assert_eq!(only_grant(&w, member).await.grant.status, "disabled");
+    assert_eq!(
+        only_grant(&w, member).await.grant.status.as_str(),
+        "disabled"
+    );
 
     // Paused stays paused: never removed with this setting.
     w.app.clock.advance(400 * DAY);
@@ -176,7 +182,7 @@ async fn pausing_an_account_already_deleted_on_the_server_does_not_fail_forever(
     let report = sweep(&w.app.state).await.unwrap();
     assert_eq!((report.disabling, report.retrying), (1, 0));
     let g = only_grant(&w, member).await;
-    assert_eq!(g.grant.status, "disabled");
+    assert_eq!(g.grant.status.as_str(), "disabled");
     assert!(g.failing_kind.is_none());
 }
 
@@ -198,7 +204,10 @@ async fn disable_then_remove_pauses_first_and_removes_after_the_wait() {
     w.app.clock.advance(1);
     assert_eq!(sweep(&w.app.state).await.unwrap().removing, 1);
     assert!(w.jf.user(&id).is_none(), "removed after seven days");
-    assert_eq!(only_grant(&w, member).await.grant.status, "removed");
+    assert_eq!(
+        only_grant(&w, member).await.grant.status.as_str(),
+        "removed"
+    );
 }
 
 #[tokio::test]
@@ -247,7 +256,7 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
 
     let g = only_grant(&w, member).await;
     assert_eq!(g.failing_kind, Some(usher::domain::JobKind::Remove));
-    assert_ne!(g.grant.status, "removed");
+    assert_ne!(g.grant.status.as_str(), "removed");
     let (_, page) = w.app.get_text(&format!("/admin/members/{member}")).await;
     assert!(page.contains("Removal failing:"), "{page}");
     let (_, list) = w.app.get_text("/admin/members?status=failing").await;
@@ -277,7 +286,7 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
         "removed at last"
     );
     let g = only_grant(&w, member).await;
-    assert_eq!(g.grant.status, "removed");
+    assert_eq!(g.grant.status.as_str(), "removed");
     assert!(g.failing_kind.is_none());
     assert_eq!(
         events_named(&w, member, "notify.removal_failing").await,
@@ -611,7 +620,7 @@ async fn sync_imports_unknown_accounts_flags_gone_ones_and_marks_accepted_invite
     let w = world().await;
     let alice = plex_member(&w, "alice@example.com", "").await;
     let nina = jf_member(&w, "nina", "").await;
-    assert_eq!(only_grant(&w, alice).await.grant.status, "pending");
+    assert_eq!(only_grant(&w, alice).await.grant.status.as_str(), "pending");
     // Access usher did not make: a Plex friend and a Jellyfin user added by hand.
     w.plex
         .add_share(demo::SERVER_ID, "bob", &[81_234_001], true);
@@ -644,7 +653,7 @@ async fn sync_imports_unknown_accounts_flags_gone_ones_and_marks_accepted_invite
     assert_eq!(bob.len(), 1);
     assert_eq!(bob[0].member.plex_account.as_deref(), Some("bob"));
     let bob_grant = only_grant(&w, bob[0].member.id).await;
-    assert_eq!(bob_grant.grant.status, "active");
+    assert_eq!(bob_grant.grant.status.as_str(), "active");
     assert_eq!(bob_grant.grant.libraries, "[\"81234001\"]");
     let dave = imported("dave").await;
     assert_eq!(dave.len(), 1);
@@ -681,11 +690,12 @@ async fn sync_imports_unknown_accounts_flags_gone_ones_and_marks_accepted_invite
         totals,
         vec![("Home Jellyfin", 0, 0, 1), ("Home Plex", 0, 1, 0)]
     );
-    assert_eq!(only_grant(&w, alice).await.grant.status, "active");
+    assert_eq!(only_grant(&w, alice).await.grant.status.as_str(), "active");
     let nina_grant = only_grant(&w, nina).await;
     assert!(nina_grant.gone_at.is_some());
     assert_eq!(
-        nina_grant.grant.status, "active",
+        nina_grant.grant.status.as_str(),
+        "active",
         "history is not rewritten"
     );
     let (_, page) = w.app.get_text(&format!("/admin/members/{nina}")).await;

@@ -403,7 +403,7 @@ async fn a_paused_jellyfin_account_is_switched_back_on_when_invited_again() {
     );
     // History shows both periods.
     let old = &w.app.state.store.member_grants(member).await.unwrap()[0];
-    assert_eq!(old.status, "removed");
+    assert_eq!(old.status.as_str(), "removed");
 }
 
 #[tokio::test]

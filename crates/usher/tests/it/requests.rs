@@ -299,7 +299,7 @@ async fn a_press_by_someone_not_allowed_is_refused_and_changes_nothing() {
             .unwrap()
             .contains("Not authorized")
     );
-    assert_eq!(d.only_request().await.status, "pending");
+    assert_eq!(d.only_request().await.status.as_str(), "pending");
     assert_eq!(
         buttons(&d.message(m.message_id)).len(),
         2,
@@ -706,7 +706,7 @@ async fn a_refused_approval_leaves_the_request_pending_with_a_retry_button() {
         "{err}"
     );
     let r = d.only_request().await;
-    assert_eq!(r.status, "pending");
+    assert_eq!(r.status.as_str(), "pending");
     assert!(r.outcome.is_some());
     assert!(d.w.plex.shares_of(demo::SERVER_ID).is_empty());
     // In Telegram the same failure offers Retry.
