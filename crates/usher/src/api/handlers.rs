@@ -749,20 +749,6 @@ pub struct ExpiryBody {
     expires_at: Option<String>,
 }
 
-fn member_error(e: crate::members::MemberError) -> AppError {
-    let text = e.to_string();
-    match e {
-        crate::members::MemberError::NotFound => AppError::not_found(),
-        _ if text.contains("database") => AppError::internal(),
-        _ => AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "error-bad-request",
-        )
-        .with_detail(text),
-    }
-}
-
 async fn members_expiry(
     State(state): State<AppState>,
     c: ApiCaller,
@@ -791,9 +777,7 @@ async fn members_expiry(
             crate::members::ExpiryChange::Set(at)
         }
     };
-    crate::members::change_expiry(&state, id, change, &c.actor)
-        .await
-        .map_err(member_error)?;
+    crate::members::change_expiry(&state, id, change, &c.actor).await?;
     members_get(State(state), c, Path(id.to_string())).await
 }
 
@@ -803,9 +787,7 @@ async fn members_remove_grant(
     Path((id, grant)): Path<(String, String)>,
 ) -> AppResult<Response> {
     let (id, grant) = (path_id(&id)?, path_id(&grant)?);
-    crate::members::remove_grant(&state, id, grant, &c.actor)
-        .await
-        .map_err(member_error)?;
+    crate::members::remove_grant(&state, id, grant, &c.actor).await?;
     members_get(State(state), c, Path(id.to_string())).await
 }
 

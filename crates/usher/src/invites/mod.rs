@@ -71,14 +71,8 @@ pub enum CreateError {
         server: String,
         source: crate::access::PermissionError,
     },
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for CreateError {
-    fn from(e: crate::store::StoreError) -> Self {
-        CreateError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl CreateError {
@@ -267,7 +261,7 @@ async fn create_in_batch(
                 }
                 code = rules::generate_code();
             }
-            Err(e) => return Err(CreateError::Store(e.to_string())),
+            Err(e) => return Err(CreateError::Store(e.into())),
         }
     }
     Err(CreateError::CodeTaken(code))

@@ -35,14 +35,8 @@ pub enum MemberError {
     /// The member or grant is not in a state that allows this; `key` says why.
     #[error("{key}")]
     Conflict { key: &'static str },
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for MemberError {
-    fn from(e: StoreError) -> Self {
-        MemberError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl MemberError {

@@ -286,20 +286,24 @@ impl PageError {
     }
 }
 
-fn to_app_error(e: MemberError) -> AppError {
-    match e {
-        MemberError::NotFound => AppError::not_found(),
-        MemberError::Store(message) => {
-            tracing::error!(error = %message, "a member change failed");
-            AppError::internal()
-        }
-        other => {
-            let status = member_error_status(&other);
-            let key = match &other {
-                MemberError::Invalid { key, .. } | MemberError::Conflict { key } => *key,
-                _ => "error-bad-request",
-            };
-            AppError::new(status, "member", key)
+/// How a member error is answered, on pages and in the API alike.
+impl From<MemberError> for AppError {
+    fn from(e: MemberError) -> Self {
+        let status = member_error_status(&e);
+        match e {
+            MemberError::NotFound => AppError::not_found(),
+            MemberError::Store(cause) => {
+                tracing::error!(error = %cause, "a member change failed");
+                AppError::internal()
+            }
+            MemberError::Invalid { field, key, detail } => {
+                let err = AppError::new(status, "invalid", key).with_field(field);
+                match detail {
+                    Some(d) => err.with_detail(d),
+                    None => err,
+                }
+            }
+            MemberError::Conflict { key } => AppError::new(status, "conflict", key),
         }
     }
 }
@@ -324,7 +328,7 @@ async fn detail_page(
     notice: Option<&str>,
     error: Option<PageError>,
 ) -> AppResult<Response> {
-    let loaded = super::load(state, id).await.map_err(to_app_error)?;
+    let loaded = super::load(state, id).await?;
     let names = library_names(state).await?;
     let now = state.clock.now();
     let mut grants = Vec::new();
@@ -435,7 +439,7 @@ async fn after_job(
         }
         Err(e) => match PageError::from_member(&e) {
             Some(pe) => detail_page(state, admin, id, None, Some(pe)).await,
-            None => Err(to_app_error(e)),
+            None => Err(e.into()),
         },
     }
 }

@@ -58,14 +58,8 @@ pub enum SyncError {
     NotFound,
     #[error("{0}")]
     Server(#[from] ServerError),
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for SyncError {
-    fn from(e: StoreError) -> Self {
-        SyncError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl SyncError {

@@ -22,14 +22,8 @@ pub enum ChannelError {
         field: &'static str,
         key: &'static str,
     },
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<StoreError> for ChannelError {
-    fn from(e: StoreError) -> Self {
-        ChannelError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 fn invalid(field: &'static str, key: &'static str) -> ChannelError {

@@ -45,14 +45,8 @@ pub enum ProfileError {
         "this profile is used by {invites} invites and {members} members: choose another profile for them first"
     )]
     InUse { invites: i64, members: i64 },
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for ProfileError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ProfileError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl From<sqlx::Error> for ProfileError {
@@ -60,7 +54,7 @@ impl From<sqlx::Error> for ProfileError {
         if crate::store::is_unique_violation(&e) {
             ProfileError::NameTaken
         } else {
-            ProfileError::Store(e.to_string())
+            ProfileError::Store(e.into())
         }
     }
 }

@@ -308,14 +308,8 @@ pub enum DecideError {
     /// A server refused; the request is pending again so it can be retried.
     #[error("{server} refused: {message}")]
     Refused { server: String, message: String },
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for DecideError {
-    fn from(e: crate::store::StoreError) -> Self {
-        DecideError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// What an approval produced, in words for the owner.
@@ -423,8 +417,9 @@ pub async fn approve(
         };
         let reservation = match state.store.create_member(member, &grants, now).await {
             Ok(r) => r,
-            Err(ReserveError::Db(e)) => return Err(DecideError::Store(e.to_string())),
-            Err(e) => return Err(DecideError::Store(e.to_string())),
+            Err(ReserveError::Db(e)) => return Err(DecideError::Store(e.into())),
+            // Only invites can be used up or redeemed twice; a request's member is always new.
+            Err(e) => return Err(DecideError::Invalid(e.to_string())),
         };
         let (made, refused) =
             jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;

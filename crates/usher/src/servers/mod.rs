@@ -64,14 +64,8 @@ pub enum ServerError {
         "the stored token cannot be read: was the secret key changed? Edit the server and enter the token again"
     )]
     TokenUnreadable,
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for ServerError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ServerError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl From<sqlx::Error> for ServerError {
@@ -79,7 +73,7 @@ impl From<sqlx::Error> for ServerError {
         if crate::store::is_unique_violation(&e) {
             ServerError::NameTaken
         } else {
-            ServerError::Store(e.to_string())
+            ServerError::Store(e.into())
         }
     }
 }
