@@ -21,7 +21,7 @@ pub const MAX_PASSWORD: usize = 256;
 /// Sliding sessions are written back at most this often, not on every request.
 const TOUCH_INTERVAL: i64 = 3600;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     #[error("the username must be 1–64 characters: letters, digits, . _ - @")]
     BadUsername,
@@ -35,14 +35,8 @@ pub enum AuthError {
     NoSuchAdmin(String),
     #[error("setup is already done")]
     AlreadySetUp,
-    #[error("{0}")]
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for AuthError {
-    fn from(e: crate::store::StoreError) -> Self {
-        AuthError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 impl AuthError {
@@ -235,7 +229,7 @@ pub async fn create_admin(
             if crate::store::is_unique_violation(&e) {
                 AuthError::UsernameTaken(username.to_string())
             } else {
-                AuthError::Store(e.to_string())
+                AuthError::Store(e.into())
             }
         })?;
     store.delete_setting(SETUP_TOKEN_KEY).await?;
@@ -364,20 +358,26 @@ mod tests {
 
     #[test]
     fn usernames_and_passwords_follow_the_rules() {
-        assert_eq!(validate_username(" owner "), Ok("owner"));
+        assert_eq!(validate_username(" owner ").ok(), Some("owner"));
         assert!(validate_username("ana.maría@home").is_ok());
-        assert_eq!(validate_username(""), Err(AuthError::BadUsername));
-        assert_eq!(validate_username("a b"), Err(AuthError::BadUsername));
-        assert_eq!(
+        assert!(matches!(validate_username(""), Err(AuthError::BadUsername)));
+        assert!(matches!(
+            validate_username("a b"),
+            Err(AuthError::BadUsername)
+        ));
+        assert!(matches!(
             validate_username(&"x".repeat(65)),
             Err(AuthError::BadUsername)
-        );
-        assert_eq!(validate_password("short"), Err(AuthError::PasswordTooShort));
+        ));
+        assert!(matches!(
+            validate_password("short"),
+            Err(AuthError::PasswordTooShort)
+        ));
         assert!(validate_password("long enough pw").is_ok());
-        assert_eq!(
+        assert!(matches!(
             validate_password(&"x".repeat(257)),
             Err(AuthError::PasswordTooLong)
-        );
+        ));
     }
 
     #[test]

@@ -324,7 +324,7 @@ pub struct RedeemInput {
     pub lang: String,
 }
 
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum RedeemError {
     #[error("no invite has that code")]
     NotFound,
@@ -355,8 +355,8 @@ pub enum RedeemError {
     /// The address has tried too many unknown codes (see `public::lookup`).
     #[error("too many unknown codes from this address")]
     RateLimited,
-    #[error("database error: {0}")]
-    Store(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 /// One field a person must fix: the Fluent key saying how, and the value it is about (`$value`).
@@ -374,12 +374,6 @@ impl FieldProblem {
             key,
             value: None,
         }
-    }
-}
-
-impl From<crate::store::StoreError> for RedeemError {
-    fn from(e: crate::store::StoreError) -> Self {
-        RedeemError::Store(e.to_string())
     }
 }
 
@@ -708,7 +702,7 @@ pub async fn redeem(
                 .unwrap_or(Unusable::UsedUp);
             return Err(RedeemError::Unusable(why));
         }
-        Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.to_string())),
+        Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.into())),
     };
 
     let (grants, refused) =

@@ -601,8 +601,9 @@ fn api_error(e: RedeemError) -> AppError {
         tracing::error!(error = %msg, "redemption failed");
         return AppError::internal();
     }
-    let mut err = unusable(e.clone());
-    err.field = e.field();
+    let field = e.field();
+    let mut err = unusable(e);
+    err.field = field;
     err
 }
 

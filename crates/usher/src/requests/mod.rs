@@ -28,7 +28,7 @@ pub struct RequestInput {
     pub lang: String,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("requests are closed")]
     Closed,
@@ -45,14 +45,8 @@ pub enum SubmitError {
     RateLimited,
     #[error("too many requests for this email")]
     TooManyForEmail,
-    #[error("database error: {0}")]
-    Store(String),
-}
-
-impl From<crate::store::StoreError> for SubmitError {
-    fn from(e: crate::store::StoreError) -> Self {
-        SubmitError::Store(e.to_string())
-    }
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
