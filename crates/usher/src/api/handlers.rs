@@ -481,36 +481,11 @@ async fn invites_set(
     state: &AppState,
     actor: &str,
     code: &str,
-    disabled: Option<bool>,
+    change: crate::invites::InviteChange,
 ) -> AppResult<Response> {
     let invite = invite_load(state, code).await?;
-    let action = match disabled {
-        Some(d) => {
-            state.store.set_invite_disabled(invite.id, d).await?;
-            if d {
-                "invite.disabled"
-            } else {
-                "invite.enabled"
-            }
-        }
-        None => {
-            state.store.delete_invite(invite.id).await?;
-            "invite.deleted"
-        }
-    };
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor,
-                action,
-                subject: Some(&invite.code),
-                detail: None,
-            },
-            state.clock.now(),
-        )
-        .await?;
-    if disabled.is_none() {
+    crate::invites::change(state, &invite, change, actor).await?;
+    if change == crate::invites::InviteChange::Delete {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let fresh = invite_load(state, code).await?;
@@ -522,7 +497,13 @@ async fn invites_disable(
     c: ApiCaller,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    invites_set(&state, &c.actor, &code, Some(true)).await
+    invites_set(
+        &state,
+        &c.actor,
+        &code,
+        crate::invites::InviteChange::Disable,
+    )
+    .await
 }
 
 async fn invites_enable(
@@ -530,7 +511,13 @@ async fn invites_enable(
     c: ApiCaller,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    invites_set(&state, &c.actor, &code, Some(false)).await
+    invites_set(
+        &state,
+        &c.actor,
+        &code,
+        crate::invites::InviteChange::Enable,
+    )
+    .await
 }
 
 async fn invites_delete(
@@ -538,7 +525,13 @@ async fn invites_delete(
     c: ApiCaller,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    invites_set(&state, &c.actor, &code, None).await
+    invites_set(
+        &state,
+        &c.actor,
+        &code,
+        crate::invites::InviteChange::Delete,
+    )
+    .await
 }
 
 async fn requests_list(

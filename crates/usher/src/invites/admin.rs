@@ -8,7 +8,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::rules::{self, Badge};
-use super::{CreateError, CreateInput, TargetInput};
+use super::{CreateError, CreateInput, InviteChange, TargetInput};
 use crate::store::invites::{InviteFilter, InviteRow};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, has_field};
@@ -305,32 +305,19 @@ pub async fn qr_svg(
         .into_response())
 }
 
-async fn set_disabled(
+async fn change(
     state: &AppState,
     admin: &Admin,
     code: &str,
-    disabled: bool,
+    change: InviteChange,
 ) -> AppResult<Response> {
     let invite = load(state, code).await?;
-    state.store.set_invite_disabled(invite.id, disabled).await?;
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor: &admin.session.username,
-                action: if disabled {
-                    "invite.disabled"
-                } else {
-                    "invite.enabled"
-                },
-                subject: Some(&invite.code),
-                detail: None,
-            },
-            state.clock.now(),
-        )
-        .await?;
-    let done = if disabled { "disabled" } else { "enabled" };
-    Ok(Redirect::to(&format!("/admin/invites/{}?done={done}", invite.code)).into_response())
+    super::change(state, &invite, change, &admin.session.username).await?;
+    let to = match change {
+        InviteChange::Delete => "/admin/invites?done=deleted".to_string(),
+        _ => format!("/admin/invites/{}?done={}", invite.code, change.done()),
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 pub async fn disable(
@@ -338,7 +325,7 @@ pub async fn disable(
     admin: Admin,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    set_disabled(&state, &admin, &code, true).await
+    change(&state, &admin, &code, InviteChange::Disable).await
 }
 
 pub async fn enable(
@@ -346,7 +333,7 @@ pub async fn enable(
     admin: Admin,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    set_disabled(&state, &admin, &code, false).await
+    change(&state, &admin, &code, InviteChange::Enable).await
 }
 
 pub async fn delete(
@@ -354,21 +341,7 @@ pub async fn delete(
     admin: Admin,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    let invite = load(&state, &code).await?;
-    state.store.delete_invite(invite.id).await?;
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor: &admin.session.username,
-                action: "invite.deleted",
-                subject: Some(&invite.code),
-                detail: None,
-            },
-            state.clock.now(),
-        )
-        .await?;
-    Ok(Redirect::to("/admin/invites?done=deleted").into_response())
+    change(&state, &admin, &code, InviteChange::Delete).await
 }
 
 /// `/admin/invites.csv?batch=…`: a bulk batch (or every invite) as code,link.

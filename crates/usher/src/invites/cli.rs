@@ -1,6 +1,6 @@
 //! `usher invite …`: create, list, disable and delete invites from a terminal or script.
 
-use super::{CreateInput, TargetInput};
+use super::{CreateInput, InviteChange, TargetInput};
 use crate::store::invites::InviteFilter;
 use crate::web::AppState;
 
@@ -46,9 +46,9 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
     match cmd {
         Command::Create(a) => create(state, *a).await,
         Command::List { json } => list(state, json).await,
-        Command::Disable { code } => toggle(state, &code, Some(true)).await,
-        Command::Enable { code } => toggle(state, &code, Some(false)).await,
-        Command::Delete { code } => toggle(state, &code, None).await,
+        Command::Disable { code } => toggle(state, &code, InviteChange::Disable).await,
+        Command::Enable { code } => toggle(state, &code, InviteChange::Enable).await,
+        Command::Delete { code } => toggle(state, &code, InviteChange::Delete).await,
     }
 }
 
@@ -251,7 +251,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
 }
 
 /// Disables (`Some(true)`), enables (`Some(false)`) or deletes (`None`) an invite.
-async fn toggle(state: &AppState, code: &str, disable: Option<bool>) -> Result<(), String> {
+async fn toggle(state: &AppState, code: &str, change: InviteChange) -> Result<(), String> {
     let normalized = super::rules::normalize_code(code)
         .ok_or_else(|| format!("`{code}` is not an invite code"))?;
     let invite = state
@@ -260,37 +260,10 @@ async fn toggle(state: &AppState, code: &str, disable: Option<bool>) -> Result<(
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no invite has the code `{normalized}`: see `usher invite list`"))?;
-    let action = match disable {
-        Some(d) => {
-            state
-                .store
-                .set_invite_disabled(invite.id, d)
-                .await
-                .map_err(|e| e.to_string())?;
-            if d { "disabled" } else { "enabled" }
-        }
-        None => {
-            state
-                .store
-                .delete_invite(invite.id)
-                .await
-                .map_err(|e| e.to_string())?;
-            "deleted"
-        }
-    };
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor: "cli",
-                action: &format!("invite.{action}"),
-                subject: Some(&invite.code),
-                detail: None,
-            },
-            state.clock.now(),
-        )
+    super::change(state, &invite, change, "cli")
         .await
         .map_err(|e| e.to_string())?;
+    let action = change.done();
     println!("invite {} {action}", invite.code);
     Ok(())
 }

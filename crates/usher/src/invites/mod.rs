@@ -267,6 +267,54 @@ async fn create_in_batch(
     Err(CreateError::CodeTaken(code))
 }
 
+/// What the owner can do to an invite as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteChange {
+    /// Its link stops working.
+    Disable,
+    Enable,
+    /// Gone from the list; members who joined through it keep their access.
+    Delete,
+}
+
+impl InviteChange {
+    /// The past tense, for notices and the CLI: `disabled`, `enabled`, `deleted`.
+    pub fn done(self) -> &'static str {
+        match self {
+            InviteChange::Disable => "disabled",
+            InviteChange::Enable => "enabled",
+            InviteChange::Delete => "deleted",
+        }
+    }
+}
+
+/// Switches an invite off or on, or deletes it, and records who did: the one path the pages,
+/// the API and the CLI take.
+pub async fn change(
+    state: &AppState,
+    invite: &InviteRow,
+    change: InviteChange,
+    actor: &str,
+) -> Result<(), crate::store::StoreError> {
+    match change {
+        InviteChange::Disable => state.store.set_invite_disabled(invite.id, true).await?,
+        InviteChange::Enable => state.store.set_invite_disabled(invite.id, false).await?,
+        InviteChange::Delete => state.store.delete_invite(invite.id).await?,
+    }
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action: &format!("invite.{}", change.done()),
+                subject: Some(&invite.code),
+                detail: None,
+            },
+            state.clock.now(),
+        )
+        .await
+}
+
 /// The link people open.
 pub fn invite_url(state: &AppState, code: &str) -> String {
     format!("{}/i/{}", state.public.base(), code)
