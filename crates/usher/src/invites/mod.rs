@@ -753,22 +753,17 @@ pub async fn redeem(
         Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.into())),
     };
 
-    let (grants, refused) =
-        jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
-    if let Some((failed_grant, error)) = refused {
-        let server = grants
-            .iter()
-            .find(|g| g.id == failed_grant)
-            .map(|g| g.server_name.clone())
-            .unwrap_or_default();
-        if jobs::undo_grants(state, &grants, failed_grant).await? {
-            state
-                .store
-                .release_redemption(reservation.member_id, invite.id)
-                .await?;
-        }
-        return Err(refusal(server, &error));
-    }
+    let grants = match jobs::provision_or_undo(
+        state,
+        reservation.member_id,
+        &reservation.job_ids,
+        Some(invite.id),
+    )
+    .await?
+    {
+        jobs::Setup::Made(grants) => grants,
+        jobs::Setup::Refused { server, error } => return Err(refusal(server, &error)),
+    };
     state
         .store
         .append_member_event(

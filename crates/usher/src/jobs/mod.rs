@@ -626,7 +626,7 @@ pub(crate) async fn server_client(
 
 /// Provisions a new member's grants at once. Transient failures stay queued for the worker;
 /// the first permanent refusal is returned with the grant it hit.
-pub async fn provision_now(
+async fn provision_now(
     state: &AppState,
     member_id: i64,
     job_ids: &[i64],
@@ -642,10 +642,46 @@ pub async fn provision_now(
     Ok((state.store.member_grants(member_id).await?, refused))
 }
 
+/// What setting up a new member's access came to.
+pub enum Setup {
+    /// Every grant is made or queued for the worker.
+    Made(Vec<GrantRow>),
+    /// A server refused for good; what was made elsewhere is being taken back.
+    Refused { server: String, error: MediaError },
+}
+
+/// Provisions a new member's grants at once. On a permanent refusal it takes back what was
+/// already made on other servers and, once all of it is undone, forgets the member, freeing
+/// the use of `invite` when the member came through one. The one path for redemptions and
+/// approvals alike.
+pub async fn provision_or_undo(
+    state: &AppState,
+    member_id: i64,
+    job_ids: &[i64],
+    invite: Option<i64>,
+) -> Result<Setup, StoreError> {
+    let (grants, refused) = provision_now(state, member_id, job_ids).await?;
+    let Some((failed, error)) = refused else {
+        return Ok(Setup::Made(grants));
+    };
+    let server = grants
+        .iter()
+        .find(|g| g.id == failed)
+        .map(|g| g.server_name.clone())
+        .unwrap_or_default();
+    if undo_grants(state, &grants, failed).await? {
+        match invite {
+            Some(invite_id) => state.store.release_redemption(member_id, invite_id).await?,
+            None => state.store.delete_member(member_id).await?,
+        }
+    }
+    Ok(Setup::Refused { server, error })
+}
+
 /// Takes back what a refused setup already made on other servers: queued provisioning is
 /// cancelled and made access is removed. True when everything is undone now; otherwise the
 /// removals stay queued and the member must be kept so the access is not forgotten.
-pub async fn undo_grants(
+async fn undo_grants(
     state: &AppState,
     grants: &[GrantRow],
     except: i64,

@@ -415,32 +415,28 @@ pub async fn approve(
             // Only invites can be used up or redeemed twice; a request's member is always new.
             Err(e) => return Err(DecideError::Invalid(e.to_string())),
         };
-        let (made, refused) =
-            jobs::provision_now(state, reservation.member_id, &reservation.job_ids).await?;
-        if let Some((failed, error)) = refused {
-            let server = made
-                .iter()
-                .find(|g| g.id == failed)
-                .map(|g| g.server_name.clone())
-                .unwrap_or_default();
-            if jobs::undo_grants(state, &made, failed).await? {
-                state.store.delete_member(reservation.member_id).await?;
-            }
-            let message = error.to_string();
-            state
-                .store
-                .reopen_request(id, &format!("{server}: {message}"))
+        let setup =
+            jobs::provision_or_undo(state, reservation.member_id, &reservation.job_ids, None)
                 .await?;
-            event(
-                state,
-                actor,
-                "request.approval_failed",
-                &request,
-                Some(&message),
-            )
-            .await?;
-            return Err(DecideError::Refused { server, message });
-        }
+        let made = match setup {
+            jobs::Setup::Made(made) => made,
+            jobs::Setup::Refused { server, error } => {
+                let message = error.to_string();
+                state
+                    .store
+                    .reopen_request(id, &format!("{server}: {message}"))
+                    .await?;
+                event(
+                    state,
+                    actor,
+                    "request.approval_failed",
+                    &request,
+                    Some(&message),
+                )
+                .await?;
+                return Err(DecideError::Refused { server, message });
+            }
+        };
         member_id = Some(reservation.member_id);
         for g in &made {
             parts.push(format!(
