@@ -652,7 +652,16 @@ pub async fn redeem(
     code: &str,
     input: &RedeemInput,
 ) -> Result<Redeemed, RedeemError> {
-    let open = open(state, code).await?;
+    redeem_opened(state, &open(state, code).await?, input).await
+}
+
+/// [`redeem`] an invite the caller already opened (the page or API call that checked the code
+/// first), so it is read once.
+pub async fn redeem_opened(
+    state: &AppState,
+    open: &OpenInvite,
+    input: &RedeemInput,
+) -> Result<Redeemed, RedeemError> {
     let invite = &open.invite;
     if let Some(hash) = &invite.passphrase_hash {
         if input.passphrase.len() > rules::MAX_PASSPHRASE {

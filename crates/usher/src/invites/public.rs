@@ -378,7 +378,7 @@ pub async fn redeem_form(
         accepted_rules: form.accept_rules == "on",
         lang: visitor.lang.to_string(),
     };
-    match super::redeem(&state, &open.invite.code, &input).await {
+    match super::redeem_opened(&state, &open, &input).await {
         Ok(done) => Ok(welcomed(&state, &open.invite.code, done.member_id)),
         Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => Err(unusable(e)),
         Err(RedeemError::Store(e)) => {
@@ -563,9 +563,10 @@ pub async fn plex_back(
     if only_plex {
         let input = RedeemInput {
             plex_account: account.clone(),
+            lang: visitor.lang.to_string(),
             ..Default::default()
         };
-        return match super::redeem(&state, &code, &input).await {
+        return match super::redeem_opened(&state, &open, &input).await {
             Ok(done) => Ok(welcomed(&state, &code, done.member_id)),
             Err(e @ (RedeemError::NotFound | RedeemError::Unusable(_))) => Err(unusable(e)),
             Err(RedeemError::Store(e)) => {
@@ -665,7 +666,7 @@ pub async fn api_redeem(
     {
         return Err(AppError::too_many_requests());
     }
-    lookup(&state, &visitor, &code).await.map_err(api_error)?;
+    let open = lookup(&state, &visitor, &code).await.map_err(api_error)?;
     let input = RedeemInput {
         plex_account: body.plex_username.unwrap_or_default(),
         email: body.email.unwrap_or_default(),
@@ -676,7 +677,7 @@ pub async fn api_redeem(
         accepted_rules: body.accept_rules,
         lang: visitor.lang.to_string(),
     };
-    let done: Redeemed = super::redeem(&state, &code, &input)
+    let done: Redeemed = super::redeem_opened(&state, &open, &input)
         .await
         .map_err(api_error)?;
     Ok((StatusCode::CREATED, Json(redeemed_json(&done))).into_response())

@@ -314,6 +314,19 @@ pub struct Approved {
     pub invite_url: Option<String>,
 }
 
+/// Why a decision found the request no longer pending: decided by someone else, or expired
+/// (its time ran out though the sweep has not marked it yet).
+async fn already_decided(state: &AppState, id: i64) -> DecideError {
+    match state.store.request(id).await {
+        Ok(Some(current)) if current.status == "pending" => {
+            DecideError::AlreadyDecided("expired".into())
+        }
+        Ok(Some(current)) => DecideError::AlreadyDecided(current.status),
+        Ok(None) => DecideError::NotFound,
+        Err(e) => e.into(),
+    }
+}
+
 /// Approves a pending request with the chosen libraries. Exactly one approval wins however many
 /// times it is pressed; a refusal puts the request back to pending with the reason.
 pub async fn approve(
@@ -365,17 +378,7 @@ pub async fn approve(
         .decide_request(id, "approved", actor, None, now)
         .await?
     {
-        let current = state
-            .store
-            .request(id)
-            .await?
-            .ok_or(DecideError::NotFound)?;
-        let status = if current.status == "pending" {
-            "expired".to_string()
-        } else {
-            current.status
-        };
-        return Err(DecideError::AlreadyDecided(status));
+        return Err(already_decided(state, id).await);
     }
 
     let mut parts = Vec::new();
@@ -590,17 +593,7 @@ pub async fn decline(
         .decide_request(id, "declined", actor, reason.as_deref(), state.clock.now())
         .await?
     {
-        let current = state
-            .store
-            .request(id)
-            .await?
-            .ok_or(DecideError::NotFound)?;
-        let status = if current.status == "pending" {
-            "expired".to_string()
-        } else {
-            current.status
-        };
-        return Err(DecideError::AlreadyDecided(status));
+        return Err(already_decided(state, id).await);
     }
     event(
         state,
