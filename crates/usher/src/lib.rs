@@ -12,6 +12,7 @@ pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod crypto;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod files;

@@ -31,6 +31,7 @@ enum Command {
         bind: Option<String>,
     },
     /// Try usher without a media server: fake Plex and Jellyfin, an admin and an invite
+    #[cfg(feature = "demo")]
     Demo {
         /// Address to listen on
         #[arg(long, default_value = "127.0.0.1:9450")]
@@ -319,6 +320,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())
         }
+        #[cfg(feature = "demo")]
         Command::Demo { bind } => {
             let config = load_config(&cli, Vec::new())?;
             init_logging(&config, Some("warn"));
