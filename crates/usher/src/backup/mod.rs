@@ -3,10 +3,6 @@
 //! keep `secret.key` (or `USHER_SECRET_KEY`) with the backups, or stored tokens cannot be read.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
-
-use sqlx::Connection;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 
 use crate::clock::Timestamp;
 use crate::store::Store;
@@ -31,14 +27,8 @@ pub enum BackupError {
     },
     #[error("usher is running on this data dir: stop it first, then restore")]
     InUse,
-    #[error("database error: {0}")]
-    Db(String),
-}
-
-impl From<sqlx::Error> for BackupError {
-    fn from(e: sqlx::Error) -> Self {
-        BackupError::Db(e.to_string())
-    }
+    #[error(transparent)]
+    Db(#[from] crate::store::StoreError),
 }
 
 /// Writes a consistent copy of the live database to `out` (which must not exist).
@@ -61,10 +51,7 @@ pub async fn backup(store: &Store, out: &Path) -> Result<u64, BackupError> {
         message: e.to_string(),
     })?;
     // One statement, one read transaction: every committed row up to that moment, nothing half.
-    sqlx::query("VACUUM INTO ?")
-        .bind(target)
-        .execute(store.pool())
-        .await?;
+    store.copy_to(target).await?;
     let size = std::fs::metadata(out).map(|m| m.len()).unwrap_or(0);
     Ok(size)
 }
@@ -77,13 +64,6 @@ pub struct Checked {
     pub invites: i64,
 }
 
-async fn open_readonly(path: &Path) -> Result<SqliteConnection, BackupError> {
-    let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-        .read_only(true)
-        .create_if_missing(false);
-    Ok(SqliteConnection::connect_with(&opts).await?)
-}
-
 /// Checks a backup: a SQLite file that passes `PRAGMA integrity_check`, with usher's schema at a
 /// version this build understands.
 pub async fn check(path: &Path) -> Result<Checked, BackupError> {
@@ -94,23 +74,18 @@ pub async fn check(path: &Path) -> Result<Checked, BackupError> {
             message: "no such file".into(),
         });
     }
-    let mut conn = open_readonly(path)
-        .await
-        .map_err(|_| BackupError::NotUsher(name.clone()))?;
-    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|_| BackupError::NotUsher(name.clone()))?;
-    if integrity != "ok" {
+    let facts = crate::store::files::inspect(path)
+        .await?
+        .ok_or_else(|| BackupError::NotUsher(name.clone()))?;
+    if facts.integrity != "ok" {
         return Err(BackupError::Damaged {
             path: name,
-            message: integrity,
+            message: facts.integrity,
         });
     }
-    let schema: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|_| BackupError::NotUsher(name.clone()))?;
+    let schema = facts
+        .schema
+        .ok_or_else(|| BackupError::NotUsher(name.clone()))?;
     if schema > crate::store::schema_version() {
         return Err(BackupError::TooNew {
             path: name,
@@ -118,19 +93,10 @@ pub async fn check(path: &Path) -> Result<Checked, BackupError> {
             known: crate::store::schema_version(),
         });
     }
-    let members = sqlx::query_scalar("SELECT COUNT(*) FROM members")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap_or(0);
-    let invites = sqlx::query_scalar("SELECT COUNT(*) FROM invites")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap_or(0);
-    conn.close().await?;
     Ok(Checked {
         schema,
-        members,
-        invites,
+        members: facts.members,
+        invites: facts.invites,
     })
 }
 

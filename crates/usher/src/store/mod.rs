@@ -4,6 +4,7 @@
 pub mod admins;
 pub mod api_keys;
 pub mod events;
+pub mod files;
 pub mod invites;
 pub mod members;
 pub mod notify;
