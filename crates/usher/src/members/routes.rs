@@ -61,16 +61,12 @@ fn shown_state(g: &MemberGrantRow) -> &str {
     }
 }
 
-fn tone(state: &str) -> &'static str {
-    // `failing` is the page's own state: a job keeps failing.
-    match state {
-        s if s == GrantStatus::Active.as_str() => "ok",
-        s if s == "failing"
-            || s == GrantStatus::Failed.as_str()
-            || s == GrantStatus::Removed.as_str() =>
-        {
-            "bad"
-        }
+/// The colour of a grant's badge: a job that keeps failing is as bad as an ended grant.
+fn tone(g: &MemberGrantRow) -> &'static str {
+    match g.grant.status {
+        _ if g.failing_kind.is_some() => "bad",
+        GrantStatus::Active => "ok",
+        GrantStatus::Failed | GrantStatus::Removed => "bad",
         _ => "warn",
     }
 }
@@ -90,7 +86,7 @@ fn grant_view(
     Ok(context! {
         grant => ser(&g.grant),
         state => shown,
-        tone => tone(shown),
+        tone => tone(g),
         libraries,
         gone => g.gone_at.is_some() && g.grant.status != GrantStatus::Removed,
         gone_at => g.gone_at,

@@ -489,22 +489,15 @@ async fn the_request_profile_is_where_every_approval_starts() {
         .await
         .unwrap();
     let by_api = submit_request(&w, "Wes", "bob@example.com").await;
-    let key = crate::api::api_key(&w.app, "test").await;
-    let res = reqwest::Client::new()
-        .post(w.app.url(&format!("/api/v1/requests/{by_api}/approve")))
-        .bearer_auth(&key)
-        .json(
-            &json!({"servers": [{"server_id": w.plex_id, "permissions": {"allow_live_tv": true}}]}),
-        )
-        .send()
+    let (status, v) = crate::api::api(&w)
         .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::OK,
-        "{}",
-        res.text().await.unwrap()
-    );
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{by_api}/approve"),
+            Some(json!({"servers": [{"server_id": w.plex_id, "permissions": {"allow_live_tv": true}}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{v}");
     let s = share("bob@example.com");
     assert_eq!(
         s.section_ids,
@@ -598,16 +591,16 @@ async fn content_filters_are_set_from_the_invite_form_the_api_and_the_cli() {
     assert_eq!(s.filter_movies, "contentRating=G%2CPG");
 
     // The API: named fields change, the rest keeps the server's defaults (camera upload).
-    let key = crate::api::api_key(&w.app, "test").await;
-    let res = reqwest::Client::new()
-        .post(w.app.url("/api/v1/invites"))
-        .bearer_auth(&key)
-        .json(&json!({"servers": [{"server_id": w.plex_id, "permissions": {"filter_television": "label!=horror"}}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let v: Value = res.json().await.unwrap();
+    let api = crate::api::api(&w).await;
+    let invite = |permissions: Value| {
+        api.call(
+            "POST",
+            "/api/v1/invites",
+            Some(json!({"servers": [{"server_id": w.plex_id, "permissions": permissions}]})),
+        )
+    };
+    let (status, v) = invite(json!({"filter_television": "label!=horror"})).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
     let api_code = v["code"].as_str().unwrap().to_string();
     redeem(&w, &api_code, json!({"email": "bob@example.com"})).await;
     let s = w
@@ -618,15 +611,8 @@ async fn content_filters_are_set_from_the_invite_form_the_api_and_the_cli() {
         .unwrap();
     assert_eq!(s.filter_television, "label!=horror");
     assert!(s.allow_camera_upload, "the default the call left out");
-    let res = reqwest::Client::new()
-        .post(w.app.url("/api/v1/invites"))
-        .bearer_auth(&key)
-        .json(&json!({"servers": [{"server_id": w.plex_id, "permissions": {"filter_music": "label"}}]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let v: Value = res.json().await.unwrap();
+    let (status, v) = invite(json!({"filter_music": "label"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(v["error"]["field"], "filter_music", "{v}");
 
     // The CLI.

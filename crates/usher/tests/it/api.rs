@@ -15,14 +15,14 @@ pub async fn api_key(app: &TestApp, name: &str) -> String {
     page[start..start + page[start..].find('"').unwrap()].to_string()
 }
 
-struct Api {
+pub struct Api {
     base: String,
     key: String,
     http: reqwest::Client,
 }
 
 impl Api {
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
         let url = format!("{}{}", self.base, path);
         let mut req = match method {
             "GET" => self.http.get(url),
@@ -48,7 +48,7 @@ impl Api {
     }
 }
 
-async fn api(w: &World) -> Api {
+pub async fn api(w: &World) -> Api {
     Api {
         base: w.app.base.clone(),
         key: api_key(&w.app, "script").await,
