@@ -126,14 +126,14 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
 
     // A waiting request, so the queue and the bot have something to show.
-    let mut settings = crate::settings::load(&state.store)
-        .await
-        .map_err(|e| e.to_string())?;
+    let mut settings = state.store.settings().await.map_err(|e| e.to_string())?;
     settings.owner_name = "Demo owner".into();
     settings.telegram.token_sealed = Some(state.key.seal(fakes::telegram::TOKEN));
     settings.telegram.allowed_ids = vec![fakes::telegram::OWNER_ID];
     settings.telegram.chat_id = Some(fakes::telegram::OWNER_ID);
-    crate::settings::save(&state.store, &settings, state.clock.now())
+    state
+        .store
+        .save_settings(&settings, state.clock.now())
         .await
         .map_err(|e| e.to_string())?;
     crate::requests::submit(

@@ -4,8 +4,7 @@
 //! bound, setup token issued); [`App::run_until`] serves until a shutdown signal. Tests drive the
 //! same two calls on port 0 with a manual clock.
 
-pub mod access;
-pub mod api;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod backup;
@@ -16,19 +15,25 @@ pub mod crypto;
 pub mod demo;
 pub mod domain;
 pub mod files;
+pub mod home;
 pub mod invites;
 pub mod jobs;
 pub mod members;
+pub mod metrics;
 pub mod notify;
 pub mod onboarding;
 pub mod profiles;
 pub mod public_url;
+pub mod ratelimit;
 pub mod requests;
+pub mod router;
 pub mod servers;
 pub mod settings;
+pub mod state;
 pub mod store;
 pub mod telegram;
 pub mod text;
+pub mod ui;
 pub mod web;
 
 use std::future::Future;
@@ -38,8 +43,8 @@ use std::time::Duration;
 
 use clock::Clock;
 pub use config::Config;
+use state::AppState;
 use store::Store;
-use web::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -97,16 +102,16 @@ pub fn secret_key(config: &Config) -> Result<crypto::SecretKey, StartError> {
 pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, StartError> {
     let store = open_store(&config, &clock).await?;
     let key = secret_key(&config)?;
-    let media = servers::MediaEnv::load(&store, &config, clock.now()).await?;
-    let i18n = Arc::new(web::i18n::I18n::load());
-    let assets = Arc::new(web::assets::Assets::load());
+    let media = state::MediaEnv::load(&store, &config, clock.now()).await?;
+    let i18n = Arc::new(ui::i18n::I18n::load());
+    let assets = Arc::new(ui::assets::Assets::load());
     let override_dir = config.data_dir.join("templates");
-    let templates = Arc::new(web::templates::environment(
+    let templates = Arc::new(ui::templates::environment(
         i18n.clone(),
         assets.clone(),
         override_dir.is_dir().then_some(override_dir),
     ));
-    let limits = Arc::new(web::Limits::from_config(&config));
+    let limits = Arc::new(state::Limits::from_config(&config));
     let csp = web::content_security_policy(&config);
     let public = public_url::PublicUrl::load(&store, config.public_url.as_deref(), config.bind)
         .await
@@ -120,10 +125,10 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         i18n,
         assets,
         limits,
-        metrics: Arc::new(web::metrics::Metrics::default()),
+        metrics: Arc::new(metrics::Metrics::default()),
         media: Arc::new(media),
         jobs_wake: Arc::new(tokio::sync::Notify::new()),
-        notifier: Arc::new(notify::Notifier::new()),
+        notifier: Arc::new(state::Notifier::new()),
         csp,
         public: Arc::new(public),
     })
@@ -205,7 +210,7 @@ impl App {
             ..
         } = self;
         let store = state.store.clone();
-        let router = web::router(state.clone());
+        let router = router::router(state.clone());
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
         let graceful = async move {

@@ -452,7 +452,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             result
         }
         Command::Openapi => {
-            print!("{}", usher::api::spec::document_text());
+            print!("{}", usher::router::openapi_text());
             Ok(())
         }
         Command::Healthcheck { url } => {

@@ -1,5 +1,14 @@
 //! Checks on text people type: what cannot belong in a name, an address or a path.
 
+/// Text made safe to place inside HTML or XML, attribute values included (Telegram's HTML
+/// messages and the dashboard's SVG chart; pages are escaped by their templates).
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Characters that print nothing a reader can see or that break a line: control characters,
 /// the Unicode line and paragraph separators, zero-width and direction marks, and U+FFFD (the
 /// mark left where bytes were not text).
@@ -32,6 +41,14 @@ pub fn form_is_utf8(body: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn html_is_escaped_for_text_and_attributes() {
+        assert_eq!(
+            escape_html("<b>Tom & \"Jerry\"</b>"),
+            "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"
+        );
+    }
 
     #[test]
     fn invisible_and_line_breaking_characters_are_unprintable() {

@@ -1,6 +1,8 @@
 //! The audit log: `/admin/events`, every recorded event with filters (actor, action, member,
 //! server, dates) and paging, and `/admin/events.csv` with the same filters for spreadsheets.
 
+pub mod api;
+
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -9,10 +11,11 @@ use minijinja::context;
 use serde::Deserialize;
 
 use crate::clock::Timestamp;
+use crate::state::AppState;
 use crate::store::events::{AuditRow, EventPage, EventQuery};
 use crate::web::error::{AppError, AppResult};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{page, ser};
 
 pub const PAGE_SIZE: i64 = 50;
 /// Rows per database read while a CSV export streams.
@@ -20,7 +23,8 @@ const CSV_BATCH: i64 = 500;
 
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     use crate::web::Access::Admin;
-    r.get("/admin/events", Admin, list)
+    r.api(api::endpoints())
+        .get("/admin/events", Admin, list)
         .get("/admin/events.csv", Admin, csv)
 }
 

@@ -10,10 +10,21 @@ use argon2::password_hash::phc::PasswordHash;
 
 use crate::clock::Timestamp;
 use crate::crypto;
+use crate::state::AppState;
 use crate::store::Store;
-use crate::web::AppState;
 use crate::web::error::AppError;
 use crate::web::visitor::AdminSession;
+
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Public;
+    use routes::*;
+    r.get("/setup", Public, setup_page)
+        .post("/setup", Public, setup_submit)
+        .get("/login", Public, login_page)
+        .post("/login", Public, login_submit)
+        .post("/logout", Public, logout)
+}
 
 const SETUP_TOKEN_KEY: &str = "setup_token_hash";
 pub const MIN_PASSWORD: usize = 10;

@@ -7,12 +7,13 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{AuthError, complete_setup, setup_token_valid, start_session};
+use crate::ratelimit::Locked;
+use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
-use crate::web::ratelimit::Locked;
 use crate::web::visitor::{SESSION_COOKIE, Visitor, set_cookie};
-use crate::web::{AppState, local_path, page};
+use crate::web::{local_path, page};
 
 #[derive(Deserialize)]
 pub struct SetupQuery {
@@ -104,7 +105,7 @@ pub async fn setup_submit(
     }
     let public_url = match form.public_url.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) if !public_locked => match crate::public_url::BaseUrl::parse(raw) {
+        Some(raw) if !public_locked => match crate::domain::base_url::BaseUrl::parse(raw) {
             Ok(url) => Some(url),
             Err(_) => return retry("public-url-invalid"),
         },

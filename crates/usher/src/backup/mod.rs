@@ -202,7 +202,7 @@ pub async fn scheduled(
 }
 
 /// The scheduler of a running server.
-pub async fn worker(state: crate::web::AppState) {
+pub async fn worker(state: crate::state::AppState) {
     let hours = state.config.backup_hours;
     if hours == 0 {
         return;

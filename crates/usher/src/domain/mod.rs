@@ -2,6 +2,11 @@
 //! Stored columns decode straight into these (`sqlx::Type`), so the spelling in the database is
 //! written once, in the `rename_all` below.
 
+pub mod access;
+pub mod base_url;
+pub mod rules;
+pub mod settings;
+
 use serde::Serialize;
 
 /// What a queued job does to a grant.

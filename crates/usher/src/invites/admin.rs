@@ -7,13 +7,14 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::rules::{self, Badge};
 use super::{CreateError, CreateInput, InviteChange, TargetInput};
+use crate::domain::rules::{self, Badge};
+use crate::state::AppState;
 use crate::store::invites::{InviteFilter, InviteRow};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, picker, ser};
+use crate::web::{page, picker, ser};
 
 /// An invite as lists and pages show it.
 pub fn invite_view(state: &AppState, invite: &InviteRow) -> Value {

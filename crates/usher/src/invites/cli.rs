@@ -1,8 +1,8 @@
 //! `usher invite …`: create, list, disable and delete invites from a terminal or script.
 
 use super::{CreateInput, InviteChange, TargetInput};
+use crate::state::AppState;
 use crate::store::invites::InviteFilter;
-use crate::web::AppState;
 
 pub struct CreateArgs {
     pub servers: String,
@@ -67,7 +67,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
     let wanted_libraries = a.libraries.as_deref().map(split);
     // Flags switch permissions on; what no flag names keeps the server's default.
     let on = |flag: bool| flag.then_some(true);
-    let changes = crate::access::PermissionChanges {
+    let changes = crate::domain::access::PermissionChanges {
         allow_downloads: on(a.allow_downloads),
         allow_live_tv: on(a.allow_live_tv),
         allow_camera_upload: on(a.allow_camera_upload),
@@ -252,7 +252,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
 
 /// Disables (`Some(true)`), enables (`Some(false)`) or deletes (`None`) an invite.
 async fn toggle(state: &AppState, code: &str, change: InviteChange) -> Result<(), String> {
-    let normalized = super::rules::normalize_code(code)
+    let normalized = crate::domain::rules::normalize_code(code)
         .ok_or_else(|| format!("`{code}` is not an invite code"))?;
     let invite = state
         .store

@@ -2,22 +2,44 @@
 //! allowed, each redemption provisioned on every server the invite names.
 
 pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod public;
-pub mod rules;
 
 use media::Permissions;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
 use crate::domain::GrantStatus;
+use crate::domain::rules::{self, RuleError, Unusable};
 use crate::jobs;
+use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::invites::{
     GrantRow, InviteRow, InviteTargetRow, NewGrant, NewInvite, NewMember, NewTarget, ReserveError,
 };
-use crate::web::AppState;
-use rules::{RuleError, Unusable};
+
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    let r = r.api(api::endpoints());
+    use crate::web::Access::{Admin, Public};
+    r.get("/admin/invites", Admin, admin::list)
+        .post("/admin/invites", Admin, admin::create)
+        .get("/admin/invites/new", Admin, admin::new_form)
+        .get("/admin/invites.csv", Admin, admin::csv)
+        .get("/admin/invites/{code}", Admin, admin::detail)
+        .get("/admin/invites/{code}/qr.svg", Admin, admin::qr_svg)
+        .post("/admin/invites/{code}/disable", Admin, admin::disable)
+        .post("/admin/invites/{code}/enable", Admin, admin::enable)
+        .post("/admin/invites/{code}/delete", Admin, admin::delete)
+        // What friends see.
+        .get("/join", Public, public::join)
+        .get("/i/{code}", Public, public::show)
+        .post("/i/{code}", Public, public::redeem_form)
+        .get("/i/{code}/plex", Public, public::plex_back)
+        .post("/i/{code}/plex", Public, public::plex_start)
+        .get("/i/{code}/welcome", Public, public::welcome)
+}
 
 /// What the owner asks for on one server.
 #[derive(Debug, Clone)]
@@ -26,7 +48,7 @@ pub struct TargetInput {
     /// Sharing ids; `None` means the server's pre-checked libraries.
     pub libraries: Option<Vec<String>>,
     /// Changes to the server's defaults; `None` keeps them all.
-    pub permissions: Option<crate::access::PermissionChanges>,
+    pub permissions: Option<crate::domain::access::PermissionChanges>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,7 +91,7 @@ pub enum CreateError {
     #[error("{server}: {source}")]
     Permission {
         server: String,
-        source: crate::access::PermissionError,
+        source: crate::domain::access::PermissionError,
     },
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -205,12 +227,11 @@ async fn create_in_batch(
         if libraries.is_empty() {
             return Err(CreateError::NoLibrary(server.name.clone()));
         }
-        let permissions =
-            crate::access::permissions_for(&server, t.permissions.as_ref()).map_err(|source| {
-                CreateError::Permission {
-                    server: server.name.clone(),
-                    source,
-                }
+        let permissions = server
+            .permissions_with(t.permissions.as_ref())
+            .map_err(|source| CreateError::Permission {
+                server: server.name.clone(),
+                source,
             })?;
         targets.push(NewTarget {
             server_id: server.id,
@@ -501,7 +522,7 @@ impl RedeemError {
 pub struct OpenInvite {
     pub invite: InviteRow,
     pub targets: Vec<InviteTargetRow>,
-    pub settings: crate::settings::Settings,
+    pub settings: crate::domain::settings::Settings,
     pub rules: Vec<crate::store::onboarding::StepRow>,
 }
 
@@ -520,7 +541,7 @@ pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemErro
     let code = rules::normalize_code(code).ok_or(RedeemError::NotFound)?;
     let found = state
         .store
-        .invite_with_targets(&code, crate::settings::KEY)
+        .invite_with_targets(&code)
         .await?
         .ok_or(RedeemError::NotFound)?;
     let (invite, targets) = (found.invite, found.targets);
@@ -535,7 +556,7 @@ pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemErro
     Ok(OpenInvite {
         invite,
         targets,
-        settings: crate::settings::parse(found.settings.as_deref()),
+        settings: found.settings,
         rules: found.rules,
     })
 }
@@ -736,7 +757,7 @@ pub async fn redeem_opened(
         origin: "invite",
         invite_id: Some(invite.id),
         invite_code: Some(&invite.code),
-        lang: crate::web::i18n::supported(&input.lang).unwrap_or(crate::web::i18n::DEFAULT_LANG),
+        lang: crate::ui::i18n::supported(&input.lang).unwrap_or(crate::ui::i18n::DEFAULT_LANG),
     };
     let reservation = match state
         .store
@@ -869,7 +890,7 @@ async fn welcome(
             },
         )
         .with("guide", format!("{}/guide", state.public.base()));
-    let lang = crate::web::i18n::supported(lang).unwrap_or(crate::web::i18n::DEFAULT_LANG);
+    let lang = crate::ui::i18n::supported(lang).unwrap_or(crate::ui::i18n::DEFAULT_LANG);
     crate::notify::email_person(state, to, lang, &event).await;
     Ok(())
 }

@@ -8,12 +8,14 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{OpenInvite, RedeemError, RedeemInput, Redeemed, rules};
+use super::{OpenInvite, RedeemError, RedeemInput, Redeemed};
 use crate::domain::GrantStatus;
+use crate::domain::rules;
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{self, Form, path_id};
 use crate::web::visitor::Visitor;
-use crate::web::{AppState, page, ser};
+use crate::web::{page, ser};
 
 /// Turns "this code does not work" into the right page and status.
 fn unusable(e: RedeemError) -> AppError {
@@ -417,7 +419,7 @@ pub async fn welcome(
     let grants = state.store.member_grants(member_id).await?;
     let setting_up = grants.iter().any(|g| g.status == GrantStatus::Provisioning);
     let expires_at = grants.iter().filter_map(|g| g.expires_at).min();
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let mut with_steps = Vec::new();
     for g in &grants {
         let server = state.store.server(g.server_id).await?;
@@ -502,7 +504,7 @@ pub async fn plex_start(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let open = lookup(&state, &visitor, &code).await.map_err(unusable)?;
-    let auth = crate::servers::plex_auth(&state).map_err(media_failure)?;
+    let auth = state.plex_auth().map_err(media_failure)?;
     let pin = auth.create_pin().await.map_err(media_failure)?;
     let code = &open.invite.code;
     let forward = format!(
@@ -541,7 +543,7 @@ pub async fn plex_back(
             "the sign-in link was altered; start again",
         ));
     }
-    let auth = crate::servers::plex_auth(&state).map_err(media_failure)?;
+    let auth = state.plex_auth().map_err(media_failure)?;
     let Some(token) = auth.check_pin(pin).await.map_err(media_failure)? else {
         return Ok(page(
             &state,

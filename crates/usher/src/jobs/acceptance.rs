@@ -8,8 +8,8 @@ use media::{AccountStatus, MediaError, RemoteAccount};
 
 use crate::clock::Timestamp;
 use crate::domain::GrantStatus;
+use crate::state::AppState;
 use crate::store::StoreError;
-use crate::web::AppState;
 
 /// Seconds before each check of one pending share; the last one repeats.
 const SCHEDULE: [i64; 7] = [60, 120, 300, 600, 1200, 1800, 3600];

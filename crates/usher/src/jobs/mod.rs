@@ -12,11 +12,11 @@ pub mod acceptance;
 
 use media::{GrantSpec, Identity, MediaError};
 
+use crate::domain::rules::retry_delay;
 use crate::domain::{GrantStatus, JobKind};
-use crate::invites::rules::retry_delay;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::invites::{GrantRow, JobRow};
-use crate::web::AppState;
 
 /// How long a claimed job is ours before another worker may take it over, unless renewed.
 pub const LEASE_SECONDS: i64 = 30;
@@ -367,8 +367,8 @@ async fn provision(
 /// The access of `existing` grants (oldest first) and then `newer`, as one.
 fn combined(
     existing: &[GrantRow],
-    newer: Option<&crate::access::Terms>,
-) -> Result<Option<crate::access::Terms>, MediaError> {
+    newer: Option<&crate::domain::access::Terms>,
+) -> Result<Option<crate::domain::access::Terms>, MediaError> {
     let mut all = Vec::with_capacity(existing.len() + 1);
     for g in existing {
         all.push(g.terms().map_err(unreadable)?);
@@ -384,7 +384,7 @@ fn combined(
 async fn join_share(
     state: &AppState,
     grant: &GrantRow,
-    terms: &crate::access::Terms,
+    terms: &crate::domain::access::Terms,
     others: &[GrantRow],
 ) -> Result<(), StoreError> {
     let now = state.clock.now();
@@ -407,8 +407,10 @@ async fn join_share(
             now,
         )
         .await?;
-    let libraries =
-        crate::access::library_names(&state.store, grant.server_id, &terms.libraries).await?;
+    let libraries = state
+        .store
+        .library_names(grant.server_id, &terms.libraries)
+        .await?;
     let ends = terms
         .expires_at
         .map(|t| format!("until {}", &crate::clock::rfc3339(t)[..10]))
@@ -618,8 +620,8 @@ pub(crate) async fn server_client(
         .await
         .map_err(store_failed)?
         .ok_or_else(|| MediaError::NotFound("the server was removed from usher".into()))?;
-    crate::servers::client_for(state, &server).map_err(|e| match e {
-        crate::servers::ServerError::Media(m) => m,
+    state.client_for(&server).map_err(|e| match e {
+        crate::state::ClientError::Media(m) => m,
         other => MediaError::Invalid(other.to_string()),
     })
 }

@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use super::{ExpiryChange, MemberError};
 use crate::clock::{human, rfc3339};
 use crate::domain::GrantStatus;
+use crate::state::AppState;
 use crate::store::members::MemberQuery;
-use crate::web::AppState;
 
 pub enum Command {
     List { json: bool },
@@ -132,7 +132,7 @@ async fn expire(state: &AppState, id: &str, at: &str) -> Result<(), String> {
         .trim()
         .parse()
         .map_err(|_| format!("`{id}` is not a member id: see `usher member list`"))?;
-    let change = match crate::invites::rules::parse_expiry(at, state.clock.now()) {
+    let change = match crate::domain::rules::parse_expiry(at, state.clock.now()) {
         Ok(None) => ExpiryChange::Clear,
         Ok(Some(t)) => ExpiryChange::Set(t),
         Err(e) => return Err(format!("--at: {e}")),

@@ -12,10 +12,10 @@ use crate::clock::Timestamp;
 use crate::jobs::{self, Outcome};
 use crate::notify;
 use crate::servers::ServerError;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
 use crate::store::members::ExpiredGrant;
-use crate::web::AppState;
 
 /// What each server does when a grant expires.
 pub const ACTIONS: [&str; 3] = ["disable", "remove", "disable_then_remove"];

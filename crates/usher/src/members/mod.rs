@@ -3,6 +3,7 @@
 //! access, sets when it ends and keeps notes; every change to a server goes through a job, so a
 //! server that is down only delays it.
 
+pub mod api;
 pub mod cli;
 pub mod expiry;
 pub mod routes;
@@ -12,11 +13,11 @@ use crate::clock::Timestamp;
 use crate::domain::{GrantStatus, JobKind};
 use crate::jobs::{self, Outcome};
 use crate::notify;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
 use crate::store::invites::{GrantRow, MemberRow};
 use crate::store::members::MemberGrantRow;
-use crate::web::AppState;
 
 /// The longest member note, in characters.
 pub const MAX_NOTES: usize = 2000;
@@ -151,7 +152,7 @@ async fn run_now(state: &AppState, job_id: i64) -> Result<Outcome, MemberError> 
 pub struct AccessInput {
     pub libraries: Vec<String>,
     /// Applied to the grant's current permissions; what is left out stays.
-    pub changes: crate::access::PermissionChanges,
+    pub changes: crate::domain::access::PermissionChanges,
 }
 
 /// Changes a grant's libraries and permissions and pushes them to the server.
@@ -201,10 +202,10 @@ pub async fn change_access(
     let permissions = changes
         .applied_to(&g.grant.permission_set()?, plex)
         .map_err(|e| match e {
-            crate::access::PermissionError::MaxSessions => {
+            crate::domain::access::PermissionError::MaxSessions => {
                 MemberError::invalid("max_sessions", "member-bad-max-sessions")
             }
-            crate::access::PermissionError::Filter(field, e) => MemberError::Invalid {
+            crate::domain::access::PermissionError::Filter(field, e) => MemberError::Invalid {
                 field,
                 key: "invite-bad-permission",
                 detail: Some(e.to_string()),

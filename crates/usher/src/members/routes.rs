@@ -9,14 +9,15 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{AccessInput, ExpiryChange, MemberError};
+use crate::domain::rules::{self, RuleError};
 use crate::domain::{GrantStatus, JobKind};
-use crate::invites::rules::{self, RuleError};
 use crate::jobs::Outcome;
+use crate::state::AppState;
 use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, has_field, path_id};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, Routes, page, ser};
+use crate::web::{Routes, page, ser};
 
 pub const PAGE_SIZE: i64 = 50;
 const ORIGINS: [&str; 3] = ["invite", "request", "imported"];
@@ -24,7 +25,8 @@ const ORIGINS: [&str; 3] = ["invite", "request", "imported"];
 /// Every members route; each handler takes the [`Admin`] extractor.
 pub fn routes(r: Routes) -> Routes {
     use crate::web::Access::Admin;
-    r.get("/admin/members", Admin, list)
+    r.api(super::api::endpoints())
+        .get("/admin/members", Admin, list)
         .post("/admin/members/sync", Admin, sync_all)
         .get("/admin/members/{id}", Admin, detail)
         .post("/admin/members/{id}/expiry", Admin, expiry)
@@ -354,9 +356,9 @@ async fn detail_page(
                 options,
                 permissions => ser(&permissions),
                 filters => context! {
-                    movies => crate::access::human_filter(&permissions.filter_movies),
-                    television => crate::access::human_filter(&permissions.filter_television),
-                    music => crate::access::human_filter(&permissions.filter_music),
+                    movies => crate::domain::access::human_filter(&permissions.filter_movies),
+                    television => crate::domain::access::human_filter(&permissions.filter_television),
+                    music => crate::domain::access::human_filter(&permissions.filter_music),
                 },
                 live,
                 editable => live && g.open_job != Some(JobKind::Remove),
@@ -543,7 +545,7 @@ fn parse_access(fields: &[(String, String)]) -> Result<AccessInput, MemberError>
             .filter(|(k, _)| k == "lib")
             .map(|(_, v)| v.clone())
             .collect(),
-        changes: crate::access::PermissionChanges {
+        changes: crate::domain::access::PermissionChanges {
             allow_downloads: ticked("downloads"),
             allow_live_tv: ticked("live_tv"),
             allow_camera_upload: ticked("camera"),

@@ -10,11 +10,11 @@ use serde::Serialize;
 
 use crate::domain::GrantStatus;
 use crate::servers::ServerError;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::invites::NewMember;
 use crate::store::members::{ImportInto, ImportedGrant, SyncGrant};
 use crate::store::servers::ServerRow;
-use crate::web::AppState;
 
 /// What one server's sync found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -163,7 +163,7 @@ async fn read_and_apply(
     server: &ServerRow,
     drift: &mut Drift,
 ) -> Result<SyncReport, SyncError> {
-    let client = crate::servers::client_for(state, server)?;
+    let client = state.client_for(server).map_err(ServerError::from)?;
     let accounts: Vec<RemoteAccount> = client
         .accounts()
         .await
@@ -281,7 +281,7 @@ async fn import(
             origin: "imported",
             invite_id: None,
             invite_code: None,
-            lang: crate::web::i18n::DEFAULT_LANG,
+            lang: crate::ui::i18n::DEFAULT_LANG,
         }),
     };
     let libraries = if account.all_libraries {

@@ -3,10 +3,10 @@
 
 use super::deliver::SendError;
 use super::{Event, Kind};
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
 use crate::store::notify::{ChannelChange, ChannelRow, NewChannel};
-use crate::web::AppState;
 
 pub const KINDS: [&str; 4] = ["telegram", "discord", "email", "webhook"];
 pub const MAX_NAME: usize = 60;
@@ -112,11 +112,11 @@ fn parse_name(kind: &str, name: &str) -> Result<String, ChannelError> {
 }
 
 fn parse_lang(lang: &str) -> &'static str {
-    crate::web::i18n::supported(lang).unwrap_or(crate::web::i18n::DEFAULT_LANG)
+    crate::ui::i18n::supported(lang).unwrap_or(crate::ui::i18n::DEFAULT_LANG)
 }
 
 fn parse_address(address: &str) -> Result<String, ChannelError> {
-    crate::invites::rules::validate_email(address)
+    crate::domain::rules::validate_email(address)
         .map_err(|_| invalid("address", "notify-bad-address"))
 }
 

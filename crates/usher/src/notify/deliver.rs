@@ -9,10 +9,10 @@ use serde_json::Value;
 
 use super::message;
 use crate::clock::Timestamp;
+use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
 use crate::store::notify::{ChannelRow, DeliveryRow};
-use crate::web::AppState;
 
 /// Attempts before a delivery is given up (about three hours with the backoff).
 pub const MAX_ATTEMPTS: i64 = 10;
@@ -51,7 +51,7 @@ impl SendError {
 
 /// The wait before attempt `attempts + 1`: 30 s, doubling, at most an hour.
 pub fn backoff(attempts: i64) -> i64 {
-    crate::invites::rules::retry_delay(attempts - 1)
+    crate::domain::rules::retry_delay(attempts - 1)
 }
 
 /// What happened to one delivery.
@@ -267,7 +267,9 @@ async fn send_email(
     body: &str,
 ) -> Result<(), SendError> {
     use super::email::EmailError;
-    let settings = crate::settings::load(&state.store)
+    let settings = state
+        .store
+        .settings()
         .await
         .map_err(|e| SendError::transient(e.to_string()))?;
     match super::email::send(state, &settings.smtp, to, subject, body).await {
@@ -278,12 +280,14 @@ async fn send_email(
 }
 
 async fn send_telegram(state: &AppState, html: &str) -> Result<(), SendError> {
-    use crate::telegram::api::TelegramError;
-    let settings = crate::settings::load(&state.store)
+    use crate::notify::telegram::TelegramError;
+    let settings = state
+        .store
+        .settings()
         .await
         .map_err(|e| SendError::transient(e.to_string()))?;
     let (Some(api), Some(chat)) = (
-        crate::telegram::api(state, &settings),
+        crate::notify::telegram::api(state, &settings),
         settings.telegram.chat_id,
     ) else {
         return Err(SendError::permanent(

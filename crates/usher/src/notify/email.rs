@@ -4,8 +4,8 @@ use lettre::message::{Mailbox, header::ContentType};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::settings::{SmtpSecurity, SmtpSettings};
-use crate::web::AppState;
+use crate::domain::settings::{SmtpSecurity, SmtpSettings};
+use crate::state::AppState;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmailError {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use super::{Event, Kind};
-use crate::web::i18n::I18n;
+use crate::ui::i18n::I18n;
 
 /// Discord refuses message content over 2000 characters.
 pub const DISCORD_CONTENT_MAX: usize = 2000;
@@ -222,14 +222,9 @@ fn fields_empty(embed: &Value) -> bool {
     embed["fields"].as_array().is_none_or(|f| f.is_empty())
 }
 
-/// Escapes text for an HTML attribute value in Telegram messages.
-fn attribute(text: &str) -> String {
-    crate::telegram::keyboard::escape(text).replace('"', "&quot;")
-}
-
 /// A Telegram message in HTML parse mode with everything escaped.
 pub fn telegram_html(r: &Rendered, open_label: &str) -> String {
-    use crate::telegram::keyboard::escape;
+    use crate::text::escape_html as escape;
     let mut out = format!("<b>{}</b>", escape(&r.title));
     for (label, value) in &r.lines {
         out.push_str(&format!("\n<b>{}:</b> {}", escape(label), escape(value)));
@@ -237,7 +232,7 @@ pub fn telegram_html(r: &Rendered, open_label: &str) -> String {
     if let Some(url) = &r.url {
         out.push_str(&format!(
             "\n<a href=\"{}\">{}</a>",
-            attribute(url),
+            escape(url),
             escape(open_label)
         ));
     }
@@ -329,7 +324,7 @@ mod tests {
     #[test]
     fn every_kind_has_a_summary_and_labels_in_every_language() {
         let i18n = i18n();
-        for (lang, _) in crate::web::i18n::LANGUAGES {
+        for (lang, _) in crate::ui::i18n::LANGUAGES {
             for kind in Kind::CHOOSABLE.into_iter().chain([Kind::Test]) {
                 assert!(
                     i18n.get(lang, &format!("notify-summary-{}", kind.key()), &[])

@@ -10,13 +10,13 @@ pub mod channels;
 pub mod deliver;
 pub mod email;
 pub mod message;
-pub mod routes;
+pub mod telegram;
 
 use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
+use crate::state::AppState;
 use crate::store::notify::NewDelivery;
-use crate::web::AppState;
 
 pub use deliver::{deliver_due, worker};
 
@@ -117,44 +117,6 @@ impl Event {
     }
 }
 
-/// Wakes the delivery worker and carries the HTTP client deliveries use.
-#[derive(Debug)]
-pub struct Notifier {
-    pub wake: tokio::sync::Notify,
-    http: Option<reqwest::Client>,
-}
-
-impl Default for Notifier {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Notifier {
-    pub fn new() -> Self {
-        media::http::install_crypto();
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(15))
-            .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
-            // A receiver that redirects is misconfigured; following could leak the payload.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(
-                |e| tracing::error!(error = %e.without_url(), "no HTTP client for notifications"),
-            )
-            .ok();
-        Notifier {
-            wake: tokio::sync::Notify::new(),
-            http,
-        }
-    }
-
-    pub fn http(&self) -> Option<&reqwest::Client> {
-        self.http.as_ref()
-    }
-}
-
 /// Queues `event` for every switched-on channel that chose it. Never fails the caller: a problem
 /// writing the outbox is logged and recorded.
 pub async fn emit(state: &AppState, event: Event) {
@@ -200,7 +162,7 @@ async fn queue_for_channels(
 /// Queues an email about `event` to a person (a member's expiry reminder), when email is set up.
 pub async fn email_person(state: &AppState, to: &str, lang: &str, event: &Event) {
     let result = async {
-        let settings = crate::settings::load(&state.store).await?;
+        let settings = state.store.settings().await?;
         if !settings.smtp.configured() {
             return Ok(());
         }

@@ -9,8 +9,18 @@ use media::ServerKind;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use serde::Serialize;
 
+use crate::state::AppState;
 use crate::store::onboarding::StepRow;
-use crate::web::AppState;
+
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::{Admin, Public};
+    use routes::*;
+    r.get("/admin/onboarding", Admin, show)
+        .post("/admin/onboarding/{kind}", Admin, save)
+        .post("/admin/onboarding/{kind}/reset", Admin, reset)
+        .get("/guide", Public, guide)
+}
 
 /// The kinds of step lists: one per server kind, and the house rules shown before redeeming.
 pub const KINDS: [&str; 5] = ["plex", "plex_home", "jellyfin", "emby", "before"];
@@ -203,7 +213,7 @@ pub async fn steps(
     let rows = state.store.onboarding_steps(kind).await?;
     let mut out = render_steps(state, kind, lang, vars, rows);
     if kind != "before" {
-        let settings = crate::settings::load(&state.store).await?;
+        let settings = state.store.settings().await?;
         for (url, key) in [
             (&settings.request_app_url, "onb-request-app"),
             (&settings.community_url, "onb-community"),

@@ -7,10 +7,11 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{KINDS, Vars, apply_vars, render_markdown};
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field};
 use crate::web::visitor::{Admin, Visitor};
-use crate::web::{AppState, page, ser};
+use crate::web::{page, ser};
 
 const MAX_STEPS: usize = 20;
 const MAX_TITLE: usize = 100;
@@ -59,7 +60,7 @@ async fn editor(
         custom,
         preview,
     } = draft;
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let vars = sample_vars(&settings.owner_name);
     let rendered: Vec<Value> = steps
         .iter()
@@ -221,7 +222,7 @@ async fn record(state: &AppState, admin: &Admin, action: &str, kind: &str) -> Ap
 
 /// `/guide`: for friends — what this is, how to get the app, what happens after asking.
 pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let servers = state.store.servers().await?;
     let kinds: Vec<String> = {
         let mut k: Vec<String> = servers

@@ -4,10 +4,22 @@
 
 pub mod routes;
 
-use crate::access::{PermissionChanges, ServerChoice};
+use crate::domain::access::{PermissionChanges, ServerChoice};
+use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::profiles::ProfileRow;
-use crate::web::AppState;
+
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Admin;
+    use routes::*;
+    r.get("/admin/profiles", Admin, list)
+        .post("/admin/profiles", Admin, create)
+        .get("/admin/profiles/{id}", Admin, edit)
+        .post("/admin/profiles/{id}", Admin, update)
+        .post("/admin/profiles/{id}/duplicate", Admin, duplicate)
+        .post("/admin/profiles/{id}/delete", Admin, delete)
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct ProfileInput {
@@ -37,7 +49,7 @@ pub enum ProfileError {
     #[error("{server}: {source}")]
     Permission {
         server: String,
-        source: crate::access::PermissionError,
+        source: crate::domain::access::PermissionError,
     },
     #[error("no such profile")]
     NotFound,
@@ -73,7 +85,7 @@ async fn validated(
     match input.duration.trim() {
         "" | "forever" => {}
         d => {
-            crate::invites::rules::parse_duration(d).map_err(|_| ProfileError::BadDuration)?;
+            crate::domain::rules::parse_duration(d).map_err(|_| ProfileError::BadDuration)?;
         }
     }
     if input.servers.is_empty() {
@@ -102,12 +114,12 @@ async fn validated(
             }
         }
         let permissions =
-            crate::access::permissions_for(&server, Some(changes)).map_err(|source| {
-                ProfileError::Permission {
+            server
+                .permissions_with(Some(changes))
+                .map_err(|source| ProfileError::Permission {
                     server: server.name.clone(),
                     source,
-                }
-            })?;
+                })?;
         out.push((
             server.id,
             serde_json::to_string(libraries).unwrap_or_else(|_| "[]".into()),

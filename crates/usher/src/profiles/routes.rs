@@ -6,10 +6,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 
 use super::{ProfileError, ProfileInput};
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, path_id};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, picker, ser};
+use crate::web::{page, picker, ser};
 
 fn parse(fields: &[(String, String)]) -> AppResult<ProfileInput> {
     let get = |n: &str| field(fields, n).to_string();

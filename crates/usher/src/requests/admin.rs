@@ -7,10 +7,11 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{DecideError, Selection, ServerChoice};
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, path_id};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, picker, ser};
+use crate::web::{page, picker, ser};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -26,7 +27,7 @@ async fn render(
 ) -> AppResult<Response> {
     // Expired requests are shown as expired even between sweeps.
     super::expire(state).await?;
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let requests = state.store.requests(300).await?;
     // The picker starts where every approval starts: the request profile or the defaults.
     let start = super::starting_selection(state, &settings).await?;
@@ -92,7 +93,7 @@ async fn selection(state: &AppState, fields: &[(String, String)]) -> AppResult<S
         let server = state.store.server(server_id).await?.ok_or_else(|| {
             AppError::bad_request("that server was removed").with_field("servers")
         })?;
-        let permissions = crate::access::permissions_for(&server, Some(&changes)).map_err(|e| {
+        let permissions = server.permissions_with(Some(&changes)).map_err(|e| {
             AppError::bad_request(format!("{}: {e}", server.name)).with_field(e.field())
         })?;
         servers.push(ServerChoice {

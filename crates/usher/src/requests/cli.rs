@@ -1,6 +1,6 @@
 //! `usher request list|approve|decline`.
 
-use crate::web::AppState;
+use crate::state::AppState;
 
 pub enum Command {
     List { json: bool },
@@ -54,9 +54,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Approve { id } => {
-            let settings = crate::settings::load(&state.store)
-                .await
-                .map_err(|e| e.to_string())?;
+            let settings = state.store.settings().await.map_err(|e| e.to_string())?;
             let selection = super::starting_selection(state, &settings)
                 .await
                 .map_err(|e| e.to_string())?;

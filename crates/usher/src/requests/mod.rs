@@ -3,17 +3,18 @@
 //! requester chooses their own user name and password.
 
 pub mod admin;
+pub mod api;
 pub mod cli;
 pub mod public;
 
-use crate::invites::rules;
+use crate::domain::rules;
+use crate::domain::settings::Settings;
 use crate::jobs;
 use crate::notify;
-use crate::settings::Settings;
+use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::invites::{NewGrant, NewMember, ReserveError};
 use crate::store::requests::{NewRequest, RequestRow};
-use crate::web::AppState;
 
 /// What the public form sends.
 #[derive(Debug, Clone, Default)]
@@ -76,7 +77,7 @@ pub async fn requestable_servers(
 
 /// Whether the public request form takes requests: switched on, with a server to approve for.
 pub async fn is_open(state: &AppState) -> Result<bool, crate::store::StoreError> {
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let servers = requestable_servers(state, &settings).await?;
     Ok(takes_requests(&settings, &servers))
 }
@@ -104,7 +105,7 @@ pub async fn submit(
     input: &RequestInput,
     ip: &str,
 ) -> Result<Submitted, SubmitError> {
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     if !settings.requests.enabled {
         return Err(SubmitError::Closed);
     }
@@ -185,8 +186,8 @@ pub async fn submit(
                 note: (!note.is_empty()).then_some(note),
                 client_ip: ip,
                 expires_at: now + settings.requests.expiry_hours.max(1) * 3600,
-                lang: crate::web::i18n::supported(&input.lang)
-                    .unwrap_or(crate::web::i18n::DEFAULT_LANG),
+                lang: crate::ui::i18n::supported(&input.lang)
+                    .unwrap_or(crate::ui::i18n::DEFAULT_LANG),
             },
             now,
         )
@@ -233,7 +234,26 @@ pub struct Selection {
     pub profile_id: Option<i64>,
 }
 
-pub use crate::access::ServerChoice;
+pub use crate::domain::access::ServerChoice;
+
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    let r = r.api(api::endpoints());
+    use crate::web::Access::{Admin, Public};
+    r.get("/admin/requests", Admin, admin::list)
+        .post("/admin/requests/{id}/approve", Admin, admin::approve)
+        .post("/admin/requests/{id}/decline", Admin, admin::decline)
+        .get("/request", Public, public::form)
+        .post("/request", Public, public::submit)
+        .get("/request/sent", Public, public::sent)
+        // Browsers ask before posting a request from another site.
+        .add(
+            axum::http::Method::OPTIONS,
+            "/api/v1/requests",
+            Public,
+            axum::routing::options(public::api_preflight),
+        )
+}
 
 /// Where every approval starts (the web picker, the Telegram picker, auto-approve, the CLI and
 /// the API): the request profile when the owner chose one, else the servers ticked for requests
@@ -279,7 +299,7 @@ pub async fn default_selection(
         servers.push(ServerChoice {
             server_id: s.id,
             libraries,
-            permissions: crate::access::server_defaults(&s),
+            permissions: s.defaults(),
         });
     }
     Ok(Selection {
@@ -362,7 +382,7 @@ pub async fn approve(
             .await?
             .ok_or_else(|| DecideError::Invalid("that server was removed".into()))?;
         // The same checks an invite's permissions get (streams, content filters).
-        let permissions = crate::access::PermissionChanges::from(c.permissions.clone())
+        let permissions = crate::domain::access::PermissionChanges::from(c.permissions.clone())
             .applied_to(&c.permissions, s.kind.is_plex())
             .map_err(|e| DecideError::Invalid(format!("{}: {e}", s.name)))?;
         checked.push(ServerChoice {
@@ -570,7 +590,7 @@ async fn library_names(
         || format!("an approval on server {server_id}"),
         libraries_json,
     )?;
-    crate::access::library_names(&state.store, server_id, &ids).await
+    state.store.library_names(server_id, &ids).await
 }
 
 pub async fn decline(

@@ -7,13 +7,14 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{RequestInput, SubmitError, Submitted};
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
+use crate::web::page;
 use crate::web::visitor::{Origin, Visitor};
-use crate::web::{AppState, page};
 
 async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String)> {
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let servers = super::requestable_servers(state, &settings).await?;
     let open = super::takes_requests(&settings, &servers);
     Ok((
@@ -75,7 +76,7 @@ pub async fn submit(
             // Servers where people choose their own login: straight to choosing it.
             let handoff = match state.store.request(id).await? {
                 Some(r) => {
-                    let settings = crate::settings::load(&state.store).await?;
+                    let settings = state.store.settings().await?;
                     super::handoff(&state, &settings, &r).await?
                 }
                 None => None,
@@ -186,7 +187,7 @@ pub async fn api_submit(
         let lang = body
             .lang
             .as_deref()
-            .and_then(crate::web::i18n::supported)
+            .and_then(crate::ui::i18n::supported)
             .unwrap_or(visitor.lang);
         let input = RequestInput {
             name: body.name,
@@ -286,7 +287,7 @@ pub async fn sent(
     visitor: Visitor,
     Query(q): Query<SentQuery>,
 ) -> AppResult<Response> {
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     Ok(page(
         &state,
         &visitor,

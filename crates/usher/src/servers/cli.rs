@@ -3,7 +3,7 @@
 use std::io::Read;
 
 use super::{ServerError, ServerInput};
-use crate::web::AppState;
+use crate::state::AppState;
 
 pub enum Command {
     Add {

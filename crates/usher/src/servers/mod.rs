@@ -1,47 +1,35 @@
 //! Connected media servers: adding (by URL and token, or by signing in with Plex), testing,
 //! scanning libraries, per-server defaults for new grants, editing and removing.
 
+pub mod api;
 pub mod cli;
 pub mod routes;
 
-use media::plex::PlexEndpoints;
-use media::{ClientInfo, MediaClient, MediaError, ServerKind};
+use media::{MediaClient, MediaError, ServerKind};
 
+use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::servers::{NewServer, ServerDefaults, ServerRow};
-use crate::web::AppState;
 
-/// How usher talks to media servers: who it says it is and where plex.tv lives.
-#[derive(Debug, Clone)]
-pub struct MediaEnv {
-    pub info: ClientInfo,
-    pub plex: PlexEndpoints,
-}
-
-impl MediaEnv {
-    /// The client identifier is generated once per installation and kept, so plex.tv sees one
-    /// stable device rather than a new one at every start.
-    pub async fn load(
-        store: &crate::store::Store,
-        config: &crate::Config,
-        now: i64,
-    ) -> Result<Self, crate::store::StoreError> {
-        let id = store
-            .setting_or_insert(
-                "client_identifier",
-                &format!("usher-{}", crate::crypto::random_token()),
-                now,
-            )
-            .await?;
-        Ok(MediaEnv {
-            info: ClientInfo::new(id),
-            plex: PlexEndpoints {
-                plex_tv: config.plex.tv_url.clone(),
-                clients: config.plex.clients_url.clone(),
-                app: config.plex.app_url.clone(),
-            },
-        })
-    }
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    let r = r.api(api::endpoints());
+    use crate::web::Access::Admin;
+    use routes::*;
+    r.get("/admin/servers", Admin, list)
+        .post("/admin/servers", Admin, create)
+        .get("/admin/servers/new", Admin, new_form)
+        .post("/admin/servers/plex/signin", Admin, plex_signin)
+        .get("/admin/servers/plex/callback", Admin, plex_callback)
+        .post("/admin/servers/plex/add", Admin, plex_add)
+        .get("/admin/servers/{id}", Admin, detail)
+        .post("/admin/servers/{id}/test", Admin, test)
+        .post("/admin/servers/{id}/scan", Admin, scan)
+        .post("/admin/servers/{id}/edit", Admin, edit)
+        .post("/admin/servers/{id}/defaults", Admin, defaults)
+        .post("/admin/servers/{id}/libraries", Admin, libraries)
+        .post("/admin/servers/{id}/remove", Admin, remove)
+        .post("/admin/servers/{id}/expiry", Admin, expiry)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +54,15 @@ pub enum ServerError {
     TokenUnreadable,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+}
+
+impl From<crate::state::ClientError> for ServerError {
+    fn from(e: crate::state::ClientError) -> Self {
+        match e {
+            crate::state::ClientError::TokenUnreadable => ServerError::TokenUnreadable,
+            crate::state::ClientError::Media(m) => ServerError::Media(m),
+        }
+    }
 }
 
 impl From<sqlx::Error> for ServerError {
@@ -162,31 +159,6 @@ fn validate_token(token: &str) -> Result<&str, ServerError> {
     Ok(token)
 }
 
-fn build_client(
-    state: &AppState,
-    kind: ServerKind,
-    url: &str,
-    token: &str,
-) -> Result<MediaClient, ServerError> {
-    Ok(MediaClient::new(
-        kind,
-        url,
-        token,
-        &state.media.info,
-        &state.media.plex,
-    )?)
-}
-
-/// The client for a stored server.
-pub fn client_for(state: &AppState, server: &ServerRow) -> Result<MediaClient, ServerError> {
-    let token = state
-        .key
-        .open(&server.token_sealed)
-        .ok_or(ServerError::TokenUnreadable)?;
-    let kind = server.kind;
-    build_client(state, kind, &server.url, &token)
-}
-
 /// What a connection test found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Probe {
@@ -221,7 +193,7 @@ pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i
     if state.store.server_by_name(name).await?.is_some() {
         return Err(ServerError::NameTaken);
     }
-    let client = build_client(state, kind, &url, token)?;
+    let client = state.client_with(kind, &url, token)?;
     let found = probe(&client, kind).await?;
     let now = state.clock.now();
     let sealed = state.key.seal(token);
@@ -275,9 +247,9 @@ async fn load(state: &AppState, id: i64) -> Result<ServerRow, ServerError> {
 pub async fn test(state: &AppState, id: i64) -> Result<Probe, ServerError> {
     let server = load(state, id).await?;
     let kind = server.kind;
-    let result = match client_for(state, &server) {
+    let result = match state.client_for(&server) {
         Ok(client) => probe(&client, kind).await,
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     };
     let now = state.clock.now();
     match &result {
@@ -326,7 +298,7 @@ pub async fn set_friend_url(
     let url = match raw.trim() {
         "" => None,
         raw => Some(
-            crate::public_url::BaseUrl::parse(raw)
+            crate::domain::base_url::BaseUrl::parse(raw)
                 .map_err(|_| ServerError::Invalid {
                     field: "friend_url",
                     key: "server-bad-friend-url",
@@ -388,7 +360,7 @@ pub async fn edit(
                 .open(&server.token_sealed)
                 .ok_or(ServerError::TokenUnreadable)?,
         };
-        let client = build_client(state, kind, &url, &token)?;
+        let client = state.client_with(kind, &url, &token)?;
         let found = probe(&client, kind).await?;
         if server
             .remote_id
@@ -462,11 +434,6 @@ pub async fn remove(state: &AppState, id: i64, actor: &str) -> Result<(), Server
         )
         .await?;
     Ok(())
-}
-
-/// A Plex client for an owner's token without a stored server (sign-in flow).
-pub fn plex_auth(state: &AppState) -> Result<media::plex::PlexAuth, MediaError> {
-    media::plex::PlexAuth::new(state.media.info.clone(), state.media.plex.clone())
 }
 
 #[cfg(test)]

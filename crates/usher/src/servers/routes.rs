@@ -7,11 +7,12 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{ServerError, ServerInput};
+use crate::state::AppState;
 use crate::store::servers::ServerDefaults;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, path_id};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{page, ser};
 
 /// Server errors on a page: a 4xx with the explanation, never a 500 for what the owner typed or
 /// what the media server answered.
@@ -405,7 +406,7 @@ pub async fn remove(
 /// Starts "Sign in with Plex": a PIN, then a redirect to Plex, which sends the owner back to the
 /// callback. The PIN id travels signed so nobody can make usher check someone else's PIN.
 pub async fn plex_signin(State(state): State<AppState>, _admin: Admin) -> AppResult<Response> {
-    let auth = super::plex_auth(&state).map_err(media_failure)?;
+    let auth = state.plex_auth().map_err(media_failure)?;
     let pin = auth.create_pin().await.map_err(media_failure)?;
     let sig = pin_signature(&state, pin.id);
     let forward = format!(
@@ -447,7 +448,7 @@ pub async fn plex_callback(
             "the sign-in link was altered; start again",
         ));
     }
-    let auth = super::plex_auth(&state).map_err(media_failure)?;
+    let auth = state.plex_auth().map_err(media_failure)?;
     let Some(token) = auth.check_pin(pin).await.map_err(media_failure)? else {
         return Ok(page(
             &state,

@@ -7,11 +7,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{Settings, SmtpSecurity, TelegramMode};
+use crate::domain::settings::{Settings, SmtpSecurity, TelegramMode};
+use crate::state::AppState;
 use crate::web::error::AppResult;
 use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{page, ser};
 
 #[derive(Deserialize, Default)]
 pub struct PageQuery {
@@ -34,7 +35,7 @@ async fn render(
     notice: Option<&str>,
     error: Option<(&str, String)>,
 ) -> AppResult<Response> {
-    let s = super::load(&state.store).await?;
+    let s = state.store.settings().await?;
     let servers = state.store.servers().await?;
     let public_url = state.public.form_value(&axum::http::HeaderMap::new());
     let webhook_possible = state.public.current().0.is_https();
@@ -94,7 +95,7 @@ async fn saved(
     s: &Settings,
     section: &str,
 ) -> AppResult<Response> {
-    super::save(&state.store, s, state.clock.now()).await?;
+    state.store.save_settings(s, state.clock.now()).await?;
     state
         .store
         .append_event(
@@ -196,7 +197,7 @@ pub async fn general(
         let (current, source) = state.public.current();
         let url = match raw {
             "" => None,
-            raw => match crate::public_url::BaseUrl::parse(raw) {
+            raw => match crate::domain::base_url::BaseUrl::parse(raw) {
                 Ok(url) => Some(url),
                 Err(_) => {
                     let message = state.i18n.text(admin.visitor.lang, "public-url-invalid");
@@ -214,7 +215,7 @@ pub async fn general(
                 .await?;
         }
     }
-    let mut s = super::load(&state.store).await?;
+    let mut s = state.store.settings().await?;
     s.owner_name = name.to_string();
     s.request_app_url = request_app_url;
     s.community_url = community_url;
@@ -230,7 +231,7 @@ pub async fn requests(
     let has = |n: &str| has_field(&fields, n);
     let lang = admin.visitor.lang;
     let bad = |key: &str| Some(("requests", state.i18n.text(lang, key)));
-    let mut s = super::load(&state.store).await?;
+    let mut s = state.store.settings().await?;
     let Ok(hours) = get("expiry_hours").parse::<i64>() else {
         return render(&state, &admin, None, bad("settings-bad-hours")).await;
     };
@@ -245,7 +246,7 @@ pub async fn requests(
     }
     let duration = get("access_duration");
     if !matches!(duration.as_str(), "" | "forever")
-        && crate::invites::rules::parse_duration(&duration).is_err()
+        && crate::domain::rules::parse_duration(&duration).is_err()
     {
         return render(&state, &admin, None, bad("invite-bad-duration")).await;
     }
@@ -294,7 +295,7 @@ pub async fn telegram(
 ) -> AppResult<Response> {
     let get = |n: &str| field(&fields, n).trim().to_string();
     let lang = admin.visitor.lang;
-    let mut s = super::load(&state.store).await?;
+    let mut s = state.store.settings().await?;
     let token = get("token");
     if get("clear_token") == "on" {
         s.telegram.token_sealed = None;
@@ -381,9 +382,10 @@ pub async fn telegram(
 }
 
 pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
-    let s = super::load(&state.store).await?;
+    let s = state.store.settings().await?;
     let lang = admin.visitor.lang;
-    let (Some(api), Some(chat)) = (crate::telegram::api(&state, &s), s.telegram.chat_id) else {
+    let (Some(api), Some(chat)) = (crate::notify::telegram::api(&state, &s), s.telegram.chat_id)
+    else {
         return render(
             &state,
             &admin,
@@ -395,8 +397,7 @@ pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppRe
         )
         .await;
     };
-    let text =
-        crate::telegram::keyboard::escape(&state.i18n.text(lang, "settings-telegram-test-message"));
+    let text = crate::text::escape_html(&state.i18n.text(lang, "settings-telegram-test-message"));
     let result = api.send_message(chat, &text, None).await;
     tested(&state, &admin, "telegram", result.as_ref().err()).await?;
     match result {
@@ -412,7 +413,7 @@ pub async fn email(
 ) -> AppResult<Response> {
     let get = |n: &str| field(&fields, n).trim().to_string();
     let lang = admin.visitor.lang;
-    let mut s = super::load(&state.store).await?;
+    let mut s = state.store.settings().await?;
     let host = get("host");
     if host.chars().any(|c| c.is_whitespace() || c == '/') {
         return render(
@@ -479,9 +480,9 @@ pub async fn email_test(
     admin: Admin,
     Form(f): Form<TestEmailForm>,
 ) -> AppResult<Response> {
-    let s = super::load(&state.store).await?;
+    let s = state.store.settings().await?;
     let lang = admin.visitor.lang;
-    let Ok(to) = crate::invites::rules::validate_email(&f.to) else {
+    let Ok(to) = crate::domain::rules::validate_email(&f.to) else {
         return render(
             &state,
             &admin,

@@ -28,8 +28,8 @@ pub struct InviteRow {
 }
 
 impl InviteRow {
-    pub fn facts(&self) -> crate::invites::rules::InviteFacts {
-        crate::invites::rules::InviteFacts {
+    pub fn facts(&self) -> crate::domain::rules::InviteFacts {
+        crate::domain::rules::InviteFacts {
             used: self.used,
             max_uses: self.max_uses,
             expires_at: self.expires_at,
@@ -73,8 +73,8 @@ fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error>
 pub struct InviteWithTargets {
     pub invite: InviteRow,
     pub targets: Vec<InviteTargetRow>,
-    /// The settings document, when any was saved.
-    pub settings: Option<String>,
+    /// The owner's settings.
+    pub settings: crate::domain::settings::Settings,
     /// The steps a person agrees to before joining, in order.
     pub rules: Vec<StepRow>,
 }
@@ -223,8 +223,8 @@ impl GrantRow {
     }
 
     /// Everything the grant gives.
-    pub fn terms(&self) -> Result<crate::access::Terms> {
-        Ok(crate::access::Terms {
+    pub fn terms(&self) -> Result<crate::domain::access::Terms> {
+        Ok(crate::domain::access::Terms {
             libraries: self.library_ids()?,
             permissions: self.permission_set()?,
             expires_at: self.expires_at,
@@ -343,11 +343,7 @@ impl Store {
     /// document, the steps to agree to before joining), in one statement: every visit to an
     /// invite page and every redemption starts here, and each statement is a trip to the
     /// database's thread.
-    pub async fn invite_with_targets(
-        &self,
-        code: &str,
-        settings_key: &str,
-    ) -> Result<Option<InviteWithTargets>> {
+    pub async fn invite_with_targets(&self, code: &str) -> Result<Option<InviteWithTargets>> {
         let sql = format!(
             "SELECT i.*, (SELECT json_group_array(json_object(
                     'server_id', x.server_id, 'server_name', x.server_name,
@@ -365,7 +361,7 @@ impl Store {
         );
         let Some(row) = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(code)
-            .bind(settings_key)
+            .bind(super::settings::SETTINGS_KEY)
             .fetch_optional(self.pool())
             .await?
         else {
@@ -383,7 +379,9 @@ impl Store {
         Ok(Some(InviteWithTargets {
             invite,
             targets,
-            settings: sqlx::Row::try_get(&row, "settings")?,
+            settings: super::settings::decode_settings(
+                sqlx::Row::try_get::<Option<String>, _>(&row, "settings")?.as_deref(),
+            ),
             rules,
         }))
     }
@@ -1020,7 +1018,7 @@ impl Store {
     pub async fn take_over_access(
         &self,
         grant_id: i64,
-        terms: &crate::access::Terms,
+        terms: &crate::domain::access::Terms,
         others: &[i64],
         why: &str,
         now: Timestamp,

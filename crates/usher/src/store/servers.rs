@@ -1,7 +1,10 @@
 use sqlx::FromRow;
 
+use media::Permissions;
+
 use super::{Result, Store};
 use crate::clock::Timestamp;
+use crate::domain::access::{PermissionChanges, PermissionError};
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ServerRow {
@@ -37,6 +40,31 @@ pub struct ServerRow {
 }
 
 impl ServerRow {
+    /// Where every grant on this server starts: the owner's defaults for it. Invites, approvals
+    /// (web, Telegram, automatic, API, CLI) and profiles change only what their form or command
+    /// names.
+    pub fn defaults(&self) -> Permissions {
+        Permissions {
+            allow_downloads: self.default_allow_downloads,
+            allow_live_tv: self.default_allow_live_tv,
+            allow_camera_upload: self.default_allow_camera_upload,
+            max_sessions: self.default_max_sessions.map(|n| n as u32),
+            ..Permissions::default()
+        }
+    }
+
+    /// The permissions of a new grant on this server: its defaults with `changes`. The one way
+    /// every invite, approval and profile arrives at a grant's permissions.
+    pub fn permissions_with(
+        &self,
+        changes: Option<&PermissionChanges>,
+    ) -> std::result::Result<Permissions, PermissionError> {
+        changes
+            .cloned()
+            .unwrap_or_default()
+            .applied_to(&self.defaults(), self.kind.is_plex())
+    }
+
     /// Where friends reach this server in a browser or app: the owner's address for friends,
     /// else the connection URL when people elsewhere can open it. Plex is always reached
     /// through plex.tv, so it has none.
@@ -47,7 +75,7 @@ impl ServerRow {
         if let Some(url) = self.friend_url.as_deref().filter(|u| !u.is_empty()) {
             return Some(url.to_string());
         }
-        crate::public_url::BaseUrl::parse(&self.url)
+        crate::domain::base_url::BaseUrl::parse(&self.url)
             .ok()
             .filter(|u| u.reach().is_public())
             .map(|u| u.to_string())
@@ -103,6 +131,22 @@ const SUMMARY_SELECT: &str = "SELECT s.*, (SELECT COUNT(*) FROM libraries l
  FROM servers s";
 
 impl Store {
+    /// The names of libraries by sharing id, joined for people to read; an id the server no
+    /// longer lists is shown as is.
+    pub async fn library_names(&self, server_id: i64, ids: &[String]) -> Result<String> {
+        let libs = self.libraries(server_id).await?;
+        Ok(ids
+            .iter()
+            .map(|id| {
+                libs.iter()
+                    .find(|l| &l.remote_id == id)
+                    .map(|l| l.name.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .collect::<Vec<_>>()
+            .join(", "))
+    }
+
     pub async fn insert_server(
         &self,
         s: NewServer<'_>,

@@ -1,7 +1,35 @@
 use super::{Result, Store};
 use crate::clock::Timestamp;
+use crate::domain::settings::Settings;
+
+/// The settings row holding the owner's [`Settings`] as one JSON document.
+pub(crate) const SETTINGS_KEY: &str = "app_settings";
+
+/// The settings in a stored document (the defaults when there is none, or when it is unreadable:
+/// the owner can save them again, while refusing every page would lock them out).
+pub(crate) fn decode_settings(json: Option<&str>) -> Settings {
+    match json {
+        Some(json) => serde_json::from_str(json).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "stored settings are unreadable; using defaults");
+            Settings::default()
+        }),
+        None => Settings::default(),
+    }
+}
 
 impl Store {
+    /// The owner's settings (the defaults before any were saved).
+    pub async fn settings(&self) -> Result<Settings> {
+        Ok(decode_settings(
+            self.setting(SETTINGS_KEY).await?.as_deref(),
+        ))
+    }
+
+    pub async fn save_settings(&self, settings: &Settings, now: Timestamp) -> Result<()> {
+        let json = serde_json::to_string(settings).expect("settings always serialise");
+        self.set_setting(SETTINGS_KEY, &json, now).await
+    }
+
     pub async fn setting(&self, key: &str) -> Result<Option<String>> {
         Ok(
             sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")

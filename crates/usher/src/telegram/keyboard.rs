@@ -121,12 +121,6 @@ pub fn retry_keyboard(request: i64, retry: &str) -> Value {
 }
 
 /// Escapes text for Telegram's HTML parse mode.
-pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,14 +161,6 @@ mod tests {
         ] {
             assert_eq!(Callback::parse(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape("<b>Tom & \"Jerry\"</b>"),
-            "&lt;b&gt;Tom &amp; \"Jerry\"&lt;/b&gt;"
-        );
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! webhook at `/telegram/webhook`. Only allow-listed user ids may act, and every press is
 //! idempotent: the request's state in the database decides, never the button.
 
-pub mod api;
 pub mod keyboard;
 
 use axum::body::Bytes;
@@ -12,24 +11,25 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::domain::settings::{Settings, TelegramMode};
+use crate::notify::telegram::{TelegramApi, TelegramError, api};
 use crate::requests::{self, DecideError, Selection, ServerChoice};
-use crate::settings::{Settings, TelegramMode};
+use crate::state::AppState;
 use crate::store::requests::RequestRow;
-use crate::web::AppState;
-use api::{TelegramApi, TelegramError};
-use keyboard::{Callback, escape};
+use crate::text::escape_html as escape;
+use keyboard::Callback;
+
+/// This feature's pages and endpoints, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Secret;
+    r.post("/telegram/webhook", Secret, webhook)
+}
 
 /// The bot's language for messages to the owner.
-const LANG: &str = crate::web::i18n::DEFAULT_LANG;
+const LANG: &str = crate::ui::i18n::DEFAULT_LANG;
 
 fn t(state: &AppState, key: &str) -> String {
     state.i18n.text(LANG, key)
-}
-
-/// The API client when a bot token is set.
-pub fn api(state: &AppState, settings: &Settings) -> Option<TelegramApi> {
-    let token = state.key.open(settings.telegram.token_sealed.as_deref()?)?;
-    TelegramApi::new(&state.config.telegram_api_url, &token).ok()
 }
 
 fn request_text(state: &AppState, r: &RequestRow) -> String {
@@ -84,7 +84,7 @@ async fn outcome_text(state: &AppState, r: &RequestRow) -> String {
         "expired" => format!("⌛ {}", escape(&t(state, "tg-expired"))),
         _ => String::new(),
     };
-    let settings = crate::settings::load(&state.store).await;
+    let settings = state.store.settings().await;
     let handoff = match settings {
         Ok(settings) => requests::handoff(state, &settings, r).await,
         Err(e) => Err(e),
@@ -154,7 +154,9 @@ pub fn announce_later(state: &AppState, request_id: i64) {
 
 /// Sends the new-request message with ✅/❌ to the configured chat.
 pub async fn announce(state: &AppState, request_id: i64) -> Result<(), TelegramError> {
-    let settings = crate::settings::load(&state.store)
+    let settings = state
+        .store
+        .settings()
         .await
         .map_err(|e| TelegramError::Transport(e.to_string()))?;
     let (Some(api), Some(chat)) = (api(state, &settings), settings.telegram.chat_id) else {
@@ -193,7 +195,7 @@ pub fn show_outcome_later(state: &AppState, request_id: i64) {
 
 /// Brings a request's message up to date: how it ended, without buttons.
 pub async fn show_outcome(state: &AppState, request_id: i64) {
-    let Ok(settings) = crate::settings::load(&state.store).await else {
+    let Ok(settings) = state.store.settings().await else {
         return;
     };
     let Some(api) = api(state, &settings) else {
@@ -266,7 +268,9 @@ pub async fn handle_update(state: &AppState, update: &Value) {
 }
 
 async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramError> {
-    let settings = crate::settings::load(&state.store)
+    let settings = state
+        .store
+        .settings()
         .await
         .map_err(|e| TelegramError::Transport(e.to_string()))?;
     let Some(api) = api(state, &settings) else {
@@ -518,7 +522,7 @@ async fn selection_from(
                 .iter()
                 .find(|c| c.server_id == s.id)
                 .map(|c| c.permissions.clone())
-                .unwrap_or_else(|| crate::access::server_defaults(&s));
+                .unwrap_or_else(|| s.defaults());
             servers.push(ServerChoice {
                 server_id: s.id,
                 libraries: chosen,
@@ -545,7 +549,9 @@ async fn handle_message(state: &AppState, m: &Value) -> Result<(), TelegramError
     if !text.starts_with('/') {
         return Ok(());
     }
-    let settings = crate::settings::load(&state.store)
+    let settings = state
+        .store
+        .settings()
         .await
         .map_err(|e| TelegramError::Transport(e.to_string()))?;
     let Some(api) = api(state, &settings) else {
@@ -705,9 +711,7 @@ pub async fn polling_loop(state: AppState) {
     let mut offset = 0;
     let mut backoff = 1u64;
     loop {
-        let settings = crate::settings::load(&state.store)
-            .await
-            .unwrap_or_default();
+        let settings = state.store.settings().await.unwrap_or_default();
         let api = match (settings.telegram.mode, api(&state, &settings)) {
             (TelegramMode::Polling, Some(api)) => api,
             _ => {
@@ -738,7 +742,7 @@ pub async fn polling_loop(state: AppState) {
 
 /// `POST /telegram/webhook`: only Telegram knows the secret it was given at `setWebhook`.
 pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Ok(settings) = crate::settings::load(&state.store).await else {
+    let Ok(settings) = state.store.settings().await else {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     };
     let given = headers

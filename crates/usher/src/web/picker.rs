@@ -7,8 +7,9 @@ use minijinja::{Value, context};
 
 use super::error::{AppError, AppResult};
 use super::extract::{field, has_field};
-use super::{AppState, ser};
-use crate::access::{PermissionChanges, ServerChoice, human_filter, server_defaults};
+use super::ser;
+use crate::domain::access::{PermissionChanges, ServerChoice, human_filter};
+use crate::state::AppState;
 
 /// Where the picker's ticks and values start.
 pub enum Start<'a> {
@@ -57,7 +58,7 @@ pub async fn servers(
             .collect();
         let p = chosen
             .map(|c| c.permissions.clone())
-            .unwrap_or_else(|| server_defaults(&s));
+            .unwrap_or_else(|| s.defaults());
         out.push(context! {
             server => ser(&s),
             ticked,

@@ -28,7 +28,7 @@ pub fn bars(counts: &[i64], title: &str, first_label: &str, last_label: &str) ->
         out,
         r#"<svg class="chart" viewBox="0 0 {w} {total}" role="img" aria-label="{title}" xmlns="http://www.w3.org/2000/svg"><title>{title}</title>"#,
         total = h + pad,
-        title = escape(title),
+        title = crate::text::escape_html(title),
     );
     for (i, c) in counts.iter().enumerate() {
         let bh = if *c > 0 {
@@ -48,18 +48,11 @@ pub fn bars(counts: &[i64], title: &str, first_label: &str, last_label: &str) ->
         out,
         r#"<line x1="0" y1="{h}" x2="{w}" y2="{h}" class="axis"/><text x="0" y="{ty}">{a}</text><text x="{w}" y="{ty}" text-anchor="end">{b}</text><text x="{w}" y="10" text-anchor="end">{max}</text></svg>"#,
         ty = h + pad - 2.0,
-        a = escape(first_label),
-        b = escape(last_label),
+        a = crate::text::escape_html(first_label),
+        b = crate::text::escape_html(last_label),
         max = max as i64,
     );
     out
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

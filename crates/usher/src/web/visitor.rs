@@ -13,9 +13,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::crypto;
-use crate::web::AppState;
+use crate::state::AppState;
+use crate::ui::i18n;
 use crate::web::error::{AppError, json_body};
-use crate::web::i18n;
 
 pub const SESSION_COOKIE: &str = "usher_session";
 pub const ANON_COOKIE: &str = "usher_anon";

@@ -462,10 +462,13 @@ async fn the_request_profile_is_where_every_approval_starts() {
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let profile = w.app.state.store.profiles().await.unwrap()[0].profile.id;
-    let mut settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    let mut settings = w.app.state.store.settings().await.unwrap();
     settings.requests.profile_id = Some(profile);
     settings.requests.auto_approve = true;
-    usher::settings::save(&w.app.state.store, &settings, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&settings, w.app.clock.now())
         .await
         .unwrap();
 
@@ -485,7 +488,10 @@ async fn the_request_profile_is_where_every_approval_starts() {
 
     // The API, without servers named, and with a change that keeps the rest of the profile.
     settings.requests.auto_approve = false;
-    usher::settings::save(&w.app.state.store, &settings, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&settings, w.app.clock.now())
         .await
         .unwrap();
     let by_api = submit_request(&w, "Wes", "bob@example.com").await;
@@ -815,11 +821,13 @@ async fn a_share_moves_to_the_new_grant_whole_or_not_at_all() {
 async fn the_telegram_webhook_secret_is_sealed_at_rest() {
     let w = world().await;
     let state = &w.app.state;
-    let mut s = usher::settings::load(&state.store).await.unwrap();
-    s.telegram.mode = usher::settings::TelegramMode::Webhook;
+    let mut s = state.store.settings().await.unwrap();
+    s.telegram.mode = usher::domain::settings::TelegramMode::Webhook;
     s.telegram
         .set_webhook_secret(&state.key, "webhook-s3cret-value");
-    usher::settings::save(&state.store, &s, w.app.clock.now())
+    state
+        .store
+        .save_settings(&s, w.app.clock.now())
         .await
         .unwrap();
     let stored: Vec<String> = sqlx::query_scalar("SELECT CAST(value AS TEXT) FROM settings")
@@ -877,12 +885,15 @@ fn passwords_never_print_through_debug() {
 /// Email through an SMTP sink.
 async fn with_email(w: &World) -> fakes::smtp::SmtpSink {
     let mail = fakes::smtp::SmtpSink::start().await;
-    let mut s = usher::settings::load(&w.app.state.store).await.unwrap();
+    let mut s = w.app.state.store.settings().await.unwrap();
     s.smtp.host = "127.0.0.1".into();
     s.smtp.port = mail.port();
-    s.smtp.security = usher::settings::SmtpSecurity::None;
+    s.smtp.security = usher::domain::settings::SmtpSecurity::None;
     s.smtp.from = "usher <usher@example.com>".into();
-    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&s, w.app.clock.now())
         .await
         .unwrap();
     mail
@@ -927,7 +938,7 @@ async fn requesters_and_members_are_written_to_in_their_own_language_through_the
     let mail = with_email(&w).await;
     let approved = request_in(&w, "es-ES,es;q=0.9", "Lola", "alice@example.com").await;
     let declined = request_in(&w, "es", "Pepe", "pepe@example.com").await;
-    let settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    let settings = w.app.state.store.settings().await.unwrap();
     let start = usher::requests::starting_selection(&w.app.state, &settings)
         .await
         .unwrap();

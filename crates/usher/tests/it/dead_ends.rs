@@ -113,9 +113,12 @@ async fn join_keeps_the_box_for_an_unknown_code_and_offers_the_request_form_when
 #[tokio::test]
 async fn with_requests_closed_neither_join_nor_the_guide_offers_the_form() {
     let w = world().await;
-    let mut s = usher::settings::load(&w.app.state.store).await.unwrap();
+    let mut s = w.app.state.store.settings().await.unwrap();
     s.requests.enabled = false;
-    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&s, w.app.clock.now())
         .await
         .unwrap();
     let (_, join) = friend_page(&w, "/join").await;

@@ -18,7 +18,7 @@ pub struct TestApp {
     pub clock: Clock,
     pub dir: Arc<tempfile::TempDir>,
     pub setup_url: Option<String>,
-    pub state: usher::web::AppState,
+    pub state: usher::state::AppState,
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<std::io::Result<()>>>,
 }

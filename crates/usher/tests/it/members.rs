@@ -308,7 +308,7 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
 
 #[test]
 fn removal_backoff_is_capped_at_an_hour() {
-    assert_eq!(usher::invites::rules::retry_delay(100), 3_600);
+    assert_eq!(usher::domain::rules::retry_delay(100), 3_600);
     use usher::domain::JobKind;
     assert!(JobKind::Remove.ends_access() && JobKind::Disable.ends_access());
     assert!(!JobKind::Update.ends_access() && !JobKind::Provision.ends_access());

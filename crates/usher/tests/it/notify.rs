@@ -4,7 +4,7 @@ use fakes::telegram::{FakeTelegram, OWNER_ID, TOKEN};
 use fakes::webhook::FakeWebhook;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
-use usher::settings::{Settings, SmtpSecurity};
+use usher::domain::settings::{Settings, SmtpSecurity};
 
 use crate::helpers::*;
 
@@ -98,7 +98,9 @@ async fn set_up_email(app: &TestApp, mail: &SmtpSink, telegram: bool) {
     s.smtp.port = mail.port();
     s.smtp.security = SmtpSecurity::None;
     s.smtp.from = "usher <usher@example.com>".into();
-    usher::settings::save(&app.state.store, &s, app.clock.now())
+    app.state
+        .store
+        .save_settings(&s, app.clock.now())
         .await
         .unwrap();
 }

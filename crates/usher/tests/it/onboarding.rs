@@ -292,7 +292,7 @@ async fn every_page_renders_in_english_and_spanish() {
 
 #[test]
 fn every_email_and_telegram_message_resolves_in_both_languages() {
-    let i18n = usher::web::i18n::I18n::load();
+    let i18n = usher::ui::i18n::I18n::load();
     let with_args: &[(&str, &[&str])] = &[
         ("notify-person-request-approved-subject", &[]),
         ("notify-person-request-approved-body", &["name", "access"]),

@@ -2,7 +2,7 @@ use fakes::plex::demo;
 use fakes::smtp::SmtpSink;
 use fakes::telegram::{FakeTelegram, OWNER_ID, STRANGER_ID, TOKEN};
 use reqwest::StatusCode;
-use usher::settings::{Settings, SmtpSecurity};
+use usher::domain::settings::{Settings, SmtpSecurity};
 
 use crate::helpers::*;
 
@@ -35,7 +35,10 @@ async fn desk_with(tweak: impl FnOnce(&mut Settings)) -> Desk {
     s.smtp.security = SmtpSecurity::None;
     s.smtp.from = "usher <usher@example.com>".into();
     tweak(&mut s);
-    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&s, w.app.clock.now())
         .await
         .unwrap();
     // The owner ticks Jellyfin (connected after Plex) for requests too.
@@ -99,10 +102,8 @@ impl Desk {
 
     /// Lets usher read what Telegram has for it, as the polling loop does.
     async fn poll(&mut self) {
-        let settings = usher::settings::load(&self.w.app.state.store)
-            .await
-            .unwrap();
-        let api = usher::telegram::api(&self.w.app.state, &settings).unwrap();
+        let settings = self.w.app.state.store.settings().await.unwrap();
+        let api = usher::notify::telegram::api(&self.w.app.state, &settings).unwrap();
         self.offset = usher::telegram::poll_once(&self.w.app.state, &api, self.offset, 0)
             .await
             .unwrap();
@@ -339,7 +340,7 @@ async fn a_double_tap_on_send_provisions_once() {
 #[tokio::test]
 async fn a_forged_webhook_without_the_secret_is_refused() {
     let d = desk_with(|s| {
-        s.telegram.mode = usher::settings::TelegramMode::Webhook;
+        s.telegram.mode = usher::domain::settings::TelegramMode::Webhook;
         // As settings saved before the secret was sealed hold it.
         s.telegram.webhook_secret_sealed = "the-real-secret".into();
     })
@@ -481,11 +482,9 @@ async fn bad_input_is_explained_on_the_form() {
 async fn a_passphrase_guards_the_form_when_set() {
     let d = desk().await;
     let hash = usher::requests::passphrase_hash(&d.w.app.state, "movie night");
-    let mut s = usher::settings::load(&d.w.app.state.store).await.unwrap();
+    let mut s = d.w.app.state.store.settings().await.unwrap();
     s.requests.passphrase_hash = Some(hash);
-    usher::settings::save(&d.w.app.state.store, &s, 0)
-        .await
-        .unwrap();
+    d.w.app.state.store.save_settings(&s, 0).await.unwrap();
     let res = d
         .request("Gil", "gil@example.com", &[("passphrase", "wrong")])
         .await;
@@ -516,9 +515,12 @@ async fn auto_approve_grants_the_default_libraries_at_once() {
 async fn auto_approve_for_plex_only_says_access_is_ready() {
     let d = desk_with(|s| s.requests.auto_approve = true).await;
     let plex = d.w.plex_id;
-    let mut s = usher::settings::load(&d.w.app.state.store).await.unwrap();
+    let mut s = d.w.app.state.store.settings().await.unwrap();
     s.requests.servers = vec![plex];
-    usher::settings::save(&d.w.app.state.store, &s, d.w.app.clock.now())
+    d.w.app
+        .state
+        .store
+        .save_settings(&s, d.w.app.clock.now())
         .await
         .unwrap();
     let res = d.request("Hal", "alice@example.com", &[]).await;
@@ -589,7 +591,7 @@ async fn with_email_set_up_the_card_and_telegram_say_the_link_was_emailed() {
     let (_, page) = d.w.app.get_text("/admin/requests").await;
     assert!(page.contains("Emailed to kim@example.com."));
     let mails = d.mails(1).await;
-    let settings = usher::settings::load(&d.w.app.state.store).await.unwrap();
+    let settings = d.w.app.state.store.settings().await.unwrap();
     let link = usher::requests::handoff(&d.w.app.state, &settings, &r)
         .await
         .unwrap()
@@ -693,7 +695,7 @@ async fn a_refused_approval_leaves_the_request_pending_with_a_retry_button() {
     // Only Plex is chosen, and the server cannot take another friend.
     d.w.plex.set_share_limit(0);
     let r = d.only_request().await;
-    let settings = usher::settings::load(&d.w.app.state.store).await.unwrap();
+    let settings = d.w.app.state.store.settings().await.unwrap();
     let mut sel = usher::requests::default_selection(&d.w.app.state, &settings)
         .await
         .unwrap();
@@ -921,7 +923,7 @@ async fn approvals_start_from_the_request_defaults_not_from_every_server() {
         page.contains(&jf) && !page.contains(&jf_ticked),
         "the later one is not"
     );
-    let settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    let settings = w.app.state.store.settings().await.unwrap();
     let start = usher::requests::starting_selection(&w.app.state, &settings)
         .await
         .unwrap();
@@ -957,9 +959,12 @@ async fn approvals_start_from_the_request_defaults_not_from_every_server() {
         res.text().await.unwrap()
     );
     let profile = w.app.state.store.profiles().await.unwrap()[0].profile.id;
-    let mut settings = usher::settings::load(&w.app.state.store).await.unwrap();
+    let mut settings = w.app.state.store.settings().await.unwrap();
     settings.requests.profile_id = Some(profile);
-    usher::settings::save(&w.app.state.store, &settings, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&settings, w.app.clock.now())
         .await
         .unwrap();
     let start = usher::requests::starting_selection(&w.app.state, &settings)

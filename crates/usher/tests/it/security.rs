@@ -1,5 +1,5 @@
 //! The security sweep. These tests enumerate: every route comes from the router's own table
-//! (`usher::web::route_table`), so a route added later is checked without anyone remembering to.
+//! (`usher::router::route_table`), so a route added later is checked without anyone remembering to.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -9,7 +9,8 @@ use fakes::smtp::SmtpSink;
 use fakes::telegram::FakeTelegram;
 use proptest::prelude::*;
 use reqwest::{Method, StatusCode};
-use usher::web::{Access, RouteInfo, route_table};
+use usher::router::route_table;
+use usher::web::{Access, RouteInfo};
 
 use crate::binary::serve;
 use crate::helpers::*;
@@ -753,33 +754,33 @@ proptest! {
 
     #[test]
     fn invite_codes_normalize_idempotently(input in any::<String>()) {
-        if let Some(code) = usher::invites::rules::normalize_code(&input) {
-            prop_assert_eq!(usher::invites::rules::normalize_code(&code), Some(code.clone()));
-            prop_assert!(code.len() <= usher::invites::rules::MAX_CODE);
+        if let Some(code) = usher::domain::rules::normalize_code(&input) {
+            prop_assert_eq!(usher::domain::rules::normalize_code(&code), Some(code.clone()));
+            prop_assert!(code.len() <= usher::domain::rules::MAX_CODE);
             prop_assert!(code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
         }
-        if let Ok(code) = usher::invites::rules::validate_custom_code(&input) {
-            prop_assert_eq!(usher::invites::rules::validate_custom_code(&code), Ok(code.clone()));
-            prop_assert!(code.len() >= usher::invites::rules::MIN_CUSTOM_CODE);
+        if let Ok(code) = usher::domain::rules::validate_custom_code(&input) {
+            prop_assert_eq!(usher::domain::rules::validate_custom_code(&code), Ok(code.clone()));
+            prop_assert!(code.len() >= usher::domain::rules::MIN_CUSTOM_CODE);
         }
     }
 
     #[test]
     fn codes_that_look_like_codes_are_accepted_in_any_case(code in "[a-zA-Z0-9_-]{4,32}", pad in "[ \t]{0,3}") {
         let typed = format!("{pad}{code}{pad}");
-        let normalized = usher::invites::rules::validate_custom_code(&typed);
+        let normalized = usher::domain::rules::validate_custom_code(&typed);
         prop_assert_eq!(normalized, Ok(code.to_ascii_uppercase()));
     }
 
     #[test]
     fn generated_codes_are_valid_codes(_n in 0..100u8) {
-        let code = usher::invites::rules::generate_code();
-        prop_assert_eq!(usher::invites::rules::validate_custom_code(&code), Ok(code.clone()));
+        let code = usher::domain::rules::generate_code();
+        prop_assert_eq!(usher::domain::rules::validate_custom_code(&code), Ok(code.clone()));
     }
 
     #[test]
     fn durations_parse_without_panicking(input in any::<String>()) {
-        if let Ok(seconds) = usher::invites::rules::parse_duration(&input) {
+        if let Ok(seconds) = usher::domain::rules::parse_duration(&input) {
             prop_assert!(seconds > 0 && seconds <= 100 * 365 * 86_400);
         }
     }
@@ -787,7 +788,7 @@ proptest! {
     #[test]
     fn durations_round_trip(n in 1..1000i64, unit in prop::sample::select(vec![("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800), ("y", 31_536_000)])) {
         let (suffix, seconds) = unit;
-        let parsed = usher::invites::rules::parse_duration(&format!("{n}{suffix}"));
+        let parsed = usher::domain::rules::parse_duration(&format!("{n}{suffix}"));
         if n * seconds <= 100 * 365 * 86_400 {
             prop_assert_eq!(parsed, Ok(n * seconds));
         } else {
@@ -797,24 +798,24 @@ proptest! {
 
     #[test]
     fn expiry_and_uses_parse_without_panicking(input in any::<String>(), now in 0..4_000_000_000i64) {
-        if let Ok(Some(at)) = usher::invites::rules::parse_expiry(&input, now) {
+        if let Ok(Some(at)) = usher::domain::rules::parse_expiry(&input, now) {
             prop_assert!(at > now);
         }
-        if let Ok(Some(n)) = usher::invites::rules::parse_uses(&input) {
-            prop_assert!((1..=usher::invites::rules::MAX_USES).contains(&n));
+        if let Ok(Some(n)) = usher::domain::rules::parse_uses(&input) {
+            prop_assert!((1..=usher::domain::rules::MAX_USES).contains(&n));
         }
     }
 
     #[test]
     fn dates_round_trip(y in 2000..2200i32, m in 1..=12u8, d in 1..=28u8, h in 0..24u8, min in 0..60u8) {
         let now = 946_684_800; // 2000-01-01
-        let at = usher::invites::rules::parse_expiry(&format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}"), now).unwrap().unwrap();
+        let at = usher::domain::rules::parse_expiry(&format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}"), now).unwrap().unwrap();
         prop_assert_eq!(usher::clock::rfc3339(at), format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:00Z"));
     }
 
     #[test]
     fn uses_round_trip(n in 1..=1000i64) {
-        prop_assert_eq!(usher::invites::rules::parse_uses(&n.to_string()), Ok(Some(n)));
+        prop_assert_eq!(usher::domain::rules::parse_uses(&n.to_string()), Ok(Some(n)));
     }
 
     #[test]
@@ -844,9 +845,9 @@ proptest! {
 
     #[test]
     fn emails_validate_without_panicking(input in any::<String>()) {
-        if let Ok(email) = usher::invites::rules::validate_email(&input) {
+        if let Ok(email) = usher::domain::rules::validate_email(&input) {
             prop_assert_eq!(email.trim(), email.as_str());
-            prop_assert_eq!(usher::invites::rules::validate_email(&email), Ok(email.clone()));
+            prop_assert_eq!(usher::domain::rules::validate_email(&email), Ok(email.clone()));
             prop_assert_eq!(email.matches('@').count(), 1);
         }
     }
@@ -854,7 +855,7 @@ proptest! {
     #[test]
     fn plausible_emails_are_accepted(local in "[a-z0-9._+-]{1,20}", domain in "[a-z0-9-]{1,20}", tld in "[a-z]{2,6}") {
         let email = format!("{local}@{domain}.{tld}");
-        prop_assert_eq!(usher::invites::rules::validate_email(&email), Ok(email.clone()));
+        prop_assert_eq!(usher::domain::rules::validate_email(&email), Ok(email.clone()));
     }
 
     #[test]

@@ -62,9 +62,12 @@ async fn the_welcome_page_gives_the_address_for_friends_an_open_button_and_the_a
 #[tokio::test]
 async fn a_server_only_reachable_at_home_gives_no_address_but_says_who_does() {
     let w = world().await;
-    let mut s = usher::settings::load(&w.app.state.store).await.unwrap();
+    let mut s = w.app.state.store.settings().await.unwrap();
     s.owner_name = "Ana".into();
-    usher::settings::save(&w.app.state.store, &s, w.app.clock.now())
+    w.app
+        .state
+        .store
+        .save_settings(&s, w.app.clock.now())
         .await
         .unwrap();
     let code = w.invite(&[w.jf_id], "1", |_| {}).await;

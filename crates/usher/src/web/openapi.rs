@@ -1,52 +1,15 @@
-//! The OpenAPI 3 document, built from [`super::endpoints`], and a self-contained docs page.
+//! The OpenAPI 3 document, built from the endpoints the features register, and a self-contained
+//! docs page.
 
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value as Tv, context};
 use serde_json::{Map, Value, json};
 
+use super::api::{Endpoint, obj, string};
+use crate::state::AppState;
+use crate::web::page;
 use crate::web::visitor::Visitor;
-use crate::web::{AppState, page};
-
-pub fn string() -> Value {
-    json!({"type": "string"})
-}
-pub fn int() -> Value {
-    json!({"type": "integer"})
-}
-pub fn boolean() -> Value {
-    json!({"type": "boolean"})
-}
-pub fn time() -> Value {
-    json!({"type": "string", "format": "date-time"})
-}
-pub fn nullable(v: Value) -> Value {
-    json!({"oneOf": [v, {"type": "null"}]})
-}
-pub fn arr(items: Value) -> Value {
-    json!({"type": "array", "items": items})
-}
-pub fn obj(props: &[(&str, Value)]) -> Value {
-    let mut m = Map::new();
-    for (k, v) in props {
-        m.insert((*k).to_string(), v.clone());
-    }
-    json!({"type": "object", "properties": m})
-}
-pub fn permissions() -> Value {
-    obj(&[
-        ("allow_downloads", boolean()),
-        ("allow_live_tv", boolean()),
-        ("allow_camera_upload", boolean()),
-        ("max_sessions", nullable(int())),
-        ("plex_home", boolean()),
-        // Plex content filters: `rating=G,PG | label!=horror` or Plex's own spelling.
-        ("filter_movies", string()),
-        ("filter_television", string()),
-        ("filter_music", string()),
-    ])
-}
 
 fn error_schema() -> Value {
     obj(&[(
@@ -60,9 +23,9 @@ fn error_schema() -> Value {
 }
 
 /// The whole document. Deterministic, so the committed copy can be compared byte for byte.
-pub fn document() -> Value {
+pub fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths: Map<String, Value> = Map::new();
-    for (e, _) in super::endpoints() {
+    for e in endpoints {
         let mut op = json!({
             "tags": [e.tag],
             "summary": e.summary,
@@ -117,28 +80,31 @@ pub fn document() -> Value {
 }
 
 /// The document as committed in `docs/openapi.json`.
-pub fn document_text() -> String {
-    let mut s = serde_json::to_string_pretty(&document()).expect("the document serialises");
+pub fn document_text(endpoints: &[Endpoint]) -> String {
+    let mut s =
+        serde_json::to_string_pretty(&document(endpoints)).expect("the document serialises");
     s.push('\n');
     s
 }
 
-pub async fn serve() -> Response {
+/// `GET /api/v1/openapi.json`: the document, as text made once at start.
+pub fn serve(text: &str) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        document_text(),
+        text.to_string(),
     )
         .into_response()
 }
 
 /// `/api/docs`: the endpoints, rendered on the server; no scripts, no CDN.
-pub async fn docs(
-    State(state): State<AppState>,
-    visitor: Visitor,
+pub fn docs(
+    state: &AppState,
+    visitor: &Visitor,
+    endpoints: &[Endpoint],
 ) -> Result<Response, crate::web::error::AppError> {
-    let endpoints: Vec<Tv> = super::endpoints()
-        .into_iter()
-        .map(|(e, _)| {
+    let endpoints: Vec<Tv> = endpoints
+        .iter()
+        .map(|e| {
             let body = e.body.map(|b| serde_json::to_string_pretty(&b()).unwrap_or_default());
             context! {
                 method => e.method.to_uppercase(), path => e.path, tag => e.tag, summary => e.summary, public => e.public,
@@ -148,5 +114,5 @@ pub async fn docs(
             }
         })
         .collect();
-    Ok(page(&state, &visitor, "api_docs.html", context! { endpoints })?.into_response())
+    Ok(page(state, visitor, "api_docs.html", context! { endpoints })?.into_response())
 }

@@ -5,6 +5,15 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::domain::settings::Settings;
+use crate::state::AppState;
+
+/// The API client when a bot token is set.
+pub fn api(state: &AppState, settings: &Settings) -> Option<TelegramApi> {
+    let token = state.key.open(settings.telegram.token_sealed.as_deref()?)?;
+    TelegramApi::new(&state.config.telegram_api_url, &token).ok()
+}
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum TelegramError {
     #[error("Telegram answered {code}: {description}")]

@@ -7,12 +7,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::Kind;
-use super::channels::{self, ChannelError, ChannelInput};
+use crate::notify::Kind;
+use crate::notify::channels::{self, ChannelError, ChannelInput};
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, path_id};
+use crate::web::page;
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page};
 
 const BASE: &str = "/admin/settings/notifications";
 /// Result notices shown after a redirect; only these keys are ever rendered.
@@ -64,7 +65,7 @@ fn kind_options(channel_kind: Option<&str>, chosen: &[String]) -> Vec<Value> {
 }
 
 async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Response> {
-    let settings = crate::settings::load(&state.store).await?;
+    let settings = state.store.settings().await?;
     let channels = state.store.channels().await?;
     let names: std::collections::HashMap<i64, String> =
         channels.iter().map(|c| (c.id, c.name.clone())).collect();
@@ -143,7 +144,7 @@ async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Res
             notice => x.notice.filter(|n| NOTICES.contains(n)),
             error => x.error.map(|(channel, message)| context! { channel, message }),
             secret => x.secret.map(|(channel, value)| context! { channel, value }),
-            max_attempts => super::deliver::MAX_ATTEMPTS,
+            max_attempts => crate::notify::deliver::MAX_ATTEMPTS,
         },
     )?
     .into_response();

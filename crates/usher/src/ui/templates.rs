@@ -8,8 +8,8 @@ use std::sync::Arc;
 use minijinja::value::{Kwargs, Value};
 use minijinja::{Environment, Error, ErrorKind, State, UndefinedBehavior};
 
-use crate::web::assets::Assets;
-use crate::web::i18n::I18n;
+use crate::ui::assets::Assets;
+use crate::ui::i18n::I18n;
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
@@ -107,7 +107,7 @@ pub fn environment(
     env.add_filter("datetime", |ts: i64| crate::clock::human(ts));
     // A stored Plex content filter as people write it.
     env.add_filter("content_filter", |plex: String| {
-        crate::access::human_filter(&plex)
+        crate::domain::access::human_filter(&plex)
     });
     env
 }

@@ -3,11 +3,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-
-use crate::web::AppState;
+use axum::http::{HeaderMap, header};
 
 const FILES: &[(&str, &str, &[u8])] = &[
     (
@@ -36,11 +32,11 @@ pub struct Assets {
 }
 
 #[derive(Debug)]
-struct Asset {
-    content_type: &'static str,
-    bytes: &'static [u8],
+pub struct Asset {
+    pub content_type: &'static str,
+    pub bytes: &'static [u8],
     /// Compressed once at start, as tightly as gzip goes, when that makes it smaller.
-    gzip: Option<Vec<u8>>,
+    pub gzip: Option<Vec<u8>>,
 }
 
 fn gzip_best(bytes: &[u8]) -> Option<Vec<u8>> {
@@ -52,7 +48,7 @@ fn gzip_best(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Whether `Accept-Encoding` allows gzip (and does not refuse it with `q=0`).
-fn accepts_gzip(headers: &HeaderMap) -> bool {
+pub fn accepts_gzip(headers: &HeaderMap) -> bool {
     headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -94,6 +90,11 @@ impl Assets {
         Assets { names, files }
     }
 
+    /// The file served under `served` (a fingerprinted name).
+    pub fn file(&self, served: &str) -> Option<&Asset> {
+        self.files.get(served)
+    }
+
     /// The URL path of an asset, e.g. `/assets/app.3f2a9c1b.css`.
     pub fn url(&self, name: &str) -> String {
         match self.names.get(name) {
@@ -103,38 +104,10 @@ impl Assets {
     }
 }
 
-pub async fn serve(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let Some(asset) = state.assets.files.get(&name) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let mut res = match &asset.gzip {
-        Some(gzip) if accepts_gzip(&headers) => (
-            [(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"))],
-            gzip.clone(),
-        )
-            .into_response(),
-        _ => asset.bytes.into_response(),
-    };
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(asset.content_type),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-    res
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::http::HeaderValue;
 
     fn accept(v: &'static str) -> HeaderMap {
         let mut h = HeaderMap::new();

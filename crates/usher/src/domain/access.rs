@@ -1,25 +1,12 @@
 //! What a grant gives on one server (libraries, permissions, an end) and the rules that hold
-//! whichever path makes or changes one: every grant starts from its server's defaults, and one
+//! whichever path makes or changes one: every grant starts from its server's defaults
+//! ([`crate::store::servers::ServerRow::defaults`]), and one
 //! account holds at most one live grant per server, so when the same person is granted twice the
 //! two combine into one that gives everything either gave.
 
 use media::Permissions;
 
 use crate::clock::Timestamp;
-use crate::store::servers::ServerRow;
-use crate::store::{Store, StoreError};
-
-/// Where every grant on `server` starts: the owner's defaults for it. Invites, approvals (web,
-/// Telegram, automatic, API, CLI) and profiles change only what their form or command names.
-pub fn server_defaults(server: &ServerRow) -> Permissions {
-    Permissions {
-        allow_downloads: server.default_allow_downloads,
-        allow_live_tv: server.default_allow_live_tv,
-        allow_camera_upload: server.default_allow_camera_upload,
-        max_sessions: server.default_max_sessions.map(|n| n as u32),
-        ..Permissions::default()
-    }
-}
 
 /// What the owner grants on one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,18 +117,6 @@ impl PermissionChanges {
     }
 }
 
-/// The permissions of a new grant on `server`: its defaults with `changes`. The one way every
-/// invite, approval and profile arrives at a grant's permissions.
-pub fn permissions_for(
-    server: &ServerRow,
-    changes: Option<&PermissionChanges>,
-) -> Result<Permissions, PermissionError> {
-    changes
-        .cloned()
-        .unwrap_or_default()
-        .applied_to(&server_defaults(server), server.kind.is_plex())
-}
-
 /// What one grant gives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Terms {
@@ -200,26 +175,6 @@ impl Terms {
         let p = &self.permissions;
         !(p.filter_movies.is_empty() && p.filter_television.is_empty() && p.filter_music.is_empty())
     }
-}
-
-/// The names of libraries by sharing id, joined for people to read; an id the server no longer
-/// lists is shown as is.
-pub async fn library_names(
-    store: &Store,
-    server_id: i64,
-    ids: &[String],
-) -> Result<String, StoreError> {
-    let libs = store.libraries(server_id).await?;
-    Ok(ids
-        .iter()
-        .map(|id| {
-            libs.iter()
-                .find(|l| &l.remote_id == id)
-                .map(|l| l.name.clone())
-                .unwrap_or_else(|| id.clone())
-        })
-        .collect::<Vec<_>>()
-        .join(", "))
 }
 
 /// A Plex content filter: rules joined by `|`, each `key=values` or `key!=values` with values

@@ -6,10 +6,19 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
+use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, path_id};
 use crate::web::visitor::Admin;
-use crate::web::{AppState, page, ser};
+use crate::web::{page, ser};
+
+/// The API keys pages, as the router registers them.
+pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
+    use crate::web::Access::Admin;
+    r.get("/admin/api-keys", Admin, list)
+        .post("/admin/api-keys", Admin, create)
+        .post("/admin/api-keys/{id}/revoke", Admin, revoke)
+}
 
 /// A new key: `ush_` and 256 random bits.
 pub fn new_key() -> String {

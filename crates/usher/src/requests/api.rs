@@ -1,0 +1,258 @@
+//! `/api/v1/requests`: the request queue, approvals and declines, and the public form's API.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{MethodRouter, get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::clock::rfc3339;
+use crate::invites::api::InviteTarget;
+use crate::state::AppState;
+use crate::web::api::*;
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::{Json, path_id};
+
+pub(crate) fn request_schema() -> Value {
+    obj(&[
+        ("id", int()),
+        ("name", string()),
+        ("email", string()),
+        ("note", nullable(string())),
+        ("status", string()),
+        ("created_at", time()),
+        ("expires_at", time()),
+        ("decided_by", nullable(string())),
+        ("decided_at", nullable(time())),
+        ("outcome", nullable(string())),
+    ])
+}
+
+pub(crate) fn request_json(r: &crate::store::requests::RequestRow) -> Value {
+    json!({
+        "id": r.id, "name": r.name, "email": r.email, "note": r.note, "status": r.status,
+        "created_at": rfc3339(r.created_at), "expires_at": rfc3339(r.expires_at),
+        "decided_by": r.decided_by, "decided_at": r.decided_at.map(rfc3339), "outcome": r.outcome,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ApproveBody {
+    #[serde(default)]
+    servers: Option<Vec<InviteTarget>>,
+    #[serde(default)]
+    duration: Option<String>,
+}
+
+pub(crate) fn decide_error(e: crate::requests::DecideError) -> AppError {
+    use crate::requests::DecideError as E;
+    match e {
+        E::NotFound => AppError::not_found(),
+        E::Store(_) => AppError::internal(),
+        E::AlreadyDecided(s) => {
+            AppError::new(StatusCode::CONFLICT, "already_decided", "error-bad-request")
+                .with_detail(format!("the request is already {s}"))
+        }
+        E::Refused { server, message } => AppError::new(
+            StatusCode::BAD_GATEWAY,
+            "server_refused",
+            "error-bad-request",
+        )
+        .with_detail(format!("{server}: {message}")),
+        other => AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "error-bad-request",
+        )
+        .with_detail(other.to_string()),
+    }
+}
+
+pub(crate) async fn requests_list(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
+    crate::requests::expire(&state).await?;
+    let status = q.status.as_deref().unwrap_or("");
+    if !["", "pending", "approved", "declined", "expired"].contains(&status) {
+        return Err(
+            AppError::bad_request("status is pending, approved, declined or expired")
+                .with_field("status"),
+        );
+    }
+    let mut all = state.store.requests(100_000).await?;
+    all.sort_by_key(|r| std::cmp::Reverse(r.id));
+    let rest: Vec<_> = all
+        .into_iter()
+        .filter(|r| status.is_empty() || r.status == status)
+        .filter(|r| page.after.is_none_or(|a| r.id < a))
+        .collect();
+    let next =
+        (rest.len() as i64 > page.limit).then(|| Page::cursor(rest[page.limit as usize - 1].id));
+    Ok(list(
+        rest.iter()
+            .take(page.limit as usize)
+            .map(request_json)
+            .collect(),
+        next,
+    ))
+}
+
+pub(crate) async fn requests_approve(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<ApproveBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let settings = state.store.settings().await?;
+    let mut selection = crate::requests::starting_selection(&state, &settings).await?;
+    if let Some(servers) = b.servers {
+        let mut chosen = Vec::new();
+        for t in servers {
+            let server = state.store.server(t.server_id).await?.ok_or_else(|| {
+                AppError::bad_request(format!("no server {}", t.server_id)).with_field("servers")
+            })?;
+            let start = selection.servers.iter().find(|s| s.server_id == server.id);
+            let libraries = match t.libraries {
+                Some(l) => l,
+                None => start.map(|s| s.libraries.clone()).unwrap_or_default(),
+            };
+            let base = start
+                .map(|s| s.permissions.clone())
+                .unwrap_or_else(|| server.defaults());
+            let permissions = t
+                .permissions
+                .unwrap_or_default()
+                .applied_to(&base, server.kind.is_plex())
+                .map_err(|e| {
+                    AppError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid",
+                        "error-bad-request",
+                    )
+                    .with_detail(format!("{}: {e}", server.name))
+                    .with_field(e.field())
+                })?;
+            chosen.push(crate::requests::ServerChoice {
+                server_id: server.id,
+                libraries,
+                permissions,
+            });
+        }
+        selection.servers = chosen;
+    }
+    if let Some(d) = b.duration {
+        selection.duration = d;
+    }
+    let done = crate::requests::approve(&state, id, &selection, &c.actor)
+        .await
+        .map_err(decide_error)?;
+    crate::telegram::show_outcome_later(&state, id);
+    let r = state
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let mut v = request_json(&r);
+    v["invite_url"] = json!(done.invite_url);
+    v["member_id"] = json!(done.member_id);
+    Ok(ok(v))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct DeclineBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+pub(crate) async fn requests_decline(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<DeclineBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    crate::requests::decline(&state, id, b.reason.as_deref(), &c.actor)
+        .await
+        .map_err(decide_error)?;
+    crate::telegram::show_outcome_later(&state, id);
+    let r = state
+        .store
+        .request(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(ok(request_json(&r)))
+}
+
+/// This feature's API endpoints with their documentation.
+pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
+    vec![
+        (
+            endpoint(
+                "get",
+                "/api/v1/requests",
+                "requests",
+                "List access requests",
+                REQ_Q,
+                None,
+                200,
+                || page_of(request_schema()),
+            ),
+            get(requests_list),
+        ),
+        (
+            public(endpoint(
+                "post",
+                "/api/v1/requests",
+                "public",
+                "Ask for access, as the request form does (no key; for a guide page on a site in allowed_origins)",
+                &[],
+                Some(|| {
+                    obj(&[
+                        ("name", string()),
+                        ("email", string()),
+                        ("note", string()),
+                        ("passphrase", string()),
+                        ("website", string()),
+                        ("lang", string()),
+                    ])
+                }),
+                201,
+                || obj(&[("status", string()), ("message", string())]),
+            )),
+            post(super::public::api_submit),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/requests/{id}/approve",
+                "requests",
+                "Approve a request (default libraries unless given)",
+                ID,
+                Some(selection_schema),
+                200,
+                request_schema,
+            ),
+            post(requests_approve),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/requests/{id}/decline",
+                "requests",
+                "Decline a request",
+                ID,
+                Some(|| obj(&[("reason", string())])),
+                200,
+                request_schema,
+            ),
+            post(requests_decline),
+        ),
+    ]
+}

@@ -1,0 +1,6 @@
+//! How usher looks and speaks, wherever it is read: translations, the embedded static assets and
+//! the template environment. Used by pages, emails and Telegram messages alike.
+
+pub mod assets;
+pub mod i18n;
+pub mod templates;
