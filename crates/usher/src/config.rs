@@ -349,6 +349,11 @@ impl Config {
             .filter(|s| !s.is_empty())
     }
 
+    /// How long a session lasts without use, in seconds.
+    pub fn session_seconds(&self) -> i64 {
+        self.session_days as i64 * 86_400
+    }
+
     pub fn is_https(&self) -> bool {
         self.public_url
             .as_deref()

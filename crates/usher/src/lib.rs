@@ -17,12 +17,12 @@ pub mod domain;
 pub mod files;
 pub mod home;
 pub mod invites;
-pub mod jobs;
 pub mod members;
 pub mod metrics;
 pub mod notify;
 pub mod onboarding;
 pub mod profiles;
+pub mod provisioning;
 pub mod public_url;
 pub mod ratelimit;
 pub mod requests;
@@ -231,7 +231,7 @@ impl App {
         // With a manual clock (tests) background work is driven on demand instead.
         let background: Vec<_> = if state.clock.runs_by_itself() {
             vec![
-                tokio::spawn(jobs::worker(state.clone())),
+                tokio::spawn(provisioning::worker(state.clone())),
                 tokio::spawn(telegram::polling_loop(state.clone())),
                 tokio::spawn(request_expiry(state.clone())),
                 tokio::spawn(backup::worker(state.clone())),

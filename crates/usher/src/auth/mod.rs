@@ -10,10 +10,7 @@ use argon2::password_hash::phc::PasswordHash;
 
 use crate::clock::Timestamp;
 use crate::crypto;
-use crate::state::AppState;
 use crate::store::Store;
-use crate::web::error::AppError;
-use crate::web::visitor::AdminSession;
 
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
@@ -29,8 +26,6 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
 const SETUP_TOKEN_KEY: &str = "setup_token_hash";
 pub const MIN_PASSWORD: usize = 10;
 pub const MAX_PASSWORD: usize = 256;
-/// Sliding sessions are written back at most this often, not on every request.
-const TOUCH_INTERVAL: i64 = 3600;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -309,58 +304,6 @@ pub async fn complete_setup(
         .ok_or(AuthError::AlreadySetUp)?;
     store.delete_setting(SETUP_TOKEN_KEY).await?;
     Ok(id)
-}
-
-/// Starts a session and returns the raw cookie value (only its hash is stored).
-pub async fn start_session(
-    state: &AppState,
-    admin_id: i64,
-    user_agent: Option<&str>,
-) -> Result<String, AppError> {
-    let raw = crypto::random_token();
-    let now = state.clock.now();
-    let ua = user_agent.map(|u| u.chars().take(200).collect::<String>());
-    state
-        .store
-        .insert_session(
-            &crypto::sha256_hex(raw.as_bytes()),
-            admin_id,
-            now,
-            now + session_lifetime(state),
-            ua.as_deref(),
-        )
-        .await?;
-    Ok(raw)
-}
-
-fn session_lifetime(state: &AppState) -> i64 {
-    state.config.session_days as i64 * 86_400
-}
-
-/// Looks up the session a cookie names, sliding its expiry forward on use.
-pub async fn session_for_cookie(
-    state: &AppState,
-    raw: &str,
-) -> Result<Option<AdminSession>, AppError> {
-    if raw.len() > 128 {
-        return Ok(None);
-    }
-    let now = state.clock.now();
-    let id_hash = crypto::sha256_hex(raw.as_bytes());
-    let Some(row) = state.store.session(&id_hash, now).await? else {
-        return Ok(None);
-    };
-    if now - row.last_seen_at >= TOUCH_INTERVAL {
-        state
-            .store
-            .touch_session(&id_hash, now, now + session_lifetime(state))
-            .await?;
-    }
-    Ok(Some(AdminSession {
-        admin_id: row.admin_id,
-        username: row.username,
-        id_hash,
-    }))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{AuthError, complete_setup, setup_token_valid, start_session};
+use super::{AuthError, complete_setup, setup_token_valid};
 use crate::ratelimit::Locked;
 use crate::state::AppState;
 use crate::store::events::NewEvent;
@@ -171,14 +171,14 @@ async fn signed_in(
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let raw = start_session(state, admin_id, ua).await?;
+    let raw = crate::web::session::start(state, admin_id, ua).await?;
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(
             SESSION_COOKIE,
             &raw,
-            state.config.session_days as i64 * 86_400,
+            state.config.session_seconds(),
             state.config.is_https(),
             true,
         ),

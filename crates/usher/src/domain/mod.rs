@@ -128,3 +128,8 @@ impl std::fmt::Display for GrantStatus {
         f.write_str(self.as_str())
     }
 }
+
+/// How events name a grant: `alice@example.com on Home Plex`.
+pub fn grant_subject(identity: &str, server: &str) -> String {
+    format!("{identity} on {server}")
+}

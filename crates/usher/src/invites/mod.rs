@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 use crate::domain::GrantStatus;
 use crate::domain::rules::{self, RuleError, Unusable};
-use crate::jobs;
+use crate::provisioning;
 use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::invites::{
@@ -783,7 +783,7 @@ pub async fn redeem_opened(
         Err(ReserveError::Db(e)) => return Err(RedeemError::Store(e.into())),
     };
 
-    let grants = match jobs::provision_or_undo(
+    let grants = match provisioning::provision_or_undo(
         state,
         reservation.member_id,
         &reservation.job_ids,
@@ -791,8 +791,8 @@ pub async fn redeem_opened(
     )
     .await?
     {
-        jobs::Setup::Made(grants) => grants,
-        jobs::Setup::Refused { server, error } => return Err(refusal(server, &error)),
+        provisioning::Setup::Made(grants) => grants,
+        provisioning::Setup::Refused { server, error } => return Err(refusal(server, &error)),
     };
     state
         .store

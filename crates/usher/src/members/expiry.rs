@@ -9,8 +9,8 @@ use crate::domain::{GrantStatus, JobKind};
 use serde::Serialize;
 
 use crate::clock::Timestamp;
-use crate::jobs::{self, Outcome};
 use crate::notify;
+use crate::provisioning::{self, Outcome};
 use crate::servers::ServerError;
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -90,9 +90,9 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
         {
             // The mark is the guard: only the sweep that sets it records the reminder.
             if state.store.mark_reminded(g.grant.id, now).await? {
-                crate::members::notify_owner_once(
+                crate::notify::notice_once(
                     state,
-                    crate::members::Notice::ExpiryReminder { grant: &g.grant },
+                    crate::notify::Notice::ExpiryReminder { grant: &g.grant },
                 )
                 .await?;
                 report.reminded += 1;
@@ -115,7 +115,10 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
             Action::Disable => report.disabling += 1,
             Action::Remove => report.removing += 1,
         }
-        if matches!(jobs::run_job(state, job).await?, Outcome::Retrying(_)) {
+        if matches!(
+            provisioning::run_job(state, job).await?,
+            Outcome::Retrying(_)
+        ) {
             report.retrying += 1;
         }
     }
@@ -149,12 +152,12 @@ async fn start(
             "grant.expired_remove",
         ),
     };
-    super::grant_event(
+    crate::provisioning::grant_event(
         state,
         (g.member_id, g.server_id),
         "usher",
         event,
-        &super::grant_subject(&g.identity, &g.server_name),
+        &crate::domain::grant_subject(&g.identity, &g.server_name),
         Some(&format!("expired {}", crate::clock::human(g.expires_at))),
     )
     .await?;

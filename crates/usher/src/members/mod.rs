@@ -10,9 +10,9 @@ pub mod routes;
 pub mod sync;
 
 use crate::clock::Timestamp;
+use crate::domain::grant_subject;
 use crate::domain::{GrantStatus, JobKind};
-use crate::jobs::{self, Outcome};
-use crate::notify;
+use crate::provisioning::{self, Outcome, grant_event};
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
@@ -84,33 +84,6 @@ async fn grant_of(
         .ok_or(MemberError::NotFound)
 }
 
-/// Appends an event about one of a member's grants: in the member's history, and found by the
-/// grant's server in the audit log.
-pub(crate) async fn grant_event(
-    state: &AppState,
-    grant: (i64, i64),
-    actor: &str,
-    action: &str,
-    subject: &str,
-    detail: Option<&str>,
-) -> Result<(), StoreError> {
-    let (member_id, server_id) = grant;
-    state
-        .store
-        .append_event_about(
-            NewEvent {
-                actor,
-                action,
-                subject: Some(subject),
-                detail,
-            },
-            Some(member_id),
-            Some(server_id),
-            state.clock.now(),
-        )
-        .await
-}
-
 /// Appends an event to a member's history.
 pub(crate) async fn member_event(
     state: &AppState,
@@ -135,14 +108,9 @@ pub(crate) async fn member_event(
         .await
 }
 
-/// How events name a grant: `alice@example.com on Home Plex`.
-pub(crate) fn grant_subject(identity: &str, server: &str) -> String {
-    format!("{identity} on {server}")
-}
-
 /// Runs a queued job now and wakes the worker for whatever is left (a retry).
 async fn run_now(state: &AppState, job_id: i64) -> Result<Outcome, MemberError> {
-    let outcome = jobs::run_job(state, job_id).await?;
+    let outcome = provisioning::run_job(state, job_id).await?;
     state.jobs_wake.notify_one();
     Ok(outcome)
 }
@@ -427,107 +395,4 @@ pub async fn set_notes(
     )
     .await?;
     Ok(())
-}
-
-/// Something the owner must hear about once.
-pub enum Notice<'a> {
-    /// A job ending access (removal, pause) failed and is being retried.
-    EndingFailing {
-        job_id: i64,
-        kind: JobKind,
-        grant: &'a GrantRow,
-        error: &'a str,
-    },
-    /// A grant ends within the reminder window.
-    ExpiryReminder { grant: &'a GrantRow },
-}
-
-/// The notification hook: records a notice for the owner at most once per subject (by key) with
-/// its event, and only then queues it for the owner's channels (an expiry reminder also goes to
-/// the member by email when email is set up and they have an address). True when this call
-/// recorded it.
-pub async fn notify_owner_once(state: &AppState, notice: Notice<'_>) -> Result<bool, StoreError> {
-    let (key, kind, grant, detail) = match &notice {
-        Notice::EndingFailing {
-            job_id,
-            kind,
-            grant,
-            error,
-        } => (
-            format!("{kind}-failing:job:{job_id}"),
-            if *kind == JobKind::Remove {
-                "removal_failing"
-            } else {
-                "disable_failing"
-            },
-            *grant,
-            Some(error.to_string()),
-        ),
-        Notice::ExpiryReminder { grant } => (
-            format!(
-                "expiry-reminder:grant:{}:{}",
-                grant.id,
-                grant.expires_at.unwrap_or_default()
-            ),
-            "expiry_reminder",
-            *grant,
-            grant
-                .expires_at
-                .map(|t| format!("access ends {}", crate::clock::human(t))),
-        ),
-    };
-    let subject = grant_subject(&grant.identity, &grant.server_name);
-    let action = format!("notify.{kind}");
-    let now = state.clock.now();
-    let fresh = state
-        .store
-        .record_notice_once(
-            &key,
-            kind,
-            Some(grant.member_id),
-            Some(grant.server_id),
-            NewEvent {
-                actor: "usher",
-                action: &action,
-                subject: Some(&subject),
-                detail: detail.as_deref(),
-            },
-            now,
-        )
-        .await?;
-    if !fresh {
-        return Ok(false);
-    }
-    let about = |kind| {
-        notify::Event::new(kind, now)
-            .with("member_id", grant.member_id)
-            .with("member", grant.identity.as_str())
-            .with("server_id", grant.server_id)
-            .with("server", grant.server_name.as_str())
-            .link(state, &format!("/admin/members/{}", grant.member_id))
-    };
-    match notice {
-        Notice::EndingFailing { kind, error, .. } => {
-            let event = about(notify::Kind::RemovalFailing)
-                .with("job", kind.as_str())
-                .with("error", error);
-            notify::emit(state, event).await;
-        }
-        Notice::ExpiryReminder { .. } => {
-            let expires = grant.expires_at.map(crate::clock::rfc3339);
-            let event = about(notify::Kind::MemberExpiring).with("expires_at", expires.clone());
-            notify::emit(state, event).await;
-            if let Some(member) = state.store.member(grant.member_id).await?
-                && let Some(email) = member.email.as_deref().filter(|e| e.contains('@'))
-            {
-                let to_member = notify::Event::new(notify::Kind::MemberExpiring, now)
-                    .with("name", member.display_name.as_str())
-                    .with("member", grant.identity.as_str())
-                    .with("server", grant.server_name.as_str())
-                    .with("expires_at", expires);
-                notify::email_person(state, email, &member.lang, &to_member).await;
-            }
-        }
-    }
-    Ok(true)
 }

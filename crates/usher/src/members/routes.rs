@@ -11,7 +11,7 @@ use serde::Deserialize;
 use super::{AccessInput, ExpiryChange, MemberError};
 use crate::domain::rules::{self, RuleError};
 use crate::domain::{GrantStatus, JobKind};
-use crate::jobs::Outcome;
+use crate::provisioning::Outcome;
 use crate::state::AppState;
 use crate::store::members::{MemberGrantRow, MemberQuery, MemberSort, StatusFilter};
 use crate::web::error::{AppError, AppResult};

@@ -310,12 +310,12 @@ async fn import(
             now,
         )
         .await?;
-    super::grant_event(
+    crate::provisioning::grant_event(
         state,
         (member_id, server.id),
         "sync",
         "member.imported",
-        &super::grant_subject(identity, &server.name),
+        &crate::domain::grant_subject(identity, &server.name),
         Some("found on the server, not added through usher"),
     )
     .await?;
@@ -329,8 +329,8 @@ async fn event(
     action: &str,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    let subject = super::grant_subject(&g.identity, &server.name);
-    super::grant_event(
+    let subject = crate::domain::grant_subject(&g.identity, &server.name);
+    crate::provisioning::grant_event(
         state,
         (g.member_id, server.id),
         "sync",

@@ -15,7 +15,11 @@ pub mod telegram;
 use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
+use crate::domain::JobKind;
 use crate::state::AppState;
+use crate::store::StoreError;
+use crate::store::events::NewEvent;
+use crate::store::invites::GrantRow;
 use crate::store::notify::NewDelivery;
 
 pub use deliver::{deliver_due, worker};
@@ -187,4 +191,107 @@ pub async fn email_person(state: &AppState, to: &str, lang: &str, event: &Event)
     if let Err(e) = result {
         tracing::error!(error = %e, "could not queue an email");
     }
+}
+
+/// Something the owner must hear about once.
+pub enum Notice<'a> {
+    /// A job ending access (removal, pause) failed and is being retried.
+    EndingFailing {
+        job_id: i64,
+        kind: JobKind,
+        grant: &'a GrantRow,
+        error: &'a str,
+    },
+    /// A grant ends within the reminder window.
+    ExpiryReminder { grant: &'a GrantRow },
+}
+
+/// The notification hook: records a notice for the owner at most once per subject (by key) with
+/// its event, and only then queues it for the owner's channels (an expiry reminder also goes to
+/// the member by email when email is set up and they have an address). True when this call
+/// recorded it.
+pub async fn notice_once(state: &AppState, notice: Notice<'_>) -> Result<bool, StoreError> {
+    let (key, kind, grant, detail) = match &notice {
+        Notice::EndingFailing {
+            job_id,
+            kind,
+            grant,
+            error,
+        } => (
+            format!("{kind}-failing:job:{job_id}"),
+            if *kind == JobKind::Remove {
+                "removal_failing"
+            } else {
+                "disable_failing"
+            },
+            *grant,
+            Some(error.to_string()),
+        ),
+        Notice::ExpiryReminder { grant } => (
+            format!(
+                "expiry-reminder:grant:{}:{}",
+                grant.id,
+                grant.expires_at.unwrap_or_default()
+            ),
+            "expiry_reminder",
+            *grant,
+            grant
+                .expires_at
+                .map(|t| format!("access ends {}", crate::clock::human(t))),
+        ),
+    };
+    let subject = crate::domain::grant_subject(&grant.identity, &grant.server_name);
+    let action = format!("notify.{kind}");
+    let now = state.clock.now();
+    let fresh = state
+        .store
+        .record_notice_once(
+            &key,
+            kind,
+            Some(grant.member_id),
+            Some(grant.server_id),
+            NewEvent {
+                actor: "usher",
+                action: &action,
+                subject: Some(&subject),
+                detail: detail.as_deref(),
+            },
+            now,
+        )
+        .await?;
+    if !fresh {
+        return Ok(false);
+    }
+    let about = |kind| {
+        Event::new(kind, now)
+            .with("member_id", grant.member_id)
+            .with("member", grant.identity.as_str())
+            .with("server_id", grant.server_id)
+            .with("server", grant.server_name.as_str())
+            .link(state, &format!("/admin/members/{}", grant.member_id))
+    };
+    match notice {
+        Notice::EndingFailing { kind, error, .. } => {
+            let event = about(Kind::RemovalFailing)
+                .with("job", kind.as_str())
+                .with("error", error);
+            emit(state, event).await;
+        }
+        Notice::ExpiryReminder { .. } => {
+            let expires = grant.expires_at.map(crate::clock::rfc3339);
+            let event = about(Kind::MemberExpiring).with("expires_at", expires.clone());
+            emit(state, event).await;
+            if let Some(member) = state.store.member(grant.member_id).await?
+                && let Some(email) = member.email.as_deref().filter(|e| e.contains('@'))
+            {
+                let to_member = Event::new(Kind::MemberExpiring, now)
+                    .with("name", member.display_name.as_str())
+                    .with("member", grant.identity.as_str())
+                    .with("server", grant.server_name.as_str())
+                    .with("expires_at", expires);
+                email_person(state, email, &member.lang, &to_member).await;
+            }
+        }
+    }
+    Ok(true)
 }

@@ -340,11 +340,10 @@ pub async fn apply_to_members(
             .unwrap_or_default();
         let outcome =
             match crate::members::change_access(state, member_id, grant_id, &access, actor).await {
-                Ok(crate::jobs::Outcome::Done) | Ok(crate::jobs::Outcome::Skipped) => {
-                    "done".to_string()
-                }
-                Ok(crate::jobs::Outcome::Retrying(e)) => format!("retrying: {e}"),
-                Ok(crate::jobs::Outcome::Failed(e)) => format!("failed: {e}"),
+                Ok(crate::provisioning::Outcome::Done)
+                | Ok(crate::provisioning::Outcome::Skipped) => "done".to_string(),
+                Ok(crate::provisioning::Outcome::Retrying(e)) => format!("retrying: {e}"),
+                Ok(crate::provisioning::Outcome::Failed(e)) => format!("failed: {e}"),
                 Err(e) => format!("failed: {e}"),
             };
         report.results.push((member_id, name, server, outcome));

@@ -9,8 +9,8 @@ pub mod public;
 
 use crate::domain::rules;
 use crate::domain::settings::Settings;
-use crate::jobs;
 use crate::notify;
+use crate::provisioning;
 use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::invites::{NewGrant, NewMember, ReserveError};
@@ -438,12 +438,16 @@ pub async fn approve(
             // Only invites can be used up or redeemed twice; a request's member is always new.
             Err(e) => return Err(DecideError::Invalid(e.to_string())),
         };
-        let setup =
-            jobs::provision_or_undo(state, reservation.member_id, &reservation.job_ids, None)
-                .await?;
+        let setup = provisioning::provision_or_undo(
+            state,
+            reservation.member_id,
+            &reservation.job_ids,
+            None,
+        )
+        .await?;
         let made = match setup {
-            jobs::Setup::Made(made) => made,
-            jobs::Setup::Refused { server, error } => {
+            provisioning::Setup::Made(made) => made,
+            provisioning::Setup::Refused { server, error } => {
                 let message = error.to_string();
                 state
                     .store

@@ -8,6 +8,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod picker;
+pub mod session;
 pub mod svg;
 pub mod visitor;
 

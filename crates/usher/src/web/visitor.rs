@@ -336,7 +336,7 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
     let mut admin = None;
     let mut session_raw = None;
     if let Some(raw) = session_cookie {
-        match crate::auth::session_for_cookie(&state, &raw).await {
+        match crate::web::session::for_cookie(&state, &raw).await {
             Ok(Some(s)) => {
                 session_raw = Some(raw);
                 admin = Some(s);

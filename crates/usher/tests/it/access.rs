@@ -134,7 +134,7 @@ async fn a_second_redemption_by_the_same_plex_account_joins_its_share() {
     let removed = usher::members::remove_grant(&w.app.state, second, live[0].0, "owner")
         .await
         .unwrap();
-    assert_eq!(removed, usher::jobs::Outcome::Done);
+    assert_eq!(removed, usher::provisioning::Outcome::Done);
     assert!(w.plex.shares_of(demo::SERVER_ID).is_empty());
     assert!(
         usher::members::remove_grant(&w.app.state, first, old.id, "owner")
@@ -237,7 +237,7 @@ async fn removing_a_plex_home_member_removes_the_managed_user() {
     let done = usher::members::remove_grant(&w.app.state, member, grant, "owner")
         .await
         .unwrap();
-    assert_eq!(done, usher::jobs::Outcome::Done);
+    assert_eq!(done, usher::provisioning::Outcome::Done);
     assert!(w.plex.shares_of(demo::SERVER_ID).is_empty());
     assert_eq!(homes(&w), 0, "{:?}", w.plex.home_users(demo::OWNER_ID));
 }
@@ -266,8 +266,10 @@ async fn unreadable_stored_libraries_stop_the_job_instead_of_granting_nothing() 
         )
         .await
         .unwrap();
-    let outcome = usher::jobs::run_job(&w.app.state, job).await.unwrap();
-    let usher::jobs::Outcome::Failed(e) = outcome else {
+    let outcome = usher::provisioning::run_job(&w.app.state, job)
+        .await
+        .unwrap();
+    let usher::provisioning::Outcome::Failed(e) = outcome else {
         panic!("{outcome:?}")
     };
     assert!(e.to_string().contains("damaged"), "{e}");
@@ -313,7 +315,7 @@ async fn retry_after_a_lost_answer(w: &World, fake: &fakes::jellyfin::FakeJellyf
     let member = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
     assert_eq!(fake.users().iter().filter(|u| u.name == "Dora").count(), 1);
     w.app.state.clock.advance(3600);
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
     let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
     assert_eq!(g.status.as_str(), "active", "{:?}", g.last_error);
     let user = fake.user_by_name("Dora").unwrap();
@@ -365,7 +367,7 @@ async fn a_stranger_with_the_name_is_never_adopted_on_retry() {
     stranger.password = None;
     emby.add_user(stranger);
     w.app.state.clock.advance(3600);
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
     let g = &w.app.state.store.member_grants(member).await.unwrap()[0];
     assert_eq!(g.status.as_str(), "failed");
     assert!(emby.user_by_name("grandpa").unwrap().password.is_none());
@@ -1016,19 +1018,19 @@ async fn an_accepted_plex_invite_shows_within_minutes() {
     };
     assert_eq!(status(&w).await, "pending");
     w.app.clock.advance(61);
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
     assert_eq!(status(&w).await, "pending", "not accepted yet");
 
     assert_eq!(w.plex.accept_invites("alice@example.com"), 1);
     w.app.clock.advance(60);
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
     assert_eq!(
         status(&w).await,
         "pending",
         "the next check is two minutes on"
     );
     w.app.clock.advance(61);
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
     assert_eq!(status(&w).await, "active");
     assert!(
         actions(&w, member)

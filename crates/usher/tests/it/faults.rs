@@ -122,7 +122,8 @@ async fn killing_usher_during_a_burst_of_redemptions_loses_and_doubles_nothing()
     jf.control().set_latency(Duration::ZERO);
     let served = serve(dir.path(), &env).await;
     let store = Store::open(&dir.path().join("usher.db")).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(usher::jobs::LEASE_SECONDS as u64 + 60);
+    let deadline =
+        Instant::now() + Duration::from_secs(usher::provisioning::LEASE_SECONDS as u64 + 60);
     while store.next_job_time().await.unwrap().is_some() {
         assert!(
             Instant::now() < deadline,
@@ -197,7 +198,7 @@ fn jf_body(name: &str) -> serde_json::Value {
 async fn drain(w: &World) {
     let state = &w.app.state;
     for _ in 0..20 {
-        usher::jobs::run_due(state).await.unwrap();
+        usher::provisioning::run_due(state).await.unwrap();
         match state.store.next_job_time().await.unwrap() {
             None => return,
             Some(t) => {
@@ -312,7 +313,7 @@ async fn drain_once(w: &World) {
             w.app.clock.advance(t - now);
         }
     }
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
 }
 
 /// A tmpfs of a few MiB to fill up (mounting needs root, as in CI; elsewhere the test says so

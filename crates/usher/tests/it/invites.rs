@@ -550,9 +550,9 @@ async fn a_server_error_during_provisioning_is_retried_and_nothing_is_lost() {
     assert!(w.jf.user_by_name("dana").is_none());
 
     // Not due yet: nothing happens.
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 0);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 0);
     w.app.clock.advance(30);
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 1);
     let member = body["member"]["id"].as_i64().unwrap();
     let grants = w.app.state.store.member_grants(member).await.unwrap();
     assert_eq!(grants[0].status.as_str(), "active");

@@ -11,6 +11,7 @@ mod cli;
 mod dead_ends;
 mod events;
 mod faults;
+mod floors;
 mod foundation;
 mod invites;
 mod links;

@@ -267,11 +267,11 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
     assert!(list.contains("Removal failing:"));
 
     // Backoff: nothing runs before the delay, then each retry fails once more.
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 0);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 0);
     w.app.clock.advance(30);
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 1);
     w.app.clock.advance(60);
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 1);
     assert_eq!(w.plex.shares_of(demo::SERVER_ID).len(), 1);
     assert_eq!(
         sweep(&w.app.state).await.unwrap(),
@@ -279,7 +279,7 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
         "the sweep does not queue a second removal"
     );
     w.app.clock.advance(120);
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 1);
 
     assert!(
         w.plex.shares_of(demo::SERVER_ID).is_empty(),
@@ -495,7 +495,7 @@ async fn a_change_the_server_cannot_take_now_is_retried_by_the_worker() {
     let (_, page) = w.app.get_text(&format!("/admin/members/{member}")).await;
     assert!(page.contains("Change failing:"), "{page}");
     w.app.clock.advance(30);
-    assert_eq!(usher::jobs::run_due(&w.app.state).await.unwrap(), 1);
+    assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 1);
     assert_eq!(
         w.jf.user_by_name("ivan").unwrap().enabled_folders(),
         vec![shows]

@@ -273,7 +273,7 @@ async fn an_edited_profile_is_pushed_to_its_members_and_a_failure_is_retried() {
     want.sort();
     assert_eq!(two, want, "pushed at once");
     w.app.clock.advance(60);
-    usher::jobs::run_due(&w.app.state).await.unwrap();
+    usher::provisioning::run_due(&w.app.state).await.unwrap();
     let mut one = w.jf.user_by_name("one").unwrap().enabled_folders();
     one.sort();
     assert_eq!(one, want, "the failed update was retried");

@@ -16,6 +16,7 @@ use crate::domain::rules::retry_delay;
 use crate::domain::{GrantStatus, JobKind};
 use crate::state::AppState;
 use crate::store::StoreError;
+use crate::store::events::NewEvent;
 use crate::store::invites::{GrantRow, JobRow};
 
 /// How long a claimed job is ours before another worker may take it over, unless renewed.
@@ -140,9 +141,9 @@ async fn run_job_for(
             if job.kind.ends_access() {
                 // The person still has access: the owner hears about it once, and the job
                 // keeps trying until the server confirms.
-                crate::members::notify_owner_once(
+                crate::notify::notice_once(
                     state,
-                    crate::members::Notice::EndingFailing {
+                    crate::notify::Notice::EndingFailing {
                         job_id: job.id,
                         kind: job.kind,
                         grant: &grant,
@@ -215,8 +216,8 @@ async fn event(
     grant: &GrantRow,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    let subject = crate::members::grant_subject(&grant.identity, &grant.server_name);
-    crate::members::grant_event(
+    let subject = crate::domain::grant_subject(&grant.identity, &grant.server_name);
+    grant_event(
         state,
         (grant.member_id, grant.server_id),
         "usher",
@@ -751,4 +752,31 @@ pub async fn worker(state: AppState) {
             _ = tokio::time::sleep(std::time::Duration::from_secs(wait as u64)) => {}
         }
     }
+}
+
+/// Appends an event about one of a member's grants: in the member's history, and found by the
+/// grant's server in the audit log.
+pub(crate) async fn grant_event(
+    state: &AppState,
+    grant: (i64, i64),
+    actor: &str,
+    action: &str,
+    subject: &str,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    let (member_id, server_id) = grant;
+    state
+        .store
+        .append_event_about(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(subject),
+                detail,
+            },
+            Some(member_id),
+            Some(server_id),
+            state.clock.now(),
+        )
+        .await
 }
