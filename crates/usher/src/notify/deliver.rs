@@ -112,10 +112,13 @@ pub async fn deliver_one(state: &AppState, id: i64) -> Result<Delivered, StoreEr
             send_person_email(state, to, &d.lang, &payload).await,
             format!("email to {to}"),
         ),
-        (None, None) => (
-            Err(SendError::permanent("nowhere to send this")),
-            String::new(),
-        ),
+        (None, None) => match serde_json::from_value::<super::BotMessage>(payload) {
+            Ok(message) => (send_bot(state, &message).await, "the Telegram bot".into()),
+            Err(_) => (
+                Err(SendError::permanent("nowhere to send this")),
+                String::new(),
+            ),
+        },
     };
     let now = state.clock.now();
     Ok(match result {
@@ -279,8 +282,60 @@ async fn send_email(
     }
 }
 
+/// Sends or updates the bot's message about a request.
+async fn send_bot(state: &AppState, message: &super::BotMessage) -> Result<(), SendError> {
+    use super::BotMessage;
+    let failed = |e: StoreError| SendError::transient(e.to_string());
+    let settings = state.store.settings().await.map_err(failed)?;
+    let (Some(api), Some(chat)) = (
+        super::telegram::api(state, &settings),
+        settings.telegram.chat_id,
+    ) else {
+        return Err(SendError::permanent(
+            "Telegram is not set up: add the bot token and the chat in Settings",
+        ));
+    };
+    match message {
+        BotMessage::Announce {
+            request_id,
+            html,
+            keyboard,
+        } => {
+            let sent = api
+                .send_message(chat, html, Some(keyboard.clone()))
+                .await
+                .map_err(telegram_failure)?;
+            state
+                .store
+                .set_request_telegram(*request_id, chat, sent)
+                .await
+                .map_err(failed)
+        }
+        BotMessage::Outcome { request_id, html } => {
+            let request = state.store.request(*request_id).await.map_err(failed)?;
+            match request.and_then(|r| r.telegram_chat_id.zip(r.telegram_message_id)) {
+                Some((chat, msg)) => match api.edit_message(chat, msg, html, None).await {
+                    Err(e) if !e.is_not_modified() => Err(telegram_failure(e)),
+                    _ => Ok(()),
+                },
+                // Its announcement is still on the way: the outcome follows it.
+                None if state
+                    .store
+                    .bot_announcement_waiting(*request_id)
+                    .await
+                    .map_err(failed)? =>
+                {
+                    Err(SendError::transient(
+                        "the request's announcement is not sent yet",
+                    ))
+                }
+                None => Ok(()),
+            }
+        }
+    }
+}
+
 async fn send_telegram(state: &AppState, html: &str) -> Result<(), SendError> {
-    use crate::notify::telegram::TelegramError;
     let settings = state
         .store
         .settings()
@@ -294,23 +349,32 @@ async fn send_telegram(state: &AppState, html: &str) -> Result<(), SendError> {
             "Telegram is not set up: add the bot token and the chat in Settings",
         ));
     };
-    match api.send_message(chat, html, None).await {
-        Ok(_) => Ok(()),
-        Err(e @ TelegramError::Transport(_)) => Err(SendError::transient(e.to_string())),
-        Err(TelegramError::Api {
+    api.send_message(chat, html, None)
+        .await
+        .map(|_| ())
+        .map_err(telegram_failure)
+}
+
+/// Whether trying again may help: Telegram is unreachable, busy (429, with its wait) or broken
+/// (5xx); anything else it refused stays refused.
+fn telegram_failure(e: crate::notify::telegram::TelegramError) -> SendError {
+    use crate::notify::telegram::TelegramError;
+    match e {
+        e @ TelegramError::Transport(_) => SendError::transient(e.to_string()),
+        TelegramError::Api {
             code,
             description,
             retry_after,
-        }) => {
+        } => {
             let message = format!("Telegram answered {code}: {description}");
             if code == 429 || code >= 500 {
-                Err(SendError {
+                SendError {
                     message,
                     retryable: true,
                     retry_after,
-                })
+                }
             } else {
-                Err(SendError::permanent(message))
+                SendError::permanent(message)
             }
         }
     }

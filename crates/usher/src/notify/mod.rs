@@ -163,6 +163,62 @@ async fn queue_for_channels(
     Ok(())
 }
 
+/// A message from the bot to the owner's Telegram chat about one request, rendered by the
+/// requests feature and sent through the outbox like every message (retried, and recorded when
+/// it fails for good).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "bot", rename_all = "snake_case")]
+pub enum BotMessage {
+    /// A new request with its buttons; the message's id is kept on the request so the outcome
+    /// can replace it.
+    Announce {
+        request_id: i64,
+        html: String,
+        keyboard: Value,
+    },
+    /// How a request ended: replaces its message, buttons and all. Nothing to do when it was
+    /// never announced.
+    Outcome { request_id: i64, html: String },
+}
+
+impl BotMessage {
+    /// The outbox's name for it.
+    pub fn event(&self) -> &'static str {
+        match self {
+            BotMessage::Announce { .. } => "bot.announce",
+            BotMessage::Outcome { .. } => "bot.outcome",
+        }
+    }
+}
+
+/// Queues a bot message, when the bot is set up. Never fails the caller: a problem writing the
+/// outbox is logged.
+pub async fn to_bot(state: &AppState, message: BotMessage) {
+    let result = async {
+        if !state.store.settings().await?.telegram.configured() {
+            return Ok(());
+        }
+        let payload = serde_json::to_string(&message).expect("bot messages serialise");
+        let item = NewDelivery {
+            channel_id: None,
+            recipient: None,
+            event: message.event(),
+            lang: "",
+            payload: &payload,
+        };
+        state
+            .store
+            .queue_deliveries(&[item], state.clock.now())
+            .await?;
+        state.notifier.wake.notify_one();
+        Ok::<_, StoreError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::error!(error = %e, event = message.event(), "could not queue a bot message");
+    }
+}
+
 /// Queues an email about `event` to a person (a member's expiry reminder), when email is set up.
 pub async fn email_person(state: &AppState, to: &str, lang: &str, event: &Event) {
     let result = async {

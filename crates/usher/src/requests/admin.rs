@@ -128,13 +128,9 @@ pub async fn approve(
             .map_err(|e| AppError::bad_request(e.to_string()).with_field("profile"))?
     };
     match super::approve(&state, id, &selection, &admin.session.username).await {
-        Ok(_) => {
-            crate::telegram::show_outcome_later(&state, id);
-            Ok(
-                Redirect::to(&format!("/admin/requests?done=approved#request-{id}"))
-                    .into_response(),
-            )
-        }
+        Ok(_) => Ok(
+            Redirect::to(&format!("/admin/requests?done=approved#request-{id}")).into_response(),
+        ),
         Err(DecideError::NotFound) => Err(AppError::not_found()),
         Err(DecideError::Store(e)) => {
             tracing::error!(error = %e, "approving a request failed");
@@ -166,10 +162,7 @@ pub async fn decline(
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
     match super::decline(&state, id, Some(&form.reason), &admin.session.username).await {
-        Ok(()) => {
-            crate::telegram::show_outcome_later(&state, id);
-            Ok(Redirect::to("/admin/requests?done=declined").into_response())
-        }
+        Ok(()) => Ok(Redirect::to("/admin/requests?done=declined").into_response()),
         Err(DecideError::NotFound) => Err(AppError::not_found()),
         Err(DecideError::Store(e)) => {
             tracing::error!(error = %e, "declining a request failed");

@@ -152,7 +152,6 @@ pub(crate) async fn requests_approve(
     let done = crate::requests::approve(&state, id, &selection, &c.actor)
         .await
         .map_err(decide_error)?;
-    crate::telegram::show_outcome_later(&state, id);
     let r = state
         .store
         .request(id)
@@ -181,7 +180,6 @@ pub(crate) async fn requests_decline(
     crate::requests::decline(&state, id, b.reason.as_deref(), &c.actor)
         .await
         .map_err(decide_error)?;
-    crate::telegram::show_outcome_later(&state, id);
     let r = state
         .store
         .request(id)

@@ -220,7 +220,9 @@ pub async fn submit(
             Err(e) => tracing::warn!(error = %e, request = id, "auto-approve failed"),
         }
     }
-    crate::telegram::announce_later(state, id);
+    if let Some(r) = state.store.request(id).await? {
+        crate::telegram::queue_announcement(state, &r).await;
+    }
     Ok(Submitted::Pending(id))
 }
 
@@ -536,6 +538,7 @@ pub async fn approve(
                 .unwrap_or_else(|| "/admin/requests".into()),
         );
     notify::emit(state, approved).await;
+    crate::telegram::queue_outcome(state, id).await;
     tell_requester_approved(
         state,
         &request,
@@ -631,6 +634,7 @@ pub async fn decline(
         .with("reason", reason.as_deref().unwrap_or_default())
         .link(state, "/admin/requests");
     notify::emit(state, declined).await;
+    crate::telegram::queue_outcome(state, id).await;
     if request.email.contains('@') {
         let told = notify::Event::new(notify::Kind::RequestDeclined, state.clock.now())
             .with("name", request.name.as_str())
@@ -646,7 +650,7 @@ pub async fn expire(state: &AppState) -> Result<Vec<RequestRow>, crate::store::S
     let expired = state.store.expire_requests(state.clock.now()).await?;
     for r in &expired {
         event(state, "usher", "request.expired", r, None).await?;
-        crate::telegram::show_outcome(state, r.id).await;
+        crate::telegram::queue_outcome(state, r.id).await;
     }
     Ok(expired)
 }

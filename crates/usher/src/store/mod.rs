@@ -130,6 +130,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "acceptance_checks",
         include_str!("../../migrations/sqlite/0013_acceptance_checks.sql"),
     ),
+    (
+        14,
+        "bot outbox",
+        include_str!("../../migrations/sqlite/0014_bot_outbox.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -215,6 +215,18 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the bot's announcement of a request is still waiting to go out.
+    pub async fn bot_announcement_waiting(&self, request_id: i64) -> Result<bool> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM notify_deliveries
+                 WHERE event = 'bot.announce' AND state IN ('queued', 'sending')
+                   AND json_extract(payload, '$.request_id') = ?)",
+        )
+        .bind(request_id)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
     /// Deliveries due now: waiting ones whose time came, and ones whose sender's lease ran out.
     pub async fn due_deliveries(&self, now: Timestamp, limit: i64) -> Result<Vec<i64>> {
         Ok(sqlx::query_scalar(

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
 use crate::domain::settings::{Settings, TelegramMode};
+use crate::notify::BotMessage;
 use crate::notify::telegram::{TelegramApi, TelegramError, api};
 use crate::requests::{self, DecideError, Selection, ServerChoice};
 use crate::state::AppState;
@@ -130,88 +131,37 @@ async fn profile_buttons(state: &AppState) -> Vec<(i64, String)> {
         .collect()
 }
 
-/// Announces a request in the background; a failure is logged and recorded.
-pub fn announce_later(state: &AppState, request_id: i64) {
-    let state = state.clone();
-    tokio::spawn(async move {
-        if let Err(e) = announce(&state, request_id).await {
-            tracing::warn!(error = %e, request = request_id, "could not announce the request on Telegram");
-            let _ = state
-                .store
-                .append_event(
-                    crate::store::events::NewEvent {
-                        actor: "usher",
-                        action: "telegram.failed",
-                        subject: Some(&format!("request {request_id}")),
-                        detail: Some(&e.to_string()),
-                    },
-                    state.clock.now(),
-                )
-                .await;
-        }
-    });
-}
-
-/// Sends the new-request message with ✅/❌ to the configured chat.
-pub async fn announce(state: &AppState, request_id: i64) -> Result<(), TelegramError> {
-    let settings = state
-        .store
-        .settings()
-        .await
-        .map_err(|e| TelegramError::Transport(e.to_string()))?;
-    let (Some(api), Some(chat)) = (api(state, &settings), settings.telegram.chat_id) else {
-        return Ok(());
-    };
-    let Some(r) = state
-        .store
-        .request(request_id)
-        .await
-        .map_err(|e| TelegramError::Transport(e.to_string()))?
-    else {
-        return Ok(());
-    };
-    let kb = keyboard::request_keyboard(
+/// Queues the new-request message with ✅/❌ (and a button per profile) for the owner's chat.
+pub async fn queue_announcement(state: &AppState, r: &RequestRow) {
+    let keyboard = keyboard::request_keyboard(
         r.id,
         &t(state, "tg-approve"),
         &t(state, "tg-decline"),
         &profile_buttons(state).await,
     );
-    let message_id = api
-        .send_message(chat, &request_text(state, &r), Some(kb))
-        .await?;
-    state
-        .store
-        .set_request_telegram(r.id, chat, message_id)
-        .await
-        .map_err(|e| TelegramError::Transport(e.to_string()))?;
-    Ok(())
+    let message = BotMessage::Announce {
+        request_id: r.id,
+        html: request_text(state, r),
+        keyboard,
+    };
+    crate::notify::to_bot(state, message).await;
 }
 
-/// Brings a request's message up to date in the background (after a web decision).
-pub fn show_outcome_later(state: &AppState, request_id: i64) {
-    let state = state.clone();
-    tokio::spawn(async move { show_outcome(&state, request_id).await });
-}
-
-/// Brings a request's message up to date: how it ended, without buttons.
-pub async fn show_outcome(state: &AppState, request_id: i64) {
-    let Ok(settings) = state.store.settings().await else {
-        return;
+/// Queues the change of a request's message into how it ended, without buttons.
+pub async fn queue_outcome(state: &AppState, request_id: i64) {
+    let request = match state.store.request(request_id).await {
+        Ok(Some(r)) if r.status != "pending" => r,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::error!(error = %e, request = request_id, "could not read the request to show its outcome");
+            return;
+        }
     };
-    let Some(api) = api(state, &settings) else {
-        return;
+    let message = BotMessage::Outcome {
+        request_id,
+        html: outcome_text(state, &request).await,
     };
-    let Ok(Some(r)) = state.store.request(request_id).await else {
-        return;
-    };
-    if let (Some(chat), Some(msg)) = (r.telegram_chat_id, r.telegram_message_id)
-        && r.status != "pending"
-        && let Err(e) = api
-            .edit_message(chat, msg, &outcome_text(state, &r).await, None)
-            .await
-    {
-        tracing::warn!(error = %e, "could not update the Telegram message");
-    }
+    crate::notify::to_bot(state, message).await;
 }
 
 /// Library rows the picker offers: every offered library of every requestable server, as

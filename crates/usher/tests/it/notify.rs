@@ -323,9 +323,9 @@ async fn telegram_and_email_channels_deliver_through_the_bot_and_the_smtp_server
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    // The Telegram channel, the owner's email channel and the email to the requester, all
-    // through the outbox.
-    assert_eq!(deliver(&w.app).await, 3);
+    // The bot's announcement and its outcome, the Telegram channel, the owner's email channel
+    // and the email to the requester, all through the outbox.
+    assert_eq!(deliver(&w.app).await, 5);
     // The bot's own announcement of the request is the other message in the chat.
     let sent = tg.wait_for_messages(OWNER_ID, 2).await;
     let m = sent

@@ -109,25 +109,25 @@ impl Desk {
             .unwrap();
     }
 
-    /// Waits for the n-th announcement and for usher to have recorded which message it is.
+    /// Sends what the outbox holds and returns the n-th announcement, which usher has recorded
+    /// as the request's message.
     async fn announced(&self, n: usize) -> fakes::telegram::FakeMessage {
+        usher::notify::deliver_due(&self.w.app.state).await.unwrap();
         let m = self.tg.wait_for_messages(OWNER_ID, n).await.pop().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        loop {
-            let recorded = self.w.app.state.store.requests(100).await.unwrap();
-            if recorded
+        let recorded = self.w.app.state.store.requests(100).await.unwrap();
+        assert!(
+            recorded
                 .iter()
-                .any(|r| r.telegram_message_id == Some(m.message_id))
-            {
-                return m;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "usher never recorded message {}",
-                m.message_id
-            );
-            tokio::task::yield_now().await;
-        }
+                .any(|r| r.telegram_message_id == Some(m.message_id)),
+            "usher recorded message {}",
+            m.message_id
+        );
+        m
+    }
+
+    /// Sends what the outbox holds (the bot's updates among it).
+    async fn deliver(&self) {
+        usher::notify::deliver_due(&self.w.app.state).await.unwrap();
     }
 
     /// Sends what the outbox holds, then waits for `n` emails.
@@ -384,6 +384,7 @@ async fn pending_requests_expire_and_say_so_everywhere() {
     d.w.app.clock.advance(24 * 3600);
     let expired = usher::requests::expire(&d.w.app.state).await.unwrap();
     assert_eq!(expired.len(), 1);
+    d.deliver().await;
     assert!(d.message(m.message_id).text.contains("Expired"));
     let (_, page) = d.w.app.get_text("/admin/requests").await;
     assert!(page.contains("Expired"));
@@ -599,7 +600,7 @@ async fn with_email_set_up_the_card_and_telegram_say_the_link_was_emailed() {
         .url;
     assert!(mails[0].text_body().unwrap().contains(&link));
     // The Telegram message turns into the outcome with the link to forward.
-    usher::telegram::show_outcome(&d.w.app.state, r.id).await;
+    d.deliver().await;
     d.poll().await;
     let done = d.message(m.message_id);
     assert!(
@@ -975,4 +976,41 @@ async fn approvals_start_from_the_request_defaults_not_from_every_server() {
     assert_eq!(start.servers[0].server_id, w.jf_id);
     let (_, page) = w.app.get_text("/admin/requests").await;
     assert!(page.contains(&jf_ticked) && !page.contains(&plex), "{page}");
+}
+
+#[tokio::test]
+async fn a_failed_announcement_is_retried_from_the_outbox_and_the_outcome_follows_it() {
+    let d = desk().await;
+    d.tg.control()
+        .fail_next(&format!("/bot{TOKEN}/sendMessage"), 500);
+    d.request("Ivy", "ivy@example.com", &[]).await;
+    d.deliver().await;
+    assert!(d.tg.messages(OWNER_ID).is_empty(), "Telegram failed once");
+    // Declined on the web before the announcement went out: the outcome waits for it.
+    let r = d.only_request().await;
+    let res =
+        d.w.app
+            .post_form(
+                &format!("/admin/requests/{}/decline", r.id),
+                &[("reason", "")],
+            )
+            .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    d.deliver().await;
+    assert!(d.tg.messages(OWNER_ID).is_empty());
+    for _ in 0..3 {
+        d.w.app.clock.advance(3600);
+        d.deliver().await;
+    }
+    let sent = d.tg.messages(OWNER_ID);
+    assert_eq!(sent.len(), 1, "announced once, then edited");
+    let m = d.message(sent[0].message_id);
+    assert!(
+        m.text.contains("Ivy") && m.text.contains("Declined by"),
+        "{}",
+        m.text
+    );
+    assert!(m.reply_markup.is_none(), "the buttons are gone");
+    let r = d.only_request().await;
+    assert_eq!(r.telegram_message_id, Some(m.message_id));
 }
