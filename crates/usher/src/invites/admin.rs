@@ -259,7 +259,7 @@ pub async fn detail(
     Query(q): Query<DetailQuery>,
 ) -> AppResult<Html<String>> {
     let invite = load(&state, &code).await?;
-    let targets = super::target_views(&state.store.invite_targets(invite.id).await?)?;
+    let targets = super::target_views(&state.store.invite_targets(invite.id).await?);
     let members = state.store.invite_members(invite.id).await?;
     let grants = state.store.grants_of_invite(invite.id).await?;
     let redemptions: Vec<Value> = members

@@ -235,8 +235,8 @@ async fn create_in_batch(
             })?;
         targets.push(NewTarget {
             server_id: server.id,
-            libraries: serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),
-            permissions: serde_json::to_string(&permissions).unwrap_or_else(|_| "{}".into()),
+            libraries,
+            permissions,
         });
     }
     let custom = !input.code.trim().is_empty();
@@ -351,27 +351,20 @@ pub struct TargetView {
     pub permissions: Permissions,
 }
 
-pub fn target_views(
-    targets: &[InviteTargetRow],
-) -> Result<Vec<TargetView>, crate::store::StoreError> {
+pub fn target_views(targets: &[InviteTargetRow]) -> Vec<TargetView> {
     targets
         .iter()
-        .map(|t| {
-            let owner = || format!("an invite on {}", t.server_name);
-            let ids: Vec<String> = crate::store::decode_json("libraries", owner, &t.libraries)?;
+        .map(|t| TargetView {
+            server_id: t.server_id,
+            server_name: t.server_name.clone(),
+            kind: t.server_kind,
             // Names only label the ids; a missing one shows the id.
-            let names: std::collections::HashMap<String, String> =
-                serde_json::from_str(&t.library_names).unwrap_or_default();
-            Ok(TargetView {
-                server_id: t.server_id,
-                server_name: t.server_name.clone(),
-                kind: t.server_kind,
-                libraries: ids
-                    .iter()
-                    .map(|id| names.get(id).unwrap_or(id).clone())
-                    .collect(),
-                permissions: crate::store::decode_json("permissions", owner, &t.permissions)?,
-            })
+            libraries: t
+                .libraries
+                .iter()
+                .map(|id| t.library_names.get(id).unwrap_or(id).clone())
+                .collect(),
+            permissions: t.permissions.clone(),
         })
         .collect()
 }

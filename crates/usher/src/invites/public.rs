@@ -144,7 +144,7 @@ pub async fn join(
 
 /// The invite page's context: what the invite opens and which fields to ask for.
 fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> {
-    let targets = super::target_views(&open.targets)?;
+    let targets = super::target_views(&open.targets);
     let invite = &open.invite;
     Ok(context! {
         code => &invite.code,
@@ -429,9 +429,7 @@ pub async fn welcome(
         } else {
             settings.owner_name.clone()
         };
-        let home = g.server_kind.is_plex()
-            && serde_json::from_str::<media::Permissions>(&g.permissions)
-                .is_ok_and(|p| p.plex_home);
+        let home = g.server_kind.is_plex() && g.permission_set().is_ok_and(|p| p.plex_home);
         let steps_kind = if home {
             "plex_home"
         } else {
@@ -617,7 +615,7 @@ pub async fn api_show(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let open = lookup(&state, &visitor, &code).await.map_err(api_error)?;
-    let targets = super::target_views(&open.targets)?;
+    let targets = super::target_views(&open.targets);
     let invite = &open.invite;
     Ok(Json(serde_json::json!({
         "code": invite.code,

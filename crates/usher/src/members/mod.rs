@@ -182,12 +182,7 @@ pub async fn change_access(
     let now = state.clock.now();
     let job = state
         .store
-        .set_grant_access(
-            grant_id,
-            &serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),
-            &serde_json::to_string(&permissions).unwrap_or_else(|_| "{}".into()),
-            now,
-        )
+        .set_grant_access(grant_id, &libraries, &permissions, now)
         .await?;
     let names: Vec<&str> = libraries
         .iter()

@@ -303,7 +303,7 @@ async fn import(
                 server_id: server.id,
                 status,
                 identity,
-                libraries: serde_json::to_string(&libraries).unwrap_or_else(|_| "[]".into()),
+                libraries,
                 remote_id: &account.remote_id,
                 remote_user_id: account.remote_user_id.as_deref(),
             },

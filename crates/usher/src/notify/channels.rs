@@ -74,7 +74,7 @@ pub fn parse_url(raw: &str) -> Result<(String, String), ChannelError> {
 }
 
 /// The chosen events as stored: known, offered for this kind, each once, in page order.
-fn parse_events(kind: &str, chosen: &[String]) -> Result<String, ChannelError> {
+fn parse_events(kind: &str, chosen: &[String]) -> Result<Vec<&'static str>, ChannelError> {
     let mut kinds = Vec::new();
     for e in chosen {
         match Kind::parse(e.trim()) {
@@ -85,12 +85,11 @@ fn parse_events(kind: &str, chosen: &[String]) -> Result<String, ChannelError> {
     if kinds.is_empty() {
         return Err(invalid("events", "notify-no-events"));
     }
-    let ordered: Vec<&str> = Kind::CHOOSABLE
+    Ok(Kind::CHOOSABLE
         .into_iter()
         .filter(|k| kinds.contains(k))
         .map(Kind::as_str)
-        .collect();
-    Ok(serde_json::to_string(&ordered).unwrap_or_else(|_| "[]".into()))
+        .collect())
 }
 
 fn parse_name(kind: &str, name: &str) -> Result<String, ChannelError> {
@@ -278,7 +277,7 @@ pub async fn send_test(
     let test = Event::new(Kind::Test, state.clock.now())
         .with("channel", channel.name.as_str())
         .link(state, "/admin/settings/notifications");
-    let payload = super::message::payload(&state.i18n, &channel.lang, &test).to_string();
+    let payload = super::message::payload(&state.i18n, &channel.lang, &test);
     let result = super::deliver::send(state, &channel, &payload, &channel.lang, None).await;
     let detail = match &result {
         Ok(()) => "sent".to_string(),
@@ -322,7 +321,7 @@ mod tests {
                 &chosen(&["sync.drift", "request.created", "sync.drift"])
             )
             .unwrap(),
-            r#"["request.created","sync.drift"]"#
+            ["request.created", "sync.drift"]
         );
         assert!(parse_events("telegram", &chosen(&["request.created"])).is_err());
         assert!(parse_events("email", &chosen(&["test"])).is_err());

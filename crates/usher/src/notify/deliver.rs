@@ -92,7 +92,6 @@ pub async fn deliver_one(state: &AppState, id: i64) -> Result<Delivered, StoreEr
     let Some(d) = state.store.claim_delivery(id, now, LEASE_SECONDS).await? else {
         return Ok(Delivered::Skipped);
     };
-    let payload: Value = serde_json::from_str(&d.payload).unwrap_or(Value::Null);
     let (result, label) = match (d.channel_id, d.recipient.as_deref()) {
         (Some(channel_id), _) => match state.store.channel(channel_id).await? {
             Some(c) if c.enabled => (
@@ -109,10 +108,10 @@ pub async fn deliver_one(state: &AppState, id: i64) -> Result<Delivered, StoreEr
             ),
         },
         (None, Some(to)) => (
-            send_person_email(state, to, &d.lang, &payload).await,
+            send_person_email(state, to, &d.lang, &d.payload).await,
             format!("email to {to}"),
         ),
-        (None, None) => match serde_json::from_value::<super::BotMessage>(payload) {
+        (None, None) => match serde_json::from_value::<super::BotMessage>(d.payload.clone()) {
             Ok(message) => (send_bot(state, &message).await, "the Telegram bot".into()),
             Err(_) => (
                 Err(SendError::permanent("nowhere to send this")),
@@ -181,13 +180,11 @@ async fn give_up_event(
 pub async fn send(
     state: &AppState,
     channel: &ChannelRow,
-    payload: &str,
+    payload: &Value,
     lang: &str,
     delivery: Option<i64>,
 ) -> Result<(), SendError> {
-    let parsed: Value = serde_json::from_str(payload)
-        .map_err(|_| SendError::permanent("the stored message is damaged"))?;
-    let rendered = message::render(&state.i18n, lang, &parsed);
+    let rendered = message::render(&state.i18n, lang, payload);
     let open = state.i18n.text(lang, "notify-open");
     match channel.kind.as_str() {
         "telegram" => send_telegram(state, &message::telegram_html(&rendered, &open)).await,
@@ -207,9 +204,9 @@ pub async fn send(
                         "the signing secret cannot be read; make a new one on the Notifications page",
                     )
                 })?;
-            let body = payload.as_bytes().to_vec();
+            let body = payload.to_string().into_bytes();
             let mut headers = HeaderMap::new();
-            let event = parsed["event"].as_str().unwrap_or_default();
+            let event = payload["event"].as_str().unwrap_or_default();
             insert(&mut headers, "x-usher-event", event);
             insert(
                 &mut headers,

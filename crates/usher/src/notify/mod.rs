@@ -137,12 +137,12 @@ async fn queue_for_channels(
     if channels.is_empty() {
         return Ok(());
     }
-    let payloads: Vec<(i64, String, String)> = channels
+    let payloads: Vec<(i64, String, Value)> = channels
         .iter()
         .filter(|c| event.kind.offered_for(&c.kind))
         .map(|c| {
             let payload = message::payload(&state.i18n, &c.lang, event);
-            (c.id, c.lang.clone(), payload.to_string())
+            (c.id, c.lang.clone(), payload)
         })
         .collect();
     let items: Vec<NewDelivery> = payloads
@@ -198,7 +198,7 @@ pub async fn to_bot(state: &AppState, message: BotMessage) {
         if !state.store.settings().await?.telegram.configured() {
             return Ok(());
         }
-        let payload = serde_json::to_string(&message).expect("bot messages serialise");
+        let payload = serde_json::to_value(&message).expect("bot messages serialise");
         let item = NewDelivery {
             channel_id: None,
             recipient: None,
@@ -226,7 +226,7 @@ pub async fn email_person(state: &AppState, to: &str, lang: &str, event: &Event)
         if !settings.smtp.configured() {
             return Ok(());
         }
-        let payload = message::payload(&state.i18n, lang, event).to_string();
+        let payload = message::payload(&state.i18n, lang, event);
         state
             .store
             .queue_deliveries(

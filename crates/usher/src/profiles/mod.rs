@@ -74,7 +74,7 @@ impl From<sqlx::Error> for ProfileError {
 async fn validated(
     state: &AppState,
     input: &ProfileInput,
-) -> Result<Vec<(i64, String, String)>, ProfileError> {
+) -> Result<Vec<(i64, Vec<String>, media::Permissions)>, ProfileError> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 40 || name.chars().any(crate::text::unprintable) {
         return Err(ProfileError::BadName);
@@ -120,11 +120,7 @@ async fn validated(
                     server: server.name.clone(),
                     source,
                 })?;
-        out.push((
-            server.id,
-            serde_json::to_string(libraries).unwrap_or_else(|_| "[]".into()),
-            serde_json::to_string(&permissions).unwrap_or_else(|_| "{}".into()),
-        ));
+        out.push((server.id, libraries.clone(), permissions));
     }
     Ok(out)
 }

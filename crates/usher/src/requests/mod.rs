@@ -413,8 +413,8 @@ pub async fn approve(
             .map(|(s, c)| NewGrant {
                 server_id: s.id,
                 identity: request.email.clone(),
-                libraries: serde_json::to_string(&c.libraries).unwrap_or_else(|_| "[]".into()),
-                permissions: serde_json::to_string(&c.permissions).unwrap_or_else(|_| "{}".into()),
+                libraries: c.libraries.clone(),
+                permissions: c.permissions.clone(),
                 expires_at: access_seconds.map(|a| now + a),
                 payload: None,
                 profile_id: selection.profile_id,
@@ -471,7 +471,10 @@ pub async fn approve(
             parts.push(format!(
                 "{} ({})",
                 g.server_name,
-                library_names(state, g.server_id, &g.libraries).await?
+                state
+                    .store
+                    .library_names(g.server_id, &g.library_ids()?)
+                    .await?
             ));
         }
     }
@@ -506,11 +509,10 @@ pub async fn approve(
                 invite_url = Some(crate::invites::invite_url(state, &invite.code));
                 invite_id = Some(invite.id);
                 for (s, c) in &local {
-                    let libs = serde_json::to_string(&c.libraries).unwrap_or_default();
                     parts.push(format!(
                         "{} ({})",
                         s.name,
-                        library_names(state, s.id, &libs).await?
+                        state.store.library_names(s.id, &c.libraries).await?
                     ));
                 }
             }
@@ -585,19 +587,6 @@ pub async fn handoff(
         emailed_to: (smtp.configured() && r.email.contains('@')).then(|| r.email.clone()),
         used: invite.max_uses.is_some_and(|m| invite.used >= m),
     }))
-}
-
-async fn library_names(
-    state: &AppState,
-    server_id: i64,
-    libraries_json: &str,
-) -> Result<String, crate::store::StoreError> {
-    let ids: Vec<String> = crate::store::decode_json(
-        "libraries",
-        || format!("an approval on server {server_id}"),
-        libraries_json,
-    )?;
-    state.store.library_names(server_id, &ids).await
 }
 
 pub async fn decline(

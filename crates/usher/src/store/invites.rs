@@ -1,6 +1,7 @@
 //! Invites, members, grants and provisioning jobs.
 
 use sqlx::FromRow;
+use sqlx::types::Json;
 
 use super::onboarding::StepRow;
 use super::{Result, Store};
@@ -45,27 +46,32 @@ pub struct InviteTargetRow {
     pub server_name: String,
     #[sqlx(try_from = "String")]
     pub server_kind: media::ServerKind,
-    /// JSON array of sharing ids.
-    #[serde(deserialize_with = "json_text")]
-    pub libraries: String,
-    /// JSON object of permissions.
-    #[serde(deserialize_with = "json_text")]
-    pub permissions: String,
-    /// JSON object: sharing id → library name, for the server's libraries as last scanned.
-    #[serde(deserialize_with = "json_text")]
-    pub library_names: String,
+    /// Sharing ids.
+    #[sqlx(json)]
+    #[serde(deserialize_with = "json_column")]
+    pub libraries: Vec<String>,
+    #[sqlx(json)]
+    #[serde(deserialize_with = "json_column")]
+    pub permissions: media::Permissions,
+    /// Sharing id → library name, for the server's libraries as last scanned.
+    #[sqlx(json)]
+    #[serde(deserialize_with = "json_column")]
+    pub library_names: std::collections::BTreeMap<String, String>,
 }
 
-/// A JSON column read back from a JSON document: SQLite may hand it over as text or as the
-/// value itself.
-fn json_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(
-        match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Null => "{}".to_string(),
-            other => other.to_string(),
-        },
-    )
+/// A JSON column read back from a JSON document: SQLite may hand it over as text holding the
+/// JSON or as the value itself; an absent one is the type's default.
+fn json_column<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned + Default,
+{
+    use serde::de::Error;
+    match <serde_json::Value as serde::Deserialize>::deserialize(d)? {
+        serde_json::Value::String(s) => serde_json::from_str(&s).map_err(D::Error::custom),
+        serde_json::Value::Null => Ok(T::default()),
+        other => serde_json::from_value(other).map_err(D::Error::custom),
+    }
 }
 
 /// An invite as its public page and redemptions read it.
@@ -102,8 +108,8 @@ pub struct NewInvite<'a> {
 
 pub struct NewTarget {
     pub server_id: i64,
-    pub libraries: String,
-    pub permissions: String,
+    pub libraries: Vec<String>,
+    pub permissions: media::Permissions,
 }
 
 /// Which invites a list shows.
@@ -175,8 +181,8 @@ pub struct NewMember<'a> {
 pub struct NewGrant {
     pub server_id: i64,
     pub identity: String,
-    pub libraries: String,
-    pub permissions: String,
+    pub libraries: Vec<String>,
+    pub permissions: media::Permissions,
     pub expires_at: Option<Timestamp>,
     /// Sealed secrets the provisioning job needs.
     pub payload: Option<String>,
@@ -304,8 +310,8 @@ impl Store {
             sqlx::query("INSERT INTO invite_servers (invite_id, server_id, libraries, permissions) VALUES (?, ?, ?, ?)")
                 .bind(id)
                 .bind(t.server_id)
-                .bind(&t.libraries)
-                .bind(&t.permissions)
+                .bind(Json(&t.libraries))
+                .bind(Json(&t.permissions))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -907,8 +913,8 @@ async fn insert_grant_and_job(
     .bind(member_id)
     .bind(g.server_id)
     .bind(&g.identity)
-    .bind(&g.libraries)
-    .bind(&g.permissions)
+    .bind(Json(&g.libraries))
+    .bind(Json(&g.permissions))
     .bind(g.expires_at)
     .bind(g.profile_id)
     .bind(now)
@@ -1028,8 +1034,8 @@ impl Store {
             "UPDATE grants SET libraries = ?, permissions = ?, expires_at = ?, updated_at = ?
              WHERE id = ?",
         )
-        .bind(serde_json::to_string(&terms.libraries).unwrap_or_else(|_| "[]".into()))
-        .bind(serde_json::to_string(&terms.permissions).unwrap_or_else(|_| "{}".into()))
+        .bind(Json(&terms.libraries))
+        .bind(Json(&terms.permissions))
         .bind(terms.expires_at)
         .bind(now)
         .bind(grant_id)

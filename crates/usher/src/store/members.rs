@@ -2,6 +2,7 @@
 //! sync with servers, member history and once-only owner notices.
 
 use sqlx::FromRow;
+use sqlx::types::Json;
 
 use super::events::{EventRow, NewEvent};
 use super::invites::{GrantRow, MemberRow, NewMember};
@@ -209,7 +210,7 @@ pub struct ImportedGrant<'a> {
     pub server_id: i64,
     pub status: &'a str,
     pub identity: &'a str,
-    pub libraries: String,
+    pub libraries: Vec<String>,
     pub remote_id: &'a str,
     pub remote_user_id: Option<&'a str>,
 }
@@ -394,8 +395,8 @@ impl Store {
     pub async fn set_grant_access(
         &self,
         grant_id: i64,
-        libraries: &str,
-        permissions: &str,
+        libraries: &[String],
+        permissions: &media::Permissions,
         now: Timestamp,
     ) -> Result<i64> {
         let mut tx = self.pool().begin().await?;
@@ -403,8 +404,8 @@ impl Store {
             "UPDATE grants SET libraries = ?, permissions = ?, last_error = NULL, updated_at = ?
              WHERE id = ?",
         )
-        .bind(libraries)
-        .bind(permissions)
+        .bind(Json(libraries))
+        .bind(Json(permissions))
         .bind(now)
         .bind(grant_id)
         .execute(&mut *tx)
@@ -588,7 +589,7 @@ impl Store {
         .bind(grant.server_id)
         .bind(grant.status)
         .bind(grant.identity)
-        .bind(&grant.libraries)
+        .bind(Json(&grant.libraries))
         .bind(grant.remote_id)
         .bind(grant.remote_user_id)
         .bind(now)

@@ -1,6 +1,7 @@
 //! Notification channels and the outbox of deliveries.
 
 use sqlx::FromRow;
+use sqlx::types::Json;
 
 use super::{Result, Store};
 use crate::clock::Timestamp;
@@ -38,14 +39,14 @@ pub struct NewChannel<'a> {
     pub target_hint: Option<&'a str>,
     pub address: Option<&'a str>,
     pub secret_sealed: Option<&'a str>,
-    pub events: &'a str,
+    pub events: &'a [&'a str],
     pub lang: &'a str,
 }
 
 /// What an edit changes; `None` keeps the stored value.
 pub struct ChannelChange<'a> {
     pub name: &'a str,
-    pub events: &'a str,
+    pub events: &'a [&'a str],
     pub lang: &'a str,
     pub enabled: bool,
     pub target: Option<(&'a str, &'a str)>,
@@ -62,7 +63,8 @@ pub struct DeliveryRow {
     pub event: String,
     pub lang: String,
     #[serde(skip)]
-    pub payload: String,
+    #[sqlx(json)]
+    pub payload: serde_json::Value,
     pub state: String,
     pub attempts: i64,
     pub run_at: Timestamp,
@@ -77,7 +79,7 @@ pub struct NewDelivery<'a> {
     pub recipient: Option<&'a str>,
     pub event: &'a str,
     pub lang: &'a str,
-    pub payload: &'a str,
+    pub payload: &'a serde_json::Value,
 }
 
 const CHANNEL_COLUMNS: &str = "id, kind, name, target_sealed, target_hint, address, secret_sealed,
@@ -127,7 +129,7 @@ impl Store {
         .bind(c.target_hint)
         .bind(c.address)
         .bind(c.secret_sealed)
-        .bind(c.events)
+        .bind(Json(c.events))
         .bind(c.lang)
         .bind(now)
         .bind(now)
@@ -149,7 +151,7 @@ impl Store {
              WHERE id = ?",
         )
         .bind(c.name)
-        .bind(c.events)
+        .bind(Json(c.events))
         .bind(c.lang)
         .bind(c.enabled)
         .bind(sealed)
@@ -204,7 +206,7 @@ impl Store {
             .bind(d.recipient)
             .bind(d.event)
             .bind(d.lang)
-            .bind(d.payload)
+            .bind(Json(d.payload))
             .bind(now)
             .bind(now)
             .bind(now)

@@ -1,4 +1,5 @@
 use sqlx::FromRow;
+use sqlx::types::Json;
 
 use super::{Result, Store};
 use crate::clock::Timestamp;
@@ -77,7 +78,7 @@ impl Store {
         name: &str,
         description: &str,
         duration: &str,
-        servers: &[(i64, String, String)],
+        servers: &[(i64, Vec<String>, media::Permissions)],
         now: Timestamp,
     ) -> Result<i64, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
@@ -114,8 +115,8 @@ impl Store {
             sqlx::query("INSERT INTO profile_servers (profile_id, server_id, libraries, permissions) VALUES (?, ?, ?, ?)")
                 .bind(id)
                 .bind(server_id)
-                .bind(libraries)
-                .bind(permissions)
+                .bind(Json(libraries))
+                .bind(Json(permissions))
                 .execute(&mut *tx)
                 .await?;
         }

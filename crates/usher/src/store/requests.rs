@@ -1,6 +1,7 @@
 //! Access requests.
 
 use sqlx::FromRow;
+use sqlx::types::Json;
 
 use super::{Result, Store};
 use crate::clock::Timestamp;
@@ -24,7 +25,9 @@ pub struct RequestRow {
     pub outcome: Option<String>,
     pub telegram_chat_id: Option<i64>,
     pub telegram_message_id: Option<i64>,
-    pub picker: Option<String>,
+    /// The library picker's selection (library row ids).
+    #[sqlx(json(nullable))]
+    pub picker: Option<Vec<i64>>,
     /// The language of the form the request came through.
     pub lang: String,
 }
@@ -188,9 +191,9 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_request_picker(&self, id: i64, picker: &str) -> Result<()> {
+    pub async fn set_request_picker(&self, id: i64, picker: &[i64]) -> Result<()> {
         sqlx::query("UPDATE requests SET picker = ? WHERE id = ?")
-            .bind(picker)
+            .bind(Json(picker))
             .bind(id)
             .execute(self.pool())
             .await?;

@@ -189,9 +189,7 @@ async fn picker_libraries(
 }
 
 fn picker_selection(r: &RequestRow) -> Option<Vec<i64>> {
-    r.picker
-        .as_deref()
-        .and_then(|p| serde_json::from_str(p).ok())
+    r.picker.clone()
 }
 
 /// Who pressed, for the audit log and the message.
@@ -313,7 +311,7 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             }
             state
                 .store
-                .set_request_picker(r.id, &serde_json::to_string(&selected).unwrap_or_default())
+                .set_request_picker(r.id, &selected)
                 .await
                 .map_err(store_err)?;
             let rows: Vec<(i64, String, bool)> = libs

@@ -440,7 +440,7 @@ async fn the_web_approval_form_keeps_the_server_defaults_it_shows() {
         .invite_targets(r.invite_id.unwrap())
         .await
         .unwrap();
-    let p: media::Permissions = serde_json::from_str(&targets[0].permissions).unwrap();
+    let p = targets[0].permissions.clone();
     assert_eq!(p.max_sessions, Some(3));
 }
 

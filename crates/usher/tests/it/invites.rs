@@ -66,8 +66,8 @@ async fn the_owner_creates_an_invite_in_the_form_and_sees_its_link_and_qr_code()
         .unwrap();
     let targets = app.state.store.invite_targets(invite.id).await.unwrap();
     assert_eq!(targets.len(), 1);
-    assert_eq!(targets[0].libraries, format!("[\"{movies}\"]"));
-    let perms: media::Permissions = serde_json::from_str(&targets[0].permissions).unwrap();
+    assert_eq!(targets[0].libraries, [movies.to_string()]);
+    let perms = targets[0].permissions.clone();
     assert!(perms.allow_downloads && !perms.allow_live_tv);
     assert_eq!(perms.max_sessions, Some(2));
 }
@@ -982,7 +982,7 @@ async fn a_taken_username_is_answered_on_the_form_and_does_not_alarm_the_owner()
                 target_hint: None,
                 address: Some("http://127.0.0.1:9/hook"),
                 secret_sealed: None,
-                events: r#"["provisioning.failed","member.joined"]"#,
+                events: &["provisioning.failed", "member.joined"],
                 lang: "en",
             },
             w.app.clock.now(),

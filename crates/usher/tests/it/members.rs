@@ -781,7 +781,7 @@ async fn seed_members(w: &World, n: usize) {
                     server_id: server,
                     status: statuses[i % 4],
                     identity: &name,
-                    libraries: "[]".into(),
+                    libraries: Vec::new(),
                     remote_id: &remote,
                     remote_user_id: None,
                 },
