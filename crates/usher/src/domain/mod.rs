@@ -129,6 +129,127 @@ impl std::fmt::Display for GrantStatus {
     }
 }
 
+/// Where a request stands. Only a pending one can be decided; the others are how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Declined,
+    Expired,
+}
+
+impl RequestStatus {
+    pub const ALL: [RequestStatus; 4] = [
+        RequestStatus::Pending,
+        RequestStatus::Approved,
+        RequestStatus::Declined,
+        RequestStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Declined => "declined",
+            RequestStatus::Expired => "expired",
+        }
+    }
+
+    /// The status a filter or a command names.
+    pub fn parse(s: &str) -> Option<RequestStatus> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    pub fn is_pending(self) -> bool {
+        self == RequestStatus::Pending
+    }
+}
+
+impl std::fmt::Display for RequestStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a member came to usher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum MemberOrigin {
+    /// Redeemed an invite.
+    Invite,
+    /// Asked on the request form and was approved.
+    Request,
+    /// Found on a server by a sync and taken in.
+    Imported,
+}
+
+impl MemberOrigin {
+    pub const ALL: [MemberOrigin; 3] = [
+        MemberOrigin::Invite,
+        MemberOrigin::Request,
+        MemberOrigin::Imported,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MemberOrigin::Invite => "invite",
+            MemberOrigin::Request => "request",
+            MemberOrigin::Imported => "imported",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MemberOrigin> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// What happens to a server's grants when they expire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
+#[sqlx(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum ExpiryAction {
+    /// Pause the account (where the server can), keeping it for a comeback.
+    Disable,
+    Remove,
+    /// Pause at once, remove some days later.
+    DisableThenRemove,
+}
+
+impl ExpiryAction {
+    pub const ALL: [ExpiryAction; 3] = [
+        ExpiryAction::Disable,
+        ExpiryAction::Remove,
+        ExpiryAction::DisableThenRemove,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryAction::Disable => "disable",
+            ExpiryAction::Remove => "remove",
+            ExpiryAction::DisableThenRemove => "disable_then_remove",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ExpiryAction> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for MemberOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for ExpiryAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How events name a grant: `alice@example.com on Home Plex`.
 pub fn grant_subject(identity: &str, server: &str) -> String {
     format!("{identity} on {server}")

@@ -747,7 +747,7 @@ pub async fn redeem_opened(
         plex_account: plex_account.as_deref(),
         username: username.as_deref(),
         identity_key: &identity_key,
-        origin: "invite",
+        origin: crate::domain::MemberOrigin::Invite,
         invite_id: Some(invite.id),
         invite_code: Some(&invite.code),
         lang: crate::ui::i18n::supported(&input.lang).unwrap_or(crate::ui::i18n::DEFAULT_LANG),

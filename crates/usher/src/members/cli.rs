@@ -115,7 +115,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
             "{:<6} {:<24} {:<9} {:<20} {}",
             r.member.id,
             r.member.display_name,
-            r.member.origin,
+            r.member.origin.as_str(),
             match (r.expires_at, live) {
                 (Some(t), _) => human(t),
                 (None, true) => "never".into(),

@@ -5,7 +5,7 @@
 
 use media::ServerKind;
 
-use crate::domain::{GrantStatus, JobKind};
+use crate::domain::{ExpiryAction, GrantStatus, JobKind};
 use serde::Serialize;
 
 use crate::clock::Timestamp;
@@ -18,7 +18,6 @@ use crate::store::events::NewEvent;
 use crate::store::members::ExpiredGrant;
 
 /// What each server does when a grant expires.
-pub const ACTIONS: [&str; 3] = ["disable", "remove", "disable_then_remove"];
 /// The longest wait between pausing and removing.
 pub const MAX_REMOVE_AFTER_DAYS: i64 = 3650;
 
@@ -32,7 +31,7 @@ pub enum Action {
 /// cannot pause a share and always removes it.
 pub fn decide(
     server_kind: ServerKind,
-    expiry_action: &str,
+    expiry_action: ExpiryAction,
     remove_after_days: i64,
     status: GrantStatus,
     expires_at: Timestamp,
@@ -43,15 +42,15 @@ pub fn decide(
     }
     let live = status != GrantStatus::Disabled;
     match (server_kind.can_disable(), expiry_action) {
-        (false, _) | (_, "remove") => Some(Action::Remove),
-        (_, "disable_then_remove") => {
+        (false, _) | (_, ExpiryAction::Remove) => Some(Action::Remove),
+        (_, ExpiryAction::DisableThenRemove) => {
             if now >= expires_at + remove_after_days.max(0) * 86_400 {
                 Some(Action::Remove)
             } else {
                 live.then_some(Action::Disable)
             }
         }
-        _ => live.then_some(Action::Disable),
+        (_, ExpiryAction::Disable) => live.then_some(Action::Disable),
     }
 }
 
@@ -102,7 +101,7 @@ pub async fn sweep(state: &AppState) -> Result<SweepReport, StoreError> {
     for g in state.store.expired_grants(now).await? {
         let Some(action) = decide(
             g.server_kind,
-            &g.expiry_action,
+            g.expiry_action,
             g.expiry_remove_after_days,
             g.status,
             g.expires_at,
@@ -179,7 +178,7 @@ async fn start(
     Ok(job)
 }
 
-/// Sets what happens to a server's grants when they expire: one of [`ACTIONS`], and for
+/// Sets what happens to a server's grants when they expire: an [`ExpiryAction`], and for
 /// `disable_then_remove` the days between pausing and removing (`0`–[`MAX_REMOVE_AFTER_DAYS`],
 /// empty keeps the current value).
 pub async fn set_server_expiry(
@@ -194,13 +193,10 @@ pub async fn set_server_expiry(
         .server(server_id)
         .await?
         .ok_or(ServerError::NotFound)?;
-    let action = ACTIONS
-        .into_iter()
-        .find(|a| *a == action)
-        .ok_or(ServerError::Invalid {
-            field: "expiry_action",
-            key: "server-expiry-bad-action",
-        })?;
+    let action = ExpiryAction::parse(action).ok_or(ServerError::Invalid {
+        field: "expiry_action",
+        key: "server-expiry-bad-action",
+    })?;
     let days = match remove_after_days.trim() {
         "" => server.expiry_remove_after_days,
         d => d
@@ -217,7 +213,7 @@ pub async fn set_server_expiry(
         .store
         .set_server_expiry(server_id, action, days, now)
         .await?;
-    let detail = if action == "disable_then_remove" {
+    let detail = if action == ExpiryAction::DisableThenRemove {
         format!("{action}, after {days} days")
     } else {
         action.to_string()
@@ -278,7 +274,7 @@ mod tests {
         assert_eq!(
             decide(
                 ServerKind::Plex,
-                "disable",
+                ExpiryAction::Disable,
                 30,
                 GrantStatus::Active,
                 past,
@@ -289,7 +285,7 @@ mod tests {
         assert_eq!(
             decide(
                 ServerKind::Jellyfin,
-                "disable",
+                ExpiryAction::Disable,
                 30,
                 GrantStatus::Active,
                 past,
@@ -300,7 +296,7 @@ mod tests {
         assert_eq!(
             decide(
                 ServerKind::Emby,
-                "remove",
+                ExpiryAction::Remove,
                 30,
                 GrantStatus::Pending,
                 past,
@@ -311,7 +307,7 @@ mod tests {
         assert_eq!(
             decide(
                 ServerKind::Jellyfin,
-                "disable",
+                ExpiryAction::Disable,
                 30,
                 GrantStatus::Disabled,
                 past,
@@ -327,7 +323,7 @@ mod tests {
         let d = |status, now| {
             decide(
                 ServerKind::Jellyfin,
-                "disable_then_remove",
+                ExpiryAction::DisableThenRemove,
                 7,
                 status,
                 expired,
@@ -351,7 +347,7 @@ mod tests {
         assert_eq!(
             decide(
                 ServerKind::Plex,
-                "remove",
+                ExpiryAction::Remove,
                 0,
                 GrantStatus::Active,
                 NOW + 1,
@@ -360,7 +356,14 @@ mod tests {
             None
         );
         assert_eq!(
-            decide(ServerKind::Plex, "remove", 0, GrantStatus::Active, NOW, NOW),
+            decide(
+                ServerKind::Plex,
+                ExpiryAction::Remove,
+                0,
+                GrantStatus::Active,
+                NOW,
+                NOW
+            ),
             Some(Action::Remove)
         );
         for status in [
@@ -369,7 +372,14 @@ mod tests {
             GrantStatus::Provisioning,
         ] {
             assert_eq!(
-                decide(ServerKind::Plex, "remove", 0, status, NOW - 1, NOW),
+                decide(
+                    ServerKind::Plex,
+                    ExpiryAction::Remove,
+                    0,
+                    status,
+                    NOW - 1,
+                    NOW
+                ),
                 None
             );
         }

@@ -9,6 +9,7 @@ use minijinja::{Value, context};
 use serde::Deserialize;
 
 use super::{AccessInput, ExpiryChange, MemberError};
+use crate::domain::MemberOrigin;
 use crate::domain::rules::{self, RuleError};
 use crate::domain::{GrantStatus, JobKind};
 use crate::provisioning::Outcome;
@@ -20,7 +21,6 @@ use crate::web::visitor::Admin;
 use crate::web::{Routes, page, ser};
 
 pub const PAGE_SIZE: i64 = 50;
-const ORIGINS: [&str; 3] = ["invite", "request", "imported"];
 
 /// Every members route; each handler takes the [`Admin`] extractor.
 pub fn routes(r: Routes) -> Routes {
@@ -134,7 +134,7 @@ pub async fn list(
     let search: String = q.q.trim().chars().take(100).collect();
     let server_id = q.server.parse::<i64>().ok().filter(|id| *id > 0);
     let status = StatusFilter::parse(&q.status);
-    let origin = ORIGINS.into_iter().find(|o| *o == q.origin);
+    let origin = MemberOrigin::parse(&q.origin);
     let sort = MemberSort::parse(&q.sort).unwrap_or(MemberSort::Name);
     let descending = q.dir == "desc";
     let page_no = q.page.parse::<i64>().unwrap_or(1).clamp(1, 1_000_000);
@@ -180,7 +180,7 @@ pub async fn list(
         params.push(("status", s.as_str().into()));
     }
     if let Some(o) = origin {
-        params.push(("origin", o.into()));
+        params.push(("origin", o.as_str().into()));
     }
     params.push(("sort", sort.as_str().into()));
     params.push(("dir", if descending { "desc" } else { "asc" }.into()));
@@ -220,12 +220,12 @@ pub async fn list(
             q => search,
             server => server_id,
             status => status.map(StatusFilter::as_str),
-            origin,
+            origin => origin.map(MemberOrigin::as_str),
             sort => sort.as_str(),
             dir => if descending { "desc" } else { "asc" },
             servers => servers.iter().map(|s| context! { id => s.server.id, name => &s.server.name }).collect::<Vec<_>>(),
             statuses => StatusFilter::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
-            origins => ORIGINS,
+            origins => MemberOrigin::ALL.map(MemberOrigin::as_str),
             sync_errors,
             notice,
         },

@@ -278,7 +278,7 @@ async fn import(
             plex_account: plex.then_some(identity),
             username: (!plex).then_some(identity),
             identity_key: &identity_key,
-            origin: "imported",
+            origin: crate::domain::MemberOrigin::Imported,
             invite_id: None,
             invite_code: None,
             lang: crate::ui::i18n::DEFAULT_LANG,

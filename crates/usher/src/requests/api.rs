@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
+use crate::domain::RequestStatus;
 use crate::invites::api::InviteTarget;
 use crate::state::AppState;
 use crate::web::api::*;
@@ -77,18 +78,18 @@ pub(crate) async fn requests_list(
 ) -> AppResult<Response> {
     let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     crate::requests::expire(&state).await?;
-    let status = q.status.as_deref().unwrap_or("");
-    if !["", "pending", "approved", "declined", "expired"].contains(&status) {
-        return Err(
+    let status = match q.status.as_deref().unwrap_or("") {
+        "" => None,
+        s => Some(RequestStatus::parse(s).ok_or_else(|| {
             AppError::bad_request("status is pending, approved, declined or expired")
-                .with_field("status"),
-        );
-    }
+                .with_field("status")
+        })?),
+    };
     let mut all = state.store.requests(100_000).await?;
     all.sort_by_key(|r| std::cmp::Reverse(r.id));
     let rest: Vec<_> = all
         .into_iter()
-        .filter(|r| status.is_empty() || r.status == status)
+        .filter(|r| status.is_none_or(|s| r.status == s))
         .filter(|r| page.after.is_none_or(|a| r.id < a))
         .collect();
     let next =

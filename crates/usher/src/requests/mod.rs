@@ -7,6 +7,7 @@ pub mod api;
 pub mod cli;
 pub mod public;
 
+use crate::domain::RequestStatus;
 use crate::domain::rules;
 use crate::domain::settings::Settings;
 use crate::notify;
@@ -316,7 +317,7 @@ pub enum DecideError {
     #[error("no such request")]
     NotFound,
     #[error("this request was already {0}")]
-    AlreadyDecided(String),
+    AlreadyDecided(RequestStatus),
     #[error("choose at least one library")]
     NothingChosen,
     #[error("{0}")]
@@ -340,8 +341,8 @@ pub struct Approved {
 /// (its time ran out though the sweep has not marked it yet).
 async fn already_decided(state: &AppState, id: i64) -> DecideError {
     match state.store.request(id).await {
-        Ok(Some(current)) if current.status == "pending" => {
-            DecideError::AlreadyDecided("expired".into())
+        Ok(Some(current)) if current.status.is_pending() => {
+            DecideError::AlreadyDecided(RequestStatus::Expired)
         }
         Ok(Some(current)) => DecideError::AlreadyDecided(current.status),
         Ok(None) => DecideError::NotFound,
@@ -397,7 +398,7 @@ pub async fn approve(
         servers.into_iter().zip(checked.iter()).collect();
     if !state
         .store
-        .decide_request(id, "approved", actor, None, now)
+        .decide_request(id, RequestStatus::Approved, actor, None, now)
         .await?
     {
         return Err(already_decided(state, id).await);
@@ -429,7 +430,7 @@ pub async fn approve(
             plex_account: Some(&request.email),
             username: None,
             identity_key: &format!("request:{}", request.id),
-            origin: "request",
+            origin: crate::domain::MemberOrigin::Request,
             invite_id: None,
             invite_code: None,
             lang: &request.lang,
@@ -575,7 +576,7 @@ pub async fn handoff(
     r: &RequestRow,
 ) -> Result<Option<Handoff>, crate::store::StoreError> {
     let Some(invite) = (match r.invite_id {
-        Some(id) if r.status == "approved" => state.store.invite_by_id(id).await?,
+        Some(id) if r.status == RequestStatus::Approved => state.store.invite_by_id(id).await?,
         _ => None,
     }) else {
         return Ok(None);
@@ -606,7 +607,13 @@ pub async fn decline(
         .map(|r| r.chars().take(500).collect::<String>());
     if !state
         .store
-        .decide_request(id, "declined", actor, reason.as_deref(), state.clock.now())
+        .decide_request(
+            id,
+            RequestStatus::Declined,
+            actor,
+            reason.as_deref(),
+            state.clock.now(),
+        )
         .await?
     {
         return Err(already_decided(state, id).await);

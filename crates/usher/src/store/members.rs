@@ -116,7 +116,7 @@ pub struct MemberQuery {
     pub server_id: Option<i64>,
     pub status: Option<StatusFilter>,
     /// `invite`, `request` or `imported`.
-    pub origin: Option<&'static str>,
+    pub origin: Option<crate::domain::MemberOrigin>,
     pub sort: MemberSort,
     pub descending: bool,
     pub limit: i64,
@@ -190,7 +190,7 @@ pub struct ExpiredGrant {
     pub server_name: String,
     #[sqlx(try_from = "String")]
     pub server_kind: media::ServerKind,
-    pub expiry_action: String,
+    pub expiry_action: crate::domain::ExpiryAction,
     pub expiry_remove_after_days: i64,
 }
 
@@ -264,7 +264,11 @@ impl Store {
         );
         let rows: Vec<MemberListRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(like_pattern(&q.search))
-            .bind(q.origin.unwrap_or(""))
+            .bind(
+                q.origin
+                    .map(crate::domain::MemberOrigin::as_str)
+                    .unwrap_or(""),
+            )
             .bind(q.server_id.unwrap_or(0))
             .bind(q.status.map(StatusFilter::as_str).unwrap_or(""))
             .bind(q.limit)
@@ -489,7 +493,7 @@ impl Store {
     pub async fn set_server_expiry(
         &self,
         server_id: i64,
-        action: &str,
+        action: crate::domain::ExpiryAction,
         remove_after_days: i64,
         now: Timestamp,
     ) -> Result<()> {

@@ -12,7 +12,7 @@ pub struct RequestRow {
     pub name: String,
     pub email: String,
     pub note: Option<String>,
-    pub status: String,
+    pub status: crate::domain::RequestStatus,
     #[serde(skip)]
     pub client_ip: Option<String>,
     pub created_at: Timestamp,
@@ -115,7 +115,7 @@ impl Store {
     pub async fn decide_request(
         &self,
         id: i64,
-        status: &str,
+        status: crate::domain::RequestStatus,
         by: &str,
         reason: Option<&str>,
         now: Timestamp,

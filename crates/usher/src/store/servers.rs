@@ -29,7 +29,7 @@ pub struct ServerRow {
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     /// `disable`, `remove` or `disable_then_remove` (Plex always removes).
-    pub expiry_action: String,
+    pub expiry_action: crate::domain::ExpiryAction,
     pub expiry_remove_after_days: i64,
     pub synced_at: Option<Timestamp>,
     pub sync_error: Option<String>,

@@ -11,6 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::domain::RequestStatus;
 use crate::domain::settings::{Settings, TelegramMode};
 use crate::notify::BotMessage;
 use crate::notify::telegram::{TelegramApi, TelegramError, api};
@@ -69,21 +70,21 @@ fn request_text(state: &AppState, r: &RequestRow) -> String {
 async fn outcome_text(state: &AppState, r: &RequestRow) -> String {
     let head = request_text(state, r);
     let by = escape(r.decided_by.as_deref().unwrap_or(""));
-    let line = match r.status.as_str() {
-        "approved" => format!(
+    let line = match r.status {
+        RequestStatus::Approved => format!(
             "✅ {} {by}: {}",
             escape(&t(state, "tg-approved-by")),
             escape(r.outcome.as_deref().unwrap_or(""))
         ),
-        "declined" => {
+        RequestStatus::Declined => {
             let mut l = format!("❌ {} {by}", escape(&t(state, "tg-declined-by")));
             if let Some(reason) = &r.decline_reason {
                 l.push_str(&format!(" ({})", escape(reason)));
             }
             l
         }
-        "expired" => format!("⌛ {}", escape(&t(state, "tg-expired"))),
-        _ => String::new(),
+        RequestStatus::Expired => format!("⌛ {}", escape(&t(state, "tg-expired"))),
+        RequestStatus::Pending => String::new(),
     };
     let settings = state.store.settings().await;
     let handoff = match settings {
@@ -150,7 +151,7 @@ pub async fn queue_announcement(state: &AppState, r: &RequestRow) {
 /// Queues the change of a request's message into how it ended, without buttons.
 pub async fn queue_outcome(state: &AppState, request_id: i64) {
     let request = match state.store.request(request_id).await {
-        Ok(Some(r)) if r.status != "pending" => r,
+        Ok(Some(r)) if !r.status.is_pending() => r,
         Ok(_) => return,
         Err(e) => {
             tracing::error!(error = %e, request = request_id, "could not read the request to show its outcome");
@@ -270,9 +271,9 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
         q["message"]["chat"]["id"].as_i64().unwrap_or(0),
         q["message"]["message_id"].as_i64().unwrap_or(0),
     );
-    if r.status != "pending" || r.expires_at <= state.clock.now() {
+    if !r.status.is_pending() || r.expires_at <= state.clock.now() {
         // Handled already (a double tap, another admin, the web) or expired: show how it ended.
-        if r.status == "pending" {
+        if r.status.is_pending() {
             requests::expire(state).await.map_err(store_err)?;
         }
         let r = state
@@ -283,7 +284,7 @@ async fn handle_callback(state: &AppState, q: &Value) -> Result<(), TelegramErro
             .unwrap_or(r);
         api.edit_message(chat, msg, &outcome_text(state, &r).await, None)
             .await?;
-        let key = if r.status == "expired" {
+        let key = if r.status == RequestStatus::Expired {
             "tg-already-expired"
         } else {
             "tg-already-handled"

@@ -1,6 +1,7 @@
 use fakes::jellyfin::{FakeKind, SeedUser};
 use fakes::plex::demo;
 use reqwest::StatusCode;
+use usher::domain::MemberOrigin;
 use usher::members::expiry::{SweepReport, sweep};
 use usher::store::invites::NewMember;
 use usher::store::members::{ImportInto, ImportedGrant, MemberQuery, MemberSort, StatusFilter};
@@ -641,7 +642,7 @@ async fn sync_imports_unknown_accounts_flags_gone_ones_and_marks_accepted_invite
                 .store
                 .list_members(&MemberQuery {
                     search: q,
-                    origin: Some("imported"),
+                    origin: Some(MemberOrigin::Imported),
                     ..Default::default()
                 })
                 .await
@@ -760,7 +761,7 @@ async fn seed_members(w: &World, n: usize) {
         } else {
             (w.jf_id, false)
         };
-        let origin = ["invite", "request", "imported"][i % 3];
+        let origin = MemberOrigin::ALL[i % 3];
         let remote = format!("seed-{i}");
         w.app
             .state
@@ -832,7 +833,10 @@ async fn the_members_list_pages_searches_filters_and_sorts_a_few_hundred_members
         0,
         "wildcards are literal"
     );
-    assert_eq!(count(q(|q| q.origin = Some("request"))).await, 100);
+    assert_eq!(
+        count(q(|q| q.origin = Some(MemberOrigin::Request))).await,
+        100
+    );
     assert_eq!(
         count(q(|q| q.status = Some(StatusFilter::Removed))).await,
         75

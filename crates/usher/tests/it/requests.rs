@@ -2,6 +2,7 @@ use fakes::plex::demo;
 use fakes::smtp::SmtpSink;
 use fakes::telegram::{FakeTelegram, OWNER_ID, STRANGER_ID, TOKEN};
 use reqwest::StatusCode;
+use usher::domain::RequestStatus;
 use usher::domain::settings::{Settings, SmtpSecurity};
 
 use crate::helpers::*;
@@ -257,7 +258,7 @@ async fn approving_in_telegram_with_library_toggles_shares_plex_and_invites_to_j
     );
 
     let r = d.only_request().await;
-    assert_eq!(r.status, "approved");
+    assert_eq!(r.status, RequestStatus::Approved);
     assert!(r.decided_by.as_deref().unwrap().contains("via Telegram"));
     // The requester's email carries the Jellyfin invite; using it makes the account.
     let mails = d.mails(1).await;
@@ -390,7 +391,7 @@ async fn pending_requests_expire_and_say_so_everywhere() {
     assert!(page.contains("Expired"));
     // A late press on the old buttons is told so (the message had buttons before the edit).
     let r = d.only_request().await;
-    assert_eq!(r.status, "expired");
+    assert_eq!(r.status, RequestStatus::Expired);
     // The same email may ask again.
     assert_eq!(
         location(&d.request("Eve", "eve@example.com", &[]).await),
@@ -501,7 +502,7 @@ async fn auto_approve_grants_the_default_libraries_at_once() {
     let d = desk_with(|s| s.requests.auto_approve = true).await;
     let res = d.request("Hal", "alice@example.com", &[]).await;
     let r = d.only_request().await;
-    assert_eq!(r.status, "approved");
+    assert_eq!(r.status, RequestStatus::Approved);
     assert_eq!(r.decided_by.as_deref(), Some("auto-approve"));
     assert_eq!(d.w.plex.shares_of(demo::SERVER_ID).len(), 1);
     // Jellyfin is part of the defaults: the requester goes straight to choosing a login.
