@@ -250,6 +250,69 @@ impl std::fmt::Display for ExpiryAction {
     }
 }
 
+/// Which list of steps a page shows: what to do after joining, per kind of server (Plex Home
+/// members get their own), and the house rules agreed to before joining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
+#[sqlx(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
+pub enum OnboardingKind {
+    Plex,
+    PlexHome,
+    Jellyfin,
+    Emby,
+    Before,
+}
+
+impl OnboardingKind {
+    pub const ALL: [OnboardingKind; 5] = [
+        OnboardingKind::Plex,
+        OnboardingKind::PlexHome,
+        OnboardingKind::Jellyfin,
+        OnboardingKind::Emby,
+        OnboardingKind::Before,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnboardingKind::Plex => "plex",
+            OnboardingKind::PlexHome => "plex_home",
+            OnboardingKind::Jellyfin => "jellyfin",
+            OnboardingKind::Emby => "emby",
+            OnboardingKind::Before => "before",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<OnboardingKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The steps after joining a server of `kind`; `home` for a Plex Home member.
+    pub fn after_joining(kind: media::ServerKind, home: bool) -> OnboardingKind {
+        match kind {
+            media::ServerKind::Plex if home => OnboardingKind::PlexHome,
+            media::ServerKind::Plex => OnboardingKind::Plex,
+            media::ServerKind::Jellyfin => OnboardingKind::Jellyfin,
+            media::ServerKind::Emby => OnboardingKind::Emby,
+        }
+    }
+
+    /// The server kind the steps are for; `None` for the house rules.
+    pub fn server_kind(self) -> Option<media::ServerKind> {
+        match self {
+            OnboardingKind::Plex | OnboardingKind::PlexHome => Some(media::ServerKind::Plex),
+            OnboardingKind::Jellyfin => Some(media::ServerKind::Jellyfin),
+            OnboardingKind::Emby => Some(media::ServerKind::Emby),
+            OnboardingKind::Before => None,
+        }
+    }
+}
+
+impl std::fmt::Display for OnboardingKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How events name a grant: `alice@example.com on Home Plex`.
 pub fn grant_subject(identity: &str, server: &str) -> String {
     format!("{identity} on {server}")

@@ -520,11 +520,17 @@ pub struct OpenInvite {
 }
 
 impl OpenInvite {
-    pub fn needs(&self, kind: &str) -> bool {
-        self.targets.iter().any(|t| match kind {
-            "plex" => t.server_kind.is_plex(),
-            _ => !t.server_kind.is_plex(),
-        })
+    /// Whether a Plex account is asked for (the invite shares Plex libraries).
+    pub fn needs_plex(&self) -> bool {
+        self.targets.iter().any(|t| t.server_kind.is_plex())
+    }
+
+    /// Whether the person chooses a user name and password (an account on a server of their own
+    /// accounts: Jellyfin, Emby).
+    pub fn needs_account(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.server_kind.uses_local_accounts())
     }
 }
 
@@ -692,8 +698,8 @@ pub async fn redeem_opened(
         username,
     } = check_fields(
         input,
-        open.needs("plex"),
-        open.needs("local"),
+        open.needs_plex(),
+        open.needs_account(),
         !open.rules.is_empty(),
     )
     .map_err(RedeemError::Fields)?;

@@ -150,10 +150,10 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         code => &invite.code,
         label => &invite.label,
         targets => ser(&targets),
-        needs_plex => open.needs("plex"),
+        needs_plex => open.needs_plex(),
         plex_servers => targets.iter().filter(|t| t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         local_servers => targets.iter().filter(|t| !t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
-        needs_account => open.needs("local"),
+        needs_account => open.needs_account(),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,
         access_days => invite.access_seconds.map(|s| (s + 86_399) / 86_400),
@@ -192,7 +192,7 @@ async fn render_invite(
         ..Default::default()
     };
     let rules: Vec<minijinja::Value> =
-        crate::onboarding::render_steps(state, "before", visitor.lang, &vars, open.rules.clone())
+        crate::onboarding::render_steps(state, crate::domain::OnboardingKind::Before, visitor.lang, &vars, open.rules.clone())
         .into_iter()
         .map(|s| context! { title => Value::from_safe_string(s.title), html => Value::from_safe_string(s.html) })
         .collect();
@@ -430,11 +430,7 @@ pub async fn welcome(
             settings.owner_name.clone()
         };
         let home = g.server_kind.is_plex() && g.permission_set().is_ok_and(|p| p.plex_home);
-        let steps_kind = if home {
-            "plex_home"
-        } else {
-            g.server_kind.as_str()
-        };
+        let steps_kind = crate::domain::OnboardingKind::after_joining(g.server_kind, home);
         let vars = crate::onboarding::Vars {
             server_name: g.server_name.clone(),
             server_url: address.clone().unwrap_or_else(|| {
@@ -559,7 +555,7 @@ pub async fn plex_back(
         user.email.clone()
     };
     let no_rules = open.rules.is_empty();
-    let only_plex = !open.needs("local") && open.invite.passphrase_hash.is_none() && no_rules;
+    let only_plex = !open.needs_account() && open.invite.passphrase_hash.is_none() && no_rules;
     if only_plex {
         let input = RedeemInput {
             plex_account: account.clone(),

@@ -290,9 +290,9 @@ async fn import(
         account.libraries.clone()
     };
     let status = match account.status {
-        AccountStatus::Pending => "pending",
-        AccountStatus::Active => "active",
-        AccountStatus::Disabled => "disabled",
+        AccountStatus::Pending => GrantStatus::Pending,
+        AccountStatus::Active => GrantStatus::Active,
+        AccountStatus::Disabled => GrantStatus::Disabled,
     };
     let now = state.clock.now();
     let (member_id, _) = state

@@ -9,6 +9,7 @@ use media::ServerKind;
 use pulldown_cmark::{CowStr, Event, Options, Parser, Tag};
 use serde::Serialize;
 
+use crate::domain::OnboardingKind;
 use crate::state::AppState;
 use crate::store::onboarding::StepRow;
 
@@ -21,9 +22,6 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
         .post("/admin/onboarding/{kind}/reset", Admin, reset)
         .get("/guide", Public, guide)
 }
-
-/// The kinds of step lists: one per server kind, and the house rules shown before redeeming.
-pub const KINDS: [&str; 5] = ["plex", "plex_home", "jellyfin", "emby", "before"];
 
 /// A step ready for a page.
 #[derive(Debug, Clone, Serialize)]
@@ -159,18 +157,19 @@ pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
 }
 
 /// The built-in steps of a kind in a language: (title, markdown body).
-pub fn default_steps(state: &AppState, kind: &str, lang: &str) -> Vec<(String, String)> {
+pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<(String, String)> {
     let keys: &[&str] = match kind {
-        "plex" => &["onb-plex-accept", "onb-plex-app", "onb-plex-watch"],
-        "plex_home" => &["onb-plex-home", "onb-plex-app", "onb-plex-home-watch"],
-        "jellyfin" | "emby" => &["onb-local-app", "onb-local-signin", "onb-local-tips"],
-        _ => &[],
+        OnboardingKind::Plex => &["onb-plex-accept", "onb-plex-app", "onb-plex-watch"],
+        OnboardingKind::PlexHome => &["onb-plex-home", "onb-plex-app", "onb-plex-home-watch"],
+        OnboardingKind::Jellyfin | OnboardingKind::Emby => {
+            &["onb-local-app", "onb-local-signin", "onb-local-tips"]
+        }
+        OnboardingKind::Before => &[],
     };
-    let app = match kind {
-        "emby" => "Emby",
-        "jellyfin" => "Jellyfin",
-        _ => "Plex",
-    };
+    let app = kind
+        .server_kind()
+        .unwrap_or(media::ServerKind::Plex)
+        .display_name();
     keys.iter()
         .map(|k| {
             let args = [("app", app.to_string().into())];
@@ -191,7 +190,7 @@ pub fn default_steps(state: &AppState, kind: &str, lang: &str) -> Vec<(String, S
 /// The steps of a kind as stored, or the defaults when the owner has not written any.
 pub async fn source_steps(
     state: &AppState,
-    kind: &str,
+    kind: OnboardingKind,
     lang: &str,
 ) -> Result<(Vec<(String, String)>, bool), crate::store::StoreError> {
     let rows = state.store.onboarding_steps(kind).await?;
@@ -206,13 +205,13 @@ pub async fn source_steps(
 /// to the after-joining lists.
 pub async fn steps(
     state: &AppState,
-    kind: &str,
+    kind: OnboardingKind,
     lang: &str,
     vars: &Vars,
 ) -> Result<Vec<Step>, crate::store::StoreError> {
     let rows = state.store.onboarding_steps(kind).await?;
     let mut out = render_steps(state, kind, lang, vars, rows);
-    if kind != "before" {
+    if kind != OnboardingKind::Before {
         let settings = state.store.settings().await?;
         for (url, key) in [
             (&settings.request_app_url, "onb-request-app"),
@@ -236,7 +235,7 @@ pub async fn steps(
 /// Rendered steps from stored rows already read, or the defaults when there are none.
 pub fn render_steps(
     state: &AppState,
-    kind: &str,
+    kind: OnboardingKind,
     lang: &str,
     vars: &Vars,
     rows: Vec<StepRow>,

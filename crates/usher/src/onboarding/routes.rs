@@ -6,7 +6,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{KINDS, Vars, apply_vars, render_markdown};
+use super::{Vars, apply_vars, render_markdown};
+use crate::domain::OnboardingKind;
 use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field};
@@ -50,7 +51,7 @@ struct Draft {
 async fn editor(
     state: &AppState,
     admin: &Admin,
-    kind: &str,
+    kind: OnboardingKind,
     draft: Draft,
     notice: Option<&str>,
     error: Option<String>,
@@ -76,7 +77,7 @@ async fn editor(
         &admin.visitor,
         "admin/onboarding.html",
         context! {
-            kind, kinds => KINDS, steps => ser(&steps), rendered, custom, preview,
+            kind => kind.as_str(), kinds => OnboardingKind::ALL.map(OnboardingKind::as_str), steps => ser(&steps), rendered, custom, preview,
             notice => notice.filter(|n| ["saved", "reset"].contains(n)), error,
         },
     )?
@@ -90,11 +91,7 @@ pub async fn show(
     admin: Admin,
     Query(q): Query<EditorQuery>,
 ) -> AppResult<Response> {
-    let kind = if KINDS.contains(&q.kind.as_str()) {
-        q.kind.as_str()
-    } else {
-        "plex"
-    };
+    let kind = OnboardingKind::parse(&q.kind).unwrap_or(OnboardingKind::Plex);
     let (steps, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
     let draft = Draft {
         steps,
@@ -142,18 +139,16 @@ pub async fn save(
     Path(kind): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
-    if !KINDS.contains(&kind.as_str()) {
-        return Err(AppError::not_found());
-    }
+    let kind = OnboardingKind::parse(&kind).ok_or_else(AppError::not_found)?;
     let preview = fields.iter().any(|(k, v)| k == "action" && v == "preview");
     let steps = match parse_steps(&fields) {
         Ok(s) => s,
         Err(key) => {
-            let (current, custom) = super::source_steps(&state, &kind, admin.visitor.lang).await?;
+            let (current, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
             return editor(
                 &state,
                 &admin,
-                &kind,
+                kind,
                 Draft {
                     steps: current,
                     custom,
@@ -169,7 +164,7 @@ pub async fn save(
         return editor(
             &state,
             &admin,
-            &kind,
+            kind,
             Draft {
                 steps,
                 custom: true,
@@ -182,9 +177,9 @@ pub async fn save(
     }
     state
         .store
-        .replace_onboarding_steps(&kind, &steps, state.clock.now())
+        .replace_onboarding_steps(kind, &steps, state.clock.now())
         .await?;
-    record(&state, &admin, "onboarding.changed", &kind).await?;
+    record(&state, &admin, "onboarding.changed", kind).await?;
     Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=saved")).into_response())
 }
 
@@ -193,25 +188,28 @@ pub async fn reset(
     admin: Admin,
     Path(kind): Path<String>,
 ) -> AppResult<Response> {
-    if !KINDS.contains(&kind.as_str()) {
-        return Err(AppError::not_found());
-    }
+    let kind = OnboardingKind::parse(&kind).ok_or_else(AppError::not_found)?;
     state
         .store
-        .replace_onboarding_steps(&kind, &[], state.clock.now())
+        .replace_onboarding_steps(kind, &[], state.clock.now())
         .await?;
-    record(&state, &admin, "onboarding.reset", &kind).await?;
+    record(&state, &admin, "onboarding.reset", kind).await?;
     Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=reset")).into_response())
 }
 
-async fn record(state: &AppState, admin: &Admin, action: &str, kind: &str) -> AppResult<()> {
+async fn record(
+    state: &AppState,
+    admin: &Admin,
+    action: &str,
+    kind: OnboardingKind,
+) -> AppResult<()> {
     state
         .store
         .append_event(
             crate::store::events::NewEvent {
                 actor: &admin.session.username,
                 action,
-                subject: Some(kind),
+                subject: Some(kind.as_str()),
                 detail: None,
             },
             state.clock.now(),
@@ -224,19 +222,12 @@ async fn record(state: &AppState, admin: &Admin, action: &str, kind: &str) -> Ap
 pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
     let settings = state.store.settings().await?;
     let servers = state.store.servers().await?;
-    let kinds: Vec<String> = {
-        let mut k: Vec<String> = servers
-            .iter()
-            .map(|s| s.server.kind.as_str().to_string())
-            .collect();
-        k.sort();
-        k.dedup();
-        if k.is_empty() {
-            vec!["plex".into(), "jellyfin".into(), "emby".into()]
-        } else {
-            k
-        }
-    };
+    // The apps of the kinds of server this usher has, or of every kind before any is added.
+    let kinds: Vec<&str> = media::ServerKind::ALL
+        .into_iter()
+        .filter(|k| servers.is_empty() || servers.iter().any(|s| s.server.kind == *k))
+        .map(media::ServerKind::as_str)
+        .collect();
     let owner = if settings.owner_name.is_empty() {
         state.i18n.text(visitor.lang, "guide-owner-default")
     } else {

@@ -208,7 +208,7 @@ pub struct SyncGrant {
 /// Access found on a server that usher did not make.
 pub struct ImportedGrant<'a> {
     pub server_id: i64,
-    pub status: &'a str,
+    pub status: crate::domain::GrantStatus,
     pub identity: &'a str,
     pub libraries: Vec<String>,
     pub remote_id: &'a str,

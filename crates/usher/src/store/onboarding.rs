@@ -6,7 +6,7 @@ use crate::clock::Timestamp;
 #[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct StepRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::domain::OnboardingKind,
     pub position: i64,
     pub title: String,
     pub body: String,
@@ -15,7 +15,10 @@ pub struct StepRow {
 }
 
 impl Store {
-    pub async fn onboarding_steps(&self, kind: &str) -> Result<Vec<StepRow>> {
+    pub async fn onboarding_steps(
+        &self,
+        kind: crate::domain::OnboardingKind,
+    ) -> Result<Vec<StepRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM onboarding_steps WHERE kind = ? ORDER BY position, id")
                 .bind(kind)
@@ -36,7 +39,7 @@ impl Store {
     /// Replaces every step of a kind at once (first edit copies the defaults in).
     pub async fn replace_onboarding_steps(
         &self,
-        kind: &str,
+        kind: crate::domain::OnboardingKind,
         steps: &[(String, String)],
         now: Timestamp,
     ) -> Result<()> {

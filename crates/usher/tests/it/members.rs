@@ -1,7 +1,7 @@
 use fakes::jellyfin::{FakeKind, SeedUser};
 use fakes::plex::demo;
 use reqwest::StatusCode;
-use usher::domain::MemberOrigin;
+use usher::domain::{GrantStatus, MemberOrigin};
 use usher::members::expiry::{SweepReport, sweep};
 use usher::store::invites::NewMember;
 use usher::store::members::{ImportInto, ImportedGrant, MemberQuery, MemberSort, StatusFilter};
@@ -752,7 +752,12 @@ async fn a_server_that_cannot_be_synced_says_why_on_its_page() {
 /// Members inserted straight through the store: `n` of them, alternating servers, origins and
 /// statuses, named so the order is known.
 async fn seed_members(w: &World, n: usize) {
-    let statuses = ["active", "pending", "disabled", "removed"];
+    let statuses = [
+        GrantStatus::Active,
+        GrantStatus::Pending,
+        GrantStatus::Disabled,
+        GrantStatus::Removed,
+    ];
     for i in 0..n {
         let name = format!("user{i:04}");
         let email = format!("{name}@example.org");

@@ -97,7 +97,7 @@ async fn preview_does_not_save_and_reset_brings_back_the_defaults() {
         w.app
             .state
             .store
-            .onboarding_steps("plex")
+            .onboarding_steps(usher::domain::OnboardingKind::Plex)
             .await
             .unwrap()
             .is_empty()
@@ -113,7 +113,7 @@ async fn preview_does_not_save_and_reset_brings_back_the_defaults() {
         w.app
             .state
             .store
-            .onboarding_steps("plex")
+            .onboarding_steps(usher::domain::OnboardingKind::Plex)
             .await
             .unwrap()
             .len(),
