@@ -68,7 +68,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let plex_id = crate::servers::add(
         &state,
         &ServerInput {
-            kind: "plex".into(),
+            kind: media::ServerKind::Plex.as_str().into(),
             name: "Demo Plex".into(),
             url: plex.server_url(demo::SERVER_ID),
             token: demo::OWNER_TOKEN.into(),
@@ -80,7 +80,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let jellyfin_id = crate::servers::add(
         &state,
         &ServerInput {
-            kind: "jellyfin".into(),
+            kind: media::ServerKind::Jellyfin.as_str().into(),
             name: "Demo Jellyfin".into(),
             url: jellyfin.url(),
             token: jellyfin.api_key().into(),

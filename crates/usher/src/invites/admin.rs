@@ -33,15 +33,9 @@ pub fn invite_view(state: &AppState, invite: &InviteRow) -> Value {
     }
 }
 
+/// A filter from a link; anything unknown shows every invite.
 fn parse_filter(s: &str) -> InviteFilter {
-    match s {
-        "active" => InviteFilter::Active,
-        "redeemed" => InviteFilter::Redeemed,
-        "expired" => InviteFilter::Expired,
-        "used_up" => InviteFilter::UsedUp,
-        "disabled" => InviteFilter::Disabled,
-        _ => InviteFilter::All,
-    }
+    InviteFilter::parse(s).unwrap_or(InviteFilter::All)
 }
 
 #[derive(Deserialize, Default)]

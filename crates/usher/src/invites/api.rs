@@ -78,14 +78,9 @@ pub(crate) async fn invites_list(
 ) -> AppResult<Response> {
     use crate::store::invites::InviteFilter as F;
     let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
-    let filter = match q.filter.as_deref().unwrap_or("all") {
-        "all" => F::All,
-        "active" => F::Active,
-        "redeemed" => F::Redeemed,
-        "expired" => F::Expired,
-        "used_up" => F::UsedUp,
-        "disabled" => F::Disabled,
-        _ => {
+    let filter = match F::parse(q.filter.as_deref().unwrap_or("all")) {
+        Some(f) => f,
+        None => {
             return Err(AppError::bad_request(
                 "filter is all, active, redeemed, expired, used_up or disabled",
             )

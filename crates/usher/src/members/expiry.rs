@@ -27,6 +27,16 @@ pub enum Action {
     Remove,
 }
 
+impl Action {
+    /// The job that carries it out.
+    pub fn job(self) -> JobKind {
+        match self {
+            Action::Disable => JobKind::Disable,
+            Action::Remove => JobKind::Remove,
+        }
+    }
+}
+
 /// What to do now with a grant whose expiry passed: the server's setting, except that Plex
 /// cannot pause a share and always removes it.
 pub fn decide(
@@ -166,13 +176,7 @@ async fn start(
         .with("server_id", g.server_id)
         .with("server", g.server_name.as_str())
         .with("expires_at", crate::clock::rfc3339(g.expires_at))
-        .with(
-            "action",
-            match action {
-                Action::Disable => "disable",
-                Action::Remove => "remove",
-            },
-        )
+        .with("action", action.job().as_str())
         .link(state, &format!("/admin/members/{}", g.member_id));
     notify::emit(state, notice).await;
     Ok(job)

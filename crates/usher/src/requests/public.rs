@@ -7,6 +7,7 @@ use minijinja::context;
 use serde::Deserialize;
 
 use super::{RequestInput, SubmitError, Submitted};
+use crate::domain::RequestStatus;
 use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
@@ -198,9 +199,9 @@ pub async fn api_submit(
             lang: lang.to_string(),
         };
         match super::submit(&state, &input, &visitor.ip.to_string()).await {
-            Ok(Submitted::Approved(_)) => Ok(("approved", lang)),
+            Ok(Submitted::Approved(_)) => Ok((RequestStatus::Approved, lang)),
             // A bot is answered as a person would be; nothing was kept.
-            Ok(Submitted::Pending(_) | Submitted::Dropped) => Ok(("pending", lang)),
+            Ok(Submitted::Pending(_) | Submitted::Dropped) => Ok((RequestStatus::Pending, lang)),
             Err(e) => {
                 let (key, status, field) = refusal(e)?;
                 let mut err = AppError::new(status, "refused", key);
@@ -214,7 +215,7 @@ pub async fn api_submit(
     .await;
     let mut res = match answer {
         Ok((status, lang)) => {
-            let key = if status == "approved" {
+            let key = if status == RequestStatus::Approved {
                 "request-api-approved"
             } else {
                 "request-api-pending"

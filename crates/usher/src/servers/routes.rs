@@ -56,11 +56,11 @@ pub async fn new_form(
     admin: Admin,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Html<String>> {
-    let kind = if q.kind.parse::<media::ServerKind>().is_ok() {
-        q.kind
-    } else {
-        "plex".into()
-    };
+    let kind = q
+        .kind
+        .parse::<media::ServerKind>()
+        .unwrap_or(media::ServerKind::Plex)
+        .as_str();
     page(
         &state,
         &admin.visitor,
@@ -508,7 +508,7 @@ pub async fn plex_add(
         AppError::bad_request("the server choice has expired; sign in with Plex again")
     })?;
     let input = ServerInput {
-        kind: "plex".into(),
+        kind: media::ServerKind::Plex.as_str().into(),
         name: form.name.clone(),
         url: form.url.clone(),
         token: token.into(),
@@ -521,7 +521,7 @@ pub async fn plex_add(
                 &admin.visitor,
                 "admin/server_new.html",
                 context! {
-                    form => context! { kind => "plex", name => &form.name, url => &form.url },
+                    form => context! { kind => media::ServerKind::Plex.as_str(), name => &form.name, url => &form.url },
                     error => error_value(&e),
                 },
             )?

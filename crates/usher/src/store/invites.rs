@@ -124,6 +124,31 @@ pub enum InviteFilter {
 }
 
 impl InviteFilter {
+    pub const ALL: [InviteFilter; 6] = [
+        InviteFilter::All,
+        InviteFilter::Active,
+        InviteFilter::Redeemed,
+        InviteFilter::Expired,
+        InviteFilter::UsedUp,
+        InviteFilter::Disabled,
+    ];
+
+    /// How links and the API name the filter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InviteFilter::All => "all",
+            InviteFilter::Active => "active",
+            InviteFilter::Redeemed => "redeemed",
+            InviteFilter::Expired => "expired",
+            InviteFilter::UsedUp => "used_up",
+            InviteFilter::Disabled => "disabled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<InviteFilter> {
+        Self::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+
     fn sql(self) -> &'static str {
         match self {
             InviteFilter::All => "1",
