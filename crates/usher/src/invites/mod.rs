@@ -439,8 +439,11 @@ impl FieldProblem {
     }
 }
 
-impl RedeemError {
-    pub fn code(&self) -> &'static str {
+/// A redemption error reads the same on the invite page, in the API and from the CLI. A
+/// refusal's detail is the server's own (English) words: the log keeps it, people get the
+/// translated message alone.
+impl crate::web::error::Failure for RedeemError {
+    fn code(&self) -> &'static str {
         match self {
             RedeemError::NotFound => "not_found",
             RedeemError::Unusable(Unusable::Disabled) => "disabled",
@@ -456,7 +459,7 @@ impl RedeemError {
         }
     }
 
-    pub fn status(&self) -> axum::http::StatusCode {
+    fn status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode as S;
         match self {
             RedeemError::NotFound => S::NOT_FOUND,
@@ -472,7 +475,7 @@ impl RedeemError {
     }
 
     /// The Fluent key for a person.
-    pub fn key(&self) -> &'static str {
+    fn message_key(&self) -> &'static str {
         match self {
             RedeemError::NotFound => "redeem-not-found",
             RedeemError::Unusable(Unusable::Disabled) => "redeem-disabled",
@@ -488,7 +491,7 @@ impl RedeemError {
         }
     }
 
-    pub fn field(&self) -> Option<&'static str> {
+    fn field(&self) -> Option<&'static str> {
         match self {
             RedeemError::Invalid { field, .. } => Some(field),
             RedeemError::Fields(problems) => problems.first().map(|p| p.field),
@@ -498,13 +501,9 @@ impl RedeemError {
         }
     }
 
-    pub fn detail(&self) -> Option<&str> {
+    fn detail(&self) -> Option<String> {
         match self {
-            RedeemError::Invalid { detail, .. } | RedeemError::Refused { detail, .. }
-                if !detail.is_empty() =>
-            {
-                Some(detail)
-            }
+            RedeemError::Invalid { detail, .. } if !detail.is_empty() => Some(detail.clone()),
             _ => None,
         }
     }

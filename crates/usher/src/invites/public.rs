@@ -12,6 +12,7 @@ use super::{OpenInvite, RedeemError, RedeemInput, Redeemed};
 use crate::domain::GrantStatus;
 use crate::domain::rules;
 use crate::state::AppState;
+use crate::web::error::Failure;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{self, Form, path_id};
 use crate::web::visitor::Visitor;
@@ -22,21 +23,10 @@ fn unusable(e: RedeemError) -> AppError {
     if matches!(e, RedeemError::RateLimited) {
         return AppError::too_many_requests();
     }
-    let mut err = AppError::new(e.status(), e.code(), e.key());
-    err.fields = field_messages(&e);
-    match shown_detail(&e) {
-        Some(d) => err.with_detail(d.to_string()),
-        None => err,
-    }
-}
-
-/// The detail a person sees under the message. A refusal's detail is the server's own (English)
-/// words: the log keeps it, people get the translated message alone.
-fn shown_detail(e: &RedeemError) -> Option<&str> {
-    match e {
-        RedeemError::Refused { .. } => None,
-        e => e.detail(),
-    }
+    let fields = field_messages(&e);
+    let mut err = AppError::from(e);
+    err.fields = fields;
+    err
 }
 
 /// Each field to fix and how, for the form and the API alike.
@@ -67,7 +57,7 @@ fn field_messages(e: &RedeemError) -> Vec<crate::web::error::FieldMessage> {
         }],
         RedeemError::Passphrase => vec![FieldMessage {
             field: "passphrase",
-            key: e.key(),
+            key: e.message_key(),
             value: None,
         }],
         _ => Vec::new(),
@@ -136,7 +126,7 @@ pub async fn join(
         }
         Err(e @ (RedeemError::NotFound | RedeemError::RateLimited)) => {
             let code: String = raw.chars().take(rules::MAX_CODE).collect();
-            render(&code, Some(e.key()), e.status())
+            render(&code, Some(e.message_key()), e.status())
         }
         Err(e) => Err(unusable(e)),
     }
@@ -212,8 +202,8 @@ async fn render_invite(
     let error = error.map(|e| {
         let summary = !fields.is_empty();
         context! {
-            key => e.key(),
-            detail => if summary { None } else { shown_detail(e) },
+            key => e.message_key(),
+            detail => if summary { None } else { e.detail() },
             field => e.field(),
             summary,
         }

@@ -40,6 +40,50 @@ pub enum MemberError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// How a member error is answered, on pages and in the API alike.
+impl crate::web::error::Failure for MemberError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            MemberError::NotFound => S::NOT_FOUND,
+            MemberError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
+            MemberError::Conflict { .. } => S::CONFLICT,
+            MemberError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            MemberError::NotFound => "not_found",
+            MemberError::Invalid { .. } => "invalid",
+            MemberError::Conflict { .. } => "conflict",
+            MemberError::Store(_) => "internal",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            MemberError::NotFound => "error-not-found",
+            MemberError::Invalid { key, .. } | MemberError::Conflict { key } => key,
+            MemberError::Store(_) => "error-internal",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            MemberError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            MemberError::Invalid { detail, .. } => detail.clone(),
+            _ => None,
+        }
+    }
+}
+
 impl MemberError {
     fn invalid(field: &'static str, key: &'static str) -> Self {
         MemberError::Invalid {

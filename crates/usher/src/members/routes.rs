@@ -237,15 +237,6 @@ const NOTICES: &[&str] = &[
     "saved", "queued", "expiry", "notes", "disabled", "enabled", "removed",
 ];
 
-fn member_error_status(e: &MemberError) -> StatusCode {
-    match e {
-        MemberError::NotFound => StatusCode::NOT_FOUND,
-        MemberError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        MemberError::Conflict { .. } => StatusCode::CONFLICT,
-        MemberError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
 /// An error shown in an alert on the member page.
 struct PageError {
     status: StatusCode,
@@ -256,7 +247,7 @@ struct PageError {
 
 impl PageError {
     fn from_member(e: &MemberError) -> Option<PageError> {
-        let status = member_error_status(e);
+        let status = crate::web::error::Failure::status(e);
         match e {
             MemberError::Invalid { field, key, detail } => Some(PageError {
                 status,
@@ -280,28 +271,6 @@ impl PageError {
             key: crate::servers::media_error_key(e),
             detail: Some(e.to_string()),
             field: None,
-        }
-    }
-}
-
-/// How a member error is answered, on pages and in the API alike.
-impl From<MemberError> for AppError {
-    fn from(e: MemberError) -> Self {
-        let status = member_error_status(&e);
-        match e {
-            MemberError::NotFound => AppError::not_found(),
-            MemberError::Store(cause) => {
-                tracing::error!(error = %cause, "a member change failed");
-                AppError::internal()
-            }
-            MemberError::Invalid { field, key, detail } => {
-                let err = AppError::new(status, "invalid", key).with_field(field);
-                match detail {
-                    Some(d) => err.with_detail(d),
-                    None => err,
-                }
-            }
-            MemberError::Conflict { key } => AppError::new(status, "conflict", key),
         }
     }
 }

@@ -47,30 +47,6 @@ pub struct ApproveBody {
     duration: Option<String>,
 }
 
-pub(crate) fn decide_error(e: crate::requests::DecideError) -> AppError {
-    use crate::requests::DecideError as E;
-    match e {
-        E::NotFound => AppError::not_found(),
-        E::Store(_) => AppError::internal(),
-        E::AlreadyDecided(s) => {
-            AppError::new(StatusCode::CONFLICT, "already_decided", "error-bad-request")
-                .with_detail(format!("the request is already {s}"))
-        }
-        E::Refused { server, message } => AppError::new(
-            StatusCode::BAD_GATEWAY,
-            "server_refused",
-            "error-bad-request",
-        )
-        .with_detail(format!("{server}: {message}")),
-        other => AppError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid",
-            "error-bad-request",
-        )
-        .with_detail(other.to_string()),
-    }
-}
-
 pub(crate) async fn requests_list(
     State(state): State<AppState>,
     _c: ApiCaller,
@@ -152,7 +128,7 @@ pub(crate) async fn requests_approve(
     }
     let done = crate::requests::approve(&state, id, &selection, &c.actor)
         .await
-        .map_err(decide_error)?;
+        .map_err(AppError::from)?;
     let r = state
         .store
         .request(id)
@@ -180,7 +156,7 @@ pub(crate) async fn requests_decline(
     let id = path_id(&id)?;
     crate::requests::decline(&state, id, b.reason.as_deref(), &c.actor)
         .await
-        .map_err(decide_error)?;
+        .map_err(AppError::from)?;
     let r = state
         .store
         .request(id)

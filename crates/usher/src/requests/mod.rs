@@ -329,6 +329,45 @@ pub enum DecideError {
     Store(#[from] crate::store::StoreError),
 }
 
+impl crate::web::error::Failure for DecideError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            DecideError::NotFound => S::NOT_FOUND,
+            DecideError::AlreadyDecided(_) => S::CONFLICT,
+            DecideError::NothingChosen | DecideError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
+            DecideError::Refused { .. } => S::BAD_GATEWAY,
+            DecideError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            DecideError::NotFound => "not_found",
+            DecideError::AlreadyDecided(_) => "already_decided",
+            DecideError::NothingChosen | DecideError::Invalid(_) => "invalid",
+            DecideError::Refused { .. } => "server_refused",
+            DecideError::Store(_) => "internal",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            DecideError::NotFound => "error-not-found",
+            _ => "error-bad-request",
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            DecideError::NotFound | DecideError::Store(_) => None,
+            DecideError::AlreadyDecided(s) => Some(format!("the request is already {s}")),
+            DecideError::Refused { server, message } => Some(format!("{server}: {message}")),
+            other => Some(other.to_string()),
+        }
+    }
+}
+
 /// What an approval produced, in words for the owner.
 #[derive(Debug, Clone)]
 pub struct Approved {

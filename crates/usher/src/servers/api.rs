@@ -47,30 +47,6 @@ pub(crate) fn server_json(s: &crate::store::servers::ServerSummary) -> Value {
     })
 }
 
-pub(crate) fn server_error(e: crate::servers::ServerError) -> AppError {
-    use crate::servers::ServerError as E;
-    let (key, detail) = e.explain();
-    let (status, code, field) = match &e {
-        E::Invalid { field, .. } => (StatusCode::UNPROCESSABLE_ENTITY, "invalid", Some(*field)),
-        E::NameTaken => (StatusCode::CONFLICT, "name_taken", Some("name")),
-        E::KindMismatch(_) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "kind_mismatch",
-            Some("kind"),
-        ),
-        E::Media(_) => (StatusCode::BAD_GATEWAY, "server_refused", None),
-        E::NotFound => return AppError::not_found(),
-        E::TokenUnreadable => (StatusCode::CONFLICT, "token_unreadable", None),
-        E::Store(_) => return AppError::internal(),
-    };
-    let mut err = AppError::new(status, code, key);
-    if let Some(d) = detail {
-        err = err.with_detail(d);
-    }
-    err.field = field;
-    err
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerBody {
@@ -101,7 +77,7 @@ pub(crate) async fn servers_add(
     };
     let id = crate::servers::add(&state, &input, &c.actor)
         .await
-        .map_err(server_error)?;
+        .map_err(AppError::from)?;
     let s = state
         .store
         .server_summary(id)
@@ -132,7 +108,7 @@ pub(crate) async fn servers_test(
     let id = path_id(&id)?;
     let p = crate::servers::test(&state, id)
         .await
-        .map_err(server_error)?;
+        .map_err(AppError::from)?;
     Ok(ok(
         json!({"ok": true, "name": p.info.name, "version": p.info.version, "libraries": p.libraries.len(), "warning": p.info.warning}),
     ))
@@ -146,7 +122,7 @@ pub(crate) async fn servers_scan(
     let id = path_id(&id)?;
     crate::servers::scan(&state, id)
         .await
-        .map_err(server_error)?;
+        .map_err(AppError::from)?;
     libraries_of(&state, id).await
 }
 
@@ -179,7 +155,7 @@ pub(crate) async fn servers_remove(
 ) -> AppResult<Response> {
     crate::servers::remove(&state, path_id(&id)?, &c.actor)
         .await
-        .map_err(server_error)?;
+        .map_err(AppError::from)?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -75,6 +75,48 @@ impl From<sqlx::Error> for ServerError {
     }
 }
 
+impl crate::web::error::Failure for ServerError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            ServerError::Invalid { .. } | ServerError::KindMismatch(_) => S::UNPROCESSABLE_ENTITY,
+            ServerError::NameTaken | ServerError::TokenUnreadable => S::CONFLICT,
+            ServerError::Media(_) => S::BAD_GATEWAY,
+            ServerError::NotFound => S::NOT_FOUND,
+            ServerError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ServerError::Invalid { .. } => "invalid",
+            ServerError::NameTaken => "name_taken",
+            ServerError::KindMismatch(_) => "kind_mismatch",
+            ServerError::Media(_) => "server_refused",
+            ServerError::NotFound => "not_found",
+            ServerError::TokenUnreadable => "token_unreadable",
+            ServerError::Store(_) => "internal",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        self.explain().0
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            ServerError::Invalid { field, .. } => Some(field),
+            ServerError::NameTaken => Some("name"),
+            ServerError::KindMismatch(_) => Some("kind"),
+            _ => None,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        self.explain().1
+    }
+}
+
 impl ServerError {
     /// The Fluent key that explains this error, and a detail line in plain words where the
     /// server said something specific.

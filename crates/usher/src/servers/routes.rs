@@ -9,13 +9,15 @@ use serde::Deserialize;
 use super::{ServerError, ServerInput};
 use crate::state::AppState;
 use crate::store::servers::ServerDefaults;
+use crate::web::error::Failure;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, path_id};
 use crate::web::visitor::Admin;
 use crate::web::{page, ser};
 
-/// Server errors on a page: a 4xx with the explanation, never a 500 for what the owner typed or
-/// what the media server answered.
+/// A form shown again with a server error: 422 for what the owner typed (a taken name too: the
+/// form is the place to change it), 502 for what the media server answered, never a 500 for
+/// either. What the error says comes from its [`Failure`] description.
 fn error_status(e: &ServerError) -> StatusCode {
     match e {
         ServerError::NotFound => StatusCode::NOT_FOUND,
@@ -26,13 +28,7 @@ fn error_status(e: &ServerError) -> StatusCode {
 }
 
 fn error_value(e: &ServerError) -> Value {
-    let (key, detail) = e.explain();
-    let field = match e {
-        ServerError::Invalid { field, .. } => Some(*field),
-        ServerError::NameTaken => Some("name"),
-        _ => None,
-    };
-    context! { key, detail, field }
+    context! { key => e.message_key(), detail => e.detail(), field => e.field() }
 }
 
 pub async fn list(State(state): State<AppState>, admin: Admin) -> AppResult<Html<String>> {

@@ -85,6 +85,37 @@ impl AppError {
     }
 }
 
+/// What every feature's error tells whoever called: the HTTP status, a stable code for the API,
+/// the Fluent key people read, the field to fix and a detail that is safe to show. Pages, the
+/// API and the CLI all answer from these, so one failure reads the same everywhere.
+pub trait Failure: std::fmt::Display {
+    fn status(&self) -> StatusCode;
+    fn code(&self) -> &'static str;
+    fn message_key(&self) -> &'static str;
+    fn field(&self) -> Option<&'static str> {
+        None
+    }
+    fn detail(&self) -> Option<String> {
+        None
+    }
+}
+
+/// A failure on our side (5xx but a server's refusal) is logged with its cause and answered
+/// without it; every other failure is answered as it describes itself.
+impl<E: Failure> From<E> for AppError {
+    fn from(e: E) -> Self {
+        let status = e.status();
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %e, "a request failed on our side");
+            return AppError::internal();
+        }
+        let mut err = AppError::new(status, e.code(), e.message_key());
+        err.field = e.field();
+        err.detail = e.detail();
+        err
+    }
+}
+
 impl From<crate::store::StoreError> for AppError {
     fn from(err: crate::store::StoreError) -> Self {
         tracing::error!(error = %err, "database error");
