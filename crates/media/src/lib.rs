@@ -18,6 +18,24 @@ use std::str::FromStr;
 pub use error::MediaError;
 pub use http::ClientInfo;
 
+/// What a kind of server lets usher do; see [`ServerKind::capabilities`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// Each member gets an account of their own on the server (user name and password), rather
+    /// than a share with an account they already have elsewhere (plex.tv).
+    pub local_accounts: bool,
+    /// An account can be paused and resumed; otherwise ending access removes it.
+    pub can_disable: bool,
+    /// Access can be given as a managed user in the owner's household (Plex Home).
+    pub home_users: bool,
+    /// The owner chooses whether members may upload from their phone's camera.
+    pub camera_upload: bool,
+    /// The number of streams at once can be limited per member.
+    pub session_limit: bool,
+    /// What a member sees can be limited by rating and label.
+    pub content_filters: bool,
+}
+
 /// The kinds of media server usher can connect to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -47,14 +65,38 @@ impl ServerKind {
         }
     }
 
+    /// What usher can do with this kind of server, written once per kind: everything that
+    /// differs between kinds asks this (or the kind's client), so a new kind is one match arm
+    /// here that the compiler asks for.
+    pub fn capabilities(self) -> Capabilities {
+        match self {
+            ServerKind::Plex => Capabilities {
+                local_accounts: false,
+                can_disable: false,
+                home_users: true,
+                camera_upload: true,
+                session_limit: false,
+                content_filters: true,
+            },
+            ServerKind::Jellyfin | ServerKind::Emby => Capabilities {
+                local_accounts: true,
+                can_disable: true,
+                home_users: false,
+                camera_upload: false,
+                session_limit: true,
+                content_filters: false,
+            },
+        }
+    }
+
     /// Plex shares with an existing plex.tv account; Jellyfin and Emby get a new local account.
     pub fn uses_local_accounts(self) -> bool {
-        !matches!(self, ServerKind::Plex)
+        self.capabilities().local_accounts
     }
 
     /// Whether an account can be paused without removing it (Plex cannot).
     pub fn can_disable(self) -> bool {
-        !matches!(self, ServerKind::Plex)
+        self.capabilities().can_disable
     }
 
     /// Whether access can be limited by content filters and given as a managed Home user, and

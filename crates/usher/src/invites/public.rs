@@ -142,7 +142,7 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         targets => ser(&targets),
         needs_plex => open.needs_plex(),
         plex_servers => targets.iter().filter(|t| t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
-        local_servers => targets.iter().filter(|t| !t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
+        local_servers => targets.iter().filter(|t| t.kind.uses_local_accounts()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_account => open.needs_account(),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,

@@ -520,7 +520,10 @@ pub async fn approve(
     }
 
     // Jellyfin/Emby: a personal invite; the requester picks their own name and password.
-    let local: Vec<_> = servers.iter().filter(|(s, _)| !s.kind.is_plex()).collect();
+    let local: Vec<_> = servers
+        .iter()
+        .filter(|(s, _)| s.kind.uses_local_accounts())
+        .collect();
     let mut invite_url = None;
     let mut invite_id = None;
     if !local.is_empty() {

@@ -64,7 +64,8 @@ pub async fn servers(
             ticked,
             libraries,
             plex => s.kind.is_plex(),
-            local_accounts => !s.kind.is_plex(),
+            local_accounts => s.kind.uses_local_accounts(),
+            caps => ser(s.kind.capabilities()),
             perm => ser(&p),
             filters => context! {
                 movies => human_filter(&p.filter_movies),
