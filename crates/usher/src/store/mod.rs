@@ -194,7 +194,7 @@ impl Store {
         Ok(Store { pool })
     }
 
-    pub fn pool(&self) -> &SqlitePool {
+    fn pool(&self) -> &SqlitePool {
         &self.pool
     }
 

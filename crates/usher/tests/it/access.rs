@@ -34,7 +34,7 @@ async fn live_grants(w: &World, server_id: i64) -> Vec<(i64, i64, String)> {
          WHERE server_id = ? AND status IN ('provisioning', 'pending', 'active', 'disabled')",
     )
     .bind(server_id)
-    .fetch_all(w.app.state.store.pool())
+    .fetch_all(&db(&w.app.state).await)
     .await
     .unwrap()
 }
@@ -180,13 +180,13 @@ async fn a_share_two_old_grants_hold_survives_removing_one() {
     // Bring the first back to life as the old code left it.
     sqlx::query("UPDATE grants SET status = 'active', last_error = NULL WHERE id = ?")
         .bind(g1.id)
-        .execute(w.app.state.store.pool())
+        .execute(&db(&w.app.state).await)
         .await
         .unwrap();
     sqlx::query("UPDATE grants SET libraries = ? WHERE id = ?")
         .bind(json!([TV.to_string()]).to_string())
         .bind(g2.id)
-        .execute(w.app.state.store.pool())
+        .execute(&db(&w.app.state).await)
         .await
         .unwrap();
     usher::members::remove_grant(&w.app.state, second, g2.id, "owner")
@@ -251,7 +251,7 @@ async fn unreadable_stored_libraries_stop_the_job_instead_of_granting_nothing() 
     let before = w.plex.shares_of(demo::SERVER_ID)[0].section_ids.clone();
     sqlx::query("UPDATE grants SET libraries = '[\"81234001\",' WHERE id = ?")
         .bind(grant)
-        .execute(w.app.state.store.pool())
+        .execute(&db(&w.app.state).await)
         .await
         .unwrap();
     let job = w
@@ -542,7 +542,7 @@ async fn the_request_profile_is_where_every_approval_starts() {
     let grant = sqlx::query_scalar::<_, Option<i64>>(
         "SELECT expires_at FROM grants WHERE identity = 'carol@example.com'",
     )
-    .fetch_one(w.app.state.store.pool())
+    .fetch_one(&db(&w.app.state).await)
     .await
     .unwrap();
     assert!(grant.is_some(), "the profile's 14 days");
@@ -712,7 +712,7 @@ async fn refuse(w: &World, statement: &str, table: &str) {
         "CREATE TRIGGER refuse_{table} BEFORE {statement} ON {table}
          BEGIN SELECT RAISE(ABORT, 'refused for the test'); END"
     )))
-    .execute(w.app.state.store.pool())
+    .execute(&db(&w.app.state).await)
     .await
     .unwrap();
 }
@@ -747,7 +747,7 @@ async fn an_invite_is_made_with_its_event_or_not_at_all() {
             .is_none()
     );
     let targets: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM invite_servers")
-        .fetch_one(w.app.state.store.pool())
+        .fetch_one(&db(&w.app.state).await)
         .await
         .unwrap();
     assert_eq!(targets, 0);
@@ -779,7 +779,7 @@ async fn members_from_a_profile_invite_hold_the_profile_from_the_start() {
     let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
     let held: Option<i64> = sqlx::query_scalar("SELECT profile_id FROM grants WHERE member_id = ?")
         .bind(member)
-        .fetch_one(w.app.state.store.pool())
+        .fetch_one(&db(&w.app.state).await)
         .await
         .unwrap();
     assert_eq!(held, Some(profile));
@@ -796,7 +796,7 @@ async fn a_share_moves_to_the_new_grant_whole_or_not_at_all() {
         "CREATE TRIGGER refuse_ending BEFORE UPDATE OF status ON grants
          WHEN NEW.status = 'removed' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END",
     )
-    .execute(w.app.state.store.pool())
+    .execute(&db(&w.app.state).await)
     .await
     .unwrap();
     let b = w
@@ -833,7 +833,7 @@ async fn the_telegram_webhook_secret_is_sealed_at_rest() {
         .await
         .unwrap();
     let stored: Vec<String> = sqlx::query_scalar("SELECT CAST(value AS TEXT) FROM settings")
-        .fetch_all(state.store.pool())
+        .fetch_all(&db(state).await)
         .await
         .unwrap();
     assert!(
@@ -952,7 +952,7 @@ async fn requesters_and_members_are_written_to_in_their_own_language_through_the
         .unwrap();
     let queued: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM notify_deliveries WHERE recipient IS NOT NULL")
-            .fetch_one(w.app.state.store.pool())
+            .fetch_one(&db(&w.app.state).await)
             .await
             .unwrap();
     assert_eq!(queued, 2, "both answers are in the outbox");
@@ -1039,7 +1039,7 @@ async fn an_accepted_plex_invite_shows_within_minutes() {
             .any(|(a, _)| a == "grant.accepted")
     );
     let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM acceptance_checks")
-        .fetch_one(w.app.state.store.pool())
+        .fetch_one(&db(&w.app.state).await)
         .await
         .unwrap();
     assert_eq!(left, 0, "no more checks once accepted");

@@ -103,7 +103,7 @@ async fn keys_are_shown_once_stored_hashed_and_revocable() {
         "never shown again"
     );
     let stored: Vec<String> = sqlx::query_scalar("SELECT key_hash FROM api_keys")
-        .fetch_all(w.app.state.store.pool())
+        .fetch_all(&db(&w.app.state).await)
         .await
         .unwrap();
     assert!(!stored.iter().any(|h| h.contains(&key)));
@@ -119,7 +119,7 @@ async fn keys_are_shown_once_stored_hashed_and_revocable() {
     let (_, page) = w.app.get_text("/admin/api-keys").await;
     assert!(!page.contains(">never<"), "last use recorded");
     let id: i64 = sqlx::query_scalar("SELECT id FROM api_keys")
-        .fetch_one(w.app.state.store.pool())
+        .fetch_one(&db(&w.app.state).await)
         .await
         .unwrap();
     w.app

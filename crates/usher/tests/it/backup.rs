@@ -70,7 +70,7 @@ async fn a_backup_taken_during_writes_restores_with_every_committed_row() {
     assert!(kept.exists(), "the previous database is kept");
     let app = start(test_config(dir.path()), dir, clock, client).await;
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE action = 'test.write'")
-        .fetch_one(app.state.store.pool())
+        .fetch_one(&db(&app.state).await)
         .await
         .unwrap();
     assert_eq!(n, rows);

@@ -157,7 +157,7 @@ async fn admin_pages_send_anonymous_visitors_to_login() {
 async fn login_rotates_the_session_and_logout_ends_it() {
     let app = spawn_app().await;
     app.setup_admin().await;
-    let first = app.state.store.pool().clone();
+    let first = db(&app.state).await;
     let sessions_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions")
         .fetch_one(&first)
         .await

@@ -463,3 +463,21 @@ impl TestApp {
         self.post_form(path, &borrowed).await
     }
 }
+
+/// The database file itself, through a connection of the test's own: for reading what usher
+/// stored and for preparing states no page can make. usher's own pool stays inside its store.
+pub async fn db(state: &usher::state::AppState) -> sqlx::SqlitePool {
+    db_at(&state.config.database_path()).await
+}
+
+pub async fn db_at(path: &Path) -> sqlx::SqlitePool {
+    let opts = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(path)
+        .foreign_keys(true)
+        .busy_timeout(std::time::Duration::from_secs(5));
+    sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(opts)
+        .await
+        .expect("the test opens the database")
+}

@@ -942,7 +942,7 @@ async fn deleting_an_invite_keeps_its_members() {
     );
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE invite_code = ?")
         .bind(&code)
-        .fetch_one(w.app.state.store.pool())
+        .fetch_one(&db(&w.app.state).await)
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -1011,7 +1011,7 @@ async fn a_taken_username_is_answered_on_the_form_and_does_not_alarm_the_owner()
     );
     let failed: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE action = 'grant.failed'")
-            .fetch_one(w.app.state.store.pool())
+            .fetch_one(&db(&w.app.state).await)
             .await
             .unwrap();
     assert_eq!(failed, 0);

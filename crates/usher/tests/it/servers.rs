@@ -48,7 +48,7 @@ async fn adding_a_plex_server_stores_global_library_ids_and_a_sealed_token() {
     assert!(libs.iter().all(|l| l.local_key != l.remote_id));
 
     let sealed: String = sqlx::query_scalar("SELECT token_sealed FROM servers")
-        .fetch_one(app.state.store.pool())
+        .fetch_one(&db(&app.state).await)
         .await
         .unwrap();
     assert!(
