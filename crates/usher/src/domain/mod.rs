@@ -313,6 +313,62 @@ impl std::fmt::Display for OnboardingKind {
     }
 }
 
+/// Where a notification channel sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    /// The owner's chat with the bot.
+    Telegram,
+    Discord,
+    Email,
+    /// A signed JSON POST to a URL of the owner's.
+    Webhook,
+}
+
+impl ChannelKind {
+    pub const ALL: [ChannelKind; 4] = [
+        ChannelKind::Telegram,
+        ChannelKind::Discord,
+        ChannelKind::Email,
+        ChannelKind::Webhook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Telegram => "telegram",
+            ChannelKind::Discord => "discord",
+            ChannelKind::Email => "email",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ChannelKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The name a channel gets when the owner gives none.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            ChannelKind::Telegram => "Telegram",
+            ChannelKind::Discord => "Discord",
+            ChannelKind::Email => "Email",
+            ChannelKind::Webhook => "Webhook",
+        }
+    }
+
+    /// Whether it posts to a URL the owner gives (kept sealed).
+    pub fn posts_to_url(self) -> bool {
+        matches!(self, ChannelKind::Discord | ChannelKind::Webhook)
+    }
+}
+
+impl std::fmt::Display for ChannelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How events name a grant: `alice@example.com on Home Plex`.
 pub fn grant_subject(identity: &str, server: &str) -> String {
     format!("{identity} on {server}")

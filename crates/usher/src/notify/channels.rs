@@ -3,12 +3,12 @@
 
 use super::deliver::SendError;
 use super::{Event, Kind};
+use crate::domain::ChannelKind;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
 use crate::store::notify::{ChannelChange, ChannelRow, NewChannel};
 
-pub const KINDS: [&str; 4] = ["telegram", "discord", "email", "webhook"];
 pub const MAX_NAME: usize = 60;
 const MAX_URL: usize = 2048;
 
@@ -74,7 +74,7 @@ pub fn parse_url(raw: &str) -> Result<(String, String), ChannelError> {
 }
 
 /// The chosen events as stored: known, offered for this kind, each once, in page order.
-fn parse_events(kind: &str, chosen: &[String]) -> Result<Vec<&'static str>, ChannelError> {
+fn parse_events(kind: ChannelKind, chosen: &[String]) -> Result<Vec<&'static str>, ChannelError> {
     let mut kinds = Vec::new();
     for e in chosen {
         match Kind::parse(e.trim()) {
@@ -92,19 +92,13 @@ fn parse_events(kind: &str, chosen: &[String]) -> Result<Vec<&'static str>, Chan
         .collect())
 }
 
-fn parse_name(kind: &str, name: &str) -> Result<String, ChannelError> {
+fn parse_name(kind: ChannelKind, name: &str) -> Result<String, ChannelError> {
     let name = name.trim();
     if name.chars().count() > MAX_NAME || name.chars().any(crate::text::unprintable) {
         return Err(invalid("name", "notify-bad-name"));
     }
     Ok(if name.is_empty() {
-        match kind {
-            "telegram" => "Telegram",
-            "discord" => "Discord",
-            "email" => "Email",
-            _ => "Webhook",
-        }
-        .to_string()
+        kind.display_name().to_string()
     } else {
         name.to_string()
     })
@@ -145,20 +139,17 @@ pub async fn create(
     input: &ChannelInput,
     actor: &str,
 ) -> Result<Created, ChannelError> {
-    let kind = KINDS
-        .into_iter()
-        .find(|k| *k == input.kind)
-        .ok_or_else(|| invalid("kind", "notify-bad-kind"))?;
+    let kind = ChannelKind::parse(&input.kind).ok_or_else(|| invalid("kind", "notify-bad-kind"))?;
     let name = parse_name(kind, &input.name)?;
     let events = parse_events(kind, &input.events)?;
     let lang = parse_lang(&input.lang);
     let (target, address) = match kind {
-        "discord" | "webhook" => (Some(parse_url(&input.url)?), None),
-        "email" => (None, Some(parse_address(&input.address)?)),
-        _ => (None, None),
+        ChannelKind::Discord | ChannelKind::Webhook => (Some(parse_url(&input.url)?), None),
+        ChannelKind::Email => (None, Some(parse_address(&input.address)?)),
+        ChannelKind::Telegram => (None, None),
     };
     let sealed = target.as_ref().map(|(url, _)| state.key.seal(url));
-    let secret = (kind == "webhook").then(crate::crypto::random_token);
+    let secret = (kind == ChannelKind::Webhook).then(crate::crypto::random_token);
     let secret_sealed = secret.as_deref().map(|s| state.key.seal(s));
     let id = state
         .store
@@ -176,7 +167,14 @@ pub async fn create(
             state.clock.now(),
         )
         .await?;
-    event(state, actor, "notify.channel_added", &name, Some(kind)).await?;
+    event(
+        state,
+        actor,
+        "notify.channel_added",
+        &name,
+        Some(kind.as_str()),
+    )
+    .await?;
     Ok(Created {
         id,
         secret: secret.map(Into::into),
@@ -194,18 +192,18 @@ pub async fn update(
         .channel(id)
         .await?
         .ok_or(ChannelError::NotFound)?;
-    let name = parse_name(&current.kind, &input.name)?;
-    let events = parse_events(&current.kind, &input.events)?;
+    let name = parse_name(current.kind, &input.name)?;
+    let events = parse_events(current.kind, &input.events)?;
     let lang = parse_lang(&input.lang);
-    let target = match current.kind.as_str() {
-        "discord" | "webhook" if !input.url.trim().is_empty() => {
+    let target = match current.kind {
+        k if k.posts_to_url() && !input.url.trim().is_empty() => {
             let (url, hint) = parse_url(&input.url)?;
             Some((state.key.seal(&url), hint))
         }
         _ => None,
     };
-    let address = match current.kind.as_str() {
-        "email" => Some(parse_address(&input.address)?),
+    let address = match current.kind {
+        ChannelKind::Email => Some(parse_address(&input.address)?),
         _ => None,
     };
     state
@@ -240,7 +238,7 @@ pub async fn delete(state: &AppState, id: i64, actor: &str) -> Result<(), Channe
         actor,
         "notify.channel_deleted",
         &current.name,
-        Some(&current.kind),
+        Some(current.kind.as_str()),
     )
     .await?;
     Ok(())
@@ -252,7 +250,7 @@ pub async fn new_secret(state: &AppState, id: i64, actor: &str) -> Result<String
         .store
         .channel(id)
         .await?
-        .filter(|c| c.kind == "webhook")
+        .filter(|c| c.kind == ChannelKind::Webhook)
         .ok_or(ChannelError::NotFound)?;
     let secret = crate::crypto::random_token();
     state
@@ -317,17 +315,17 @@ mod tests {
         let chosen = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
             parse_events(
-                "discord",
+                ChannelKind::Discord,
                 &chosen(&["sync.drift", "request.created", "sync.drift"])
             )
             .unwrap(),
             ["request.created", "sync.drift"]
         );
-        assert!(parse_events("telegram", &chosen(&["request.created"])).is_err());
-        assert!(parse_events("email", &chosen(&["test"])).is_err());
-        assert!(parse_events("email", &chosen(&["nope"])).is_err());
+        assert!(parse_events(ChannelKind::Telegram, &chosen(&["request.created"])).is_err());
+        assert!(parse_events(ChannelKind::Email, &chosen(&["test"])).is_err());
+        assert!(parse_events(ChannelKind::Email, &chosen(&["nope"])).is_err());
         assert!(matches!(
-            parse_events("email", &[]),
+            parse_events(ChannelKind::Email, &[]),
             Err(ChannelError::Invalid {
                 key: "notify-no-events",
                 ..

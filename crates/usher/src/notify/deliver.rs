@@ -186,14 +186,17 @@ pub async fn send(
 ) -> Result<(), SendError> {
     let rendered = message::render(&state.i18n, lang, payload);
     let open = state.i18n.text(lang, "notify-open");
-    match channel.kind.as_str() {
-        "telegram" => send_telegram(state, &message::telegram_html(&rendered, &open)).await,
-        "discord" => {
+    use crate::domain::ChannelKind;
+    match channel.kind {
+        ChannelKind::Telegram => {
+            send_telegram(state, &message::telegram_html(&rendered, &open)).await
+        }
+        ChannelKind::Discord => {
             let url = open_target(state, channel)?;
             let body = message::discord_body(&rendered, &open).to_string();
             post_json(state, &url, body.into_bytes(), HeaderMap::new()).await
         }
-        "webhook" => {
+        ChannelKind::Webhook => {
             let url = open_target(state, channel)?;
             let secret = channel
                 .secret_sealed
@@ -218,7 +221,7 @@ pub async fn send(
             }
             post_json(state, &url, body, headers).await
         }
-        "email" => {
+        ChannelKind::Email => {
             let to = channel
                 .address
                 .as_deref()
@@ -226,9 +229,6 @@ pub async fn send(
             let (subject, body) = message::email_text(&rendered, &open);
             send_email(state, to, &subject, &body).await
         }
-        other => Err(SendError::permanent(format!(
-            "unknown channel kind {other}"
-        ))),
     }
 }
 

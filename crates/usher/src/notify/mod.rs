@@ -86,8 +86,10 @@ impl Kind {
 
     /// Whether a channel of `channel_kind` may choose this event. The Telegram bot already
     /// announces every new request with Approve/Decline buttons in the same chat.
-    pub fn offered_for(self, channel_kind: &str) -> bool {
-        self != Kind::Test && !(channel_kind == "telegram" && self == Kind::RequestCreated)
+    pub fn offered_for(self, channel_kind: crate::domain::ChannelKind) -> bool {
+        self != Kind::Test
+            && !(channel_kind == crate::domain::ChannelKind::Telegram
+                && self == Kind::RequestCreated)
     }
 }
 
@@ -139,7 +141,7 @@ async fn queue_for_channels(
     }
     let payloads: Vec<(i64, String, Value)> = channels
         .iter()
-        .filter(|c| event.kind.offered_for(&c.kind))
+        .filter(|c| event.kind.offered_for(c.kind))
         .map(|c| {
             let payload = message::payload(&state.i18n, &c.lang, event);
             (c.id, c.lang.clone(), payload)

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
+use crate::domain::ChannelKind;
 use crate::notify::Kind;
 use crate::notify::channels::{self, ChannelError, ChannelInput};
 use crate::state::AppState;
@@ -49,7 +50,7 @@ struct Extras<'a> {
     form: Option<&'a ChannelInput>,
 }
 
-fn kind_options(channel_kind: Option<&str>, chosen: &[String]) -> Vec<Value> {
+fn kind_options(channel_kind: Option<ChannelKind>, chosen: &[String]) -> Vec<Value> {
     Kind::CHOOSABLE
         .into_iter()
         .filter(|k| channel_kind.is_none_or(|c| k.offered_for(c)))
@@ -58,7 +59,7 @@ fn kind_options(channel_kind: Option<&str>, chosen: &[String]) -> Vec<Value> {
                 value => k.as_str(),
                 label_key => format!("notify-kind-{}", k.key()),
                 checked => chosen.iter().any(|c| c == k.as_str()),
-                telegram_excluded => !k.offered_for("telegram"),
+                telegram_excluded => !k.offered_for(ChannelKind::Telegram),
             }
         })
         .collect()
@@ -75,13 +76,13 @@ async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Res
             let chosen = c.event_list();
             context! {
                 id => c.id,
-                kind => &c.kind,
+                kind => c.kind.as_str(),
                 name => &c.name,
                 target_hint => &c.target_hint,
                 address => &c.address,
                 lang => &c.lang,
                 enabled => c.enabled,
-                events => kind_options(Some(&c.kind), &chosen),
+                events => kind_options(Some(c.kind), &chosen),
                 chosen => chosen.iter().filter_map(|e| Kind::parse(e)).map(|k| format!("notify-kind-{}", k.key())).collect::<Vec<_>>(),
             }
         })
@@ -111,7 +112,7 @@ async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Res
         })
         .collect();
     let form = x.form.cloned().unwrap_or_else(|| ChannelInput {
-        kind: "discord".into(),
+        kind: ChannelKind::Discord.as_str().into(),
         lang: admin.visitor.lang.to_string(),
         events: Kind::CHOOSABLE
             .iter()
@@ -131,7 +132,7 @@ async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Res
         context! {
             channels => views,
             deliveries,
-            kinds => channels::KINDS,
+            kinds => ChannelKind::ALL.map(ChannelKind::as_str),
             new => context! {
                 kind => &form.kind,
                 name => &form.name,

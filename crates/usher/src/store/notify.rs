@@ -10,7 +10,7 @@ use crate::clock::Timestamp;
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ChannelRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: crate::domain::ChannelKind,
     pub name: String,
     #[serde(skip)]
     pub target_sealed: Option<String>,
@@ -33,7 +33,7 @@ impl ChannelRow {
 }
 
 pub struct NewChannel<'a> {
-    pub kind: &'a str,
+    pub kind: crate::domain::ChannelKind,
     pub name: &'a str,
     pub target_sealed: Option<&'a str>,
     pub target_hint: Option<&'a str>,

@@ -976,7 +976,7 @@ async fn a_taken_username_is_answered_on_the_form_and_does_not_alarm_the_owner()
         .store
         .insert_channel(
             usher::store::notify::NewChannel {
-                kind: "webhook",
+                kind: usher::domain::ChannelKind::Webhook,
                 name: "everything",
                 target_sealed: None,
                 target_hint: None,
