@@ -45,9 +45,37 @@ pub enum AuthError {
     Store(#[from] crate::store::StoreError),
 }
 
-impl AuthError {
+impl crate::web::error::Failure for AuthError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            AuthError::UsernameTaken(_) | AuthError::AlreadySetUp => S::CONFLICT,
+            AuthError::NoSuchAdmin(_) => S::NOT_FOUND,
+            AuthError::Store(_) => S::INTERNAL_SERVER_ERROR,
+            _ => S::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            AuthError::UsernameTaken(_) => "username_taken",
+            AuthError::AlreadySetUp => "already_set_up",
+            AuthError::NoSuchAdmin(_) => "not_found",
+            AuthError::Store(_) => "internal",
+            _ => "invalid",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            AuthError::BadUsername | AuthError::UsernameTaken(_) => Some("username"),
+            AuthError::PasswordTooShort | AuthError::PasswordTooLong => Some("password"),
+            _ => None,
+        }
+    }
+
     /// The Fluent key that explains this error on a page.
-    pub fn message_key(&self) -> &'static str {
+    fn message_key(&self) -> &'static str {
         match self {
             AuthError::BadUsername => "auth-bad-username",
             AuthError::PasswordTooShort => "auth-password-too-short",

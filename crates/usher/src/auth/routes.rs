@@ -10,6 +10,7 @@ use super::{AuthError, complete_setup, setup_token_valid};
 use crate::ratelimit::Locked;
 use crate::state::AppState;
 use crate::store::events::NewEvent;
+use crate::web::error::Failure;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
 use crate::web::visitor::{SESSION_COOKIE, Visitor, set_cookie};
@@ -122,10 +123,7 @@ pub async fn setup_submit(
     {
         Ok(id) => id,
         Err(AuthError::AlreadySetUp) => return Ok(Redirect::to("/login").into_response()),
-        Err(AuthError::Store(e)) => {
-            tracing::error!(error = %e, "setup failed");
-            return Err(AppError::internal());
-        }
+        Err(e @ AuthError::Store(_)) => return Err(e.into()),
         Err(e) => return retry(e.message_key()),
     };
     tracing::info!(admin = %form.username.trim(), "first admin created; the setup link no longer works");

@@ -26,6 +26,40 @@ pub enum ChannelError {
     Store(#[from] crate::store::StoreError),
 }
 
+impl crate::web::error::Failure for ChannelError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            ChannelError::NotFound => S::NOT_FOUND,
+            ChannelError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
+            ChannelError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ChannelError::NotFound => "not_found",
+            ChannelError::Invalid { .. } => "invalid",
+            ChannelError::Store(_) => "internal",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            ChannelError::NotFound => "error-not-found",
+            ChannelError::Invalid { key, .. } => key,
+            ChannelError::Store(_) => "error-internal",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            ChannelError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
 fn invalid(field: &'static str, key: &'static str) -> ChannelError {
     ChannelError::Invalid { field, key }
 }

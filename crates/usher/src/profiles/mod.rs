@@ -61,6 +61,45 @@ pub enum ProfileError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// The owner's mistakes are explained in English words (the profile form shows them as they
+/// are); a missing profile is a 404 and a database failure a 500.
+impl crate::web::error::Failure for ProfileError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            ProfileError::NotFound => S::NOT_FOUND,
+            ProfileError::NameTaken | ProfileError::InUse { .. } => S::CONFLICT,
+            ProfileError::Store(_) => S::INTERNAL_SERVER_ERROR,
+            _ => S::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ProfileError::NotFound => "not_found",
+            ProfileError::NameTaken => "name_taken",
+            ProfileError::InUse { .. } => "in_use",
+            ProfileError::Store(_) => "internal",
+            _ => "invalid",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            ProfileError::NotFound => "error-not-found",
+            ProfileError::Store(_) => "error-internal",
+            _ => "error-bad-request",
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            ProfileError::NotFound | ProfileError::Store(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
 impl From<sqlx::Error> for ProfileError {
     fn from(e: sqlx::Error) -> Self {
         if crate::store::is_unique_violation(&e) {

@@ -76,10 +76,7 @@ pub async fn create(
     let input = parse(&fields)?;
     match super::save(&state, None, &input, &admin.session.username).await {
         Ok(id) => Ok(Redirect::to(&format!("/admin/profiles/{id}?done=created")).into_response()),
-        Err(ProfileError::Store(e)) => {
-            tracing::error!(error = %e, "saving a profile failed");
-            Err(AppError::internal())
-        }
+        Err(e @ ProfileError::Store(_)) => Err(e.into()),
         Err(e) => {
             let msg = error_text(&state, &admin, &e);
             list_page(&state, &admin, Some(&input), Some(msg)).await
@@ -98,8 +95,7 @@ async fn edit_page(
 ) -> AppResult<Response> {
     let (profile, stored) = match super::input_of(state, id).await {
         Ok(x) => x,
-        Err(ProfileError::NotFound) => return Err(AppError::not_found()),
-        Err(e) => return Err(AppError::bad_request(e.to_string())),
+        Err(e) => return Err(e.into()),
     };
     let input = input.unwrap_or(stored);
     let chosen = picker::echo(&input.servers);
@@ -179,10 +175,7 @@ pub async fn update(
             Ok(Redirect::to(&format!("/admin/profiles/{id}?done=saved")).into_response())
         }
         Err(ProfileError::NotFound) => Err(AppError::not_found()),
-        Err(ProfileError::Store(e)) => {
-            tracing::error!(error = %e, "saving a profile failed");
-            Err(AppError::internal())
-        }
+        Err(e @ ProfileError::Store(_)) => Err(e.into()),
         Err(e) => {
             let msg = error_text(&state, &admin, &e);
             edit_page(&state, &admin, id, Some(input), Some(msg), None, None).await
@@ -200,8 +193,7 @@ pub async fn duplicate(
         Ok(new) => {
             Ok(Redirect::to(&format!("/admin/profiles/{new}?done=duplicated")).into_response())
         }
-        Err(ProfileError::NotFound) => Err(AppError::not_found()),
-        Err(e) => Err(AppError::bad_request(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -221,10 +213,9 @@ pub async fn delete(
     };
     match super::delete(&state, id, reassign, &admin.session.username).await {
         Ok(()) => Ok(Redirect::to("/admin/profiles").into_response()),
-        Err(ProfileError::NotFound) => Err(AppError::not_found()),
         Err(e @ ProfileError::InUse { .. }) => {
             edit_page(&state, &admin, id, None, Some(e.to_string()), None, None).await
         }
-        Err(e) => Err(AppError::bad_request(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }

@@ -51,6 +51,50 @@ pub enum SubmitError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// How a refused request is answered, on the form and in its JSON API alike.
+impl crate::web::error::Failure for SubmitError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            SubmitError::Closed => S::NOT_FOUND,
+            SubmitError::Invalid { .. } => S::UNPROCESSABLE_ENTITY,
+            SubmitError::Passphrase => S::FORBIDDEN,
+            SubmitError::AlreadyPending => S::CONFLICT,
+            SubmitError::RateLimited | SubmitError::TooManyForEmail => S::TOO_MANY_REQUESTS,
+            SubmitError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Closed => "closed",
+            SubmitError::Store(_) => "internal",
+            _ => "refused",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            SubmitError::Closed => "request-closed",
+            SubmitError::Invalid { key, .. } => key,
+            SubmitError::Passphrase => "request-passphrase",
+            SubmitError::AlreadyPending => "request-already-pending",
+            SubmitError::RateLimited => "request-rate-limited",
+            SubmitError::TooManyForEmail => "request-email-rate-limited",
+            SubmitError::Store(_) => "error-internal",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        match self {
+            SubmitError::Invalid { field, .. } => Some(field),
+            SubmitError::Passphrase => Some("passphrase"),
+            SubmitError::AlreadyPending | SubmitError::TooManyForEmail => Some("email"),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     /// Recorded and the owner told.

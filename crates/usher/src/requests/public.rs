@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::{RequestInput, SubmitError, Submitted};
 use crate::domain::RequestStatus;
 use crate::state::AppState;
+use crate::web::error::Failure;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
 use crate::web::page;
@@ -112,36 +113,10 @@ pub async fn submit(
 /// How a refused request is answered: the message, the status and the field to fix. Closed
 /// forms and database failures are errors of their own.
 fn refusal(e: SubmitError) -> AppResult<(&'static str, StatusCode, Option<&'static str>)> {
-    Ok(match e {
-        SubmitError::Closed => {
-            return Err(AppError::new(
-                StatusCode::NOT_FOUND,
-                "closed",
-                "request-closed",
-            ));
-        }
-        SubmitError::Store(e) => {
-            tracing::error!(error = %e, "storing a request failed");
-            return Err(AppError::internal());
-        }
-        SubmitError::Invalid { field, key } => (key, StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
-        SubmitError::Passphrase => (
-            "request-passphrase",
-            StatusCode::FORBIDDEN,
-            Some("passphrase"),
-        ),
-        SubmitError::AlreadyPending => (
-            "request-already-pending",
-            StatusCode::CONFLICT,
-            Some("email"),
-        ),
-        SubmitError::RateLimited => ("request-rate-limited", StatusCode::TOO_MANY_REQUESTS, None),
-        SubmitError::TooManyForEmail => (
-            "request-email-rate-limited",
-            StatusCode::TOO_MANY_REQUESTS,
-            Some("email"),
-        ),
-    })
+    if matches!(e, SubmitError::Closed | SubmitError::Store(_)) {
+        return Err(e.into());
+    }
+    Ok((e.message_key(), e.status(), e.field()))
 }
 
 /// The request form as JSON, for a guide page on another site (`allowed_origins`). No cookie

@@ -203,14 +203,7 @@ fn problem(state: &AppState, admin: &Admin, e: ChannelError) -> Result<String, A
 }
 
 fn fatal(e: ChannelError) -> AppError {
-    match e {
-        ChannelError::Store(message) => {
-            tracing::error!(error = %message, "a notification channel change failed");
-            AppError::internal()
-        }
-        ChannelError::Invalid { .. } => AppError::bad_request("invalid channel"),
-        ChannelError::NotFound => AppError::not_found(),
-    }
+    e.into()
 }
 
 pub async fn create(
