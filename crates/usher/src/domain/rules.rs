@@ -56,26 +56,66 @@ pub fn password_problem(password: &str) -> Option<&'static str> {
     }
 }
 
-/// A fresh code from the operating system's CSPRNG: 10 characters of a 31-letter alphabet
-/// (about 49 bits), far beyond guessing under the rate limits.
-pub fn generate_code() -> String {
-    (0..GENERATED_CODE_LEN)
-        .map(|_| {
-            CODE_ALPHABET[crate::crypto::random_below(CODE_ALPHABET.len() as u32) as usize] as char
-        })
-        .collect()
+/// An invite code as it is stored and compared: trimmed, upper-cased, at most [`MAX_CODE`]
+/// letters, digits, `-` or `_`. Made only by the constructors below, so one never holds junk
+/// and a lookup of junk never reaches the database.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct InviteCode(String);
+
+impl InviteCode {
+    /// A code typed or linked, in any case. `None` when it cannot be a code.
+    pub fn parse(input: &str) -> Option<InviteCode> {
+        let code = input.trim().to_ascii_uppercase();
+        let ok = !code.is_empty()
+            && code.len() <= MAX_CODE
+            && code
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then_some(InviteCode(code))
+    }
+
+    /// A code the owner chose: at least [`MIN_CUSTOM_CODE`] characters.
+    pub fn custom(input: &str) -> Result<InviteCode, RuleError> {
+        let code = InviteCode::parse(input).ok_or(RuleError::BadCode)?;
+        if code.0.len() < MIN_CUSTOM_CODE {
+            return Err(RuleError::BadCode);
+        }
+        Ok(code)
+    }
+
+    /// A fresh code from the operating system's CSPRNG: 10 characters of a 31-letter alphabet
+    /// (about 49 bits), far beyond guessing under the rate limits.
+    pub fn generate() -> InviteCode {
+        InviteCode(
+            (0..GENERATED_CODE_LEN)
+                .map(|_| {
+                    CODE_ALPHABET[crate::crypto::random_below(CODE_ALPHABET.len() as u32) as usize]
+                        as char
+                })
+                .collect(),
+        )
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
-/// How a code is stored and compared: trimmed and upper-cased. `None` when it cannot be a code,
-/// so lookups of junk never reach the database.
-pub fn normalize_code(input: &str) -> Option<String> {
-    let code = input.trim().to_ascii_uppercase();
-    let ok = !code.is_empty()
-        && code.len() <= MAX_CODE
-        && code
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    ok.then_some(code)
+impl std::ops::Deref for InviteCode {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for InviteCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -92,14 +132,6 @@ pub enum RuleError {
     BadUses,
     #[error("that is not an email address")]
     BadEmail,
-}
-
-pub fn validate_custom_code(input: &str) -> Result<String, RuleError> {
-    let code = normalize_code(input).ok_or(RuleError::BadCode)?;
-    if code.len() < MIN_CUSTOM_CODE {
-        return Err(RuleError::BadCode);
-    }
-    Ok(code)
 }
 
 /// Parses `30d`, `12h`, `2w`, `90m` (minutes) or `1y` into seconds.
@@ -180,9 +212,39 @@ pub fn parse_uses(input: &str) -> Result<Option<i64>, RuleError> {
     }
 }
 
-/// A pragmatic email check: one `@`, a dot in the domain, no spaces, sane length. The server or
-/// the mail that follows is the real test.
-pub fn validate_email(input: &str) -> Result<String, RuleError> {
+/// An email address that passed a pragmatic check: one `@`, a dot in the domain, no spaces or
+/// list separators, sane length. The server or the mail that follows is the real test.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Email, RuleError> {
+        email_text(input).map(|e| Email(e.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Email {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Email {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn email_text(input: &str) -> Result<&str, RuleError> {
     let email = input.trim();
     if email.len() > MAX_EMAIL {
         return Err(RuleError::BadEmail);
@@ -201,7 +263,7 @@ pub fn validate_email(input: &str) -> Result<String, RuleError> {
             c.is_whitespace() || crate::text::unprintable(c) || matches!(c, '<' | '>' | ',' | ';')
         });
     if ok {
-        Ok(email.to_string())
+        Ok(email)
     } else {
         Err(RuleError::BadEmail)
     }
@@ -317,25 +379,25 @@ mod tests {
     #[test]
     fn generated_codes_use_only_unambiguous_characters() {
         for _ in 0..200 {
-            let code = generate_code();
+            let code = InviteCode::generate();
             assert_eq!(code.len(), GENERATED_CODE_LEN);
             assert!(code.bytes().all(|b| CODE_ALPHABET.contains(&b)), "{code}");
             for bad in ['0', 'O', '1', 'I', 'L'] {
                 assert!(!code.contains(bad));
             }
         }
-        assert_ne!(generate_code(), generate_code());
+        assert_ne!(InviteCode::generate(), InviteCode::generate());
     }
 
     #[test]
     fn codes_match_case_insensitively_and_junk_is_rejected() {
-        assert_eq!(normalize_code(" abcd-23 ").as_deref(), Some("ABCD-23"));
-        assert_eq!(normalize_code("a/b"), None);
-        assert_eq!(normalize_code(""), None);
-        assert_eq!(normalize_code(&"A".repeat(33)), None);
-        assert_eq!(validate_custom_code("summer-25"), Ok("SUMMER-25".into()));
-        assert_eq!(validate_custom_code("abc"), Err(RuleError::BadCode));
-        assert_eq!(validate_custom_code("héllo"), Err(RuleError::BadCode));
+        assert_eq!(InviteCode::parse(" abcd-23 ").as_deref(), Some("ABCD-23"));
+        assert_eq!(InviteCode::parse("a/b"), None);
+        assert_eq!(InviteCode::parse(""), None);
+        assert_eq!(InviteCode::parse(&"A".repeat(33)), None);
+        assert_eq!(InviteCode::custom("summer-25").as_deref(), Ok("SUMMER-25"));
+        assert_eq!(InviteCode::custom("abc"), Err(RuleError::BadCode));
+        assert_eq!(InviteCode::custom("héllo"), Err(RuleError::BadCode));
     }
 
     #[test]
@@ -378,8 +440,8 @@ mod tests {
 
     #[test]
     fn emails_are_checked_pragmatically() {
-        assert!(validate_email("ana@example.com").is_ok());
-        assert!(validate_email(" ana+tv@mail.example.org ").is_ok());
+        assert!(Email::parse("ana@example.com").is_ok());
+        assert!(Email::parse(" ana+tv@mail.example.org ").is_ok());
         for bad in [
             "ana",
             "ana@",
@@ -389,7 +451,7 @@ mod tests {
             "a@x.com>",
             "a@@x.com",
         ] {
-            assert!(validate_email(bad).is_err(), "{bad}");
+            assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 

@@ -232,7 +232,7 @@ pub async fn create(
 }
 
 async fn load(state: &AppState, code: &str) -> AppResult<InviteRow> {
-    let code = rules::normalize_code(code).ok_or_else(AppError::not_found)?;
+    let code = rules::InviteCode::parse(code).ok_or_else(AppError::not_found)?;
     state
         .store
         .invite_by_code(&code)

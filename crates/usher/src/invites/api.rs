@@ -164,7 +164,7 @@ pub(crate) async fn invite_load(
     state: &AppState,
     code: &str,
 ) -> AppResult<crate::store::invites::InviteRow> {
-    let code = crate::domain::rules::normalize_code(code).ok_or_else(AppError::not_found)?;
+    let code = crate::domain::rules::InviteCode::parse(code).ok_or_else(AppError::not_found)?;
     state
         .store
         .invite_by_code(&code)

@@ -252,7 +252,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
 
 /// Disables (`Some(true)`), enables (`Some(false)`) or deletes (`None`) an invite.
 async fn toggle(state: &AppState, code: &str, change: InviteChange) -> Result<(), String> {
-    let normalized = crate::domain::rules::normalize_code(code)
+    let normalized = crate::domain::rules::InviteCode::parse(code)
         .ok_or_else(|| format!("`{code}` is not an invite code"))?;
     let invite = state
         .store

@@ -241,9 +241,9 @@ async fn create_in_batch(
     }
     let custom = !input.code.trim().is_empty();
     let code = if custom {
-        rules::validate_custom_code(&input.code).map_err(rule("code"))?
+        rules::InviteCode::custom(&input.code).map_err(rule("code"))?
     } else {
-        rules::generate_code()
+        rules::InviteCode::generate()
     };
     let hash = (!passphrase.is_empty()).then(|| passphrase_hash(state, passphrase));
     let mut code = code;
@@ -278,14 +278,14 @@ async fn create_in_batch(
             Ok(invite) => return Ok(invite),
             Err(e) if crate::store::is_unique_violation(&e) => {
                 if custom || attempt == 4 {
-                    return Err(CreateError::CodeTaken(code));
+                    return Err(CreateError::CodeTaken(code.into_string()));
                 }
-                code = rules::generate_code();
+                code = rules::InviteCode::generate();
             }
             Err(e) => return Err(CreateError::Store(e.into())),
         }
     }
-    Err(CreateError::CodeTaken(code))
+    Err(CreateError::CodeTaken(code.into_string()))
 }
 
 /// What the owner can do to an invite as a whole.
@@ -536,7 +536,7 @@ impl OpenInvite {
 /// Looks an invite up by a code typed or linked; unknown, disabled, expired and used-up codes are
 /// told apart so the person gets the right page.
 pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemError> {
-    let code = rules::normalize_code(code).ok_or(RedeemError::NotFound)?;
+    let code = rules::InviteCode::parse(code).ok_or(RedeemError::NotFound)?;
     let found = state
         .store
         .invite_with_targets(&code)
@@ -591,8 +591,8 @@ fn check_fields(
     }
     let email = match input.email.trim() {
         "" => None,
-        e => match rules::validate_email(e) {
-            Ok(e) => Some(e),
+        e => match rules::Email::parse(e) {
+            Ok(e) => Some(e.into_string()),
             Err(_) => {
                 problems.push(FieldProblem::new("email", "redeem-bad-email"));
                 None
@@ -605,7 +605,9 @@ fn check_fields(
             typed => typed.to_string(),
         };
         let valid = if raw.contains('@') {
-            rules::validate_email(&raw).ok()
+            rules::Email::parse(&raw)
+                .ok()
+                .map(rules::Email::into_string)
         } else {
             let ok = raw.chars().count() <= 64
                 && raw

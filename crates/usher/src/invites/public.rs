@@ -121,7 +121,9 @@ pub async fn join(
         Ok(open) => Ok(Redirect::to(&format!("/i/{}", open.invite.code)).into_response()),
         // Ended invites have their own page (or lead back to this device's welcome page).
         Err(RedeemError::Unusable(_)) => {
-            let code = rules::normalize_code(raw).unwrap_or_default();
+            let code = rules::InviteCode::parse(raw)
+                .map(rules::InviteCode::into_string)
+                .unwrap_or_default();
             Ok(Redirect::to(&format!("/i/{code}")).into_response())
         }
         Err(e @ (RedeemError::NotFound | RedeemError::RateLimited)) => {
@@ -233,7 +235,9 @@ pub async fn show(
         Ok(open) => open,
         Err(e @ RedeemError::Unusable(_)) => {
             // Used up by this very device: back to where it was welcomed.
-            let canonical = rules::normalize_code(&code).unwrap_or_default();
+            let canonical = rules::InviteCode::parse(&code)
+                .map(rules::InviteCode::into_string)
+                .unwrap_or_default();
             return match remembered_welcome(&state, &headers, &canonical) {
                 Some(url) => Ok(Redirect::to(&url).into_response()),
                 None => Err(unusable(e)),
@@ -396,7 +400,7 @@ pub async fn welcome(
     Query(q): Query<WelcomeQuery>,
 ) -> AppResult<Response> {
     let member_id = path_id(&q.m)?;
-    let code = rules::normalize_code(&code).ok_or_else(AppError::not_found)?;
+    let code = rules::InviteCode::parse(&code).ok_or_else(AppError::not_found)?;
     let expected = &state.key.sign("welcome", &format!("{code}:{member_id}"))[..32];
     if !crate::crypto::constant_time_eq(q.sig.as_bytes(), expected.as_bytes()) {
         return Err(AppError::not_found());

@@ -143,7 +143,8 @@ fn parse_lang(lang: &str) -> &'static str {
 }
 
 fn parse_address(address: &str) -> Result<String, ChannelError> {
-    crate::domain::rules::validate_email(address)
+    crate::domain::rules::Email::parse(address)
+        .map(crate::domain::rules::Email::into_string)
         .map_err(|_| invalid("address", "notify-bad-address"))
 }
 

@@ -184,10 +184,12 @@ pub async fn submit(
         }
         email.to_string()
     } else {
-        rules::validate_email(email).map_err(|_| SubmitError::Invalid {
-            field: "email",
-            key: "request-bad-email",
-        })?
+        rules::Email::parse(email)
+            .map_err(|_| SubmitError::Invalid {
+                field: "email",
+                key: "request-bad-email",
+            })?
+            .into_string()
     };
     let note = input.note.trim();
     if note.chars().count() > 500 {

@@ -482,7 +482,7 @@ pub async fn email_test(
 ) -> AppResult<Response> {
     let s = state.store.settings().await?;
     let lang = admin.visitor.lang;
-    let Ok(to) = crate::domain::rules::validate_email(&f.to) else {
+    let Ok(to) = crate::domain::rules::Email::parse(&f.to) else {
         return render(
             &state,
             &admin,

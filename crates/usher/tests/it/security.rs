@@ -755,13 +755,13 @@ proptest! {
 
     #[test]
     fn invite_codes_normalize_idempotently(input in any::<String>()) {
-        if let Some(code) = usher::domain::rules::normalize_code(&input) {
-            prop_assert_eq!(usher::domain::rules::normalize_code(&code), Some(code.clone()));
+        if let Some(code) = usher::domain::rules::InviteCode::parse(&input) {
+            prop_assert_eq!(usher::domain::rules::InviteCode::parse(&code), Some(code.clone()));
             prop_assert!(code.len() <= usher::domain::rules::MAX_CODE);
             prop_assert!(code.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_'));
         }
-        if let Ok(code) = usher::domain::rules::validate_custom_code(&input) {
-            prop_assert_eq!(usher::domain::rules::validate_custom_code(&code), Ok(code.clone()));
+        if let Ok(code) = usher::domain::rules::InviteCode::custom(&input) {
+            prop_assert_eq!(usher::domain::rules::InviteCode::custom(&code), Ok(code.clone()));
             prop_assert!(code.len() >= usher::domain::rules::MIN_CUSTOM_CODE);
         }
     }
@@ -769,14 +769,15 @@ proptest! {
     #[test]
     fn codes_that_look_like_codes_are_accepted_in_any_case(code in "[a-zA-Z0-9_-]{4,32}", pad in "[ \t]{0,3}") {
         let typed = format!("{pad}{code}{pad}");
-        let normalized = usher::domain::rules::validate_custom_code(&typed);
-        prop_assert_eq!(normalized, Ok(code.to_ascii_uppercase()));
+        let normalized = usher::domain::rules::InviteCode::custom(&typed);
+        let expected = code.to_ascii_uppercase();
+        prop_assert_eq!(normalized.as_deref(), Ok(expected.as_str()));
     }
 
     #[test]
     fn generated_codes_are_valid_codes(_n in 0..100u8) {
-        let code = usher::domain::rules::generate_code();
-        prop_assert_eq!(usher::domain::rules::validate_custom_code(&code), Ok(code.clone()));
+        let code = usher::domain::rules::InviteCode::generate();
+        prop_assert_eq!(usher::domain::rules::InviteCode::custom(&code), Ok(code.clone()));
     }
 
     #[test]
@@ -846,9 +847,9 @@ proptest! {
 
     #[test]
     fn emails_validate_without_panicking(input in any::<String>()) {
-        if let Ok(email) = usher::domain::rules::validate_email(&input) {
+        if let Ok(email) = usher::domain::rules::Email::parse(&input) {
             prop_assert_eq!(email.trim(), email.as_str());
-            prop_assert_eq!(usher::domain::rules::validate_email(&email), Ok(email.clone()));
+            prop_assert_eq!(usher::domain::rules::Email::parse(&email), Ok(email.clone()));
             prop_assert_eq!(email.matches('@').count(), 1);
         }
     }
@@ -856,7 +857,8 @@ proptest! {
     #[test]
     fn plausible_emails_are_accepted(local in "[a-z0-9._+-]{1,20}", domain in "[a-z0-9-]{1,20}", tld in "[a-z]{2,6}") {
         let email = format!("{local}@{domain}.{tld}");
-        prop_assert_eq!(usher::domain::rules::validate_email(&email), Ok(email.clone()));
+        let parsed = usher::domain::rules::Email::parse(&email);
+        prop_assert_eq!(parsed.as_deref(), Ok(email.as_str()));
     }
 
     #[test]
