@@ -4,7 +4,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod bot;
 pub mod cli;
+pub mod keyboard;
 pub mod public;
 
 use crate::domain::RequestStatus;
@@ -268,7 +270,7 @@ pub async fn submit(
         }
     }
     if let Some(r) = state.store.request(id).await? {
-        crate::telegram::queue_announcement(state, &r).await;
+        bot::queue_announcement(state, &r).await;
     }
     Ok(Submitted::Pending(id))
 }
@@ -629,7 +631,7 @@ pub async fn approve(
                 .unwrap_or_else(|| "/admin/requests".into()),
         );
     notify::emit(state, approved).await;
-    crate::telegram::queue_outcome(state, id).await;
+    bot::queue_outcome(state, id).await;
     tell_requester_approved(
         state,
         &request,
@@ -718,7 +720,7 @@ pub async fn decline(
         .with("reason", reason.as_deref().unwrap_or_default())
         .link(state, "/admin/requests");
     notify::emit(state, declined).await;
-    crate::telegram::queue_outcome(state, id).await;
+    bot::queue_outcome(state, id).await;
     if request.email.contains('@') {
         let told = notify::Event::new(notify::Kind::RequestDeclined, state.clock.now())
             .with("name", request.name.as_str())
@@ -734,7 +736,7 @@ pub async fn expire(state: &AppState) -> Result<Vec<RequestRow>, crate::store::S
     let expired = state.store.expire_requests(state.clock.now()).await?;
     for r in &expired {
         event(state, "usher", "request.expired", r, None).await?;
-        crate::telegram::queue_outcome(state, r.id).await;
+        bot::queue_outcome(state, r.id).await;
     }
     Ok(expired)
 }

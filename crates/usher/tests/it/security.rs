@@ -822,7 +822,7 @@ proptest! {
 
     #[test]
     fn callback_data_round_trips(kind in 0..6u8, r in 1..i64::MAX, l in 1..i64::MAX) {
-        use usher::telegram::keyboard::Callback;
+        use usher::requests::keyboard::Callback;
         let cb = match kind {
             0 => Callback::Approve(r),
             1 => Callback::Decline(r),
@@ -838,7 +838,7 @@ proptest! {
 
     #[test]
     fn any_callback_data_parses_without_panicking(data in any::<String>()) {
-        use usher::telegram::keyboard::Callback;
+        use usher::requests::keyboard::Callback;
         if let Some(cb) = Callback::parse(&data) {
             prop_assert!(cb.request_id() > 0);
             prop_assert_eq!(Callback::parse(&cb.encode()), Some(cb));
