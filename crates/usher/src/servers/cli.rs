@@ -107,7 +107,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                         [
                             s.server.name.clone(),
                             s.server.kind.to_string(),
-                            s.server.status.clone(),
+                            s.server.status.to_string(),
                             s.library_count.to_string(),
                             s.server.url.clone(),
                         ]

@@ -103,7 +103,7 @@ async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Res
                 person => d.channel_id.is_none(),
                 event_key => Kind::parse(&d.event).map(|k| format!("notify-kind-{}", k.key())),
                 event => &d.event,
-                state => &d.state,
+                state => d.state.as_str(),
                 attempts => d.attempts,
                 run_at => d.run_at,
                 updated_at => d.updated_at,

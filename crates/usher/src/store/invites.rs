@@ -269,7 +269,7 @@ pub struct JobRow {
     pub kind: crate::domain::JobKind,
     pub grant_id: i64,
     pub payload: Option<String>,
-    pub state: String,
+    pub state: crate::domain::JobState,
     pub attempts: i64,
     pub run_at: Timestamp,
     pub last_error: Option<String>,

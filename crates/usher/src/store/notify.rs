@@ -65,7 +65,7 @@ pub struct DeliveryRow {
     #[serde(skip)]
     #[sqlx(json)]
     pub payload: serde_json::Value,
-    pub state: String,
+    pub state: crate::domain::DeliveryState,
     pub attempts: i64,
     pub run_at: Timestamp,
     pub last_error: Option<String>,

@@ -17,7 +17,7 @@ pub struct ServerRow {
     pub token_sealed: String,
     pub remote_id: Option<String>,
     pub version: Option<String>,
-    pub status: String,
+    pub status: crate::domain::ServerStatus,
     pub status_message: Option<String>,
     pub warning: Option<String>,
     pub checked_at: Option<Timestamp>,

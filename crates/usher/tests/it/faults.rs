@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use fakes::jellyfin::{ADMIN_NAME, FakeJellyfin, FakeKind};
 use reqwest::StatusCode;
 use serde_json::json;
+use usher::domain::JobState;
 use usher::store::Store;
 
 use crate::binary::serve;
@@ -170,7 +171,7 @@ async fn killing_usher_during_a_burst_of_redemptions_loses_and_doubles_nothing()
         assert_eq!(grants[0].status.as_str(), "active", "{username}: {context}");
         assert_eq!(grants[0].remote_id.as_deref(), Some(account.id.as_str()));
         for job in store.jobs_of_grant(grants[0].id).await.unwrap() {
-            assert_eq!(job.state, "done", "{username}: {context}");
+            assert_eq!(job.state, JobState::Done, "{username}: {context}");
         }
     }
     for account in &made {
@@ -300,7 +301,7 @@ async fn a_server_failing_during_provisioning_is_retried_and_nothing_is_lost_or_
             account.enabled_folders()
         );
         let jobs = w.app.state.store.jobs_of_grant(g.id).await.unwrap();
-        assert!(jobs.iter().all(|j| j.state == "done"), "{jobs:?}");
+        assert!(jobs.iter().all(|j| j.state == JobState::Done), "{jobs:?}");
         assert!(jobs.iter().any(|j| j.attempts > 1), "it was retried");
     }
 }

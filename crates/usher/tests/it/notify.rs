@@ -123,7 +123,7 @@ async fn delivery_states(app: &TestApp) -> Vec<(String, i64, Option<String>)> {
     let mut all = app.state.store.recent_deliveries(100).await.unwrap();
     all.reverse();
     all.into_iter()
-        .map(|d| (d.state, d.attempts, d.last_error))
+        .map(|d| (d.state.to_string(), d.attempts, d.last_error))
         .collect()
 }
 
