@@ -481,7 +481,7 @@ fn media_failure(e: media::MediaError) -> AppError {
     AppError::new(
         StatusCode::BAD_GATEWAY,
         "plex",
-        crate::servers::media_error_key(&e),
+        crate::web::error::media_error_key(&e),
     )
     .with_detail(e.to_string())
 }

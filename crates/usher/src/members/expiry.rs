@@ -11,15 +11,12 @@ use serde::Serialize;
 use crate::clock::Timestamp;
 use crate::notify;
 use crate::provisioning::{self, Outcome};
-use crate::servers::ServerError;
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::events::NewEvent;
 use crate::store::members::ExpiredGrant;
 
 /// What each server does when a grant expires.
 /// The longest wait between pausing and removing.
-pub const MAX_REMOVE_AFTER_DAYS: i64 = 3650;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -180,63 +177,6 @@ async fn start(
         .link(state, &format!("/admin/members/{}", g.member_id));
     notify::emit(state, notice).await;
     Ok(job)
-}
-
-/// Sets what happens to a server's grants when they expire: an [`ExpiryAction`], and for
-/// `disable_then_remove` the days between pausing and removing (`0`–[`MAX_REMOVE_AFTER_DAYS`],
-/// empty keeps the current value).
-pub async fn set_server_expiry(
-    state: &AppState,
-    server_id: i64,
-    action: &str,
-    remove_after_days: &str,
-    actor: &str,
-) -> Result<(), ServerError> {
-    let server = state
-        .store
-        .server(server_id)
-        .await?
-        .ok_or(ServerError::NotFound)?;
-    let action = ExpiryAction::parse(action).ok_or(ServerError::Invalid {
-        field: "expiry_action",
-        key: "server-expiry-bad-action",
-    })?;
-    let days = match remove_after_days.trim() {
-        "" => server.expiry_remove_after_days,
-        d => d
-            .parse::<i64>()
-            .ok()
-            .filter(|n| (0..=MAX_REMOVE_AFTER_DAYS).contains(n))
-            .ok_or(ServerError::Invalid {
-                field: "remove_after_days",
-                key: "server-expiry-bad-days",
-            })?,
-    };
-    let now = state.clock.now();
-    state
-        .store
-        .set_server_expiry(server_id, action, days, now)
-        .await?;
-    let detail = if action == ExpiryAction::DisableThenRemove {
-        format!("{action}, after {days} days")
-    } else {
-        action.to_string()
-    };
-    state
-        .store
-        .append_event_about(
-            NewEvent {
-                actor,
-                action: "server.expiry_changed",
-                subject: Some(&server.name),
-                detail: Some(&detail),
-            },
-            None,
-            Some(server_id),
-            now,
-        )
-        .await?;
-    Ok(())
 }
 
 /// The lifecycle loop of a running server: a sweep every minute, and servers synced when they

@@ -268,7 +268,7 @@ impl PageError {
     fn from_media(e: &media::MediaError) -> PageError {
         PageError {
             status: StatusCode::BAD_GATEWAY,
-            key: crate::servers::media_error_key(e),
+            key: crate::web::error::media_error_key(e),
             detail: Some(e.to_string()),
             field: None,
         }
@@ -616,7 +616,7 @@ pub async fn sync_server(
             return Err(AppError::internal());
         }
         // The reason is stored on the server and shown on its page.
-        Err(super::sync::SyncError::Server(_)) => "sync-failed",
+        Err(super::sync::SyncError::Client(_)) => "sync-failed",
     };
     Ok(Redirect::to(&format!("/admin/servers/{id}?done={done}")).into_response())
 }

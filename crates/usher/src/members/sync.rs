@@ -9,7 +9,6 @@ use media::{AccountStatus, RemoteAccount};
 use serde::Serialize;
 
 use crate::domain::GrantStatus;
-use crate::servers::ServerError;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::invites::NewMember;
@@ -57,7 +56,7 @@ pub enum SyncError {
     #[error("no such server")]
     NotFound,
     #[error("{0}")]
-    Server(#[from] ServerError),
+    Client(#[from] crate::state::ClientError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -66,12 +65,16 @@ impl SyncError {
     /// A line for a person: the server's explanation where there is one.
     pub fn explain(&self, state: &AppState, lang: &str) -> String {
         match self {
-            SyncError::Server(e) => {
-                let (key, detail) = e.explain();
-                let headline = state.i18n.text(lang, key);
-                match detail {
-                    Some(d) if !headline.contains(&d) => format!("{headline} ({d})"),
-                    _ => headline,
+            SyncError::Client(crate::state::ClientError::TokenUnreadable) => {
+                state.i18n.text(lang, "server-token-unreadable")
+            }
+            SyncError::Client(crate::state::ClientError::Media(e)) => {
+                let headline = state.i18n.text(lang, crate::web::error::media_error_key(e));
+                let detail = e.to_string();
+                if headline.contains(&detail) {
+                    headline
+                } else {
+                    format!("{headline} ({detail})")
                 }
             }
             SyncError::NotFound => state.i18n.text(lang, "error-not-found"),
@@ -101,10 +104,7 @@ pub async fn sync_server_as(
     let mut drift = Drift::default();
     let result = read_and_apply(state, &server, &mut drift).await;
     let error = match &result {
-        Err(SyncError::Server(e)) => {
-            let (_, detail) = e.explain();
-            Some(detail.unwrap_or_else(|| e.to_string()))
-        }
+        Err(SyncError::Client(e)) => Some(e.to_string()),
         _ => None,
     };
     if !matches!(result, Err(SyncError::Store(_))) {
@@ -163,11 +163,11 @@ async fn read_and_apply(
     server: &ServerRow,
     drift: &mut Drift,
 ) -> Result<SyncReport, SyncError> {
-    let client = state.client_for(server).map_err(ServerError::from)?;
+    let client = state.client_for(server)?;
     let accounts: Vec<RemoteAccount> = client
         .accounts()
         .await
-        .map_err(ServerError::from)?
+        .map_err(crate::state::ClientError::from)?
         .into_iter()
         .filter(|a| !a.is_admin)
         .collect();

@@ -125,31 +125,11 @@ impl ServerError {
             ServerError::Invalid { key, .. } => (key, None),
             ServerError::NameTaken => ("server-name-taken", None),
             ServerError::KindMismatch(detail) => ("server-kind-mismatch", Some(detail.clone())),
-            ServerError::Media(e) => (media_error_key(e), Some(e.to_string())),
+            ServerError::Media(e) => (crate::web::error::media_error_key(e), Some(e.to_string())),
             ServerError::NotFound => ("error-not-found", None),
             ServerError::TokenUnreadable => ("server-token-unreadable", None),
             ServerError::Store(_) => ("error-internal", None),
         }
-    }
-}
-
-/// The Fluent key for each kind of media server failure.
-pub fn media_error_key(e: &MediaError) -> &'static str {
-    match e {
-        MediaError::Unauthorized => "media-error-unauthorized",
-        MediaError::NotOwner => "media-error-not-owner",
-        MediaError::NotFound(_) => "media-error-not-found",
-        MediaError::AlreadyExists(_) => "media-error-already-exists",
-        MediaError::LimitReached(_) => "media-error-limit-reached",
-        MediaError::PlexPassRequired => "media-error-plex-pass",
-        MediaError::RateLimited { .. } => "media-error-rate-limited",
-        MediaError::Unreachable(_) => "media-error-unreachable",
-        MediaError::Timeout => "media-error-timeout",
-        MediaError::EndpointRemoved(_) => "media-error-endpoint-removed",
-        MediaError::Invalid(_) => "media-error-invalid",
-        MediaError::Unsupported(_) => "media-error-unsupported",
-        MediaError::Server { .. } => "media-error-server",
-        MediaError::Protocol(_) => "media-error-protocol",
     }
 }
 
@@ -473,6 +453,66 @@ pub async fn remove(state: &AppState, id: i64, actor: &str) -> Result<(), Server
                 detail: None,
             },
             state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// The longest wait between pausing and removing an expired grant.
+pub const MAX_REMOVE_AFTER_DAYS: i64 = 3650;
+
+/// Sets what happens to a server's grants when they expire: an [`crate::domain::ExpiryAction`], and for
+/// `disable_then_remove` the days between pausing and removing (`0`–[`MAX_REMOVE_AFTER_DAYS`],
+/// empty keeps the current value).
+pub async fn set_expiry_policy(
+    state: &AppState,
+    server_id: i64,
+    action: &str,
+    remove_after_days: &str,
+    actor: &str,
+) -> Result<(), ServerError> {
+    let server = state
+        .store
+        .server(server_id)
+        .await?
+        .ok_or(ServerError::NotFound)?;
+    let action = crate::domain::ExpiryAction::parse(action).ok_or(ServerError::Invalid {
+        field: "expiry_action",
+        key: "server-expiry-bad-action",
+    })?;
+    let days = match remove_after_days.trim() {
+        "" => server.expiry_remove_after_days,
+        d => d
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (0..=MAX_REMOVE_AFTER_DAYS).contains(n))
+            .ok_or(ServerError::Invalid {
+                field: "remove_after_days",
+                key: "server-expiry-bad-days",
+            })?,
+    };
+    let now = state.clock.now();
+    state
+        .store
+        .set_server_expiry(server_id, action, days, now)
+        .await?;
+    let detail = if action == crate::domain::ExpiryAction::DisableThenRemove {
+        format!("{action}, after {days} days")
+    } else {
+        action.to_string()
+    };
+    state
+        .store
+        .append_event_about(
+            crate::store::events::NewEvent {
+                actor,
+                action: "server.expiry_changed",
+                subject: Some(&server.name),
+                detail: Some(&detail),
+            },
+            None,
+            Some(server_id),
+            now,
         )
         .await?;
     Ok(())

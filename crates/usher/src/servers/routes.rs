@@ -359,7 +359,7 @@ pub async fn expiry(
     Form(form): Form<ExpiryForm>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    let result = crate::members::expiry::set_server_expiry(
+    let result = super::set_expiry_policy(
         &state,
         id,
         &form.action,
@@ -418,8 +418,12 @@ fn pin_signature(state: &AppState, pin: u64) -> String {
 }
 
 fn media_failure(e: media::MediaError) -> AppError {
-    AppError::new(StatusCode::BAD_GATEWAY, "media", super::media_error_key(&e))
-        .with_detail(e.to_string())
+    AppError::new(
+        StatusCode::BAD_GATEWAY,
+        "media",
+        crate::web::error::media_error_key(&e),
+    )
+    .with_detail(e.to_string())
 }
 
 #[derive(Deserialize)]

@@ -163,4 +163,24 @@ pub fn json_body(err: &AppError, message: &str, fields: &[(&str, String)]) -> Re
     (err.status, Json(serde_json::json!({ "error": error }))).into_response()
 }
 
+/// The Fluent key for each kind of media server failure.
+pub fn media_error_key(e: &media::MediaError) -> &'static str {
+    match e {
+        media::MediaError::Unauthorized => "media-error-unauthorized",
+        media::MediaError::NotOwner => "media-error-not-owner",
+        media::MediaError::NotFound(_) => "media-error-not-found",
+        media::MediaError::AlreadyExists(_) => "media-error-already-exists",
+        media::MediaError::LimitReached(_) => "media-error-limit-reached",
+        media::MediaError::PlexPassRequired => "media-error-plex-pass",
+        media::MediaError::RateLimited { .. } => "media-error-rate-limited",
+        media::MediaError::Unreachable(_) => "media-error-unreachable",
+        media::MediaError::Timeout => "media-error-timeout",
+        media::MediaError::EndpointRemoved(_) => "media-error-endpoint-removed",
+        media::MediaError::Invalid(_) => "media-error-invalid",
+        media::MediaError::Unsupported(_) => "media-error-unsupported",
+        media::MediaError::Server { .. } => "media-error-server",
+        media::MediaError::Protocol(_) => "media-error-protocol",
+    }
+}
+
 pub type AppResult<T> = Result<T, AppError>;
