@@ -16,6 +16,26 @@ pub struct ServerChoice {
     pub permissions: Permissions,
 }
 
+/// What the owner asks for on one server of an invite.
+#[derive(Debug, Clone)]
+pub struct TargetInput {
+    pub server_id: i64,
+    /// Sharing ids; `None` means the server's pre-checked libraries.
+    pub libraries: Option<Vec<String>>,
+    /// Changes to the server's defaults; `None` keeps them all.
+    pub permissions: Option<PermissionChanges>,
+}
+
+/// What the owner grants on approving a request: per server, the libraries and permissions.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    pub servers: Vec<ServerChoice>,
+    /// `30d`, or empty for forever.
+    pub duration: String,
+    /// The profile this selection came from; the member keeps it.
+    pub profile_id: Option<i64>,
+}
+
 /// Permissions a form, a command or an API call names; what it leaves out comes from where the
 /// grant starts (the server's defaults, or the profile's choice). Filters are spelled either way
 /// [`ContentFilter::parse`] reads.

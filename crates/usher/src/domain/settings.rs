@@ -39,6 +39,13 @@ pub struct RequestSettings {
     pub profile_id: Option<i64>,
 }
 
+impl RequestSettings {
+    /// Whether requests are taken, with `requestable` servers to approve them for.
+    pub fn open_with(&self, requestable: usize) -> bool {
+        self.enabled && requestable > 0
+    }
+}
+
 impl Default for RequestSettings {
     fn default() -> Self {
         RequestSettings {

@@ -41,15 +41,7 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
         .get("/i/{code}/welcome", Public, public::welcome)
 }
 
-/// What the owner asks for on one server.
-#[derive(Debug, Clone)]
-pub struct TargetInput {
-    pub server_id: i64,
-    /// Sharing ids; `None` means the server's pre-checked libraries.
-    pub libraries: Option<Vec<String>>,
-    /// Changes to the server's defaults; `None` keeps them all.
-    pub permissions: Option<crate::domain::access::PermissionChanges>,
-}
+pub use crate::domain::access::TargetInput;
 
 #[derive(Debug, Clone, Default)]
 pub struct CreateInput {

@@ -101,7 +101,7 @@ pub async fn join(
     visitor: Visitor,
     Query(q): Query<JoinQuery>,
 ) -> AppResult<Response> {
-    let requests_open = crate::requests::is_open(&state).await?;
+    let requests_open = state.store.requests_open().await?;
     let render = |code: &str, error: Option<&str>, status: StatusCode| -> AppResult<Response> {
         let mut res = page(
             &state,

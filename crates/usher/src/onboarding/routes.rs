@@ -241,10 +241,9 @@ pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult
             owner,
             servers => servers.iter().map(|s| s.server.name.clone()).collect::<Vec<_>>(),
             kinds,
-            requests_open => crate::requests::takes_requests(
-                &settings,
-                &crate::requests::requestable_servers(&state, &settings).await?,
-            ),
+            requests_open => settings
+                .requests
+                .open_with(state.store.requestable_servers(&settings).await?.len()),
             request_app_url => settings.request_app_url,
             community_url => settings.community_url,
         },

@@ -310,11 +310,11 @@ pub async fn delete(
 pub async fn invite_targets(
     state: &AppState,
     id: i64,
-) -> Result<(ProfileRow, Vec<crate::invites::TargetInput>), ProfileError> {
+) -> Result<(ProfileRow, Vec<crate::domain::access::TargetInput>), ProfileError> {
     let (p, servers) = stored(state, id).await?;
     let targets = servers
         .into_iter()
-        .map(|c| crate::invites::TargetInput {
+        .map(|c| crate::domain::access::TargetInput {
             server_id: c.server_id,
             libraries: Some(c.libraries),
             permissions: Some(c.permissions.into()),
@@ -327,9 +327,9 @@ pub async fn invite_targets(
 pub async fn selection(
     state: &AppState,
     id: i64,
-) -> Result<crate::requests::Selection, ProfileError> {
+) -> Result<crate::domain::access::Selection, ProfileError> {
     let (p, servers) = stored(state, id).await?;
-    Ok(crate::requests::Selection {
+    Ok(crate::domain::access::Selection {
         servers,
         duration: p.duration,
         profile_id: Some(id),

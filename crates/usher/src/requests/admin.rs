@@ -31,7 +31,9 @@ async fn render(
     let requests = state.store.requests(300).await?;
     // The picker starts where every approval starts: the request profile or the defaults.
     let start = super::starting_selection(state, &settings).await?;
-    let requestable: Vec<i64> = super::requestable_servers(state, &settings)
+    let requestable: Vec<i64> = state
+        .store
+        .requestable_servers(&settings)
         .await?
         .iter()
         .map(|s| s.id)

@@ -160,7 +160,7 @@ async fn picker_libraries(
     state: &AppState,
     settings: &Settings,
 ) -> Result<Vec<(i64, i64, String, String)>, crate::store::StoreError> {
-    let servers = super::requestable_servers(state, settings).await?;
+    let servers = state.store.requestable_servers(settings).await?;
     let several = servers.len() > 1;
     let mut out = Vec::new();
     for s in servers {
@@ -434,7 +434,7 @@ async fn selection_from(
 ) -> Result<Selection, crate::store::StoreError> {
     let start = super::starting_selection(state, settings).await?;
     let mut servers: Vec<ServerChoice> = Vec::new();
-    for s in super::requestable_servers(state, settings).await? {
+    for s in state.store.requestable_servers(settings).await? {
         let chosen: Vec<String> = libs
             .iter()
             .filter(|l| l.1 == s.id && selected.contains(&l.0))

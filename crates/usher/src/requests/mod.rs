@@ -107,36 +107,6 @@ pub enum Submitted {
     Dropped,
 }
 
-/// The servers a request can be approved for.
-pub async fn requestable_servers(
-    state: &AppState,
-    settings: &Settings,
-) -> Result<Vec<crate::store::servers::ServerRow>, crate::store::StoreError> {
-    let all = state.store.servers().await?;
-    Ok(all
-        .into_iter()
-        .map(|s| s.server)
-        .filter(|s| {
-            settings.requests.servers.is_empty() || settings.requests.servers.contains(&s.id)
-        })
-        .collect())
-}
-
-/// Whether the public request form takes requests: switched on, with a server to approve for.
-pub async fn is_open(state: &AppState) -> Result<bool, crate::store::StoreError> {
-    let settings = state.store.settings().await?;
-    let servers = requestable_servers(state, &settings).await?;
-    Ok(takes_requests(&settings, &servers))
-}
-
-/// The rule behind [`is_open`], for callers that have the settings and servers already.
-pub fn takes_requests(
-    settings: &Settings,
-    requestable: &[crate::store::servers::ServerRow],
-) -> bool {
-    settings.requests.enabled && !requestable.is_empty()
-}
-
 /// Whether only Plex servers can be requested (then a Plex user name is accepted instead of an
 /// email).
 pub fn plex_only(servers: &[crate::store::servers::ServerRow]) -> bool {
@@ -160,7 +130,7 @@ pub async fn submit(
         tracing::info!("request form honeypot filled; dropped");
         return Ok(Submitted::Dropped);
     }
-    let servers = requestable_servers(state, &settings).await?;
+    let servers = state.store.requestable_servers(&settings).await?;
     if servers.is_empty() {
         return Err(SubmitError::Closed);
     }
@@ -275,17 +245,7 @@ pub async fn submit(
     Ok(Submitted::Pending(id))
 }
 
-/// What the owner grants: per server, the libraries and permissions.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    pub servers: Vec<ServerChoice>,
-    /// `30d`, or empty for forever.
-    pub duration: String,
-    /// The profile this selection came from; the member keeps it.
-    pub profile_id: Option<i64>,
-}
-
-pub use crate::domain::access::ServerChoice;
+pub use crate::domain::access::{Selection, ServerChoice};
 
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
@@ -331,7 +291,9 @@ pub async fn default_selection(
     settings: &Settings,
 ) -> Result<Selection, crate::store::StoreError> {
     let mut servers = Vec::new();
-    for s in requestable_servers(state, settings)
+    for s in state
+        .store
+        .requestable_servers(settings)
         .await?
         .into_iter()
         .filter(|s| s.request_default)

@@ -17,8 +17,8 @@ use crate::web::visitor::{Origin, Visitor};
 
 async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String)> {
     let settings = state.store.settings().await?;
-    let servers = super::requestable_servers(state, &settings).await?;
-    let open = super::takes_requests(&settings, &servers);
+    let servers = state.store.requestable_servers(&settings).await?;
+    let open = settings.requests.open_with(servers.len());
     Ok((
         open,
         super::plex_only(&servers),

@@ -131,6 +131,29 @@ const SUMMARY_SELECT: &str = "SELECT s.*, (SELECT COUNT(*) FROM libraries l
  FROM servers s";
 
 impl Store {
+    /// The servers a request may be approved for: those the owner ticked in the request
+    /// settings, or every server when none is ticked.
+    pub async fn requestable_servers(
+        &self,
+        settings: &crate::domain::settings::Settings,
+    ) -> Result<Vec<ServerRow>> {
+        let chosen = &settings.requests.servers;
+        Ok(self
+            .servers()
+            .await?
+            .into_iter()
+            .map(|s| s.server)
+            .filter(|s| chosen.is_empty() || chosen.contains(&s.id))
+            .collect())
+    }
+
+    /// Whether the request form takes requests now: switched on, with a server to approve for.
+    pub async fn requests_open(&self) -> Result<bool> {
+        let settings = self.settings().await?;
+        let servers = self.requestable_servers(&settings).await?;
+        Ok(settings.requests.open_with(servers.len()))
+    }
+
     /// The names of libraries by sharing id, joined for people to read; an id the server no
     /// longer lists is shown as is.
     pub async fn library_names(&self, server_id: i64, ids: &[String]) -> Result<String> {

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::domain::settings::{Settings, TelegramMode};
 use crate::notify::telegram::{TelegramApi, TelegramError, api};
 use crate::requests::bot::{LANG, actor, handle_callback, profile_buttons, request_text, t};
-use crate::requests::{self, keyboard};
+use crate::requests::keyboard;
 use crate::state::AppState;
 use crate::text::escape_html as escape;
 
@@ -157,7 +157,9 @@ async fn invite_command(
         .ok()
         .filter(|d| (1..=365).contains(d))
         .ok_or_else(|| t(state, "tg-invite-usage"))?;
-    let servers = requests::requestable_servers(state, settings)
+    let servers = state
+        .store
+        .requestable_servers(settings)
         .await
         .map_err(|e| e.to_string())?;
     let input = crate::invites::CreateInput {

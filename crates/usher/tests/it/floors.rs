@@ -142,6 +142,64 @@ fn every_module_imports_only_from_lower_floors() {
     );
 }
 
+/// Which top-level modules each one names.
+fn module_graph() -> BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut graph: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let from = module_of(file);
+        let text = std::fs::read_to_string(file).unwrap();
+        let uses = graph.entry(from.clone()).or_default();
+        for line in text.lines() {
+            uses.extend(crate_paths(line).into_iter().filter(|to| *to != from));
+        }
+    }
+    let known: std::collections::BTreeSet<String> = graph.keys().cloned().collect();
+    for uses in graph.values_mut() {
+        uses.retain(|to| known.contains(to));
+    }
+    graph
+}
+
+/// Features may use each other, but never in a circle: a feature that needs another is above it,
+/// so either can be read, changed and tested without the other.
+#[test]
+fn no_modules_import_each_other_even_through_others() {
+    let graph = module_graph();
+    let mut circles = Vec::new();
+    for start in graph.keys() {
+        // Every module reachable from `start`; a circle leads back to it.
+        let mut seen = std::collections::BTreeSet::new();
+        let mut todo: Vec<&String> = graph[start].iter().collect();
+        while let Some(m) = todo.pop() {
+            if seen.insert(m.clone()) {
+                todo.extend(graph[m].iter());
+            }
+        }
+        if seen.contains(start) {
+            let back: Vec<&String> = graph[start]
+                .iter()
+                .filter(|m| {
+                    let mut seen = std::collections::BTreeSet::new();
+                    let mut todo = vec![*m];
+                    while let Some(x) = todo.pop() {
+                        if x == start {
+                            return true;
+                        }
+                        if seen.insert(x.clone()) {
+                            todo.extend(graph[x].iter());
+                        }
+                    }
+                    false
+                })
+                .collect();
+            circles.push(format!("{start} → {back:?} → … → {start}"));
+        }
+    }
+    assert!(circles.is_empty(), "circles:\n{}", circles.join("\n"));
+}
+
 #[test]
 fn the_checker_reads_paths_and_skips_comments() {
     assert_eq!(
