@@ -154,3 +154,36 @@ test("on a phone, the owner limits a Plex invite with a content filter and sees 
   await page.screenshot({ path: join(shotsDir, "invite-filter-phone.png"), fullPage: true });
   await owner.close();
 });
+
+test("the invite form offers each server what its kind can do, and keeps what is chosen", async () => {
+  const owner = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await owner.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/invites/new`);
+  const block = (name) => page.locator(".server-block", { hasText: name });
+  const plex = block("Demo Plex");
+  const jellyfin = block("Demo Jellyfin");
+  // Plex: camera upload, Home users and content filters; no stream limit.
+  assert.equal(await plex.locator("input[name^=camera_]").count(), 1);
+  assert.equal(await plex.locator("input[name^=home_]").count(), 1);
+  assert.equal(await plex.locator("text=Content filters").count(), 1);
+  assert.equal(await plex.locator("input[name^=max_sessions_]").count(), 0);
+  // Jellyfin: a stream limit; none of Plex's own.
+  assert.equal(await jellyfin.locator("input[name^=max_sessions_]").count(), 1);
+  assert.equal(await jellyfin.locator("input[name^=camera_]").count(), 0);
+  assert.equal(await jellyfin.locator("input[name^=home_]").count(), 0);
+  assert.equal(await jellyfin.locator("text=Content filters").count(), 0);
+  await page.screenshot({ path: join(shotsDir, "invite-form-kinds-phone.png"), fullPage: true });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `invite form is ${overflow}px wider than the phone`);
+
+  await plex.locator("input[name=server]").check();
+  await plex.locator("input[name^=camera_]").check();
+  await jellyfin.locator("input[name^=max_sessions_]").fill("2");
+  await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
+  const summaries = await page.locator(".permission-summary").allTextContents();
+  assert.ok(summaries.some((s) => s.includes("camera upload")), summaries.join(" | "));
+  assert.ok(summaries.some((s) => s.includes("Simultaneous streams: 2")), summaries.join(" | "));
+  await page.screenshot({ path: join(shotsDir, "invite-kinds-detail-phone.png"), fullPage: true });
+  await owner.close();
+});
