@@ -178,10 +178,6 @@ async fn picker_libraries(
     Ok(out)
 }
 
-fn picker_selection(r: &RequestRow) -> Option<Vec<i64>> {
-    r.picker.clone()
-}
-
 /// Who pressed, for the audit log and the message.
 pub(crate) fn actor(from: &Value) -> String {
     let name = from["first_name"].as_str().unwrap_or("someone");
@@ -272,7 +268,7 @@ pub(crate) async fn handle_callback(state: &AppState, q: &Value) -> Result<(), T
             let libs = picker_libraries(state, &settings)
                 .await
                 .map_err(store_err)?;
-            let mut selected = match picker_selection(&r) {
+            let mut selected = match r.picker.clone() {
                 Some(s) => s,
                 None => first_picks(state, &settings, &libs)
                     .await
@@ -333,7 +329,7 @@ pub(crate) async fn handle_callback(state: &AppState, q: &Value) -> Result<(), T
             let libs = picker_libraries(state, &settings)
                 .await
                 .map_err(store_err)?;
-            let selected = match picker_selection(&r) {
+            let selected = match r.picker.clone() {
                 Some(s) => s,
                 None => first_picks(state, &settings, &libs)
                     .await

@@ -198,12 +198,8 @@ fn input_from(fields: &[(String, String)]) -> ChannelInput {
 fn problem(state: &AppState, admin: &Admin, e: ChannelError) -> Result<String, AppError> {
     match e {
         ChannelError::Invalid { key, .. } => Ok(state.i18n.text(admin.visitor.lang, key)),
-        other => Err(fatal(other)),
+        other => Err(other.into()),
     }
-}
-
-fn fatal(e: ChannelError) -> AppError {
-    e.into()
 }
 
 pub async fn create(
@@ -294,7 +290,7 @@ pub async fn test(
             )
             .await
         }
-        Err(e) => Err(fatal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -316,7 +312,7 @@ pub async fn secret(
             )
             .await
         }
-        Err(e) => Err(fatal(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -343,6 +339,6 @@ pub async fn delete(
     }
     match channels::delete(&state, id, &admin.session.username).await {
         Ok(()) => Ok(done("deleted", None)),
-        Err(e) => Err(fatal(e)),
+        Err(e) => Err(e.into()),
     }
 }

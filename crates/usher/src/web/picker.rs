@@ -63,8 +63,6 @@ pub async fn servers(
             server => ser(&s),
             ticked,
             libraries,
-            plex => s.kind.is_plex(),
-            local_accounts => s.kind.uses_local_accounts(),
             caps => ser(s.kind.capabilities()),
             perm => ser(&p),
             filters => context! {
