@@ -215,10 +215,10 @@ enum RequestCommand {
         json: bool,
     },
     /// Approve a request with the default libraries of the requestable servers
-    Approve { id: i64 },
+    Approve { id: usher::domain::RequestId },
     /// Decline a request
     Decline {
-        id: i64,
+        id: usher::domain::RequestId,
         #[arg(long)]
         reason: Option<String>,
     },

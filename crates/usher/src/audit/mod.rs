@@ -3,6 +3,7 @@
 
 pub mod api;
 
+use crate::domain::ids::*;
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::header;
@@ -78,7 +79,7 @@ impl Filters {
         }
         let member = self.member.trim();
         let (member_id, member_text) = match member.strip_prefix('#').unwrap_or(member).parse() {
-            Ok(id) if id > 0 => (Some(id), String::new()),
+            Ok(id) if id > 0 => (Some(MemberId(id)), String::new()),
             _ => (None, member.chars().take(100).collect()),
         };
         let server_id = match self.server.trim() {
@@ -87,6 +88,7 @@ impl Filters {
                 s.parse::<i64>()
                     .ok()
                     .filter(|id| *id > 0)
+                    .map(ServerId)
                     .ok_or_else(|| bad("server", &text("events-bad-server")))?,
             ),
         };
@@ -248,9 +250,9 @@ pub fn csv_line(e: &AuditRow) -> String {
         csv_field(&ev.action),
         csv_field(ev.subject.as_deref().unwrap_or_default()),
         csv_field(ev.detail.as_deref().unwrap_or_default()),
-        opt_id(e.member_id),
+        opt_id(e.member_id.map(MemberId::get)),
         csv_field(e.member_name.as_deref().unwrap_or_default()),
-        opt_id(e.server_id),
+        opt_id(e.server_id.map(ServerId::get)),
         csv_field(e.server_name.as_deref().unwrap_or_default()),
     ];
     let mut line = fields.join(",");

@@ -2,6 +2,7 @@
 
 pub mod routes;
 
+use crate::domain::ids::*;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::Argon2;
@@ -252,7 +253,7 @@ pub async fn create_admin(
     username: &str,
     password: &str,
     now: Timestamp,
-) -> Result<i64, AuthError> {
+) -> Result<AdminId, AuthError> {
     let username = validate_username(username)?;
     validate_password(password)?;
     let hash = hash_password(password.to_string()).await;
@@ -319,7 +320,7 @@ pub async fn complete_setup(
     username: &str,
     password: &str,
     now: Timestamp,
-) -> Result<i64, AuthError> {
+) -> Result<AdminId, AuthError> {
     if !setup_token_valid(store, token).await? {
         return Err(AuthError::AlreadySetUp);
     }

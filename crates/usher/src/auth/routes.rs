@@ -1,5 +1,6 @@
 //! `/setup`, `/login`, `/logout`.
 
+use crate::domain::ids::*;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -156,7 +157,7 @@ fn internal(e: AuthError) -> AppError {
 /// Starts a new session (a fresh id, never the one the browser had before) and redirects.
 async fn signed_in(
     state: &AppState,
-    admin_id: i64,
+    admin_id: AdminId,
     headers: &HeaderMap,
     to: &str,
 ) -> AppResult<Response> {

@@ -11,7 +11,7 @@ use crate::clock::Timestamp;
 /// What the owner grants on one server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerChoice {
-    pub server_id: i64,
+    pub server_id: super::ServerId,
     pub libraries: Vec<String>,
     pub permissions: Permissions,
 }
@@ -19,7 +19,7 @@ pub struct ServerChoice {
 /// What the owner asks for on one server of an invite.
 #[derive(Debug, Clone)]
 pub struct TargetInput {
-    pub server_id: i64,
+    pub server_id: super::ServerId,
     /// Sharing ids; `None` means the server's pre-checked libraries.
     pub libraries: Option<Vec<String>>,
     /// Changes to the server's defaults; `None` keeps them all.
@@ -33,7 +33,7 @@ pub struct Selection {
     /// `30d`, or empty for forever.
     pub duration: String,
     /// The profile this selection came from; the member keeps it.
-    pub profile_id: Option<i64>,
+    pub profile_id: Option<super::ProfileId>,
 }
 
 /// Permissions a form, a command or an API call names; what it leaves out comes from where the

@@ -4,6 +4,8 @@
 
 pub mod access;
 pub mod base_url;
+pub mod ids;
+pub use ids::*;
 pub mod rules;
 pub mod settings;
 

@@ -24,7 +24,7 @@ pub struct RequestSettings {
     /// Whether the public form at /request is open at all.
     pub enabled: bool,
     /// Servers a request can be approved for; empty means all.
-    pub servers: Vec<i64>,
+    pub servers: Vec<super::ServerId>,
     /// Approve at once with the default libraries (an open form).
     pub auto_approve: bool,
     /// Keyed hash of the optional passphrase.
@@ -36,7 +36,7 @@ pub struct RequestSettings {
     /// Requests per client address per hour.
     pub per_ip_per_hour: u32,
     /// The profile approvals and auto-approve use by default.
-    pub profile_id: Option<i64>,
+    pub profile_id: Option<super::ProfileId>,
 }
 
 impl RequestSettings {

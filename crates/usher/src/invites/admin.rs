@@ -1,6 +1,7 @@
 //! The owner's invite pages: list with badges and filters, create, detail with every redemption,
 //! QR code, disable/enable and delete.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -66,7 +67,7 @@ pub async fn list(
         .take(20)
         .collect::<String>();
     if !batch.is_empty() {
-        let ids: Vec<i64> = state
+        let ids: Vec<InviteId> = state
             .store
             .batch_invites(&batch)
             .await?
@@ -133,7 +134,7 @@ pub(crate) fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, App
     let profile =
         match get("profile").trim() {
             "" => None,
-            p => Some(p.parse::<i64>().map_err(|_| {
+            p => Some(p.parse::<ProfileId>().map_err(|_| {
                 AppError::bad_request("profile ids are numbers").with_field("profile")
             })?),
         };

@@ -1,5 +1,6 @@
 //! `/api/v1/invites`: invites and their redemptions, and the public redemption API.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -44,7 +45,7 @@ pub(crate) fn invite_json(state: &AppState, i: &crate::store::invites::InviteRow
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InviteTarget {
-    pub server_id: i64,
+    pub server_id: ServerId,
     #[serde(default)]
     pub libraries: Option<Vec<String>>,
     /// Changes to where the grant starts (the server's defaults, or on an approval the request
@@ -98,10 +99,10 @@ pub(crate) async fn invites_list(
         .await?;
     let rest: Vec<_> = all
         .into_iter()
-        .filter(|i| page.after.is_none_or(|a| i.id < a))
+        .filter(|i| page.after.is_none_or(|a| i.id.get() < a))
         .collect();
-    let next =
-        (rest.len() as i64 > page.limit).then(|| Page::cursor(rest[page.limit as usize - 1].id));
+    let next = (rest.len() as i64 > page.limit)
+        .then(|| Page::cursor(rest[page.limit as usize - 1].id.get()));
     let items = rest
         .iter()
         .take(page.limit as usize)

@@ -6,6 +6,7 @@ pub mod api;
 pub mod cli;
 pub mod public;
 
+use crate::domain::ids::*;
 use media::Permissions;
 use serde::Serialize;
 
@@ -54,7 +55,7 @@ pub struct CreateInput {
     pub code: String,
     /// Make the invite from a profile: its servers (when `targets` is empty) and duration
     /// (when `duration` is empty), and members made from it keep the profile.
-    pub profile: Option<i64>,
+    pub profile: Option<ProfileId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +68,7 @@ pub enum CreateError {
     #[error("choose at least one server")]
     NoServer,
     #[error("there is no server with id {0}")]
-    UnknownServer(i64),
+    UnknownServer(ServerId),
     #[error("`{library}` is not a library offered on {server}")]
     UnknownLibrary { server: String, library: String },
     #[error("choose at least one library on {0}")]
@@ -336,7 +337,7 @@ pub fn invite_url(state: &AppState, code: &str) -> String {
 /// One server of an invite as a visitor sees it: name, kind and library names.
 #[derive(Debug, Clone, Serialize)]
 pub struct TargetView {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server_name: String,
     pub kind: media::ServerKind,
     pub libraries: Vec<String>,
@@ -554,7 +555,7 @@ pub async fn open(state: &AppState, code: &str) -> Result<OpenInvite, RedeemErro
 /// What a redemption produced.
 #[derive(Debug, Clone, Serialize)]
 pub struct Redeemed {
-    pub member_id: i64,
+    pub member_id: MemberId,
     pub display_name: String,
     pub grants: Vec<GrantRow>,
     /// Some access is still being set up (a server was slow or busy); the worker finishes it.

@@ -1,6 +1,7 @@
 //! What friends see: `/join`, `/i/{code}` with its redemption form and Sign in with Plex, the
 //! welcome page, and the public JSON API for the same.
 
+use crate::domain::ids::*;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -275,11 +276,11 @@ pub struct RedeemForm {
     accept_rules: String,
 }
 
-fn welcome_sig(state: &AppState, code: &str, member_id: i64) -> String {
+fn welcome_sig(state: &AppState, code: &str, member_id: MemberId) -> String {
     state.key.sign("welcome", &format!("{code}:{member_id}"))[..32].to_string()
 }
 
-fn welcome_url(state: &AppState, code: &str, member_id: i64) -> String {
+fn welcome_url(state: &AppState, code: &str, member_id: MemberId) -> String {
     let sig = welcome_sig(state, code, member_id);
     format!("/i/{code}/welcome?m={member_id}&sig={sig}")
 }
@@ -289,7 +290,7 @@ fn welcome_url(state: &AppState, code: &str, member_id: i64) -> String {
 const WELCOME_COOKIE: &str = "usher_welcome";
 
 /// The redirect to the welcome page after a redemption, remembering it for this invite's pages.
-fn welcomed(state: &AppState, code: &str, member_id: i64) -> Response {
+fn welcomed(state: &AppState, code: &str, member_id: MemberId) -> Response {
     let mut res = Redirect::to(&welcome_url(state, code, member_id)).into_response();
     let value = format!("{member_id}.{}", welcome_sig(state, code, member_id));
     res.headers_mut().append(
@@ -313,7 +314,7 @@ fn remembered_welcome(
     code: &str,
 ) -> Option<String> {
     let (member, sig) = crate::web::visitor::cookie(headers, WELCOME_COOKIE)?.split_once('.')?;
-    let member_id: i64 = member.parse().ok()?;
+    let member_id: MemberId = member.parse().ok()?;
     crate::crypto::constant_time_eq(
         sig.as_bytes(),
         welcome_sig(state, code, member_id).as_bytes(),

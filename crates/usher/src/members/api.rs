@@ -1,5 +1,6 @@
 //! `/api/v1/members`: members, their grants and when access ends.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
@@ -78,7 +79,7 @@ pub(crate) async fn members_list(
         ..Default::default()
     };
     let (rows, total) = state.store.list_members(&query).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.member.id).collect();
+    let ids: Vec<MemberId> = rows.iter().map(|r| r.member.id).collect();
     let grants = state.store.grants_of_members(&ids).await?;
     let items = rows
         .iter()

@@ -1,5 +1,6 @@
 //! `usher member …` and `usher server sync`: members from a terminal or script.
 
+use crate::domain::ids::*;
 use std::io::{IsTerminal, Write};
 
 use super::{ExpiryChange, MemberError};
@@ -39,7 +40,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
             break;
         }
     }
-    let ids: Vec<i64> = rows.iter().map(|r| r.member.id).collect();
+    let ids: Vec<MemberId> = rows.iter().map(|r| r.member.id).collect();
     let mut grants = Vec::new();
     for chunk in ids.chunks(500) {
         grants.extend(state.store.grants_of_members(chunk).await.map_err(err)?);
@@ -128,7 +129,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
 }
 
 async fn expire(state: &AppState, id: &str, at: &str) -> Result<(), String> {
-    let member_id: i64 = id
+    let member_id: MemberId = id
         .trim()
         .parse()
         .map_err(|_| format!("`{id}` is not a member id: see `usher member list`"))?;

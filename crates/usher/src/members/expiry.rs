@@ -3,6 +3,7 @@
 //! clock: running it twice at the same instant does nothing the second time, so tests move the
 //! clock and call [`sweep`] instead of waiting.
 
+use crate::domain::ids::*;
 use media::ServerKind;
 
 use crate::domain::{ExpiryAction, GrantStatus, JobKind};
@@ -139,7 +140,7 @@ async fn start(
     g: &ExpiredGrant,
     action: Action,
     now: Timestamp,
-) -> Result<i64, StoreError> {
+) -> Result<JobId, StoreError> {
     let (job, event) = match action {
         Action::Disable => (
             state

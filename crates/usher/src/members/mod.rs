@@ -11,6 +11,7 @@ pub mod sync;
 
 use crate::clock::Timestamp;
 use crate::domain::grant_subject;
+use crate::domain::ids::*;
 use crate::domain::{GrantStatus, JobKind};
 use crate::provisioning::{self, Outcome, grant_event};
 use crate::state::AppState;
@@ -104,7 +105,7 @@ pub struct Loaded {
     pub grants: Vec<MemberGrantRow>,
 }
 
-pub async fn load(state: &AppState, member_id: i64) -> Result<Loaded, MemberError> {
+pub async fn load(state: &AppState, member_id: MemberId) -> Result<Loaded, MemberError> {
     let member = state
         .store
         .member(member_id)
@@ -117,8 +118,8 @@ pub async fn load(state: &AppState, member_id: i64) -> Result<Loaded, MemberErro
 /// One of a member's grants; a grant of somebody else is "not found", not a way to reach it.
 async fn grant_of(
     state: &AppState,
-    member_id: i64,
-    grant_id: i64,
+    member_id: MemberId,
+    grant_id: GrantId,
 ) -> Result<MemberGrantRow, MemberError> {
     state
         .store
@@ -131,7 +132,7 @@ async fn grant_of(
 /// Appends an event to a member's history.
 pub(crate) async fn member_event(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     actor: &str,
     action: &str,
     subject: &str,
@@ -153,7 +154,7 @@ pub(crate) async fn member_event(
 }
 
 /// Runs a queued job now and wakes the worker for whatever is left (a retry).
-async fn run_now(state: &AppState, job_id: i64) -> Result<Outcome, MemberError> {
+async fn run_now(state: &AppState, job_id: JobId) -> Result<Outcome, MemberError> {
     let outcome = provisioning::run_job(state, job_id).await?;
     state.jobs_wake.notify_one();
     Ok(outcome)
@@ -170,8 +171,8 @@ pub struct AccessInput {
 /// Changes a grant's libraries and permissions and pushes them to the server.
 pub async fn change_access(
     state: &AppState,
-    member_id: i64,
-    grant_id: i64,
+    member_id: MemberId,
+    grant_id: GrantId,
     input: &AccessInput,
     actor: &str,
 ) -> Result<Outcome, MemberError> {
@@ -263,7 +264,7 @@ pub enum ExpiryChange {
 /// earliest of their grants).
 pub async fn change_expiry(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     change: ExpiryChange,
     actor: &str,
 ) -> Result<Option<Timestamp>, MemberError> {
@@ -317,8 +318,8 @@ pub async fn change_expiry(
 /// instead.
 pub async fn set_paused(
     state: &AppState,
-    member_id: i64,
-    grant_id: i64,
+    member_id: MemberId,
+    grant_id: GrantId,
     disabled: bool,
     actor: &str,
 ) -> Result<Outcome, MemberError> {
@@ -369,8 +370,8 @@ pub async fn set_paused(
 /// server confirms.
 pub async fn remove_grant(
     state: &AppState,
-    member_id: i64,
-    grant_id: i64,
+    member_id: MemberId,
+    grant_id: GrantId,
     actor: &str,
 ) -> Result<Outcome, MemberError> {
     let g = grant_of(state, member_id, grant_id).await?;
@@ -391,7 +392,10 @@ pub async fn remove_grant(
 }
 
 /// Queues a grant's removal, stopping whatever else was waiting for it.
-pub(crate) async fn queue_removal(state: &AppState, grant_id: i64) -> Result<i64, StoreError> {
+pub(crate) async fn queue_removal(
+    state: &AppState,
+    grant_id: GrantId,
+) -> Result<JobId, StoreError> {
     let now = state.clock.now();
     state.store.cancel_provisioning(grant_id, now).await?;
     state
@@ -407,7 +411,7 @@ pub(crate) async fn queue_removal(state: &AppState, grant_id: i64) -> Result<i64
 
 pub async fn set_notes(
     state: &AppState,
-    member_id: i64,
+    member_id: MemberId,
     notes: &str,
     actor: &str,
 ) -> Result<(), MemberError> {

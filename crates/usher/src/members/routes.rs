@@ -1,5 +1,6 @@
 //! Admin pages for members: `/admin/members…`, and the sync buttons.
 
+use crate::domain::ids::*;
 use std::collections::HashMap;
 
 use axum::extract::{Path, Query, State};
@@ -39,7 +40,7 @@ pub fn routes(r: Routes) -> Routes {
 }
 
 /// Library names per server, for showing grants: one query per server, not per member.
-async fn library_names(state: &AppState) -> AppResult<HashMap<i64, HashMap<String, String>>> {
+async fn library_names(state: &AppState) -> AppResult<HashMap<ServerId, HashMap<String, String>>> {
     let mut out = HashMap::new();
     for s in state.store.servers().await? {
         let names = state
@@ -76,7 +77,7 @@ fn tone(g: &MemberGrantRow) -> &'static str {
 /// A grant as the pages show it.
 fn grant_view(
     g: &MemberGrantRow,
-    names: &HashMap<i64, HashMap<String, String>>,
+    names: &HashMap<ServerId, HashMap<String, String>>,
 ) -> Result<Value, crate::store::StoreError> {
     let ids = g.grant.library_ids()?;
     let libs = names.get(&g.grant.server_id);
@@ -132,7 +133,12 @@ pub async fn list(
 ) -> AppResult<Html<String>> {
     // Filters come from links and selects: anything unknown is simply not applied.
     let search: String = q.q.trim().chars().take(100).collect();
-    let server_id = q.server.parse::<i64>().ok().filter(|id| *id > 0);
+    let server_id = q
+        .server
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .map(ServerId);
     let status = StatusFilter::parse(&q.status);
     let origin = MemberOrigin::parse(&q.origin);
     let sort = MemberSort::parse(&q.sort).unwrap_or(MemberSort::Name);
@@ -149,7 +155,7 @@ pub async fn list(
         offset: (page_no - 1) * PAGE_SIZE,
     };
     let (rows, total) = state.store.list_members(&query).await?;
-    let ids: Vec<i64> = rows.iter().map(|r| r.member.id).collect();
+    let ids: Vec<MemberId> = rows.iter().map(|r| r.member.id).collect();
     let grants = state.store.grants_of_members(&ids).await?;
     let names = library_names(&state).await?;
     let members: Vec<Value> = rows
@@ -291,7 +297,7 @@ fn date_inputs(ts: Option<i64>) -> (String, String) {
 async fn detail_page(
     state: &AppState,
     admin: &Admin,
-    id: i64,
+    id: MemberId,
     notice: Option<&str>,
     error: Option<PageError>,
 ) -> AppResult<Response> {
@@ -386,7 +392,7 @@ pub async fn detail(
     detail_page(&state, &admin, id, Some(q.done.as_str()), None).await
 }
 
-fn back(id: i64, notice: &str) -> Response {
+fn back(id: MemberId, notice: &str) -> Response {
     Redirect::to(&format!("/admin/members/{id}?done={notice}")).into_response()
 }
 
@@ -394,7 +400,7 @@ fn back(id: i64, notice: &str) -> Response {
 async fn after_job(
     state: &AppState,
     admin: &Admin,
-    id: i64,
+    id: MemberId,
     result: Result<Outcome, MemberError>,
     done: &str,
 ) -> AppResult<Response> {
@@ -489,7 +495,7 @@ pub async fn notes(
     after_job(&state, &admin, id, result, "notes").await
 }
 
-fn parse_ids(id: &str, grant: &str) -> AppResult<(i64, i64)> {
+fn parse_ids(id: &str, grant: &str) -> AppResult<(MemberId, GrantId)> {
     Ok((path_id(id)?, path_id(grant)?))
 }
 

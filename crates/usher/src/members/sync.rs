@@ -3,6 +3,7 @@
 //! access usher knows but the server no longer has is flagged "gone from server" (history is
 //! kept). Running it again changes nothing.
 
+use crate::domain::ids::*;
 use std::collections::HashSet;
 
 use media::{AccountStatus, RemoteAccount};
@@ -16,9 +17,9 @@ use crate::store::members::{ImportInto, ImportedGrant, SyncGrant};
 use crate::store::servers::ServerRow;
 
 /// What one server's sync found.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SyncReport {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server: String,
     /// Accounts on the server (administrators excluded).
     pub accounts: usize,
@@ -84,7 +85,7 @@ impl SyncError {
 }
 
 /// Syncs one server and records when (and whether it worked) on the server.
-pub async fn sync_server(state: &AppState, server_id: i64) -> Result<SyncReport, SyncError> {
+pub async fn sync_server(state: &AppState, server_id: ServerId) -> Result<SyncReport, SyncError> {
     sync_server_as(state, server_id, None).await
 }
 
@@ -93,7 +94,7 @@ pub async fn sync_server(state: &AppState, server_id: i64) -> Result<SyncReport,
 /// (accounts new on the server, access gone from it) is also sent to the owner's channels.
 pub async fn sync_server_as(
     state: &AppState,
-    server_id: i64,
+    server_id: ServerId,
     admin: Option<&str>,
 ) -> Result<SyncReport, SyncError> {
     let server = state
@@ -178,7 +179,10 @@ async fn read_and_apply(
         server_id: server.id,
         server: server.name.clone(),
         accounts: accounts.len(),
-        ..Default::default()
+        imported: 0,
+        activated: 0,
+        gone: 0,
+        back: 0,
     };
     let all_libraries: Vec<String> = state
         .store
@@ -374,7 +378,7 @@ pub async fn sync_due(state: &AppState) -> Result<usize, StoreError> {
     for id in &due {
         match sync_server(state, *id).await {
             Ok(r) => tracing::info!(server = %r.server, summary = %r.summary(), "synced"),
-            Err(e) => tracing::warn!(server = id, error = %e, "sync failed"),
+            Err(e) => tracing::warn!(server = %id, error = %e, "sync failed"),
         }
     }
     Ok(due.len())

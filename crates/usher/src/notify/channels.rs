@@ -4,6 +4,7 @@
 use super::deliver::SendError;
 use super::{Event, Kind};
 use crate::domain::ChannelKind;
+use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::events::NewEvent;
@@ -81,7 +82,7 @@ pub struct ChannelInput {
 /// A new channel, and for a webhook its signing secret: shown once, never again.
 #[derive(Debug, Clone)]
 pub struct Created {
-    pub id: i64,
+    pub id: ChannelId,
     pub secret: Option<media::Secret>,
 }
 
@@ -218,7 +219,7 @@ pub async fn create(
 
 pub async fn update(
     state: &AppState,
-    id: i64,
+    id: ChannelId,
     input: &ChannelInput,
     actor: &str,
 ) -> Result<(), ChannelError> {
@@ -261,7 +262,7 @@ pub async fn update(
     Ok(())
 }
 
-pub async fn delete(state: &AppState, id: i64, actor: &str) -> Result<(), ChannelError> {
+pub async fn delete(state: &AppState, id: ChannelId, actor: &str) -> Result<(), ChannelError> {
     let current = state
         .store
         .channel(id)
@@ -280,7 +281,11 @@ pub async fn delete(state: &AppState, id: i64, actor: &str) -> Result<(), Channe
 }
 
 /// Replaces a webhook's signing secret; returns the new one (shown once).
-pub async fn new_secret(state: &AppState, id: i64, actor: &str) -> Result<String, ChannelError> {
+pub async fn new_secret(
+    state: &AppState,
+    id: ChannelId,
+    actor: &str,
+) -> Result<String, ChannelError> {
     let current = state
         .store
         .channel(id)
@@ -299,7 +304,7 @@ pub async fn new_secret(state: &AppState, id: i64, actor: &str) -> Result<String
 /// Sends a test message through a channel now and records how it went.
 pub async fn send_test(
     state: &AppState,
-    id: i64,
+    id: ChannelId,
     actor: &str,
 ) -> Result<Result<(), SendError>, ChannelError> {
     let channel: ChannelRow = state

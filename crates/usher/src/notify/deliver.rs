@@ -87,7 +87,10 @@ pub async fn deliver_due(state: &AppState) -> Result<usize, StoreError> {
 }
 
 /// Claims and sends one delivery.
-pub async fn deliver_one(state: &AppState, id: i64) -> Result<Delivered, StoreError> {
+pub async fn deliver_one(
+    state: &AppState,
+    id: crate::domain::DeliveryId,
+) -> Result<Delivered, StoreError> {
     let now = state.clock.now();
     let Some(d) = state.store.claim_delivery(id, now, LEASE_SECONDS).await? else {
         return Ok(Delivered::Skipped);
@@ -131,7 +134,7 @@ pub async fn deliver_one(state: &AppState, id: i64) -> Result<Delivered, StoreEr
                 .map(|s| s.clamp(1, MAX_RETRY_AFTER))
                 .unwrap_or(0)
                 .max(backoff(d.attempts));
-            tracing::warn!(delivery = d.id, channel = %label, error = %e, "notification will be retried");
+            tracing::warn!(delivery = %d.id, channel = %label, error = %e, "notification will be retried");
             state
                 .store
                 .delivery_retry(d.id, now + wait, &e.message, now)
@@ -139,7 +142,7 @@ pub async fn deliver_one(state: &AppState, id: i64) -> Result<Delivered, StoreEr
             Delivered::Retrying(e)
         }
         Err(e) => {
-            tracing::warn!(delivery = d.id, channel = %label, error = %e, "notification failed for good");
+            tracing::warn!(delivery = %d.id, channel = %label, error = %e, "notification failed for good");
             state.store.delivery_failed(d.id, &e.message, now).await?;
             give_up_event(state, &d, &label, &e, now).await?;
             Delivered::Failed(e)
@@ -182,7 +185,7 @@ pub async fn send(
     channel: &ChannelRow,
     payload: &Value,
     lang: &str,
-    delivery: Option<i64>,
+    delivery: Option<crate::domain::DeliveryId>,
 ) -> Result<(), SendError> {
     let rendered = message::render(&state.i18n, lang, payload);
     let open = state.i18n.text(lang, "notify-open");

@@ -12,6 +12,7 @@ pub mod email;
 pub mod message;
 pub mod telegram;
 
+use crate::domain::ids::*;
 use serde_json::{Map, Value};
 
 use crate::clock::Timestamp;
@@ -139,7 +140,7 @@ async fn queue_for_channels(
     if channels.is_empty() {
         return Ok(());
     }
-    let payloads: Vec<(i64, String, Value)> = channels
+    let payloads: Vec<(ChannelId, String, Value)> = channels
         .iter()
         .filter(|c| event.kind.offered_for(c.kind))
         .map(|c| {
@@ -174,13 +175,13 @@ pub enum BotMessage {
     /// A new request with its buttons; the message's id is kept on the request so the outcome
     /// can replace it.
     Announce {
-        request_id: i64,
+        request_id: RequestId,
         html: String,
         keyboard: Value,
     },
     /// How a request ended: replaces its message, buttons and all. Nothing to do when it was
     /// never announced.
-    Outcome { request_id: i64, html: String },
+    Outcome { request_id: RequestId, html: String },
 }
 
 impl BotMessage {
@@ -255,7 +256,7 @@ pub async fn email_person(state: &AppState, to: &str, lang: &str, event: &Event)
 pub enum Notice<'a> {
     /// A job ending access (removal, pause) failed and is being retried.
     EndingFailing {
-        job_id: i64,
+        job_id: JobId,
         kind: JobKind,
         grant: &'a GrantRow,
         error: &'a str,

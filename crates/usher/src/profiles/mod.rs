@@ -5,6 +5,7 @@
 pub mod routes;
 
 use crate::domain::access::{PermissionChanges, ServerChoice};
+use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::store::events::NewEvent;
 use crate::store::profiles::ProfileRow;
@@ -27,7 +28,7 @@ pub struct ProfileInput {
     pub description: String,
     pub duration: String,
     /// (server id, sharing ids, changes to the server's default permissions)
-    pub servers: Vec<(i64, Vec<String>, PermissionChanges)>,
+    pub servers: Vec<(ServerId, Vec<String>, PermissionChanges)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -113,7 +114,7 @@ impl From<sqlx::Error> for ProfileError {
 async fn validated(
     state: &AppState,
     input: &ProfileInput,
-) -> Result<Vec<(i64, Vec<String>, media::Permissions)>, ProfileError> {
+) -> Result<Vec<(ServerId, Vec<String>, media::Permissions)>, ProfileError> {
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 40 || name.chars().any(crate::text::unprintable) {
         return Err(ProfileError::BadName);
@@ -166,10 +167,10 @@ async fn validated(
 
 pub async fn save(
     state: &AppState,
-    id: Option<i64>,
+    id: Option<ProfileId>,
     input: &ProfileInput,
     actor: &str,
-) -> Result<i64, ProfileError> {
+) -> Result<ProfileId, ProfileError> {
     if let Some(id) = id {
         state
             .store
@@ -217,7 +218,7 @@ pub async fn save(
 /// The profile and what it grants on each server, as stored.
 pub async fn stored(
     state: &AppState,
-    id: i64,
+    id: ProfileId,
 ) -> Result<(ProfileRow, Vec<ServerChoice>), ProfileError> {
     let p = state
         .store
@@ -239,7 +240,7 @@ pub async fn stored(
 /// The profile's settings as an editable input.
 pub async fn input_of(
     state: &AppState,
-    id: i64,
+    id: ProfileId,
 ) -> Result<(ProfileRow, ProfileInput), ProfileError> {
     let (p, servers) = stored(state, id).await?;
     let input = ProfileInput {
@@ -254,7 +255,11 @@ pub async fn input_of(
     Ok((p, input))
 }
 
-pub async fn duplicate(state: &AppState, id: i64, actor: &str) -> Result<i64, ProfileError> {
+pub async fn duplicate(
+    state: &AppState,
+    id: ProfileId,
+    actor: &str,
+) -> Result<ProfileId, ProfileError> {
     let (p, mut input) = input_of(state, id).await?;
     let mut n = 2;
     loop {
@@ -269,8 +274,8 @@ pub async fn duplicate(state: &AppState, id: i64, actor: &str) -> Result<i64, Pr
 
 pub async fn delete(
     state: &AppState,
-    id: i64,
-    reassign_to: Option<i64>,
+    id: ProfileId,
+    reassign_to: Option<ProfileId>,
     actor: &str,
 ) -> Result<(), ProfileError> {
     let usage = state
@@ -309,7 +314,7 @@ pub async fn delete(
 /// An invite's targets from a profile.
 pub async fn invite_targets(
     state: &AppState,
-    id: i64,
+    id: ProfileId,
 ) -> Result<(ProfileRow, Vec<crate::domain::access::TargetInput>), ProfileError> {
     let (p, servers) = stored(state, id).await?;
     let targets = servers
@@ -326,7 +331,7 @@ pub async fn invite_targets(
 /// An approval's selection from a profile.
 pub async fn selection(
     state: &AppState,
-    id: i64,
+    id: ProfileId,
 ) -> Result<crate::domain::access::Selection, ProfileError> {
     let (p, servers) = stored(state, id).await?;
     Ok(crate::domain::access::Selection {
@@ -340,14 +345,14 @@ pub async fn selection(
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ApplyReport {
     /// (member id, member name, server name, outcome): "done", "retrying: …" or "failed: …".
-    pub results: Vec<(i64, String, String, String)>,
+    pub results: Vec<(MemberId, String, String, String)>,
 }
 
 /// Pushes a profile's libraries and permissions to every live grant made from it. Failures are
 /// retried by the job worker like any provisioning.
 pub async fn apply_to_members(
     state: &AppState,
-    id: i64,
+    id: ProfileId,
     actor: &str,
 ) -> Result<ApplyReport, ProfileError> {
     let (_, servers) = stored(state, id).await?;

@@ -1,5 +1,6 @@
 //! `/admin/profiles`: list with usage, create, edit (and apply to members), duplicate, delete.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -87,7 +88,7 @@ pub async fn create(
 async fn edit_page(
     state: &AppState,
     admin: &Admin,
-    id: i64,
+    id: ProfileId,
     input: Option<ProfileInput>,
     error: Option<String>,
     report: Option<super::ApplyReport>,
@@ -207,7 +208,7 @@ pub async fn delete(
     let reassign = match field(&fields, "reassign").trim() {
         "" => None,
         v => Some(
-            v.parse::<i64>()
+            v.parse::<ProfileId>()
                 .map_err(|_| AppError::bad_request("profile ids are numbers"))?,
         ),
     };

@@ -2,6 +2,7 @@
 //! short back-off schedule (most people accept soon after joining), so the member shows as
 //! active within minutes instead of at the next full sync.
 
+use crate::domain::ids::*;
 use std::collections::HashMap;
 
 use media::{AccountStatus, MediaError, RemoteAccount};
@@ -17,7 +18,7 @@ const SCHEDULE: [i64; 7] = [60, 120, 300, 600, 1200, 1800, 3600];
 const CHECK_FOR: i64 = 3 * 86_400;
 
 /// Plans the checks of a share that waits for acceptance.
-pub async fn plan(state: &AppState, grant_id: i64) -> Result<(), StoreError> {
+pub async fn plan(state: &AppState, grant_id: GrantId) -> Result<(), StoreError> {
     let now = state.clock.now();
     state
         .store
@@ -35,7 +36,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
     let now = state.clock.now();
     let due = state.store.due_acceptance_checks(now).await?;
     // One listing per server answers every check on it.
-    let mut listings: HashMap<i64, Result<Vec<RemoteAccount>, MediaError>> = HashMap::new();
+    let mut listings: HashMap<ServerId, Result<Vec<RemoteAccount>, MediaError>> = HashMap::new();
     let mut accepted = 0;
     for (grant_id, checks, since) in due {
         let Some(grant) = state.store.grant(grant_id).await? else {
@@ -67,7 +68,7 @@ pub async fn run_due(state: &AppState) -> Result<usize, StoreError> {
                 None => None,
             },
             Err(e) => {
-                tracing::debug!(grant = grant.id, error = %e, "could not check a pending share");
+                tracing::debug!(grant = %grant.id, error = %e, "could not check a pending share");
                 next_after(checks, since, now)
             }
         };

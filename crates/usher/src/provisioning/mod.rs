@@ -10,6 +10,7 @@
 
 pub mod acceptance;
 
+use crate::domain::ids::*;
 use media::{GrantSpec, Identity, MediaError};
 
 use crate::domain::rules::retry_delay;
@@ -59,13 +60,13 @@ fn fixable_on_the_form(e: &MediaError) -> bool {
 }
 
 /// Runs one job now if it can be claimed.
-pub async fn run_job(state: &AppState, job_id: i64) -> Result<Outcome, StoreError> {
+pub async fn run_job(state: &AppState, job_id: JobId) -> Result<Outcome, StoreError> {
     run_job_for(state, job_id, Audience::Owner).await
 }
 
 async fn run_job_for(
     state: &AppState,
-    job_id: i64,
+    job_id: JobId,
     audience: Audience,
 ) -> Result<Outcome, StoreError> {
     let now = state.clock.now();
@@ -133,7 +134,7 @@ async fn run_job_for(
                 _ => retry_delay(job.attempts - 1),
             };
             let message = e.to_string();
-            tracing::warn!(job = job.id, grant = grant.id, server = %grant.server_name, error = %message, "job will be retried");
+            tracing::warn!(job = %job.id, grant = %grant.id, server = %grant.server_name, error = %message, "job will be retried");
             state
                 .store
                 .retry_job(job.id, grant.id, now + delay, &message, now)
@@ -156,7 +157,7 @@ async fn run_job_for(
         }
         Err(e) => {
             let message = e.to_string();
-            tracing::warn!(job = job.id, grant = grant.id, server = %grant.server_name, error = %message, "job failed for good");
+            tracing::warn!(job = %job.id, grant = %grant.id, server = %grant.server_name, error = %message, "job failed for good");
             // Only provisioning fails a grant; a change that could not be made leaves the access
             // as it was, with the reason shown.
             let status = if job.kind == JobKind::Provision {
@@ -185,7 +186,7 @@ async fn run_job_for(
 
 /// Runs `work` while renewing the job's lease, so no other worker takes over a job that is
 /// merely slow.
-async fn holding_lease<T>(state: &AppState, job_id: i64, work: impl Future<Output = T>) -> T {
+async fn holding_lease<T>(state: &AppState, job_id: JobId, work: impl Future<Output = T>) -> T {
     let mut work = std::pin::pin!(work);
     let mut renew = tokio::time::interval(LEASE_RENEWAL);
     renew.tick().await;
@@ -195,7 +196,7 @@ async fn holding_lease<T>(state: &AppState, job_id: i64, work: impl Future<Outpu
             _ = renew.tick() => {
                 let now = state.clock.now();
                 if let Err(e) = state.store.renew_lease(job_id, now, LEASE_SECONDS).await {
-                    tracing::warn!(job = job_id, error = %e, "could not renew a job's lease");
+                    tracing::warn!(job = %job_id, error = %e, "could not renew a job's lease");
                 }
             }
         }
@@ -397,7 +398,7 @@ async fn join_share(
         Some(c) => format!("{name} (invite {c})"),
         None => name.clone(),
     };
-    let ids: Vec<i64> = others.iter().map(|g| g.id).collect();
+    let ids: Vec<GrantId> = others.iter().map(|g| g.id).collect();
     state
         .store
         .take_over_access(
@@ -613,7 +614,7 @@ fn made_on_server(grant: &GrantRow) -> Result<&str, MediaError> {
 
 pub(crate) async fn server_client(
     state: &AppState,
-    server_id: i64,
+    server_id: ServerId,
 ) -> Result<media::MediaClient, MediaError> {
     let server = state
         .store
@@ -631,9 +632,9 @@ pub(crate) async fn server_client(
 /// the first permanent refusal is returned with the grant it hit.
 async fn provision_now(
     state: &AppState,
-    member_id: i64,
-    job_ids: &[i64],
-) -> Result<(Vec<GrantRow>, Option<(i64, MediaError)>), StoreError> {
+    member_id: MemberId,
+    job_ids: &[JobId],
+) -> Result<(Vec<GrantRow>, Option<(GrantId, MediaError)>), StoreError> {
     let mut refused = None;
     for job in job_ids {
         if let Outcome::Failed(e) = run_job_for(state, *job, Audience::Waiting).await? {
@@ -659,9 +660,9 @@ pub enum Setup {
 /// approvals alike.
 pub async fn provision_or_undo(
     state: &AppState,
-    member_id: i64,
-    job_ids: &[i64],
-    invite: Option<i64>,
+    member_id: MemberId,
+    job_ids: &[JobId],
+    invite: Option<InviteId>,
 ) -> Result<Setup, StoreError> {
     let (grants, refused) = provision_now(state, member_id, job_ids).await?;
     let Some((failed, error)) = refused else {
@@ -687,7 +688,7 @@ pub async fn provision_or_undo(
 async fn undo_grants(
     state: &AppState,
     grants: &[GrantRow],
-    except: i64,
+    except: GrantId,
 ) -> Result<bool, StoreError> {
     let mut all_undone = true;
     for g in grants
@@ -758,7 +759,7 @@ pub async fn worker(state: AppState) {
 /// grant's server in the audit log.
 pub(crate) async fn grant_event(
     state: &AppState,
-    grant: (i64, i64),
+    grant: (MemberId, ServerId),
     actor: &str,
     action: &str,
     subject: &str,

@@ -1,5 +1,6 @@
 //! `/admin/requests`: the owner's queue with a library picker per request.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -23,7 +24,7 @@ async fn render(
     state: &AppState,
     admin: &Admin,
     notice: Option<&str>,
-    error: Option<(i64, String)>,
+    error: Option<(RequestId, String)>,
 ) -> AppResult<Response> {
     // Expired requests are shown as expired even between sweeps.
     super::expire(state).await?;
@@ -31,7 +32,7 @@ async fn render(
     let requests = state.store.requests(300).await?;
     // The picker starts where every approval starts: the request profile or the defaults.
     let start = super::starting_selection(state, &settings).await?;
-    let requestable: Vec<i64> = state
+    let requestable: Vec<ServerId> = state
         .store
         .requestable_servers(&settings)
         .await?
@@ -122,7 +123,7 @@ pub async fn approve(
     let selection = if profile.is_empty() {
         selection(&state, &fields).await?
     } else {
-        let pid: i64 = profile
+        let pid: ProfileId = profile
             .parse()
             .map_err(|_| AppError::bad_request("profile ids are numbers").with_field("profile"))?;
         crate::profiles::selection(&state, pid)

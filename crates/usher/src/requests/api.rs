@@ -66,10 +66,10 @@ pub(crate) async fn requests_list(
     let rest: Vec<_> = all
         .into_iter()
         .filter(|r| status.is_none_or(|s| r.status == s))
-        .filter(|r| page.after.is_none_or(|a| r.id < a))
+        .filter(|r| page.after.is_none_or(|a| r.id.get() < a))
         .collect();
-    let next =
-        (rest.len() as i64 > page.limit).then(|| Page::cursor(rest[page.limit as usize - 1].id));
+    let next = (rest.len() as i64 > page.limit)
+        .then(|| Page::cursor(rest[page.limit as usize - 1].id.get()));
     Ok(list(
         rest.iter()
             .take(page.limit as usize)

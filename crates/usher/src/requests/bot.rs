@@ -4,6 +4,7 @@
 //! feature's polling or webhook and are handled here. Every press is idempotent: the request's
 //! state in the database decides, never the button.
 
+use crate::domain::ids::*;
 use serde_json::Value;
 
 use super::keyboard::{self, Callback};
@@ -109,7 +110,7 @@ async fn outcome_text(state: &AppState, r: &RequestRow) -> String {
 }
 
 /// One approve button per profile: (id, name).
-pub(crate) async fn profile_buttons(state: &AppState) -> Vec<(i64, String)> {
+pub(crate) async fn profile_buttons(state: &AppState) -> Vec<(ProfileId, String)> {
     state
         .store
         .profiles()
@@ -138,12 +139,12 @@ pub async fn queue_announcement(state: &AppState, r: &RequestRow) {
 }
 
 /// Queues the change of a request's message into how it ended, without buttons.
-pub async fn queue_outcome(state: &AppState, request_id: i64) {
+pub async fn queue_outcome(state: &AppState, request_id: RequestId) {
     let request = match state.store.request(request_id).await {
         Ok(Some(r)) if !r.status.is_pending() => r,
         Ok(_) => return,
         Err(e) => {
-            tracing::error!(error = %e, request = request_id, "could not read the request to show its outcome");
+            tracing::error!(error = %e, request = %request_id, "could not read the request to show its outcome");
             return;
         }
     };
@@ -159,7 +160,7 @@ pub async fn queue_outcome(state: &AppState, request_id: i64) {
 async fn picker_libraries(
     state: &AppState,
     settings: &Settings,
-) -> Result<Vec<(i64, i64, String, String)>, crate::store::StoreError> {
+) -> Result<Vec<(i64, ServerId, String, String)>, crate::store::StoreError> {
     let servers = state.store.requestable_servers(settings).await?;
     let several = servers.len() > 1;
     let mut out = Vec::new();
@@ -405,7 +406,7 @@ async fn finish_approval(
 async fn first_picks(
     state: &AppState,
     settings: &Settings,
-    libs: &[(i64, i64, String, String)],
+    libs: &[(i64, ServerId, String, String)],
 ) -> Result<Vec<i64>, crate::store::StoreError> {
     let start = super::starting_selection(state, settings).await?;
     Ok(libs
@@ -425,7 +426,7 @@ async fn first_picks(
 async fn selection_from(
     state: &AppState,
     settings: &Settings,
-    libs: &[(i64, i64, String, String)],
+    libs: &[(i64, ServerId, String, String)],
     selected: &[i64],
 ) -> Result<Selection, crate::store::StoreError> {
     let start = super::starting_selection(state, settings).await?;

@@ -1,11 +1,19 @@
 //! `usher request list|approve|decline`.
 
+use crate::domain::ids::*;
 use crate::state::AppState;
 
 pub enum Command {
-    List { json: bool },
-    Approve { id: i64 },
-    Decline { id: i64, reason: Option<String> },
+    List {
+        json: bool,
+    },
+    Approve {
+        id: RequestId,
+    },
+    Decline {
+        id: RequestId,
+        reason: Option<String>,
+    },
 }
 
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {

@@ -1,20 +1,21 @@
 //! Telegram messages and buttons, without I/O. Callback data carries only an action and ids,
 //! always within Telegram's 64 bytes; what is selected lives in the database.
 
+use crate::domain::ids::*;
 use serde_json::{Value, json};
 
 /// What a button press asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Callback {
-    Approve(i64),
-    Decline(i64),
+    Approve(RequestId),
+    Decline(RequestId),
     /// Toggle one library (by its row id) in the request's picker.
-    Toggle(i64, i64),
-    Send(i64),
-    Cancel(i64),
-    Retry(i64),
+    Toggle(RequestId, i64),
+    Send(RequestId),
+    Cancel(RequestId),
+    Retry(RequestId),
     /// Approve with a profile (by its id).
-    Profile(i64, i64),
+    Profile(RequestId, ProfileId),
 }
 
 impl Callback {
@@ -37,7 +38,7 @@ impl Callback {
         }
         let mut parts = data.split(':');
         let kind = parts.next()?;
-        let id: i64 = parts.next()?.parse().ok().filter(|n| *n > 0)?;
+        let id = RequestId(parts.next()?.parse().ok().filter(|n: &i64| *n > 0)?);
         let extra = parts.next();
         if parts.next().is_some() {
             return None;
@@ -49,13 +50,15 @@ impl Callback {
             ("c", None) => Callback::Cancel(id),
             ("r", None) => Callback::Retry(id),
             ("t", Some(l)) => Callback::Toggle(id, l.parse().ok().filter(|n: &i64| *n > 0)?),
-            ("p", Some(p)) => Callback::Profile(id, p.parse().ok().filter(|n: &i64| *n > 0)?),
+            ("p", Some(p)) => {
+                Callback::Profile(id, ProfileId(p.parse().ok().filter(|n: &i64| *n > 0)?))
+            }
             _ => return None,
         };
         Some(cb)
     }
 
-    pub fn request_id(self) -> i64 {
+    pub fn request_id(self) -> RequestId {
         match self {
             Callback::Approve(r)
             | Callback::Decline(r)
@@ -74,10 +77,10 @@ fn button(text: &str, cb: Callback) -> Value {
 
 /// ✅ Approve / ❌ Decline under a new request, and one "✅ NAME" button per profile.
 pub fn request_keyboard(
-    request: i64,
+    request: RequestId,
     approve: &str,
     decline: &str,
-    profiles: &[(i64, String)],
+    profiles: &[(ProfileId, String)],
 ) -> Value {
     let mut rows = vec![json!([
         button(&format!("✅ {approve}"), Callback::Approve(request)),
@@ -95,7 +98,7 @@ pub fn request_keyboard(
 
 /// One toggle per library, then send and cancel.
 pub fn picker_keyboard(
-    request: i64,
+    request: RequestId,
     libraries: &[(i64, String, bool)],
     send: &str,
     cancel: &str,
@@ -116,7 +119,7 @@ pub fn picker_keyboard(
     json!({ "inline_keyboard": rows })
 }
 
-pub fn retry_keyboard(request: i64, retry: &str) -> Value {
+pub fn retry_keyboard(request: RequestId, retry: &str) -> Value {
     json!({ "inline_keyboard": [[button(&format!("🔁 {retry}"), Callback::Retry(request))]] })
 }
 
@@ -128,13 +131,13 @@ mod tests {
     #[test]
     fn callbacks_round_trip_and_stay_within_64_bytes() {
         let all = [
-            Callback::Approve(i64::MAX),
-            Callback::Decline(1),
-            Callback::Toggle(i64::MAX, i64::MAX),
-            Callback::Send(7),
-            Callback::Cancel(7),
-            Callback::Retry(7),
-            Callback::Profile(i64::MAX, i64::MAX),
+            Callback::Approve(RequestId(i64::MAX)),
+            Callback::Decline(RequestId(1)),
+            Callback::Toggle(RequestId(i64::MAX), i64::MAX),
+            Callback::Send(RequestId(7)),
+            Callback::Cancel(RequestId(7)),
+            Callback::Retry(RequestId(7)),
+            Callback::Profile(RequestId(i64::MAX), ProfileId(i64::MAX)),
         ];
         for cb in all {
             let data = cb.encode();
@@ -166,7 +169,7 @@ mod tests {
     #[test]
     fn the_picker_marks_selected_libraries() {
         let k = picker_keyboard(
-            3,
+            RequestId(3),
             &[(10, "Movies".into(), true), (11, "Music".into(), false)],
             "Send invite",
             "Cancel",

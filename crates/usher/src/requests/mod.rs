@@ -10,6 +10,7 @@ pub mod keyboard;
 pub mod public;
 
 use crate::domain::RequestStatus;
+use crate::domain::ids::*;
 use crate::domain::rules;
 use crate::domain::settings::Settings;
 use crate::notify;
@@ -100,9 +101,9 @@ impl crate::web::error::Failure for SubmitError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Submitted {
     /// Recorded and the owner told.
-    Pending(i64),
+    Pending(RequestId),
     /// Auto-approve is on: access was granted at once.
-    Approved(i64),
+    Approved(RequestId),
     /// A bot: answered like a success, nothing kept.
     Dropped,
 }
@@ -236,7 +237,7 @@ pub async fn submit(
         match approve(state, id, &selection, "auto-approve").await {
             Ok(_) => return Ok(Submitted::Approved(id)),
             // The request stays pending for the owner to look at.
-            Err(e) => tracing::warn!(error = %e, request = id, "auto-approve failed"),
+            Err(e) => tracing::warn!(error = %e, request = %id, "auto-approve failed"),
         }
     }
     if let Some(r) = state.store.request(id).await? {
@@ -278,7 +279,7 @@ pub async fn starting_selection(
             Ok(selection) => return Ok(selection),
             // A deleted profile falls back to the defaults rather than blocking approvals.
             Err(e) => {
-                tracing::warn!(error = %e, profile = pid, "the request profile cannot be used")
+                tracing::warn!(error = %e, profile = %pid, "the request profile cannot be used")
             }
         }
     }
@@ -382,13 +383,13 @@ impl crate::web::error::Failure for DecideError {
 #[derive(Debug, Clone)]
 pub struct Approved {
     pub summary: String,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub invite_url: Option<String>,
 }
 
 /// Why a decision found the request no longer pending: decided by someone else, or expired
 /// (its time ran out though the sweep has not marked it yet).
-async fn already_decided(state: &AppState, id: i64) -> DecideError {
+async fn already_decided(state: &AppState, id: RequestId) -> DecideError {
     match state.store.request(id).await {
         Ok(Some(current)) if current.status.is_pending() => {
             DecideError::AlreadyDecided(RequestStatus::Expired)
@@ -403,7 +404,7 @@ async fn already_decided(state: &AppState, id: i64) -> DecideError {
 /// times it is pressed; a refusal puts the request back to pending with the reason.
 pub async fn approve(
     state: &AppState,
-    id: i64,
+    id: RequestId,
     selection: &Selection,
     actor: &str,
 ) -> Result<Approved, DecideError> {
@@ -644,7 +645,7 @@ pub async fn handoff(
 
 pub async fn decline(
     state: &AppState,
-    id: i64,
+    id: RequestId,
     reason: Option<&str>,
     actor: &str,
 ) -> Result<(), DecideError> {

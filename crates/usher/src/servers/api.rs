@@ -1,5 +1,6 @@
 //! `/api/v1/servers`: connected servers, their test, scan and libraries.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -126,7 +127,7 @@ pub(crate) async fn servers_scan(
     libraries_of(&state, id).await
 }
 
-pub(crate) async fn libraries_of(state: &AppState, id: i64) -> AppResult<Response> {
+pub(crate) async fn libraries_of(state: &AppState, id: ServerId) -> AppResult<Response> {
     state
         .store
         .server(id)

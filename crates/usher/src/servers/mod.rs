@@ -5,6 +5,7 @@ pub mod api;
 pub mod cli;
 pub mod routes;
 
+use crate::domain::ids::*;
 use media::{MediaClient, MediaError, ServerKind};
 
 use crate::state::AppState;
@@ -207,7 +208,11 @@ async fn probe(client: &MediaClient, kind: ServerKind) -> Result<Probe, ServerEr
 }
 
 /// Adds a server after proving usher can reach and manage it, and stores its libraries.
-pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i64, ServerError> {
+pub async fn add(
+    state: &AppState,
+    input: &ServerInput,
+    actor: &str,
+) -> Result<ServerId, ServerError> {
     let kind = parse_kind(&input.kind)?;
     let name = validate_name(&input.name)?;
     let url = validate_url(&input.url)?;
@@ -261,12 +266,12 @@ pub async fn add(state: &AppState, input: &ServerInput, actor: &str) -> Result<i
     Ok(id)
 }
 
-async fn load(state: &AppState, id: i64) -> Result<ServerRow, ServerError> {
+async fn load(state: &AppState, id: ServerId) -> Result<ServerRow, ServerError> {
     state.store.server(id).await?.ok_or(ServerError::NotFound)
 }
 
 /// Tests the connection, records the outcome on the server, and returns what was found.
-pub async fn test(state: &AppState, id: i64) -> Result<Probe, ServerError> {
+pub async fn test(state: &AppState, id: ServerId) -> Result<Probe, ServerError> {
     let server = load(state, id).await?;
     let kind = server.kind;
     let result = match state.client_for(&server) {
@@ -299,7 +304,7 @@ pub async fn test(state: &AppState, id: i64) -> Result<Probe, ServerError> {
 }
 
 /// Rescans libraries and stores them.
-pub async fn scan(state: &AppState, id: i64) -> Result<usize, ServerError> {
+pub async fn scan(state: &AppState, id: ServerId) -> Result<usize, ServerError> {
     let probe = test(state, id).await?;
     state
         .store
@@ -312,7 +317,7 @@ pub async fn scan(state: &AppState, id: i64) -> Result<usize, ServerError> {
 /// is public).
 pub async fn set_friend_url(
     state: &AppState,
-    id: i64,
+    id: ServerId,
     raw: &str,
     actor: &str,
 ) -> Result<(), ServerError> {
@@ -356,7 +361,7 @@ pub async fn set_friend_url(
 /// Renames, moves or re-keys a server. A new URL or token is proven before it is saved.
 pub async fn edit(
     state: &AppState,
-    id: i64,
+    id: ServerId,
     input: &ServerInput,
     actor: &str,
 ) -> Result<(), ServerError> {
@@ -420,7 +425,7 @@ pub async fn edit(
 
 pub async fn set_defaults(
     state: &AppState,
-    id: i64,
+    id: ServerId,
     defaults: ServerDefaults,
 ) -> Result<(), ServerError> {
     load(state, id).await?;
@@ -440,7 +445,7 @@ pub async fn set_defaults(
     Ok(())
 }
 
-pub async fn remove(state: &AppState, id: i64, actor: &str) -> Result<(), ServerError> {
+pub async fn remove(state: &AppState, id: ServerId, actor: &str) -> Result<(), ServerError> {
     let server = load(state, id).await?;
     state.store.delete_server(id).await?;
     state
@@ -466,7 +471,7 @@ pub const MAX_REMOVE_AFTER_DAYS: i64 = 3650;
 /// empty keeps the current value).
 pub async fn set_expiry_policy(
     state: &AppState,
-    server_id: i64,
+    server_id: ServerId,
     action: &str,
     remove_after_days: &str,
     actor: &str,

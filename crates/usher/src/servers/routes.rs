@@ -1,5 +1,6 @@
 //! Admin pages for servers: `/admin/servers…`.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -141,7 +142,7 @@ const NOTICES: &[&str] = &[
 async fn detail_page(
     state: &AppState,
     admin: &Admin,
-    id: i64,
+    id: ServerId,
     notice: Option<&str>,
     error: Option<&ServerError>,
 ) -> AppResult<Response> {
@@ -184,14 +185,14 @@ pub async fn detail(
     detail_page(&state, &admin, id, Some(q.done.as_str()), None).await
 }
 
-fn back(id: i64, notice: &str) -> Response {
+fn back(id: ServerId, notice: &str) -> Response {
     Redirect::to(&format!("/admin/servers/{id}?done={notice}")).into_response()
 }
 
 async fn or_page(
     state: &AppState,
     admin: &Admin,
-    id: i64,
+    id: ServerId,
     result: Result<(), ServerError>,
     notice: &str,
 ) -> AppResult<Response> {
@@ -540,7 +541,7 @@ fn on_off(v: bool) -> &'static str {
 async fn server_event(
     state: &AppState,
     admin: &Admin,
-    id: i64,
+    id: ServerId,
     action: &str,
     detail: &str,
 ) -> AppResult<()> {

@@ -1,6 +1,7 @@
 //! `/admin/settings/notifications`: the owner's channels, their events and test buttons, and the
 //! latest deliveries with their outcome.
 
+use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -31,7 +32,7 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
 }
 
 /// Back to the page with a notice, at the channel concerned.
-fn done(notice: &str, channel: Option<i64>) -> Response {
+fn done(notice: &str, channel: Option<ChannelId>) -> Response {
     let anchor = channel
         .map(|id| format!("#channel-{id}"))
         .unwrap_or_default();
@@ -43,8 +44,8 @@ fn done(notice: &str, channel: Option<i64>) -> Response {
 #[derive(Default)]
 struct Extras<'a> {
     notice: Option<&'a str>,
-    error: Option<(Option<i64>, String)>,
-    secret: Option<(i64, String)>,
+    error: Option<(Option<ChannelId>, String)>,
+    secret: Option<(ChannelId, String)>,
     status: Option<StatusCode>,
     /// What the new-channel form had, to fill it again after an error.
     form: Option<&'a ChannelInput>,
@@ -68,7 +69,7 @@ fn kind_options(channel_kind: Option<ChannelKind>, chosen: &[String]) -> Vec<Val
 async fn render(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppResult<Response> {
     let settings = state.store.settings().await?;
     let channels = state.store.channels().await?;
-    let names: std::collections::HashMap<i64, String> =
+    let names: std::collections::HashMap<ChannelId, String> =
         channels.iter().map(|c| (c.id, c.name.clone())).collect();
     let views: Vec<Value> = channels
         .iter()

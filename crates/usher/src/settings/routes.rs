@@ -1,6 +1,7 @@
 //! `/admin/settings`: owner name, request form, Telegram bot and email. Secrets are write-only:
 //! the page shows whether one is set, never its value.
 
+use crate::domain::ids::*;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -253,7 +254,7 @@ pub async fn requests(
     let mut servers = Vec::new();
     for (k, v) in &fields {
         if k == "server" {
-            match v.parse::<i64>() {
+            match v.parse::<ServerId>() {
                 Ok(id) => servers.push(id),
                 Err(_) => return render(&state, &admin, None, bad("error-bad-request")).await,
             }
@@ -280,7 +281,7 @@ pub async fn requests(
     s.requests.servers = servers;
     s.requests.profile_id = match get("profile").as_str() {
         "" => None,
-        p => match p.parse::<i64>() {
+        p => match p.parse::<ProfileId>() {
             Ok(id) if state.store.profile(id).await?.is_some() => Some(id),
             _ => return render(&state, &admin, None, bad("invite-unknown-profile")).await,
         },

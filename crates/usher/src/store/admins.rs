@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 
 use super::{Result, Store};
@@ -5,7 +6,7 @@ use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct AdminRow {
-    pub id: i64,
+    pub id: AdminId,
     pub username: String,
     pub password_hash: String,
     pub created_at: Timestamp,
@@ -25,7 +26,7 @@ impl Store {
         username: &str,
         hash: &str,
         now: Timestamp,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<AdminId, sqlx::Error> {
         let id = sqlx::query_scalar(
             "INSERT INTO admins (username, password_hash, created_at) VALUES (?, ?, ?) RETURNING id",
         )
@@ -44,7 +45,7 @@ impl Store {
         username: &str,
         hash: &str,
         now: Timestamp,
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<AdminId>> {
         let id = sqlx::query_scalar(
             "INSERT INTO admins (username, password_hash, created_at)
              SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM admins) RETURNING id",
@@ -65,7 +66,7 @@ impl Store {
     }
 
     /// Sets a new password and ends every session of that admin.
-    pub async fn set_admin_password(&self, id: i64, hash: &str) -> Result<()> {
+    pub async fn set_admin_password(&self, id: AdminId, hash: &str) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE admins SET password_hash = ? WHERE id = ?")
             .bind(hash)
@@ -80,7 +81,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn record_login_success(&self, id: i64, now: Timestamp) -> Result<()> {
+    pub async fn record_login_success(&self, id: AdminId, now: Timestamp) -> Result<()> {
         sqlx::query("UPDATE admins SET last_login_at = ? WHERE id = ?")
             .bind(now)
             .bind(id)

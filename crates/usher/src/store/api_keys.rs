@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 
 use super::{Result, Store};
@@ -5,7 +6,7 @@ use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ApiKeyRow {
-    pub id: i64,
+    pub id: ApiKeyId,
     pub name: String,
     /// The first characters of the key, to recognise it in lists.
     pub prefix: String,
@@ -25,7 +26,7 @@ impl Store {
         hash: &str,
         by: &str,
         now: Timestamp,
-    ) -> Result<i64> {
+    ) -> Result<ApiKeyId> {
         Ok(sqlx::query_scalar(
             "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
         )
@@ -57,7 +58,7 @@ impl Store {
     }
 
     /// Records use, at most once a minute per key so reads stay cheap.
-    pub async fn touch_api_key(&self, id: i64, now: Timestamp) -> Result<()> {
+    pub async fn touch_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<()> {
         sqlx::query("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
             .bind(now)
             .bind(id)
@@ -67,7 +68,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn revoke_api_key(&self, id: i64, now: Timestamp) -> Result<bool> {
+    pub async fn revoke_api_key(&self, id: ApiKeyId, now: Timestamp) -> Result<bool> {
         Ok(
             sqlx::query("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now)

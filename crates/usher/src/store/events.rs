@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 
 use super::{Result, Store, like_pattern};
@@ -28,9 +29,9 @@ pub struct AuditRow {
     #[sqlx(flatten)]
     #[serde(flatten)]
     pub event: EventRow,
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     pub member_name: Option<String>,
-    pub server_id: Option<i64>,
+    pub server_id: Option<ServerId>,
     pub server_name: Option<String>,
 }
 
@@ -42,10 +43,10 @@ pub struct EventQuery {
     /// An action (`request.approved`), or a family of them (`request.*`).
     pub action: String,
     /// A member by id.
-    pub member_id: Option<i64>,
+    pub member_id: Option<MemberId>,
     /// Part of a member's name, email, user name or Plex account.
     pub member: String,
-    pub server_id: Option<i64>,
+    pub server_id: Option<ServerId>,
     /// From this instant (inclusive) to that one (exclusive).
     pub from: Option<Timestamp>,
     pub until: Option<Timestamp>,
@@ -75,8 +76,8 @@ fn action_prefix(action: &str) -> String {
 pub(super) async fn insert_event(
     conn: &mut sqlx::SqliteConnection,
     event: &NewEvent<'_>,
-    member_id: Option<i64>,
-    server_id: Option<i64>,
+    member_id: Option<MemberId>,
+    server_id: Option<ServerId>,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
@@ -105,8 +106,8 @@ impl Store {
     pub async fn append_event_about(
         &self,
         event: NewEvent<'_>,
-        member_id: Option<i64>,
-        server_id: Option<i64>,
+        member_id: Option<MemberId>,
+        server_id: Option<ServerId>,
         now: Timestamp,
     ) -> Result<()> {
         let mut conn = self.pool().acquire().await?;
@@ -160,9 +161,9 @@ impl Store {
             .bind(like_pattern(&q.actor))
             .bind(q.action.trim())
             .bind(action_prefix(q.action.trim()))
-            .bind(q.member_id.unwrap_or(0))
+            .bind(q.member_id.map_or(0, MemberId::get))
             .bind(like_pattern(&q.member))
-            .bind(q.server_id.unwrap_or(0))
+            .bind(q.server_id.map_or(0, ServerId::get))
             .bind(q.from)
             .bind(q.until)
             .bind(before)

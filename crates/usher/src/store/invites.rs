@@ -1,5 +1,6 @@
 //! Invites, members, grants and provisioning jobs.
 
+use crate::domain::ids::*;
 use sqlx::FromRow;
 use sqlx::types::Json;
 
@@ -9,7 +10,7 @@ use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct InviteRow {
-    pub id: i64,
+    pub id: InviteId,
     pub code: String,
     pub label: Option<String>,
     pub max_uses: Option<i64>,
@@ -25,7 +26,7 @@ pub struct InviteRow {
     #[serde(skip)]
     pub custom_code: bool,
     /// The profile members made from it keep.
-    pub profile_id: Option<i64>,
+    pub profile_id: Option<ProfileId>,
 }
 
 impl InviteRow {
@@ -42,7 +43,7 @@ impl InviteRow {
 /// One server an invite grants access to.
 #[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct InviteTargetRow {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server_name: String,
     #[sqlx(try_from = "String")]
     pub server_kind: media::ServerKind,
@@ -101,13 +102,13 @@ pub struct NewInvite<'a> {
     pub created_by: &'a str,
     pub custom_code: bool,
     /// The profile members made from it keep.
-    pub profile_id: Option<i64>,
+    pub profile_id: Option<ProfileId>,
     /// The bulk batch it belongs to.
     pub batch: Option<&'a str>,
 }
 
 pub struct NewTarget {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub libraries: Vec<String>,
     pub permissions: media::Permissions,
 }
@@ -176,14 +177,14 @@ pub struct InviteCounts {
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct MemberRow {
-    pub id: i64,
+    pub id: MemberId,
     pub display_name: String,
     pub email: Option<String>,
     pub plex_account: Option<String>,
     pub username: Option<String>,
     pub identity_key: String,
     pub origin: crate::domain::MemberOrigin,
-    pub invite_id: Option<i64>,
+    pub invite_id: Option<InviteId>,
     pub invite_code: Option<String>,
     pub notes: Option<String>,
     pub created_at: Timestamp,
@@ -198,13 +199,13 @@ pub struct NewMember<'a> {
     pub username: Option<&'a str>,
     pub identity_key: &'a str,
     pub origin: crate::domain::MemberOrigin,
-    pub invite_id: Option<i64>,
+    pub invite_id: Option<InviteId>,
     pub invite_code: Option<&'a str>,
     pub lang: &'a str,
 }
 
 pub struct NewGrant {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub identity: String,
     pub libraries: Vec<String>,
     pub permissions: media::Permissions,
@@ -212,14 +213,14 @@ pub struct NewGrant {
     /// Sealed secrets the provisioning job needs.
     pub payload: Option<String>,
     /// The profile the grant was made from.
-    pub profile_id: Option<i64>,
+    pub profile_id: Option<ProfileId>,
 }
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct GrantRow {
-    pub id: i64,
-    pub member_id: i64,
-    pub server_id: i64,
+    pub id: GrantId,
+    pub member_id: MemberId,
+    pub server_id: ServerId,
     pub server_name: String,
     #[sqlx(try_from = "String")]
     pub server_kind: media::ServerKind,
@@ -265,9 +266,9 @@ impl GrantRow {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct JobRow {
-    pub id: i64,
+    pub id: JobId,
     pub kind: crate::domain::JobKind,
-    pub grant_id: i64,
+    pub grant_id: GrantId,
     pub payload: Option<String>,
     pub state: crate::domain::JobState,
     pub attempts: i64,
@@ -280,8 +281,8 @@ pub struct JobRow {
 /// What a successful reservation created.
 #[derive(Debug, Clone)]
 pub struct Reservation {
-    pub member_id: i64,
-    pub job_ids: Vec<i64>,
+    pub member_id: MemberId,
+    pub job_ids: Vec<JobId>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -352,14 +353,14 @@ impl Store {
             .await?)
     }
 
-    pub async fn invite_by_id(&self, id: i64) -> Result<Option<InviteRow>> {
+    pub async fn invite_by_id(&self, id: InviteId) -> Result<Option<InviteRow>> {
         Ok(sqlx::query_as("SELECT * FROM invites WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
             .await?)
     }
 
-    pub async fn invite_targets(&self, invite_id: i64) -> Result<Vec<InviteTargetRow>> {
+    pub async fn invite_targets(&self, invite_id: InviteId) -> Result<Vec<InviteTargetRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TARGET_COLUMNS}
              FROM invite_servers t JOIN servers s ON s.id = t.server_id
@@ -461,7 +462,7 @@ impl Store {
         .map(|row: InviteCountsRow| row.into())?)
     }
 
-    pub async fn set_invite_disabled(&self, id: i64, disabled: bool) -> Result<()> {
+    pub async fn set_invite_disabled(&self, id: InviteId, disabled: bool) -> Result<()> {
         sqlx::query("UPDATE invites SET disabled = ? WHERE id = ?")
             .bind(disabled)
             .bind(id)
@@ -471,7 +472,7 @@ impl Store {
     }
 
     /// Deletes an invite; its members and grants stay (they keep the code as text).
-    pub async fn delete_invite(&self, id: i64) -> Result<()> {
+    pub async fn delete_invite(&self, id: InviteId) -> Result<()> {
         sqlx::query("DELETE FROM invites WHERE id = ?")
             .bind(id)
             .execute(self.pool())
@@ -484,7 +485,7 @@ impl Store {
     /// taken before anything is read and concurrent redemptions queue on it.
     pub async fn reserve_redemption(
         &self,
-        invite_id: i64,
+        invite_id: InviteId,
         member: NewMember<'_>,
         grants: &[NewGrant],
         now: Timestamp,
@@ -523,7 +524,7 @@ impl Store {
     }
 
     /// Forgets a member whose setup was refused and fully undone.
-    pub async fn delete_member(&self, member_id: i64) -> Result<()> {
+    pub async fn delete_member(&self, member_id: MemberId) -> Result<()> {
         sqlx::query("DELETE FROM members WHERE id = ?")
             .bind(member_id)
             .execute(self.pool())
@@ -532,7 +533,7 @@ impl Store {
     }
 
     /// Undoes a redemption that failed for good: forgets the member and frees the use.
-    pub async fn release_redemption(&self, member_id: i64, invite_id: i64) -> Result<()> {
+    pub async fn release_redemption(&self, member_id: MemberId, invite_id: InviteId) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE invites SET used = used - 1 WHERE id = ? AND used > 0")
             .bind(invite_id)
@@ -546,14 +547,14 @@ impl Store {
         Ok(())
     }
 
-    pub async fn member(&self, id: i64) -> Result<Option<MemberRow>> {
+    pub async fn member(&self, id: MemberId) -> Result<Option<MemberRow>> {
         Ok(sqlx::query_as("SELECT * FROM members WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
             .await?)
     }
 
-    pub async fn member_grants(&self, member_id: i64) -> Result<Vec<GrantRow>> {
+    pub async fn member_grants(&self, member_id: MemberId) -> Result<Vec<GrantRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{GRANT_SELECT} WHERE g.member_id = ? ORDER BY s.name"
         )))
@@ -562,7 +563,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn grant(&self, id: i64) -> Result<Option<GrantRow>> {
+    pub async fn grant(&self, id: GrantId) -> Result<Option<GrantRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{GRANT_SELECT} WHERE g.id = ?"
         )))
@@ -572,7 +573,7 @@ impl Store {
     }
 
     /// Everyone who redeemed an invite, newest first.
-    pub async fn invite_members(&self, invite_id: i64) -> Result<Vec<MemberRow>> {
+    pub async fn invite_members(&self, invite_id: InviteId) -> Result<Vec<MemberRow>> {
         Ok(sqlx::query_as(
             "SELECT * FROM members WHERE invite_id = ? ORDER BY created_at DESC, id DESC",
         )
@@ -582,7 +583,7 @@ impl Store {
     }
 
     /// Grants of several members at once (for redemption lists).
-    pub async fn grants_of_invite(&self, invite_id: i64) -> Result<Vec<GrantRow>> {
+    pub async fn grants_of_invite(&self, invite_id: InviteId) -> Result<Vec<GrantRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{GRANT_SELECT} WHERE g.member_id IN (SELECT id FROM members WHERE invite_id = ?) ORDER BY s.name"
         )))
@@ -591,7 +592,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn grant_count_for_server(&self, server_id: i64) -> Result<i64> {
+    pub async fn grant_count_for_server(&self, server_id: ServerId) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM grants WHERE server_id = ? AND status NOT IN ('removed', 'failed')")
             .bind(server_id)
             .fetch_one(self.pool())
@@ -601,7 +602,7 @@ impl Store {
     // --- jobs ---------------------------------------------------------------------------------
 
     /// Takes a job for running unless another worker holds a live lease on it.
-    pub async fn claim_job(&self, id: i64, now: Timestamp, lease: i64) -> Result<Option<JobRow>> {
+    pub async fn claim_job(&self, id: JobId, now: Timestamp, lease: i64) -> Result<Option<JobRow>> {
         Ok(sqlx::query_as(
             "UPDATE jobs SET state = 'running', attempts = attempts + 1, locked_until = ?, updated_at = ?
              WHERE id = ? AND (state = 'queued' OR (state = 'running' AND locked_until < ?))
@@ -616,7 +617,7 @@ impl Store {
     }
 
     /// Records that a job found `name` free on its server and is about to create it.
-    pub async fn mark_creating(&self, job_id: i64, name: &str) -> Result<()> {
+    pub async fn mark_creating(&self, job_id: JobId, name: &str) -> Result<()> {
         sqlx::query("UPDATE jobs SET creating = ? WHERE id = ?")
             .bind(name)
             .bind(job_id)
@@ -626,7 +627,7 @@ impl Store {
     }
 
     /// Extends the lease on a job that is still running.
-    pub async fn renew_lease(&self, id: i64, now: Timestamp, lease: i64) -> Result<()> {
+    pub async fn renew_lease(&self, id: JobId, now: Timestamp, lease: i64) -> Result<()> {
         sqlx::query("UPDATE jobs SET locked_until = ? WHERE id = ? AND state = 'running'")
             .bind(now + lease)
             .bind(id)
@@ -636,7 +637,7 @@ impl Store {
     }
 
     /// Jobs due now, and running jobs whose lease ran out (their worker died).
-    pub async fn due_jobs(&self, now: Timestamp, limit: i64) -> Result<Vec<i64>> {
+    pub async fn due_jobs(&self, now: Timestamp, limit: i64) -> Result<Vec<JobId>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= ?1)
                 OR (state = 'running' AND locked_until < ?1)
@@ -663,7 +664,7 @@ impl Store {
     /// Plans the checks of a pending Plex grant: the first at `first`.
     pub async fn plan_acceptance_checks(
         &self,
-        grant_id: i64,
+        grant_id: GrantId,
         first: Timestamp,
         now: Timestamp,
     ) -> Result<()> {
@@ -684,7 +685,7 @@ impl Store {
     pub async fn due_acceptance_checks(
         &self,
         now: Timestamp,
-    ) -> Result<Vec<(i64, i64, Timestamp)>> {
+    ) -> Result<Vec<(GrantId, i64, Timestamp)>> {
         Ok(sqlx::query_as(
             "SELECT grant_id, checks, since FROM acceptance_checks WHERE next_at <= ?
              ORDER BY next_at LIMIT 100",
@@ -695,7 +696,11 @@ impl Store {
     }
 
     /// The next check of a grant, or none (`None`): accepted, gone, or left to the full sync.
-    pub async fn next_acceptance_check(&self, grant_id: i64, at: Option<Timestamp>) -> Result<()> {
+    pub async fn next_acceptance_check(
+        &self,
+        grant_id: GrantId,
+        at: Option<Timestamp>,
+    ) -> Result<()> {
         match at {
             Some(at) => sqlx::query(
                 "UPDATE acceptance_checks SET next_at = ?, checks = checks + 1 WHERE grant_id = ?",
@@ -717,8 +722,8 @@ impl Store {
     /// Marks a grant provisioned and its job done, together.
     pub async fn complete_provisioning(
         &self,
-        job_id: i64,
-        grant_id: i64,
+        job_id: JobId,
+        grant_id: GrantId,
         status: crate::domain::GrantStatus,
         remote_id: &str,
         remote_user_id: Option<&str>,
@@ -748,8 +753,8 @@ impl Store {
     /// Puts a job back in the queue after a transient failure.
     pub async fn retry_job(
         &self,
-        job_id: i64,
-        grant_id: i64,
+        job_id: JobId,
+        grant_id: GrantId,
         run_at: Timestamp,
         error: &str,
         now: Timestamp,
@@ -775,8 +780,8 @@ impl Store {
     /// Ends a job for good; its grant is marked with `grant_status` and the reason.
     pub async fn fail_job(
         &self,
-        job_id: i64,
-        grant_id: i64,
+        job_id: JobId,
+        grant_id: GrantId,
         grant_status: crate::domain::GrantStatus,
         error: &str,
         now: Timestamp,
@@ -801,7 +806,7 @@ impl Store {
 
     /// Queues the removal of a grant's access on its server (undoing part of a failed
     /// redemption, or ending access later).
-    pub async fn queue_removal(&self, grant_id: i64, now: Timestamp) -> Result<i64> {
+    pub async fn queue_removal(&self, grant_id: GrantId, now: Timestamp) -> Result<JobId> {
         Ok(sqlx::query_scalar(
             "INSERT INTO jobs (kind, grant_id, state, run_at, created_at, updated_at)
              VALUES ('remove', ?, 'queued', ?, ?, ?) RETURNING id",
@@ -814,7 +819,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn jobs_of_grant(&self, grant_id: i64) -> Result<Vec<JobRow>> {
+    pub async fn jobs_of_grant(&self, grant_id: GrantId) -> Result<Vec<JobRow>> {
         Ok(sqlx::query_as(
             "SELECT id, kind, grant_id, payload, state, attempts, run_at, last_error, creating FROM jobs WHERE grant_id = ? ORDER BY id",
         )
@@ -904,7 +909,7 @@ pub(super) async fn insert_member(
     tx: &mut sqlx::SqliteConnection,
     m: &NewMember<'_>,
     now: Timestamp,
-) -> Result<i64, sqlx::Error> {
+) -> Result<MemberId, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO members (display_name, email, plex_account, username, identity_key, origin,
                               invite_id, invite_code, created_at, lang)
@@ -926,11 +931,11 @@ pub(super) async fn insert_member(
 
 async fn insert_grant_and_job(
     tx: &mut sqlx::SqliteConnection,
-    member_id: i64,
+    member_id: MemberId,
     g: &NewGrant,
     now: Timestamp,
-) -> Result<i64, sqlx::Error> {
-    let grant_id: i64 = sqlx::query_scalar(
+) -> Result<JobId, sqlx::Error> {
+    let grant_id: GrantId = sqlx::query_scalar(
         "INSERT INTO grants (member_id, server_id, status, identity, libraries, permissions, expires_at,
                              profile_id, created_at, updated_at)
          VALUES (?, ?, 'provisioning', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -961,7 +966,7 @@ async fn insert_grant_and_job(
 
 impl Store {
     /// The grant a job works on.
-    pub async fn grant_of_job(&self, job_id: i64) -> Result<i64> {
+    pub async fn grant_of_job(&self, job_id: JobId) -> Result<GrantId> {
         Ok(sqlx::query_scalar("SELECT grant_id FROM jobs WHERE id = ?")
             .bind(job_id)
             .fetch_one(self.pool())
@@ -971,7 +976,7 @@ impl Store {
 
 impl Store {
     /// Stops queued provisioning of a grant (its redemption is being undone).
-    pub async fn cancel_provisioning(&self, grant_id: i64, now: Timestamp) -> Result<()> {
+    pub async fn cancel_provisioning(&self, grant_id: GrantId, now: Timestamp) -> Result<()> {
         sqlx::query(
             "UPDATE jobs SET state = 'failed', payload = NULL, last_error = 'cancelled', updated_at = ?
              WHERE grant_id = ? AND kind = 'provision' AND state = 'queued'",
@@ -989,10 +994,10 @@ impl Store {
     /// on the server (disabled, or removed without deleting): (grant id, remote id).
     pub async fn previous_account(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         identity: &str,
-        except_grant: i64,
-    ) -> Result<Option<(i64, String)>> {
+        except_grant: GrantId,
+    ) -> Result<Option<(GrantId, String)>> {
         Ok(sqlx::query_as(
             "SELECT id, remote_id FROM grants
              WHERE server_id = ? AND identity = ? COLLATE NOCASE AND id != ? AND remote_id IS NOT NULL
@@ -1009,7 +1014,7 @@ impl Store {
 
 impl Store {
     /// Ends an earlier grant whose account a new grant took over.
-    pub async fn supersede_grant(&self, grant_id: i64, now: Timestamp) -> Result<()> {
+    pub async fn supersede_grant(&self, grant_id: GrantId, now: Timestamp) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         end_superseded(&mut tx, grant_id, "taken over by a new invite", now).await?;
         tx.commit().await?;
@@ -1020,8 +1025,8 @@ impl Store {
     /// name in any case or, once the server has answered, the same share or server-side user.
     pub async fn same_account_grants(
         &self,
-        server_id: i64,
-        except: i64,
+        server_id: ServerId,
+        except: GrantId,
         identity: &str,
         remote_id: Option<&str>,
         remote_user_id: Option<&str>,
@@ -1048,9 +1053,9 @@ impl Store {
     /// `grant_id`). One transaction, so the account is never without a live grant or with two.
     pub async fn take_over_access(
         &self,
-        grant_id: i64,
+        grant_id: GrantId,
         terms: &crate::domain::access::Terms,
-        others: &[i64],
+        others: &[GrantId],
         why: &str,
         now: Timestamp,
     ) -> Result<()> {
@@ -1077,7 +1082,7 @@ impl Store {
 /// Ends a grant whose access another grant now holds, and stops its queued work.
 async fn end_superseded(
     tx: &mut sqlx::SqliteConnection,
-    grant_id: i64,
+    grant_id: GrantId,
     why: &str,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {

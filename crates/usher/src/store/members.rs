@@ -1,6 +1,7 @@
 //! Members across servers: the paged list, per-grant changes and their jobs, expiry, reminders,
 //! sync with servers, member history and once-only owner notices.
 
+use crate::domain::ids::*;
 use sqlx::FromRow;
 use sqlx::types::Json;
 
@@ -113,7 +114,7 @@ impl MemberSort {
 #[derive(Debug, Clone)]
 pub struct MemberQuery {
     pub search: String,
-    pub server_id: Option<i64>,
+    pub server_id: Option<ServerId>,
     pub status: Option<StatusFilter>,
     /// `invite`, `request` or `imported`.
     pub origin: Option<crate::domain::MemberOrigin>,
@@ -181,9 +182,9 @@ const MEMBER_GRANT_SELECT: &str =
 /// access is already under way.
 #[derive(Debug, Clone, FromRow)]
 pub struct ExpiredGrant {
-    pub id: i64,
-    pub member_id: i64,
-    pub server_id: i64,
+    pub id: GrantId,
+    pub member_id: MemberId,
+    pub server_id: ServerId,
     pub status: crate::domain::GrantStatus,
     pub identity: String,
     pub expires_at: Timestamp,
@@ -197,8 +198,8 @@ pub struct ExpiredGrant {
 /// A grant of one server as sync compares it with the server's accounts.
 #[derive(Debug, Clone, FromRow)]
 pub struct SyncGrant {
-    pub id: i64,
-    pub member_id: i64,
+    pub id: GrantId,
+    pub member_id: MemberId,
     pub status: crate::domain::GrantStatus,
     pub identity: String,
     pub remote_id: Option<String>,
@@ -207,7 +208,7 @@ pub struct SyncGrant {
 
 /// Access found on a server that usher did not make.
 pub struct ImportedGrant<'a> {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub status: crate::domain::GrantStatus,
     pub identity: &'a str,
     pub libraries: Vec<String>,
@@ -219,7 +220,7 @@ pub struct ImportedGrant<'a> {
 /// name) who has no access on that server yet.
 pub enum ImportInto<'a> {
     New(NewMember<'a>),
-    Existing(i64),
+    Existing(MemberId),
 }
 
 impl Store {
@@ -269,7 +270,7 @@ impl Store {
                     .map(crate::domain::MemberOrigin::as_str)
                     .unwrap_or(""),
             )
-            .bind(q.server_id.unwrap_or(0))
+            .bind(q.server_id.map_or(0, ServerId::get))
             .bind(q.status.map(StatusFilter::as_str).unwrap_or(""))
             .bind(q.limit)
             .bind(q.offset)
@@ -292,7 +293,7 @@ impl Store {
     }
 
     /// The grants of several members, in one statement.
-    pub async fn grants_of_members(&self, member_ids: &[i64]) -> Result<Vec<MemberGrantRow>> {
+    pub async fn grants_of_members(&self, member_ids: &[MemberId]) -> Result<Vec<MemberGrantRow>> {
         if member_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -307,7 +308,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn member_grant(&self, grant_id: i64) -> Result<Option<MemberGrantRow>> {
+    pub async fn member_grant(&self, grant_id: GrantId) -> Result<Option<MemberGrantRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{MEMBER_GRANT_SELECT} WHERE g.id = ?"
         )))
@@ -317,7 +318,7 @@ impl Store {
     }
 
     /// Events that concern a member, newest first.
-    pub async fn member_events(&self, member_id: i64, limit: i64) -> Result<Vec<EventRow>> {
+    pub async fn member_events(&self, member_id: MemberId, limit: i64) -> Result<Vec<EventRow>> {
         Ok(sqlx::query_as(
             "SELECT id, at, actor, action, subject, detail FROM events
              WHERE member_id = ? ORDER BY id DESC LIMIT ?",
@@ -332,7 +333,7 @@ impl Store {
     pub async fn append_member_event(
         &self,
         event: NewEvent<'_>,
-        member_id: i64,
+        member_id: MemberId,
         now: Timestamp,
     ) -> Result<()> {
         self.append_event_about(event, Some(member_id), None, now)
@@ -345,8 +346,8 @@ impl Store {
         &self,
         key: &str,
         kind: &str,
-        member_id: Option<i64>,
-        server_id: Option<i64>,
+        member_id: Option<MemberId>,
+        server_id: Option<ServerId>,
         event: NewEvent<'_>,
         now: Timestamp,
     ) -> Result<bool> {
@@ -370,7 +371,7 @@ impl Store {
         Ok(fresh)
     }
 
-    pub async fn set_member_notes(&self, member_id: i64, notes: Option<&str>) -> Result<()> {
+    pub async fn set_member_notes(&self, member_id: MemberId, notes: Option<&str>) -> Result<()> {
         sqlx::query("UPDATE members SET notes = ? WHERE id = ?")
             .bind(notes)
             .bind(member_id)
@@ -383,11 +384,11 @@ impl Store {
     /// waiting jobs it supersedes (`cancels`). Returns the job to run.
     pub async fn queue_grant_job(
         &self,
-        grant_id: i64,
+        grant_id: GrantId,
         kind: crate::domain::JobKind,
         cancels: &[crate::domain::JobKind],
         now: Timestamp,
-    ) -> Result<i64> {
+    ) -> Result<JobId> {
         let mut tx = self.pool().begin().await?;
         let open = queue_once(&mut tx, grant_id, kind, cancels, now).await?;
         tx.commit().await?;
@@ -398,11 +399,11 @@ impl Store {
     /// the server, together.
     pub async fn set_grant_access(
         &self,
-        grant_id: i64,
+        grant_id: GrantId,
         libraries: &[String],
         permissions: &media::Permissions,
         now: Timestamp,
-    ) -> Result<i64> {
+    ) -> Result<JobId> {
         let mut tx = self.pool().begin().await?;
         sqlx::query(
             "UPDATE grants SET libraries = ?, permissions = ?, last_error = NULL, updated_at = ?
@@ -422,7 +423,7 @@ impl Store {
     /// Sets when a grant ends; a new date earns a new reminder.
     pub async fn set_grant_expiry(
         &self,
-        grant_id: i64,
+        grant_id: GrantId,
         expires_at: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<()> {
@@ -458,7 +459,7 @@ impl Store {
     }
 
     /// Marks a grant reminded; false when it already was (another sweep got there first).
-    pub async fn mark_reminded(&self, grant_id: i64, now: Timestamp) -> Result<bool> {
+    pub async fn mark_reminded(&self, grant_id: GrantId, now: Timestamp) -> Result<bool> {
         Ok(
             sqlx::query("UPDATE grants SET reminded_at = ? WHERE id = ? AND reminded_at IS NULL")
                 .bind(now)
@@ -492,7 +493,7 @@ impl Store {
 
     pub async fn set_server_expiry(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         action: crate::domain::ExpiryAction,
         remove_after_days: i64,
         now: Timestamp,
@@ -512,7 +513,7 @@ impl Store {
 
     // --- sync ---------------------------------------------------------------------------------
 
-    pub async fn sync_grants(&self, server_id: i64) -> Result<Vec<SyncGrant>> {
+    pub async fn sync_grants(&self, server_id: ServerId) -> Result<Vec<SyncGrant>> {
         Ok(sqlx::query_as(
             "SELECT id, member_id, status, identity, remote_id, gone_at FROM grants
              WHERE server_id = ? ORDER BY id",
@@ -523,7 +524,7 @@ impl Store {
     }
 
     /// A Plex invite was accepted.
-    pub async fn activate_pending_grant(&self, grant_id: i64, now: Timestamp) -> Result<bool> {
+    pub async fn activate_pending_grant(&self, grant_id: GrantId, now: Timestamp) -> Result<bool> {
         Ok(sqlx::query(
             "UPDATE grants SET status = 'active', updated_at = ? WHERE id = ? AND status = 'pending'",
         )
@@ -536,7 +537,11 @@ impl Store {
     }
 
     /// Marks a grant as missing from its server (`Some`), or found again (`None`).
-    pub async fn set_grant_gone(&self, grant_id: i64, gone_at: Option<Timestamp>) -> Result<()> {
+    pub async fn set_grant_gone(
+        &self,
+        grant_id: GrantId,
+        gone_at: Option<Timestamp>,
+    ) -> Result<()> {
         sqlx::query("UPDATE grants SET gone_at = ? WHERE id = ?")
             .bind(gone_at)
             .bind(grant_id)
@@ -549,10 +554,10 @@ impl Store {
     /// who has no live access on the server yet.
     pub async fn member_to_import_into(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         plex: bool,
         names: &[&str],
-    ) -> Result<Option<i64>> {
+    ) -> Result<Option<MemberId>> {
         let names = serde_json::to_string(names).unwrap_or_else(|_| "[]".into());
         let column = if plex {
             "(m.plex_account IN (SELECT value FROM json_each(?1))
@@ -578,13 +583,13 @@ impl Store {
         into: ImportInto<'_>,
         grant: ImportedGrant<'_>,
         now: Timestamp,
-    ) -> Result<(i64, i64)> {
+    ) -> Result<(MemberId, GrantId)> {
         let mut tx = self.pool().begin().await?;
         let member_id = match into {
             ImportInto::New(m) => super::invites::insert_member(&mut tx, &m, now).await?,
             ImportInto::Existing(id) => id,
         };
-        let grant_id: i64 = sqlx::query_scalar(
+        let grant_id: GrantId = sqlx::query_scalar(
             "INSERT INTO grants (member_id, server_id, status, identity, libraries, permissions,
                                  remote_id, remote_user_id, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, '{}', ?, ?, ?, ?) RETURNING id",
@@ -606,7 +611,7 @@ impl Store {
 
     pub async fn set_server_synced(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         error: Option<&str>,
         now: Timestamp,
     ) -> Result<()> {
@@ -620,7 +625,7 @@ impl Store {
     }
 
     /// Servers not synced since `before`.
-    pub async fn servers_due_for_sync(&self, before: Timestamp) -> Result<Vec<i64>> {
+    pub async fn servers_due_for_sync(&self, before: Timestamp) -> Result<Vec<ServerId>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM servers WHERE synced_at IS NULL OR synced_at <= ? ORDER BY id",
         )
@@ -633,11 +638,11 @@ impl Store {
 /// The body of [`Store::queue_grant_job`], for use inside a larger transaction.
 async fn queue_once(
     tx: &mut sqlx::SqliteConnection,
-    grant_id: i64,
+    grant_id: GrantId,
     kind: crate::domain::JobKind,
     cancels: &[crate::domain::JobKind],
     now: Timestamp,
-) -> Result<i64> {
+) -> Result<JobId> {
     if !cancels.is_empty() {
         sqlx::query(
             "UPDATE jobs SET state = 'failed', payload = NULL, last_error = 'cancelled', updated_at = ?
@@ -649,7 +654,7 @@ async fn queue_once(
         .execute(&mut *tx)
         .await?;
     }
-    let open: Option<i64> = sqlx::query_scalar(
+    let open: Option<JobId> = sqlx::query_scalar(
         "SELECT id FROM jobs WHERE grant_id = ? AND kind = ? AND state IN ('queued', 'running')
          ORDER BY id LIMIT 1",
     )

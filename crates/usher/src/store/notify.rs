@@ -1,5 +1,6 @@
 //! Notification channels and the outbox of deliveries.
 
+use crate::domain::ids::*;
 use sqlx::FromRow;
 use sqlx::types::Json;
 
@@ -9,7 +10,7 @@ use crate::clock::Timestamp;
 /// A channel as stored. Sealed fields stay sealed here; the notify module opens them to send.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ChannelRow {
-    pub id: i64,
+    pub id: ChannelId,
     pub kind: crate::domain::ChannelKind,
     pub name: String,
     #[serde(skip)]
@@ -56,8 +57,8 @@ pub struct ChannelChange<'a> {
 /// One message waiting in (or gone through) the outbox.
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct DeliveryRow {
-    pub id: i64,
-    pub channel_id: Option<i64>,
+    pub id: DeliveryId,
+    pub channel_id: Option<ChannelId>,
     #[serde(skip)]
     pub recipient: Option<String>,
     pub event: String,
@@ -75,7 +76,7 @@ pub struct DeliveryRow {
 
 /// A delivery to add to the outbox: for a channel, or an email to a person.
 pub struct NewDelivery<'a> {
-    pub channel_id: Option<i64>,
+    pub channel_id: Option<ChannelId>,
     pub recipient: Option<&'a str>,
     pub event: &'a str,
     pub lang: &'a str,
@@ -96,7 +97,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn channel(&self, id: i64) -> Result<Option<ChannelRow>> {
+    pub async fn channel(&self, id: ChannelId) -> Result<Option<ChannelRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {CHANNEL_COLUMNS} FROM notify_channels WHERE id = ?"
         )))
@@ -117,7 +118,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn insert_channel(&self, c: NewChannel<'_>, now: Timestamp) -> Result<i64> {
+    pub async fn insert_channel(&self, c: NewChannel<'_>, now: Timestamp) -> Result<ChannelId> {
         Ok(sqlx::query_scalar(
             "INSERT INTO notify_channels (kind, name, target_sealed, target_hint, address,
                  secret_sealed, events, lang, enabled, created_at, updated_at)
@@ -139,7 +140,7 @@ impl Store {
 
     pub async fn update_channel(
         &self,
-        id: i64,
+        id: ChannelId,
         c: ChannelChange<'_>,
         now: Timestamp,
     ) -> Result<bool> {
@@ -165,7 +166,12 @@ impl Store {
             == 1)
     }
 
-    pub async fn set_channel_secret(&self, id: i64, sealed: &str, now: Timestamp) -> Result<bool> {
+    pub async fn set_channel_secret(
+        &self,
+        id: ChannelId,
+        sealed: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
         Ok(
             sqlx::query(
                 "UPDATE notify_channels SET secret_sealed = ?, updated_at = ? WHERE id = ?",
@@ -181,7 +187,7 @@ impl Store {
     }
 
     /// Deletes a channel and whatever it still had waiting.
-    pub async fn delete_channel(&self, id: i64) -> Result<bool> {
+    pub async fn delete_channel(&self, id: ChannelId) -> Result<bool> {
         Ok(sqlx::query("DELETE FROM notify_channels WHERE id = ?")
             .bind(id)
             .execute(self.pool())
@@ -218,7 +224,7 @@ impl Store {
     }
 
     /// Whether the bot's announcement of a request is still waiting to go out.
-    pub async fn bot_announcement_waiting(&self, request_id: i64) -> Result<bool> {
+    pub async fn bot_announcement_waiting(&self, request_id: RequestId) -> Result<bool> {
         Ok(sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM notify_deliveries
                  WHERE event = 'bot.announce' AND state IN ('queued', 'sending')
@@ -230,7 +236,7 @@ impl Store {
     }
 
     /// Deliveries due now: waiting ones whose time came, and ones whose sender's lease ran out.
-    pub async fn due_deliveries(&self, now: Timestamp, limit: i64) -> Result<Vec<i64>> {
+    pub async fn due_deliveries(&self, now: Timestamp, limit: i64) -> Result<Vec<DeliveryId>> {
         Ok(sqlx::query_scalar(
             "SELECT id FROM notify_deliveries
              WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'sending' AND locked_until <= ?1)
@@ -256,7 +262,7 @@ impl Store {
     /// or it is not due.
     pub async fn claim_delivery(
         &self,
-        id: i64,
+        id: DeliveryId,
         now: Timestamp,
         lease: i64,
     ) -> Result<Option<DeliveryRow>> {
@@ -274,7 +280,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn delivery_sent(&self, id: i64, now: Timestamp) -> Result<()> {
+    pub async fn delivery_sent(&self, id: DeliveryId, now: Timestamp) -> Result<()> {
         sqlx::query(
             "UPDATE notify_deliveries SET state = 'sent', locked_until = NULL, last_error = NULL,
                  updated_at = ? WHERE id = ?",
@@ -288,7 +294,7 @@ impl Store {
 
     pub async fn delivery_retry(
         &self,
-        id: i64,
+        id: DeliveryId,
         run_at: Timestamp,
         error: &str,
         now: Timestamp,
@@ -306,7 +312,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delivery_failed(&self, id: i64, error: &str, now: Timestamp) -> Result<()> {
+    pub async fn delivery_failed(&self, id: DeliveryId, error: &str, now: Timestamp) -> Result<()> {
         sqlx::query(
             "UPDATE notify_deliveries SET state = 'failed', locked_until = NULL, last_error = ?,
                  updated_at = ? WHERE id = ?",

@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 
 use super::{Result, Store};
@@ -5,7 +6,7 @@ use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct StepRow {
-    pub id: i64,
+    pub id: StepId,
     pub kind: crate::domain::OnboardingKind,
     pub position: i64,
     pub title: String,
@@ -27,7 +28,7 @@ impl Store {
         )
     }
 
-    pub async fn onboarding_step(&self, id: i64) -> Result<Option<StepRow>> {
+    pub async fn onboarding_step(&self, id: StepId) -> Result<Option<StepRow>> {
         Ok(
             sqlx::query_as("SELECT * FROM onboarding_steps WHERE id = ?")
                 .bind(id)

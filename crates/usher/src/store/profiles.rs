@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 use sqlx::types::Json;
 
@@ -6,7 +7,7 @@ use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ProfileRow {
-    pub id: i64,
+    pub id: ProfileId,
     pub name: String,
     pub description: String,
     pub duration: String,
@@ -16,7 +17,7 @@ pub struct ProfileRow {
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ProfileServerRow {
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub server_name: String,
     pub server_kind: String,
     pub libraries: String,
@@ -46,7 +47,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn profile(&self, id: i64) -> Result<Option<ProfileRow>> {
+    pub async fn profile(&self, id: ProfileId) -> Result<Option<ProfileRow>> {
         Ok(sqlx::query_as("SELECT * FROM profiles WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
@@ -60,7 +61,7 @@ impl Store {
             .await?)
     }
 
-    pub async fn profile_servers(&self, id: i64) -> Result<Vec<ProfileServerRow>> {
+    pub async fn profile_servers(&self, id: ProfileId) -> Result<Vec<ProfileServerRow>> {
         Ok(sqlx::query_as(
             "SELECT ps.server_id, s.name AS server_name, s.kind AS server_kind, ps.libraries, ps.permissions
              FROM profile_servers ps JOIN servers s ON s.id = ps.server_id
@@ -74,13 +75,13 @@ impl Store {
     /// Creates (`id` None) or replaces a profile with its servers.
     pub async fn save_profile(
         &self,
-        id: Option<i64>,
+        id: Option<ProfileId>,
         name: &str,
         description: &str,
         duration: &str,
-        servers: &[(i64, Vec<String>, media::Permissions)],
+        servers: &[(ServerId, Vec<String>, media::Permissions)],
         now: Timestamp,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<ProfileId, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         let id = match id {
             Some(id) => {
@@ -125,7 +126,11 @@ impl Store {
     }
 
     /// Deletes a profile, first moving its invites and grants to `reassign_to` (or to none).
-    pub async fn delete_profile(&self, id: i64, reassign_to: Option<i64>) -> Result<()> {
+    pub async fn delete_profile(
+        &self,
+        id: ProfileId,
+        reassign_to: Option<ProfileId>,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE invites SET profile_id = ? WHERE profile_id = ?")
             .bind(reassign_to)
@@ -146,7 +151,10 @@ impl Store {
     }
 
     /// Live grants made from a profile: (member id, grant id, server id).
-    pub async fn profile_grants(&self, id: i64) -> Result<Vec<(i64, i64, i64)>> {
+    pub async fn profile_grants(
+        &self,
+        id: ProfileId,
+    ) -> Result<Vec<(MemberId, GrantId, ServerId)>> {
         Ok(sqlx::query_as(
             "SELECT member_id, id, server_id FROM grants
              WHERE profile_id = ? AND status IN ('pending', 'active', 'disabled') ORDER BY member_id, id",
@@ -158,8 +166,8 @@ impl Store {
 
     pub async fn set_invite_profile(
         &self,
-        invite_id: i64,
-        profile_id: Option<i64>,
+        invite_id: InviteId,
+        profile_id: Option<ProfileId>,
         batch: Option<&str>,
     ) -> Result<()> {
         sqlx::query("UPDATE invites SET profile_id = ?, batch = ? WHERE id = ?")
@@ -172,7 +180,7 @@ impl Store {
     }
 
     /// Invites of one bulk batch, oldest first: (code, id).
-    pub async fn batch_invites(&self, batch: &str) -> Result<Vec<(String, i64)>> {
+    pub async fn batch_invites(&self, batch: &str) -> Result<Vec<(String, InviteId)>> {
         Ok(
             sqlx::query_as("SELECT code, id FROM invites WHERE batch = ? ORDER BY id")
                 .bind(batch)

@@ -1,5 +1,6 @@
 //! Access requests.
 
+use crate::domain::ids::*;
 use sqlx::FromRow;
 use sqlx::types::Json;
 
@@ -8,7 +9,7 @@ use crate::clock::Timestamp;
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct RequestRow {
-    pub id: i64,
+    pub id: RequestId,
     pub name: String,
     pub email: String,
     pub note: Option<String>,
@@ -20,8 +21,8 @@ pub struct RequestRow {
     pub decided_at: Option<Timestamp>,
     pub decided_by: Option<String>,
     pub decline_reason: Option<String>,
-    pub member_id: Option<i64>,
-    pub invite_id: Option<i64>,
+    pub member_id: Option<MemberId>,
+    pub invite_id: Option<InviteId>,
     pub outcome: Option<String>,
     pub telegram_chat_id: Option<i64>,
     pub telegram_message_id: Option<i64>,
@@ -43,7 +44,11 @@ pub struct NewRequest<'a> {
 
 impl Store {
     /// Records a request; `None` when this email already has one pending.
-    pub async fn insert_request(&self, r: NewRequest<'_>, now: Timestamp) -> Result<Option<i64>> {
+    pub async fn insert_request(
+        &self,
+        r: NewRequest<'_>,
+        now: Timestamp,
+    ) -> Result<Option<RequestId>> {
         let result = sqlx::query_scalar(
             "INSERT INTO requests (name, email, note, status, client_ip, created_at, expires_at, lang)
              VALUES (?, ?, ?, 'pending', ?, ?, ?, ?) RETURNING id",
@@ -64,7 +69,7 @@ impl Store {
         }
     }
 
-    pub async fn request(&self, id: i64) -> Result<Option<RequestRow>> {
+    pub async fn request(&self, id: RequestId) -> Result<Option<RequestRow>> {
         Ok(sqlx::query_as("SELECT * FROM requests WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
@@ -114,7 +119,7 @@ impl Store {
     /// replayed button finds it no longer pending and gets `false`.
     pub async fn decide_request(
         &self,
-        id: i64,
+        id: RequestId,
         status: crate::domain::RequestStatus,
         by: &str,
         reason: Option<&str>,
@@ -138,7 +143,7 @@ impl Store {
 
     /// Puts a request back to pending after an approval that could not be carried out, so it can
     /// be retried.
-    pub async fn reopen_request(&self, id: i64, outcome: &str) -> Result<()> {
+    pub async fn reopen_request(&self, id: RequestId, outcome: &str) -> Result<()> {
         sqlx::query(
             "UPDATE requests SET status = 'pending', decided_by = NULL, decided_at = NULL, outcome = ?
              WHERE id = ? AND status = 'approved'",
@@ -152,9 +157,9 @@ impl Store {
 
     pub async fn set_request_outcome(
         &self,
-        id: i64,
-        member_id: Option<i64>,
-        invite_id: Option<i64>,
+        id: RequestId,
+        member_id: Option<MemberId>,
+        invite_id: Option<InviteId>,
         outcome: &str,
     ) -> Result<()> {
         sqlx::query("UPDATE requests SET member_id = COALESCE(?, member_id), invite_id = COALESCE(?, invite_id), outcome = ? WHERE id = ?")
@@ -179,7 +184,12 @@ impl Store {
         .await?)
     }
 
-    pub async fn set_request_telegram(&self, id: i64, chat_id: i64, message_id: i64) -> Result<()> {
+    pub async fn set_request_telegram(
+        &self,
+        id: RequestId,
+        chat_id: i64,
+        message_id: i64,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE requests SET telegram_chat_id = ?, telegram_message_id = ? WHERE id = ?",
         )
@@ -191,7 +201,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_request_picker(&self, id: i64, picker: &[i64]) -> Result<()> {
+    pub async fn set_request_picker(&self, id: RequestId, picker: &[i64]) -> Result<()> {
         sqlx::query("UPDATE requests SET picker = ? WHERE id = ?")
             .bind(Json(picker))
             .bind(id)

@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 
 use media::Permissions;
@@ -8,7 +9,7 @@ use crate::domain::access::{PermissionChanges, PermissionError};
 
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct ServerRow {
-    pub id: i64,
+    pub id: ServerId,
     pub name: String,
     #[sqlx(try_from = "String")]
     pub kind: media::ServerKind,
@@ -94,7 +95,7 @@ pub struct ServerSummary {
 #[derive(Debug, Clone, FromRow, serde::Serialize)]
 pub struct LibraryRow {
     pub id: i64,
-    pub server_id: i64,
+    pub server_id: ServerId,
     pub remote_id: String,
     pub local_key: String,
     pub name: String,
@@ -156,7 +157,7 @@ impl Store {
 
     /// The names of libraries by sharing id, joined for people to read; an id the server no
     /// longer lists is shown as is.
-    pub async fn library_names(&self, server_id: i64, ids: &[String]) -> Result<String> {
+    pub async fn library_names(&self, server_id: ServerId, ids: &[String]) -> Result<String> {
         let libs = self.libraries(server_id).await?;
         Ok(ids
             .iter()
@@ -174,7 +175,7 @@ impl Store {
         &self,
         s: NewServer<'_>,
         now: Timestamp,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<ServerId, sqlx::Error> {
         sqlx::query_scalar(
             "INSERT INTO servers (name, kind, url, token_sealed, remote_id, version, warning,
                                   status, checked_at, created_at, updated_at, request_default)
@@ -203,7 +204,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn server_summary(&self, id: i64) -> Result<Option<ServerSummary>> {
+    pub async fn server_summary(&self, id: ServerId) -> Result<Option<ServerSummary>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "{SUMMARY_SELECT} WHERE s.id = ?"
         )))
@@ -212,7 +213,7 @@ impl Store {
         .await?)
     }
 
-    pub async fn server(&self, id: i64) -> Result<Option<ServerRow>> {
+    pub async fn server(&self, id: ServerId) -> Result<Option<ServerRow>> {
         Ok(sqlx::query_as("SELECT * FROM servers WHERE id = ?")
             .bind(id)
             .fetch_optional(self.pool())
@@ -234,7 +235,7 @@ impl Store {
 
     pub async fn set_server_friend_url(
         &self,
-        id: i64,
+        id: ServerId,
         friend_url: Option<&str>,
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
@@ -250,7 +251,7 @@ impl Store {
     /// Changes name, URL and (when given) the sealed token.
     pub async fn update_server(
         &self,
-        id: i64,
+        id: ServerId,
         name: &str,
         url: &str,
         token_sealed: Option<&str>,
@@ -273,7 +274,7 @@ impl Store {
     /// Records the outcome of a connection test.
     pub async fn set_server_status(
         &self,
-        id: i64,
+        id: ServerId,
         ok: Option<(&str, &str, Option<&str>)>,
         error: Option<&str>,
         now: Timestamp,
@@ -308,7 +309,7 @@ impl Store {
 
     pub async fn set_server_defaults(
         &self,
-        id: i64,
+        id: ServerId,
         d: ServerDefaults,
         now: Timestamp,
     ) -> Result<()> {
@@ -330,7 +331,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn delete_server(&self, id: i64) -> Result<bool> {
+    pub async fn delete_server(&self, id: ServerId) -> Result<bool> {
         Ok(sqlx::query("DELETE FROM servers WHERE id = ?")
             .bind(id)
             .execute(self.pool())
@@ -343,7 +344,7 @@ impl Store {
     /// ones the server no longer has are kept but marked absent, so history never loses them.
     pub async fn replace_libraries(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         found: &[media::Library],
         now: Timestamp,
     ) -> Result<()> {
@@ -394,7 +395,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn libraries(&self, server_id: i64) -> Result<Vec<LibraryRow>> {
+    pub async fn libraries(&self, server_id: ServerId) -> Result<Vec<LibraryRow>> {
         Ok(sqlx::query_as(
             "SELECT * FROM libraries WHERE server_id = ? ORDER BY present DESC, name COLLATE NOCASE",
         )
@@ -407,7 +408,7 @@ impl Store {
     /// cannot be a default.
     pub async fn set_library_flags(
         &self,
-        server_id: i64,
+        server_id: ServerId,
         enabled: &[i64],
         defaults: &[i64],
     ) -> Result<()> {

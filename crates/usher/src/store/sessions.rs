@@ -1,3 +1,4 @@
+use crate::domain::ids::*;
 use sqlx::FromRow;
 
 use super::{Result, Store};
@@ -6,7 +7,7 @@ use crate::clock::Timestamp;
 #[derive(Debug, Clone, FromRow)]
 pub struct SessionRow {
     pub id_hash: String,
-    pub admin_id: i64,
+    pub admin_id: AdminId,
     pub username: String,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
@@ -17,7 +18,7 @@ impl Store {
     pub async fn insert_session(
         &self,
         id_hash: &str,
-        admin_id: i64,
+        admin_id: AdminId,
         now: Timestamp,
         expires_at: Timestamp,
         user_agent: Option<&str>,

@@ -157,3 +157,19 @@ mod tests {
         assert_eq!(out, "&lt;a href=&quot;/x&quot;&gt;&amp;&#39;&lt;/a&gt;||3");
     }
 }
+
+/// Row ids show in pages as their bare number (links, form values).
+macro_rules! id_values {
+    ($($id:ident),+) => {$(
+        impl From<crate::domain::ids::$id> for Value {
+            fn from(id: crate::domain::ids::$id) -> Self {
+                Value::from(id.get())
+            }
+        }
+    )+};
+}
+
+id_values!(
+    ServerId, InviteId, MemberId, GrantId, RequestId, ProfileId, JobId, AdminId, StepId, ChannelId,
+    ApiKeyId, DeliveryId
+);

@@ -62,8 +62,9 @@ pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-/// A record's id from a path segment; anything else is a page that does not exist (404).
-pub fn path_id(raw: &str) -> Result<i64, super::error::AppError> {
+/// A record's id (`MemberId`, `ServerId`, …) from a path segment; anything else is a page that
+/// does not exist (404).
+pub fn path_id<Id: std::str::FromStr>(raw: &str) -> Result<Id, super::error::AppError> {
     raw.parse().map_err(|_| super::error::AppError::not_found())
 }
 

@@ -3,6 +3,7 @@
 //! shows every permission, what comes back names every permission: nothing the owner saw is
 //! silently replaced by a default.
 
+use crate::domain::ids::*;
 use minijinja::{Value, context};
 
 use super::error::{AppError, AppResult};
@@ -26,7 +27,7 @@ pub enum Start<'a> {
 pub async fn servers(
     state: &AppState,
     start: Start<'_>,
-    only: Option<&[i64]>,
+    only: Option<&[ServerId]>,
 ) -> AppResult<Vec<Value>> {
     let mut out = Vec::new();
     let all = state.store.servers().await?.into_iter().map(|s| s.server);
@@ -77,7 +78,7 @@ pub async fn servers(
 
 /// One server as the form sent it: its id, the ticked libraries and every permission the form
 /// showed for its kind.
-pub type Picked = (i64, Vec<String>, PermissionChanges);
+pub type Picked = (ServerId, Vec<String>, PermissionChanges);
 
 /// Reads the picker: `server=ID` per ticked server; per server `lib_ID` (sharing ids),
 /// `downloads_ID`, `live_tv_ID`, `camera_ID`, `home_ID` (ticked boxes), `max_sessions_ID`
@@ -88,7 +89,7 @@ pub fn parse(fields: &[(String, String)]) -> Result<Vec<Picked>, AppError> {
         if k != "server" {
             continue;
         }
-        let id: i64 = v
+        let id: ServerId = v
             .parse()
             .map_err(|_| AppError::bad_request("server ids are numbers").with_field("servers"))?;
         let libraries: Vec<String> = fields

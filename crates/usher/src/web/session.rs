@@ -2,6 +2,7 @@
 //! while in use. Signing in (the auth feature) starts one; every request looks its cookie up.
 
 use crate::crypto;
+use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::web::error::AppError;
 use crate::web::visitor::AdminSession;
@@ -12,7 +13,7 @@ const TOUCH_INTERVAL: i64 = 3600;
 /// Starts a session for `admin_id` and returns the cookie value.
 pub async fn start(
     state: &AppState,
-    admin_id: i64,
+    admin_id: AdminId,
     user_agent: Option<&str>,
 ) -> Result<String, AppError> {
     let raw = crypto::random_token();

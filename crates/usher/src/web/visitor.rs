@@ -2,6 +2,7 @@
 //! per request by one middleware that also refuses cross-site or token-less state changes and
 //! renders errors as pages or JSON.
 
+use crate::domain::ids::*;
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
@@ -46,7 +47,7 @@ impl Theme {
 /// A signed-in admin.
 #[derive(Debug, Clone)]
 pub struct AdminSession {
-    pub admin_id: i64,
+    pub admin_id: AdminId,
     pub username: String,
     pub id_hash: String,
 }

@@ -4,6 +4,7 @@
 use fakes::plex::demo;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use usher::domain::ids::*;
 
 use crate::helpers::*;
 
@@ -19,16 +20,16 @@ async fn plex_invite(w: &World, permissions: media::Permissions) -> String {
 }
 
 /// Redeems `code` through the API as `body`; returns the new member's id.
-async fn redeem(w: &World, code: &str, body: Value) -> i64 {
+async fn redeem(w: &World, code: &str, body: Value) -> MemberId {
     let res = w.redeem_api(code, body).await;
     let status = res.status();
     let v: Value = res.json().await.unwrap();
     assert_eq!(status, StatusCode::CREATED, "{v}");
-    v["member"]["id"].as_i64().unwrap()
+    MemberId(v["member"]["id"].as_i64().unwrap())
 }
 
 /// Live grants on a server: (grant id, member id, identity).
-async fn live_grants(w: &World, server_id: i64) -> Vec<(i64, i64, String)> {
+async fn live_grants(w: &World, server_id: ServerId) -> Vec<(GrantId, MemberId, String)> {
     sqlx::query_as(
         "SELECT id, member_id, identity FROM grants
          WHERE server_id = ? AND status IN ('provisioning', 'pending', 'active', 'disabled')",
@@ -39,7 +40,7 @@ async fn live_grants(w: &World, server_id: i64) -> Vec<(i64, i64, String)> {
     .unwrap()
 }
 
-async fn actions(w: &World, member: i64) -> Vec<(String, String)> {
+async fn actions(w: &World, member: MemberId) -> Vec<(String, String)> {
     w.app
         .state
         .store
@@ -283,7 +284,7 @@ async fn unreadable_stored_libraries_stop_the_job_instead_of_granting_nothing() 
 }
 
 /// A usher world with an Emby server as well; returns the Emby fake and its server id.
-async fn with_emby(w: &World) -> (fakes::jellyfin::FakeJellyfin, i64) {
+async fn with_emby(w: &World) -> (fakes::jellyfin::FakeJellyfin, ServerId) {
     let emby = fakes::jellyfin::FakeJellyfin::start(fakes::jellyfin::FakeKind::Emby).await;
     let id = usher::servers::add(
         &w.app.state,
@@ -302,7 +303,11 @@ async fn with_emby(w: &World) -> (fakes::jellyfin::FakeJellyfin, i64) {
 
 /// The server made the account, but its answer never arrived (a timeout, or usher died
 /// waiting): the retry finds the account its own attempt made and finishes it.
-async fn retry_after_a_lost_answer(w: &World, fake: &fakes::jellyfin::FakeJellyfin, server: i64) {
+async fn retry_after_a_lost_answer(
+    w: &World,
+    fake: &fakes::jellyfin::FakeJellyfin,
+    server: ServerId,
+) {
     let code = w.invite(&[server], "1", |_| {}).await;
     fake.control().lose_next_answer("/Users/New", 504);
     let res = w
@@ -312,7 +317,7 @@ async fn retry_after_a_lost_answer(w: &World, fake: &fakes::jellyfin::FakeJellyf
         )
         .await;
     let v: Value = res.json().await.unwrap();
-    let member = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let member = MemberId(v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}")));
     assert_eq!(fake.users().iter().filter(|u| u.name == "Dora").count(), 1);
     w.app.state.clock.advance(3600);
     usher::provisioning::run_due(&w.app.state).await.unwrap();
@@ -362,7 +367,7 @@ async fn a_stranger_with_the_name_is_never_adopted_on_retry() {
         )
         .await;
     let v: Value = res.json().await.unwrap();
-    let member = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let member = MemberId(v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}")));
     let mut stranger = fakes::jellyfin::SeedUser::member("grandpa", "x");
     stranger.password = None;
     emby.add_user(stranger);
@@ -374,7 +379,7 @@ async fn a_stranger_with_the_name_is_never_adopted_on_retry() {
 }
 
 /// Sets a server's defaults as the Servers page does.
-async fn set_defaults(w: &World, server: i64, camera: bool, max_sessions: Option<i64>) {
+async fn set_defaults(w: &World, server: ServerId, camera: bool, max_sessions: Option<i64>) {
     usher::servers::set_defaults(
         &w.app.state,
         server,
@@ -399,7 +404,7 @@ fn plex_env(w: &World) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn submit_request(w: &World, name: &str, email: &str) -> i64 {
+async fn submit_request(w: &World, name: &str, email: &str) -> RequestId {
     match usher::requests::submit(
         &w.app.state,
         &usher::requests::RequestInput {
@@ -777,11 +782,12 @@ async fn members_from_a_profile_invite_hold_the_profile_from_the_start() {
     // Nothing may touch the grants after the redemption's own transaction.
     refuse(&w, "UPDATE OF profile_id", "grants").await;
     let member = redeem(&w, &code, json!({"email": "alice@example.com"})).await;
-    let held: Option<i64> = sqlx::query_scalar("SELECT profile_id FROM grants WHERE member_id = ?")
-        .bind(member)
-        .fetch_one(&db(&w.app.state).await)
-        .await
-        .unwrap();
+    let held: Option<ProfileId> =
+        sqlx::query_scalar("SELECT profile_id FROM grants WHERE member_id = ?")
+            .bind(member)
+            .fetch_one(&db(&w.app.state).await)
+            .await
+            .unwrap();
     assert_eq!(held, Some(profile));
 }
 
@@ -808,7 +814,7 @@ async fn a_share_moves_to_the_new_grant_whole_or_not_at_all() {
         .redeem_api(&b, json!({"email": "alice@example.com"}))
         .await;
     let v: Value = res.json().await.unwrap();
-    let second = v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}"));
+    let second = MemberId(v["member"]["id"].as_i64().unwrap_or_else(|| panic!("{v}")));
     let after = w.app.state.store.grant(before.id).await.unwrap().unwrap();
     assert_eq!(after.status, before.status, "the old grant is untouched");
     let newer = &w.app.state.store.member_grants(second).await.unwrap()[0];
@@ -902,7 +908,7 @@ async fn with_email(w: &World) -> fakes::smtp::SmtpSink {
 }
 
 /// Fills the public request form as a visitor speaking `lang`.
-async fn request_in(w: &World, lang: &str, name: &str, email: &str) -> i64 {
+async fn request_in(w: &World, lang: &str, name: &str, email: &str) -> RequestId {
     let visitor = cookie_client();
     let page = visitor
         .get(w.app.url("/request"))

@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use usher::domain::ids::*;
 
 use reqwest::StatusCode;
 use tokio::sync::oneshot;
@@ -215,7 +216,7 @@ pub async fn spawn_signed_in() -> TestApp {
 }
 
 /// The numeric id at the end of a `/admin/servers/{id}?…` redirect.
-pub fn id_from_location(res: &reqwest::Response) -> i64 {
+pub fn id_from_location<Id: std::str::FromStr>(res: &reqwest::Response) -> Id {
     let loc = location(res);
     assert!(!loc.is_empty(), "not a redirect: {}", res.status());
     let tail = loc.rsplit('/').next().unwrap();
@@ -231,8 +232,8 @@ pub struct World {
     pub app: TestApp,
     pub plex: fakes::plex::FakePlex,
     pub jf: fakes::jellyfin::FakeJellyfin,
-    pub plex_id: i64,
-    pub jf_id: i64,
+    pub plex_id: ServerId,
+    pub jf_id: ServerId,
 }
 
 pub async fn world() -> World {
@@ -291,7 +292,7 @@ impl World {
     /// Creates an invite through the service with the given servers and options.
     pub async fn invite(
         &self,
-        servers: &[i64],
+        servers: &[ServerId],
         uses: &str,
         tweak: impl FnOnce(&mut usher::invites::CreateInput),
     ) -> String {

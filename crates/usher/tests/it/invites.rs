@@ -3,6 +3,7 @@ use std::collections::HashSet;
 use fakes::plex::demo;
 use reqwest::StatusCode;
 use serde_json::json;
+use usher::domain::ids::*;
 
 use crate::helpers::*;
 
@@ -373,7 +374,7 @@ async fn a_typed_plex_email_shares_the_server_with_global_library_ids() {
         .app
         .state
         .store
-        .member_grants(body["member"]["id"].as_i64().unwrap())
+        .member_grants(MemberId(body["member"]["id"].as_i64().unwrap()))
         .await
         .unwrap()[0];
     assert!(grant.remote_id.is_some());
@@ -553,7 +554,7 @@ async fn a_server_error_during_provisioning_is_retried_and_nothing_is_lost() {
     assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 0);
     w.app.clock.advance(30);
     assert_eq!(usher::provisioning::run_due(&w.app.state).await.unwrap(), 1);
-    let member = body["member"]["id"].as_i64().unwrap();
+    let member = MemberId(body["member"]["id"].as_i64().unwrap());
     let grants = w.app.state.store.member_grants(member).await.unwrap();
     assert_eq!(grants[0].status.as_str(), "active");
     assert!(

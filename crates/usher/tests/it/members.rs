@@ -1,6 +1,7 @@
 use fakes::jellyfin::{FakeKind, SeedUser};
 use fakes::plex::demo;
 use reqwest::StatusCode;
+use usher::domain::ids::*;
 use usher::domain::{GrantStatus, MemberOrigin};
 use usher::members::expiry::{SweepReport, sweep};
 use usher::store::invites::NewMember;
@@ -11,7 +12,12 @@ use crate::helpers::*;
 const DAY: i64 = 86_400;
 
 /// Redeems a new invite for one server through the service; returns the member id.
-async fn redeem(w: &World, server: i64, duration: &str, input: usher::invites::RedeemInput) -> i64 {
+async fn redeem(
+    w: &World,
+    server: ServerId,
+    duration: &str,
+    input: usher::invites::RedeemInput,
+) -> MemberId {
     let code = w
         .invite(&[server], "1", |i| i.duration = duration.into())
         .await;
@@ -21,7 +27,7 @@ async fn redeem(w: &World, server: i64, duration: &str, input: usher::invites::R
         .member_id
 }
 
-async fn plex_member(w: &World, who: &str, duration: &str) -> i64 {
+async fn plex_member(w: &World, who: &str, duration: &str) -> MemberId {
     let input = usher::invites::RedeemInput {
         plex_account: who.into(),
         ..Default::default()
@@ -29,7 +35,7 @@ async fn plex_member(w: &World, who: &str, duration: &str) -> i64 {
     redeem(w, w.plex_id, duration, input).await
 }
 
-async fn jf_member(w: &World, name: &str, duration: &str) -> i64 {
+async fn jf_member(w: &World, name: &str, duration: &str) -> MemberId {
     let input = usher::invites::RedeemInput {
         username: name.into(),
         password: "a good password".into(),
@@ -46,7 +52,7 @@ fn jf_library(w: &World, name: &str) -> String {
         .to_string()
 }
 
-async fn only_grant(w: &World, member: i64) -> usher::store::members::MemberGrantRow {
+async fn only_grant(w: &World, member: MemberId) -> usher::store::members::MemberGrantRow {
     let mut grants = w
         .app
         .state
@@ -58,7 +64,7 @@ async fn only_grant(w: &World, member: i64) -> usher::store::members::MemberGran
     grants.remove(0)
 }
 
-async fn events_named(w: &World, member: i64, action: &str) -> usize {
+async fn events_named(w: &World, member: MemberId, action: &str) -> usize {
     w.app
         .state
         .store
@@ -72,7 +78,7 @@ async fn events_named(w: &World, member: i64, action: &str) -> usize {
 
 /// Deletes a member's account the way an owner would in Jellyfin's dashboard, behind usher's
 /// back.
-async fn delete_on_jellyfin(w: &World, member: i64) {
+async fn delete_on_jellyfin(w: &World, member: MemberId) {
     let remote_id = only_grant(w, member).await.grant.remote_id.unwrap();
     media::MediaClient::new(
         media::ServerKind::Jellyfin,
@@ -87,7 +93,7 @@ async fn delete_on_jellyfin(w: &World, member: i64) {
     .unwrap();
 }
 
-async fn set_expiry_action(w: &World, server: i64, action: &str, days: &str) {
+async fn set_expiry_action(w: &World, server: ServerId, action: &str, days: &str) {
     let res = w
         .app
         .post_form(
@@ -1022,7 +1028,7 @@ async fn member_list_expire_and_server_sync_work_from_the_binary() {
     let (ok, out, err) = run(args("member list --json")).await;
     assert!(ok, "{err}");
     let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(list[0]["id"], member);
+    assert_eq!(list[0]["id"], member.get());
     assert_eq!(list[0]["name"], "quinn");
     assert_eq!(list[0]["grants"][0]["server"], "Home Jellyfin");
     assert_eq!(list[0]["grants"][0]["status"], "active");

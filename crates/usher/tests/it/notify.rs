@@ -4,6 +4,7 @@ use fakes::telegram::{FakeTelegram, OWNER_ID, TOKEN};
 use fakes::webhook::FakeWebhook;
 use hmac::{Hmac, KeyInit, Mac};
 use reqwest::StatusCode;
+use usher::domain::ids::*;
 use usher::domain::settings::{Settings, SmtpSecurity};
 
 use crate::helpers::*;
@@ -70,7 +71,7 @@ async fn request_access(app: &TestApp, name: &str, email: &str) -> reqwest::Resp
         .unwrap()
 }
 
-async fn redeem_jellyfin(w: &World, username: &str, email: &str, duration: &str) -> i64 {
+async fn redeem_jellyfin(w: &World, username: &str, email: &str, duration: &str) -> MemberId {
     let code = w
         .invite(&[w.jf_id], "1", |i| i.duration = duration.into())
         .await;
@@ -721,7 +722,7 @@ async fn an_expiry_reminder_reaches_the_member_by_email_and_the_owner_once() {
     );
     let d = &hook.deliveries()[0];
     assert_eq!(d.json["event"], "member.expiring");
-    assert_eq!(d.json["data"]["member_id"], member);
+    assert_eq!(d.json["data"]["member_id"], member.get());
     assert_eq!(d.json["data"]["expires_at"], "2026-12-02T00:00:00Z");
 
     usher::members::expiry::sweep(&w.app.state).await.unwrap();

@@ -1,11 +1,12 @@
 use fakes::plex::demo;
 use reqwest::StatusCode;
 use serde_json::json;
+use usher::domain::ids::*;
 
 use crate::helpers::*;
 
 /// Creates a profile through the admin form; returns its id.
-async fn profile(w: &World, name: &str, extra: &[(&str, &str)]) -> i64 {
+async fn profile(w: &World, name: &str, extra: &[(&str, &str)]) -> ProfileId {
     let mut fields = vec![
         ("name", name),
         ("description", "Test tier"),
@@ -361,9 +362,11 @@ async fn a_paused_jellyfin_account_is_switched_back_on_when_invited_again() {
             json!({"username": "returning", "password": "first password"}),
         )
         .await;
-    let member = res.json::<serde_json::Value>().await.unwrap()["member"]["id"]
-        .as_i64()
-        .unwrap();
+    let member = MemberId(
+        res.json::<serde_json::Value>().await.unwrap()["member"]["id"]
+            .as_i64()
+            .unwrap(),
+    );
     let grant = w.app.state.store.member_grants(member).await.unwrap()[0].id;
     usher::members::set_paused(&w.app.state, member, grant, true, "owner")
         .await

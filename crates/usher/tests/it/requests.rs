@@ -3,6 +3,7 @@ use fakes::smtp::SmtpSink;
 use fakes::telegram::{FakeTelegram, OWNER_ID, STRANGER_ID, TOKEN};
 use reqwest::StatusCode;
 use usher::domain::RequestStatus;
+use usher::domain::ids::*;
 use usher::domain::settings::{Settings, SmtpSecurity};
 
 use crate::helpers::*;
@@ -52,7 +53,7 @@ async fn desk_with(tweak: impl FnOnce(&mut Settings)) -> Desk {
     }
 }
 
-async fn tick_for_requests(w: &World, server: i64) {
+async fn tick_for_requests(w: &World, server: ServerId) {
     let s = w.app.state.store.server(server).await.unwrap().unwrap();
     usher::servers::set_defaults(
         &w.app.state,

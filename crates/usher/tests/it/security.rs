@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::time::Duration;
+use usher::domain::ids::*;
 
 use fakes::plex::{FakePlex, demo};
 use fakes::smtp::SmtpSink;
@@ -824,12 +825,12 @@ proptest! {
     fn callback_data_round_trips(kind in 0..6u8, r in 1..i64::MAX, l in 1..i64::MAX) {
         use usher::requests::keyboard::Callback;
         let cb = match kind {
-            0 => Callback::Approve(r),
-            1 => Callback::Decline(r),
-            2 => Callback::Toggle(r, l),
-            3 => Callback::Send(r),
-            4 => Callback::Cancel(r),
-            _ => Callback::Retry(r),
+            0 => Callback::Approve(RequestId(r)),
+            1 => Callback::Decline(RequestId(r)),
+            2 => Callback::Toggle(RequestId(r), l),
+            3 => Callback::Send(RequestId(r)),
+            4 => Callback::Cancel(RequestId(r)),
+            _ => Callback::Retry(RequestId(r)),
         };
         let data = cb.encode();
         prop_assert!(data.len() <= 64, "Telegram allows 64 bytes");
@@ -840,7 +841,7 @@ proptest! {
     fn any_callback_data_parses_without_panicking(data in any::<String>()) {
         use usher::requests::keyboard::Callback;
         if let Some(cb) = Callback::parse(&data) {
-            prop_assert!(cb.request_id() > 0);
+            prop_assert!(cb.request_id().get() > 0);
             prop_assert_eq!(Callback::parse(&cb.encode()), Some(cb));
         }
     }

@@ -1,6 +1,7 @@
 use fakes::jellyfin::{FakeJellyfin, FakeKind};
 use fakes::plex::{FakePlex, demo};
 use reqwest::StatusCode;
+use usher::domain::ids::*;
 
 use crate::helpers::*;
 
@@ -249,7 +250,8 @@ async fn names_are_unique_regardless_of_case() {
 async fn a_failed_connection_test_is_recorded_and_shown_then_cleared() {
     let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
     let app = spawn_signed_in().await;
-    let id = id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
+    let id: ServerId =
+        id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
 
     jf.control().fail_next("/System/Info/Public", 503);
     let res = app
@@ -277,7 +279,8 @@ async fn a_failed_connection_test_is_recorded_and_shown_then_cleared() {
 async fn a_rescan_adds_new_libraries_and_keeps_gone_ones_marked() {
     let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
     let app = spawn_signed_in().await;
-    let id = id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
+    let id: ServerId =
+        id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
     jf.add_library(fakes::jellyfin::SeedLibrary::new(
         "Kids",
         Some("movies"),
@@ -298,7 +301,8 @@ async fn a_rescan_adds_new_libraries_and_keeps_gone_ones_marked() {
 async fn library_choices_and_defaults_are_saved() {
     let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
     let app = spawn_signed_in().await;
-    let id = id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
+    let id: ServerId =
+        id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
     let libs = app.state.store.libraries(id).await.unwrap();
     let (a, b) = (libs[0].id.to_string(), libs[1].id.to_string());
     // Offer two, pre-check one, and a default that is not offered is dropped.
@@ -347,7 +351,8 @@ async fn library_choices_and_defaults_are_saved() {
 async fn editing_proves_a_new_token_before_saving_it() {
     let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
     let app = spawn_signed_in().await;
-    let id = id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
+    let id: ServerId =
+        id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
     let path = format!("/admin/servers/{id}/edit");
 
     let res = app
@@ -387,7 +392,8 @@ async fn editing_proves_a_new_token_before_saving_it() {
 async fn removing_needs_confirmation() {
     let jf = FakeJellyfin::start(FakeKind::Jellyfin).await;
     let app = spawn_signed_in().await;
-    let id = id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
+    let id: ServerId =
+        id_from_location(&add(&app, "jellyfin", "Home", &jf.url(), &jf.api_key()).await);
     let res = app
         .post_form(&format!("/admin/servers/{id}/remove"), &[])
         .await;
