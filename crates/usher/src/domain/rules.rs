@@ -16,28 +16,98 @@ pub const MAX_PASSWORD: usize = 256;
 pub const MAX_EMAIL: usize = 254;
 pub const MAX_PASSPHRASE: usize = 128;
 
-/// Why a username cannot be used, as a Fluent key and the offending character if any.
-pub fn username_problem(name: &str) -> Option<(&'static str, Option<String>)> {
-    if name.is_empty() {
-        return Some(("redeem-username-needed", None));
+/// A name for an account usher makes on a server with local accounts (Jellyfin, Emby):
+/// trimmed, 1–[`MAX_USERNAME`] characters, letters, digits and `_ -'.@` and spaces. `+` is
+/// refused before Jellyfin 10.11 and by Emby, so it is refused everywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Username(String);
+
+/// Why a username cannot be used: a Fluent key and the offending character, if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsernameProblem {
+    pub key: &'static str,
+    pub character: Option<String>,
+}
+
+impl Username {
+    pub fn parse(input: &str) -> Result<Username, UsernameProblem> {
+        let name = input.trim();
+        let problem = |key| UsernameProblem {
+            key,
+            character: None,
+        };
+        if name.is_empty() {
+            return Err(problem("redeem-username-needed"));
+        }
+        if name.chars().count() > MAX_USERNAME {
+            return Err(problem("redeem-username-long"));
+        }
+        if name == "." || name == ".." {
+            return Err(problem("redeem-username-chars"));
+        }
+        let bad = name
+            .chars()
+            .find(|&c| !(c.is_alphanumeric() || matches!(c, '_' | ' ' | '-' | '\'' | '.' | '@')));
+        match bad {
+            Some(bad) => Err(UsernameProblem {
+                key: "redeem-username-char",
+                character: Some(if bad.is_control() || bad.is_whitespace() {
+                    format!("U+{:04X}", bad as u32)
+                } else {
+                    bad.to_string()
+                }),
+            }),
+            None => Ok(Username(name.to_string())),
+        }
     }
-    if name.chars().count() > MAX_USERNAME {
-        return Some(("redeem-username-long", None));
+
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
-    if name == "." || name == ".." {
-        return Some(("redeem-username-chars", None));
+
+    pub fn into_string(self) -> String {
+        self.0
     }
-    // `+` is refused before Jellyfin 10.11 and by Emby, so it is refused everywhere.
-    name.chars()
-        .find(|&c| !(c.is_alphanumeric() || matches!(c, '_' | ' ' | '-' | '\'' | '.' | '@')))
-        .map(|bad| {
-            let shown = if bad.is_control() || bad.is_whitespace() {
-                format!("U+{:04X}", bad as u32)
-            } else {
-                bad.to_string()
-            };
-            ("redeem-username-char", Some(shown))
-        })
+}
+
+impl std::ops::Deref for Username {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A plex.tv account as a person types it: their email, or their Plex username (letters,
+/// digits, `_ - .`, at most 64). plex.tv itself decides whether it exists.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct PlexAccount(String);
+
+impl PlexAccount {
+    pub fn parse(input: &str) -> Option<PlexAccount> {
+        let raw = input.trim();
+        let ok = if raw.contains('@') {
+            email_text(raw).is_ok()
+        } else {
+            !raw.is_empty()
+                && raw.chars().count() <= 64
+                && raw
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'))
+        };
+        ok.then(|| PlexAccount(raw.to_string()))
+    }
+
+    /// The email, when the person gave one rather than a username.
+    pub fn email(&self) -> Option<&str> {
+        self.0.contains('@').then_some(self.0.as_str())
+    }
+}
+
+impl std::ops::Deref for PlexAccount {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
 }
 
 /// Why a new password cannot be used, as a Fluent key.
@@ -134,26 +204,63 @@ pub enum RuleError {
     BadEmail,
 }
 
-/// Parses `30d`, `12h`, `2w`, `90m` (minutes) or `1y` into seconds.
-pub fn parse_duration(input: &str) -> Result<i64, RuleError> {
-    let s = input.trim().to_ascii_lowercase();
-    let split = s
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or(RuleError::BadDuration)?;
-    let (num, unit) = s.split_at(split);
-    let n: i64 = num.parse().map_err(|_| RuleError::BadDuration)?;
-    let unit_seconds = match unit.trim() {
-        "m" | "min" | "mins" | "minute" | "minutes" => 60,
-        "h" | "hour" | "hours" => 3_600,
-        "d" | "day" | "days" => 86_400,
-        "w" | "week" | "weeks" => 7 * 86_400,
-        "y" | "year" | "years" => 365 * 86_400,
-        _ => return Err(RuleError::BadDuration),
-    };
-    if n <= 0 || n > 100 * 365 * 86_400 / unit_seconds {
-        return Err(RuleError::BadDuration);
+/// A span of time written `30d`, `12h`, `2w`, `90m` (minutes) or `1y`: positive and at most a
+/// hundred years, so adding it to any clock reading cannot overflow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(i64);
+
+impl Duration {
+    pub fn parse(input: &str) -> Result<Duration, RuleError> {
+        let s = input.trim().to_ascii_lowercase();
+        let split = s
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or(RuleError::BadDuration)?;
+        let (num, unit) = s.split_at(split);
+        let n: i64 = num.parse().map_err(|_| RuleError::BadDuration)?;
+        let unit_seconds = match unit.trim() {
+            "m" | "min" | "mins" | "minute" | "minutes" => 60,
+            "h" | "hour" | "hours" => 3_600,
+            "d" | "day" | "days" => 86_400,
+            "w" | "week" | "weeks" => 7 * 86_400,
+            "y" | "year" | "years" => 365 * 86_400,
+            _ => return Err(RuleError::BadDuration),
+        };
+        if n <= 0 || n > 100 * 365 * 86_400 / unit_seconds {
+            return Err(RuleError::BadDuration);
+        }
+        Ok(Duration(n * unit_seconds))
     }
-    Ok(n * unit_seconds)
+
+    pub fn seconds(self) -> i64 {
+        self.0
+    }
+}
+
+/// How long access lasts once given: forever (written blank, `forever` or `never`) or for a
+/// [`Duration`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessLength {
+    Forever,
+    For(Duration),
+}
+
+impl AccessLength {
+    pub fn parse(input: &str) -> Result<AccessLength, RuleError> {
+        let s = input.trim();
+        if s.is_empty() || s.eq_ignore_ascii_case("forever") || s.eq_ignore_ascii_case("never") {
+            Ok(AccessLength::Forever)
+        } else {
+            Duration::parse(s).map(AccessLength::For)
+        }
+    }
+
+    /// The length in seconds, `None` for forever (how it is stored).
+    pub fn seconds(self) -> Option<i64> {
+        match self {
+            AccessLength::Forever => None,
+            AccessLength::For(d) => Some(d.seconds()),
+        }
+    }
 }
 
 /// A point in time or never: `never`, a duration from now (`7d`), a date (`2026-12-31`, the end
@@ -166,7 +273,9 @@ pub fn parse_expiry(input: &str, now: Timestamp) -> Result<Option<Timestamp>, Ru
     let at = if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.contains('-') {
         parse_date_time(s).ok_or(RuleError::BadExpiry)?
     } else {
-        now + parse_duration(s).map_err(|_| RuleError::BadExpiry)?
+        now + Duration::parse(s)
+            .map_err(|_| RuleError::BadExpiry)?
+            .seconds()
     };
     if at <= now {
         return Err(RuleError::ExpiryInPast);
@@ -402,14 +511,54 @@ mod tests {
 
     #[test]
     fn durations_parse_in_common_units() {
-        assert_eq!(parse_duration("30d"), Ok(30 * 86_400));
-        assert_eq!(parse_duration("12h"), Ok(12 * 3_600));
-        assert_eq!(parse_duration("2w"), Ok(14 * 86_400));
-        assert_eq!(parse_duration("90m"), Ok(5_400));
-        assert_eq!(parse_duration(" 1 y "), Ok(365 * 86_400));
+        let secs = |s: &str| Duration::parse(s).map(Duration::seconds);
+        assert_eq!(secs("30d"), Ok(30 * 86_400));
+        assert_eq!(secs("12h"), Ok(12 * 3_600));
+        assert_eq!(secs("2w"), Ok(14 * 86_400));
+        assert_eq!(secs("90m"), Ok(5_400));
+        assert_eq!(secs(" 1 y "), Ok(365 * 86_400));
         for bad in ["", "d", "30", "-3d", "0d", "3x", "99999999999d"] {
-            assert_eq!(parse_duration(bad), Err(RuleError::BadDuration), "{bad}");
+            assert_eq!(secs(bad), Err(RuleError::BadDuration), "{bad}");
         }
+    }
+
+    #[test]
+    fn access_lasts_forever_or_for_a_duration() {
+        for forever in ["", " forever ", "Never"] {
+            assert_eq!(AccessLength::parse(forever), Ok(AccessLength::Forever));
+        }
+        assert_eq!(
+            AccessLength::parse("7d").map(AccessLength::seconds),
+            Ok(Some(7 * 86_400))
+        );
+        assert_eq!(AccessLength::parse("soon"), Err(RuleError::BadDuration));
+    }
+
+    #[test]
+    fn usernames_are_trimmed_and_bad_characters_named() {
+        assert_eq!(
+            Username::parse(" Ana María ").unwrap().as_str(),
+            "Ana María"
+        );
+        assert_eq!(
+            Username::parse("  ").unwrap_err().key,
+            "redeem-username-needed"
+        );
+        assert_eq!(
+            Username::parse("..").unwrap_err().key,
+            "redeem-username-chars"
+        );
+        let plus = Username::parse("ana+tv").unwrap_err();
+        assert_eq!(
+            (plus.key, plus.character.as_deref()),
+            ("redeem-username-char", Some("+"))
+        );
+        let tab = Username::parse("a\tb").unwrap_err();
+        assert_eq!(tab.character.as_deref(), Some("U+0009"));
+        assert_eq!(
+            Username::parse(&"x".repeat(65)).unwrap_err().key,
+            "redeem-username-long"
+        );
     }
 
     #[test]

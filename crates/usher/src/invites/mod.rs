@@ -172,10 +172,9 @@ async fn create_in_batch(
     let rule = |field| move |source| CreateError::Rule { field, source };
     let max_uses = rules::parse_uses(&input.uses).map_err(rule("uses"))?;
     let expires_at = rules::parse_expiry(&input.expires, now).map_err(rule("expires"))?;
-    let access_seconds = match input.duration.trim() {
-        "" | "forever" | "never" => None,
-        d => Some(rules::parse_duration(d).map_err(rule("duration"))?),
-    };
+    let access_seconds = rules::AccessLength::parse(&input.duration)
+        .map_err(rule("duration"))?
+        .seconds();
     let label = input.label.trim();
     if label.chars().count() > 100 {
         return Err(CreateError::LabelTooLong);
@@ -565,9 +564,9 @@ pub struct Redeemed {
 
 /// What the fields of a redemption say, once every one is right.
 struct Checked {
-    email: Option<String>,
-    plex_account: Option<String>,
-    username: Option<String>,
+    email: Option<rules::Email>,
+    plex_account: Option<rules::PlexAccount>,
+    username: Option<rules::Username>,
 }
 
 /// Checks every field a redemption needs and reports every mistake at once, so a person fixes
@@ -585,7 +584,7 @@ fn check_fields(
     let email = match input.email.trim() {
         "" => None,
         e => match rules::Email::parse(e) {
-            Ok(e) => Some(e.into_string()),
+            Ok(e) => Some(e),
             Err(_) => {
                 problems.push(FieldProblem::new("email", "redeem-bad-email"));
                 None
@@ -593,22 +592,13 @@ fn check_fields(
         },
     };
     let plex_account = if needs_plex {
-        let raw = match input.plex_account.trim() {
-            "" => email.clone().unwrap_or_default(),
-            typed => typed.to_string(),
-        };
-        let valid = if raw.contains('@') {
-            rules::Email::parse(&raw)
-                .ok()
-                .map(rules::Email::into_string)
+        let typed = input.plex_account.trim();
+        let raw = if typed.is_empty() {
+            email.as_deref().unwrap_or_default()
         } else {
-            let ok = raw.chars().count() <= 64
-                && raw
-                    .chars()
-                    .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
-            (!raw.is_empty() && ok).then(|| raw.clone())
+            typed
         };
-        match (raw.is_empty(), valid) {
+        match (raw.is_empty(), rules::PlexAccount::parse(raw)) {
             (true, _) => {
                 problems.push(FieldProblem::new(
                     "plex_account",
@@ -620,20 +610,21 @@ fn check_fields(
                 problems.push(FieldProblem::new("plex_account", "redeem-bad-plex-account"));
                 None
             }
-            (false, Some(v)) => Some(v),
+            (false, Some(account)) => Some(account),
         }
     } else {
         None
     };
     let username = if needs_local {
-        let name = input.username.trim().to_string();
-        if let Some((key, value)) = rules::username_problem(&name) {
-            problems.push(FieldProblem {
-                field: "username",
-                key,
-                value,
-            });
-        }
+        let name = rules::Username::parse(&input.username)
+            .map_err(|p| {
+                problems.push(FieldProblem {
+                    field: "username",
+                    key: p.key,
+                    value: p.character,
+                })
+            })
+            .ok();
         if let Some(key) = rules::password_problem(input.password.expose()) {
             problems.push(FieldProblem::new("password", key));
         } else if let Some(confirm) = &input.password_confirm
@@ -644,7 +635,7 @@ fn check_fields(
                 "redeem-passwords-differ",
             ));
         }
-        Some(name)
+        name
     } else {
         None
     };
@@ -699,19 +690,19 @@ pub async fn redeem_opened(
     .map_err(RedeemError::Fields)?;
 
     let identity_key = plex_account
-        .clone()
-        .or_else(|| email.clone())
-        .or_else(|| username.clone())
+        .as_deref()
+        .or(email.as_deref())
+        .or(username.as_deref())
         .unwrap_or_default()
         .to_lowercase();
     let display_name = username
-        .clone()
+        .as_deref()
         .or_else(|| {
             plex_account
-                .as_ref()
-                .map(|p| p.split('@').next().unwrap_or(p).to_string())
+                .as_deref()
+                .map(|p| p.split('@').next().unwrap_or(p))
         })
-        .unwrap_or_else(|| identity_key.clone());
+        .map_or_else(|| identity_key.clone(), str::to_string);
 
     let now = state.clock.now();
     let expires_at = invite.access_seconds.map(|s| now + s);
@@ -726,11 +717,12 @@ pub async fn redeem_opened(
             NewGrant {
                 server_id: t.server_id,
                 identity: if plex {
-                    plex_account.clone()
+                    plex_account.as_deref()
                 } else {
-                    username.clone()
+                    username.as_deref()
                 }
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .to_string(),
                 libraries: t.libraries.clone(),
                 permissions: t.permissions.clone(),
                 expires_at,
@@ -743,7 +735,7 @@ pub async fn redeem_opened(
         display_name: &display_name,
         email: email
             .as_deref()
-            .or(plex_account.as_deref().filter(|p| p.contains('@'))),
+            .or(plex_account.as_ref().and_then(rules::PlexAccount::email)),
         plex_account: plex_account.as_deref(),
         username: username.as_deref(),
         identity_key: &identity_key,

@@ -122,12 +122,8 @@ async fn validated(
     if input.description.chars().count() > 200 {
         return Err(ProfileError::BadDescription);
     }
-    match input.duration.trim() {
-        "" | "forever" => {}
-        d => {
-            crate::domain::rules::parse_duration(d).map_err(|_| ProfileError::BadDuration)?;
-        }
-    }
+    crate::domain::rules::AccessLength::parse(&input.duration)
+        .map_err(|_| ProfileError::BadDuration)?;
     if input.servers.is_empty() {
         return Err(ProfileError::NoServer);
     }

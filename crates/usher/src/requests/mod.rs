@@ -422,10 +422,9 @@ pub async fn approve(
         return Err(DecideError::NothingChosen);
     }
     let now = state.clock.now();
-    let access_seconds = match selection.duration.trim() {
-        "" | "forever" => None,
-        d => Some(rules::parse_duration(d).map_err(|e| DecideError::Invalid(e.to_string()))?),
-    };
+    let access_seconds = rules::AccessLength::parse(&selection.duration)
+        .map_err(|e| DecideError::Invalid(e.to_string()))?
+        .seconds();
     let mut servers = Vec::new();
     let mut checked = Vec::new();
     for c in &chosen {

@@ -246,9 +246,7 @@ pub async fn requests(
         return render(&state, &admin, None, bad("settings-bad-rate")).await;
     }
     let duration = get("access_duration");
-    if !matches!(duration.as_str(), "" | "forever")
-        && crate::domain::rules::parse_duration(&duration).is_err()
-    {
+    if crate::domain::rules::AccessLength::parse(&duration).is_err() {
         return render(&state, &admin, None, bad("invite-bad-duration")).await;
     }
     let mut servers = Vec::new();

@@ -783,7 +783,7 @@ proptest! {
 
     #[test]
     fn durations_parse_without_panicking(input in any::<String>()) {
-        if let Ok(seconds) = usher::domain::rules::parse_duration(&input) {
+        if let Ok(seconds) = usher::domain::rules::Duration::parse(&input).map(usher::domain::rules::Duration::seconds) {
             prop_assert!(seconds > 0 && seconds <= 100 * 365 * 86_400);
         }
     }
@@ -791,7 +791,7 @@ proptest! {
     #[test]
     fn durations_round_trip(n in 1..1000i64, unit in prop::sample::select(vec![("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800), ("y", 31_536_000)])) {
         let (suffix, seconds) = unit;
-        let parsed = usher::domain::rules::parse_duration(&format!("{n}{suffix}"));
+        let parsed = usher::domain::rules::Duration::parse(&format!("{n}{suffix}")).map(usher::domain::rules::Duration::seconds);
         if n * seconds <= 100 * 365 * 86_400 {
             prop_assert_eq!(parsed, Ok(n * seconds));
         } else {
