@@ -12,6 +12,7 @@ use super::{CreateError, CreateInput, InviteChange, TargetInput};
 use crate::domain::rules::{self, Badge};
 use crate::state::AppState;
 use crate::store::invites::{InviteFilter, InviteRow};
+use crate::web::error::Failure;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field, has_field};
 use crate::web::visitor::Admin;
@@ -154,27 +155,6 @@ pub(crate) fn parse_form(fields: &[(String, String)]) -> Result<CreateInput, App
     })
 }
 
-fn create_error_key(e: &CreateError) -> &'static str {
-    match e {
-        CreateError::Rule { source, .. } => match source {
-            rules::RuleError::BadCode => "invite-bad-code",
-            rules::RuleError::BadDuration => "invite-bad-duration",
-            rules::RuleError::BadExpiry => "invite-bad-expiry",
-            rules::RuleError::ExpiryInPast => "invite-expiry-past",
-            rules::RuleError::BadUses => "invite-bad-uses",
-            rules::RuleError::BadEmail => "redeem-bad-email",
-        },
-        CreateError::NoServer | CreateError::UnknownServer(_) => "invite-no-server",
-        CreateError::UnknownLibrary { .. } | CreateError::NoLibrary(_) => "invite-no-library",
-        CreateError::CodeTaken(_) => "invite-code-taken",
-        CreateError::LabelTooLong => "invite-label-too-long",
-        CreateError::BadPassphrase => "invite-bad-passphrase",
-        CreateError::UnknownProfile => "invite-unknown-profile",
-        CreateError::Permission { .. } => "invite-bad-permission",
-        CreateError::Store(_) => "error-internal",
-    }
-}
-
 pub async fn create(
     State(state): State<AppState>,
     admin: Admin,
@@ -222,7 +202,7 @@ pub async fn create(
                         label => &input.label, code => &input.code,
                     },
                     chosen => ser(chosen),
-                    error => context! { key => create_error_key(&e), detail => e.to_string(), field => e.field() },
+                    error => context! { key => e.message_key(), detail => e.to_string(), field => e.field() },
                 },
             )?
             .into_response();

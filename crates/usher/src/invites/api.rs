@@ -146,18 +146,7 @@ pub(crate) async fn invites_create(
     };
     match crate::invites::create(&state, &input, &c.actor).await {
         Ok(invite) => Ok(created(invite_json(&state, &invite))),
-        Err(crate::invites::CreateError::Store(_)) => Err(AppError::internal()),
-        Err(e) => {
-            let status = if matches!(e, crate::invites::CreateError::CodeTaken(_)) {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            let mut err =
-                AppError::new(status, "invalid", "error-bad-request").with_detail(e.to_string());
-            err.field = Some(e.field()).filter(|f| !f.is_empty());
-            Err(err)
-        }
+        Err(e) => Err(e.into()),
     }
 }
 

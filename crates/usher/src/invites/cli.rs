@@ -3,6 +3,7 @@
 use super::{CreateInput, InviteChange, TargetInput};
 use crate::state::AppState;
 use crate::store::invites::InviteFilter;
+use crate::web::error::for_terminal;
 
 pub struct CreateArgs {
     pub servers: String,
@@ -59,7 +60,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
                 .store
                 .profile_by_name(name)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| for_terminal(&state.i18n, &e))?
                 .ok_or_else(|| format!("no profile named `{name}`"))?,
         ),
         None => None,
@@ -83,7 +84,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
             .store
             .server_by_name(&name)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| for_terminal(&state.i18n, &e))?
             .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
         let libraries = match &wanted_libraries {
             None => None,
@@ -92,7 +93,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
                     .store
                     .libraries(server.id)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| for_terminal(&state.i18n, &e))?;
                 // Names are matched per server; a name missing on one server is fine when another
                 // server of the invite has it.
                 let ids: Vec<String> = libs
@@ -133,7 +134,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
                     .store
                     .libraries(t.server_id)
                     .await
-                    .map_err(|e| e.to_string())?;
+                    .map_err(|e| for_terminal(&state.i18n, &e))?;
                 found |= libs.iter().any(|l| l.name.eq_ignore_ascii_case(n));
             }
             if !found {
@@ -156,7 +157,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
     if a.count > 1 {
         let (_, invites) = super::create_many(state, &input, a.count, "cli")
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| for_terminal(&state.i18n, &e))?;
         if a.json {
             let out: Vec<_> = invites
                 .iter()
@@ -173,7 +174,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
     }
     let invite = super::create(state, &input, "cli")
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| for_terminal(&state.i18n, &e))?;
     let url = super::invite_url(state, &invite.code);
     if a.json {
         println!(
@@ -199,7 +200,7 @@ async fn list(state: &AppState, json: bool) -> Result<(), String> {
         .store
         .list_invites(InviteFilter::All, "", now, 10_000)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| for_terminal(&state.i18n, &e))?;
     if json {
         let out: Vec<_> = invites
             .iter()
@@ -258,11 +259,11 @@ async fn toggle(state: &AppState, code: &str, change: InviteChange) -> Result<()
         .store
         .invite_by_code(&normalized)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| for_terminal(&state.i18n, &e))?
         .ok_or_else(|| format!("no invite has the code `{normalized}`: see `usher invite list`"))?;
     super::change(state, &invite, change, "cli")
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| for_terminal(&state.i18n, &e))?;
     let action = change.done();
     println!("invite {} {action}", invite.code);
     Ok(())

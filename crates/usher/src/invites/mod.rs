@@ -90,6 +90,62 @@ pub enum CreateError {
     Store(#[from] crate::store::StoreError),
 }
 
+/// Every refusal of a new invite is a field to fix (422), but a code someone else has (409).
+impl crate::web::error::Failure for CreateError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
+        match self {
+            CreateError::CodeTaken(_) => S::CONFLICT,
+            CreateError::Store(_) => S::INTERNAL_SERVER_ERROR,
+            _ => S::UNPROCESSABLE_ENTITY,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            CreateError::Store(_) => "internal",
+            _ => "invalid",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            CreateError::Rule { source, .. } => match source {
+                RuleError::BadCode => "invite-bad-code",
+                RuleError::BadDuration => "invite-bad-duration",
+                RuleError::BadExpiry => "invite-bad-expiry",
+                RuleError::ExpiryInPast => "invite-expiry-past",
+                RuleError::BadUses => "invite-bad-uses",
+                RuleError::BadEmail => "redeem-bad-email",
+            },
+            CreateError::NoServer | CreateError::UnknownServer(_) => "invite-no-server",
+            CreateError::UnknownLibrary { .. } | CreateError::NoLibrary(_) => "invite-no-library",
+            CreateError::CodeTaken(_) => "invite-code-taken",
+            CreateError::LabelTooLong => "invite-label-too-long",
+            CreateError::BadPassphrase => "invite-bad-passphrase",
+            CreateError::UnknownProfile => "invite-unknown-profile",
+            CreateError::Permission { .. } => "invite-bad-permission",
+            CreateError::Store(_) => "error-internal",
+        }
+    }
+
+    fn field(&self) -> Option<&'static str> {
+        Some(CreateError::field(self)).filter(|f| !f.is_empty())
+    }
+
+    /// What the sentence cannot say by itself: which server, library or code.
+    fn detail(&self) -> Option<String> {
+        match self {
+            CreateError::UnknownServer(_)
+            | CreateError::UnknownLibrary { .. }
+            | CreateError::NoLibrary(_)
+            | CreateError::CodeTaken(_)
+            | CreateError::Permission { .. } => Some(self.to_string()),
+            _ => None,
+        }
+    }
+}
+
 impl CreateError {
     pub fn field(&self) -> &'static str {
         match self {

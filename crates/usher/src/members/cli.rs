@@ -1,6 +1,7 @@
 //! `usher member …` and `usher server sync`: members from a terminal or script.
 
 use crate::domain::ids::*;
+use crate::web::error::for_terminal;
 use std::io::{IsTerminal, Write};
 
 use super::{ExpiryChange, MemberError};
@@ -22,7 +23,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
 }
 
 async fn list(state: &AppState, json: bool) -> Result<(), String> {
-    let err = |e: crate::store::StoreError| e.to_string();
+    let err = |e: crate::store::StoreError| for_terminal(&state.i18n, &e);
     let mut rows = Vec::new();
     let mut offset = 0;
     // Page through, so memory stays flat however many members there are.
@@ -142,7 +143,7 @@ async fn expire(state: &AppState, id: &str, at: &str) -> Result<(), String> {
         .store
         .member(member_id)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(|e| for_terminal(&state.i18n, &e))?
         .ok_or_else(|| format!("no member has the id {member_id}: see `usher member list`"))?;
     match super::change_expiry(state, member_id, change, "cli").await {
         Ok(Some(t)) => {
@@ -164,7 +165,7 @@ async fn expire(state: &AppState, id: &str, at: &str) -> Result<(), String> {
             "member {member_id} ({}) has no access left to expire",
             member.display_name
         )),
-        Err(e) => Err(e.to_string()),
+        Err(e) => Err(for_terminal(&state.i18n, &e)),
     }
 }
 
@@ -177,14 +178,14 @@ pub async fn sync(state: &AppState, name: Option<&str>) -> Result<(), String> {
                 .store
                 .server_by_name(n)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| for_terminal(&state.i18n, &e))?
                 .ok_or_else(|| format!("no server named `{n}`: see `usher server list`"))?,
         ],
         None => state
             .store
             .servers()
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| for_terminal(&state.i18n, &e))?
             .into_iter()
             .map(|s| s.server)
             .collect(),
@@ -210,7 +211,7 @@ pub async fn sync(state: &AppState, name: Option<&str>) -> Result<(), String> {
                 }
             }
             Err(e) => {
-                let why = e.explain(state, "en");
+                let why = for_terminal(&state.i18n, &e);
                 if terminal {
                     println!("failed");
                 } else {

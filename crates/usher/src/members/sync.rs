@@ -62,24 +62,44 @@ pub enum SyncError {
     Store(#[from] crate::store::StoreError),
 }
 
-impl SyncError {
-    /// A line for a person: the server's explanation where there is one.
-    pub fn explain(&self, state: &AppState, lang: &str) -> String {
+impl crate::web::error::Failure for SyncError {
+    fn status(&self) -> axum::http::StatusCode {
+        use axum::http::StatusCode as S;
         match self {
+            SyncError::NotFound => S::NOT_FOUND,
+            SyncError::Client(crate::state::ClientError::TokenUnreadable) => S::CONFLICT,
+            SyncError::Client(crate::state::ClientError::Media(_)) => S::BAD_GATEWAY,
+            SyncError::Store(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            SyncError::NotFound => "not_found",
+            SyncError::Client(crate::state::ClientError::TokenUnreadable) => "token_unreadable",
+            SyncError::Client(crate::state::ClientError::Media(_)) => "server_refused",
+            SyncError::Store(_) => "internal",
+        }
+    }
+
+    fn message_key(&self) -> &'static str {
+        match self {
+            SyncError::NotFound => "error-not-found",
             SyncError::Client(crate::state::ClientError::TokenUnreadable) => {
-                state.i18n.text(lang, "server-token-unreadable")
+                "server-token-unreadable"
             }
             SyncError::Client(crate::state::ClientError::Media(e)) => {
-                let headline = state.i18n.text(lang, crate::web::error::media_error_key(e));
-                let detail = e.to_string();
-                if headline.contains(&detail) {
-                    headline
-                } else {
-                    format!("{headline} ({detail})")
-                }
+                crate::web::error::media_error_key(e)
             }
-            SyncError::NotFound => state.i18n.text(lang, "error-not-found"),
-            SyncError::Store(_) => state.i18n.text(lang, "error-internal"),
+            SyncError::Store(_) => "error-internal",
+        }
+    }
+
+    /// The server's own words, where it said something.
+    fn detail(&self) -> Option<String> {
+        match self {
+            SyncError::Client(crate::state::ClientError::Media(e)) => Some(e.to_string()),
+            _ => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::domain::ids::*;
 use crate::state::AppState;
+use crate::web::error::for_terminal;
 
 pub enum Command {
     List {
@@ -19,12 +20,14 @@ pub enum Command {
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
     match cmd {
         Command::List { json } => {
-            super::expire(state).await.map_err(|e| e.to_string())?;
+            super::expire(state)
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             let rows = state
                 .store
                 .requests(10_000)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             if json {
                 let out: Vec<_> = rows
                     .iter()
@@ -62,13 +65,17 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Approve { id } => {
-            let settings = state.store.settings().await.map_err(|e| e.to_string())?;
+            let settings = state
+                .store
+                .settings()
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             let selection = super::starting_selection(state, &settings)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             let done = super::approve(state, id, &selection, "cli")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             println!("request {id} approved: {}", done.summary);
             if let Some(url) = done.invite_url {
                 println!("personal invite: {url}");
@@ -78,7 +85,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
         Command::Decline { id, reason } => {
             super::decline(state, id, reason.as_deref(), "cli")
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             println!("request {id} declined");
             Ok(())
         }

@@ -1,8 +1,9 @@
 //! `usher server …`: the same operations as the Servers page, for scripts and terminals.
 
+use crate::web::error::for_terminal;
 use std::io::Read;
 
-use super::{ServerError, ServerInput};
+use super::ServerInput;
 use crate::state::AppState;
 
 pub enum Command {
@@ -26,16 +27,6 @@ pub enum Command {
     Sync {
         name: Option<String>,
     },
-}
-
-/// A one-line explanation of a server error for a terminal.
-fn explain(state: &AppState, e: &ServerError) -> String {
-    let (key, detail) = e.explain();
-    let headline = state.i18n.text("en", key);
-    match detail {
-        Some(d) if !headline.contains(&d) => format!("{headline} ({d})"),
-        _ => headline,
-    }
 }
 
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
@@ -64,8 +55,12 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             };
             let id = super::add(state, &input, "cli")
                 .await
-                .map_err(|e| explain(state, &e))?;
-            let libraries = state.store.libraries(id).await.map_err(|e| e.to_string())?;
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            let libraries = state
+                .store
+                .libraries(id)
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             println!(
                 "server `{}` added with {} libraries: {}",
                 input.name.trim(),
@@ -79,7 +74,11 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::List { json } => {
-            let servers = state.store.servers().await.map_err(|e| e.to_string())?;
+            let servers = state
+                .store
+                .servers()
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             if json {
                 let out: Vec<_> = servers
                     .iter()
@@ -122,13 +121,13 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 .store
                 .server_by_name(&name)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| for_terminal(&state.i18n, &e))?
                 .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
             let libraries = state
                 .store
                 .libraries(server.id)
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
             if json {
                 let out: Vec<_> = libraries
                     .iter()
@@ -168,7 +167,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 .store
                 .server_by_name(&name)
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| for_terminal(&state.i18n, &e))?
                 .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
             match super::test(state, server.id).await {
                 Ok(probe) => {
@@ -184,7 +183,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                     }
                     Ok(())
                 }
-                Err(e) => Err(explain(state, &e)),
+                Err(e) => Err(for_terminal(&state.i18n, &e)),
             }
         }
     }

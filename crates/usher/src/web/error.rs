@@ -100,6 +100,20 @@ pub trait Failure: std::fmt::Display {
     }
 }
 
+/// A failure as one line for a terminal: the sentence the pages show (in English) and the
+/// detail when it adds something. A failure on our side keeps its cause, since whoever runs the
+/// CLI is the owner, on the machine, and the cause is what they need to fix it.
+pub fn for_terminal(i18n: &crate::ui::i18n::I18n, e: &impl Failure) -> String {
+    if e.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        return e.to_string();
+    }
+    let headline = i18n.text("en", e.message_key());
+    match e.detail() {
+        Some(d) if !headline.contains(&d) => format!("{headline} ({d})"),
+        _ => headline,
+    }
+}
+
 /// A failure on our side (5xx but a server's refusal) is logged with its cause and answered
 /// without it; every other failure is answered as it describes itself.
 impl<E: Failure> From<E> for AppError {
@@ -116,10 +130,18 @@ impl<E: Failure> From<E> for AppError {
     }
 }
 
-impl From<crate::store::StoreError> for AppError {
-    fn from(err: crate::store::StoreError) -> Self {
-        tracing::error!(error = %err, "database error");
-        AppError::internal()
+/// The database failing is always a failure on our side.
+impl Failure for crate::store::StoreError {
+    fn status(&self) -> StatusCode {
+        StatusCode::INTERNAL_SERVER_ERROR
+    }
+
+    fn code(&self) -> &'static str {
+        "internal"
+    }
+
+    fn message_key(&self) -> &'static str {
+        "error-internal"
     }
 }
 

@@ -247,6 +247,11 @@ async fn invites_page_through_with_cursors_and_redemptions_show_up() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["field"], "uses");
+    // The same sentence the invite form and `usher invite create` give.
+    assert_eq!(
+        body["error"]["message"],
+        "Uses must be a number from 1 to 1000, or unlimited."
+    );
     let (status, body) = a.call("GET", "/api/v1/invites?limit=9999", None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["field"], "limit");

@@ -560,7 +560,12 @@ async fn invite_commands_create_list_disable_and_delete() {
     );
     assert!(err(&out.2).contains("no server named `Nope`"));
     assert!(err(&out.3).contains("Cartoons"));
-    assert!(err(&out.4).contains("uses"), "{}", err(&out.4));
+    // The sentence the invite form and the API give, with what was wrong.
+    assert!(
+        err(&out.4).contains("Uses must be a number from 1 to 1000, or unlimited."),
+        "{}",
+        err(&out.4)
+    );
     assert!(text(&out.5).contains("invite PLAIN-CODE disabled"));
     let list: serde_json::Value = serde_json::from_str(&text(&out.6)).unwrap();
     let plain = list
