@@ -84,9 +84,11 @@ export async function startDemo(extraEnv = {}) {
       if (invite) found.invite = invite[1];
       const emby = line.match(/demo Emby:\s+(http:\/\/\S+)\s+API key: (\S+)/);
       if (emby) Object.assign(found, { embyUrl: emby[1], embyKey: emby[2] });
+      const abs = line.match(/demo Audiobookshelf:\s+(http:\/\/\S+)\s+API key: (\S+)/);
+      if (abs) Object.assign(found, { absUrl: abs[1], absKey: abs[2] });
       const chat = line.match(/demo Telegram chat:\s+(http:\/\/\S+)/);
       if (chat) found.telegramChat = chat[1];
-      if (found.base && found.invite && found.embyUrl && found.telegramChat) resolve(found);
+      if (found.base && found.invite && found.embyUrl && found.absUrl && found.telegramChat) resolve(found);
     });
   });
   return {

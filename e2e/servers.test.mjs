@@ -1,8 +1,9 @@
-// The owner connects an Emby server from a phone, tests it and sees its libraries.
+// The owner connects servers from a phone (Emby, Audiobookshelf), tests them and sees their
+// libraries; a friend joins the Audiobookshelf one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, keepOnlyServers, shotsDir, PHONE } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -44,5 +45,54 @@ test("adding an Emby server in the browser at phone width", async () => {
   assert.ok(await page.isVisible("text=Connection works"));
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `server page is ${overflow}px wider than the phone`);
+  await context.close();
+});
+
+test("adding an Audiobookshelf server at phone width and inviting a friend to it", async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/servers/new`);
+  // The form says where this kind's key is.
+  assert.ok(await page.isVisible("#token-hint >> text=Settings → API Keys"));
+  await page.check("input[name=kind][value=audiobookshelf]");
+  await page.fill("#name", "Story Shelf");
+  await page.fill("#url", demo.absUrl);
+  await page.fill("#token", demo.absKey);
+  await page.screenshot({ path: join(shotsDir, "server-new-audiobookshelf-phone.png"), fullPage: true });
+  await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
+  assert.ok(await page.isVisible("td >> text=Audiobooks"));
+  assert.ok(await page.isVisible("td >> text=Podcasts"));
+  // Only what Audiobookshelf has: downloads, and a pause at expiry.
+  assert.ok(await page.isVisible("input[name=allow_downloads]"));
+  assert.equal(await page.locator("input[name=allow_live_tv]").count(), 0);
+  assert.ok(await page.isVisible("input[name=action][value=disable]"));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `server page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: join(shotsDir, "server-audiobookshelf-phone.png"), fullPage: true });
+
+  // An invite for it alone, then a friend makes an account on the public page.
+  await page.goto(`${demo.base}/admin/invites/new`);
+  await keepOnlyServers(page, "Story Shelf");
+  const block = page.locator(".server-block", { hasText: "Story Shelf" });
+  assert.equal(await block.locator("input[name^=live_tv_]").count(), 0, "no Live TV on an audiobook server");
+  await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
+  const link = await page.inputValue("#invite-url");
+
+  const friend = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const phone = await friend.newPage();
+  await phone.goto(link);
+  assert.ok(await phone.isVisible("text=Story Shelf"));
+  await phone.fill("#username", "Maya");
+  await phone.fill("#password", "a long password");
+  await phone.fill("#password_confirm", "a long password");
+  await phone.screenshot({ path: join(shotsDir, "invite-audiobookshelf-phone.png"), fullPage: true });
+  await Promise.all([phone.waitForURL(/\/welcome\?m=/), phone.click("form[action^='/i/'] button[type=submit] >> nth=-1")]);
+  assert.match(await phone.textContent("h1"), /Welcome, Maya!/);
+  assert.ok(await phone.isVisible("text=Audiobookshelf"));
+  const wide = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(wide <= 0, `welcome page is ${wide}px wider than the phone`);
+  await phone.screenshot({ path: join(shotsDir, "welcome-audiobookshelf-phone.png"), fullPage: true });
+  await friend.close();
   await context.close();
 });

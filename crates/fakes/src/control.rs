@@ -71,7 +71,8 @@ impl Control {
     }
 
     /// The next call to `path` (any method, case-insensitive) answers `status` with an empty body.
-    /// Calling it twice fails the next two calls.
+    /// Calling it twice fails the next two calls. `path` may start with a method
+    /// (`"POST /api/users"`) to fail only calls with that method.
     pub fn fail_next(&self, path: &str, status: u16) {
         self.inner
             .lock()
@@ -83,7 +84,8 @@ impl Control {
     }
 
     /// The next call to `path` does its work, but its answer is lost: the caller gets `status`
-    /// instead, as when a proxy times out or the caller's process dies while waiting.
+    /// instead, as when a proxy times out or the caller's process dies while waiting. `path`
+    /// may start with a method, as for [`fail_next`](Self::fail_next).
     pub fn lose_next_answer(&self, path: &str, status: u16) {
         self.inner
             .lock()
@@ -99,21 +101,27 @@ impl Control {
         self.inner.lock().unwrap().latency = latency;
     }
 
-    fn take_failure(&self, path: &str) -> Option<u16> {
-        self.take(path, |inner| &mut inner.fail_next)
+    fn take_failure(&self, method: &str, path: &str) -> Option<u16> {
+        self.take(method, path, |inner| &mut inner.fail_next)
     }
 
+    /// The first status queued for `METHOD path`, else for `path`.
     fn take(
         &self,
+        method: &str,
         path: &str,
-        queues: impl FnOnce(&mut Inner) -> &mut HashMap<String, Vec<u16>>,
+        queues: impl Fn(&mut Inner) -> &mut HashMap<String, Vec<u16>>,
     ) -> Option<u16> {
         let mut inner = self.inner.lock().unwrap();
-        let queue = queues(&mut inner).get_mut(&path.to_ascii_lowercase())?;
-        if queue.is_empty() {
-            return None;
+        let with_method = format!("{method} {path}").to_ascii_lowercase();
+        for key in [with_method, path.to_ascii_lowercase()] {
+            if let Some(queue) = queues(&mut inner).get_mut(&key)
+                && !queue.is_empty()
+            {
+                return Some(queue.remove(0));
+            }
         }
-        Some(queue.remove(0))
+        None
     }
 
     /// Wraps a fake's router with recording, fault injection and latency.
@@ -146,14 +154,15 @@ async fn record(State(control): State<Control>, req: Request, next: Next) -> Res
         // Simulated network latency of the remote service, not a wait in a test.
         tokio::time::sleep(latency).await;
     }
-    if let Some(status) = control.take_failure(&path) {
+    let method = parts.method.to_string();
+    if let Some(status) = control.take_failure(&method, &path) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return (status, "injected failure").into_response();
     }
     let answer = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
-    match control.take(&path, |inner| &mut inner.lose_answer) {
+    match control.take(&method, &path, |inner| &mut inner.lose_answer) {
         Some(status) => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::GATEWAY_TIMEOUT),
             "answer lost",

@@ -5,6 +5,7 @@
 //! records every request, and can be told to fail the next call on a path or to add latency.
 //! Tests and `usher demo` use them; nothing here is reachable from outside loopback.
 
+pub mod audiobookshelf;
 pub mod control;
 pub mod discord;
 pub mod jellyfin;

@@ -43,6 +43,14 @@ pub enum MediaError {
 }
 
 impl MediaError {
+    /// A new account's name someone already has. Sign-ins ignore case on every server with
+    /// local accounts, so names that differ only in case count as the same.
+    pub fn name_taken(username: &str) -> MediaError {
+        MediaError::AlreadyExists(format!(
+            "that name is taken: `{username}` already has an account (names ignore upper and lower case), choose another"
+        ))
+    }
+
     /// Whether trying again later may succeed. Jobs retry these with backoff and give up on the
     /// rest at once.
     pub fn is_retryable(&self) -> bool {

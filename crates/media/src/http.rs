@@ -77,3 +77,10 @@ pub fn parse_base_url(raw: &str) -> Result<String, crate::MediaError> {
     }
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
+
+/// One path segment, percent-encoded (an id from a server is never trusted into a path as is).
+pub fn encode_segment(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

@@ -7,14 +7,13 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, StatusCode};
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
-use crate::http::{build_client, join, parse_base_url};
+use crate::http::{build_client, encode_segment, join, parse_base_url};
+use crate::reply::{Reply, with_context};
 use crate::{
     AccountStatus, ClientInfo, GrantOutcome, GrantSpec, Identity, Library, MediaError, Permissions,
     RemoteAccount, ServerInfo, ServerKind,
@@ -287,7 +286,7 @@ impl JellyfinClient {
             .iter()
             .any(|u| u.name.to_lowercase() == wanted)
         {
-            return Err(name_taken(username));
+            return Err(MediaError::name_taken(username));
         }
 
         let mut body = json!({ "Name": username });
@@ -612,29 +611,7 @@ impl JellyfinClient {
     }
 
     async fn exchange(&self, request: RequestBuilder) -> Result<Reply, MediaError> {
-        let response = request.send().await?;
-        let status = response.status();
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let body = response.bytes().await?.to_vec();
-        Ok(Reply {
-            status,
-            retry_after,
-            content_type,
-            body,
-            product: self.product(),
-            secret: self.api_key.clone(),
-        })
+        Reply::read(request, self.product(), &self.api_key).await
     }
 
     /// Every user; Emby's `/Users/Query` and the bare `/Users` array are both accepted.
@@ -804,7 +781,7 @@ impl JellyfinClient {
         let wanted = username.to_lowercase();
         match self.list_users().await {
             Ok(users) if users.iter().any(|u| u.name.to_lowercase() == wanted) => {
-                name_taken(username)
+                MediaError::name_taken(username)
             }
             _ => MediaError::Invalid(format!(
                 "{} refused the user name `{username}`: use {NAME_CHARS_HINT}",
@@ -858,148 +835,6 @@ impl UserDto {
                 _ => Map::new(),
             },
         })
-    }
-}
-
-/// A whole answer, read before judging it.
-struct Reply {
-    status: StatusCode,
-    retry_after: Option<Duration>,
-    content_type: String,
-    body: Vec<u8>,
-    product: &'static str,
-    secret: Arc<str>,
-}
-
-impl Reply {
-    /// The reply itself on any 2xx (Emby's success codes vary), otherwise an error for `what`.
-    fn ok(self, what: &str) -> Result<Reply, MediaError> {
-        if self.status.is_success() {
-            return Ok(self);
-        }
-        let message = format!("{what}: {}", self.message());
-        Err(match self.status.as_u16() {
-            401 | 403 => MediaError::Unauthorized,
-            404 => MediaError::NotFound(message),
-            400 | 422 => MediaError::Invalid(format!(
-                "{} refused {what}: {}",
-                self.product,
-                self.message()
-            )),
-            410 => MediaError::EndpointRemoved(what.to_string()),
-            429 => MediaError::RateLimited {
-                retry_after: self.retry_after,
-            },
-            status => MediaError::Server { status, message },
-        })
-    }
-
-    fn json<T: DeserializeOwned>(&self, what: &str) -> Result<T, MediaError> {
-        serde_json::from_slice(&self.body)
-            .map_err(|_| MediaError::Protocol(format!("{what} is not the JSON usher expects")))
-    }
-
-    /// A controller's own message, a JSON string such as `"User not found"`, as opposed to the
-    /// routing layer's empty 404 or a model-binding ProblemDetails.
-    fn is_controller_message(&self) -> bool {
-        matches!(self.json::<Value>(""), Ok(Value::String(_)))
-    }
-
-    /// What the server said, short and readable.
-    fn message(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body).trim().to_string();
-        let from_json = if self.content_type.contains("json") {
-            serde_json::from_str::<Value>(&text)
-                .ok()
-                .and_then(|v| describe_json_error(&v))
-        } else {
-            None
-        };
-        let message = from_json.unwrap_or(text);
-        let message = if message.is_empty() {
-            self.status
-                .canonical_reason()
-                .unwrap_or("no details")
-                .to_string()
-        } else {
-            message
-        };
-        truncate(&scrub(&message, &self.secret), 300)
-    }
-}
-
-/// Reads ProblemDetails (`title` plus per-field `errors`) or a bare JSON string.
-fn describe_json_error(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Object(map) => {
-            let title = map.get("title").and_then(Value::as_str).unwrap_or("");
-            let fields: Vec<String> = map
-                .get("errors")
-                .and_then(Value::as_object)
-                .map(|errors| {
-                    errors
-                        .iter()
-                        .flat_map(|(field, msgs)| {
-                            msgs.as_array()
-                                .into_iter()
-                                .flatten()
-                                .filter_map(Value::as_str)
-                                .map(move |m| format!("{field}: {m}"))
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
-            match (title.is_empty(), fields.is_empty()) {
-                (true, true) => None,
-                (false, true) => Some(title.to_string()),
-                (true, false) => Some(fields.join("; ")),
-                (false, false) => Some(format!("{title} {}", fields.join("; "))),
-            }
-        }
-        _ => None,
-    }
-}
-
-/// A proxy's error page may echo request headers; the key must not reach a log or a screen.
-fn scrub(text: &str, secret: &str) -> String {
-    if secret.is_empty() {
-        text.to_string()
-    } else {
-        text.replace(secret, "<api key>")
-    }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let cut: String = s.chars().take(max).collect();
-        format!("{cut}…")
-    }
-}
-
-fn name_taken(username: &str) -> MediaError {
-    MediaError::AlreadyExists(format!(
-        "that name is taken: `{username}` already has an account (names ignore upper and lower case), choose another"
-    ))
-}
-
-/// Says why an account was rolled back, keeping the error's kind so retry decisions still hold.
-fn with_context(err: MediaError, context: &str) -> MediaError {
-    match err {
-        MediaError::NotFound(m) => MediaError::NotFound(format!("{context}: {m}")),
-        MediaError::AlreadyExists(m) => MediaError::AlreadyExists(format!("{context}: {m}")),
-        MediaError::Invalid(m) => MediaError::Invalid(format!("{context}: {m}")),
-        MediaError::Unsupported(m) => MediaError::Unsupported(format!("{context}: {m}")),
-        MediaError::Unreachable(m) => MediaError::Unreachable(format!("{context}: {m}")),
-        MediaError::EndpointRemoved(m) => MediaError::EndpointRemoved(format!("{context}: {m}")),
-        MediaError::Protocol(m) => MediaError::Protocol(format!("{context}: {m}")),
-        MediaError::Server { status, message } => MediaError::Server {
-            status,
-            message: format!("{context}: {message}"),
-        },
-        other => other,
     }
 }
 
@@ -1077,12 +912,6 @@ fn normalize_id(id: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn encode_segment(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
-}
-
 /// `MediaBrowser Client="usher", Device="…", DeviceId="…", Version="…", Token="…"`; the server
 /// URL-decodes each value.
 fn authorization_value(info: &ClientInfo, token: &str) -> String {
@@ -1144,36 +973,5 @@ mod tests {
             "Jellyfin.Plugin.LDAP_Auth.LdapAuthenticationProviderPlugin"
         );
         assert_eq!(policy["PasswordResetProviderId"], JELLYFIN_RESET_PROVIDER);
-    }
-
-    #[test]
-    fn an_echoed_api_key_is_scrubbed_from_server_messages() {
-        let reply = Reply {
-            status: StatusCode::BAD_GATEWAY,
-            retry_after: None,
-            content_type: "text/html".into(),
-            body: b"upstream failed for X-Emby-Token: key-42".to_vec(),
-            product: "Emby",
-            secret: "key-42".into(),
-        };
-        let Err(err) = reply.ok("reading the user list") else {
-            panic!("a 502 is an error")
-        };
-        assert_eq!(
-            err.to_string(),
-            "the server answered 502: reading the user list: upstream failed for X-Emby-Token: <api key>"
-        );
-    }
-
-    #[test]
-    fn problem_details_are_summarised_for_a_person() {
-        let body = json!({
-            "title": "One or more validation errors occurred.",
-            "errors": {"AuthenticationProviderId": ["The AuthenticationProviderId field is required."]}
-        });
-        assert_eq!(
-            describe_json_error(&body).unwrap(),
-            "One or more validation errors occurred. AuthenticationProviderId: The AuthenticationProviderId field is required."
-        );
     }
 }

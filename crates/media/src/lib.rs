@@ -7,10 +7,12 @@
 //! The set of server kinds is closed, so [`MediaClient`] dispatches with an enum rather than a
 //! trait object.
 
+pub mod audiobookshelf;
 pub mod error;
 pub mod http;
 pub mod jellyfin;
 pub mod plex;
+mod reply;
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,6 +36,10 @@ pub struct Capabilities {
     pub session_limit: bool,
     /// What a member sees can be limited by rating and label.
     pub content_filters: bool,
+    /// The owner chooses whether members may download.
+    pub downloads: bool,
+    /// The owner chooses whether members may watch Live TV.
+    pub live_tv: bool,
 }
 
 /// The kinds of media server usher can connect to.
@@ -43,16 +49,23 @@ pub enum ServerKind {
     Plex,
     Jellyfin,
     Emby,
+    Audiobookshelf,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 3] = [ServerKind::Plex, ServerKind::Jellyfin, ServerKind::Emby];
+    pub const ALL: [ServerKind; 4] = [
+        ServerKind::Plex,
+        ServerKind::Jellyfin,
+        ServerKind::Emby,
+        ServerKind::Audiobookshelf,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ServerKind::Plex => "plex",
             ServerKind::Jellyfin => "jellyfin",
             ServerKind::Emby => "emby",
+            ServerKind::Audiobookshelf => "audiobookshelf",
         }
     }
 
@@ -62,6 +75,7 @@ impl ServerKind {
             ServerKind::Plex => "Plex",
             ServerKind::Jellyfin => "Jellyfin",
             ServerKind::Emby => "Emby",
+            ServerKind::Audiobookshelf => "Audiobookshelf",
         }
     }
 
@@ -77,6 +91,8 @@ impl ServerKind {
                 camera_upload: true,
                 session_limit: false,
                 content_filters: true,
+                downloads: true,
+                live_tv: true,
             },
             ServerKind::Jellyfin | ServerKind::Emby => Capabilities {
                 local_accounts: true,
@@ -85,6 +101,20 @@ impl ServerKind {
                 camera_upload: false,
                 session_limit: true,
                 content_filters: false,
+                downloads: true,
+                live_tv: true,
+            },
+            // Pausing is `isActive: false`, which the server enforces at sign-in and on every
+            // token, so it is a real pause.
+            ServerKind::Audiobookshelf => Capabilities {
+                local_accounts: true,
+                can_disable: true,
+                home_users: false,
+                camera_upload: false,
+                session_limit: false,
+                content_filters: false,
+                downloads: true,
+                live_tv: false,
             },
         }
     }
@@ -126,8 +156,10 @@ impl FromStr for ServerKind {
             "plex" => Ok(ServerKind::Plex),
             "jellyfin" => Ok(ServerKind::Jellyfin),
             "emby" => Ok(ServerKind::Emby),
+            "audiobookshelf" | "abs" => Ok(ServerKind::Audiobookshelf),
             other => Err(format!(
-                "unknown server kind `{other}`: use plex, jellyfin or emby"
+                "unknown server kind `{other}`: use {}",
+                ServerKind::ALL.map(ServerKind::as_str).join(", ")
             )),
         }
     }
@@ -278,11 +310,23 @@ pub struct RemoteAccount {
 pub enum MediaClient {
     Plex(plex::PlexServerClient),
     Jellyfin(jellyfin::JellyfinClient),
+    Audiobookshelf(audiobookshelf::AudiobookshelfClient),
+}
+
+/// Calls the same method on whichever client this is.
+macro_rules! each {
+    ($self:expr, $c:ident => $call:expr) => {
+        match $self {
+            MediaClient::Plex($c) => $call,
+            MediaClient::Jellyfin($c) => $call,
+            MediaClient::Audiobookshelf($c) => $call,
+        }
+    };
 }
 
 impl MediaClient {
     /// Builds the right client for a server of `kind` at `url` authenticated with `token`
-    /// (Plex token or Jellyfin/Emby API key).
+    /// (Plex token, or the server's API key).
     pub fn new(
         kind: ServerKind,
         url: &str,
@@ -300,6 +344,9 @@ impl MediaClient {
             ServerKind::Jellyfin | ServerKind::Emby => MediaClient::Jellyfin(
                 jellyfin::JellyfinClient::new(kind, url, token, info.clone())?,
             ),
+            ServerKind::Audiobookshelf => {
+                MediaClient::Audiobookshelf(audiobookshelf::AudiobookshelfClient::new(url, token)?)
+            }
         })
     }
 
@@ -307,35 +354,28 @@ impl MediaClient {
         match self {
             MediaClient::Plex(_) => ServerKind::Plex,
             MediaClient::Jellyfin(c) => c.kind(),
+            MediaClient::Audiobookshelf(_) => ServerKind::Audiobookshelf,
         }
     }
 
     pub async fn probe(&self) -> Result<ServerInfo, MediaError> {
-        match self {
-            MediaClient::Plex(c) => c.probe().await,
-            MediaClient::Jellyfin(c) => c.probe().await,
-        }
+        each!(self, c => c.probe().await)
     }
 
     pub async fn libraries(&self) -> Result<Vec<Library>, MediaError> {
-        match self {
-            MediaClient::Plex(c) => c.libraries().await,
-            MediaClient::Jellyfin(c) => c.libraries().await,
-        }
+        each!(self, c => c.libraries().await)
     }
 
     /// Makes the access real. Idempotent where the server allows: an existing Plex share is
-    /// updated; on Jellyfin/Emby a half-made account is deleted before an error is returned.
+    /// updated; where members get accounts of their own, a half-made account is deleted before
+    /// an error is returned.
     pub async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
-        match self {
-            MediaClient::Plex(c) => c.grant(spec).await,
-            MediaClient::Jellyfin(c) => c.grant(spec).await,
-        }
+        each!(self, c => c.grant(spec).await)
     }
 
-    /// [`grant`](Self::grant) again after an attempt that may have been cut off halfway: on
-    /// Jellyfin/Emby the account that attempt made is finished rather than refused as taken
-    /// (`made_here`: the caller saw the name free before that attempt; see
+    /// [`grant`](Self::grant) again after an attempt that may have been cut off halfway: the
+    /// account that attempt made is finished rather than refused as taken (`made_here`: the
+    /// caller saw the name free before that attempt; see
     /// [`jellyfin::JellyfinClient::grant_again`]).
     pub async fn grant_again(
         &self,
@@ -345,6 +385,7 @@ impl MediaClient {
         match self {
             MediaClient::Plex(c) => c.grant(spec).await,
             MediaClient::Jellyfin(c) => c.grant_again(spec, made_here).await,
+            MediaClient::Audiobookshelf(c) => c.grant_again(spec).await,
         }
     }
 
@@ -354,15 +395,12 @@ impl MediaClient {
         libraries: &[String],
         permissions: &Permissions,
     ) -> Result<(), MediaError> {
-        match self {
-            MediaClient::Plex(c) => c.update_access(remote_id, libraries, permissions).await,
-            MediaClient::Jellyfin(c) => c.update_access(remote_id, libraries, permissions).await,
-        }
+        each!(self, c => c.update_access(remote_id, libraries, permissions).await)
     }
 
     /// Whether the server can disable an account without removing it (Plex cannot).
     pub fn can_disable(&self) -> bool {
-        !matches!(self, MediaClient::Plex(_))
+        self.kind().can_disable()
     }
 
     pub async fn set_disabled(&self, remote_id: &str, disabled: bool) -> Result<(), MediaError> {
@@ -371,21 +409,38 @@ impl MediaClient {
                 "Plex cannot disable a share; remove it instead".into(),
             )),
             MediaClient::Jellyfin(c) => c.set_disabled(remote_id, disabled).await,
+            MediaClient::Audiobookshelf(c) => c.set_disabled(remote_id, disabled).await,
         }
     }
 
     /// Removes the access. Removing what is already gone succeeds.
     pub async fn remove(&self, remote_id: &str) -> Result<(), MediaError> {
-        match self {
-            MediaClient::Plex(c) => c.remove(remote_id).await,
-            MediaClient::Jellyfin(c) => c.remove(remote_id).await,
-        }
+        each!(self, c => c.remove(remote_id).await)
     }
 
     pub async fn accounts(&self) -> Result<Vec<RemoteAccount>, MediaError> {
+        each!(self, c => c.accounts().await)
+    }
+
+    /// Whether no account is called `username` (servers with local accounts; names compare
+    /// ignoring case, as the servers' sign-ins do). Plex has no names of its own: always free.
+    pub async fn name_is_free(&self, username: &str) -> Result<bool, MediaError> {
         match self {
-            MediaClient::Plex(c) => c.accounts().await,
-            MediaClient::Jellyfin(c) => c.accounts().await,
+            MediaClient::Plex(_) => Ok(true),
+            MediaClient::Jellyfin(c) => c.name_is_free(username).await,
+            MediaClient::Audiobookshelf(c) => c.name_is_free(username).await,
+        }
+    }
+
+    /// Sets a member account's password without knowing the old one (servers with local
+    /// accounts).
+    pub async fn set_password(&self, remote_id: &str, password: &str) -> Result<(), MediaError> {
+        match self {
+            MediaClient::Plex(_) => Err(MediaError::Unsupported(
+                "Plex friends sign in with their own plex.tv password".into(),
+            )),
+            MediaClient::Jellyfin(c) => c.set_password(remote_id, password).await,
+            MediaClient::Audiobookshelf(c) => c.set_password(remote_id, password).await,
         }
     }
 }

@@ -27,6 +27,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let jellyfin = FakeJellyfin::start(FakeKind::Jellyfin).await;
     // Not connected: there to try adding a server by hand.
     let emby = FakeJellyfin::start(FakeKind::Emby).await;
+    let audiobookshelf = fakes::audiobookshelf::FakeAudiobookshelf::start().await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -182,6 +183,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         emby.api_key()
     );
     println!(
+        "  demo Audiobookshelf: {}   API key: {}   (not connected: add it under Servers)",
+        audiobookshelf.url(),
+        audiobookshelf.api_key()
+    );
+    println!(
         "  demo Telegram Bot API: {} (the bot posts requests to chat {}; everything is labelled demo)",
         telegram.url(),
         fakes::telegram::OWNER_ID
@@ -204,6 +210,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     drop(plex);
     drop(jellyfin);
     drop(emby);
+    drop(audiobookshelf);
     drop(telegram);
     result
 }

@@ -85,7 +85,7 @@ enum AdminCommand {
 enum ServerCommand {
     /// Connect a server (usher checks it before saving)
     Add {
-        /// plex, jellyfin or emby
+        /// plex, jellyfin, emby or audiobookshelf
         kind: String,
         #[arg(long)]
         name: String,
@@ -94,7 +94,7 @@ enum ServerCommand {
         /// Read the Plex token from standard input
         #[arg(long)]
         token_stdin: bool,
-        /// Read the Jellyfin/Emby API key from standard input
+        /// Read the API key (Jellyfin, Emby, Audiobookshelf) from standard input
         #[arg(long)]
         api_key_stdin: bool,
     },

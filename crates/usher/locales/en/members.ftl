@@ -138,6 +138,6 @@ server-expiry-disable_then_remove = Pause it, then remove it after some days
 server-expiry-remove = Remove the account
 server-expiry-days = Days between pausing and removing
 server-expiry-save = Save
-server-expiry-plex = Plex cannot pause a share: when access expires, the share is removed.
+server-expiry-remove-only = { $kind } cannot pause access: when it expires, it is removed.
 server-expiry-bad-action = Choose what happens when access expires.
 server-expiry-bad-days = The days before removal are a number from 0 to 3650.

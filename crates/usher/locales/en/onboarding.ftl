@@ -4,6 +4,7 @@ onb-kinds = Step lists
 onb-kind-plex = After joining Plex
 onb-kind-jellyfin = After joining Jellyfin
 onb-kind-emby = After joining Emby
+onb-kind-audiobookshelf = After joining Audiobookshelf
 onb-kind-plex_home = After joining a Plex Home
 onb-kind-before = House rules (before joining)
 onb-notice-saved = Steps saved.

@@ -138,6 +138,6 @@ server-expiry-disable_then_remove = Pausarla y eliminarla tras unos días
 server-expiry-remove = Eliminar la cuenta
 server-expiry-days = Días entre la pausa y la eliminación
 server-expiry-save = Guardar
-server-expiry-plex = Plex no puede pausar un acceso compartido: cuando caduca, se elimina.
+server-expiry-remove-only = { $kind } no puede pausar un acceso: cuando caduca, se elimina.
 server-expiry-bad-action = Elige qué pasa cuando caduca el acceso.
 server-expiry-bad-days = Los días antes de eliminar son un número de 0 a 3650.

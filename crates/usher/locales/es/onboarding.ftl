@@ -4,6 +4,7 @@ onb-kinds = Listas de pasos
 onb-kind-plex = Tras unirse a Plex
 onb-kind-jellyfin = Tras unirse a Jellyfin
 onb-kind-emby = Tras unirse a Emby
+onb-kind-audiobookshelf = Tras unirse a Audiobookshelf
 onb-kind-plex_home = Tras unirse a un Plex Home
 onb-kind-before = Normas de la casa (antes de unirse)
 onb-notice-saved = Pasos guardados.

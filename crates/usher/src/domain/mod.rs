@@ -262,15 +262,17 @@ pub enum OnboardingKind {
     PlexHome,
     Jellyfin,
     Emby,
+    Audiobookshelf,
     Before,
 }
 
 impl OnboardingKind {
-    pub const ALL: [OnboardingKind; 5] = [
+    pub const ALL: [OnboardingKind; 6] = [
         OnboardingKind::Plex,
         OnboardingKind::PlexHome,
         OnboardingKind::Jellyfin,
         OnboardingKind::Emby,
+        OnboardingKind::Audiobookshelf,
         OnboardingKind::Before,
     ];
 
@@ -280,6 +282,7 @@ impl OnboardingKind {
             OnboardingKind::PlexHome => "plex_home",
             OnboardingKind::Jellyfin => "jellyfin",
             OnboardingKind::Emby => "emby",
+            OnboardingKind::Audiobookshelf => "audiobookshelf",
             OnboardingKind::Before => "before",
         }
     }
@@ -295,6 +298,7 @@ impl OnboardingKind {
             media::ServerKind::Plex => OnboardingKind::Plex,
             media::ServerKind::Jellyfin => OnboardingKind::Jellyfin,
             media::ServerKind::Emby => OnboardingKind::Emby,
+            media::ServerKind::Audiobookshelf => OnboardingKind::Audiobookshelf,
         }
     }
 
@@ -304,6 +308,7 @@ impl OnboardingKind {
             OnboardingKind::Plex | OnboardingKind::PlexHome => Some(media::ServerKind::Plex),
             OnboardingKind::Jellyfin => Some(media::ServerKind::Jellyfin),
             OnboardingKind::Emby => Some(media::ServerKind::Emby),
+            OnboardingKind::Audiobookshelf => Some(media::ServerKind::Audiobookshelf),
             OnboardingKind::Before => None,
         }
     }

@@ -338,6 +338,7 @@ async fn detail_page(
                 live,
                 editable => live && g.open_job != Some(JobKind::Remove),
                 can_disable => g.grant.server_kind.can_disable(),
+                caps => ser(g.grant.server_kind.capabilities()),
                 expired => g.grant.expires_at.is_some_and(|t| t <= now),
             }
         });

@@ -113,7 +113,9 @@ pub fn apply_vars(html: &str, vars: &Vars) -> String {
 pub fn browser_url(kind: ServerKind, address: Option<&str>) -> Option<String> {
     match kind {
         ServerKind::Plex => Some("https://app.plex.tv/desktop".into()),
-        ServerKind::Jellyfin | ServerKind::Emby => address.map(str::to_string),
+        ServerKind::Jellyfin | ServerKind::Emby | ServerKind::Audiobookshelf => {
+            address.map(str::to_string)
+        }
     }
 }
 
@@ -153,6 +155,14 @@ pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
             ),
             ("welcome-app-all", "https://emby.media/download.html"),
         ],
+        // The iPhone app is in a closed beta; the web player works in any phone's browser.
+        ServerKind::Audiobookshelf => &[
+            (
+                "welcome-app-android",
+                "https://play.google.com/store/apps/details?id=com.audiobookshelf.app",
+            ),
+            ("welcome-app-all", "https://www.audiobookshelf.org/"),
+        ],
     }
 }
 
@@ -161,7 +171,7 @@ pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<
     let keys: &[&str] = match kind {
         OnboardingKind::Plex => &["onb-plex-accept", "onb-plex-app", "onb-plex-watch"],
         OnboardingKind::PlexHome => &["onb-plex-home", "onb-plex-app", "onb-plex-home-watch"],
-        OnboardingKind::Jellyfin | OnboardingKind::Emby => {
+        OnboardingKind::Jellyfin | OnboardingKind::Emby | OnboardingKind::Audiobookshelf => {
             &["onb-local-app", "onb-local-signin", "onb-local-tips"]
         }
         OnboardingKind::Before => &[],

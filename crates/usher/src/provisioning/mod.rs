@@ -300,14 +300,14 @@ async fn provision(
         permissions: terms.permissions.clone(),
     };
     let made_here = match (&spec.identity, &client) {
-        (Identity::Account { username, .. }, media::MediaClient::Jellyfin(jf)) => {
+        (Identity::Account { username, .. }, client) if client.kind().uses_local_accounts() => {
             let marked = job
                 .creating
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case(username));
             // The name is recorded once seen free, before the account is made: a retry can then
             // tell the account its own attempt made from one that had the name before.
-            if !marked && jf.name_is_free(username).await? {
+            if !marked && client.name_is_free(username).await? {
                 state
                     .store
                     .mark_creating(job.id, username)
@@ -464,7 +464,7 @@ fn store_failed(e: StoreError) -> MediaError {
     }
 }
 
-/// A re-invited person whose earlier Jellyfin/Emby account usher left disabled on the server:
+/// A re-invited person whose earlier account usher left disabled on the server:
 /// switch it back on with the new libraries and password instead of refusing the name. Only an
 /// account usher itself made for this name is taken over, never a stranger's.
 async fn reactivate(
@@ -473,9 +473,9 @@ async fn reactivate(
     grant: &GrantRow,
     spec: &GrantSpec,
 ) -> Result<Option<media::GrantOutcome>, MediaError> {
-    let media::MediaClient::Jellyfin(jf) = client else {
+    if !client.kind().uses_local_accounts() {
         return Ok(None);
-    };
+    }
     let Identity::Account {
         username, password, ..
     } = &spec.identity
@@ -491,17 +491,18 @@ async fn reactivate(
         return Ok(None);
     };
     // The account must still be there: if the server deleted it, the name belongs to someone else.
-    let accounts = jf.accounts().await?;
+    let accounts = client.accounts().await?;
     if !accounts
         .iter()
         .any(|a| a.remote_id == remote_id && a.username.eq_ignore_ascii_case(username))
     {
         return Ok(None);
     }
-    jf.set_disabled(&remote_id, false).await?;
-    jf.update_access(&remote_id, &spec.libraries, &spec.permissions)
+    client.set_disabled(&remote_id, false).await?;
+    client
+        .update_access(&remote_id, &spec.libraries, &spec.permissions)
         .await?;
-    jf.set_password(&remote_id, password.expose()).await?;
+    client.set_password(&remote_id, password.expose()).await?;
     // The earlier period ends here, so its expiry can never touch the account again.
     state
         .store

@@ -39,7 +39,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
         } => {
             if !secret_from_stdin {
                 return Err(
-                    "pass the token on standard input with --token-stdin (Plex) or --api-key-stdin (Jellyfin, Emby); secrets never go on the command line"
+                    "pass the token on standard input with --token-stdin (Plex) or --api-key-stdin (Jellyfin, Emby, Audiobookshelf); secrets never go on the command line"
                         .into(),
                 );
             }
@@ -98,7 +98,9 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                     .collect();
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else if servers.is_empty() {
-                println!("no servers yet: add one with `usher server add plex|jellyfin|emby …`");
+                println!(
+                    "no servers yet: add one with `usher server add plex|jellyfin|emby|audiobookshelf …`"
+                );
             } else {
                 let rows: Vec<[String; 5]> = servers
                     .iter()

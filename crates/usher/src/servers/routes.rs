@@ -58,11 +58,22 @@ pub async fn new_form(
         .parse::<media::ServerKind>()
         .unwrap_or(media::ServerKind::Plex)
         .as_str();
-    page(
+    add_page(
         &state,
+        &admin,
+        context! { kind, name => "", url => "" },
+        Value::from(()),
+    )
+}
+
+/// The Add server page: every kind usher can connect, with what each needs.
+fn add_page(state: &AppState, admin: &Admin, form: Value, error: Value) -> AppResult<Html<String>> {
+    let kinds: Vec<&str> = media::ServerKind::ALL.iter().map(|k| k.as_str()).collect();
+    page(
+        state,
         &admin.visitor,
         "admin/server_new.html",
-        context! { form => context! { kind, name => "", url => "" }, error => () },
+        context! { kinds, form, error },
     )
 }
 
@@ -103,14 +114,11 @@ pub async fn create(
             if matches!(e, ServerError::Store(_)) {
                 tracing::error!(error = %e, "adding a server failed");
             }
-            let mut res = page(
+            let mut res = add_page(
                 &state,
-                &admin.visitor,
-                "admin/server_new.html",
-                context! {
-                    form => context! { kind => &form.kind, name => &form.name, url => &form.url },
-                    error => error_value(&e),
-                },
+                &admin,
+                context! { kind => &form.kind, name => &form.name, url => &form.url },
+                error_value(&e),
             )?
             .into_response();
             *res.status_mut() = error_status(&e);
@@ -161,7 +169,7 @@ async fn detail_page(
             server => ser(&server),
             friend_address => server.friend_address(),
             kind_name => kind.display_name(),
-            local_accounts => kind.uses_local_accounts(),
+            caps => ser(kind.capabilities()),
             libraries => ser(&libraries),
             grant_count => state.store.grant_count_for_server(id).await?,
             notice => notice.filter(|n| NOTICES.contains(n)),
@@ -517,14 +525,11 @@ pub async fn plex_add(
     match super::add(&state, &input, &admin.session.username).await {
         Ok(id) => Ok(Redirect::to(&format!("/admin/servers/{id}?done=added")).into_response()),
         Err(e) => {
-            let mut res = page(
+            let mut res = add_page(
                 &state,
-                &admin.visitor,
-                "admin/server_new.html",
-                context! {
-                    form => context! { kind => media::ServerKind::Plex.as_str(), name => &form.name, url => &form.url },
-                    error => error_value(&e),
-                },
+                &admin,
+                context! { kind => media::ServerKind::Plex.as_str(), name => &form.name, url => &form.url },
+                error_value(&e),
             )?
             .into_response();
             *res.status_mut() = error_status(&e);

@@ -135,6 +135,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "bot outbox",
         include_str!("../../migrations/sqlite/0014_bot_outbox.sql"),
     ),
+    (
+        15,
+        "more server kinds",
+        include_str!("../../migrations/sqlite/0015_more_server_kinds.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
@@ -229,6 +234,21 @@ impl Store {
                 .execute(&mut *tx)
                 .await
                 .map_err(fail)?;
+            if sql.contains("writable_schema") {
+                // A definition edited in place: every connection must re-read the schema, which
+                // it does when the schema's version changes.
+                let version: i64 = sqlx::query_scalar("PRAGMA schema_version")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "PRAGMA schema_version = {}",
+                    version + 1
+                )))
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?;
+            }
             sqlx::query(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
             )

@@ -633,3 +633,58 @@ async fn request_commands_list_approve_and_decline() {
     assert!(out.3.status.success());
     assert_eq!(w.plex.shares_of(fakes::plex::demo::SERVER_ID).len(), 1);
 }
+
+#[tokio::test]
+async fn an_audiobookshelf_server_is_added_and_its_libraries_listed_from_the_cli() {
+    let abs = fakes::audiobookshelf::FakeAudiobookshelf::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (url, key) = (abs.url(), abs.api_key());
+    let (add, libraries) = tokio::task::spawn_blocking(move || {
+        let add = usher(
+            Some(START),
+            &d,
+            &[
+                "server",
+                "add",
+                "audiobookshelf",
+                "--name",
+                "Shelf",
+                "--url",
+                &url,
+                "--api-key-stdin",
+            ],
+            &key,
+        );
+        let libraries = usher(
+            Some(START),
+            &d,
+            &["server", "libraries", "Shelf", "--json"],
+            "",
+        );
+        (add, libraries)
+    })
+    .await
+    .unwrap();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(add.status.success(), "{}", err(&add));
+    let listed: serde_json::Value = serde_json::from_slice(&libraries.stdout).unwrap();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["name"].as_str())
+        .collect();
+    assert_eq!(names.len(), 3, "{listed}");
+    assert!(names.contains(&"Audiobooks") && names.contains(&"Podcasts"));
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["sharing_id"].as_str())
+        .collect();
+    assert!(
+        ids.contains(&abs.library_id("Audiobooks").as_str()),
+        "{listed}"
+    );
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod api;
+mod audiobookshelf;
 mod backup;
 mod cli;
 mod dead_ends;

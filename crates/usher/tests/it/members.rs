@@ -240,7 +240,7 @@ async fn the_server_page_refuses_a_bad_expiry_setting_clearly() {
         .get_text(&format!("/admin/servers/{}", w.plex_id))
         .await;
     assert!(
-        page.contains("Plex cannot pause a share"),
+        page.contains("Plex cannot pause access"),
         "Plex explains it always removes"
     );
 }
