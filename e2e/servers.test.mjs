@@ -1,4 +1,4 @@
-// The owner connects servers from a phone (Emby, Audiobookshelf), tests them and sees their
+// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome), tests them and sees their
 // libraries; a friend joins the Audiobookshelf one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -94,5 +94,30 @@ test("adding an Audiobookshelf server at phone width and inviting a friend to it
   assert.ok(wide <= 0, `welcome page is ${wide}px wider than the phone`);
   await phone.screenshot({ path: join(shotsDir, "welcome-audiobookshelf-phone.png"), fullPage: true });
   await friend.close();
+  await context.close();
+});
+
+test("adding a Navidrome server at phone width by signing in as its administrator", async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/servers/new`);
+  await page.check("input[name=kind][value=navidrome]");
+  await page.fill("#name", "Record Shop");
+  await page.fill("#url", demo.ndUrl);
+  await page.fill("#token", demo.ndPassword);
+  // Without the administrator's name the form says what is missing, and keeps what was typed.
+  await page.click("form[action='/admin/servers'] button[type=submit]");
+  assert.ok(await page.isVisible("text=Enter the user name of the server"));
+  assert.equal(await page.inputValue("#name"), "Record Shop");
+  await page.fill("#token", demo.ndPassword);
+  await page.fill("#username", demo.ndUser);
+  await page.screenshot({ path: join(shotsDir, "server-new-navidrome-phone.png"), fullPage: true });
+  await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
+  assert.ok(await page.isVisible("td >> text=Music"));
+  // Navidrome cannot pause: the page says expiry removes, and offers no pause.
+  assert.ok(await page.isVisible("text=Navidrome cannot pause access"));
+  assert.equal(await page.locator("input[name=action][value=disable]").count(), 0);
+  await page.screenshot({ path: join(shotsDir, "server-navidrome-phone.png"), fullPage: true });
   await context.close();
 });

@@ -16,10 +16,10 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
 use crate::http::{build_client, encode_segment, join, parse_base_url};
-use crate::reply::{Reply, with_context};
+use crate::reply::{Reply, rolled_back};
 use crate::{
-    AccountStatus, GrantOutcome, GrantSpec, Identity, Library, MediaError, Permissions,
-    RemoteAccount, ServerInfo, ServerKind,
+    AccountStatus, GrantOutcome, GrantSpec, Library, MediaError, Permissions, RemoteAccount,
+    ServerInfo, ServerKind,
 };
 
 const PRODUCT: &str = "Audiobookshelf";
@@ -216,7 +216,7 @@ impl AudiobookshelfClient {
     /// Creates an active account that opens only `spec.libraries`. If the server does not hold
     /// what was asked, the account is deleted again before the error is returned.
     pub async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
-        let (username, password, email) = account_of(spec)?;
+        let (username, password, email) = spec.account(PRODUCT)?;
         let libraries = self.resolve(&spec.libraries).await?;
         if !self.name_is_free(username).await? {
             return Err(MediaError::name_taken(username));
@@ -265,7 +265,7 @@ impl AudiobookshelfClient {
             Err(MediaError::AlreadyExists(taken)) => taken,
             other => return other,
         };
-        let (username, password, _) = account_of(spec)?;
+        let (username, password, _) = spec.account(PRODUCT)?;
         let Some(user) = self.account_opened_by(username, password).await? else {
             return Err(MediaError::AlreadyExists(taken));
         };
@@ -492,18 +492,8 @@ impl AudiobookshelfClient {
             return Ok(Vec::new());
         }
         let libraries = self.libraries().await?;
-        let mut ids = Vec::with_capacity(wanted.len());
-        for want in wanted {
-            let Some(library) = libraries.iter().find(|l| l.id == want.trim()) else {
-                return Err(MediaError::Invalid(format!(
-                    "library `{want}` is not on the {PRODUCT} server any more: refresh the library list and choose again"
-                )));
-            };
-            if !ids.contains(&library.id) {
-                ids.push(library.id.clone());
-            }
-        }
-        Ok(ids)
+        let chosen = Library::choose(&libraries, wanted, PRODUCT)?;
+        Ok(chosen.into_iter().map(|l| l.id.clone()).collect())
     }
 
     /// The account the server answered with holds what was asked, or the difference is named.
@@ -535,43 +525,13 @@ impl AudiobookshelfClient {
     }
 
     async fn roll_back(&self, id: &str, username: &str, err: MediaError) -> MediaError {
-        match self.delete_user(id).await {
-            Ok(()) => with_context(
-                err,
-                &format!("the account `{username}` was removed again because setting it up failed"),
-            ),
-            Err(_) => with_context(
-                err,
-                &format!(
-                    "setting up the account `{username}` failed and removing it failed too: \
-                     delete it in {PRODUCT} under Settings → Users"
-                ),
-            ),
-        }
-    }
-}
-
-/// The user name, password and email of a new account.
-fn account_of(spec: &GrantSpec) -> Result<(&str, &str, Option<&str>), MediaError> {
-    match &spec.identity {
-        Identity::Account {
+        let deleted = self.delete_user(id).await.is_ok();
+        rolled_back(
+            err,
             username,
-            password,
-            email,
-        } => {
-            if username.trim().is_empty() {
-                return Err(MediaError::Invalid("choose a user name".into()));
-            }
-            if password.expose().is_empty() {
-                return Err(MediaError::Invalid(
-                    "choose a password: an account without one lets anyone sign in".into(),
-                ));
-            }
-            Ok((username, password.expose(), email.as_deref()))
-        }
-        Identity::PlexUser { .. } => Err(MediaError::Invalid(format!(
-            "{PRODUCT} needs a new account's user name and password, not a Plex user"
-        ))),
+            deleted,
+            "in Audiobookshelf under Settings → Users",
+        )
     }
 }
 

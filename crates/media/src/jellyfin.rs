@@ -13,7 +13,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Map, Value, json};
 
 use crate::http::{build_client, encode_segment, join, parse_base_url};
-use crate::reply::{Reply, with_context};
+use crate::reply::{Reply, rolled_back};
 use crate::{
     AccountStatus, ClientInfo, GrantOutcome, GrantSpec, Identity, Library, MediaError, Permissions,
     RemoteAccount, ServerInfo, ServerKind,
@@ -791,20 +791,9 @@ impl JellyfinClient {
     }
 
     async fn roll_back(&self, id: &str, username: &str, err: MediaError) -> MediaError {
-        let product = self.product();
-        match self.delete_user(id).await {
-            Ok(()) => with_context(
-                err,
-                &format!("the account `{username}` was removed again because setting it up failed"),
-            ),
-            Err(_) => with_context(
-                err,
-                &format!(
-                    "setting up the account `{username}` failed and removing it failed too: \
-                     delete it in the {product} dashboard"
-                ),
-            ),
-        }
+        let deleted = self.delete_user(id).await.is_ok();
+        let by_hand = format!("in the {} dashboard", self.product());
+        rolled_back(err, username, deleted, &by_hand)
     }
 }
 

@@ -11,6 +11,7 @@ pub mod audiobookshelf;
 pub mod error;
 pub mod http;
 pub mod jellyfin;
+pub mod navidrome;
 pub mod plex;
 mod reply;
 
@@ -40,6 +41,9 @@ pub struct Capabilities {
     pub downloads: bool,
     /// The owner chooses whether members may watch Live TV.
     pub live_tv: bool,
+    /// usher signs in with an administrator's user name and password (a [`Login`]), because
+    /// the server has no API keys.
+    pub signs_in: bool,
 }
 
 /// The kinds of media server usher can connect to.
@@ -50,14 +54,16 @@ pub enum ServerKind {
     Jellyfin,
     Emby,
     Audiobookshelf,
+    Navidrome,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 4] = [
+    pub const ALL: [ServerKind; 5] = [
         ServerKind::Plex,
         ServerKind::Jellyfin,
         ServerKind::Emby,
         ServerKind::Audiobookshelf,
+        ServerKind::Navidrome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +72,7 @@ impl ServerKind {
             ServerKind::Jellyfin => "jellyfin",
             ServerKind::Emby => "emby",
             ServerKind::Audiobookshelf => "audiobookshelf",
+            ServerKind::Navidrome => "navidrome",
         }
     }
 
@@ -76,6 +83,7 @@ impl ServerKind {
             ServerKind::Jellyfin => "Jellyfin",
             ServerKind::Emby => "Emby",
             ServerKind::Audiobookshelf => "Audiobookshelf",
+            ServerKind::Navidrome => "Navidrome",
         }
     }
 
@@ -93,6 +101,7 @@ impl ServerKind {
                 content_filters: true,
                 downloads: true,
                 live_tv: true,
+                signs_in: false,
             },
             ServerKind::Jellyfin | ServerKind::Emby => Capabilities {
                 local_accounts: true,
@@ -103,6 +112,7 @@ impl ServerKind {
                 content_filters: false,
                 downloads: true,
                 live_tv: true,
+                signs_in: false,
             },
             // Pausing is `isActive: false`, which the server enforces at sign-in and on every
             // token, so it is a real pause.
@@ -115,6 +125,20 @@ impl ServerKind {
                 content_filters: false,
                 downloads: true,
                 live_tv: false,
+                signs_in: false,
+            },
+            // No way to pause an account (a user has no disabled flag), and downloads are a
+            // server-wide setting, not a user's.
+            ServerKind::Navidrome => Capabilities {
+                local_accounts: true,
+                can_disable: false,
+                home_users: false,
+                camera_upload: false,
+                session_limit: false,
+                content_filters: false,
+                downloads: false,
+                live_tv: false,
+                signs_in: true,
             },
         }
     }
@@ -157,6 +181,7 @@ impl FromStr for ServerKind {
             "jellyfin" => Ok(ServerKind::Jellyfin),
             "emby" => Ok(ServerKind::Emby),
             "audiobookshelf" | "abs" => Ok(ServerKind::Audiobookshelf),
+            "navidrome" => Ok(ServerKind::Navidrome),
             other => Err(format!(
                 "unknown server kind `{other}`: use {}",
                 ServerKind::ALL.map(ServerKind::as_str).join(", ")
@@ -188,6 +213,28 @@ pub struct Library {
     pub name: String,
     /// movie, show, artist, photo, music, tvshows, …
     pub kind: String,
+}
+
+impl Library {
+    /// The sharing ids of `wanted`, each checked against what the server has now and given once.
+    pub(crate) fn choose<'a>(
+        available: &'a [Library],
+        wanted: &[String],
+        product: &str,
+    ) -> Result<Vec<&'a Library>, MediaError> {
+        let mut chosen: Vec<&Library> = Vec::with_capacity(wanted.len());
+        for want in wanted {
+            let Some(library) = available.iter().find(|l| l.id == want.trim()) else {
+                return Err(MediaError::Invalid(format!(
+                    "library `{want}` is not on the {product} server any more: refresh the library list and choose again"
+                )));
+            };
+            if !chosen.iter().any(|c| c.id == library.id) {
+                chosen.push(library);
+            }
+        }
+        Ok(chosen)
+    }
 }
 
 /// What a grant allows besides the libraries.
@@ -268,6 +315,59 @@ pub struct GrantSpec {
     pub permissions: Permissions,
 }
 
+impl GrantSpec {
+    /// The user name, password and email of a new local account on `product`, refusing a
+    /// blank name or password.
+    pub(crate) fn account(&self, product: &str) -> Result<(&str, &str, Option<&str>), MediaError> {
+        match &self.identity {
+            Identity::Account {
+                username,
+                password,
+                email,
+            } => {
+                if username.trim().is_empty() {
+                    return Err(MediaError::Invalid("choose a user name".into()));
+                }
+                if password.expose().is_empty() {
+                    return Err(MediaError::Invalid(
+                        "choose a password: an account without one lets anyone sign in".into(),
+                    ));
+                }
+                Ok((username, password.expose(), email.as_deref()))
+            }
+            Identity::PlexUser { .. } => Err(MediaError::Invalid(format!(
+                "{product} needs a new account's user name and password, not a Plex user"
+            ))),
+        }
+    }
+}
+
+/// An administrator's user name and password, for a server that has no API keys (Navidrome).
+/// It is kept as one secret, like a token: [`Login::encode`] gives the text to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Login {
+    pub username: String,
+    pub password: Secret,
+}
+
+impl Login {
+    pub fn encode(&self) -> String {
+        serde_json::json!({ "username": self.username, "password": self.password.expose() })
+            .to_string()
+    }
+
+    /// The login [`encode`](Self::encode) made; `None` for anything else or a blank part.
+    pub fn decode(text: &str) -> Option<Login> {
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let username = v.get("username")?.as_str()?.trim();
+        let password = v.get("password")?.as_str()?;
+        (!username.is_empty() && !password.is_empty()).then(|| Login {
+            username: username.to_string(),
+            password: Secret::new(password),
+        })
+    }
+}
+
 /// The result of a grant.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct GrantOutcome {
@@ -311,6 +411,7 @@ pub enum MediaClient {
     Plex(plex::PlexServerClient),
     Jellyfin(jellyfin::JellyfinClient),
     Audiobookshelf(audiobookshelf::AudiobookshelfClient),
+    Navidrome(navidrome::NavidromeClient),
 }
 
 /// Calls the same method on whichever client this is.
@@ -320,6 +421,7 @@ macro_rules! each {
             MediaClient::Plex($c) => $call,
             MediaClient::Jellyfin($c) => $call,
             MediaClient::Audiobookshelf($c) => $call,
+            MediaClient::Navidrome($c) => $call,
         }
     };
 }
@@ -347,6 +449,9 @@ impl MediaClient {
             ServerKind::Audiobookshelf => {
                 MediaClient::Audiobookshelf(audiobookshelf::AudiobookshelfClient::new(url, token)?)
             }
+            ServerKind::Navidrome => {
+                MediaClient::Navidrome(navidrome::NavidromeClient::new(url, token)?)
+            }
         })
     }
 
@@ -355,6 +460,7 @@ impl MediaClient {
             MediaClient::Plex(_) => ServerKind::Plex,
             MediaClient::Jellyfin(c) => c.kind(),
             MediaClient::Audiobookshelf(_) => ServerKind::Audiobookshelf,
+            MediaClient::Navidrome(_) => ServerKind::Navidrome,
         }
     }
 
@@ -386,6 +492,7 @@ impl MediaClient {
             MediaClient::Plex(c) => c.grant(spec).await,
             MediaClient::Jellyfin(c) => c.grant_again(spec, made_here).await,
             MediaClient::Audiobookshelf(c) => c.grant_again(spec).await,
+            MediaClient::Navidrome(c) => c.grant_again(spec).await,
         }
     }
 
@@ -410,6 +517,9 @@ impl MediaClient {
             )),
             MediaClient::Jellyfin(c) => c.set_disabled(remote_id, disabled).await,
             MediaClient::Audiobookshelf(c) => c.set_disabled(remote_id, disabled).await,
+            MediaClient::Navidrome(_) => Err(MediaError::Unsupported(
+                "Navidrome cannot pause an account; remove it instead".into(),
+            )),
         }
     }
 
@@ -429,6 +539,7 @@ impl MediaClient {
             MediaClient::Plex(_) => Ok(true),
             MediaClient::Jellyfin(c) => c.name_is_free(username).await,
             MediaClient::Audiobookshelf(c) => c.name_is_free(username).await,
+            MediaClient::Navidrome(c) => c.name_is_free(username).await,
         }
     }
 
@@ -441,6 +552,7 @@ impl MediaClient {
             )),
             MediaClient::Jellyfin(c) => c.set_password(remote_id, password).await,
             MediaClient::Audiobookshelf(c) => c.set_password(remote_id, password).await,
+            MediaClient::Navidrome(c) => c.set_password(remote_id, password).await,
         }
     }
 }

@@ -199,6 +199,24 @@ fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// The error of a set-up that failed after the account existed, saying whether the account was
+/// deleted again (`deleted`) or must be deleted by hand (`by_hand`: where, in the server's UI).
+pub(crate) fn rolled_back(
+    err: MediaError,
+    username: &str,
+    deleted: bool,
+    by_hand: &str,
+) -> MediaError {
+    let context = if deleted {
+        format!("the account `{username}` was removed again because setting it up failed")
+    } else {
+        format!(
+            "setting up the account `{username}` failed and removing it failed too: delete it {by_hand}"
+        )
+    };
+    with_context(err, &context)
+}
+
 /// Says why an account was rolled back, keeping the error's kind so retry decisions still hold.
 pub(crate) fn with_context(err: MediaError, context: &str) -> MediaError {
     match err {

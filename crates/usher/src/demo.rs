@@ -28,6 +28,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     // Not connected: there to try adding a server by hand.
     let emby = FakeJellyfin::start(FakeKind::Emby).await;
     let audiobookshelf = fakes::audiobookshelf::FakeAudiobookshelf::start().await;
+    let navidrome = fakes::navidrome::FakeNavidrome::start().await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -73,6 +74,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             name: "Demo Plex".into(),
             url: plex.server_url(demo::SERVER_ID),
             token: demo::OWNER_TOKEN.into(),
+            ..Default::default()
         },
         "demo",
     )
@@ -85,6 +87,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             name: "Demo Jellyfin".into(),
             url: jellyfin.url(),
             token: jellyfin.api_key().into(),
+            ..Default::default()
         },
         "demo",
     )
@@ -187,6 +190,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         audiobookshelf.url(),
         audiobookshelf.api_key()
     );
+    let (nd_user, nd_password) = navidrome.admin_login();
+    println!(
+        "  demo Navidrome: {}   user: {nd_user}   password: {nd_password}   (not connected: add it under Servers)",
+        navidrome.url()
+    );
     println!(
         "  demo Telegram Bot API: {} (the bot posts requests to chat {}; everything is labelled demo)",
         telegram.url(),
@@ -211,6 +219,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     drop(jellyfin);
     drop(emby);
     drop(audiobookshelf);
+    drop(navidrome);
     drop(telegram);
     result
 }

@@ -85,7 +85,7 @@ enum AdminCommand {
 enum ServerCommand {
     /// Connect a server (usher checks it before saving)
     Add {
-        /// plex, jellyfin, emby or audiobookshelf
+        /// plex, jellyfin, emby, audiobookshelf or navidrome
         kind: String,
         #[arg(long)]
         name: String,
@@ -97,6 +97,12 @@ enum ServerCommand {
         /// Read the API key (Jellyfin, Emby, Audiobookshelf) from standard input
         #[arg(long)]
         api_key_stdin: bool,
+        /// The administrator usher signs in as (Navidrome), with --password-stdin
+        #[arg(long)]
+        username: Option<String>,
+        /// Read that administrator's password from standard input
+        #[arg(long)]
+        password_stdin: bool,
     },
     /// List connected servers
     List {
@@ -474,11 +480,14 @@ fn cmd_to_args(cmd: &ServerCommand) -> usher::servers::cli::Command {
             url,
             token_stdin,
             api_key_stdin,
+            username,
+            password_stdin,
         } => C::Add {
             kind: kind.clone(),
             name: name.clone(),
             url: url.clone(),
-            secret_from_stdin: *token_stdin || *api_key_stdin,
+            username: username.clone().unwrap_or_default(),
+            secret_from_stdin: *token_stdin || *api_key_stdin || *password_stdin,
         },
         ServerCommand::List { json } => C::List { json: *json },
         ServerCommand::Libraries { name, json } => C::Libraries {

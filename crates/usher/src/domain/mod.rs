@@ -263,16 +263,18 @@ pub enum OnboardingKind {
     Jellyfin,
     Emby,
     Audiobookshelf,
+    Navidrome,
     Before,
 }
 
 impl OnboardingKind {
-    pub const ALL: [OnboardingKind; 6] = [
+    pub const ALL: [OnboardingKind; 7] = [
         OnboardingKind::Plex,
         OnboardingKind::PlexHome,
         OnboardingKind::Jellyfin,
         OnboardingKind::Emby,
         OnboardingKind::Audiobookshelf,
+        OnboardingKind::Navidrome,
         OnboardingKind::Before,
     ];
 
@@ -283,6 +285,7 @@ impl OnboardingKind {
             OnboardingKind::Jellyfin => "jellyfin",
             OnboardingKind::Emby => "emby",
             OnboardingKind::Audiobookshelf => "audiobookshelf",
+            OnboardingKind::Navidrome => "navidrome",
             OnboardingKind::Before => "before",
         }
     }
@@ -299,6 +302,7 @@ impl OnboardingKind {
             media::ServerKind::Jellyfin => OnboardingKind::Jellyfin,
             media::ServerKind::Emby => OnboardingKind::Emby,
             media::ServerKind::Audiobookshelf => OnboardingKind::Audiobookshelf,
+            media::ServerKind::Navidrome => OnboardingKind::Navidrome,
         }
     }
 
@@ -309,6 +313,7 @@ impl OnboardingKind {
             OnboardingKind::Jellyfin => Some(media::ServerKind::Jellyfin),
             OnboardingKind::Emby => Some(media::ServerKind::Emby),
             OnboardingKind::Audiobookshelf => Some(media::ServerKind::Audiobookshelf),
+            OnboardingKind::Navidrome => Some(media::ServerKind::Navidrome),
             OnboardingKind::Before => None,
         }
     }

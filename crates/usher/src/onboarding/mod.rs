@@ -113,9 +113,10 @@ pub fn apply_vars(html: &str, vars: &Vars) -> String {
 pub fn browser_url(kind: ServerKind, address: Option<&str>) -> Option<String> {
     match kind {
         ServerKind::Plex => Some("https://app.plex.tv/desktop".into()),
-        ServerKind::Jellyfin | ServerKind::Emby | ServerKind::Audiobookshelf => {
-            address.map(str::to_string)
-        }
+        ServerKind::Jellyfin
+        | ServerKind::Emby
+        | ServerKind::Audiobookshelf
+        | ServerKind::Navidrome => address.map(str::to_string),
     }
 }
 
@@ -163,6 +164,18 @@ pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
             ),
             ("welcome-app-all", "https://www.audiobookshelf.org/"),
         ],
+        // Navidrome has no app of its own: any Subsonic app plays from it, as its web player does.
+        ServerKind::Navidrome => &[
+            (
+                "welcome-app-ios",
+                "https://www.navidrome.org/apps/?platform=ios",
+            ),
+            (
+                "welcome-app-android",
+                "https://www.navidrome.org/apps/?platform=android",
+            ),
+            ("welcome-app-all", "https://www.navidrome.org/apps/"),
+        ],
     }
 }
 
@@ -174,6 +187,7 @@ pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<
         OnboardingKind::Jellyfin | OnboardingKind::Emby | OnboardingKind::Audiobookshelf => {
             &["onb-local-app", "onb-local-signin", "onb-local-tips"]
         }
+        OnboardingKind::Navidrome => &["onb-subsonic-app", "onb-local-signin", "onb-local-tips"],
         OnboardingKind::Before => &[],
     };
     let app = kind

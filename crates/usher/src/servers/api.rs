@@ -55,6 +55,9 @@ pub struct ServerBody {
     name: String,
     url: String,
     token: String,
+    /// For a kind that signs in (Navidrome): the administrator; `token` is their password.
+    #[serde(default)]
+    username: String,
 }
 
 pub(crate) async fn servers_list(
@@ -75,6 +78,7 @@ pub(crate) async fn servers_add(
         name: b.name,
         url: b.url,
         token: b.token.into(),
+        username: b.username,
     };
     let id = crate::servers::add(&state, &input, &c.actor)
         .await
@@ -189,6 +193,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                         ("name", string()),
                         ("url", string()),
                         ("token", string()),
+                        ("username", string()),
                     ])
                 }),
                 201,

@@ -11,6 +11,8 @@ pub enum Command {
         kind: String,
         name: String,
         url: String,
+        /// For a kind that signs in (Navidrome): the administrator; the secret is their password.
+        username: String,
         secret_from_stdin: bool,
     },
     List {
@@ -35,11 +37,12 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             kind,
             name,
             url,
+            username,
             secret_from_stdin,
         } => {
             if !secret_from_stdin {
                 return Err(
-                    "pass the token on standard input with --token-stdin (Plex) or --api-key-stdin (Jellyfin, Emby, Audiobookshelf); secrets never go on the command line"
+                    "pass the token on standard input with --token-stdin (Plex) or --api-key-stdin (Jellyfin, Emby, Audiobookshelf) or --username NAME --password-stdin (Navidrome); secrets never go on the command line"
                         .into(),
                 );
             }
@@ -51,7 +54,9 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 kind,
                 name,
                 url,
-                token: token.trim().into(),
+                // Only the line ending is the terminal's: a password may begin or end with a space.
+                token: token.trim_end_matches(['\r', '\n']).into(),
+                username,
             };
             let id = super::add(state, &input, "cli")
                 .await
@@ -99,7 +104,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else if servers.is_empty() {
                 println!(
-                    "no servers yet: add one with `usher server add plex|jellyfin|emby|audiobookshelf …`"
+                    "no servers yet: add one with `usher server add plex|jellyfin|emby|audiobookshelf|navidrome …`"
                 );
             } else {
                 let rows: Vec<[String; 5]> = servers

@@ -140,7 +140,10 @@ pub struct ServerInput {
     pub kind: String,
     pub name: String,
     pub url: String,
+    /// The token or API key; for a kind that signs in (Navidrome), the administrator's password.
     pub token: media::Secret,
+    /// For a kind that signs in: the administrator's user name.
+    pub username: String,
 }
 
 pub fn validate_name(name: &str) -> Result<&str, ServerError> {
@@ -182,6 +185,32 @@ fn validate_token(token: &str) -> Result<&str, ServerError> {
     Ok(token)
 }
 
+/// The secret usher keeps for a server: the token or key as typed, or for a kind that signs in
+/// (Navidrome) the administrator's user name and password together.
+fn credential(kind: ServerKind, username: &str, secret: &str) -> Result<String, ServerError> {
+    if !kind.capabilities().signs_in {
+        return validate_token(secret).map(str::to_string);
+    }
+    let username = username.trim();
+    if username.is_empty() || username.chars().count() > 255 {
+        return Err(ServerError::Invalid {
+            field: "username",
+            key: "server-need-username",
+        });
+    }
+    if secret.is_empty() || secret.len() > 512 || secret.chars().any(char::is_control) {
+        return Err(ServerError::Invalid {
+            field: "token",
+            key: "server-bad-password",
+        });
+    }
+    Ok(media::Login {
+        username: username.to_string(),
+        password: secret.into(),
+    }
+    .encode())
+}
+
 /// What a connection test found.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Probe {
@@ -216,7 +245,8 @@ pub async fn add(
     let kind = parse_kind(&input.kind)?;
     let name = validate_name(&input.name)?;
     let url = validate_url(&input.url)?;
-    let token = validate_token(input.token.expose())?;
+    let credential = credential(kind, &input.username, input.token.expose())?;
+    let token = credential.as_str();
     if state.store.server_by_name(name).await?.is_some() {
         return Err(ServerError::NameTaken);
     }
@@ -372,7 +402,19 @@ pub async fn edit(
     let new_token = if input.token.expose().trim().is_empty() {
         None
     } else {
-        Some(validate_token(input.token.expose())?.to_string())
+        // A new password alone keeps the administrator the server already signs in as.
+        let kept = state
+            .key
+            .open(&server.token_sealed)
+            .and_then(|t| media::Login::decode(&t))
+            .map(|l| l.username)
+            .unwrap_or_default();
+        let username = if input.username.trim().is_empty() {
+            kept.as_str()
+        } else {
+            input.username.as_str()
+        };
+        Some(credential(kind, username, input.token.expose())?)
     };
     if let Some(other) = state.store.server_by_name(name).await?
         && other.id != id

@@ -61,7 +61,7 @@ pub async fn new_form(
     add_page(
         &state,
         &admin,
-        context! { kind, name => "", url => "" },
+        context! { kind, name => "", url => "", username => "" },
         Value::from(()),
     )
 }
@@ -87,6 +87,9 @@ pub struct ServerForm {
     url: String,
     #[serde(default)]
     token: String,
+    /// For a kind that signs in (Navidrome): the administrator's user name.
+    #[serde(default)]
+    username: String,
     /// On the edit form only: the address friends open.
     #[serde(default)]
     friend_url: Option<String>,
@@ -99,6 +102,7 @@ impl ServerForm {
             name: self.name.clone(),
             url: self.url.clone(),
             token: self.token.clone().into(),
+            username: self.username.clone(),
         }
     }
 }
@@ -117,7 +121,7 @@ pub async fn create(
             let mut res = add_page(
                 &state,
                 &admin,
-                context! { kind => &form.kind, name => &form.name, url => &form.url },
+                context! { kind => &form.kind, name => &form.name, url => &form.url, username => &form.username },
                 error_value(&e),
             )?
             .into_response();
@@ -521,6 +525,7 @@ pub async fn plex_add(
         name: form.name.clone(),
         url: form.url.clone(),
         token: token.into(),
+        username: String::new(),
     };
     match super::add(&state, &input, &admin.session.username).await {
         Ok(id) => Ok(Redirect::to(&format!("/admin/servers/{id}?done=added")).into_response()),
@@ -528,7 +533,7 @@ pub async fn plex_add(
             let mut res = add_page(
                 &state,
                 &admin,
-                context! { kind => media::ServerKind::Plex.as_str(), name => &form.name, url => &form.url },
+                context! { kind => media::ServerKind::Plex.as_str(), name => &form.name, url => &form.url, username => "" },
                 error_value(&e),
             )?
             .into_response();

@@ -293,6 +293,7 @@ async fn with_emby(w: &World) -> (fakes::jellyfin::FakeJellyfin, ServerId) {
             name: "Home Emby".into(),
             url: emby.url(),
             token: emby.api_key().into(),
+            ..Default::default()
         },
         "test",
     )

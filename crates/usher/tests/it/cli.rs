@@ -688,3 +688,42 @@ async fn an_audiobookshelf_server_is_added_and_its_libraries_listed_from_the_cli
         "{listed}"
     );
 }
+
+#[tokio::test]
+async fn navidrome_is_added_with_its_administrators_name_and_the_password_on_standard_input() {
+    let nd = fakes::navidrome::FakeNavidrome::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let url = nd.url();
+    let (no_name, add) = tokio::task::spawn_blocking(move || {
+        let base = [
+            "server",
+            "add",
+            "navidrome",
+            "--name",
+            "Shop",
+            "--url",
+            &url,
+        ];
+        let no_name = usher(
+            Some(START),
+            &d,
+            &[&base[..], &["--password-stdin"]].concat(),
+            "usher-demo\n",
+        );
+        let add = usher(
+            Some(START),
+            &d,
+            &[&base[..], &["--username", "admin", "--password-stdin"]].concat(),
+            "usher-demo\n",
+        );
+        (no_name, add)
+    })
+    .await
+    .unwrap();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!no_name.status.success());
+    assert!(err(&no_name).contains("user name"), "{}", err(&no_name));
+    assert!(add.status.success(), "{}", err(&add));
+    assert!(String::from_utf8_lossy(&add.stdout).contains("Music"));
+}

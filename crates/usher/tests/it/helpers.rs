@@ -259,6 +259,7 @@ pub async fn world_with(configure: impl FnOnce(&mut Config) + Send + 'static) ->
         name: name.into(),
         url,
         token: token.into(),
+        ..Default::default()
     };
     let plex_id = usher::servers::add(
         &app.state,

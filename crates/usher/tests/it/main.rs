@@ -17,6 +17,7 @@ mod foundation;
 mod invites;
 mod links;
 mod members;
+mod navidrome;
 mod notify;
 mod onboarding;
 mod profiles;
