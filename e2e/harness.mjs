@@ -88,9 +88,11 @@ export async function startDemo(extraEnv = {}) {
       if (abs) Object.assign(found, { absUrl: abs[1], absKey: abs[2] });
       const nd = line.match(/demo Navidrome:\s+(http:\/\/\S+)\s+user: (\S+)\s+password: (\S+)/);
       if (nd) Object.assign(found, { ndUrl: nd[1], ndUser: nd[2], ndPassword: nd[3] });
+      const komga = line.match(/demo Komga:\s+(http:\/\/\S+)\s+API key: (\S+)/);
+      if (komga) Object.assign(found, { komgaUrl: komga[1], komgaKey: komga[2] });
       const chat = line.match(/demo Telegram chat:\s+(http:\/\/\S+)/);
       if (chat) found.telegramChat = chat[1];
-      if (found.base && found.invite && found.embyUrl && found.absUrl && found.ndUrl && found.telegramChat) resolve(found);
+      if (found.base && found.invite && found.embyUrl && found.absUrl && found.ndUrl && found.komgaUrl && found.telegramChat) resolve(found);
     });
   });
   return {

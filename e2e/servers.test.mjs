@@ -1,4 +1,4 @@
-// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome), tests them and sees their
+// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome, Komga), tests them and sees their
 // libraries; a friend joins the Audiobookshelf one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -119,5 +119,41 @@ test("adding a Navidrome server at phone width by signing in as its administrato
   assert.ok(await page.isVisible("text=Navidrome cannot pause access"));
   assert.equal(await page.locator("input[name=action][value=disable]").count(), 0);
   await page.screenshot({ path: join(shotsDir, "server-navidrome-phone.png"), fullPage: true });
+  await context.close();
+});
+
+test("a Komga reader joins with their email as the login, at phone width", async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/servers/new`);
+  await page.check("input[name=kind][value=komga]");
+  await page.fill("#name", "Comic Shop");
+  await page.fill("#url", demo.komgaUrl);
+  await page.fill("#token", demo.komgaKey);
+  await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
+  assert.ok(await page.isVisible("td >> text=Comics"));
+  await page.goto(`${demo.base}/admin/invites/new`);
+  await keepOnlyServers(page, "Comic Shop");
+  await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
+  const link = await page.inputValue("#invite-url");
+
+  const friend = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const phone = await friend.newPage();
+  await phone.goto(link);
+  assert.equal(await phone.locator("#username").count(), 0, "no user name: the email is the login");
+  assert.ok(await phone.isVisible("label:has-text('your login on Comic Shop')"));
+  await phone.fill("#password", "a long password");
+  await phone.fill("#password_confirm", "a long password");
+  // The browser itself asks for the email before anything is sent.
+  await phone.click("form[action^='/i/'] button[type=submit] >> nth=-1");
+  assert.equal(await phone.evaluate(() => document.querySelector("#email").validity.valueMissing), true);
+  await phone.fill("#email", "reader@example.com");
+  await phone.screenshot({ path: join(shotsDir, "invite-komga-phone.png"), fullPage: true });
+  await Promise.all([phone.waitForURL(/\/welcome\?m=/), phone.click("form[action^='/i/'] button[type=submit] >> nth=-1")]);
+  assert.match(await phone.textContent("h1"), /Welcome, reader!/);
+  assert.ok(await phone.isVisible("text=your email"));
+  await phone.screenshot({ path: join(shotsDir, "welcome-komga-phone.png"), fullPage: true });
+  await friend.close();
   await context.close();
 });

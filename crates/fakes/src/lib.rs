@@ -9,6 +9,7 @@ pub mod audiobookshelf;
 pub mod control;
 pub mod discord;
 pub mod jellyfin;
+pub mod komga;
 pub mod navidrome;
 pub mod plex;
 pub mod smtp;

@@ -11,6 +11,7 @@ pub mod audiobookshelf;
 pub mod error;
 pub mod http;
 pub mod jellyfin;
+pub mod komga;
 pub mod navidrome;
 pub mod plex;
 mod reply;
@@ -44,6 +45,8 @@ pub struct Capabilities {
     /// usher signs in with an administrator's user name and password (a [`Login`]), because
     /// the server has no API keys.
     pub signs_in: bool,
+    /// A member signs in with their email rather than a user name they choose (Komga).
+    pub login_is_email: bool,
 }
 
 /// The kinds of media server usher can connect to.
@@ -55,15 +58,17 @@ pub enum ServerKind {
     Emby,
     Audiobookshelf,
     Navidrome,
+    Komga,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 5] = [
+    pub const ALL: [ServerKind; 6] = [
         ServerKind::Plex,
         ServerKind::Jellyfin,
         ServerKind::Emby,
         ServerKind::Audiobookshelf,
         ServerKind::Navidrome,
+        ServerKind::Komga,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +78,7 @@ impl ServerKind {
             ServerKind::Emby => "emby",
             ServerKind::Audiobookshelf => "audiobookshelf",
             ServerKind::Navidrome => "navidrome",
+            ServerKind::Komga => "komga",
         }
     }
 
@@ -84,6 +90,7 @@ impl ServerKind {
             ServerKind::Emby => "Emby",
             ServerKind::Audiobookshelf => "Audiobookshelf",
             ServerKind::Navidrome => "Navidrome",
+            ServerKind::Komga => "Komga",
         }
     }
 
@@ -102,6 +109,7 @@ impl ServerKind {
                 downloads: true,
                 live_tv: true,
                 signs_in: false,
+                login_is_email: false,
             },
             ServerKind::Jellyfin | ServerKind::Emby => Capabilities {
                 local_accounts: true,
@@ -113,6 +121,7 @@ impl ServerKind {
                 downloads: true,
                 live_tv: true,
                 signs_in: false,
+                login_is_email: false,
             },
             // Pausing is `isActive: false`, which the server enforces at sign-in and on every
             // token, so it is a real pause.
@@ -126,6 +135,7 @@ impl ServerKind {
                 downloads: true,
                 live_tv: false,
                 signs_in: false,
+                login_is_email: false,
             },
             // No way to pause an account (a user has no disabled flag), and downloads are a
             // server-wide setting, not a user's.
@@ -139,6 +149,21 @@ impl ServerKind {
                 downloads: false,
                 live_tv: false,
                 signs_in: true,
+                login_is_email: false,
+            },
+            // No way to pause an account: what Komga would accept (emptied libraries, fewer
+            // roles) leaves its sessions and API keys working, so ending access removes it.
+            ServerKind::Komga => Capabilities {
+                local_accounts: true,
+                can_disable: false,
+                home_users: false,
+                camera_upload: false,
+                session_limit: false,
+                content_filters: false,
+                downloads: true,
+                live_tv: false,
+                signs_in: false,
+                login_is_email: true,
             },
         }
     }
@@ -182,6 +207,7 @@ impl FromStr for ServerKind {
             "emby" => Ok(ServerKind::Emby),
             "audiobookshelf" | "abs" => Ok(ServerKind::Audiobookshelf),
             "navidrome" => Ok(ServerKind::Navidrome),
+            "komga" => Ok(ServerKind::Komga),
             other => Err(format!(
                 "unknown server kind `{other}`: use {}",
                 ServerKind::ALL.map(ServerKind::as_str).join(", ")
@@ -412,6 +438,7 @@ pub enum MediaClient {
     Jellyfin(jellyfin::JellyfinClient),
     Audiobookshelf(audiobookshelf::AudiobookshelfClient),
     Navidrome(navidrome::NavidromeClient),
+    Komga(komga::KomgaClient),
 }
 
 /// Calls the same method on whichever client this is.
@@ -422,6 +449,7 @@ macro_rules! each {
             MediaClient::Jellyfin($c) => $call,
             MediaClient::Audiobookshelf($c) => $call,
             MediaClient::Navidrome($c) => $call,
+            MediaClient::Komga($c) => $call,
         }
     };
 }
@@ -452,6 +480,7 @@ impl MediaClient {
             ServerKind::Navidrome => {
                 MediaClient::Navidrome(navidrome::NavidromeClient::new(url, token)?)
             }
+            ServerKind::Komga => MediaClient::Komga(komga::KomgaClient::new(url, token)?),
         })
     }
 
@@ -461,6 +490,7 @@ impl MediaClient {
             MediaClient::Jellyfin(c) => c.kind(),
             MediaClient::Audiobookshelf(_) => ServerKind::Audiobookshelf,
             MediaClient::Navidrome(_) => ServerKind::Navidrome,
+            MediaClient::Komga(_) => ServerKind::Komga,
         }
     }
 
@@ -493,6 +523,7 @@ impl MediaClient {
             MediaClient::Jellyfin(c) => c.grant_again(spec, made_here).await,
             MediaClient::Audiobookshelf(c) => c.grant_again(spec).await,
             MediaClient::Navidrome(c) => c.grant_again(spec).await,
+            MediaClient::Komga(c) => c.grant_again(spec).await,
         }
     }
 
@@ -517,9 +548,12 @@ impl MediaClient {
             )),
             MediaClient::Jellyfin(c) => c.set_disabled(remote_id, disabled).await,
             MediaClient::Audiobookshelf(c) => c.set_disabled(remote_id, disabled).await,
-            MediaClient::Navidrome(_) => Err(MediaError::Unsupported(
-                "Navidrome cannot pause an account; remove it instead".into(),
-            )),
+            MediaClient::Navidrome(_) | MediaClient::Komga(_) => {
+                Err(MediaError::Unsupported(format!(
+                    "{} cannot pause an account; remove it instead",
+                    self.kind().display_name()
+                )))
+            }
         }
     }
 
@@ -540,6 +574,7 @@ impl MediaClient {
             MediaClient::Jellyfin(c) => c.name_is_free(username).await,
             MediaClient::Audiobookshelf(c) => c.name_is_free(username).await,
             MediaClient::Navidrome(c) => c.name_is_free(username).await,
+            MediaClient::Komga(c) => c.name_is_free(username).await,
         }
     }
 
@@ -553,6 +588,7 @@ impl MediaClient {
             MediaClient::Jellyfin(c) => c.set_password(remote_id, password).await,
             MediaClient::Audiobookshelf(c) => c.set_password(remote_id, password).await,
             MediaClient::Navidrome(c) => c.set_password(remote_id, password).await,
+            MediaClient::Komga(c) => c.set_password(remote_id, password).await,
         }
     }
 }

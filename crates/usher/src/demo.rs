@@ -29,6 +29,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let emby = FakeJellyfin::start(FakeKind::Emby).await;
     let audiobookshelf = fakes::audiobookshelf::FakeAudiobookshelf::start().await;
     let navidrome = fakes::navidrome::FakeNavidrome::start().await;
+    let komga = fakes::komga::FakeKomga::start().await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -196,6 +197,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         navidrome.url()
     );
     println!(
+        "  demo Komga: {}   API key: {}   (not connected: add it under Servers)",
+        komga.url(),
+        komga.api_key()
+    );
+    println!(
         "  demo Telegram Bot API: {} (the bot posts requests to chat {}; everything is labelled demo)",
         telegram.url(),
         fakes::telegram::OWNER_ID
@@ -220,6 +226,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     drop(emby);
     drop(audiobookshelf);
     drop(navidrome);
+    drop(komga);
     drop(telegram);
     result
 }

@@ -264,17 +264,19 @@ pub enum OnboardingKind {
     Emby,
     Audiobookshelf,
     Navidrome,
+    Komga,
     Before,
 }
 
 impl OnboardingKind {
-    pub const ALL: [OnboardingKind; 7] = [
+    pub const ALL: [OnboardingKind; 8] = [
         OnboardingKind::Plex,
         OnboardingKind::PlexHome,
         OnboardingKind::Jellyfin,
         OnboardingKind::Emby,
         OnboardingKind::Audiobookshelf,
         OnboardingKind::Navidrome,
+        OnboardingKind::Komga,
         OnboardingKind::Before,
     ];
 
@@ -286,6 +288,7 @@ impl OnboardingKind {
             OnboardingKind::Emby => "emby",
             OnboardingKind::Audiobookshelf => "audiobookshelf",
             OnboardingKind::Navidrome => "navidrome",
+            OnboardingKind::Komga => "komga",
             OnboardingKind::Before => "before",
         }
     }
@@ -303,6 +306,7 @@ impl OnboardingKind {
             media::ServerKind::Emby => OnboardingKind::Emby,
             media::ServerKind::Audiobookshelf => OnboardingKind::Audiobookshelf,
             media::ServerKind::Navidrome => OnboardingKind::Navidrome,
+            media::ServerKind::Komga => OnboardingKind::Komga,
         }
     }
 
@@ -314,6 +318,7 @@ impl OnboardingKind {
             OnboardingKind::Emby => Some(media::ServerKind::Emby),
             OnboardingKind::Audiobookshelf => Some(media::ServerKind::Audiobookshelf),
             OnboardingKind::Navidrome => Some(media::ServerKind::Navidrome),
+            OnboardingKind::Komga => Some(media::ServerKind::Komga),
             OnboardingKind::Before => None,
         }
     }

@@ -572,12 +572,28 @@ impl OpenInvite {
         self.targets.iter().any(|t| t.server_kind.is_plex())
     }
 
-    /// Whether the person chooses a user name and password (an account on a server of their own
-    /// accounts: Jellyfin, Emby).
+    /// Whether the person chooses a password (an account of their own on a server: Jellyfin,
+    /// Emby, Audiobookshelf, Navidrome, Komga).
     pub fn needs_account(&self) -> bool {
         self.targets
             .iter()
             .any(|t| t.server_kind.uses_local_accounts())
+    }
+
+    /// Whether the person also chooses a user name (every kind with accounts but those that
+    /// sign in by email).
+    pub fn needs_username(&self) -> bool {
+        self.targets.iter().any(|t| {
+            let caps = t.server_kind.capabilities();
+            caps.local_accounts && !caps.login_is_email
+        })
+    }
+
+    /// Whether the email is the login on one of the servers (Komga), so it must be given.
+    pub fn email_is_login(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.server_kind.capabilities().login_is_email)
     }
 }
 
@@ -627,14 +643,20 @@ struct Checked {
 
 /// Checks every field a redemption needs and reports every mistake at once, so a person fixes
 /// them in one go. Plex accounts are an email or a Plex username.
-fn check_fields(
-    input: &RedeemInput,
-    needs_plex: bool,
-    needs_local: bool,
-    has_rules: bool,
-) -> Result<Checked, Vec<FieldProblem>> {
+/// What a redemption must ask for, from its servers' kinds.
+struct Needs {
+    plex: bool,
+    /// A password (any account of the person's own).
+    account: bool,
+    username: bool,
+    /// The email is a login, so it is required.
+    email_login: bool,
+    rules: bool,
+}
+
+fn check_fields(input: &RedeemInput, needs: Needs) -> Result<Checked, Vec<FieldProblem>> {
     let mut problems = Vec::new();
-    if has_rules && !input.accepted_rules {
+    if needs.rules && !input.accepted_rules {
         problems.push(FieldProblem::new("accept_rules", "redeem-accept-rules"));
     }
     let email = match input.email.trim() {
@@ -647,7 +669,10 @@ fn check_fields(
             }
         },
     };
-    let plex_account = if needs_plex {
+    if needs.email_login && input.email.trim().is_empty() {
+        problems.push(FieldProblem::new("email", "redeem-need-email-login"));
+    }
+    let plex_account = if needs.plex {
         let typed = input.plex_account.trim();
         let raw = if typed.is_empty() {
             email.as_deref().unwrap_or_default()
@@ -671,16 +696,20 @@ fn check_fields(
     } else {
         None
     };
-    let username = if needs_local {
-        let name = rules::Username::parse(&input.username)
-            .map_err(|p| {
-                problems.push(FieldProblem {
-                    field: "username",
-                    key: p.key,
-                    value: p.character,
+    let username = if needs.account {
+        let name = if needs.username {
+            rules::Username::parse(&input.username)
+                .map_err(|p| {
+                    problems.push(FieldProblem {
+                        field: "username",
+                        key: p.key,
+                        value: p.character,
+                    })
                 })
-            })
-            .ok();
+                .ok()
+        } else {
+            None
+        };
         if let Some(key) = rules::password_problem(input.password.expose()) {
             problems.push(FieldProblem::new("password", key));
         } else if let Some(confirm) = &input.password_confirm
@@ -739,9 +768,13 @@ pub async fn redeem_opened(
         username,
     } = check_fields(
         input,
-        open.needs_plex(),
-        open.needs_account(),
-        !open.rules.is_empty(),
+        Needs {
+            plex: open.needs_plex(),
+            account: open.needs_account(),
+            username: open.needs_username(),
+            email_login: open.email_is_login(),
+            rules: !open.rules.is_empty(),
+        },
     )
     .map_err(RedeemError::Fields)?;
 
@@ -754,31 +787,37 @@ pub async fn redeem_opened(
     let display_name = username
         .as_deref()
         .or_else(|| {
+            // Someone known only by an email (a Plex account, a Komga login) is called by the
+            // part before the @.
             plex_account
                 .as_deref()
+                .or(email.as_deref())
                 .map(|p| p.split('@').next().unwrap_or(p))
         })
         .map_or_else(|| identity_key.clone(), str::to_string);
 
     let now = state.clock.now();
     let expires_at = invite.access_seconds.map(|s| now + s);
-    let sealed_password = username
-        .as_ref()
-        .map(|_| state.key.seal(input.password.expose()));
+    let sealed_password = open
+        .needs_account()
+        .then(|| state.key.seal(input.password.expose()));
     let grants: Vec<NewGrant> = open
         .targets
         .iter()
         .map(|t| {
             let plex = t.server_kind.is_plex();
+            // Who the account is on the server: the Plex account, the email where it is the
+            // login (Komga), else the chosen user name.
+            let identity = if plex {
+                plex_account.as_deref()
+            } else if t.server_kind.capabilities().login_is_email {
+                email.as_deref()
+            } else {
+                username.as_deref()
+            };
             NewGrant {
                 server_id: t.server_id,
-                identity: if plex {
-                    plex_account.as_deref()
-                } else {
-                    username.as_deref()
-                }
-                .unwrap_or_default()
-                .to_string(),
+                identity: identity.unwrap_or_default().to_string(),
                 libraries: t.libraries.clone(),
                 permissions: t.permissions.clone(),
                 expires_at,

@@ -147,6 +147,8 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         plex_servers => targets.iter().filter(|t| t.kind.is_plex()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         local_servers => targets.iter().filter(|t| t.kind.uses_local_accounts()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_account => open.needs_account(),
+        needs_username => open.needs_username(),
+        email_login_servers => targets.iter().filter(|t| t.kind.capabilities().login_is_email).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,
         access_days => invite.access_seconds.map(|s| (s + 86_399) / 86_400),

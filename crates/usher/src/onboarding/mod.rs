@@ -116,7 +116,8 @@ pub fn browser_url(kind: ServerKind, address: Option<&str>) -> Option<String> {
         ServerKind::Jellyfin
         | ServerKind::Emby
         | ServerKind::Audiobookshelf
-        | ServerKind::Navidrome => address.map(str::to_string),
+        | ServerKind::Navidrome
+        | ServerKind::Komga => address.map(str::to_string),
     }
 }
 
@@ -176,6 +177,8 @@ pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
             ),
             ("welcome-app-all", "https://www.navidrome.org/apps/"),
         ],
+        // Komga is read in the browser; reading apps that connect to it are listed on its site.
+        ServerKind::Komga => &[("welcome-app-all", "https://komga.org/")],
     }
 }
 
@@ -188,6 +191,7 @@ pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<
             &["onb-local-app", "onb-local-signin", "onb-local-tips"]
         }
         OnboardingKind::Navidrome => &["onb-subsonic-app", "onb-local-signin", "onb-local-tips"],
+        OnboardingKind::Komga => &["onb-reader-app", "onb-email-signin", "onb-local-tips"],
         OnboardingKind::Before => &[],
     };
     let app = kind

@@ -15,6 +15,7 @@ mod faults;
 mod floors;
 mod foundation;
 mod invites;
+mod komga;
 mod links;
 mod members;
 mod navidrome;
