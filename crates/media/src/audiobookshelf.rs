@@ -190,26 +190,10 @@ impl AudiobookshelfClient {
             .get("libraries")
             .and_then(Value::as_array)
             .ok_or_else(|| MediaError::Protocol("the library list has no libraries".into()))?;
+        // `mediaType` is `book` or `podcast`.
         Ok(items
             .iter()
-            .filter_map(|l| {
-                let id = l.get("id")?.as_str()?.to_string();
-                Some(Library {
-                    local_key: id.clone(),
-                    id,
-                    name: l
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    // `book` or `podcast`.
-                    kind: l
-                        .get("mediaType")
-                        .and_then(Value::as_str)
-                        .unwrap_or("book")
-                        .to_string(),
-                })
-            })
+            .filter_map(|l| Library::from_entry(l, "mediaType", "book"))
             .collect())
     }
 

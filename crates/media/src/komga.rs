@@ -159,19 +159,7 @@ impl KomgaClient {
             .ok_or_else(|| MediaError::Protocol("the library list is not a list".into()))?;
         Ok(items
             .iter()
-            .filter_map(|l| {
-                let id = l.get("id")?.as_str()?.to_string();
-                Some(Library {
-                    local_key: id.clone(),
-                    id,
-                    name: l
-                        .get("name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_string(),
-                    kind: "comics".into(),
-                })
-            })
+            .filter_map(|l| Library::from_entry(l, "", "comics"))
             .collect())
     }
 

@@ -242,6 +242,27 @@ pub struct Library {
 }
 
 impl Library {
+    /// A library from a server's JSON list entry: its `id` (a string or a number, which is the
+    /// sharing id and the local key alike), its `name`, and `kind` (or the entry's `kind_key`).
+    pub(crate) fn from_entry(
+        entry: &serde_json::Value,
+        kind_key: &str,
+        kind: &str,
+    ) -> Option<Library> {
+        let id = match entry.get("id")? {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        let text = |key: &str| entry.get(key).and_then(serde_json::Value::as_str);
+        Some(Library {
+            local_key: id.clone(),
+            id,
+            name: text("name").unwrap_or_default().to_string(),
+            kind: text(kind_key).unwrap_or(kind).to_string(),
+        })
+    }
+
     /// The sharing ids of `wanted`, each checked against what the server has now and given once.
     pub(crate) fn choose<'a>(
         available: &'a [Library],
