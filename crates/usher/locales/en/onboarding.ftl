@@ -99,5 +99,5 @@ welcome-open-browser = Open in the browser
 welcome-get-app = Apps for your devices
 welcome-app-ios = iPhone and iPad
 welcome-app-android = Android
-welcome-app-all = TV and other devices
+welcome-app-all = All apps and devices
 welcome-address = Server address: { $url }

@@ -99,5 +99,5 @@ welcome-open-browser = Abrir en el navegador
 welcome-get-app = Apps para tus dispositivos
 welcome-app-ios = iPhone y iPad
 welcome-app-android = Android
-welcome-app-all = Tele y otros dispositivos
+welcome-app-all = Todas las apps y dispositivos
 welcome-address = Dirección del servidor: { $url }

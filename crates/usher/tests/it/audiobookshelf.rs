@@ -238,3 +238,83 @@ async fn a_mixed_invite_gives_a_plex_share_and_an_audiobookshelf_account_in_one_
     assert!(abs.user_by_name("alice").unwrap().is_active);
     assert_eq!(w.plex.shares_of(fakes::plex::demo::SERVER_ID).len(), 1);
 }
+
+#[tokio::test]
+async fn a_profile_with_audiobookshelf_gives_its_libraries_to_whoever_joins_through_it() {
+    let (w, abs, id) = with_abs().await;
+    let kids = abs.library_id("Kids");
+    let sid = id.to_string();
+    let res = w
+        .app
+        .post_form(
+            "/admin/profiles",
+            &[
+                ("name", "Young listeners"),
+                ("description", "Kids' books only"),
+                ("duration", "30d"),
+                ("server", &sid),
+                (&format!("lib_{sid}"), &kids),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let profile: ProfileId = id_from_location(&res);
+    let code = w.invite(&[], "1", |i| i.profile = Some(profile)).await;
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "Nico", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let user = abs.user_by_name("Nico").unwrap();
+    assert_eq!(user.visible_libraries(&abs.libraries()), vec![kids]);
+}
+
+#[tokio::test]
+async fn an_approved_request_for_audiobookshelf_becomes_a_personal_invite_that_makes_the_account() {
+    let (w, abs, id) = with_abs().await;
+    let books = abs.library_id("Audiobooks");
+    let submitted = usher::requests::submit(
+        &w.app.state,
+        &usher::requests::RequestInput {
+            name: "Rosa".into(),
+            email: "rosa@example.com".into(),
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
+    .unwrap();
+    let usher::requests::Submitted::Pending(request) = submitted else {
+        panic!("requests are not auto-approved here");
+    };
+    let selection = usher::requests::Selection {
+        servers: vec![usher::requests::ServerChoice {
+            server_id: id,
+            libraries: vec![books.clone()],
+            permissions: media::Permissions::default(),
+        }],
+        ..Default::default()
+    };
+    let approved = usher::requests::approve(&w.app.state, request, &selection, "owner")
+        .await
+        .unwrap();
+    let link = approved
+        .invite_url
+        .expect("a personal link to choose the login");
+    let code = link.rsplit('/').next().unwrap().to_string();
+    assert!(
+        abs.user_by_name("Rosa").is_none(),
+        "no account before Rosa chooses one"
+    );
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "Rosa", "password": "a long password", "email": "rosa@example.com"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let user = abs.user_by_name("Rosa").unwrap();
+    assert_eq!(user.visible_libraries(&abs.libraries()), vec![books]);
+}
