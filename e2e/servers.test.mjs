@@ -1,4 +1,4 @@
-// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome, Komga), tests them and sees their
+// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome, Komga, RomM), tests them and sees their
 // libraries; a friend joins the Audiobookshelf one.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -155,5 +155,24 @@ test("a Komga reader joins with their email as the login, at phone width", async
   assert.ok(await phone.isVisible("text=your email"));
   await phone.screenshot({ path: join(shotsDir, "welcome-komga-phone.png"), fullPage: true });
   await friend.close();
+  await context.close();
+});
+
+test("adding a RomM server at phone width: platforms are its libraries, and it can pause", async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/servers/new`);
+  await page.check("input[name=kind][value=romm]");
+  await page.fill("#name", "Arcade");
+  await page.fill("#url", demo.rommUrl);
+  await page.fill("#token", demo.rommKey);
+  await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
+  assert.ok(await page.isVisible("td >> text=Super Nintendo"));
+  assert.ok(await page.isVisible("input[name=action][value=disable]"));
+  assert.equal(await page.locator("input[name=allow_downloads]").count(), 0);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `server page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: join(shotsDir, "server-romm-phone.png"), fullPage: true });
   await context.close();
 });

@@ -12,6 +12,7 @@ pub mod jellyfin;
 pub mod komga;
 pub mod navidrome;
 pub mod plex;
+pub mod romm;
 pub mod smtp;
 pub mod telegram;
 pub mod webhook;

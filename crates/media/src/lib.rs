@@ -15,6 +15,7 @@ pub mod komga;
 pub mod navidrome;
 pub mod plex;
 mod reply;
+pub mod romm;
 
 use std::fmt;
 use std::str::FromStr;
@@ -59,16 +60,18 @@ pub enum ServerKind {
     Audiobookshelf,
     Navidrome,
     Komga,
+    Romm,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 6] = [
+    pub const ALL: [ServerKind; 7] = [
         ServerKind::Plex,
         ServerKind::Jellyfin,
         ServerKind::Emby,
         ServerKind::Audiobookshelf,
         ServerKind::Navidrome,
         ServerKind::Komga,
+        ServerKind::Romm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -79,6 +82,7 @@ impl ServerKind {
             ServerKind::Audiobookshelf => "audiobookshelf",
             ServerKind::Navidrome => "navidrome",
             ServerKind::Komga => "komga",
+            ServerKind::Romm => "romm",
         }
     }
 
@@ -91,6 +95,7 @@ impl ServerKind {
             ServerKind::Audiobookshelf => "Audiobookshelf",
             ServerKind::Navidrome => "Navidrome",
             ServerKind::Komga => "Komga",
+            ServerKind::Romm => "RomM",
         }
     }
 
@@ -165,6 +170,19 @@ impl ServerKind {
                 signs_in: false,
                 login_is_email: true,
             },
+            // Pausing is `enabled=false`, checked on every request the account makes.
+            ServerKind::Romm => Capabilities {
+                local_accounts: true,
+                can_disable: true,
+                home_users: false,
+                camera_upload: false,
+                session_limit: false,
+                content_filters: false,
+                downloads: false,
+                live_tv: false,
+                signs_in: false,
+                login_is_email: false,
+            },
         }
     }
 
@@ -208,6 +226,7 @@ impl FromStr for ServerKind {
             "audiobookshelf" | "abs" => Ok(ServerKind::Audiobookshelf),
             "navidrome" => Ok(ServerKind::Navidrome),
             "komga" => Ok(ServerKind::Komga),
+            "romm" => Ok(ServerKind::Romm),
             other => Err(format!(
                 "unknown server kind `{other}`: use {}",
                 ServerKind::ALL.map(ServerKind::as_str).join(", ")
@@ -460,6 +479,7 @@ pub enum MediaClient {
     Audiobookshelf(audiobookshelf::AudiobookshelfClient),
     Navidrome(navidrome::NavidromeClient),
     Komga(komga::KomgaClient),
+    Romm(romm::RommClient),
 }
 
 /// Calls the same method on whichever client this is.
@@ -471,6 +491,7 @@ macro_rules! each {
             MediaClient::Audiobookshelf($c) => $call,
             MediaClient::Navidrome($c) => $call,
             MediaClient::Komga($c) => $call,
+            MediaClient::Romm($c) => $call,
         }
     };
 }
@@ -502,6 +523,7 @@ impl MediaClient {
                 MediaClient::Navidrome(navidrome::NavidromeClient::new(url, token)?)
             }
             ServerKind::Komga => MediaClient::Komga(komga::KomgaClient::new(url, token)?),
+            ServerKind::Romm => MediaClient::Romm(romm::RommClient::new(url, token)?),
         })
     }
 
@@ -512,6 +534,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(_) => ServerKind::Audiobookshelf,
             MediaClient::Navidrome(_) => ServerKind::Navidrome,
             MediaClient::Komga(_) => ServerKind::Komga,
+            MediaClient::Romm(_) => ServerKind::Romm,
         }
     }
 
@@ -545,6 +568,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(c) => c.grant_again(spec).await,
             MediaClient::Navidrome(c) => c.grant_again(spec).await,
             MediaClient::Komga(c) => c.grant_again(spec).await,
+            MediaClient::Romm(c) => c.grant_again(spec).await,
         }
     }
 
@@ -569,6 +593,7 @@ impl MediaClient {
             )),
             MediaClient::Jellyfin(c) => c.set_disabled(remote_id, disabled).await,
             MediaClient::Audiobookshelf(c) => c.set_disabled(remote_id, disabled).await,
+            MediaClient::Romm(c) => c.set_disabled(remote_id, disabled).await,
             MediaClient::Navidrome(_) | MediaClient::Komga(_) => {
                 Err(MediaError::Unsupported(format!(
                     "{} cannot pause an account; remove it instead",
@@ -596,6 +621,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(c) => c.name_is_free(username).await,
             MediaClient::Navidrome(c) => c.name_is_free(username).await,
             MediaClient::Komga(c) => c.name_is_free(username).await,
+            MediaClient::Romm(c) => c.name_is_free(username).await,
         }
     }
 
@@ -610,6 +636,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(c) => c.set_password(remote_id, password).await,
             MediaClient::Navidrome(c) => c.set_password(remote_id, password).await,
             MediaClient::Komga(c) => c.set_password(remote_id, password).await,
+            MediaClient::Romm(c) => c.set_password(remote_id, password).await,
         }
     }
 }

@@ -30,6 +30,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let audiobookshelf = fakes::audiobookshelf::FakeAudiobookshelf::start().await;
     let navidrome = fakes::navidrome::FakeNavidrome::start().await;
     let komga = fakes::komga::FakeKomga::start().await;
+    let romm = fakes::romm::FakeRomm::start().await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -202,6 +203,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         komga.api_key()
     );
     println!(
+        "  demo RomM: {}   API key: {}   (not connected: add it under Servers)",
+        romm.url(),
+        romm.token()
+    );
+    println!(
         "  demo Telegram Bot API: {} (the bot posts requests to chat {}; everything is labelled demo)",
         telegram.url(),
         fakes::telegram::OWNER_ID
@@ -227,6 +233,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     drop(audiobookshelf);
     drop(navidrome);
     drop(komga);
+    drop(romm);
     drop(telegram);
     result
 }

@@ -265,11 +265,12 @@ pub enum OnboardingKind {
     Audiobookshelf,
     Navidrome,
     Komga,
+    Romm,
     Before,
 }
 
 impl OnboardingKind {
-    pub const ALL: [OnboardingKind; 8] = [
+    pub const ALL: [OnboardingKind; 9] = [
         OnboardingKind::Plex,
         OnboardingKind::PlexHome,
         OnboardingKind::Jellyfin,
@@ -277,6 +278,7 @@ impl OnboardingKind {
         OnboardingKind::Audiobookshelf,
         OnboardingKind::Navidrome,
         OnboardingKind::Komga,
+        OnboardingKind::Romm,
         OnboardingKind::Before,
     ];
 
@@ -289,6 +291,7 @@ impl OnboardingKind {
             OnboardingKind::Audiobookshelf => "audiobookshelf",
             OnboardingKind::Navidrome => "navidrome",
             OnboardingKind::Komga => "komga",
+            OnboardingKind::Romm => "romm",
             OnboardingKind::Before => "before",
         }
     }
@@ -307,6 +310,7 @@ impl OnboardingKind {
             media::ServerKind::Audiobookshelf => OnboardingKind::Audiobookshelf,
             media::ServerKind::Navidrome => OnboardingKind::Navidrome,
             media::ServerKind::Komga => OnboardingKind::Komga,
+            media::ServerKind::Romm => OnboardingKind::Romm,
         }
     }
 
@@ -319,6 +323,7 @@ impl OnboardingKind {
             OnboardingKind::Audiobookshelf => Some(media::ServerKind::Audiobookshelf),
             OnboardingKind::Navidrome => Some(media::ServerKind::Navidrome),
             OnboardingKind::Komga => Some(media::ServerKind::Komga),
+            OnboardingKind::Romm => Some(media::ServerKind::Romm),
             OnboardingKind::Before => None,
         }
     }

@@ -117,7 +117,8 @@ pub fn browser_url(kind: ServerKind, address: Option<&str>) -> Option<String> {
         | ServerKind::Emby
         | ServerKind::Audiobookshelf
         | ServerKind::Navidrome
-        | ServerKind::Komga => address.map(str::to_string),
+        | ServerKind::Komga
+        | ServerKind::Romm => address.map(str::to_string),
     }
 }
 
@@ -179,6 +180,8 @@ pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
         ],
         // Komga is read in the browser; reading apps that connect to it are listed on its site.
         ServerKind::Komga => &[("welcome-app-all", "https://komga.org/")],
+        // RomM is played in the browser it serves; there is no app to install.
+        ServerKind::Romm => &[],
     }
 }
 
@@ -192,6 +195,7 @@ pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<
         }
         OnboardingKind::Navidrome => &["onb-subsonic-app", "onb-local-signin", "onb-local-tips"],
         OnboardingKind::Komga => &["onb-reader-app", "onb-email-signin", "onb-local-tips"],
+        OnboardingKind::Romm => &["onb-web-play", "onb-web-signin", "onb-local-tips"],
         OnboardingKind::Before => &[],
     };
     let app = kind

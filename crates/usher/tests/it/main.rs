@@ -23,6 +23,7 @@ mod notify;
 mod onboarding;
 mod profiles;
 mod requests;
+mod romm;
 mod security;
 mod servers;
 mod welcome;
