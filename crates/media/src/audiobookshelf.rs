@@ -169,9 +169,9 @@ impl AudiobookshelfClient {
             .unwrap_or(PRODUCT)
             .to_string();
         Ok(ServerInfo {
-            // The server has no id of its own in its API; the administrator who holds the key
-            // identifies this installation well enough to tell two servers apart.
-            id: user.id,
+            // The API names no server of its own (the key holder's id would change with the
+            // key), so there is none to compare when the server is edited.
+            id: String::new(),
             name,
             version,
             kind: ServerKind::Audiobookshelf,
@@ -279,7 +279,8 @@ impl AudiobookshelfClient {
             "librariesAccessible": libraries,
         });
         let saved = self.patch_user(&user.id, &body).await?;
-        self.check_holds(&saved, &libraries, permissions, saved.active)
+        // Pausing is not this call's business: the account stays as active as it was.
+        self.check_holds(&saved, &libraries, permissions, user.active)
     }
 
     /// Pauses or resumes a member's account. A paused account can neither sign in nor use a

@@ -138,8 +138,9 @@ impl KomgaClient {
             return Err(MediaError::NotOwner);
         }
         Ok(ServerInfo {
-            // The API gives no server id; the administrator's id tells two servers apart.
-            id: user.id,
+            // The API names no server of its own (the key holder's id would change with the
+            // key), so there is none to compare when the server is edited.
+            id: String::new(),
             name: PRODUCT.into(),
             version: String::new(),
             kind: ServerKind::Komga,

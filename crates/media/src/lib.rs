@@ -238,7 +238,7 @@ impl FromStr for ServerKind {
 /// What a server says about itself when probed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ServerInfo {
-    /// Plex `machineIdentifier`, Jellyfin/Emby server `Id`.
+    /// Plex `machineIdentifier`, Jellyfin/Emby server `Id`; empty where the API has none.
     pub id: String,
     pub name: String,
     pub version: String,

@@ -7,8 +7,9 @@
 //! after creation and checked. A user needs at least one library, and there is no way to pause an
 //! account: ending access removes it.
 
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
@@ -29,16 +30,20 @@ pub struct NavidromeClient {
     base: String,
     http: reqwest::Client,
     login: Login,
-    /// The session token of the last sign-in, shared by clones.
-    session: Arc<Mutex<Option<Session>>>,
-    /// Kept to scrub it from anything the server echoes back.
-    secret: Arc<str>,
+    /// Where this client's session is kept in [`sessions`].
+    session_key: String,
+}
+
+/// Sessions by server and administrator, shared by every client the process makes: a client is
+/// made per job, and Navidrome refuses sign-ins beyond five in twenty seconds by default.
+fn sessions() -> &'static Mutex<HashMap<String, Session>> {
+    static SESSIONS: OnceLock<Mutex<HashMap<String, Session>>> = OnceLock::new();
+    SESSIONS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 #[derive(Clone)]
 struct Session {
     token: String,
-    user_id: String,
     is_admin: bool,
     subsonic_salt: String,
     subsonic_token: String,
@@ -109,12 +114,18 @@ impl NavidromeClient {
                 "enter the user name and password of a Navidrome administrator".into(),
             )
         })?;
+        // The password is part of the key: a client with other credentials never borrows a
+        // session it could not open itself.
+        let session_key = format!(
+            "{base}\u{0}{}\u{0}{}",
+            login.username,
+            login.password.expose()
+        );
         Ok(NavidromeClient {
             base,
             http: build_client()?,
-            secret: login.password.expose().into(),
             login,
-            session: Arc::new(Mutex::new(None)),
+            session_key,
         })
     }
 
@@ -154,9 +165,9 @@ impl NavidromeClient {
             .unwrap_or_default()
             .to_string();
         Ok(ServerInfo {
-            // The native API has no server id; the administrator's own id tells two servers
-            // apart well enough.
-            id: session.user_id,
+            // The API names no server of its own (the key holder's id would change with the
+            // key), so there is none to compare when the server is edited.
+            id: String::new(),
             name: PRODUCT.into(),
             version,
             kind: ServerKind::Navidrome,
@@ -344,7 +355,21 @@ impl NavidromeClient {
     // -----------------------------------------------------------------------------------------
 
     async fn exchange(&self, request: RequestBuilder) -> Result<Reply, MediaError> {
-        Reply::read(request, PRODUCT, &self.secret).await
+        // The password, the session token and the signed Subsonic query all stay out of messages.
+        let mut secrets: Vec<Arc<str>> = vec![self.login.password.expose().into()];
+        if let Some(s) = self.current_session() {
+            secrets.push(s.token.as_str().into());
+            secrets.push(s.subsonic_token.as_str().into());
+        }
+        Reply::read_hiding(request, PRODUCT, &secrets).await
+    }
+
+    fn current_session(&self) -> Option<Session> {
+        sessions()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&self.session_key)
+            .cloned()
     }
 
     async fn sign_in(&self) -> Result<Session, MediaError> {
@@ -371,7 +396,6 @@ impl NavidromeClient {
         };
         let session = Session {
             token: text("token"),
-            user_id: text("id"),
             is_admin: v.get("isAdmin").and_then(Value::as_bool).unwrap_or(false),
             subsonic_salt: text("subsonicSalt"),
             subsonic_token: text("subsonicToken"),
@@ -379,7 +403,10 @@ impl NavidromeClient {
         if session.token.is_empty() {
             return Err(MediaError::Protocol("the sign-in gave no token".into()));
         }
-        *self.session.lock().unwrap_or_else(|e| e.into_inner()) = Some(session.clone());
+        sessions()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(self.session_key.clone(), session.clone());
         Ok(session)
     }
 
@@ -391,12 +418,7 @@ impl NavidromeClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, MediaError> {
-        let current = self
-            .session
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let (session, fresh) = match current {
+        let (session, fresh) = match self.current_session() {
             Some(s) => (s, false),
             None => (self.sign_in().await?, true),
         };

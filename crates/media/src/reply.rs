@@ -18,7 +18,8 @@ pub(crate) struct Reply {
     content_type: String,
     body: Vec<u8>,
     product: &'static str,
-    secret: Arc<str>,
+    /// The key or token, and anything else secret the call carried, never shown.
+    secrets: Vec<Arc<str>>,
 }
 
 impl Reply {
@@ -28,6 +29,16 @@ impl Reply {
         request: RequestBuilder,
         product: &'static str,
         secret: &Arc<str>,
+    ) -> Result<Reply, MediaError> {
+        Self::read_hiding(request, product, std::slice::from_ref(secret)).await
+    }
+
+    /// [`read`](Self::read) for a call that carries several secrets (a password, a session
+    /// token, a signed query), every one of them scrubbed.
+    pub async fn read_hiding(
+        request: RequestBuilder,
+        product: &'static str,
+        secrets: &[Arc<str>],
     ) -> Result<Reply, MediaError> {
         let response = request.send().await?;
         let status = response.status();
@@ -50,7 +61,7 @@ impl Reply {
             content_type,
             body,
             product,
-            secret: secret.clone(),
+            secrets: secrets.to_vec(),
         })
     }
 
@@ -106,7 +117,11 @@ impl Reply {
         } else {
             message
         };
-        truncate(&scrub(&message, &self.secret), 300)
+        let scrubbed = self
+            .secrets
+            .iter()
+            .fold(message, |text, secret| scrub(&text, secret));
+        truncate(&scrubbed, 300)
     }
 }
 
@@ -248,7 +263,7 @@ mod tests {
             content_type: "text/html".into(),
             body: b"upstream failed for X-Emby-Token: key-42".to_vec(),
             product: "Emby",
-            secret: "key-42".into(),
+            secrets: vec!["key-42".into()],
         };
         let Err(err) = reply.ok("reading the user list") else {
             panic!("a 502 is an error")

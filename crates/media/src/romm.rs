@@ -87,7 +87,7 @@ impl RommClient {
         let token = token.trim();
         if token.is_empty() {
             return Err(MediaError::Invalid(
-                "enter a client token: create one in RomM under your profile → Client API Tokens, as an administrator, with the users and platforms scopes"
+                "enter a client token: create one in RomM under your profile → Client API Tokens, as an administrator, with the scopes me.read, me.write, users.read, users.write and platforms.read"
                     .into(),
             ));
         }
@@ -139,7 +139,9 @@ impl RommClient {
             )
         });
         Ok(ServerInfo {
-            id: user.id.to_string(),
+            // The API names no server of its own (the key holder's id would change with the
+            // key), so there is none to compare when the server is edited.
+            id: String::new(),
             name: PRODUCT.into(),
             version,
             kind: ServerKind::Romm,
@@ -200,7 +202,11 @@ impl RommClient {
             .await?;
         if reply.status == StatusCode::BAD_REQUEST {
             let said = reply.message();
-            return Err(if said.contains("already exists") {
+            return Err(if said.contains("User with email") {
+                MediaError::AlreadyExists(format!(
+                    "that email already has a {PRODUCT} account: use another, or none"
+                ))
+            } else if said.contains("already exists") {
                 MediaError::name_taken(username)
             } else {
                 MediaError::Invalid(format!("{PRODUCT} refused the account: {said}"))

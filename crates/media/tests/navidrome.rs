@@ -217,3 +217,22 @@ async fn a_cut_off_attempt_is_finished_by_the_member_password_not_someone_elses(
     assert!(matches!(err, MediaError::AlreadyExists(_)));
     assert_eq!(fake.user_by_name("Uli").unwrap().libraries, vec![2]);
 }
+
+#[tokio::test]
+async fn clients_made_one_per_job_share_one_sign_in() {
+    let fake = FakeNavidrome::start().await;
+    for _ in 0..4 {
+        client(&fake).libraries().await.unwrap();
+    }
+    assert_eq!(
+        fake.control().requests_to("/auth/login").len(),
+        1,
+        "Navidrome limits sign-ins; a session is reused"
+    );
+    // Other credentials never borrow that session.
+    let wrong = NavidromeClient::new(&fake.url(), &credential("admin", "nope")).unwrap();
+    assert_eq!(
+        wrong.libraries().await.unwrap_err(),
+        MediaError::Unauthorized
+    );
+}

@@ -622,7 +622,13 @@ pub async fn api_show(
             "name": t.server_name,
             "kind": t.kind,
             "libraries": t.libraries,
-            "needs": if t.kind.is_plex() { vec!["email or plex_username"] } else { vec!["username", "password"] },
+            "needs": if t.kind.is_plex() {
+                vec!["email or plex_username"]
+            } else if t.kind.capabilities().login_is_email {
+                vec!["email", "password"]
+            } else {
+                vec!["username", "password"]
+            },
         })).collect::<Vec<_>>(),
     }))
     .into_response())

@@ -324,8 +324,8 @@ pub async fn set_paused(
     actor: &str,
 ) -> Result<Outcome, MemberError> {
     let g = grant_of(state, member_id, grant_id).await?;
-    if g.grant.server_kind.is_plex() {
-        return Err(MemberError::conflict("member-plex-cannot-disable"));
+    if !g.grant.server_kind.can_disable() {
+        return Err(MemberError::conflict("member-cannot-disable"));
     }
     if g.open_job == Some(JobKind::Remove) {
         return Err(MemberError::conflict("member-grant-removing"));

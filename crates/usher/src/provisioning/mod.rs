@@ -498,7 +498,9 @@ async fn reactivate(
     {
         return Ok(None);
     }
-    client.set_disabled(&remote_id, false).await?;
+    if client.can_disable() {
+        client.set_disabled(&remote_id, false).await?;
+    }
     client
         .update_access(&remote_id, &spec.libraries, &spec.permissions)
         .await?;

@@ -52,6 +52,20 @@ async fn a_komga_invite_asks_for_the_email_as_login_and_no_user_name() {
     assert!(!page.contains(r#"name="username""#), "{page}");
     assert!(page.contains("your login on Comic Shop"), "{page}");
 
+    // A script reading the invite is told the same: an email and a password.
+    let info: serde_json::Value = w
+        .app
+        .get(&format!("/api/v1/invites/{code}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info["servers"][0]["needs"],
+        json!(["email", "password"]),
+        "{info}"
+    );
+
     // Without the email the field says why it is needed.
     let res = w
         .redeem_api(&code, json!({"password": "a long password"}))

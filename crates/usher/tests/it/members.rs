@@ -535,7 +535,7 @@ async fn pausing_and_resuming_a_jellyfin_account_and_plex_offers_removal_only() 
     let plex = plex_member(&w, "alice", "").await;
     let g = only_grant(&w, plex).await.grant.id;
     let (_, page) = w.app.get_text(&format!("/admin/members/{plex}")).await;
-    assert!(page.contains("Plex cannot pause a share") && !page.contains("/disable\""));
+    assert!(page.contains("Plex cannot pause access") && !page.contains("/disable\""));
     let res = w
         .app
         .post_form(&format!("/admin/members/{plex}/grants/{g}/disable"), &[])

@@ -167,3 +167,39 @@ async fn one_invite_gives_plex_navidrome_and_audiobookshelf_in_one_flow() {
     assert!(abs.signs_in("alice", "a long password"));
     assert_eq!(w.plex.shares_of(fakes::plex::demo::SERVER_ID).len(), 1);
 }
+
+#[tokio::test]
+async fn the_member_page_offers_no_pause_and_a_direct_pause_is_refused() {
+    let (w, nd, id) = with_navidrome().await;
+    let code = w
+        .invite(&[id], "1", |i| {
+            i.targets[0].libraries = Some(vec![nd.library_id("Music")]);
+        })
+        .await;
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "vic", "password": "a long password"}),
+        )
+        .await;
+    let body: serde_json::Value = res.json().await.unwrap();
+    let member = MemberId(body["member"]["id"].as_i64().unwrap());
+    let grant = w.app.state.store.member_grants(member).await.unwrap()[0].id;
+    let (_, page) = w.app.get_text(&format!("/admin/members/{member}")).await;
+    assert!(page.contains("Navidrome cannot pause access"), "{page}");
+    assert!(!page.contains(&format!("/grants/{grant}/disable")));
+    let res = w
+        .app
+        .post_form(
+            &format!("/admin/members/{member}/grants/{grant}/disable"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(
+        nd.user_by_name("vic").is_some(),
+        "nothing was done to the account"
+    );
+    let jobs = w.app.state.store.jobs_of_grant(grant).await.unwrap();
+    assert_eq!(jobs.len(), 1, "only the provisioning job");
+}
