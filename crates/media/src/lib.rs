@@ -48,6 +48,8 @@ pub struct Capabilities {
     pub signs_in: bool,
     /// A member signs in with their email rather than a user name they choose (Komga).
     pub login_is_email: bool,
+    /// User names are 3 or more ASCII letters, digits, `_` or `-` only (RomM).
+    pub plain_usernames: bool,
 }
 
 /// The kinds of media server usher can connect to.
@@ -115,6 +117,7 @@ impl ServerKind {
                 live_tv: true,
                 signs_in: false,
                 login_is_email: false,
+                plain_usernames: false,
             },
             ServerKind::Jellyfin | ServerKind::Emby => Capabilities {
                 local_accounts: true,
@@ -127,6 +130,7 @@ impl ServerKind {
                 live_tv: true,
                 signs_in: false,
                 login_is_email: false,
+                plain_usernames: false,
             },
             // Pausing is `isActive: false`, which the server enforces at sign-in and on every
             // token, so it is a real pause.
@@ -141,6 +145,7 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: false,
                 login_is_email: false,
+                plain_usernames: false,
             },
             // No way to pause an account (a user has no disabled flag), and downloads are a
             // server-wide setting, not a user's.
@@ -155,6 +160,7 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: true,
                 login_is_email: false,
+                plain_usernames: false,
             },
             // No way to pause an account: what Komga would accept (emptied libraries, fewer
             // roles) leaves its sessions and API keys working, so ending access removes it.
@@ -169,6 +175,7 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: false,
                 login_is_email: true,
+                plain_usernames: false,
             },
             // Pausing is `enabled=false`, checked on every request the account makes.
             ServerKind::Romm => Capabilities {
@@ -182,6 +189,7 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: false,
                 login_is_email: false,
+                plain_usernames: true,
             },
         }
     }

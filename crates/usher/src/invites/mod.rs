@@ -589,6 +589,13 @@ impl OpenInvite {
         })
     }
 
+    /// Whether a server takes only plain user names (RomM: ASCII letters, digits, `_`, `-`).
+    pub fn needs_plain_username(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.server_kind.capabilities().plain_usernames)
+    }
+
     /// Whether the email is the login on one of the servers (Komga), so it must be given.
     pub fn email_is_login(&self) -> bool {
         self.targets
@@ -651,6 +658,8 @@ struct Needs {
     username: bool,
     /// The email is a login, so it is required.
     email_login: bool,
+    /// A server takes only plain user names.
+    plain_username: bool,
     rules: bool,
 }
 
@@ -698,15 +707,21 @@ fn check_fields(input: &RedeemInput, needs: Needs) -> Result<Checked, Vec<FieldP
     };
     let username = if needs.account {
         let name = if needs.username {
-            rules::Username::parse(&input.username)
-                .map_err(|p| {
+            match rules::Username::parse(&input.username) {
+                Ok(name) if needs.plain_username && !name.is_plain() => {
+                    problems.push(FieldProblem::new("username", "redeem-username-plain"));
+                    None
+                }
+                Ok(name) => Some(name),
+                Err(p) => {
                     problems.push(FieldProblem {
                         field: "username",
                         key: p.key,
                         value: p.character,
-                    })
-                })
-                .ok()
+                    });
+                    None
+                }
+            }
         } else {
             None
         };
@@ -773,6 +788,7 @@ pub async fn redeem_opened(
             account: open.needs_account(),
             username: open.needs_username(),
             email_login: open.email_is_login(),
+            plain_username: open.needs_plain_username(),
             rules: !open.rules.is_empty(),
         },
     )

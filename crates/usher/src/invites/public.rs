@@ -148,6 +148,7 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         local_servers => targets.iter().filter(|t| t.kind.uses_local_accounts()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_account => open.needs_account(),
         needs_username => open.needs_username(),
+        plain_username_servers => targets.iter().filter(|t| t.kind.capabilities().plain_usernames).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         email_login_servers => targets.iter().filter(|t| t.kind.capabilities().login_is_email).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,

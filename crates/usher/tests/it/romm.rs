@@ -124,3 +124,30 @@ async fn an_old_romm_is_connected_with_a_warning_and_a_partial_choice_is_refused
         "no account without the limit"
     );
 }
+
+#[tokio::test]
+async fn a_name_romm_would_refuse_is_caught_on_the_invite_form_itself() {
+    let (w, romm, id) = with_romm().await;
+    let code = w
+        .invite(&[id], "1", |i| {
+            i.targets[0].libraries = Some(vec![romm.platform_id("nes")]);
+        })
+        .await;
+    let (_, page) = w.app.get_text(&format!("/i/{code}")).await;
+    assert!(page.contains("For Arcade: 3 to 64 letters a–z"), "{page}");
+    assert!(
+        page.contains(r"[A-Za-z0-9_\-]{3,}"),
+        "the browser checks it too"
+    );
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "Zoë B", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "username", "{body}");
+    assert_eq!(romm.users().len(), 1, "nothing was sent to RomM");
+    assert_eq!(w.uses(&code).await, 0);
+}
