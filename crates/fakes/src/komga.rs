@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use crate::control::{Control, Running};
+use crate::control::{Control, Running, decode_base64};
 
 pub const API_KEY: &str = "komga-0f3c9a7e5b2d4e1f8a6c3b9d7e5f2a10";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
@@ -242,25 +242,6 @@ fn caller(s: &Store, headers: &HeaderMap) -> Option<FakeUser> {
         .iter()
         .find(|u| u.email.eq_ignore_ascii_case(email) && u.password == password)
         .cloned()
-}
-
-/// Standard base64, enough for an HTTP Basic header.
-fn decode_base64(text: &str) -> Option<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut count = 0;
-    let mut out = Vec::new();
-    for c in text.trim().bytes().filter(|c| *c != b'=') {
-        let v = ALPHABET.iter().position(|a| *a == c)? as u32;
-        bits = (bits << 6) | v;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {

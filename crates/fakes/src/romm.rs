@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use crate::control::{Control, Running};
+use crate::control::{Control, Running, decode_base64};
 
 pub const TOKEN: &str = "rmm_4f2a9c7e1b3d5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8";
 pub const ADMIN_NAME: &str = "admin";
@@ -210,22 +210,6 @@ fn user_json(u: &FakeUser) -> Value {
         "ui_settings": null, "current_device_id": null,
         "created_at": "2026-11-01T10:00:00", "updated_at": "2026-11-01T10:00:00",
     })
-}
-
-/// Standard base64, enough for an HTTP Basic header.
-fn decode_base64(text: &str) -> Option<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let (mut bits, mut count, mut out) = (0u32, 0, Vec::new());
-    for c in text.trim().bytes().filter(|c| *c != b'=') {
-        bits = (bits << 6) | ALPHABET.iter().position(|a| *a == c)? as u32;
-        count += 6;
-        if count >= 8 {
-            count -= 8;
-            out.push((bits >> count) as u8);
-            bits &= (1 << count) - 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 fn caller(s: &Store, headers: &HeaderMap) -> Option<FakeUser> {

@@ -181,16 +181,14 @@ impl RommClient {
     pub async fn grant(&self, spec: &GrantSpec) -> Result<GrantOutcome, MediaError> {
         let (username, password, email) = spec.account(PRODUCT)?;
         check_username(username)?;
-        let hidden = self.platforms_to_hide(&spec.libraries).await?;
+        // One look at the version serves the whole grant.
+        let five = self.version_limits_platforms().await?;
+        let hidden = self.platforms_to_hide(&spec.libraries, five).await?;
         if !self.name_is_free(username).await? {
             return Err(MediaError::name_taken(username));
         }
         // RomM 5 has users and admins; RomM 4 calls an ordinary account a viewer.
-        let role = if self.version_limits_platforms().await? {
-            "user"
-        } else {
-            "viewer"
-        };
+        let role = if five { "user" } else { "viewer" };
         let body = json!({
             "username": username,
             "email": email.unwrap_or_default(),
@@ -215,7 +213,7 @@ impl RommClient {
         let created: Value = reply.ok("creating the account")?.json("the new account")?;
         let user = User::from_value(&created)
             .ok_or_else(|| MediaError::Protocol("the new account has no id".into()))?;
-        if let Err(err) = self.hide_exactly(user.id, &hidden).await {
+        if let Err(err) = self.hide_exactly(user.id, &hidden, five).await {
             let deleted = self.delete_user(user.id).await.is_ok();
             return Err(rolled_back(
                 err,
@@ -271,9 +269,10 @@ impl RommClient {
         libraries: &[String],
         _permissions: &Permissions,
     ) -> Result<(), MediaError> {
-        let hidden = self.platforms_to_hide(libraries).await?;
+        let five = self.version_limits_platforms().await?;
+        let hidden = self.platforms_to_hide(libraries, five).await?;
         let user = self.get_member(remote_id).await?;
-        self.hide_exactly(user.id, &hidden).await
+        self.hide_exactly(user.id, &hidden, five).await
     }
 
     /// Pauses or resumes a member's account; a paused account is refused on its next request.
@@ -404,7 +403,11 @@ impl RommClient {
 
     /// Every platform but the chosen ones, checked against the server's list; on RomM before
     /// 5.0 only a choice of all platforms can be honoured.
-    async fn platforms_to_hide(&self, wanted: &[String]) -> Result<BTreeSet<String>, MediaError> {
+    async fn platforms_to_hide(
+        &self,
+        wanted: &[String],
+        five: bool,
+    ) -> Result<BTreeSet<String>, MediaError> {
         let platforms = self.libraries().await?;
         let chosen = Library::choose(&platforms, wanted, PRODUCT)?;
         let hidden: BTreeSet<String> = platforms
@@ -412,7 +415,7 @@ impl RommClient {
             .filter(|p| !chosen.iter().any(|c| c.id == p.id))
             .map(|p| p.id.clone())
             .collect();
-        if !hidden.is_empty() && !self.version_limits_platforms().await? {
+        if !hidden.is_empty() && !five {
             return Err(MediaError::Unsupported(format!(
                 "this {PRODUCT} cannot limit which platforms someone sees (that came with RomM 5.0): give every platform, or update RomM"
             )));
@@ -444,8 +447,9 @@ impl RommClient {
         &self,
         user_id: i64,
         hidden: &BTreeSet<String>,
+        five: bool,
     ) -> Result<(), MediaError> {
-        if hidden.is_empty() && !self.version_limits_platforms().await? {
+        if hidden.is_empty() && !five {
             return Ok(());
         }
         let now = self.hidden_of(user_id).await?;
