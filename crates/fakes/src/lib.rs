@@ -9,6 +9,7 @@ pub mod audiobookshelf;
 pub mod control;
 pub mod discord;
 pub mod jellyfin;
+pub mod kavita;
 pub mod komga;
 pub mod navidrome;
 pub mod plex;

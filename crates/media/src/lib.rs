@@ -11,6 +11,7 @@ pub mod audiobookshelf;
 pub mod error;
 pub mod http;
 pub mod jellyfin;
+pub mod kavita;
 pub mod komga;
 pub mod navidrome;
 pub mod plex;
@@ -48,8 +49,46 @@ pub struct Capabilities {
     pub signs_in: bool,
     /// A member signs in with their email rather than a user name they choose (Komga).
     pub login_is_email: bool,
-    /// User names are 3 or more ASCII letters, digits, `_` or `-` only (RomM).
-    pub plain_usernames: bool,
+    /// Every account needs an email besides its user name, though the login is the name
+    /// (Kavita).
+    pub email_required: bool,
+    /// Which user names the server takes.
+    pub usernames: UsernameRule,
+}
+
+/// Which user names a server takes, loosest first: an invite to several servers asks for a
+/// name every one of them takes, the greatest rule among them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UsernameRule {
+    /// Letters of any script, digits and the server's usual signs (Jellyfin, Emby, …).
+    Any,
+    /// ASCII letters, digits and `- . _ @ + /` (Kavita).
+    Ascii,
+    /// 3 or more ASCII letters, digits, `_` or `-` (RomM).
+    Plain,
+}
+
+impl UsernameRule {
+    /// Whether `name` follows this rule (for [`UsernameRule::Any`], always: the caller's own
+    /// rule applies).
+    pub fn allows(self, name: &str) -> bool {
+        match self {
+            UsernameRule::Any => true,
+            UsernameRule::Ascii => {
+                !name.is_empty()
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._@+/".contains(c))
+            }
+            UsernameRule::Plain => {
+                name.len() >= 3
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+            }
+        }
+    }
 }
 
 /// The kinds of media server usher can connect to.
@@ -62,17 +101,19 @@ pub enum ServerKind {
     Audiobookshelf,
     Navidrome,
     Komga,
+    Kavita,
     Romm,
 }
 
 impl ServerKind {
-    pub const ALL: [ServerKind; 7] = [
+    pub const ALL: [ServerKind; 8] = [
         ServerKind::Plex,
         ServerKind::Jellyfin,
         ServerKind::Emby,
         ServerKind::Audiobookshelf,
         ServerKind::Navidrome,
         ServerKind::Komga,
+        ServerKind::Kavita,
         ServerKind::Romm,
     ];
 
@@ -84,6 +125,7 @@ impl ServerKind {
             ServerKind::Audiobookshelf => "audiobookshelf",
             ServerKind::Navidrome => "navidrome",
             ServerKind::Komga => "komga",
+            ServerKind::Kavita => "kavita",
             ServerKind::Romm => "romm",
         }
     }
@@ -97,6 +139,7 @@ impl ServerKind {
             ServerKind::Audiobookshelf => "Audiobookshelf",
             ServerKind::Navidrome => "Navidrome",
             ServerKind::Komga => "Komga",
+            ServerKind::Kavita => "Kavita",
             ServerKind::Romm => "RomM",
         }
     }
@@ -117,7 +160,8 @@ impl ServerKind {
                 live_tv: true,
                 signs_in: false,
                 login_is_email: false,
-                plain_usernames: false,
+                email_required: false,
+                usernames: UsernameRule::Any,
             },
             ServerKind::Jellyfin | ServerKind::Emby => Capabilities {
                 local_accounts: true,
@@ -130,7 +174,8 @@ impl ServerKind {
                 live_tv: true,
                 signs_in: false,
                 login_is_email: false,
-                plain_usernames: false,
+                email_required: false,
+                usernames: UsernameRule::Any,
             },
             // Pausing is `isActive: false`, which the server enforces at sign-in and on every
             // token, so it is a real pause.
@@ -145,7 +190,8 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: false,
                 login_is_email: false,
-                plain_usernames: false,
+                email_required: false,
+                usernames: UsernameRule::Any,
             },
             // No way to pause an account (a user has no disabled flag), and downloads are a
             // server-wide setting, not a user's.
@@ -160,7 +206,8 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: true,
                 login_is_email: false,
-                plain_usernames: false,
+                email_required: false,
+                usernames: UsernameRule::Any,
             },
             // No way to pause an account: what Komga would accept (emptied libraries, fewer
             // roles) leaves its sessions and API keys working, so ending access removes it.
@@ -175,7 +222,8 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: false,
                 login_is_email: true,
-                plain_usernames: false,
+                email_required: false,
+                usernames: UsernameRule::Any,
             },
             // Pausing is `enabled=false`, checked on every request the account makes.
             ServerKind::Romm => Capabilities {
@@ -189,7 +237,24 @@ impl ServerKind {
                 live_tv: false,
                 signs_in: false,
                 login_is_email: false,
-                plain_usernames: true,
+                email_required: false,
+                usernames: UsernameRule::Plain,
+            },
+            // Taking the `Login` role away leaves signed-in apps working for days (their
+            // tokens are refreshed without a role check), so there is no real pause.
+            ServerKind::Kavita => Capabilities {
+                local_accounts: true,
+                can_disable: false,
+                home_users: false,
+                camera_upload: false,
+                session_limit: false,
+                content_filters: false,
+                downloads: true,
+                live_tv: false,
+                signs_in: false,
+                login_is_email: false,
+                email_required: true,
+                usernames: UsernameRule::Ascii,
             },
         }
     }
@@ -234,6 +299,7 @@ impl FromStr for ServerKind {
             "audiobookshelf" | "abs" => Ok(ServerKind::Audiobookshelf),
             "navidrome" => Ok(ServerKind::Navidrome),
             "komga" => Ok(ServerKind::Komga),
+            "kavita" => Ok(ServerKind::Kavita),
             "romm" => Ok(ServerKind::Romm),
             other => Err(format!(
                 "unknown server kind `{other}`: use {}",
@@ -487,6 +553,7 @@ pub enum MediaClient {
     Audiobookshelf(audiobookshelf::AudiobookshelfClient),
     Navidrome(navidrome::NavidromeClient),
     Komga(komga::KomgaClient),
+    Kavita(kavita::KavitaClient),
     Romm(romm::RommClient),
 }
 
@@ -499,6 +566,7 @@ macro_rules! each {
             MediaClient::Audiobookshelf($c) => $call,
             MediaClient::Navidrome($c) => $call,
             MediaClient::Komga($c) => $call,
+            MediaClient::Kavita($c) => $call,
             MediaClient::Romm($c) => $call,
         }
     };
@@ -531,6 +599,7 @@ impl MediaClient {
                 MediaClient::Navidrome(navidrome::NavidromeClient::new(url, token)?)
             }
             ServerKind::Komga => MediaClient::Komga(komga::KomgaClient::new(url, token)?),
+            ServerKind::Kavita => MediaClient::Kavita(kavita::KavitaClient::new(url, token)?),
             ServerKind::Romm => MediaClient::Romm(romm::RommClient::new(url, token)?),
         })
     }
@@ -542,6 +611,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(_) => ServerKind::Audiobookshelf,
             MediaClient::Navidrome(_) => ServerKind::Navidrome,
             MediaClient::Komga(_) => ServerKind::Komga,
+            MediaClient::Kavita(_) => ServerKind::Kavita,
             MediaClient::Romm(_) => ServerKind::Romm,
         }
     }
@@ -576,6 +646,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(c) => c.grant_again(spec).await,
             MediaClient::Navidrome(c) => c.grant_again(spec).await,
             MediaClient::Komga(c) => c.grant_again(spec).await,
+            MediaClient::Kavita(c) => c.grant_again(spec).await,
             MediaClient::Romm(c) => c.grant_again(spec).await,
         }
     }
@@ -602,7 +673,7 @@ impl MediaClient {
             MediaClient::Jellyfin(c) => c.set_disabled(remote_id, disabled).await,
             MediaClient::Audiobookshelf(c) => c.set_disabled(remote_id, disabled).await,
             MediaClient::Romm(c) => c.set_disabled(remote_id, disabled).await,
-            MediaClient::Navidrome(_) | MediaClient::Komga(_) => {
+            MediaClient::Navidrome(_) | MediaClient::Komga(_) | MediaClient::Kavita(_) => {
                 Err(MediaError::Unsupported(format!(
                     "{} cannot pause an account; remove it instead",
                     self.kind().display_name()
@@ -629,6 +700,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(c) => c.name_is_free(username).await,
             MediaClient::Navidrome(c) => c.name_is_free(username).await,
             MediaClient::Komga(c) => c.name_is_free(username).await,
+            MediaClient::Kavita(c) => c.name_is_free(username).await,
             MediaClient::Romm(c) => c.name_is_free(username).await,
         }
     }
@@ -644,6 +716,7 @@ impl MediaClient {
             MediaClient::Audiobookshelf(c) => c.set_password(remote_id, password).await,
             MediaClient::Navidrome(c) => c.set_password(remote_id, password).await,
             MediaClient::Komga(c) => c.set_password(remote_id, password).await,
+            MediaClient::Kavita(c) => c.set_password(remote_id, password).await,
             MediaClient::Romm(c) => c.set_password(remote_id, password).await,
         }
     }

@@ -68,11 +68,7 @@ impl User {
 
 /// RomM's own rule for a user name: 3–255 ASCII letters, digits, `_` or `-`.
 fn check_username(name: &str) -> Result<(), MediaError> {
-    let ok = (3..=255).contains(&name.len())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
-    if ok {
+    if name.len() <= 255 && crate::UsernameRule::Plain.allows(name) {
         Ok(())
     } else {
         Err(MediaError::Invalid(format!(
