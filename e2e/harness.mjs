@@ -90,11 +90,13 @@ export async function startDemo(extraEnv = {}) {
       if (nd) Object.assign(found, { ndUrl: nd[1], ndUser: nd[2], ndPassword: nd[3] });
       const komga = line.match(/demo Komga:\s+(http:\/\/\S+)\s+API key: (\S+)/);
       if (komga) Object.assign(found, { komgaUrl: komga[1], komgaKey: komga[2] });
+      const kavita = line.match(/demo Kavita:\s+(http:\/\/\S+)\s+API key: (\S+)/);
+      if (kavita) Object.assign(found, { kavitaUrl: kavita[1], kavitaKey: kavita[2] });
       const romm = line.match(/demo RomM:\s+(http:\/\/\S+)\s+API key: (\S+)/);
       if (romm) Object.assign(found, { rommUrl: romm[1], rommKey: romm[2] });
       const chat = line.match(/demo Telegram chat:\s+(http:\/\/\S+)/);
       if (chat) found.telegramChat = chat[1];
-      if (found.base && found.invite && found.embyUrl && found.absUrl && found.ndUrl && found.komgaUrl && found.rommUrl && found.telegramChat) resolve(found);
+      if (found.base && found.invite && found.embyUrl && found.absUrl && found.ndUrl && found.komgaUrl && found.kavitaUrl && found.rommUrl && found.telegramChat) resolve(found);
     });
   });
   return {

@@ -31,6 +31,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let navidrome = fakes::navidrome::FakeNavidrome::start().await;
     let komga = fakes::komga::FakeKomga::start().await;
     let romm = fakes::romm::FakeRomm::start().await;
+    let kavita = fakes::kavita::FakeKavita::start().await;
 
     let (data_dir, temporary) = match opts.data_dir {
         Some(d) => (d, false),
@@ -203,6 +204,11 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         komga.api_key()
     );
     println!(
+        "  demo Kavita: {}   API key: {}   (not connected: add it under Servers)",
+        kavita.url(),
+        kavita.api_key()
+    );
+    println!(
         "  demo RomM: {}   API key: {}   (not connected: add it under Servers)",
         romm.url(),
         romm.token()
@@ -234,6 +240,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     drop(navidrome);
     drop(komga);
     drop(romm);
+    drop(kavita);
     drop(telegram);
     result
 }

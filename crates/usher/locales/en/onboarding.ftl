@@ -7,6 +7,7 @@ onb-kind-emby = After joining Emby
 onb-kind-audiobookshelf = After joining Audiobookshelf
 onb-kind-navidrome = After joining Navidrome
 onb-kind-komga = After joining Komga
+onb-kind-kavita = After joining Kavita
 onb-kind-romm = After joining RomM
 onb-kind-plex_home = After joining a Plex Home
 onb-kind-before = House rules (before joining)

@@ -7,6 +7,7 @@ onb-kind-emby = Tras unirse a Emby
 onb-kind-audiobookshelf = Tras unirse a Audiobookshelf
 onb-kind-navidrome = Tras unirse a Navidrome
 onb-kind-komga = Tras unirse a Komga
+onb-kind-kavita = Tras unirse a Kavita
 onb-kind-romm = Tras unirse a RomM
 onb-kind-plex_home = Tras unirse a un Plex Home
 onb-kind-before = Normas de la casa (antes de unirse)

@@ -265,12 +265,13 @@ pub enum OnboardingKind {
     Audiobookshelf,
     Navidrome,
     Komga,
+    Kavita,
     Romm,
     Before,
 }
 
 impl OnboardingKind {
-    pub const ALL: [OnboardingKind; 9] = [
+    pub const ALL: [OnboardingKind; 10] = [
         OnboardingKind::Plex,
         OnboardingKind::PlexHome,
         OnboardingKind::Jellyfin,
@@ -278,6 +279,7 @@ impl OnboardingKind {
         OnboardingKind::Audiobookshelf,
         OnboardingKind::Navidrome,
         OnboardingKind::Komga,
+        OnboardingKind::Kavita,
         OnboardingKind::Romm,
         OnboardingKind::Before,
     ];
@@ -291,6 +293,7 @@ impl OnboardingKind {
             OnboardingKind::Audiobookshelf => "audiobookshelf",
             OnboardingKind::Navidrome => "navidrome",
             OnboardingKind::Komga => "komga",
+            OnboardingKind::Kavita => "kavita",
             OnboardingKind::Romm => "romm",
             OnboardingKind::Before => "before",
         }
@@ -310,6 +313,7 @@ impl OnboardingKind {
             media::ServerKind::Audiobookshelf => OnboardingKind::Audiobookshelf,
             media::ServerKind::Navidrome => OnboardingKind::Navidrome,
             media::ServerKind::Komga => OnboardingKind::Komga,
+            media::ServerKind::Kavita => OnboardingKind::Kavita,
             media::ServerKind::Romm => OnboardingKind::Romm,
         }
     }
@@ -323,6 +327,7 @@ impl OnboardingKind {
             OnboardingKind::Audiobookshelf => Some(media::ServerKind::Audiobookshelf),
             OnboardingKind::Navidrome => Some(media::ServerKind::Navidrome),
             OnboardingKind::Komga => Some(media::ServerKind::Komga),
+            OnboardingKind::Kavita => Some(media::ServerKind::Kavita),
             OnboardingKind::Romm => Some(media::ServerKind::Romm),
             OnboardingKind::Before => None,
         }

@@ -68,16 +68,6 @@ impl Username {
     pub fn into_string(self) -> String {
         self.0
     }
-
-    /// Whether the name also passes the narrow rule some servers have (RomM): 3 or more ASCII
-    /// letters, digits, `_` or `-`.
-    pub fn is_plain(&self) -> bool {
-        self.0.len() >= 3
-            && self
-                .0
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-    }
 }
 
 impl std::ops::Deref for Username {

@@ -589,11 +589,23 @@ impl OpenInvite {
         })
     }
 
-    /// Whether a server takes only plain user names (RomM: ASCII letters, digits, `_`, `-`).
-    pub fn needs_plain_username(&self) -> bool {
+    /// The rule a chosen user name must follow: the strictest among the servers it names an
+    /// account on (RomM and Kavita take fewer characters than usher).
+    pub fn username_rule(&self) -> media::UsernameRule {
         self.targets
             .iter()
-            .any(|t| t.server_kind.capabilities().plain_usernames)
+            .map(|t| t.server_kind.capabilities())
+            .filter(|c| c.local_accounts && !c.login_is_email)
+            .map(|c| c.usernames)
+            .max()
+            .unwrap_or(media::UsernameRule::Any)
+    }
+
+    /// Whether a server needs an email for every account, though it is not the login (Kavita).
+    pub fn email_required(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.server_kind.capabilities().email_required)
     }
 
     /// Whether the email is the login on one of the servers (Komga), so it must be given.
@@ -658,8 +670,10 @@ struct Needs {
     username: bool,
     /// The email is a login, so it is required.
     email_login: bool,
-    /// A server takes only plain user names.
-    plain_username: bool,
+    /// A server needs an email besides the user name.
+    email_required: bool,
+    /// The rule the user name must follow besides usher's own.
+    username_rule: media::UsernameRule,
     rules: bool,
 }
 
@@ -678,8 +692,12 @@ fn check_fields(input: &RedeemInput, needs: Needs) -> Result<Checked, Vec<FieldP
             }
         },
     };
-    if needs.email_login && input.email.trim().is_empty() {
-        problems.push(FieldProblem::new("email", "redeem-need-email-login"));
+    if input.email.trim().is_empty() {
+        if needs.email_login {
+            problems.push(FieldProblem::new("email", "redeem-need-email-login"));
+        } else if needs.email_required {
+            problems.push(FieldProblem::new("email", "redeem-need-email"));
+        }
     }
     let plex_account = if needs.plex {
         let typed = input.plex_account.trim();
@@ -708,8 +726,12 @@ fn check_fields(input: &RedeemInput, needs: Needs) -> Result<Checked, Vec<FieldP
     let username = if needs.account {
         let name = if needs.username {
             match rules::Username::parse(&input.username) {
-                Ok(name) if needs.plain_username && !name.is_plain() => {
-                    problems.push(FieldProblem::new("username", "redeem-username-plain"));
+                Ok(name) if !needs.username_rule.allows(&name) => {
+                    let key = match needs.username_rule {
+                        media::UsernameRule::Plain => "redeem-username-plain",
+                        _ => "redeem-username-ascii",
+                    };
+                    problems.push(FieldProblem::new("username", key));
                     None
                 }
                 Ok(name) => Some(name),
@@ -788,7 +810,8 @@ pub async fn redeem_opened(
             account: open.needs_account(),
             username: open.needs_username(),
             email_login: open.email_is_login(),
-            plain_username: open.needs_plain_username(),
+            email_required: open.email_required(),
+            username_rule: open.username_rule(),
             rules: !open.rules.is_empty(),
         },
     )

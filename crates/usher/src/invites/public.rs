@@ -148,7 +148,13 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         local_servers => targets.iter().filter(|t| t.kind.uses_local_accounts()).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_account => open.needs_account(),
         needs_username => open.needs_username(),
-        plain_username_servers => targets.iter().filter(|t| t.kind.capabilities().plain_usernames).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
+        // The servers whose rule for names is the one the form asks for, when narrower than usher's.
+        username_rule => ser(&open.username_rule()),
+        strict_username_servers => targets.iter().filter(|t| {
+            let caps = t.kind.capabilities();
+            caps.local_accounts && !caps.login_is_email && caps.usernames == open.username_rule() && caps.usernames != media::UsernameRule::Any
+        }).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
+        email_required_servers => targets.iter().filter(|t| t.kind.capabilities().email_required).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         email_login_servers => targets.iter().filter(|t| t.kind.capabilities().login_is_email).map(|t| t.server_name.clone()).collect::<Vec<_>>(),
         needs_passphrase => invite.passphrase_hash.is_some(),
         expires_at => invite.expires_at,
@@ -627,6 +633,8 @@ pub async fn api_show(
                 vec!["email or plex_username"]
             } else if t.kind.capabilities().login_is_email {
                 vec!["email", "password"]
+            } else if t.kind.capabilities().email_required {
+                vec!["username", "email", "password"]
             } else {
                 vec!["username", "password"]
             },

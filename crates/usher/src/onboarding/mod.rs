@@ -118,6 +118,7 @@ pub fn browser_url(kind: ServerKind, address: Option<&str>) -> Option<String> {
         | ServerKind::Audiobookshelf
         | ServerKind::Navidrome
         | ServerKind::Komga
+        | ServerKind::Kavita
         | ServerKind::Romm => address.map(str::to_string),
     }
 }
@@ -180,6 +181,8 @@ pub fn app_links(kind: ServerKind) -> &'static [(&'static str, &'static str)] {
         ],
         // Komga is read in the browser; reading apps that connect to it are listed on its site.
         ServerKind::Komga => &[("welcome-app-all", "https://komga.org/")],
+        // Kavita is read in the browser too; reading apps reach it through OPDS.
+        ServerKind::Kavita => &[("welcome-app-all", "https://www.kavitareader.com/")],
         // RomM is played in the browser it serves; there is no app to install.
         ServerKind::Romm => &[],
     }
@@ -195,6 +198,7 @@ pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<
         }
         OnboardingKind::Navidrome => &["onb-subsonic-app", "onb-local-signin", "onb-local-tips"],
         OnboardingKind::Komga => &["onb-reader-app", "onb-email-signin", "onb-local-tips"],
+        OnboardingKind::Kavita => &["onb-reader-app", "onb-local-signin", "onb-local-tips"],
         OnboardingKind::Romm => &["onb-web-play", "onb-web-signin", "onb-local-tips"],
         OnboardingKind::Before => &[],
     };

@@ -690,6 +690,60 @@ async fn an_audiobookshelf_server_is_added_and_its_libraries_listed_from_the_cli
 }
 
 #[tokio::test]
+async fn a_kavita_server_is_added_from_the_cli_and_a_wrong_key_is_named() {
+    let kavita = fakes::kavita::FakeKavita::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (url, key) = (kavita.url(), kavita.api_key());
+    let (wrong, add, libraries) = tokio::task::spawn_blocking(move || {
+        let args = |name: &'static str| {
+            [
+                "server",
+                "add",
+                "kavita",
+                "--name",
+                name,
+                "--url",
+                url.as_str(),
+                "--api-key-stdin",
+            ]
+            .map(String::from)
+        };
+        let run = |args: [String; 8], stdin: &str| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            usher(Some(START), &d, &args, stdin)
+        };
+        let wrong = run(args("Wrong"), "not-the-key");
+        let add = run(args("Reading Room"), &key);
+        let libraries = usher(
+            Some(START),
+            &d,
+            &["server", "libraries", "Reading Room", "--json"],
+            "",
+        );
+        (wrong, add, libraries)
+    })
+    .await
+    .unwrap();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!wrong.status.success());
+    assert!(err(&wrong).contains("refused"), "{}", err(&wrong));
+    assert!(add.status.success(), "{}", err(&add));
+    let listed: serde_json::Value = serde_json::from_slice(&libraries.stdout).unwrap();
+    let ids: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["sharing_id"].as_str())
+        .collect();
+    assert_eq!(ids.len(), 3, "{listed}");
+    assert!(
+        ids.contains(&kavita.library_id("Comics").as_str()),
+        "{listed}"
+    );
+}
+
+#[tokio::test]
 async fn navidrome_is_added_with_its_administrators_name_and_the_password_on_standard_input() {
     let nd = fakes::navidrome::FakeNavidrome::start().await;
     let dir = tempfile::tempdir().unwrap();

@@ -290,6 +290,31 @@ pub async fn world_with(configure: impl FnOnce(&mut Config) + Send + 'static) ->
 }
 
 impl World {
+    /// Connects one more server through the service; `user` is the administrator's name where
+    /// the kind signs in with one (Navidrome).
+    pub async fn connect(
+        &self,
+        kind: &str,
+        name: &str,
+        url: String,
+        token: String,
+        user: &str,
+    ) -> ServerId {
+        usher::servers::add(
+            &self.app.state,
+            &usher::servers::ServerInput {
+                kind: kind.into(),
+                name: name.into(),
+                url,
+                token: token.into(),
+                username: user.into(),
+            },
+            "test",
+        )
+        .await
+        .unwrap()
+    }
+
     /// Creates an invite through the service with the given servers and options.
     pub async fn invite(
         &self,

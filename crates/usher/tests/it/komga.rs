@@ -13,34 +13,13 @@ use crate::helpers::*;
 
 const DAY: i64 = 86_400;
 
-async fn add(
-    w: &World,
-    kind: &str,
-    name: &str,
-    url: String,
-    token: String,
-    user: &str,
-) -> ServerId {
-    usher::servers::add(
-        &w.app.state,
-        &usher::servers::ServerInput {
-            kind: kind.into(),
-            name: name.into(),
-            url,
-            token: token.into(),
-            username: user.into(),
-        },
-        "test",
-    )
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_komga_invite_asks_for_the_email_as_login_and_no_user_name() {
     let w = world().await;
     let komga = FakeKomga::start().await;
-    let id = add(&w, "komga", "Comic Shop", komga.url(), komga.api_key(), "").await;
+    let id = w
+        .connect("komga", "Comic Shop", komga.url(), komga.api_key(), "")
+        .await;
     let comics = komga.library_id("Comics");
     let code = w
         .invite(&[id], "2", |i| {
@@ -105,16 +84,12 @@ async fn one_invite_gives_plex_navidrome_and_komga_in_one_flow() {
     let komga = FakeKomga::start().await;
     let nd = FakeNavidrome::start().await;
     let (nd_user, nd_password) = nd.admin_login();
-    let komga_id = add(&w, "komga", "Comic Shop", komga.url(), komga.api_key(), "").await;
-    let nd_id = add(
-        &w,
-        "navidrome",
-        "Record Shop",
-        nd.url(),
-        nd_password,
-        &nd_user,
-    )
-    .await;
+    let komga_id = w
+        .connect("komga", "Comic Shop", komga.url(), komga.api_key(), "")
+        .await;
+    let nd_id = w
+        .connect("navidrome", "Record Shop", nd.url(), nd_password, &nd_user)
+        .await;
     let code = w.invite(&[w.plex_id, nd_id, komga_id], "1", |_| {}).await;
     let (_, page) = w.app.get_text(&format!("/i/{code}")).await;
     assert!(
@@ -140,7 +115,9 @@ async fn one_invite_gives_plex_navidrome_and_komga_in_one_flow() {
 async fn sync_imports_a_komga_reader_by_email() {
     let w = world().await;
     let komga = FakeKomga::start().await;
-    let id = add(&w, "komga", "Comic Shop", komga.url(), komga.api_key(), "").await;
+    let id = w
+        .connect("komga", "Comic Shop", komga.url(), komga.api_key(), "")
+        .await;
     komga.add_user("cy@example.com", "theirs", &[&komga.library_id("Manga")]);
     let report = usher::members::sync::sync_server(&w.app.state, id)
         .await

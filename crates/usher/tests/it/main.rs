@@ -15,6 +15,7 @@ mod faults;
 mod floors;
 mod foundation;
 mod invites;
+mod kavita;
 mod komga;
 mod links;
 mod members;
