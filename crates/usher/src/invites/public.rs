@@ -149,7 +149,7 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
         needs_account => open.needs_account(),
         needs_username => open.needs_username(),
         // The servers whose rule for names is the one the form asks for, when narrower than usher's.
-        username_rule => ser(&open.username_rule()),
+        username_rule => ser(open.username_rule()),
         strict_username_servers => targets.iter().filter(|t| {
             let caps = t.kind.capabilities();
             caps.local_accounts && !caps.login_is_email && caps.usernames == open.username_rule() && caps.usernames != media::UsernameRule::Any
