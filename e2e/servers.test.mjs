@@ -1,5 +1,5 @@
-// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome, Komga, RomM), tests them and sees their
-// libraries; a friend joins the Audiobookshelf one.
+// The owner connects servers from a phone (Emby, Audiobookshelf, Navidrome, Komga, RomM, Kavita), tests them and sees their
+// libraries; friends join the Audiobookshelf, Komga and Kavita ones.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -174,5 +174,53 @@ test("adding a RomM server at phone width: platforms are its libraries, and it c
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `server page is ${overflow}px wider than the phone`);
   await page.screenshot({ path: join(shotsDir, "server-romm-phone.png"), fullPage: true });
+  await context.close();
+});
+
+test("adding a Kavita server at phone width and a friend joining with the email Kavita needs", async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/servers/new`);
+  await page.check("input[name=kind][value=kavita]");
+  assert.ok(await page.isVisible("#token-hint >> text=Auth Keys"));
+  await page.fill("#name", "Reading Room");
+  await page.fill("#url", demo.kavitaUrl);
+  await page.fill("#token", demo.kavitaKey);
+  await page.screenshot({ path: join(shotsDir, "server-new-kavita-phone.png"), fullPage: true });
+  await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
+  assert.ok(await page.isVisible("td >> text=Light novels"));
+  assert.ok(await page.isVisible("text=Kavita cannot pause access"));
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `server page is ${overflow}px wider than the phone`);
+  await page.screenshot({ path: join(shotsDir, "server-kavita-phone.png"), fullPage: true });
+  await page.goto(`${demo.base}/admin/invites/new`);
+  await keepOnlyServers(page, "Reading Room");
+  await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
+  const link = await page.inputValue("#invite-url");
+
+  const friend = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const phone = await friend.newPage();
+  await phone.goto(link);
+  assert.ok(await phone.isVisible("label:has-text('Reading Room needs one for your account')"));
+  assert.ok(await phone.isVisible("#username-hint >> text=no spaces or accents"));
+  // A name Kavita would refuse is caught by the browser before anything is sent.
+  await phone.fill("#username", "Ana Lee");
+  await phone.fill("#password", "a long password");
+  await phone.fill("#password_confirm", "a long password");
+  await phone.fill("#email", "ana@example.com");
+  await phone.click("form[action^='/i/'] button[type=submit] >> nth=-1");
+  assert.equal(await phone.evaluate(() => document.querySelector("#username").validity.patternMismatch), true);
+  await phone.fill("#username", "ana.lee");
+  await phone.fill("#email", "");
+  await phone.click("form[action^='/i/'] button[type=submit] >> nth=-1");
+  assert.equal(await phone.evaluate(() => document.querySelector("#email").validity.valueMissing), true);
+  await phone.fill("#email", "ana@example.com");
+  await phone.screenshot({ path: join(shotsDir, "invite-kavita-phone.png"), fullPage: true });
+  await Promise.all([phone.waitForURL(/\/welcome\?m=/), phone.click("form[action^='/i/'] button[type=submit] >> nth=-1")]);
+  assert.match(await phone.textContent("h1"), /Welcome, ana\.lee!/);
+  assert.ok(await phone.isVisible("text=Start reading"));
+  await phone.screenshot({ path: join(shotsDir, "welcome-kavita-phone.png"), fullPage: true });
+  await friend.close();
   await context.close();
 });
