@@ -269,6 +269,21 @@ impl ServerKind {
         self.capabilities().can_disable
     }
 
+    /// Whether a server of this kind running `version` can give someone fewer than all its
+    /// libraries. RomM before 5.0 shows every platform to every user.
+    pub fn limits_libraries(self, version: &str) -> bool {
+        match self {
+            ServerKind::Romm => version
+                .trim()
+                .split('.')
+                .next()
+                .and_then(|major| major.parse::<u32>().ok())
+                // A development build reports `development`: it is the newest code.
+                .is_none_or(|major| major >= 5),
+            _ => true,
+        }
+    }
+
     /// Whether access can be limited by content filters and given as a managed Home user, and
     /// one account holds one share per server (Plex).
     pub fn is_plex(self) -> bool {

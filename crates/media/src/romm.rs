@@ -129,7 +129,7 @@ impl RommClient {
         if !user.is_admin {
             return Err(MediaError::NotOwner);
         }
-        let warning = (!self.limits_platforms(&version)).then(|| {
+        let warning = (!ServerKind::Romm.limits_libraries(&version)).then(|| {
             format!(
                 "RomM {version} cannot limit which platforms someone sees: invites must give every platform until RomM is updated to 5.0 or later"
             )
@@ -374,16 +374,6 @@ impl RommClient {
         self.exchange(self.request(method, path)).await
     }
 
-    /// Platform access per user exists from RomM 5.0.
-    fn limits_platforms(&self, version: &str) -> bool {
-        version
-            .split('.')
-            .next()
-            .and_then(|major| major.parse::<u32>().ok())
-            // A development build reports `development`: it is the newest code.
-            .is_none_or(|major| major >= 5)
-    }
-
     async fn version_limits_platforms(&self) -> Result<bool, MediaError> {
         let heartbeat: Value = self
             .exchange(self.http.get(join(&self.base, "/api/heartbeat")))
@@ -394,7 +384,7 @@ impl RommClient {
             .pointer("/SYSTEM/VERSION")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        Ok(self.limits_platforms(version))
+        Ok(ServerKind::Romm.limits_libraries(version))
     }
 
     /// Every platform but the chosen ones, checked against the server's list; on RomM before

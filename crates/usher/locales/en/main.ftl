@@ -299,6 +299,7 @@ invite-expiry-past = The link expiry is already past.
 invite-bad-uses = Uses must be a number from 1 to 1000, or unlimited.
 invite-no-server = Choose at least one server.
 invite-no-library = Choose at least one library on each chosen server.
+access-cannot-limit = This server shows every library to everyone (RomM before 5.0): choose all of its libraries, or update the server.
 invite-bad-permission = A permission or content filter is not valid.
 filters-title = Content filters (Plex Pass)
 filters-hint = Limit what they see, per kind of library. Write rules like rating=G,PG (only these ratings) or label!=horror (hide this label); join rules with |.

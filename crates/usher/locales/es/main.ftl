@@ -299,6 +299,7 @@ invite-expiry-past = La caducidad del enlace ya pasó.
 invite-bad-uses = Los usos deben ser un número de 1 a 1000, o sin límite.
 invite-no-server = Elige al menos un servidor.
 invite-no-library = Elige al menos una biblioteca en cada servidor elegido.
+access-cannot-limit = Este servidor muestra todas las bibliotecas a todo el mundo (RomM anterior a la 5.0): elige todas sus bibliotecas o actualiza el servidor.
 invite-bad-permission = Un permiso o filtro de contenido no es válido.
 filters-title = Filtros de contenido (Plex Pass)
 filters-hint = Limita lo que ven, por tipo de biblioteca. Escribe reglas como rating=G,PG (solo estas clasificaciones) o label!=horror (oculta esta etiqueta); une reglas con |.

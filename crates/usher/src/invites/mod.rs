@@ -73,6 +73,9 @@ pub enum CreateError {
     UnknownLibrary { server: String, library: String },
     #[error("choose at least one library on {0}")]
     NoLibrary(String),
+    /// [`crate::store::servers::ServerRow::cannot_keep_note`].
+    #[error("{0}")]
+    CannotLimit(String),
     #[error("the code {0} is already taken")]
     CodeTaken(String),
     #[error("the label is at most 100 characters")]
@@ -120,6 +123,7 @@ impl crate::web::error::Failure for CreateError {
             },
             CreateError::NoServer | CreateError::UnknownServer(_) => "invite-no-server",
             CreateError::UnknownLibrary { .. } | CreateError::NoLibrary(_) => "invite-no-library",
+            CreateError::CannotLimit(_) => "access-cannot-limit",
             CreateError::CodeTaken(_) => "invite-code-taken",
             CreateError::LabelTooLong => "invite-label-too-long",
             CreateError::BadPassphrase => "invite-bad-passphrase",
@@ -139,6 +143,7 @@ impl crate::web::error::Failure for CreateError {
             CreateError::UnknownServer(_)
             | CreateError::UnknownLibrary { .. }
             | CreateError::NoLibrary(_)
+            | CreateError::CannotLimit(_)
             | CreateError::CodeTaken(_)
             | CreateError::Permission { .. } => Some(self.to_string()),
             _ => None,
@@ -151,7 +156,9 @@ impl CreateError {
         match self {
             CreateError::Rule { field, .. } => field,
             CreateError::NoServer | CreateError::UnknownServer(_) => "servers",
-            CreateError::UnknownLibrary { .. } | CreateError::NoLibrary(_) => "libraries",
+            CreateError::UnknownLibrary { .. }
+            | CreateError::NoLibrary(_)
+            | CreateError::CannotLimit(_) => "libraries",
             CreateError::CodeTaken(_) => "code",
             CreateError::LabelTooLong => "label",
             CreateError::BadPassphrase => "passphrase",
@@ -249,11 +256,8 @@ async fn create_in_batch(
             .server(t.server_id)
             .await?
             .ok_or(CreateError::UnknownServer(t.server_id))?;
-        let offered = state.store.libraries(server.id).await?;
-        let offered: Vec<_> = offered
-            .into_iter()
-            .filter(|l| l.enabled && l.present)
-            .collect();
+        let all = state.store.libraries(server.id).await?;
+        let offered: Vec<_> = all.iter().filter(|l| l.enabled && l.present).collect();
         let libraries = match &t.libraries {
             None => offered
                 .iter()
@@ -274,6 +278,9 @@ async fn create_in_batch(
         };
         if libraries.is_empty() {
             return Err(CreateError::NoLibrary(server.name.clone()));
+        }
+        if server.cannot_keep_to(&all, &libraries) {
+            return Err(CreateError::CannotLimit(server.cannot_keep_note()));
         }
         let permissions = server
             .permissions_with(t.permissions.as_ref())

@@ -201,6 +201,11 @@ pub async fn change_access(
             });
         }
     }
+    if let Some(server) = state.store.server(g.grant.server_id).await?
+        && server.cannot_keep_to(&known, &input.libraries)
+    {
+        return Err(MemberError::invalid("libraries", "access-cannot-limit"));
+    }
     let mut libraries = input.libraries.clone();
     libraries.dedup();
     // What the page does not edit (Plex Home; streams on Plex, camera upload elsewhere) stays.

@@ -47,6 +47,9 @@ pub enum ProfileError {
     NoLibrary(String),
     #[error("`{library}` is not offered on {server}")]
     UnknownLibrary { server: String, library: String },
+    /// [`crate::store::servers::ServerRow::cannot_keep_note`].
+    #[error("{0}")]
+    CannotLimit(String),
     #[error("{server}: {source}")]
     Permission {
         server: String,
@@ -148,6 +151,9 @@ async fn validated(
                     library: l.clone(),
                 });
             }
+        }
+        if server.cannot_keep_to(&offered, libraries) {
+            return Err(ProfileError::CannotLimit(server.cannot_keep_note()));
         }
         let permissions =
             server

@@ -433,6 +433,9 @@ pub async fn approve(
             .server(c.server_id)
             .await?
             .ok_or_else(|| DecideError::Invalid("that server was removed".into()))?;
+        if s.cannot_keep_to(&state.store.libraries(s.id).await?, &c.libraries) {
+            return Err(DecideError::Invalid(s.cannot_keep_note()));
+        }
         // The same checks an invite's permissions get (streams, content filters).
         let permissions = crate::domain::access::PermissionChanges::from(c.permissions.clone())
             .applied_to(&c.permissions, s.kind.is_plex())

@@ -41,6 +41,29 @@ pub struct ServerRow {
 }
 
 impl ServerRow {
+    /// Whether choosing `chosen` on this server would give more than chosen: a server that
+    /// cannot limit libraries (RomM before 5.0) shows all of its present `libraries` to
+    /// everyone, so a choice that leaves one out is refused where it is made rather than
+    /// failing when someone redeems it.
+    pub fn cannot_keep_to(&self, libraries: &[LibraryRow], chosen: &[String]) -> bool {
+        !self
+            .kind
+            .limits_libraries(self.version.as_deref().unwrap_or_default())
+            && libraries
+                .iter()
+                .any(|l| l.present && !chosen.contains(&l.remote_id))
+    }
+
+    /// Why [`cannot_keep_to`](Self::cannot_keep_to) refused, for the owner.
+    pub fn cannot_keep_note(&self) -> String {
+        format!(
+            "{} shows every library to everyone ({} {}): choose all of them, or update the server",
+            self.name,
+            self.kind.display_name(),
+            self.version.as_deref().unwrap_or_default()
+        )
+    }
+
     /// Where every grant on this server starts: the owner's defaults for it. Invites, approvals
     /// (web, Telegram, automatic, API, CLI) and profiles change only what their form or command
     /// names.

@@ -287,6 +287,92 @@ async fn approving_in_telegram_with_library_toggles_shares_plex_and_invites_to_j
 }
 
 #[tokio::test]
+async fn the_telegram_picker_offers_a_kavita_servers_libraries_and_its_link_makes_the_account() {
+    let mut d = desk().await;
+    let kavita = fakes::kavita::FakeKavita::start().await;
+    let kavita_id =
+        d.w.connect("kavita", "Reading Room", kavita.url(), kavita.api_key(), "")
+            .await;
+    tick_for_requests(&d.w, kavita_id).await;
+    d.request("Dee", "dee@example.com", &[]).await;
+    let m = d.announced(1).await;
+    d.tg.press_button(OWNER_ID, m.message_id, &data_of(&m, "Approve"), OWNER_ID);
+    d.poll().await;
+    let picker = d.message(m.message_id);
+    let labels: Vec<String> = buttons(&picker).into_iter().map(|b| b.0).collect();
+    for library in ["Comics", "Manga", "Light novels"] {
+        assert!(
+            labels.contains(&format!("✅ {library} · Reading Room")),
+            "{labels:?}"
+        );
+    }
+    // Only the Kavita server, without Manga.
+    for untick in [
+        "Movies · Home Plex",
+        "TV Shows · Home Plex",
+        "Music · Home Plex",
+        "Movies · Home Jellyfin",
+        "Shows · Home Jellyfin",
+        "Music · Home Jellyfin",
+        "Manga · Reading Room",
+    ] {
+        let picker = d.message(m.message_id);
+        if let Some((_, data)) = buttons(&picker)
+            .into_iter()
+            .find(|(t, _)| t.contains(untick))
+        {
+            d.tg.press_button(OWNER_ID, m.message_id, &data, OWNER_ID);
+            d.poll().await;
+        }
+    }
+    let picker = d.message(m.message_id);
+    assert!(
+        buttons(&picker)
+            .iter()
+            .any(|b| b.0 == "☐ Manga · Reading Room")
+    );
+    d.tg.press_button(
+        OWNER_ID,
+        m.message_id,
+        &data_of(&picker, "Send invite"),
+        OWNER_ID,
+    );
+    d.poll().await;
+    let done = d.message(m.message_id);
+    assert!(done.text.contains("Approved by Owner"), "{}", done.text);
+    assert!(
+        d.w.plex.shares_of(demo::SERVER_ID).is_empty(),
+        "Plex was unticked"
+    );
+
+    let mails = d.mails(1).await;
+    let body = mails[0].text_body().unwrap();
+    let link = body
+        .split_whitespace()
+        .find(|w| w.contains("/i/"))
+        .unwrap()
+        .to_string();
+    let code = link.rsplit('/').next().unwrap();
+    let res =
+        d.w.redeem_api(
+            code,
+            serde_json::json!({"username": "dee", "email": "dee@example.com", "password": "a good password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let user = kavita.user("dee").unwrap();
+    let mut held = user.libraries.clone();
+    held.sort();
+    let mut wanted: Vec<i64> = ["Comics", "Light novels"]
+        .iter()
+        .map(|l| kavita.library_id(l).parse().unwrap())
+        .collect();
+    wanted.sort();
+    assert_eq!(held, wanted, "every library but Manga");
+    assert!(kavita.signs_in("dee", "a good password"));
+}
+
+#[tokio::test]
 async fn a_press_by_someone_not_allowed_is_refused_and_changes_nothing() {
     let mut d = desk().await;
     d.request("Carol", "carol@example.com", &[]).await;

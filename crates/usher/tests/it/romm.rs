@@ -83,29 +83,95 @@ async fn a_player_sees_the_chosen_platforms_is_paused_at_expiry_and_removed() {
 }
 
 #[tokio::test]
-async fn an_old_romm_is_connected_with_a_warning_and_a_partial_choice_is_refused() {
+async fn an_old_romm_is_connected_with_a_warning_and_a_partial_choice_is_refused_where_it_is_made()
+{
     let w = world().await;
     let romm = FakeRomm::start().await;
     romm.set_version("4.9.2");
-    let id = usher::servers::add(
+    let id = w
+        .connect("romm", "Old arcade", romm.url(), romm.token(), "")
+        .await;
+    let (_, page) = w.app.get_text(&format!("/admin/servers/{id}")).await;
+    assert!(page.contains("cannot limit which platforms"), "{page}");
+    let nes = romm.platform_id("nes");
+    let every: Vec<String> = w
+        .app
+        .state
+        .store
+        .libraries(id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.remote_id)
+        .collect();
+
+    // An invite: refused on creation, naming the libraries field.
+    let partial = usher::invites::CreateInput {
+        targets: vec![usher::invites::TargetInput {
+            server_id: id,
+            libraries: Some(vec![nes.clone()]),
+            permissions: None,
+        }],
+        uses: "1".into(),
+        ..Default::default()
+    };
+    let err = usher::invites::create(&w.app.state, &partial, "test")
+        .await
+        .unwrap_err();
+    assert_eq!(err.field(), "libraries");
+    assert!(err.to_string().contains("RomM 4.9.2"), "{err}");
+
+    // A profile: refused on saving.
+    let err = usher::profiles::save(
         &w.app.state,
-        &usher::servers::ServerInput {
-            kind: "romm".into(),
-            name: "Old arcade".into(),
-            url: romm.url(),
-            token: romm.token().into(),
+        None,
+        &usher::profiles::ProfileInput {
+            name: "Retro".into(),
+            servers: vec![(id, vec![nes.clone()], Default::default())],
             ..Default::default()
         },
         "test",
     )
     .await
+    .unwrap_err();
+    assert!(
+        matches!(err, usher::profiles::ProfileError::CannotLimit(_)),
+        "{err}"
+    );
+
+    // An approval: refused, and the request stays pending.
+    let submitted = usher::requests::submit(
+        &w.app.state,
+        &usher::requests::RequestInput {
+            name: "Peach".into(),
+            email: "peach@example.com".into(),
+            ..Default::default()
+        },
+        "127.0.0.1",
+    )
+    .await
     .unwrap();
-    let (_, page) = w.app.get_text(&format!("/admin/servers/{id}")).await;
-    assert!(page.contains("cannot limit which platforms"), "{page}");
+    let usher::requests::Submitted::Pending(request) = submitted else {
+        panic!("requests are not auto-approved here");
+    };
+    let choose = |libraries: Vec<String>| usher::requests::Selection {
+        servers: vec![usher::requests::ServerChoice {
+            server_id: id,
+            libraries,
+            permissions: media::Permissions::default(),
+        }],
+        ..Default::default()
+    };
+    let err = usher::requests::approve(&w.app.state, request, &choose(vec![nes.clone()]), "owner")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("shows every library"), "{err}");
+    let pending = w.app.state.store.request(request).await.unwrap().unwrap();
+    assert_eq!(pending.status, usher::domain::RequestStatus::Pending);
+
+    // Every platform is a choice RomM 4 keeps: the invite works end to end.
     let code = w
-        .invite(&[id], "1", |i| {
-            i.targets[0].libraries = Some(vec![romm.platform_id("nes")]);
-        })
+        .invite(&[id], "1", |i| i.targets[0].libraries = Some(every.clone()))
         .await;
     let res = w
         .redeem_api(
@@ -113,7 +179,47 @@ async fn an_old_romm_is_connected_with_a_warning_and_a_partial_choice_is_refused
             json!({"username": "luigi", "password": "a long password"}),
         )
         .await;
-    // The refusal is permanent: nothing is left half-made and the use is given back.
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: serde_json::Value = res.json().await.unwrap();
+    let member = MemberId(body["member"]["id"].as_i64().unwrap());
+    assert!(romm.user_by_name("luigi").is_some());
+
+    // Narrowing the member's access afterwards is refused as well.
+    let grant = w.app.state.store.member_grants(member).await.unwrap()[0].id;
+    let err = usher::members::change_access(
+        &w.app.state,
+        member,
+        grant,
+        &usher::members::AccessInput {
+            libraries: vec![nes.clone()],
+            ..Default::default()
+        },
+        "test",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.to_string(), "libraries: access-cannot-limit", "{err:?}");
+}
+
+#[tokio::test]
+async fn a_romm_downgraded_after_an_invite_was_made_still_refuses_at_redemption() {
+    let w = world().await;
+    let romm = FakeRomm::start().await;
+    let id = w
+        .connect("romm", "Arcade", romm.url(), romm.token(), "")
+        .await;
+    let code = w
+        .invite(&[id], "1", |i| {
+            i.targets[0].libraries = Some(vec![romm.platform_id("nes")]);
+        })
+        .await;
+    romm.set_version("4.9.2");
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "luigi", "password": "a long password"}),
+        )
+        .await;
     // The refusal is permanent: the person is told, nothing is half-made, the use is back.
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let body: serde_json::Value = res.json().await.unwrap();
