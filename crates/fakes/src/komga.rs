@@ -21,6 +21,7 @@ use crate::control::{Control, Running, decode_base64};
 pub const API_KEY: &str = "komga-0f3c9a7e5b2d4e1f8a6c3b9d7e5f2a10";
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "usher-demo";
+pub const VERSION: &str = "1.23.4";
 const ROLES: [&str; 5] = [
     "ADMIN",
     "FILE_DOWNLOAD",
@@ -275,6 +276,14 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     };
     match (parts.method.clone(), segs.as_slice()) {
         (Method::GET, ["api", "v2", "users", "me"]) => axum::Json(user_json(&me)).into_response(),
+        (Method::GET, ["actuator", "info"]) if admin => axum::Json(json!({
+            "git": {"branch": "master", "commit": {"id": "4f1c2ab", "time": "2026-10-02T08:00:00Z"}},
+            "build": {"artifact": "komga", "name": "komga", "version": VERSION, "group": "komga"},
+        }))
+        .into_response(),
+        (Method::GET, ["actuator", ..]) => {
+            spring_error(StatusCode::FORBIDDEN, "Forbidden", &path)
+        }
         (Method::GET, ["api", "v1", "libraries"]) => {
             let visible: Vec<Value> = s
                 .libraries

@@ -137,12 +137,26 @@ impl KomgaClient {
         if !user.is_admin() {
             return Err(MediaError::NotOwner);
         }
+        // The version is the build Spring's actuator describes (what Komga's own About page
+        // reads, administrators only); a server that hides it is still usable.
+        let version = match self.send(Method::GET, "/actuator/info", None).await {
+            Ok(reply) if reply.status.is_success() => reply
+                .json::<Value>("the server's build")
+                .ok()
+                .and_then(|info| {
+                    info.pointer("/build/version")
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                })
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
         Ok(ServerInfo {
             // The API names no server of its own (the key holder's id would change with the
             // key), so there is none to compare when the server is edited.
             id: String::new(),
             name: PRODUCT.into(),
-            version: String::new(),
+            version,
             kind: ServerKind::Komga,
             warning: None,
         })

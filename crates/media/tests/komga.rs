@@ -28,6 +28,11 @@ async fn probe_checks_the_key_is_an_administrators() {
     let fake = FakeKomga::start().await;
     let info = client(&fake).probe().await.unwrap();
     assert_eq!(info.kind, ServerKind::Komga);
+    assert_eq!(
+        info.version,
+        fakes::komga::VERSION,
+        "read from the actuator"
+    );
     let wrong = KomgaClient::new(&fake.url(), "nope").unwrap();
     assert_eq!(wrong.probe().await.unwrap_err(), MediaError::Unauthorized);
     assert_eq!(
@@ -185,4 +190,12 @@ async fn accounts_are_listed_by_email_and_the_administrator_is_never_managed() {
         c.remove(&admin.remote_id).await,
         Err(MediaError::Invalid(_))
     ));
+}
+
+#[tokio::test]
+async fn a_server_that_hides_its_build_is_still_connected() {
+    let fake = FakeKomga::start().await;
+    fake.control().fail_next("/actuator/info", 404);
+    let info = client(&fake).probe().await.unwrap();
+    assert_eq!(info.version, "");
 }
