@@ -15,3 +15,10 @@ UPDATE sqlite_schema
        'CHECK (kind IN (''plex'', ''plex_home'', ''jellyfin'', ''emby'', ''audiobookshelf'', ''navidrome'', ''komga'', ''kavita'', ''romm'', ''before''))')
  WHERE type = 'table' AND name = 'onboarding_steps';
 PRAGMA writable_schema = OFF;
+-- Proof that both definitions were edited: on a database whose text differed, `replace` would
+-- change nothing and the migration would still be recorded. A failed check rolls it all back.
+CREATE TEMP TABLE migration_15_check (edited INTEGER NOT NULL CHECK (edited = 2));
+INSERT INTO migration_15_check
+SELECT count(*) FROM sqlite_schema
+ WHERE type = 'table' AND name IN ('servers', 'onboarding_steps') AND sql LIKE '%''kavita''%';
+DROP TABLE migration_15_check;

@@ -841,3 +841,49 @@ async fn only_pages_set_the_anonymous_cookie() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_schema_edit_that_matched_nothing_stops_its_migration_instead_of_being_recorded() {
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usher.db");
+    let store = usher::store::Store::open(&path).await.unwrap();
+    store.migrate(0).await.unwrap();
+    drop(store);
+    // A database whose servers table was written differently before migration 15: its
+    // in-place widening finds nothing to replace.
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    sqlx::raw_sql(
+        "PRAGMA writable_schema = ON;
+         UPDATE sqlite_schema SET sql = replace(sql, '''komga'', ''kavita'', ', '''komga'', ')
+          WHERE type = 'table' AND name = 'servers';
+         UPDATE sqlite_schema SET sql = replace(sql,
+           'CHECK (kind IN (''plex'', ''jellyfin'', ''emby'', ''audiobookshelf'', ''navidrome'', ''komga'', ''romm''))',
+           'CHECK (kind IN (''plex'',''jellyfin'',''emby''))')
+          WHERE type = 'table' AND name = 'servers';
+         PRAGMA writable_schema = OFF;
+         DELETE FROM schema_migrations WHERE version = 15;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+
+    let store = usher::store::Store::open(&path).await.unwrap();
+    let err = store.migrate(0).await.unwrap_err();
+    assert!(
+        matches!(err, usher::store::StoreError::Migration { version: 15, .. }),
+        "{err}"
+    );
+    assert!(
+        format!("{err:?}").contains("CHECK constraint failed"),
+        "{err:?}"
+    );
+    let recorded: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
+        .fetch_all(&db_at(&path).await)
+        .await
+        .unwrap();
+    assert!(!recorded.contains(&15), "the failed step is not recorded");
+}
