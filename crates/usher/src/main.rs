@@ -63,6 +63,9 @@ enum Command {
     /// Access requests
     #[command(subcommand)]
     Request(RequestCommand),
+    /// API keys for scripts, each with a scope
+    #[command(subcommand)]
+    ApiKey(usher::api_keys::cli::Command),
     /// Print the OpenAPI document of the JSON API
     Openapi,
     /// Check that a running usher answers (exit 0 when healthy), for container health checks
@@ -454,6 +457,16 @@ async fn run(cli: Cli) -> Result<(), String> {
                 },
             };
             let result = usher::requests::cli::run(&state, cmd).await;
+            state.store.close().await;
+            result
+        }
+        Command::ApiKey(cmd) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, clock)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::api_keys::cli::run(&state, cmd.clone()).await;
             state.store.close().await;
             result
         }

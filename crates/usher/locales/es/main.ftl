@@ -32,6 +32,7 @@ error-csrf = Este formulario caducó o se envió desde otro sitio. Vuelve atrás
 error-rate-limited = Demasiados intentos. Espera unos minutos y vuelve a intentarlo.
 error-internal = Algo falló de nuestro lado. Inténtalo de nuevo; si sigue pasando, el dueño puede revisar el registro de usher.
 error-unauthorized = Primero inicia sesión.
+error-api-scope = Esta clave de API no puede hacer eso: crea una clave con más permisos en Claves de API.
 error-too-large = Eran demasiados datos para enviar de una vez.
 
 setup-title = Te damos la bienvenida a usher

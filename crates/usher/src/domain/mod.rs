@@ -452,6 +452,61 @@ impl std::fmt::Display for DeliveryState {
     }
 }
 
+/// What an API key may do. A script or a home automation holds the least it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum ApiScope {
+    /// Every `GET`: lists and details, nothing changed.
+    Read,
+    /// The requests queue only: list, approve, decline (a phone shortcut, an approval bot).
+    Requests,
+    /// Everything the admin pages do.
+    Full,
+}
+
+impl ApiScope {
+    pub const ALL: [ApiScope; 3] = [ApiScope::Read, ApiScope::Requests, ApiScope::Full];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiScope::Read => "read",
+            ApiScope::Requests => "requests",
+            ApiScope::Full => "full",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ApiScope> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+
+    /// Whether a key with this scope may call `method` on the API route `path` (the route's
+    /// pattern, e.g. `/api/v1/requests/{id}/approve`).
+    pub fn allows(self, method: &str, path: &str) -> bool {
+        match self {
+            ApiScope::Full => true,
+            ApiScope::Read => method.eq_ignore_ascii_case("GET"),
+            ApiScope::Requests => {
+                path == "/api/v1/requests" || path.starts_with("/api/v1/requests/")
+            }
+        }
+    }
+
+    /// The narrowest scope that may call `method` on `path`, for the API's documentation.
+    pub fn needed(method: &str, path: &str) -> ApiScope {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.allows(method, path))
+            .unwrap_or(ApiScope::Full)
+    }
+}
+
+impl std::fmt::Display for ApiScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the last connection test of a server found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sqlx::Type, Serialize, serde::Deserialize)]
 #[sqlx(rename_all = "lowercase")]

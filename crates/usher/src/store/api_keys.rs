@@ -13,6 +13,7 @@ pub struct ApiKeyRow {
     #[serde(skip)]
     pub key_hash: String,
     pub created_by: String,
+    pub scope: crate::domain::ApiScope,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
@@ -24,15 +25,17 @@ impl Store {
         name: &str,
         prefix: &str,
         hash: &str,
+        scope: crate::domain::ApiScope,
         by: &str,
         now: Timestamp,
     ) -> Result<ApiKeyId> {
         Ok(sqlx::query_scalar(
-            "INSERT INTO api_keys (name, prefix, key_hash, created_by, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id",
+            "INSERT INTO api_keys (name, prefix, key_hash, scope, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(name)
         .bind(prefix)
         .bind(hash)
+        .bind(scope)
         .bind(by)
         .bind(now)
         .fetch_one(self.pool())
@@ -45,6 +48,13 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?)
+    }
+
+    pub async fn api_key(&self, id: ApiKeyId) -> Result<Option<ApiKeyRow>> {
+        Ok(sqlx::query_as("SELECT * FROM api_keys WHERE id = ?")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// The live key with this hash.

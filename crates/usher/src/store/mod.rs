@@ -140,6 +140,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "more server kinds",
         include_str!("../../migrations/sqlite/0015_more_server_kinds.sql"),
     ),
+    (
+        16,
+        "api_key_scopes",
+        include_str!("../../migrations/sqlite/0016_api_key_scopes.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -12,11 +12,12 @@ use serde_json::{Map, Value, json};
 use crate::state::AppState;
 use crate::web::error::AppError;
 
-/// A caller holding a valid API key.
+/// A caller holding a valid API key whose scope allows the route called.
 #[derive(Debug, Clone)]
 pub struct ApiCaller {
     /// `api:NAME`, for the audit log.
     pub actor: String,
+    pub scope: crate::domain::ApiScope,
 }
 
 impl FromRequestParts<AppState> for ApiCaller {
@@ -46,9 +47,27 @@ impl FromRequestParts<AppState> for ApiCaller {
         else {
             return Err(AppError::unauthorized().with_detail("that API key is unknown or revoked"));
         };
+        // The route's pattern, so `{id}` in a path cannot widen or narrow what is allowed.
+        let route = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_else(|| parts.uri.path().to_string());
+        if !row.scope.allows(parts.method.as_str(), &route) {
+            return Err(
+                AppError::new(StatusCode::FORBIDDEN, "forbidden_scope", "error-api-scope")
+                    .with_detail(format!(
+                        "this API key's scope is `{}`; `{} {route}` needs `{}`",
+                        row.scope,
+                        parts.method,
+                        crate::domain::ApiScope::needed(parts.method.as_str(), &route)
+                    )),
+            );
+        }
         state.store.touch_api_key(row.id, state.clock.now()).await?;
         Ok(ApiCaller {
             actor: format!("api:{}", row.name),
+            scope: row.scope,
         })
     }
 }

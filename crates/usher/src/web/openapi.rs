@@ -7,6 +7,7 @@ use minijinja::{Value as Tv, context};
 use serde_json::{Map, Value, json};
 
 use super::api::{Endpoint, obj, string};
+use crate::domain::ApiScope;
 use crate::state::AppState;
 use crate::web::page;
 use crate::web::visitor::Visitor;
@@ -55,6 +56,17 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
         }
         if e.public {
             op["security"] = json!([]);
+        } else {
+            let scopes: Vec<&str> = ApiScope::ALL
+                .into_iter()
+                .filter(|s| s.allows(e.method, e.path))
+                .map(ApiScope::as_str)
+                .collect();
+            op["description"] = Value::from(format!(
+                "API keys that may call this: {}.",
+                scopes.join(", ")
+            ));
+            op["x-scopes"] = json!(scopes);
         }
         let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));
         entry[e.method] = op;
@@ -64,7 +76,7 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
         "info": {
             "title": "usher API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Everything the admin web UI does. Send an API key (Settings → API keys) as `Authorization: Bearer KEY` or `X-Api-Key: KEY`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`; lists are `{\"items\", \"next_cursor\"}` with `limit` and `cursor`; times are RFC 3339.",
+            "description": "Everything the admin web UI does. Send an API key (Settings → API keys) as `Authorization: Bearer KEY` or `X-Api-Key: KEY`. A key's scope is `read` (every GET), `requests` (the requests queue) or `full`; a call outside it answers 403 `forbidden_scope`. Errors are `{\"error\": {\"code\", \"message\", \"field\"?}}`; lists are `{\"items\", \"next_cursor\"}` with `limit` and `cursor`; times are RFC 3339.",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"apiKey": []}],
@@ -108,6 +120,7 @@ pub fn docs(
             let body = e.body.map(|b| serde_json::to_string_pretty(&b()).unwrap_or_default());
             context! {
                 method => e.method.to_uppercase(), path => e.path, tag => e.tag, summary => e.summary, public => e.public,
+                scopes => ApiScope::ALL.into_iter().filter(|s| s.allows(e.method, e.path)).map(ApiScope::as_str).collect::<Vec<_>>(),
                 params => e.params.iter().map(|(n, at, d)| context! { name => *n, at => *at, desc => *d }).collect::<Vec<_>>(),
                 body, status => e.status,
                 response => serde_json::to_string_pretty(&(e.response)()).unwrap_or_default(),

@@ -3,9 +3,16 @@ use serde_json::{Value, json};
 
 use crate::helpers::*;
 
-/// Creates an API key through the admin page and returns it.
+/// Creates an API key that may do everything through the admin page and returns it.
 pub async fn api_key(app: &TestApp, name: &str) -> String {
-    let res = app.post_form("/admin/api-keys", &[("name", name)]).await;
+    scoped_key(app, name, "full").await
+}
+
+/// Creates an API key with `scope` (read, requests, full) through the admin page.
+pub async fn scoped_key(app: &TestApp, name: &str, scope: &str) -> String {
+    let res = app
+        .post_form("/admin/api-keys", &[("name", name), ("scope", scope)])
+        .await;
     assert_eq!(res.status(), StatusCode::OK);
     let page = res.text().await.unwrap();
     let start = page
@@ -56,6 +63,27 @@ pub async fn api(w: &World) -> Api {
     }
 }
 
+/// A call to endpoint `e` with its path parameters filled in (ids that exist nowhere) and an
+/// empty JSON body where it takes one.
+fn sample_call(
+    http: &reqwest::Client,
+    w: &World,
+    e: &usher::web::api::Endpoint,
+) -> (String, reqwest::RequestBuilder) {
+    let path = e
+        .path
+        .replace("{id}", "999")
+        .replace("{code}", "ABCDEFGH")
+        .replace("{grant}", "999");
+    let req = match e.method {
+        "get" => http.get(w.app.url(&path)),
+        "post" => http.post(w.app.url(&path)).json(&json!({})),
+        "delete" => http.delete(w.app.url(&path)),
+        m => panic!("unexpected method {m}"),
+    };
+    (path, req)
+}
+
 #[tokio::test]
 async fn every_protected_endpoint_refuses_a_caller_without_a_valid_key() {
     let w = world().await;
@@ -64,18 +92,8 @@ async fn every_protected_endpoint_refuses_a_caller_without_a_valid_key() {
         if e.public {
             continue;
         }
-        let path = e
-            .path
-            .replace("{id}", "1")
-            .replace("{code}", "ABCDEFGH")
-            .replace("{grant}", "1");
         for key in [None, Some("ush_wrong")] {
-            let mut req = match e.method {
-                "get" => http.get(w.app.url(&path)),
-                "post" => http.post(w.app.url(&path)).json(&json!({})),
-                "delete" => http.delete(w.app.url(&path)),
-                m => panic!("unexpected method {m}"),
-            };
+            let (path, mut req) = sample_call(&http, &w, &e);
             if let Some(k) = key {
                 req = req.header("x-api-key", k);
             }
@@ -90,6 +108,97 @@ async fn every_protected_endpoint_refuses_a_caller_without_a_valid_key() {
             assert_eq!(body["error"]["code"], "unauthorized", "{} {path}", e.method);
         }
     }
+}
+
+#[tokio::test]
+async fn a_keys_scope_decides_every_endpoint_it_may_call() {
+    let w = world().await;
+    let read = scoped_key(&w.app, "dashboard", "read").await;
+    let requests = scoped_key(&w.app, "approver", "requests").await;
+    let http = reqwest::Client::new();
+    for e in usher::router::endpoints() {
+        if e.public {
+            continue;
+        }
+        let queue = e.path.starts_with("/api/v1/requests");
+        for (key, allowed) in [(&read, e.method == "get"), (&requests, queue)] {
+            let (path, req) = sample_call(&http, &w, &e);
+            let res = req.header("x-api-key", key).send().await.unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            let refused =
+                status == StatusCode::FORBIDDEN && body["error"]["code"] == "forbidden_scope";
+            assert_eq!(!refused, allowed, "{} {path}: {status} {body}", e.method);
+            if refused {
+                let detail = body["error"]["message"].as_str().unwrap_or_default();
+                assert!(detail.contains("needs"), "{detail}");
+            }
+        }
+    }
+    // The page lists each key with what it may do.
+    let (_, page) = w.app.get_text("/admin/api-keys").await;
+    assert!(
+        page.contains("Read only") && page.contains("Requests"),
+        "{page}"
+    );
+    // A form without a scope is refused rather than guessed.
+    let res = w.app.post_form("/admin/api-keys", &[("name", "x")]).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn keys_are_made_and_revoked_through_the_api_by_a_full_key_only() {
+    let w = world().await;
+    let full = api(&w).await;
+    let (status, made) = full
+        .call(
+            "POST",
+            "/api/v1/api-keys",
+            Some(json!({"name": "sensor", "scope": "read"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let key = made["key"].as_str().unwrap().to_string();
+    let reader = Api {
+        base: w.app.base.clone(),
+        key: key.clone(),
+        http: reqwest::Client::new(),
+    };
+    let (status, _) = reader.call("GET", "/api/v1/members", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = reader
+        .call(
+            "POST",
+            "/api/v1/api-keys",
+            Some(json!({"name": "wider", "scope": "full"})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a read key makes no keys: {body}"
+    );
+    let (status, body) = full
+        .call(
+            "POST",
+            "/api/v1/api-keys",
+            Some(json!({"name": "x", "scope": "root"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "scope", "{body}");
+    let (_, listed) = full.call("GET", "/api/v1/api-keys", None).await;
+    assert!(
+        !listed.to_string().contains(&key) && listed["items"][0].get("key").is_none(),
+        "no key is ever listed: {listed}"
+    );
+    let id = made["id"].as_i64().unwrap();
+    let (status, _) = full
+        .call("DELETE", &format!("/api/v1/api-keys/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = reader.call("GET", "/api/v1/members", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "revoked at once");
 }
 
 #[tokio::test]

@@ -781,3 +781,38 @@ async fn navidrome_is_added_with_its_administrators_name_and_the_password_on_sta
     assert!(add.status.success(), "{}", err(&add));
     assert!(String::from_utf8_lossy(&add.stdout).contains("Music"));
 }
+
+#[tokio::test]
+async fn api_keys_are_made_with_a_scope_listed_and_revoked_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (bad, made, listed, revoked, again) = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| usher(Some(START), &d, args, "");
+        let bad = run(&["api-key", "create", "--name", "ha", "--scope", "admin"]);
+        let made = run(&[
+            "api-key", "create", "--name", "ha", "--scope", "read", "--json",
+        ]);
+        let listed = run(&["api-key", "list", "--json"]);
+        let revoked = run(&["api-key", "revoke", "1"]);
+        let again = run(&["api-key", "revoke", "1"]);
+        (bad, made, listed, revoked, again)
+    })
+    .await
+    .unwrap();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(!bad.status.success());
+    assert!(
+        err(&bad).contains("Choose what the key may do"),
+        "{}",
+        err(&bad)
+    );
+    assert!(made.status.success(), "{}", err(&made));
+    let made: serde_json::Value = serde_json::from_slice(&made.stdout).unwrap();
+    assert!(made["key"].as_str().unwrap().starts_with("ush_"));
+    assert_eq!(made["scope"], "read");
+    let listed: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["name"], "ha");
+    assert!(listed[0].get("key").is_none(), "never listed again");
+    assert!(revoked.status.success(), "{}", err(&revoked));
+    assert!(!again.status.success());
+}
