@@ -107,6 +107,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
             max_sessions: None,
             request_default: true,
         },
+        "demo",
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -123,6 +123,7 @@ server-bad-kind = Choose Plex, Jellyfin or Emby.
 server-bad-url = Write the address with http:// or https://, for example http://192.168.1.10:8096.
 server-bad-token = Paste the token or API key without spaces.
 server-bad-max-sessions = Simultaneous streams must be a number from 1 to 100, or empty for no limit.
+server-unknown-library = One of those libraries is not on this server: scan its libraries and choose again.
 server-remove-unconfirmed = Tick the box to confirm the removal.
 server-notice-added = Server connected and libraries scanned.
 server-notice-tested = Connection works.

@@ -123,6 +123,7 @@ server-bad-kind = Elige Plex, Jellyfin o Emby.
 server-bad-url = Escribe la dirección con http:// o https://, por ejemplo http://192.168.1.10:8096.
 server-bad-token = Pega el token o la clave de API sin espacios.
 server-bad-max-sessions = Las reproducciones simultáneas deben ser un número de 1 a 100, o vacío para no limitar.
+server-unknown-library = Una de esas bibliotecas no está en este servidor: vuelve a leer sus bibliotecas y elige de nuevo.
 server-remove-unconfirmed = Marca la casilla para confirmar que quieres quitarlo.
 server-notice-added = Servidor conectado y bibliotecas leídas.
 server-notice-tested = La conexión funciona.

@@ -121,11 +121,11 @@ pub(crate) async fn servers_test(
 
 pub(crate) async fn servers_scan(
     State(state): State<AppState>,
-    _c: ApiCaller,
+    c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    crate::servers::scan(&state, id)
+    crate::servers::scan(&state, id, &c.actor)
         .await
         .map_err(AppError::from)?;
     libraries_of(&state, id).await

@@ -334,13 +334,23 @@ pub async fn test(state: &AppState, id: ServerId) -> Result<Probe, ServerError> 
 }
 
 /// Rescans libraries and stores them.
-pub async fn scan(state: &AppState, id: ServerId) -> Result<usize, ServerError> {
+pub async fn scan(state: &AppState, id: ServerId, actor: &str) -> Result<usize, ServerError> {
     let probe = test(state, id).await?;
     state
         .store
         .replace_libraries(id, &probe.libraries, state.clock.now())
         .await?;
-    Ok(probe.libraries.len())
+    let count = probe.libraries.len();
+    let server = load(state, id).await?;
+    server_event(
+        state,
+        &server,
+        actor,
+        "server.scanned",
+        &format!("{count} libraries"),
+    )
+    .await?;
+    Ok(count)
 }
 
 /// Sets the address friends open for a server (empty: fall back to the connection URL when it
@@ -465,12 +475,15 @@ pub async fn edit(
     Ok(())
 }
 
+/// Sets where every new grant on a server starts (downloads, Live TV, camera upload, streams)
+/// and whether approving a request starts with it ticked.
 pub async fn set_defaults(
     state: &AppState,
     id: ServerId,
     defaults: ServerDefaults,
+    actor: &str,
 ) -> Result<(), ServerError> {
-    load(state, id).await?;
+    let server = load(state, id).await?;
     if defaults
         .max_sessions
         .is_some_and(|n| !(1..=100).contains(&n))
@@ -480,9 +493,71 @@ pub async fn set_defaults(
             key: "server-bad-max-sessions",
         });
     }
+    let now = state.clock.now();
+    state.store.set_server_defaults(id, defaults, now).await?;
+    let on_off = |v: bool| if v { "on" } else { "off" };
+    let detail = format!(
+        "downloads {}, live TV {}, camera upload {}, streams {}, requests {}",
+        on_off(defaults.allow_downloads),
+        on_off(defaults.allow_live_tv),
+        on_off(defaults.allow_camera_upload),
+        defaults
+            .max_sessions
+            .map_or_else(|| "unlimited".to_string(), |n| n.to_string()),
+        on_off(defaults.request_default),
+    );
+    server_event(state, &server, actor, "server.defaults_changed", &detail).await
+}
+
+/// Sets which of a server's libraries are offered (`offered`, library ids as
+/// [`crate::store::servers::LibraryRow::id`]) and which of those are pre-checked (`defaults`).
+/// An id that is not this server's library is refused, not ignored.
+pub async fn set_library_choices(
+    state: &AppState,
+    id: ServerId,
+    offered: &[i64],
+    defaults: &[i64],
+    actor: &str,
+) -> Result<(), ServerError> {
+    let server = load(state, id).await?;
+    let libraries = state.store.libraries(id).await?;
+    if offered
+        .iter()
+        .chain(defaults)
+        .any(|l| !libraries.iter().any(|row| row.id == *l))
+    {
+        return Err(ServerError::Invalid {
+            field: "libraries",
+            key: "server-unknown-library",
+        });
+    }
+    state.store.set_library_flags(id, offered, defaults).await?;
+    let pre_checked = defaults.iter().filter(|d| offered.contains(d)).count();
+    let detail = format!("{} offered, {pre_checked} pre-checked", offered.len());
+    server_event(state, &server, actor, "server.libraries_changed", &detail).await
+}
+
+/// Records a change to a server in the audit log.
+async fn server_event(
+    state: &AppState,
+    server: &crate::store::servers::ServerRow,
+    actor: &str,
+    action: &str,
+    detail: &str,
+) -> Result<(), ServerError> {
     state
         .store
-        .set_server_defaults(id, defaults, state.clock.now())
+        .append_event_about(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(&server.name),
+                detail: Some(detail),
+            },
+            None,
+            Some(server.id),
+            state.clock.now(),
+        )
         .await?;
     Ok(())
 }

@@ -235,17 +235,7 @@ pub async fn scan(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    let result = super::scan(&state, id).await;
-    if let Ok(count) = &result {
-        server_event(
-            &state,
-            &admin,
-            id,
-            "server.scanned",
-            &format!("{count} libraries"),
-        )
-        .await?;
-    }
+    let result = super::scan(&state, id, &admin.session.username).await;
     or_page(&state, &admin, id, result.map(|_| ()), "scanned").await
 }
 
@@ -307,19 +297,7 @@ pub async fn defaults(
         allow_camera_upload: form.allow_camera_upload.is_some(),
         max_sessions,
     };
-    let detail = format!(
-        "downloads {}, live TV {}, camera upload {}, streams {}",
-        on_off(d.allow_downloads),
-        on_off(d.allow_live_tv),
-        on_off(d.allow_camera_upload),
-        d.max_sessions
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "unlimited".into())
-    );
-    let result = super::set_defaults(&state, id, d).await;
-    if result.is_ok() {
-        server_event(&state, &admin, id, "server.defaults_changed", &detail).await?;
-    }
+    let result = super::set_defaults(&state, id, d, &admin.session.username).await;
     or_page(&state, &admin, id, result, "defaults").await
 }
 
@@ -331,11 +309,6 @@ pub async fn libraries(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    state
-        .store
-        .server(id)
-        .await?
-        .ok_or_else(AppError::not_found)?;
     let ids = |name: &str| -> Result<Vec<i64>, AppError> {
         fields
             .iter()
@@ -347,13 +320,11 @@ pub async fn libraries(
             .collect()
     };
     let (enabled, defaults) = (ids("enabled")?, ids("default")?);
-    state
-        .store
-        .set_library_flags(id, &enabled, &defaults)
-        .await?;
-    let detail = format!("{} offered, {} pre-checked", enabled.len(), defaults.len());
-    server_event(&state, &admin, id, "server.libraries_changed", &detail).await?;
-    Ok(back(id, "libraries"))
+    match super::set_library_choices(&state, id, &enabled, &defaults, &admin.session.username).await
+    {
+        Ok(()) => Ok(back(id, "libraries")),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -541,34 +512,4 @@ pub async fn plex_add(
             Ok(res)
         }
     }
-}
-
-fn on_off(v: bool) -> &'static str {
-    if v { "on" } else { "off" }
-}
-
-/// Records an admin's change to a server in the audit log.
-async fn server_event(
-    state: &AppState,
-    admin: &Admin,
-    id: ServerId,
-    action: &str,
-    detail: &str,
-) -> AppResult<()> {
-    let name = state.store.server(id).await?.map(|s| s.name);
-    state
-        .store
-        .append_event_about(
-            crate::store::events::NewEvent {
-                actor: &admin.session.username,
-                action,
-                subject: name.as_deref(),
-                detail: Some(detail),
-            },
-            None,
-            Some(id),
-            state.clock.now(),
-        )
-        .await?;
-    Ok(())
 }

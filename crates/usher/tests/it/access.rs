@@ -391,6 +391,7 @@ async fn set_defaults(w: &World, server: ServerId, camera: bool, max_sessions: O
             max_sessions,
             request_default: true,
         },
+        "test",
     )
     .await
     .unwrap();

@@ -65,6 +65,7 @@ async fn tick_for_requests(w: &World, server: ServerId) {
             max_sessions: s.default_max_sessions,
             request_default: true,
         },
+        "test",
     )
     .await
     .unwrap();
