@@ -42,7 +42,7 @@ enum Command {
     Admin(AdminCommand),
     /// Manage connected media servers
     #[command(subcommand)]
-    Server(ServerCommand),
+    Server(usher::servers::cli::Command),
     /// Create and manage invite links
     #[command(subcommand)]
     Invite(InviteCommand),
@@ -82,47 +82,6 @@ enum AdminCommand {
     Create(Credentials),
     /// Set a new password for an admin (signs them out everywhere)
     ResetPassword(Credentials),
-}
-
-#[derive(Subcommand)]
-enum ServerCommand {
-    /// Connect a server (usher checks it before saving)
-    Add {
-        /// plex, jellyfin, emby, audiobookshelf or navidrome
-        kind: String,
-        #[arg(long)]
-        name: String,
-        #[arg(long)]
-        url: String,
-        /// Read the Plex token from standard input
-        #[arg(long)]
-        token_stdin: bool,
-        /// Read the API key (Jellyfin, Emby, Audiobookshelf) from standard input
-        #[arg(long)]
-        api_key_stdin: bool,
-        /// The administrator usher signs in as (Navidrome), with --password-stdin
-        #[arg(long)]
-        username: Option<String>,
-        /// Read that administrator's password from standard input
-        #[arg(long)]
-        password_stdin: bool,
-    },
-    /// List connected servers
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// List a server's libraries with the ids used for sharing
-    Libraries {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
-    /// Test the connection to a server
-    Test { name: String },
-    /// Compare a server's accounts with usher's members (all servers without NAME): import
-    /// accounts usher did not add, mark accepted Plex invites, flag access gone from the server
-    Sync { name: Option<String> },
 }
 
 #[derive(Subcommand)]
@@ -375,7 +334,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
-            let result = usher::servers::cli::run(&state, cmd_to_args(cmd)).await;
+            let result = usher::servers::cli::run(&state, cmd.clone()).await;
             state.store.close().await;
             result
         }
@@ -481,34 +440,6 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .unwrap_or_else(|| format!("http://{}", config.bind));
             usher::healthcheck(&base).await
         }
-    }
-}
-
-fn cmd_to_args(cmd: &ServerCommand) -> usher::servers::cli::Command {
-    use usher::servers::cli::Command as C;
-    match cmd {
-        ServerCommand::Add {
-            kind,
-            name,
-            url,
-            token_stdin,
-            api_key_stdin,
-            username,
-            password_stdin,
-        } => C::Add {
-            kind: kind.clone(),
-            name: name.clone(),
-            url: url.clone(),
-            username: username.clone().unwrap_or_default(),
-            secret_from_stdin: *token_stdin || *api_key_stdin || *password_stdin,
-        },
-        ServerCommand::List { json } => C::List { json: *json },
-        ServerCommand::Libraries { name, json } => C::Libraries {
-            name: name.clone(),
-            json: *json,
-        },
-        ServerCommand::Test { name } => C::Test { name: name.clone() },
-        ServerCommand::Sync { name } => C::Sync { name: name.clone() },
     }
 }
 

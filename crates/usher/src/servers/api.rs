@@ -4,7 +4,7 @@ use crate::domain::ids::*;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -25,6 +25,29 @@ pub(crate) fn server_schema() -> Value {
         ("version", nullable(string())),
         ("library_count", int()),
         ("checked_at", nullable(time())),
+        ("friend_url", nullable(string())),
+        ("defaults", defaults_schema()),
+        ("expiry", expiry_schema()),
+    ])
+}
+
+fn defaults_schema() -> Value {
+    obj(&[
+        ("allow_downloads", boolean()),
+        ("allow_live_tv", boolean()),
+        ("allow_camera_upload", boolean()),
+        ("max_sessions", nullable(int())),
+        ("request_default", boolean()),
+    ])
+}
+
+fn expiry_schema() -> Value {
+    obj(&[
+        (
+            "action",
+            json!({"type": "string", "enum": ["disable", "remove", "disable_then_remove"]}),
+        ),
+        ("remove_after_days", int()),
     ])
 }
 
@@ -34,10 +57,18 @@ pub(crate) fn library_schema() -> Value {
         ("name", string()),
         ("type", string()),
         ("sharing_id", string()),
+        ("local_key", string()),
         ("offered", boolean()),
         ("default", boolean()),
         ("present", boolean()),
     ])
+}
+
+pub(crate) fn library_json(l: &crate::store::servers::LibraryRow) -> Value {
+    json!({
+        "id": l.id, "name": l.name, "type": l.kind, "sharing_id": l.remote_id, "local_key": l.local_key,
+        "offered": l.enabled, "default": l.is_default, "present": l.present,
+    })
 }
 
 pub(crate) fn server_json(s: &crate::store::servers::ServerSummary) -> Value {
@@ -45,6 +76,13 @@ pub(crate) fn server_json(s: &crate::store::servers::ServerSummary) -> Value {
         "id": s.server.id, "name": s.server.name, "kind": s.server.kind, "url": s.server.url,
         "status": s.server.status, "status_message": s.server.status_message, "version": s.server.version,
         "library_count": s.library_count, "checked_at": s.server.checked_at.map(rfc3339),
+        "friend_url": s.server.friend_url,
+        "defaults": {
+            "allow_downloads": s.server.default_allow_downloads, "allow_live_tv": s.server.default_allow_live_tv,
+            "allow_camera_upload": s.server.default_allow_camera_upload, "max_sessions": s.server.default_max_sessions,
+            "request_default": s.server.request_default,
+        },
+        "expiry": {"action": s.server.expiry_action, "remove_after_days": s.server.expiry_remove_after_days},
     })
 }
 
@@ -58,6 +96,147 @@ pub struct ServerBody {
     /// For a kind that signs in (Navidrome): the administrator; `token` is their password.
     #[serde(default)]
     username: String,
+}
+
+/// `PATCH /api/v1/servers/{id}`: what is left out stays as it is.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditBody {
+    name: Option<String>,
+    url: Option<String>,
+    token: Option<String>,
+    username: Option<String>,
+    /// The address friends open; `""` clears it.
+    friend_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsBody {
+    allow_downloads: bool,
+    allow_live_tv: bool,
+    allow_camera_upload: bool,
+    /// `null`: no limit.
+    max_sessions: Option<i64>,
+    request_default: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibrariesBody {
+    /// Library ids (`id` in the library list) friends may be given.
+    offered: Vec<i64>,
+    /// Of those, the ones a new invite starts with.
+    #[serde(default)]
+    default: Vec<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpiryBody {
+    action: String,
+    remove_after_days: Option<i64>,
+}
+
+async fn summary(state: &AppState, id: ServerId) -> AppResult<Response> {
+    let s = state
+        .store
+        .server_summary(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(ok(server_json(&s)))
+}
+
+pub(crate) async fn servers_edit(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<EditBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let server = state
+        .store
+        .server(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let input = crate::servers::ServerInput {
+        kind: server.kind.as_str().into(),
+        name: b.name.unwrap_or(server.name),
+        url: b.url.unwrap_or(server.url),
+        token: b.token.unwrap_or_default().into(),
+        username: b.username.unwrap_or_default(),
+    };
+    crate::servers::edit(&state, id, &input, &c.actor)
+        .await
+        .map_err(AppError::from)?;
+    if let Some(friend_url) = b.friend_url {
+        crate::servers::set_friend_url(&state, id, &friend_url, &c.actor)
+            .await
+            .map_err(AppError::from)?;
+    }
+    summary(&state, id).await
+}
+
+pub(crate) async fn servers_defaults(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<DefaultsBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let defaults = crate::store::servers::ServerDefaults {
+        allow_downloads: b.allow_downloads,
+        allow_live_tv: b.allow_live_tv,
+        allow_camera_upload: b.allow_camera_upload,
+        max_sessions: b.max_sessions,
+        request_default: b.request_default,
+    };
+    crate::servers::set_defaults(&state, id, defaults, &c.actor)
+        .await
+        .map_err(AppError::from)?;
+    summary(&state, id).await
+}
+
+pub(crate) async fn servers_library_choices(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<LibrariesBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    crate::servers::set_library_choices(&state, id, &b.offered, &b.default, &c.actor)
+        .await
+        .map_err(AppError::from)?;
+    libraries_of(&state, id).await
+}
+
+pub(crate) async fn servers_expiry(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<ExpiryBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let days = b
+        .remove_after_days
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    crate::servers::set_expiry_policy(&state, id, &b.action, &days, &c.actor)
+        .await
+        .map_err(AppError::from)?;
+    summary(&state, id).await
+}
+
+pub(crate) async fn servers_sync(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let report = crate::members::sync::sync_server_as(&state, id, Some(&c.actor))
+        .await
+        .map_err(AppError::from)?;
+    Ok(ok(json!(report)))
 }
 
 pub(crate) async fn servers_list(
@@ -138,11 +317,7 @@ pub(crate) async fn libraries_of(state: &AppState, id: ServerId) -> AppResult<Re
         .await?
         .ok_or_else(AppError::not_found)?;
     let libs = state.store.libraries(id).await?;
-    let items = libs
-        .iter()
-        .map(|l| json!({"id": l.id, "name": l.name, "type": l.kind, "sharing_id": l.remote_id, "offered": l.enabled, "default": l.is_default, "present": l.present}))
-        .collect();
-    Ok(list(items, None))
+    Ok(list(libs.iter().map(library_json).collect(), None))
 }
 
 pub(crate) async fn servers_libraries(
@@ -213,6 +388,89 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 server_schema,
             ),
             get(servers_get),
+        ),
+        (
+            endpoint(
+                "patch",
+                "/api/v1/servers/{id}",
+                "servers",
+                "Rename, move or re-key a server (a new URL or token is checked first); fields left out stay",
+                ID,
+                Some(|| {
+                    obj(&[
+                        ("name", string()),
+                        ("url", string()),
+                        ("token", string()),
+                        ("username", string()),
+                        ("friend_url", string()),
+                    ])
+                }),
+                200,
+                server_schema,
+            ),
+            patch(servers_edit),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/servers/{id}/defaults",
+                "servers",
+                "Where new grants start on this server, and whether approvals start with it ticked",
+                ID,
+                Some(defaults_schema),
+                200,
+                server_schema,
+            ),
+            put(servers_defaults),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/servers/{id}/libraries",
+                "servers",
+                "Which libraries are offered and which are pre-checked (library ids from the list)",
+                ID,
+                Some(|| obj(&[("offered", arr(int())), ("default", arr(int()))])),
+                200,
+                || page_of(library_schema()),
+            ),
+            put(servers_library_choices),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/servers/{id}/expiry",
+                "servers",
+                "What happens to access on this server when it ends",
+                ID,
+                Some(expiry_schema),
+                200,
+                server_schema,
+            ),
+            put(servers_expiry),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/servers/{id}/sync",
+                "servers",
+                "Compare the server's accounts with usher's members now",
+                ID,
+                None,
+                200,
+                || {
+                    obj(&[
+                        ("server_id", int()),
+                        ("server", string()),
+                        ("accounts", int()),
+                        ("imported", int()),
+                        ("activated", int()),
+                        ("gone", int()),
+                        ("back", int()),
+                    ])
+                },
+            ),
+            post(servers_sync),
         ),
         (
             endpoint(

@@ -5,30 +5,172 @@ use std::io::Read;
 
 use super::ServerInput;
 use crate::state::AppState;
+use crate::store::servers::{ServerDefaults, ServerRow};
 
+/// Where a command reads a server's secret: never from the command line.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Secret {
+    /// Read the Plex token from standard input
+    #[arg(long)]
+    token_stdin: bool,
+    /// Read the API key (Jellyfin, Emby, Audiobookshelf, Komga, Kavita, RomM) from standard input
+    #[arg(long)]
+    api_key_stdin: bool,
+    /// The administrator usher signs in as (Navidrome), with --password-stdin
+    #[arg(long)]
+    username: Option<String>,
+    /// Read that administrator's password from standard input
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+impl Secret {
+    fn given(&self) -> bool {
+        self.token_stdin || self.api_key_stdin || self.password_stdin
+    }
+
+    /// The secret from standard input; only the line ending is the terminal's (a password may
+    /// begin or end with a space).
+    fn read(&self) -> Result<String, String> {
+        let mut token = String::new();
+        std::io::stdin()
+            .read_to_string(&mut token)
+            .map_err(|e| format!("could not read standard input: {e}"))?;
+        Ok(token.trim_end_matches(['\r', '\n']).to_string())
+    }
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// Connect a server (usher checks it before saving)
     Add {
+        /// plex, jellyfin, emby, audiobookshelf, navidrome, komga, kavita or romm
         kind: String,
+        #[arg(long)]
         name: String,
+        #[arg(long)]
         url: String,
-        /// For a kind that signs in (Navidrome): the administrator; the secret is their password.
-        username: String,
-        secret_from_stdin: bool,
+        #[command(flatten)]
+        secret: Secret,
     },
+    /// List connected servers
     List {
+        #[arg(long)]
         json: bool,
     },
+    /// List a server's libraries with the ids used for sharing
     Libraries {
         name: String,
+        #[arg(long)]
         json: bool,
     },
-    Test {
+    /// Test the connection to a server
+    Test { name: String },
+    /// Compare a server's accounts with usher's members (all servers without NAME): import
+    /// accounts usher did not add, mark accepted Plex invites, flag access gone from the server
+    Sync { name: Option<String> },
+    /// Rename, move or re-key a server (a new URL or secret is checked before it is saved)
+    Edit {
         name: String,
+        #[arg(long)]
+        new_name: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+        /// The address friends open (a domain or a reverse proxy); "" clears it
+        #[arg(long)]
+        friend_url: Option<String>,
+        #[command(flatten)]
+        secret: Secret,
     },
-    /// Compare accounts with members: one server, or all of them.
-    Sync {
-        name: Option<String>,
+    /// Read a server's libraries again
+    Rescan { name: String },
+    /// Where new access on a server starts; what is not given stays
+    Defaults {
+        name: String,
+        #[arg(long, value_name = "true|false")]
+        allow_downloads: Option<bool>,
+        #[arg(long, value_name = "true|false")]
+        allow_live_tv: Option<bool>,
+        #[arg(long, value_name = "true|false")]
+        allow_camera_upload: Option<bool>,
+        /// Simultaneous streams, 1 to 100, or 0 for no limit
+        #[arg(long, value_name = "N")]
+        max_streams: Option<i64>,
+        /// Whether approving a request starts with this server ticked
+        #[arg(long, value_name = "true|false")]
+        requests: Option<bool>,
     },
+    /// Which libraries friends may be given, and which a new invite starts with
+    Choose {
+        name: String,
+        /// Library names, comma-separated: the libraries offered
+        #[arg(long)]
+        offer: String,
+        /// Library names, comma-separated, among the offered: pre-checked on new invites
+        #[arg(long, default_value = "")]
+        precheck: String,
+    },
+    /// What happens to access on this server when it ends
+    Expiry {
+        name: String,
+        /// disable, remove or disable_then_remove
+        #[arg(long)]
+        action: String,
+        /// With disable_then_remove: days between pausing and removing
+        #[arg(long, value_name = "DAYS")]
+        after_days: Option<i64>,
+    },
+    /// Forget a server and its libraries (nobody's access on the server itself is changed)
+    Remove {
+        name: String,
+        /// Confirm: this cannot be undone
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+async fn by_name(state: &AppState, name: &str) -> Result<ServerRow, String> {
+    state
+        .store
+        .server_by_name(name)
+        .await
+        .map_err(|e| for_terminal(&state.i18n, &e))?
+        .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))
+}
+
+/// The library ids of comma-separated `names` on `server`, each one named if it is not there.
+async fn library_ids(
+    state: &AppState,
+    server: &ServerRow,
+    names: &str,
+) -> Result<Vec<i64>, String> {
+    let libraries = state
+        .store
+        .libraries(server.id)
+        .await
+        .map_err(|e| for_terminal(&state.i18n, &e))?;
+    names
+        .split(',')
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            libraries
+                .iter()
+                .find(|l| l.name.eq_ignore_ascii_case(n))
+                .map(|l| l.id)
+                .ok_or_else(|| {
+                    format!(
+                        "`{n}` is not a library of {}: {}",
+                        server.name,
+                        libraries
+                            .iter()
+                            .map(|l| l.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+        })
+        .collect()
 }
 
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
@@ -37,26 +179,20 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             kind,
             name,
             url,
-            username,
-            secret_from_stdin,
+            secret,
         } => {
-            if !secret_from_stdin {
+            if !secret.given() {
                 return Err(
                     "pass the token on standard input with --token-stdin (Plex) or --api-key-stdin (Jellyfin, Emby, Audiobookshelf) or --username NAME --password-stdin (Navidrome); secrets never go on the command line"
                         .into(),
                 );
             }
-            let mut token = String::new();
-            std::io::stdin()
-                .read_to_string(&mut token)
-                .map_err(|e| format!("could not read standard input: {e}"))?;
             let input = ServerInput {
                 kind,
                 name,
                 url,
-                // Only the line ending is the terminal's: a password may begin or end with a space.
-                token: token.trim_end_matches(['\r', '\n']).into(),
-                username,
+                token: secret.read()?.into(),
+                username: secret.username.unwrap_or_default(),
             };
             let id = super::add(state, &input, "cli")
                 .await
@@ -85,27 +221,10 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| for_terminal(&state.i18n, &e))?;
             if json {
-                let out: Vec<_> = servers
-                    .iter()
-                    .map(|s| {
-                        serde_json::json!({
-                            "id": s.server.id,
-                            "name": s.server.name,
-                            "kind": s.server.kind,
-                            "url": s.server.url,
-                            "status": s.server.status,
-                            "status_message": s.server.status_message,
-                            "version": s.server.version,
-                            "library_count": s.library_count,
-                            "checked_at": s.server.checked_at.map(crate::clock::rfc3339),
-                        })
-                    })
-                    .collect();
+                let out: Vec<_> = servers.iter().map(super::api::server_json).collect();
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else if servers.is_empty() {
-                println!(
-                    "no servers yet: add one with `usher server add plex|jellyfin|emby|audiobookshelf|navidrome …`"
-                );
+                println!("no servers yet: add one with `usher server add KIND …`");
             } else {
                 let rows: Vec<[String; 5]> = servers
                     .iter()
@@ -124,32 +243,14 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Libraries { name, json } => {
-            let server = state
-                .store
-                .server_by_name(&name)
-                .await
-                .map_err(|e| for_terminal(&state.i18n, &e))?
-                .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
+            let server = by_name(state, &name).await?;
             let libraries = state
                 .store
                 .libraries(server.id)
                 .await
                 .map_err(|e| for_terminal(&state.i18n, &e))?;
             if json {
-                let out: Vec<_> = libraries
-                    .iter()
-                    .map(|l| {
-                        serde_json::json!({
-                            "name": l.name,
-                            "type": l.kind,
-                            "sharing_id": l.remote_id,
-                            "local_key": l.local_key,
-                            "offered": l.enabled,
-                            "default": l.is_default,
-                            "present": l.present,
-                        })
-                    })
-                    .collect();
+                let out: Vec<_> = libraries.iter().map(super::api::library_json).collect();
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else {
                 let rows: Vec<[String; 5]> = libraries
@@ -169,13 +270,126 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Sync { name } => crate::members::cli::sync(state, name.as_deref()).await,
-        Command::Test { name } => {
-            let server = state
-                .store
-                .server_by_name(&name)
+        Command::Edit {
+            name,
+            new_name,
+            url,
+            friend_url,
+            secret,
+        } => {
+            let server = by_name(state, &name).await?;
+            let input = ServerInput {
+                kind: server.kind.as_str().into(),
+                name: new_name.unwrap_or_else(|| server.name.clone()),
+                url: url.unwrap_or_else(|| server.url.clone()),
+                token: if secret.given() {
+                    secret.read()?
+                } else {
+                    String::new()
+                }
+                .into(),
+                username: secret.username.clone().unwrap_or_default(),
+            };
+            let fail = |e: super::ServerError| for_terminal(&state.i18n, &e);
+            super::edit(state, server.id, &input, "cli")
                 .await
-                .map_err(|e| for_terminal(&state.i18n, &e))?
-                .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
+                .map_err(fail)?;
+            if let Some(friend_url) = friend_url {
+                super::set_friend_url(state, server.id, &friend_url, "cli")
+                    .await
+                    .map_err(fail)?;
+            }
+            println!("server `{}` saved", input.name.trim());
+            Ok(())
+        }
+        Command::Rescan { name } => {
+            let server = by_name(state, &name).await?;
+            let count = super::scan(state, server.id, "cli")
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            println!("{}: {count} libraries", server.name);
+            Ok(())
+        }
+        Command::Defaults {
+            name,
+            allow_downloads,
+            allow_live_tv,
+            allow_camera_upload,
+            max_streams,
+            requests,
+        } => {
+            let server = by_name(state, &name).await?;
+            let d = ServerDefaults {
+                allow_downloads: allow_downloads.unwrap_or(server.default_allow_downloads),
+                allow_live_tv: allow_live_tv.unwrap_or(server.default_allow_live_tv),
+                allow_camera_upload: allow_camera_upload
+                    .unwrap_or(server.default_allow_camera_upload),
+                max_sessions: match max_streams {
+                    Some(0) => None,
+                    Some(n) => Some(n),
+                    None => server.default_max_sessions,
+                },
+                request_default: requests.unwrap_or(server.request_default),
+            };
+            super::set_defaults(state, server.id, d, "cli")
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            println!("defaults of `{}` saved", server.name);
+            Ok(())
+        }
+        Command::Choose {
+            name,
+            offer,
+            precheck,
+        } => {
+            let server = by_name(state, &name).await?;
+            let offered = library_ids(state, &server, &offer).await?;
+            let defaults = library_ids(state, &server, &precheck).await?;
+            if let Some(d) = defaults.iter().find(|d| !offered.contains(d)) {
+                return Err(format!(
+                    "library {d} is pre-checked but not offered: add it to --offer"
+                ));
+            }
+            super::set_library_choices(state, server.id, &offered, &defaults, "cli")
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            println!(
+                "`{}`: {} libraries offered, {} pre-checked",
+                server.name,
+                offered.len(),
+                defaults.len()
+            );
+            Ok(())
+        }
+        Command::Expiry {
+            name,
+            action,
+            after_days,
+        } => {
+            let server = by_name(state, &name).await?;
+            let days = after_days.map(|d| d.to_string()).unwrap_or_default();
+            super::set_expiry_policy(state, server.id, &action, &days, "cli")
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            println!("when access on `{}` ends: {action}", server.name);
+            Ok(())
+        }
+        Command::Remove { name, yes } => {
+            let server = by_name(state, &name).await?;
+            if !yes {
+                return Err(format!(
+                    "removing `{}` forgets it and its libraries: add --yes to confirm",
+                    server.name
+                ));
+            }
+            super::remove(state, server.id, "cli")
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            println!("server `{}` removed from usher", server.name);
+            Ok(())
+        }
+        Command::Test { name } => {
+            let server = by_name(state, &name).await?;
             match super::test(state, server.id).await {
                 Ok(probe) => {
                     println!(

@@ -34,6 +34,8 @@ impl Api {
         let mut req = match method {
             "GET" => self.http.get(url),
             "POST" => self.http.post(url),
+            "PUT" => self.http.put(url),
+            "PATCH" => self.http.patch(url),
             "DELETE" => self.http.delete(url),
             _ => unreachable!(),
         }
@@ -78,6 +80,8 @@ fn sample_call(
     let req = match e.method {
         "get" => http.get(w.app.url(&path)),
         "post" => http.post(w.app.url(&path)).json(&json!({})),
+        "put" => http.put(w.app.url(&path)).json(&json!({})),
+        "patch" => http.patch(w.app.url(&path)).json(&json!({})),
         "delete" => http.delete(w.app.url(&path)),
         m => panic!("unexpected method {m}"),
     };
@@ -573,4 +577,115 @@ async fn notification_channels_are_listed_without_secrets() {
         .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(body["error"]["code"], "delivery_failed");
+}
+
+#[tokio::test]
+async fn a_server_is_edited_and_its_defaults_libraries_and_expiry_set_through_the_api() {
+    let w = world().await;
+    let api = api(&w).await;
+    let id = w.jf_id;
+    let (status, body) = api
+        .call(
+            "PATCH",
+            &format!("/api/v1/servers/{id}"),
+            Some(json!({"name": "Den Jellyfin", "friend_url": "https://watch.example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], "Den Jellyfin");
+    assert_eq!(body["friend_url"], "https://watch.example.com");
+    assert_eq!(body["url"], w.jf.url(), "what was left out stays");
+
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/servers/{id}/defaults"),
+            Some(json!({"allow_downloads": true, "allow_live_tv": false, "allow_camera_upload": false, "max_sessions": 3, "request_default": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["defaults"]["max_sessions"], 3);
+    assert_eq!(body["defaults"]["allow_downloads"], true);
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/servers/{id}/defaults"),
+            Some(json!({"allow_downloads": true, "allow_live_tv": false, "allow_camera_upload": false, "max_sessions": 500, "request_default": true})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "max_sessions", "{body}");
+
+    let (_, libraries) = api
+        .call("GET", &format!("/api/v1/servers/{id}/libraries"), None)
+        .await;
+    let first = libraries["items"][0]["id"].as_i64().unwrap();
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/servers/{id}/libraries"),
+            Some(json!({"offered": [first], "default": [first]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let offered: Vec<bool> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["offered"].as_bool().unwrap())
+        .collect();
+    assert_eq!(offered.iter().filter(|o| **o).count(), 1, "{body}");
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/servers/{id}/libraries"),
+            Some(json!({"offered": [999_999]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "libraries", "{body}");
+
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/servers/{id}/expiry"),
+            Some(json!({"action": "disable_then_remove", "remove_after_days": 14})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["expiry"]["action"], "disable_then_remove");
+    assert_eq!(body["expiry"]["remove_after_days"], 14);
+    let (status, _) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/servers/{id}/expiry"),
+            Some(json!({"action": "forget"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    w.jf.add_user(fakes::jellyfin::SeedUser::member("imported-friend", "pw"));
+    let (status, body) = api
+        .call("POST", &format!("/api/v1/servers/{id}/sync"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["imported"], 1, "{body}");
+
+    // Each change is in the audit log under the key's name.
+    let (_, events) = api.call("GET", "/api/v1/events", None).await;
+    for action in [
+        "server.updated",
+        "server.defaults_changed",
+        "server.libraries_changed",
+        "server.expiry_changed",
+    ] {
+        assert!(
+            events["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["action"] == action && e["actor"] == "api:script"),
+            "{action}: {events}"
+        );
+    }
 }

@@ -816,3 +816,127 @@ async fn api_keys_are_made_with_a_scope_listed_and_revoked_from_the_cli() {
     assert!(revoked.status.success(), "{}", err(&revoked));
     assert!(!again.status.success());
 }
+
+#[tokio::test]
+async fn a_server_is_edited_rescanned_configured_and_removed_from_the_cli() {
+    let jf = fakes::jellyfin::FakeJellyfin::start(fakes::jellyfin::FakeKind::Jellyfin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let (url, key) = (jf.url(), jf.api_key());
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str], stdin: &str| usher(Some(START), &d, args, stdin);
+        vec![
+            run(
+                &[
+                    "server",
+                    "add",
+                    "jellyfin",
+                    "--name",
+                    "Den",
+                    "--url",
+                    &url,
+                    "--api-key-stdin",
+                ],
+                &key,
+            ),
+            run(
+                &[
+                    "server",
+                    "edit",
+                    "Den",
+                    "--new-name",
+                    "Attic",
+                    "--friend-url",
+                    "https://watch.example.com",
+                ],
+                "",
+            ),
+            run(&["server", "rescan", "Attic"], ""),
+            run(
+                &[
+                    "server",
+                    "defaults",
+                    "Attic",
+                    "--allow-downloads",
+                    "true",
+                    "--max-streams",
+                    "2",
+                ],
+                "",
+            ),
+            run(&["server", "defaults", "Attic", "--max-streams", "500"], ""),
+            run(
+                &[
+                    "server",
+                    "choose",
+                    "Attic",
+                    "--offer",
+                    "Movies,Shows",
+                    "--precheck",
+                    "movies",
+                ],
+                "",
+            ),
+            run(&["server", "choose", "Attic", "--offer", "Cartoons"], ""),
+            run(
+                &[
+                    "server",
+                    "expiry",
+                    "Attic",
+                    "--action",
+                    "disable_then_remove",
+                    "--after-days",
+                    "10",
+                ],
+                "",
+            ),
+            run(&["server", "list", "--json"], ""),
+            run(&["server", "libraries", "Attic", "--json"], ""),
+            run(&["server", "remove", "Attic"], ""),
+            run(&["server", "remove", "Attic", "--yes"], ""),
+            run(&["server", "list", "--json"], ""),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    for i in [0, 1, 2, 3, 5, 7, 8, 9, 11, 12] {
+        assert!(outs[i].status.success(), "step {i}: {}", err(&outs[i]));
+    }
+    assert!(err(&outs[4]).contains("from 1 to 100"), "{}", err(&outs[4]));
+    assert!(
+        err(&outs[6]).contains("`Cartoons` is not a library"),
+        "{}",
+        err(&outs[6])
+    );
+    assert!(err(&outs[10]).contains("--yes"), "{}", err(&outs[10]));
+    let list: serde_json::Value = serde_json::from_str(&text(&outs[8])).unwrap();
+    let s = &list[0];
+    assert_eq!(s["name"], "Attic");
+    assert_eq!(s["friend_url"], "https://watch.example.com");
+    assert_eq!(s["defaults"]["allow_downloads"], true);
+    assert_eq!(s["defaults"]["max_sessions"], 2);
+    assert_eq!(s["expiry"]["action"], "disable_then_remove");
+    assert_eq!(s["expiry"]["remove_after_days"], 10);
+    let libraries: serde_json::Value = serde_json::from_str(&text(&outs[9])).unwrap();
+    let flags: Vec<(String, bool, bool)> = libraries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap().to_string(),
+                l["offered"].as_bool().unwrap(),
+                l["default"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert!(flags.contains(&("Movies".into(), true, true)), "{flags:?}");
+    assert!(flags.contains(&("Shows".into(), true, false)), "{flags:?}");
+    assert!(
+        flags.iter().any(|(n, o, _)| n == "Music" && !o),
+        "{flags:?}"
+    );
+    assert_eq!(text(&outs[12]).trim(), "[]");
+}
