@@ -46,9 +46,9 @@ enum Command {
     /// Create and manage invite links
     #[command(subcommand)]
     Invite(InviteCommand),
-    /// List members and change when their access ends
+    /// Members: list and filter, show, notes, access per server, pause, resume, remove, expiry
     #[command(subcommand)]
-    Member(MemberCommand),
+    Member(usher::members::cli::Command),
     /// Write a consistent copy of the database (works while serve runs)
     Backup {
         /// Where to write the copy (must not exist)
@@ -82,24 +82,6 @@ enum AdminCommand {
     Create(Credentials),
     /// Set a new password for an admin (signs them out everywhere)
     ResetPassword(Credentials),
-}
-
-#[derive(Subcommand)]
-enum MemberCommand {
-    /// List members with their access on each server
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Set when a member's access ends
-    Expire {
-        /// The member's id (see `usher member list`)
-        id: String,
-        /// A date (2026-12-31, through the end of that day UTC), a date and time
-        /// (2026-12-31T18:00, UTC), a duration from now (30d) or never
-        #[arg(long)]
-        at: String,
-    },
 }
 
 #[derive(clap::Args)]
@@ -355,14 +337,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
-            let args = match cmd {
-                MemberCommand::List { json } => usher::members::cli::Command::List { json: *json },
-                MemberCommand::Expire { id, at } => usher::members::cli::Command::Expire {
-                    id: id.clone(),
-                    at: at.clone(),
-                },
-            };
-            let result = usher::members::cli::run(&state, args).await;
+            let result = usher::members::cli::run(&state, cmd.clone()).await;
             state.store.close().await;
             result
         }

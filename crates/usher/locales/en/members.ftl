@@ -141,3 +141,4 @@ server-expiry-save = Save
 server-expiry-remove-only = { $kind } cannot pause access: when it expires, it is removed.
 server-expiry-bad-action = Choose what happens when access expires.
 server-expiry-bad-days = The days before removal are a number from 0 to 3650.
+member-bad-filter = The member list has no such filter.

@@ -141,3 +141,4 @@ server-expiry-save = Guardar
 server-expiry-remove-only = { $kind } no puede pausar un acceso: cuando caduca, se elimina.
 server-expiry-bad-action = Elige qué pasa cuando caduca el acceso.
 server-expiry-bad-days = Los días antes de eliminar son un número de 0 a 3650.
+member-bad-filter = La lista de miembros no tiene ese filtro.

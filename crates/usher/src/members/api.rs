@@ -3,7 +3,7 @@
 use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,6 +23,7 @@ pub(crate) fn grant_schema() -> Value {
         ("libraries", arr(string())),
         ("expires_at", nullable(time())),
         ("last_error", nullable(string())),
+        ("permissions", permissions()),
     ])
 }
 
@@ -33,6 +34,7 @@ pub(crate) fn member_schema() -> Value {
         ("email", nullable(string())),
         ("origin", string()),
         ("invite_code", nullable(string())),
+        ("notes", nullable(string())),
         ("created_at", time()),
         ("grants", arr(grant_schema())),
     ])
@@ -44,6 +46,7 @@ pub(crate) fn grant_json(g: &crate::store::invites::GrantRow) -> Value {
         // Unreadable stored libraries are `null` (unknown), never an empty list.
         "libraries": g.library_ids().ok(),
         "expires_at": g.expires_at.map(rfc3339), "last_error": g.last_error,
+        "permissions": g.permission_set().ok(),
     })
 }
 
@@ -53,7 +56,7 @@ pub(crate) fn member_json(
 ) -> Value {
     json!({
         "id": m.id, "name": m.display_name, "email": m.email, "origin": m.origin,
-        "invite_code": m.invite_code, "created_at": rfc3339(m.created_at),
+        "invite_code": m.invite_code, "notes": m.notes, "created_at": rfc3339(m.created_at),
         "grants": grants.iter().map(|g| grant_json(g)).collect::<Vec<_>>(),
     })
 }
@@ -65,19 +68,43 @@ pub struct ExpiryBody {
     expires_at: Option<String>,
 }
 
+/// The member list's filters, as the Members page has them.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct MembersQuery {
+    limit: Option<String>,
+    cursor: Option<String>,
+    q: Option<String>,
+    status: Option<String>,
+    server: Option<String>,
+    origin: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+}
+
 pub(crate) async fn members_list(
     State(state): State<AppState>,
     _c: ApiCaller,
-    Query(q): Query<ListQuery>,
+    Query(q): Query<MembersQuery>,
 ) -> AppResult<Response> {
     let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
     let offset = page.after.unwrap_or(0).max(0);
-    let query = crate::store::members::MemberQuery {
-        search: q.q.unwrap_or_default().chars().take(100).collect(),
-        limit: page.limit,
-        offset,
-        ..Default::default()
+    let server_id = match q.server.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            s.parse()
+                .map_err(|_| AppError::bad_request("server is a server id").with_field("server"))?,
+        ),
     };
+    let filters = crate::members::ListFilters {
+        search: q.q.unwrap_or_default(),
+        status: q.status,
+        server_id,
+        origin: q.origin,
+        sort: q.sort,
+        order: q.order,
+    };
+    let query = filters.query(page.limit, offset)?;
     let (rows, total) = state.store.list_members(&query).await?;
     let ids: Vec<MemberId> = rows.iter().map(|r| r.member.id).collect();
     let grants = state.store.grants_of_members(&ids).await?;
@@ -145,6 +172,76 @@ pub(crate) async fn members_expiry(
     members_get(State(state), c, Path(id.to_string())).await
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotesBody {
+    /// `""` clears them.
+    notes: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessBody {
+    /// Sharing ids of every library the member keeps or gets on that server.
+    libraries: Vec<String>,
+    /// Changes to the grant's permissions; what is left out stays.
+    #[serde(default)]
+    permissions: crate::domain::access::PermissionChanges,
+}
+
+pub(crate) async fn members_notes(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<NotesBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    crate::members::set_notes(&state, id, &b.notes, &c.actor).await?;
+    members_get(State(state), c, Path(id.to_string())).await
+}
+
+pub(crate) async fn members_access(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path((id, grant)): Path<(String, String)>,
+    Json(b): Json<AccessBody>,
+) -> AppResult<Response> {
+    let (id, grant) = (path_id(&id)?, path_id(&grant)?);
+    let input = crate::members::AccessInput {
+        libraries: b.libraries,
+        changes: b.permissions,
+    };
+    crate::members::change_access(&state, id, grant, &input, &c.actor).await?;
+    members_get(State(state), c, Path(id.to_string())).await
+}
+
+async fn pause_or_resume(
+    state: AppState,
+    c: ApiCaller,
+    (id, grant): (String, String),
+    disabled: bool,
+) -> AppResult<Response> {
+    let (id, grant) = (path_id(&id)?, path_id(&grant)?);
+    crate::members::set_paused(&state, id, grant, disabled, &c.actor).await?;
+    members_get(State(state), c, Path(id.to_string())).await
+}
+
+pub(crate) async fn members_pause(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(ids): Path<(String, String)>,
+) -> AppResult<Response> {
+    pause_or_resume(state, c, ids, true).await
+}
+
+pub(crate) async fn members_resume(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(ids): Path<(String, String)>,
+) -> AppResult<Response> {
+    pause_or_resume(state, c, ids, false).await
+}
+
 pub(crate) async fn members_remove_grant(
     State(state): State<AppState>,
     c: ApiCaller,
@@ -209,6 +306,58 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 member_schema,
             ),
             post(members_remove_grant),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/members/{id}/notes",
+                "members",
+                "The owner's private notes on a member",
+                ID,
+                Some(|| obj(&[("notes", string())])),
+                200,
+                member_schema,
+            ),
+            put(members_notes),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/members/{id}/grants/{grant}/access",
+                "members",
+                "Change a member's libraries and permissions on one server (pushed to the server)",
+                GRANT,
+                Some(|| obj(&[("libraries", arr(string())), ("permissions", permissions())])),
+                200,
+                member_schema,
+            ),
+            put(members_access),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/members/{id}/grants/{grant}/pause",
+                "members",
+                "Pause a member's access on one server (where the server can pause)",
+                GRANT,
+                None,
+                200,
+                member_schema,
+            ),
+            post(members_pause),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/members/{id}/grants/{grant}/resume",
+                "members",
+                "Resume a paused member's access on one server",
+                GRANT,
+                None,
+                200,
+                member_schema,
+            ),
+            post(members_resume),
         ),
     ]
 }

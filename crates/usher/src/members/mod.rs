@@ -160,6 +160,81 @@ async fn run_now(state: &AppState, job_id: JobId) -> Result<Outcome, MemberError
     Ok(outcome)
 }
 
+/// The member list's filters as a person or a script gives them (the API's query, the CLI's
+/// flags); [`ListFilters::query`] checks them.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilters {
+    pub search: String,
+    pub status: Option<String>,
+    pub server_id: Option<ServerId>,
+    pub origin: Option<String>,
+    pub sort: Option<String>,
+    pub order: Option<String>,
+}
+
+impl ListFilters {
+    /// The query for one page; a value the list does not know is refused with the values it
+    /// does, never ignored.
+    pub fn query(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<crate::store::members::MemberQuery, MemberError> {
+        use crate::store::members::{MemberSort, StatusFilter};
+        fn pick<T>(
+            raw: &Option<String>,
+            field: &'static str,
+            parse: impl Fn(&str) -> Option<T>,
+            allowed: &str,
+        ) -> Result<Option<T>, MemberError> {
+            match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+                None => Ok(None),
+                Some(r) => parse(r).map(Some).ok_or_else(|| MemberError::Invalid {
+                    field,
+                    key: "member-bad-filter",
+                    detail: Some(format!("{field} is {allowed}")),
+                }),
+            }
+        }
+        Ok(crate::store::members::MemberQuery {
+            search: self.search.trim().chars().take(100).collect(),
+            server_id: self.server_id,
+            status: pick(
+                &self.status,
+                "status",
+                StatusFilter::parse,
+                "provisioning, pending, active, disabled, removed, failed, failing or gone",
+            )?,
+            origin: pick(
+                &self.origin,
+                "origin",
+                crate::domain::MemberOrigin::parse,
+                "invite, request or imported",
+            )?,
+            sort: pick(
+                &self.sort,
+                "sort",
+                MemberSort::parse,
+                "name, created or expires",
+            )?
+            .unwrap_or(MemberSort::Name),
+            descending: pick(
+                &self.order,
+                "order",
+                |o| match o {
+                    "asc" => Some(false),
+                    "desc" => Some(true),
+                    _ => None,
+                },
+                "asc or desc",
+            )?
+            .unwrap_or(false),
+            limit,
+            offset,
+        })
+    }
+}
+
 /// What the owner chose for a grant on the member page.
 #[derive(Debug, Clone, Default)]
 pub struct AccessInput {

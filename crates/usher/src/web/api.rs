@@ -258,6 +258,15 @@ pub const MEMBER_Q: &[(&str, &str, &str)] = &[
         "query",
         "search name, email, user name or Plex account",
     ),
+    (
+        "status",
+        "query",
+        "provisioning, pending, active, disabled, removed, failed, failing or gone",
+    ),
+    ("server", "query", "a server id: members with access there"),
+    ("origin", "query", "invite, request or imported"),
+    ("sort", "query", "name (default), created or expires"),
+    ("order", "query", "asc (default) or desc"),
 ];
 pub const GRANT: &[(&str, &str, &str)] = &[
     ("id", "path", "the member id"),

@@ -689,3 +689,123 @@ async fn a_server_is_edited_and_its_defaults_libraries_and_expiry_set_through_th
         );
     }
 }
+
+#[tokio::test]
+async fn a_members_notes_access_and_pause_are_managed_through_the_api_and_the_list_filters() {
+    let w = world().await;
+    let api = api(&w).await;
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "ada", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let redeemed: Value = res.json().await.unwrap();
+    let member = redeemed["member"]["id"].as_i64().unwrap();
+    let (_, m) = api
+        .call("GET", &format!("/api/v1/members/{member}"), None)
+        .await;
+    let grant = m["grants"][0]["id"].as_i64().unwrap();
+    let libraries: Vec<String> = m["grants"][0]["libraries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap().to_string())
+        .collect();
+    assert!(libraries.len() > 1, "{m}");
+
+    let (status, m) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/members/{member}/notes"),
+            Some(json!({"notes": "Ada's cousin"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert_eq!(m["notes"], "Ada's cousin");
+
+    let (status, m) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/members/{member}/grants/{grant}/access"),
+            Some(json!({"libraries": [libraries[0]], "permissions": {"allow_downloads": false}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert_eq!(m["grants"][0]["libraries"], json!([libraries[0]]));
+    assert_eq!(m["grants"][0]["permissions"]["allow_downloads"], false);
+    let user = w.jf.user_by_name("ada").unwrap();
+    assert_eq!(user.enabled_folders(), vec![libraries[0].clone()]);
+    assert_eq!(user.policy_bool("EnableContentDownloading"), Some(false));
+    let (status, body) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/members/{member}/grants/{grant}/access"),
+            Some(json!({"libraries": ["no-such-library"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["error"]["field"], "libraries", "{body}");
+
+    let (status, m) = api
+        .call(
+            "POST",
+            &format!("/api/v1/members/{member}/grants/{grant}/pause"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert_eq!(m["grants"][0]["status"], "disabled");
+    assert!(w.jf.user_by_name("ada").unwrap().is_disabled());
+    let (_, paused) = api
+        .call("GET", "/api/v1/members?status=disabled", None)
+        .await;
+    assert_eq!(paused["items"].as_array().unwrap().len(), 1, "{paused}");
+    let (_, active) = api.call("GET", "/api/v1/members?status=active", None).await;
+    assert_eq!(active["items"].as_array().unwrap().len(), 0, "{active}");
+    let (status, _) = api
+        .call(
+            "POST",
+            &format!("/api/v1/members/{member}/grants/{grant}/pause"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "already paused");
+    let (status, m) = api
+        .call(
+            "POST",
+            &format!("/api/v1/members/{member}/grants/{grant}/resume"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{m}");
+    assert!(!w.jf.user_by_name("ada").unwrap().is_disabled());
+
+    let jf = w.jf_id;
+    let (_, there) = api
+        .call(
+            "GET",
+            &format!("/api/v1/members?server={jf}&origin=invite&sort=created&order=desc"),
+            None,
+        )
+        .await;
+    assert_eq!(there["items"].as_array().unwrap().len(), 1, "{there}");
+    for (query, field) in [
+        ("status=sleepy", "status"),
+        ("sort=age", "sort"),
+        ("order=up", "order"),
+        ("server=x", "server"),
+    ] {
+        let (status, body) = api
+            .call("GET", &format!("/api/v1/members?{query}"), None)
+            .await;
+        assert!(status.is_client_error(), "{query}: {status} {body}");
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(" is "),
+            "{body}"
+        );
+    }
+}

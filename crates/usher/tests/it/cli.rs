@@ -940,3 +940,89 @@ async fn a_server_is_edited_rescanned_configured_and_removed_from_the_cli() {
     );
     assert_eq!(text(&outs[12]).trim(), "[]");
 }
+
+#[tokio::test]
+async fn a_member_is_shown_noted_changed_paused_resumed_and_removed_from_the_cli() {
+    let w = world().await;
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let res = w
+        .redeem_api(
+            &code,
+            serde_json::json!({"username": "ada", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| usher(Some(now), &dir, args, "");
+        vec![
+            run(&["member", "notes", "1", "--set", "Ada's cousin"]),
+            run(&[
+                "member",
+                "access",
+                "1",
+                "--server",
+                "Home Jellyfin",
+                "--libraries",
+                "Movies",
+                "--allow-downloads",
+                "false",
+            ]),
+            run(&[
+                "member",
+                "access",
+                "1",
+                "--server",
+                "Home Jellyfin",
+                "--libraries",
+                "Cartoons",
+            ]),
+            run(&["member", "pause", "1", "--server", "Home Jellyfin"]),
+            run(&["member", "list", "--json", "--status", "disabled"]),
+            run(&["member", "list", "--status", "sleepy"]),
+            run(&["member", "resume", "1", "--server", "Home Jellyfin"]),
+            run(&["member", "show", "1"]),
+            run(&["member", "show", "1", "--json"]),
+            run(&["member", "remove", "1", "--server", "Home Plex"]),
+            run(&["member", "remove", "1", "--server", "Home Jellyfin"]),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    for i in [0, 1, 3, 4, 6, 7, 8, 10] {
+        assert!(outs[i].status.success(), "step {i}: {}", err(&outs[i]));
+    }
+    assert!(
+        err(&outs[2]).contains("`Cartoons` is not a library"),
+        "{}",
+        err(&outs[2])
+    );
+    let paused: serde_json::Value = serde_json::from_str(&text(&outs[4])).unwrap();
+    assert_eq!(paused.as_array().unwrap().len(), 1, "{paused}");
+    assert!(
+        err(&outs[5]).contains("status is provisioning"),
+        "{}",
+        err(&outs[5])
+    );
+    assert!(
+        text(&outs[7]).contains("notes: Ada's cousin"),
+        "{}",
+        text(&outs[7])
+    );
+    assert!(
+        text(&outs[7]).contains("libraries Movies"),
+        "{}",
+        text(&outs[7])
+    );
+    let shown: serde_json::Value = serde_json::from_str(&text(&outs[8])).unwrap();
+    assert_eq!(shown["grants"][0]["permissions"]["allow_downloads"], false);
+    assert!(
+        err(&outs[9]).contains("no access on Home Plex"),
+        "{}",
+        err(&outs[9])
+    );
+    assert!(w.jf.user_by_name("ada").is_none(), "removed on the server");
+}
