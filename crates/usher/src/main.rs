@@ -45,7 +45,7 @@ enum Command {
     Server(usher::servers::cli::Command),
     /// Create and manage invite links
     #[command(subcommand)]
-    Invite(InviteCommand),
+    Invite(usher::invites::cli::Command),
     /// Members: list and filter, show, notes, access per server, pause, resume, remove, expiry
     #[command(subcommand)]
     Member(usher::members::cli::Command),
@@ -82,79 +82,6 @@ enum AdminCommand {
     Create(Credentials),
     /// Set a new password for an admin (signs them out everywhere)
     ResetPassword(Credentials),
-}
-
-#[derive(clap::Args)]
-struct InviteCreate {
-    /// Server names, comma-separated (not needed with --profile)
-    #[arg(long = "server", default_value = "")]
-    servers: String,
-    /// Make the invite from a profile; other flags override single fields
-    #[arg(long)]
-    profile: Option<String>,
-    /// Create this many single-use invites at once (prints CSV: code,link)
-    #[arg(long, default_value_t = 1)]
-    count: u32,
-    /// Library names, comma-separated (default: each server's pre-checked libraries)
-    #[arg(long)]
-    libraries: Option<String>,
-    /// A number from 1 to 1000, or unlimited
-    #[arg(long, default_value = "1")]
-    uses: String,
-    /// When the link stops working: a duration (7d), a date (2026-12-31) or never
-    #[arg(long, default_value = "7d")]
-    expires: String,
-    /// How long access lasts after joining: a duration (30d) or forever (default: forever, or the profile's)
-    #[arg(long, default_value = "")]
-    duration: String,
-    #[arg(long, default_value = "")]
-    label: String,
-    /// A custom code instead of a random one
-    #[arg(long, default_value = "")]
-    code: String,
-    #[arg(long, default_value = "")]
-    passphrase: String,
-    #[arg(long)]
-    allow_downloads: bool,
-    #[arg(long)]
-    allow_live_tv: bool,
-    #[arg(long)]
-    allow_camera_upload: bool,
-    /// Jellyfin/Emby simultaneous streams, 1 to 100, or 0 for no limit (default: the server's)
-    #[arg(long, value_name = "N")]
-    max_streams: Option<u32>,
-    /// Plex: a managed Plex Home user instead of a friend share
-    #[arg(long)]
-    plex_home: bool,
-    /// Plex content filter for movies, e.g. "rating=G,PG | label!=horror"
-    #[arg(long, value_name = "RULES")]
-    filter_movies: Option<String>,
-    /// Plex content filter for TV shows
-    #[arg(long, value_name = "RULES")]
-    filter_tv: Option<String>,
-    /// Plex content filter for music
-    #[arg(long, value_name = "RULES")]
-    filter_music: Option<String>,
-    /// Print a JSON object with at least `code` and `url`
-    #[arg(long)]
-    json: bool,
-}
-
-#[derive(Subcommand)]
-enum InviteCommand {
-    /// Create an invite and print its link
-    Create(Box<InviteCreate>),
-    /// List invites
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Switch an invite off (its link stops working)
-    Disable { code: String },
-    /// Switch an invite on again
-    Enable { code: String },
-    /// Delete an invite (members keep their access)
-    Delete { code: String },
 }
 
 #[derive(Subcommand)]
@@ -326,7 +253,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = usher::build_state(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
-            let result = usher::invites::cli::run(&state, invite_args(cmd)).await;
+            let result = usher::invites::cli::run(&state, cmd.clone()).await;
             // Provisioning queued by the CLI is picked up by the running server's worker.
             state.store.close().await;
             result
@@ -415,59 +342,5 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .unwrap_or_else(|| format!("http://{}", config.bind));
             usher::healthcheck(&base).await
         }
-    }
-}
-
-fn invite_args(cmd: &InviteCommand) -> usher::invites::cli::Command {
-    use usher::invites::cli::{Command as C, CreateArgs};
-    match cmd {
-        InviteCommand::Create(c) => {
-            let InviteCreate {
-                servers,
-                libraries,
-                uses,
-                expires,
-                duration,
-                label,
-                code,
-                passphrase,
-                allow_downloads,
-                allow_live_tv,
-                allow_camera_upload,
-                max_streams,
-                plex_home,
-                filter_movies,
-                filter_tv,
-                filter_music,
-                json,
-                profile,
-                count,
-            } = c.as_ref();
-            C::Create(Box::new(CreateArgs {
-                servers: servers.clone(),
-                libraries: libraries.clone(),
-                uses: uses.clone(),
-                expires: expires.clone(),
-                duration: duration.clone(),
-                label: label.clone(),
-                code: code.clone(),
-                passphrase: passphrase.clone(),
-                allow_downloads: *allow_downloads,
-                allow_live_tv: *allow_live_tv,
-                allow_camera_upload: *allow_camera_upload,
-                max_streams: *max_streams,
-                plex_home: *plex_home,
-                filter_movies: filter_movies.clone(),
-                filter_television: filter_tv.clone(),
-                filter_music: filter_music.clone(),
-                json: *json,
-                profile: profile.clone(),
-                count: *count,
-            }))
-        }
-        InviteCommand::List { json } => C::List { json: *json },
-        InviteCommand::Disable { code } => C::Disable { code: code.clone() },
-        InviteCommand::Enable { code } => C::Enable { code: code.clone() },
-        InviteCommand::Delete { code } => C::Delete { code: code.clone() },
     }
 }

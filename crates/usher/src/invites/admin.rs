@@ -3,7 +3,7 @@
 
 use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
@@ -266,19 +266,7 @@ pub async fn qr_svg(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let invite = load(&state, &code).await?;
-    let svg = crate::web::svg::qr(&super::invite_url(&state, &invite.code))
-        .ok_or_else(AppError::internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (
-                header::CONTENT_DISPOSITION,
-                "inline; filename=\"invite.svg\"",
-            ),
-        ],
-        svg,
-    )
-        .into_response())
+    super::qr_response(&state, &invite)
 }
 
 async fn change(
@@ -326,37 +314,7 @@ pub async fn csv(
     _admin: Admin,
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let rows: Vec<String> = if q.batch.is_empty() {
-        state
-            .store
-            .list_invites(InviteFilter::All, "", state.clock.now(), 100_000)
-            .await?
-            .into_iter()
-            .map(|i| i.code)
-            .collect()
-    } else {
-        state
-            .store
-            .batch_invites(&q.batch)
-            .await?
-            .into_iter()
-            .map(|(c, _)| c)
-            .collect()
-    };
-    let mut out = String::from("code,link\r\n");
-    for code in rows {
-        // Codes are letters, digits, - and _: nothing needs quoting.
-        out.push_str(&format!("{code},{}\r\n", super::invite_url(&state, &code)));
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"invites.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(super::csv_response(
+        super::csv_text(&state, &q.batch).await?,
+    ))
 }

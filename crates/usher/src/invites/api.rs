@@ -162,15 +162,25 @@ pub(crate) async fn invite_load(
         .ok_or_else(AppError::not_found)
 }
 
-pub(crate) async fn invites_redemptions(
-    State(state): State<AppState>,
-    _c: ApiCaller,
-    Path(code): Path<String>,
-) -> AppResult<Response> {
-    let invite = invite_load(&state, &code).await?;
+/// An invite with what it gives on each server and who redeemed it.
+pub(crate) async fn invite_detail(
+    state: &AppState,
+    invite: &crate::store::invites::InviteRow,
+) -> Result<Value, crate::store::StoreError> {
     let members = state.store.invite_members(invite.id).await?;
     let grants = state.store.grants_of_invite(invite.id).await?;
-    let items = members
+    let targets = state
+        .store
+        .invite_with_targets(&invite.code)
+        .await?
+        .map(|f| crate::invites::target_views(&f.targets))
+        .unwrap_or_default();
+    let mut v = invite_json(state, invite);
+    v["servers"] = targets
+        .iter()
+        .map(|t| json!({"server_id": t.server_id, "name": t.server_name, "kind": t.kind, "libraries": t.libraries, "permissions": t.permissions}))
+        .collect();
+    v["redemptions"] = members
         .iter()
         .map(|m| {
             member_json(
@@ -182,9 +192,44 @@ pub(crate) async fn invites_redemptions(
             )
         })
         .collect();
-    let mut v = invite_json(&state, &invite);
-    v["redemptions"] = Value::Array(items);
-    Ok(ok(v))
+    Ok(v)
+}
+
+pub(crate) async fn invites_redemptions(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    let invite = invite_load(&state, &code).await?;
+    Ok(ok(invite_detail(&state, &invite).await?))
+}
+
+/// `GET /api/v1/invites/{code}/qr.svg`: the link as a QR code.
+pub(crate) async fn invites_qr(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Path(code): Path<String>,
+) -> AppResult<Response> {
+    let invite = invite_load(&state, &code).await?;
+    crate::invites::qr_response(&state, &invite)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct CsvQuery {
+    #[serde(default)]
+    batch: String,
+}
+
+/// `GET /api/v1/invites.csv`: every invite, or one batch, as `code,link`.
+pub(crate) async fn invites_csv(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Query(q): Query<CsvQuery>,
+) -> AppResult<Response> {
+    Ok(crate::invites::csv_response(
+        crate::invites::csv_text(&state, &q.batch).await?,
+    ))
 }
 
 pub(crate) async fn invites_set(
@@ -365,17 +410,60 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "get",
                 "/api/v1/invites/{code}/redemptions",
                 "invites",
-                "An invite with everyone who redeemed it",
+                "An invite with what it gives on each server and everyone who redeemed it",
                 CODE,
                 None,
                 200,
                 || {
                     let mut v = invite_schema();
+                    v["properties"]["servers"] = arr(obj(&[
+                        ("server_id", int()),
+                        ("name", string()),
+                        ("kind", string()),
+                        ("libraries", arr(string())),
+                        ("permissions", permissions()),
+                    ]));
                     v["properties"]["redemptions"] = arr(member_schema());
                     v
                 },
             ),
             get(invites_redemptions),
+        ),
+        (
+            answers(
+                endpoint(
+                    "get",
+                    "/api/v1/invites/{code}/qr.svg",
+                    "invites",
+                    "The invite's link as a QR code (SVG)",
+                    CODE,
+                    None,
+                    200,
+                    string,
+                ),
+                "image/svg+xml",
+            ),
+            get(invites_qr),
+        ),
+        (
+            answers(
+                endpoint(
+                    "get",
+                    "/api/v1/invites.csv",
+                    "invites",
+                    "Every invite, or one batch made at once, as CSV: code,link",
+                    &[(
+                        "batch",
+                        "query",
+                        "a batch id (from creating several at once)",
+                    )],
+                    None,
+                    200,
+                    string,
+                ),
+                "text/csv",
+            ),
+            get(invites_csv),
         ),
         (
             endpoint(

@@ -5,34 +5,100 @@ use crate::state::AppState;
 use crate::store::invites::InviteFilter;
 use crate::web::error::for_terminal;
 
+#[derive(Debug, Clone, clap::Args)]
 pub struct CreateArgs {
+    /// Server names, comma-separated (not needed with --profile)
+    #[arg(long = "server", default_value = "")]
     pub servers: String,
-    pub libraries: Option<String>,
-    pub uses: String,
-    pub expires: String,
-    pub duration: String,
-    pub label: String,
-    pub code: String,
-    pub passphrase: String,
-    pub allow_downloads: bool,
-    pub allow_live_tv: bool,
-    pub allow_camera_upload: bool,
-    /// 0 is no limit.
-    pub max_streams: Option<u32>,
-    pub plex_home: bool,
-    pub filter_movies: Option<String>,
-    pub filter_television: Option<String>,
-    pub filter_music: Option<String>,
-    pub json: bool,
+    /// Make the invite from a profile; other flags override single fields
+    #[arg(long)]
     pub profile: Option<String>,
+    /// Create this many single-use invites at once (prints CSV: code,link)
+    #[arg(long, default_value_t = 1)]
     pub count: u32,
+    /// Library names, comma-separated (default: each server's pre-checked libraries)
+    #[arg(long)]
+    pub libraries: Option<String>,
+    /// A number from 1 to 1000, or unlimited
+    #[arg(long, default_value = "1")]
+    pub uses: String,
+    /// When the link stops working: a duration (7d), a date (2026-12-31) or never
+    #[arg(long, default_value = "7d")]
+    pub expires: String,
+    /// How long access lasts after joining: a duration (30d) or forever (default: forever, or the profile's)
+    #[arg(long, default_value = "")]
+    pub duration: String,
+    #[arg(long, default_value = "")]
+    pub label: String,
+    /// A custom code instead of a random one
+    #[arg(long, default_value = "")]
+    pub code: String,
+    #[arg(long, default_value = "")]
+    pub passphrase: String,
+    #[arg(long)]
+    pub allow_downloads: bool,
+    #[arg(long)]
+    pub allow_live_tv: bool,
+    #[arg(long)]
+    pub allow_camera_upload: bool,
+    /// Jellyfin/Emby simultaneous streams, 1 to 100, or 0 for no limit (default: the server's)
+    #[arg(long, value_name = "N")]
+    pub max_streams: Option<u32>,
+    /// Plex: a managed Plex Home user instead of a friend share
+    #[arg(long)]
+    pub plex_home: bool,
+    /// Plex content filter for movies, e.g. "rating=G,PG | label!=horror"
+    #[arg(long, value_name = "RULES")]
+    pub filter_movies: Option<String>,
+    /// Plex content filter for TV shows
+    #[arg(long = "filter-tv", value_name = "RULES")]
+    pub filter_television: Option<String>,
+    /// Plex content filter for music
+    #[arg(long, value_name = "RULES")]
+    pub filter_music: Option<String>,
+    /// Print a JSON object with at least `code` and `url`
+    #[arg(long)]
+    pub json: bool,
 }
 
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// Create an invite and print its link
     Create(Box<CreateArgs>),
-    List { json: bool },
+    /// List invites
+    List {
+        #[arg(long)]
+        json: bool,
+        /// all (default), active, redeemed, expired, used_up or disabled
+        #[arg(long, default_value = "all")]
+        filter: String,
+        /// Search codes and labels
+        #[arg(long, default_value = "")]
+        search: String,
+    },
+    /// One invite: what it gives on each server, and who redeemed it when
+    Show {
+        code: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// An invite's link as a QR code: drawn in the terminal, or as an SVG file's text
+    Qr {
+        code: String,
+        #[arg(long)]
+        svg: bool,
+    },
+    /// Every invite (or one batch made with --count) as CSV: code,link
+    Export {
+        /// The batch id a `create --count` printed on the invites page
+        #[arg(long, default_value = "")]
+        batch: String,
+    },
+    /// Switch an invite off (its link stops working)
     Disable { code: String },
+    /// Switch an invite on again
     Enable { code: String },
+    /// Delete an invite (members keep their access)
     Delete { code: String },
 }
 
@@ -46,7 +112,33 @@ fn split(list: &str) -> Vec<String> {
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
     match cmd {
         Command::Create(a) => create(state, *a).await,
-        Command::List { json } => list(state, json).await,
+        Command::List {
+            json,
+            filter,
+            search,
+        } => list(state, json, &filter, &search).await,
+        Command::Show { code, json } => show(state, &code, json).await,
+        Command::Qr { code, svg } => {
+            let invite = find(state, &code).await?;
+            let url = super::invite_url(state, &invite.code);
+            let drawn = if svg {
+                crate::web::svg::qr(&url)
+            } else {
+                crate::web::svg::qr_terminal(&url)
+            };
+            println!("{}", drawn.ok_or("the link is too long for a QR code")?);
+            if !svg {
+                println!("{url}");
+            }
+            Ok(())
+        }
+        Command::Export { batch } => {
+            let csv = super::csv_text(state, &batch)
+                .await
+                .map_err(|e| for_terminal(&state.i18n, &e))?;
+            print!("{csv}");
+            Ok(())
+        }
         Command::Disable { code } => toggle(state, &code, InviteChange::Disable).await,
         Command::Enable { code } => toggle(state, &code, InviteChange::Enable).await,
         Command::Delete { code } => toggle(state, &code, InviteChange::Delete).await,
@@ -194,11 +286,77 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn list(state: &AppState, json: bool) -> Result<(), String> {
+async fn find(state: &AppState, code: &str) -> Result<crate::store::invites::InviteRow, String> {
+    state
+        .store
+        .invite_by_code(code)
+        .await
+        .map_err(|e| for_terminal(&state.i18n, &e))?
+        .ok_or_else(|| format!("no invite has the code `{code}`: see `usher invite list`"))
+}
+
+async fn show(state: &AppState, code: &str, json: bool) -> Result<(), String> {
+    let invite = find(state, code).await?;
+    let detail = super::api::invite_detail(state, &invite)
+        .await
+        .map_err(|e| for_terminal(&state.i18n, &e))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&detail).unwrap_or_default()
+        );
+        return Ok(());
+    }
+    let text = |v: &serde_json::Value| {
+        v.as_str()
+            .map(String::from)
+            .unwrap_or_else(|| v.to_string())
+    };
+    println!(
+        "{} {}",
+        detail["code"].as_str().unwrap_or_default(),
+        text(&detail["url"])
+    );
+    for (label, key) in [
+        ("label", "label"),
+        ("uses", "used"),
+        ("of", "max_uses"),
+        ("link ends", "expires_at"),
+        ("access days", "access_days"),
+    ] {
+        if !detail[key].is_null() {
+            println!("  {label}: {}", text(&detail[key]));
+        }
+    }
+    for t in detail["servers"].as_array().into_iter().flatten() {
+        println!("  {}: {}", text(&t["name"]), text(&t["libraries"]));
+    }
+    let redemptions = detail["redemptions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if redemptions.is_empty() {
+        println!("  not redeemed yet");
+    }
+    for r in redemptions {
+        println!(
+            "  redeemed {} by {} (member {})",
+            text(&r["created_at"]),
+            text(&r["name"]),
+            text(&r["id"])
+        );
+    }
+    Ok(())
+}
+
+async fn list(state: &AppState, json: bool, filter: &str, search: &str) -> Result<(), String> {
     let now = state.clock.now();
+    let filter = InviteFilter::parse(filter).ok_or_else(|| {
+        format!("--filter is all, active, redeemed, expired, used_up or disabled, not `{filter}`")
+    })?;
     let invites = state
         .store
-        .list_invites(InviteFilter::All, "", now, 10_000)
+        .list_invites(filter, search, now, 10_000)
         .await
         .map_err(|e| for_terminal(&state.i18n, &e))?;
     if json {

@@ -1037,3 +1037,74 @@ pub fn refusal(server: String, error: &media::MediaError) -> RedeemError {
         detail: error.to_string(),
     }
 }
+
+/// Every invite (or the batch `batch`, when given) as CSV: `code,link`.
+pub async fn csv_text(state: &AppState, batch: &str) -> Result<String, crate::store::StoreError> {
+    let codes: Vec<String> = if batch.is_empty() {
+        state
+            .store
+            .list_invites(
+                crate::store::invites::InviteFilter::All,
+                "",
+                state.clock.now(),
+                100_000,
+            )
+            .await?
+            .into_iter()
+            .map(|i| i.code)
+            .collect()
+    } else {
+        state
+            .store
+            .batch_invites(batch)
+            .await?
+            .into_iter()
+            .map(|(c, _)| c)
+            .collect()
+    };
+    let mut out = String::from("code,link\r\n");
+    for code in codes {
+        // Codes are letters, digits, - and _: nothing needs quoting.
+        out.push_str(&format!("{code},{}\r\n", invite_url(state, &code)));
+    }
+    Ok(out)
+}
+
+/// A CSV download, as the page and the API answer it.
+pub fn csv_response(text: String) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"invites.csv\"",
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// The invite's link as an SVG QR code, as the page and the API answer it.
+pub fn qr_response(
+    state: &AppState,
+    invite: &crate::store::invites::InviteRow,
+) -> Result<axum::response::Response, crate::web::error::AppError> {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    let svg = crate::web::svg::qr(&invite_url(state, &invite.code))
+        .ok_or_else(crate::web::error::AppError::internal)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (
+                header::CONTENT_DISPOSITION,
+                "inline; filename=\"invite.svg\"",
+            ),
+        ],
+        svg,
+    )
+        .into_response())
+}

@@ -86,6 +86,8 @@ pub struct Endpoint {
     pub body: Option<fn() -> Value>,
     pub status: u16,
     pub response: fn() -> Value,
+    /// The media type of a success answer; its `response` schema is JSON's only.
+    pub content: &'static str,
 }
 
 /// `limit` (1–500, default 50) and an opaque `cursor` from the previous page.
@@ -226,7 +228,14 @@ pub fn endpoint(
         body,
         status,
         response,
+        content: "application/json",
     }
+}
+
+/// An endpoint whose success answer is `content` (an SVG, a CSV), not JSON.
+pub fn answers(mut e: Endpoint, content: &'static str) -> Endpoint {
+    e.content = content;
+    e
 }
 
 pub const ID: &[(&str, &str, &str)] = &[("id", "path", "the numeric id")];

@@ -23,6 +23,19 @@ fn error_schema() -> Value {
     )])
 }
 
+/// A success answer: no body for 204, JSON with its schema, or another media type as text.
+fn success(e: &Endpoint) -> Value {
+    if e.status == 204 {
+        return json!({"description": "done; no body"});
+    }
+    let schema = if e.content == "application/json" {
+        (e.response)()
+    } else {
+        json!({"type": "string"})
+    };
+    json!({"description": "success", "content": {e.content: {"schema": schema}}})
+}
+
 /// The whole document. Deterministic, so the committed copy can be compared byte for byte.
 pub fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths: Map<String, Value> = Map::new();
@@ -32,10 +45,7 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             "summary": e.summary,
             "operationId": format!("{}_{}", e.method, e.path.trim_start_matches("/api/v1/").replace(['/', '{', '}'], "_").trim_matches('_')),
             "responses": {
-                e.status.to_string(): {
-                    "description": "success",
-                    "content": {"application/json": {"schema": (e.response)()}},
-                },
+                e.status.to_string(): success(e),
                 "default": {
                     "description": "an error",
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},

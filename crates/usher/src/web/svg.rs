@@ -1,4 +1,5 @@
-//! Small server-rendered SVG: QR codes for invite links and the dashboard's bar chart. No
+//! Small server-rendered SVG: QR codes for invite links (also drawn for a terminal) and the
+//! dashboard's bar chart. No
 //! scripts, no external requests, readable by screen readers through their titles.
 
 use std::fmt::Write as _;
@@ -13,6 +14,17 @@ pub fn qr(text: &str) -> Option<String> {
             .quiet_zone(true)
             .dark_color(qrcode::render::svg::Color("#000000"))
             .light_color(qrcode::render::svg::Color("#ffffff"))
+            .build(),
+    )
+}
+
+/// A QR code for `text` drawn with Unicode half blocks, two rows per line, for a terminal.
+pub fn qr_terminal(text: &str) -> Option<String> {
+    let code =
+        qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M).ok()?;
+    Some(
+        code.render::<qrcode::render::unicode::Dense1x2>()
+            .quiet_zone(true)
             .build(),
     )
 }

@@ -809,3 +809,47 @@ async fn a_members_notes_access_and_pause_are_managed_through_the_api_and_the_li
         );
     }
 }
+
+#[tokio::test]
+async fn an_invites_qr_csv_and_detail_come_from_the_api() {
+    let w = world().await;
+    let key = api_key(&w.app, "script").await;
+    let code = w.invite(&[w.jf_id], "2", |_| {}).await;
+    let http = reqwest::Client::new();
+    let get = |path: String| http.get(w.app.url(&path)).bearer_auth(&key).send();
+    let qr = get(format!("/api/v1/invites/{}/qr.svg", code.to_lowercase()))
+        .await
+        .unwrap();
+    assert_eq!(qr.status(), StatusCode::OK);
+    assert_eq!(qr.headers()["content-type"], "image/svg+xml");
+    assert!(qr.text().await.unwrap().starts_with("<?xml"));
+    let csv = get("/api/v1/invites.csv".into()).await.unwrap();
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.starts_with("code,link\r\n") && text.contains(&code),
+        "{text}"
+    );
+    let res = w
+        .redeem_api(
+            &code,
+            json!({"username": "eve", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let detail: Value = get(format!("/api/v1/invites/{code}/redemptions"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["servers"][0]["name"], "Home Jellyfin", "{detail}");
+    assert_eq!(detail["redemptions"][0]["name"], "eve", "{detail}");
+    let missing = get("/api/v1/invites/NOPE1234/qr.svg".into()).await.unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+}

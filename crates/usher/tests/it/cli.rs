@@ -1026,3 +1026,67 @@ async fn a_member_is_shown_noted_changed_paused_resumed_and_removed_from_the_cli
     );
     assert!(w.jf.user_by_name("ada").is_none(), "removed on the server");
 }
+
+#[tokio::test]
+async fn an_invite_is_shown_drawn_exported_and_listed_by_filter_from_the_cli() {
+    let w = world().await;
+    let code = w
+        .invite(&[w.jf_id], "1", |i| i.label = "for Eve".into())
+        .await;
+    let res = w
+        .redeem_api(
+            &code,
+            serde_json::json!({"username": "eve", "password": "a long password"}),
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::CREATED);
+    let other = w.invite(&[w.jf_id], "3", |_| {}).await;
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let c = code.clone();
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| usher(Some(now), &dir, args, "");
+        vec![
+            run(&["invite", "show", &c]),
+            run(&["invite", "show", &c, "--json"]),
+            run(&["invite", "qr", &c]),
+            run(&["invite", "qr", &c, "--svg"]),
+            run(&["invite", "export"]),
+            run(&["invite", "list", "--json", "--filter", "used_up"]),
+            run(&["invite", "list", "--filter", "sleepy"]),
+            run(&["invite", "show", "NOPE1234"]),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    for (i, out) in outs.iter().enumerate().take(6) {
+        assert!(out.status.success(), "step {i}: {}", err(out));
+    }
+    assert!(text(&outs[0]).contains("by eve"), "{}", text(&outs[0]));
+    assert!(
+        text(&outs[0]).contains("Home Jellyfin"),
+        "{}",
+        text(&outs[0])
+    );
+    let shown: serde_json::Value = serde_json::from_str(&text(&outs[1])).unwrap();
+    assert_eq!(shown["label"], "for Eve");
+    assert!(text(&outs[2]).contains('█') && text(&outs[2]).contains(&format!("/i/{code}")));
+    assert!(text(&outs[3]).contains("<svg"));
+    assert!(text(&outs[4]).contains(&code) && text(&outs[4]).contains(&other));
+    let used_up: serde_json::Value = serde_json::from_str(&text(&outs[5])).unwrap();
+    let codes: Vec<&str> = used_up
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["code"].as_str())
+        .collect();
+    assert_eq!(codes, vec![code.as_str()]);
+    assert!(
+        err(&outs[6]).contains("--filter is all"),
+        "{}",
+        err(&outs[6])
+    );
+    assert!(!outs[7].status.success());
+}
