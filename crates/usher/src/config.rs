@@ -267,13 +267,14 @@ impl Config {
         }
 
         let de = toml::Value::Table(table);
-        let config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+        let mut config: Config = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             ConfigError::Invalid {
                 message: e.into_inner().to_string(),
                 key,
             }
         })?;
+        config.log = normalise_log_filter(&config.log);
         config.validate()?;
         Ok(Loaded { config, warnings })
     }
@@ -413,6 +414,17 @@ fn set(table: &mut toml::Table, key: &str, raw: &str, source: &str) -> Result<()
     }
     cursor.insert(last.to_string(), value);
     Ok(())
+}
+
+/// A log filter with the spaces around each directive taken away. The filter parser measures a
+/// directive after trimming it but cuts the untrimmed text, so a directive that starts with a
+/// space before a non-ASCII character would make it panic; without the spaces both agree.
+pub fn normalise_log_filter(filter: &str) -> String {
+    filter
+        .split(',')
+        .map(str::trim)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]

@@ -151,15 +151,20 @@ async fn prefs(State(state): State<AppState>, Form(form): Form<PrefsForm>) -> Ap
 }
 
 pub(crate) async fn stats(State(state): State<AppState>, _c: ApiCaller) -> AppResult<Response> {
+    Ok(ok(numbers(&state).await?))
+}
+
+/// The numbers at a glance, as the API and `usher stats` give them.
+pub async fn numbers(state: &AppState) -> Result<serde_json::Value, crate::store::StoreError> {
     let now = state.clock.now();
     let counts = state.store.invite_counts(now).await?;
-    Ok(ok(json!({
+    Ok(json!({
         "invites": counts,
         "pending_requests": state.store.pending_request_count().await?,
         "redeemed_7_days": state.store.redemptions_since(now - 7 * 86_400).await?,
         "redeemed_30_days": state.store.redemptions_since(now - 30 * 86_400).await?,
         "members_per_server": state.store.members_per_server().await?.into_iter().map(|(s, n)| json!({"server": s, "members": n})).collect::<Vec<_>>(),
-    })))
+    }))
 }
 
 /// This feature's API endpoints with their documentation.

@@ -63,6 +63,13 @@ enum Command {
     /// Access requests
     #[command(subcommand)]
     Request(RequestCommand),
+    /// The audit log, with the Events page's filters, as a table, JSON or CSV
+    Events(usher::audit::cli::Args),
+    /// Numbers at a glance: invites, requests waiting, redemptions, members per server
+    Stats {
+        #[arg(long)]
+        json: bool,
+    },
     /// API keys for scripts, each with a scope
     #[command(subcommand)]
     ApiKey(usher::api_keys::cli::Command),
@@ -320,6 +327,48 @@ async fn run(cli: Cli) -> Result<(), String> {
             let result = usher::requests::cli::run(&state, cmd).await;
             state.store.close().await;
             result
+        }
+        Command::Events(args) => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, clock)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::audit::cli::run(&state, args.clone()).await;
+            state.store.close().await;
+            result
+        }
+        Command::Stats { json } => {
+            let config = load_config(&cli, Vec::new())?;
+            init_logging(&config, Some("warn"));
+            let state = usher::build_state(config, clock)
+                .await
+                .map_err(|e| e.to_string())?;
+            let result = usher::home::numbers(&state).await;
+            state.store.close().await;
+            let n = result.map_err(|e| e.to_string())?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&n).unwrap_or_default());
+            } else {
+                println!("requests waiting: {}", n["pending_requests"]);
+                println!(
+                    "redeemed in 7 days: {}, in 30 days: {}",
+                    n["redeemed_7_days"], n["redeemed_30_days"]
+                );
+                if let Some(counts) = n["invites"].as_object() {
+                    let parts: Vec<String> =
+                        counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                    println!("invites: {}", parts.join(", "));
+                }
+                for s in n["members_per_server"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}: {} members",
+                        s["server"].as_str().unwrap_or_default(),
+                        s["members"]
+                    );
+                }
+            }
+            Ok(())
         }
         Command::ApiKey(cmd) => {
             let config = load_config(&cli, Vec::new())?;

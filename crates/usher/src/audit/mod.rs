@@ -2,6 +2,7 @@
 //! server, dates) and paging, and `/admin/events.csv` with the same filters for spreadsheets.
 
 pub mod api;
+pub mod cli;
 
 use crate::domain::ids::*;
 use axum::body::Body;
@@ -268,7 +269,15 @@ pub async fn csv(
     Query(f): Query<Filters>,
 ) -> AppResult<Response> {
     let query = f.query(&state, admin.visitor.lang)?;
-    let start = f.page()?;
+    csv_download(&state, query, f.page()?).await
+}
+
+/// Every event `query` matches from `start`, as a CSV download streamed a batch at a time.
+pub(crate) async fn csv_download(
+    state: &AppState,
+    query: EventQuery,
+    start: EventPage,
+) -> AppResult<Response> {
     let first = state.store.list_events(&query, start, CSV_BATCH).await?;
     let head = format!("\u{feff}{CSV_HEADER}\r\n");
     use futures_util::StreamExt;

@@ -853,3 +853,70 @@ async fn an_invites_qr_csv_and_detail_come_from_the_api() {
     let missing = get("/api/v1/invites/NOPE1234/qr.svg".into()).await.unwrap();
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_audit_log_is_filtered_and_exported_through_the_api() {
+    let w = world().await;
+    let api = api(&w).await;
+    w.invite(&[w.jf_id], "1", |_| {}).await;
+    let jf = w.jf_id;
+    api.call(
+        "PUT",
+        &format!("/api/v1/servers/{jf}/expiry"),
+        Some(json!({"action": "remove"})),
+    )
+    .await;
+    let (status, body) = api
+        .call("GET", "/api/v1/events?action=server.*&actor=api", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(
+        items
+            .iter()
+            .all(|e| e["action"].as_str().unwrap().starts_with("server.")),
+        "{body}"
+    );
+    assert_eq!(items[0]["server_id"], jf.get(), "{body}");
+    let (_, one) = api.call("GET", "/api/v1/events?limit=1", None).await;
+    let cursor = one["next_cursor"].as_str().unwrap().to_string();
+    let (_, next) = api
+        .call(
+            "GET",
+            &format!("/api/v1/events?limit=1&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert!(next["items"][0]["id"].as_i64() < one["items"][0]["id"].as_i64());
+    for (query, field) in [
+        ("from=yesterday", "from"),
+        ("action=DROP TABLE", "action"),
+        ("server=x", "server"),
+    ] {
+        let (status, body) = api
+            .call("GET", &format!("/api/v1/events?{query}"), None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["error"]["field"], field, "{query}");
+    }
+    let key = api_key(&w.app, "sheet").await;
+    let csv = reqwest::Client::new()
+        .get(w.app.url("/api/v1/events.csv?action=server.expiry_changed"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    assert!(
+        text.contains("id,at,actor,action") && text.contains("server.expiry_changed"),
+        "{text}"
+    );
+    assert_eq!(text.lines().count(), 2, "{text}");
+}

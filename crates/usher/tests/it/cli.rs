@@ -1090,3 +1090,54 @@ async fn an_invite_is_shown_drawn_exported_and_listed_by_filter_from_the_cli() {
     );
     assert!(!outs[7].status.success());
 }
+
+#[tokio::test]
+async fn the_audit_log_and_the_numbers_come_from_the_cli() {
+    let w = world().await;
+    w.invite(&[w.jf_id], "1", |_| {}).await;
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str]| usher(Some(now), &dir, args, "");
+        vec![
+            run(&["events", "--json", "--action", "invite.*"]),
+            run(&["events", "--csv", "--server", "Home Jellyfin"]),
+            run(&["events", "--from", "tomorrow"]),
+            run(&["events"]),
+            run(&["stats", "--json"]),
+            run(&["stats"]),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    let events: serde_json::Value = serde_json::from_str(&text(&outs[0])).unwrap();
+    assert!(!events.as_array().unwrap().is_empty(), "{events}");
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"].as_str().unwrap().starts_with("invite."))
+    );
+    assert!(
+        text(&outs[1]).starts_with("id,at,actor,action"),
+        "{}",
+        text(&outs[1])
+    );
+    assert!(!outs[2].status.success());
+    assert!(err(&outs[2]).contains("--from"), "{}", err(&outs[2]));
+    assert!(
+        outs[3].status.success() && text(&outs[3]).contains("invite."),
+        "{}",
+        text(&outs[3])
+    );
+    let stats: serde_json::Value = serde_json::from_str(&text(&outs[4])).unwrap();
+    assert_eq!(stats["pending_requests"], 0, "{stats}");
+    assert!(
+        text(&outs[5]).contains("requests waiting: 0"),
+        "{}",
+        text(&outs[5])
+    );
+}

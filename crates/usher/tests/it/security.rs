@@ -891,3 +891,28 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_log_filter_with_a_space_before_non_ascii_text_is_read_not_a_panic() {
+    use usher::config::{Config, Sources};
+    // The filter parser once panicked on a directive starting with a space before a
+    // multi-byte character.
+    for raw in [" \u{13c5}\u{a5}g=info", "info, \u{1249}x=debug", " warn"] {
+        let env = vec![("USHER_LOG".to_string(), raw.to_string())];
+        let loaded = std::panic::catch_unwind(|| {
+            Config::load(&Sources {
+                env,
+                ..Default::default()
+            })
+        })
+        .unwrap_or_else(|_| panic!("USHER_LOG={raw:?} panicked"));
+        match loaded {
+            Ok(l) => assert_eq!(l.config.log, usher::config::normalise_log_filter(raw)),
+            Err(e) => assert!(e.to_string().contains("log"), "{e}"),
+        }
+    }
+    assert_eq!(
+        usher::config::normalise_log_filter(" info , usher=debug "),
+        "info,usher=debug"
+    );
+}
