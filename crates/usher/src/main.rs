@@ -63,6 +63,9 @@ enum Command {
     /// Access requests
     #[command(subcommand)]
     Request(RequestCommand),
+    /// Access profiles: what an invite or approval gives on each server, and for how long
+    #[command(subcommand)]
+    Profile(usher::profiles::cli::Command),
     /// The audit log, with the Events page's filters, as a table, JSON or CSV
     Events(usher::audit::cli::Args),
     /// Numbers at a glance: invites, requests waiting, redemptions, members per server
@@ -144,6 +147,24 @@ fn init_logging(config: &Config, default_filter: Option<&str>) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.with_target(false).init(),
     }
+}
+
+/// Runs `work` with the app's state opened on the data dir (the CLI commands that change or read
+/// what the pages do), closing the database cleanly afterwards, whatever `work` returned. Jobs it
+/// queues are picked up by the running server's worker.
+async fn with_state<F, Fut>(cli: &Cli, clock: usher::clock::Clock, work: F) -> Result<(), String>
+where
+    F: FnOnce(usher::state::AppState) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let config = load_config(cli, Vec::new())?;
+    init_logging(&config, Some("warn"));
+    let state = usher::build_state(config, clock)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = work(state.clone()).await;
+    state.store.close().await;
+    result
 }
 
 fn read_password() -> Result<String, String> {
@@ -245,35 +266,22 @@ async fn run(cli: Cli) -> Result<(), String> {
             result.map_err(|e| e.to_string())
         }
         Command::Server(cmd) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = usher::servers::cli::run(&state, cmd.clone()).await;
-            state.store.close().await;
-            result
+            with_state(&cli, clock, |state| async move {
+                usher::servers::cli::run(&state, cmd.clone()).await
+            })
+            .await
         }
         Command::Invite(cmd) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = usher::invites::cli::run(&state, cmd.clone()).await;
-            // Provisioning queued by the CLI is picked up by the running server's worker.
-            state.store.close().await;
-            result
+            with_state(&cli, clock, |state| async move {
+                usher::invites::cli::run(&state, cmd.clone()).await
+            })
+            .await
         }
         Command::Member(cmd) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = usher::members::cli::run(&state, cmd.clone()).await;
-            state.store.close().await;
-            result
+            with_state(&cli, clock, |state| async move {
+                usher::members::cli::run(&state, cmd.clone()).await
+            })
+            .await
         }
         Command::Backup { out } => {
             let config = load_config(&cli, Vec::new())?;
@@ -328,15 +336,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.store.close().await;
             result
         }
+        Command::Profile(cmd) => {
+            with_state(&cli, clock, |state| async move {
+                usher::profiles::cli::run(&state, cmd.clone()).await
+            })
+            .await
+        }
         Command::Events(args) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = usher::audit::cli::run(&state, args.clone()).await;
-            state.store.close().await;
-            result
+            with_state(&cli, clock, |state| async move {
+                usher::audit::cli::run(&state, args.clone()).await
+            })
+            .await
         }
         Command::Stats { json } => {
             let config = load_config(&cli, Vec::new())?;
@@ -371,14 +381,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::ApiKey(cmd) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = usher::api_keys::cli::run(&state, cmd.clone()).await;
-            state.store.close().await;
-            result
+            with_state(&cli, clock, |state| async move {
+                usher::api_keys::cli::run(&state, cmd.clone()).await
+            })
+            .await
         }
         Command::Openapi => {
             print!("{}", usher::router::openapi_text());

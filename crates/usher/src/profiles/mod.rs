@@ -2,6 +2,8 @@
 //! permissions and an access duration; invites and approvals are made from it, and an edited
 //! profile can be pushed to every member who holds it.
 
+pub mod api;
+pub mod cli;
 pub mod routes;
 
 use crate::domain::access::{PermissionChanges, ServerChoice};
@@ -20,6 +22,7 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
         .post("/admin/profiles/{id}", Admin, update)
         .post("/admin/profiles/{id}/duplicate", Admin, duplicate)
         .post("/admin/profiles/{id}/delete", Admin, delete)
+        .api(api::endpoints())
 }
 
 #[derive(Debug, Clone, Default)]

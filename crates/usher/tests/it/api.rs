@@ -920,3 +920,74 @@ async fn the_audit_log_is_filtered_and_exported_through_the_api() {
     );
     assert_eq!(text.lines().count(), 2, "{text}");
 }
+
+#[tokio::test]
+async fn access_profiles_are_made_changed_copied_applied_and_deleted_through_the_api() {
+    let w = world().await;
+    let api = api(&w).await;
+    let (_, libraries) = api
+        .call(
+            "GET",
+            &format!("/api/v1/servers/{}/libraries", w.jf_id),
+            None,
+        )
+        .await;
+    let first = libraries["items"][0]["sharing_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = json!({"name": "Family", "duration": "30d", "servers": [
+        {"server_id": w.jf_id, "libraries": [first], "permissions": {"allow_downloads": true}}
+    ]});
+    let (status, made) = api.call("POST", "/api/v1/profiles", Some(body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    let id = made["id"].as_i64().unwrap();
+    assert_eq!(made["servers"][0]["permissions"]["allow_downloads"], true);
+    let (status, body) = api
+        .call(
+            "POST",
+            "/api/v1/profiles",
+            Some(json!({"name": "Broken", "servers": [{"server_id": w.jf_id, "libraries": ["nope"]}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, changed) = api
+        .call(
+            "PUT",
+            &format!("/api/v1/profiles/{id}"),
+            Some(json!({"name": "Family", "duration": "", "servers": [{"server_id": w.jf_id, "libraries": [first]}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["duration"], "");
+    let (status, copy) = api
+        .call("POST", &format!("/api/v1/profiles/{id}/duplicate"), None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{copy}");
+    assert_eq!(copy["name"], "Family (2)");
+    let profile = usher::domain::ids::ProfileId(id);
+    w.invite(&[], "1", |i| i.profile = Some(profile)).await;
+    let (status, report) = api
+        .call("POST", &format!("/api/v1/profiles/{id}/apply"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    let (status, body) = api
+        .call("DELETE", &format!("/api/v1/profiles/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "an invite uses it: {body}");
+    let other = copy["id"].as_i64().unwrap();
+    let (status, _) = api
+        .call(
+            "DELETE",
+            &format!("/api/v1/profiles/{id}?reassign={other}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, listed) = api.call("GET", "/api/v1/profiles", None).await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(
+        listed["items"][0]["invites"], 1,
+        "the invite moved: {listed}"
+    );
+}

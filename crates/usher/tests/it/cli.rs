@@ -1141,3 +1141,44 @@ async fn the_audit_log_and_the_numbers_come_from_the_cli() {
         text(&outs[5])
     );
 }
+
+#[tokio::test]
+async fn access_profiles_are_saved_shown_copied_applied_and_deleted_from_the_cli() {
+    let w = world().await;
+    let first = w.app.state.store.libraries(w.jf_id).await.unwrap()[0]
+        .remote_id
+        .clone();
+    let body = serde_json::json!({"name": "Family", "duration": "30d", "servers": [
+        {"server_id": w.jf_id, "libraries": [first], "permissions": {"allow_downloads": true}}
+    ]})
+    .to_string();
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let outs = tokio::task::spawn_blocking(move || {
+        let run = |args: &[&str], stdin: &str| usher(Some(now), &dir, args, stdin);
+        vec![
+            run(&["profile", "save"], &body),
+            run(&["profile", "save"], "{\"name\": 3}"),
+            run(&["profile", "show", "1"], ""),
+            run(&["profile", "duplicate", "1"], ""),
+            run(&["profile", "apply", "1"], ""),
+            run(&["profile", "list"], ""),
+            run(&["profile", "delete", "2"], ""),
+            run(&["profile", "list", "--json"], ""),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    for i in [0, 2, 3, 4, 5, 6, 7] {
+        assert!(outs[i].status.success(), "step {i}: {}", err(&outs[i]));
+    }
+    assert!(err(&outs[1]).contains("not a profile"), "{}", err(&outs[1]));
+    let shown: serde_json::Value = serde_json::from_str(&text(&outs[2])).unwrap();
+    assert_eq!(shown["servers"][0]["permissions"]["allow_downloads"], true);
+    assert!(text(&outs[5]).contains("Family (2)"), "{}", text(&outs[5]));
+    let left: serde_json::Value = serde_json::from_str(&text(&outs[7])).unwrap();
+    assert_eq!(left.as_array().unwrap().len(), 1);
+    assert_eq!(left[0]["name"], "Family");
+}
