@@ -757,16 +757,12 @@ impl KavitaClient {
     async fn delete_user(&self, user: &User) -> Result<(), MediaError> {
         // Released versions delete by name; the id is sent too for builds that take it instead
         // (the other parameter is ignored either way).
-        let url = url::Url::parse_with_params(
-            &join(&self.base, "/api/Users/delete-user"),
-            [
-                ("username", user.username.as_str()),
-                ("userId", &user.id.to_string()),
-            ],
-        )
-        .map_err(|_| MediaError::Protocol("the server's URL cannot take a query".into()))?;
-        let path = &url.as_str()[self.base.len()..];
-        self.send(Method::DELETE, path, None)
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("username", &user.username)
+            .append_pair("userId", &user.id.to_string())
+            .finish();
+        let path = format!("/api/Users/delete-user?{query}");
+        self.send(Method::DELETE, &path, None)
             .await?
             .ok("deleting the account")
             .map(drop)

@@ -315,11 +315,6 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Request(cmd) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
             let cmd = match cmd {
                 RequestCommand::List { json } => {
                     usher::requests::cli::Command::List { json: *json }
@@ -332,9 +327,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     reason: reason.clone(),
                 },
             };
-            let result = usher::requests::cli::run(&state, cmd).await;
-            state.store.close().await;
-            result
+            with_state(&cli, clock, |state| async move {
+                usher::requests::cli::run(&state, cmd).await
+            })
+            .await
         }
         Command::Profile(cmd) => {
             with_state(&cli, clock, |state| async move {
@@ -349,17 +345,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
         }
         Command::Stats { json } => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let state = usher::build_state(config, clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = usher::home::numbers(&state).await;
-            state.store.close().await;
-            let n = result.map_err(|e| e.to_string())?;
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&n).unwrap_or_default());
-            } else {
+            with_state(&cli, clock, |state| async move {
+                let n = usher::home::numbers(&state)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if *json {
+                    println!("{}", serde_json::to_string_pretty(&n).unwrap_or_default());
+                    return Ok(());
+                }
                 println!("requests waiting: {}", n["pending_requests"]);
                 println!(
                     "redeemed in 7 days: {}, in 30 days: {}",
@@ -377,8 +370,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                         s["members"]
                     );
                 }
-            }
-            Ok(())
+                Ok(())
+            })
+            .await
         }
         Command::ApiKey(cmd) => {
             with_state(&cli, clock, |state| async move {

@@ -286,13 +286,16 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// The invite a code typed in any case names.
 async fn find(state: &AppState, code: &str) -> Result<crate::store::invites::InviteRow, String> {
+    let normalized = crate::domain::rules::InviteCode::parse(code)
+        .ok_or_else(|| format!("`{code}` is not an invite code"))?;
     state
         .store
-        .invite_by_code(code)
+        .invite_by_code(&normalized)
         .await
         .map_err(|e| for_terminal(&state.i18n, &e))?
-        .ok_or_else(|| format!("no invite has the code `{code}`: see `usher invite list`"))
+        .ok_or_else(|| format!("no invite has the code `{normalized}`: see `usher invite list`"))
 }
 
 async fn show(state: &AppState, code: &str, json: bool) -> Result<(), String> {
@@ -411,14 +414,7 @@ async fn list(state: &AppState, json: bool, filter: &str, search: &str) -> Resul
 
 /// Disables (`Some(true)`), enables (`Some(false)`) or deletes (`None`) an invite.
 async fn toggle(state: &AppState, code: &str, change: InviteChange) -> Result<(), String> {
-    let normalized = crate::domain::rules::InviteCode::parse(code)
-        .ok_or_else(|| format!("`{code}` is not an invite code"))?;
-    let invite = state
-        .store
-        .invite_by_code(&normalized)
-        .await
-        .map_err(|e| for_terminal(&state.i18n, &e))?
-        .ok_or_else(|| format!("no invite has the code `{normalized}`: see `usher invite list`"))?;
+    let invite = find(state, code).await?;
     super::change(state, &invite, change, "cli")
         .await
         .map_err(|e| for_terminal(&state.i18n, &e))?;

@@ -86,18 +86,26 @@ impl ProfileBody {
     }
 }
 
+/// A profile as the API shows it, with how many invites and members use it.
 pub(crate) async fn profile_json(state: &AppState, id: ProfileId) -> AppResult<Value> {
-    let (p, servers) = super::stored(state, id).await?;
     let usage = state
         .store
         .profiles()
         .await?
         .into_iter()
-        .find(|u| u.profile.id == id);
+        .find(|u| u.profile.id == id)
+        .ok_or_else(AppError::not_found)?;
+    usage_json(state, &usage).await
+}
+
+pub(crate) async fn usage_json(
+    state: &AppState,
+    usage: &crate::store::profiles::ProfileUsage,
+) -> AppResult<Value> {
+    let (p, servers) = super::stored(state, usage.profile.id).await?;
     Ok(json!({
         "id": p.id, "name": p.name, "description": p.description, "duration": p.duration,
-        "invites": usage.as_ref().map_or(0, |u| u.invites),
-        "members": usage.as_ref().map_or(0, |u| u.members),
+        "invites": usage.invites, "members": usage.members,
         "servers": servers.iter().map(|s| json!({
             "server_id": s.server_id, "libraries": s.libraries, "permissions": s.permissions,
         })).collect::<Vec<_>>(),
@@ -106,9 +114,10 @@ pub(crate) async fn profile_json(state: &AppState, id: ProfileId) -> AppResult<V
 }
 
 async fn profiles_list(State(state): State<AppState>, _c: ApiCaller) -> AppResult<Response> {
+    // The usage of every profile comes in one query, not once per profile.
     let mut items = Vec::new();
-    for p in state.store.profiles().await? {
-        items.push(profile_json(&state, p.profile.id).await?);
+    for usage in state.store.profiles().await? {
+        items.push(usage_json(&state, &usage).await?);
     }
     Ok(list(items, None))
 }

@@ -52,7 +52,10 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             if json {
                 let mut out = Vec::new();
                 for p in &profiles {
-                    out.push(shown(p.profile.id).await?);
+                    out.push(super::api::usage_json(state, p).await.map_err(|e| {
+                        e.detail
+                            .unwrap_or_else(|| state.i18n.text("en", e.message_key))
+                    })?);
                 }
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else if profiles.is_empty() {

@@ -1047,7 +1047,7 @@ async fn an_invite_is_shown_drawn_exported_and_listed_by_filter_from_the_cli() {
     let outs = tokio::task::spawn_blocking(move || {
         let run = |args: &[&str]| usher(Some(now), &dir, args, "");
         vec![
-            run(&["invite", "show", &c]),
+            run(&["invite", "show", &c.to_lowercase()]),
             run(&["invite", "show", &c, "--json"]),
             run(&["invite", "qr", &c]),
             run(&["invite", "qr", &c, "--svg"]),
