@@ -62,7 +62,7 @@ enum Command {
     },
     /// Access requests
     #[command(subcommand)]
-    Request(RequestCommand),
+    Request(usher::requests::cli::Command),
     /// Access profiles: what an invite or approval gives on each server, and for how long
     #[command(subcommand)]
     Profile(usher::profiles::cli::Command),
@@ -92,23 +92,6 @@ enum AdminCommand {
     Create(Credentials),
     /// Set a new password for an admin (signs them out everywhere)
     ResetPassword(Credentials),
-}
-
-#[derive(Subcommand)]
-enum RequestCommand {
-    /// List requests, waiting ones first
-    List {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Approve a request with the default libraries of the requestable servers
-    Approve { id: usher::domain::RequestId },
-    /// Decline a request
-    Decline {
-        id: usher::domain::RequestId,
-        #[arg(long)]
-        reason: Option<String>,
-    },
 }
 
 #[derive(Args)]
@@ -315,20 +298,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Request(cmd) => {
-            let cmd = match cmd {
-                RequestCommand::List { json } => {
-                    usher::requests::cli::Command::List { json: *json }
-                }
-                RequestCommand::Approve { id } => {
-                    usher::requests::cli::Command::Approve { id: *id }
-                }
-                RequestCommand::Decline { id, reason } => usher::requests::cli::Command::Decline {
-                    id: *id,
-                    reason: reason.clone(),
-                },
-            };
             with_state(&cli, clock, |state| async move {
-                usher::requests::cli::run(&state, cmd).await
+                usher::requests::cli::run(&state, cmd.clone()).await
             })
             .await
         }

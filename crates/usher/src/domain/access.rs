@@ -16,13 +16,17 @@ pub struct ServerChoice {
     pub permissions: Permissions,
 }
 
-/// What the owner asks for on one server of an invite.
-#[derive(Debug, Clone)]
+/// What the owner asks for on one server of an invite or an approval (as the API takes it).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TargetInput {
     pub server_id: super::ServerId,
-    /// Sharing ids; `None` means the server's pre-checked libraries.
+    /// Sharing ids; `None` means where the grant starts (the server's pre-checked libraries, or
+    /// on an approval the request profile's choice).
+    #[serde(default)]
     pub libraries: Option<Vec<String>>,
-    /// Changes to the server's defaults; `None` keeps them all.
+    /// Changes to where the grant starts; `None` keeps them all.
+    #[serde(default)]
     pub permissions: Option<PermissionChanges>,
 }
 

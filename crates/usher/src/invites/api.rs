@@ -1,6 +1,5 @@
 //! `/api/v1/invites`: invites and their redemptions, and the public redemption API.
 
-use crate::domain::ids::*;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -44,20 +43,8 @@ pub(crate) fn invite_json(state: &AppState, i: &crate::store::invites::InviteRow
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct InviteTarget {
-    pub server_id: ServerId,
-    #[serde(default)]
-    pub libraries: Option<Vec<String>>,
-    /// Changes to where the grant starts (the server's defaults, or on an approval the request
-    /// profile's choice); what is left out stays.
-    #[serde(default)]
-    pub permissions: Option<crate::domain::access::PermissionChanges>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct InviteBody {
-    servers: Vec<InviteTarget>,
+    servers: Vec<crate::invites::TargetInput>,
     #[serde(default)]
     uses: Option<Value>,
     #[serde(default)]
@@ -127,15 +114,7 @@ pub(crate) async fn invites_create(
         }
     };
     let input = crate::invites::CreateInput {
-        targets: b
-            .servers
-            .into_iter()
-            .map(|t| crate::invites::TargetInput {
-                server_id: t.server_id,
-                libraries: t.libraries,
-                permissions: t.permissions,
-            })
-            .collect(),
+        targets: b.servers,
         uses,
         expires: b.expires.unwrap_or_else(|| "7d".into()),
         duration: b.duration.unwrap_or_default(),

@@ -1,24 +1,18 @@
 //! `usher invite …`: create, list, disable and delete invites from a terminal or script.
 
-use super::{CreateInput, InviteChange, TargetInput};
+use super::{CreateInput, InviteChange};
 use crate::state::AppState;
 use crate::store::invites::InviteFilter;
 use crate::web::error::for_terminal;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CreateArgs {
-    /// Server names, comma-separated (not needed with --profile)
-    #[arg(long = "server", default_value = "")]
-    pub servers: String,
     /// Make the invite from a profile; other flags override single fields
     #[arg(long)]
     pub profile: Option<String>,
     /// Create this many single-use invites at once (prints CSV: code,link)
     #[arg(long, default_value_t = 1)]
     pub count: u32,
-    /// Library names, comma-separated (default: each server's pre-checked libraries)
-    #[arg(long)]
-    pub libraries: Option<String>,
     /// A number from 1 to 1000, or unlimited
     #[arg(long, default_value = "1")]
     pub uses: String,
@@ -35,27 +29,8 @@ pub struct CreateArgs {
     pub code: String,
     #[arg(long, default_value = "")]
     pub passphrase: String,
-    #[arg(long)]
-    pub allow_downloads: bool,
-    #[arg(long)]
-    pub allow_live_tv: bool,
-    #[arg(long)]
-    pub allow_camera_upload: bool,
-    /// Jellyfin/Emby simultaneous streams, 1 to 100, or 0 for no limit (default: the server's)
-    #[arg(long, value_name = "N")]
-    pub max_streams: Option<u32>,
-    /// Plex: a managed Plex Home user instead of a friend share
-    #[arg(long)]
-    pub plex_home: bool,
-    /// Plex content filter for movies, e.g. "rating=G,PG | label!=horror"
-    #[arg(long, value_name = "RULES")]
-    pub filter_movies: Option<String>,
-    /// Plex content filter for TV shows
-    #[arg(long = "filter-tv", value_name = "RULES")]
-    pub filter_television: Option<String>,
-    /// Plex content filter for music
-    #[arg(long, value_name = "RULES")]
-    pub filter_music: Option<String>,
+    #[command(flatten)]
+    pub access: crate::servers::cli::AccessArgs,
     /// Print a JSON object with at least `code` and `url`
     #[arg(long)]
     pub json: bool,
@@ -100,13 +75,6 @@ pub enum Command {
     Enable { code: String },
     /// Delete an invite (members keep their access)
     Delete { code: String },
-}
-
-fn split(list: &str) -> Vec<String> {
-    list.split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .collect()
 }
 
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
@@ -157,84 +125,9 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
         ),
         None => None,
     };
-    let wanted_libraries = a.libraries.as_deref().map(split);
-    // Flags switch permissions on; what no flag names keeps the server's default.
-    let on = |flag: bool| flag.then_some(true);
-    let changes = crate::domain::access::PermissionChanges {
-        allow_downloads: on(a.allow_downloads),
-        allow_live_tv: on(a.allow_live_tv),
-        allow_camera_upload: on(a.allow_camera_upload),
-        max_sessions: a.max_streams.map(|n| (n > 0).then_some(n)),
-        plex_home: on(a.plex_home),
-        filter_movies: a.filter_movies.clone(),
-        filter_television: a.filter_television.clone(),
-        filter_music: a.filter_music.clone(),
-    };
-    let mut targets = Vec::new();
-    for name in split(&a.servers) {
-        let server = state
-            .store
-            .server_by_name(&name)
-            .await
-            .map_err(|e| for_terminal(&state.i18n, &e))?
-            .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))?;
-        let libraries = match &wanted_libraries {
-            None => None,
-            Some(names) => {
-                let libs = state
-                    .store
-                    .libraries(server.id)
-                    .await
-                    .map_err(|e| for_terminal(&state.i18n, &e))?;
-                // Names are matched per server; a name missing on one server is fine when another
-                // server of the invite has it.
-                let ids: Vec<String> = libs
-                    .iter()
-                    .filter(|l| {
-                        l.enabled
-                            && l.present
-                            && names.iter().any(|n| n.eq_ignore_ascii_case(&l.name))
-                    })
-                    .map(|l| l.remote_id.clone())
-                    .collect();
-                if ids.is_empty() {
-                    return Err(format!(
-                        "none of {} is a library offered on `{}`: see `usher server libraries {}`",
-                        names.join(", "),
-                        server.name,
-                        server.name
-                    ));
-                }
-                Some(ids)
-            }
-        };
-        targets.push(TargetInput {
-            server_id: server.id,
-            libraries,
-            permissions: Some(changes.clone()),
-        });
-    }
+    let targets = a.access.targets(state).await?;
     if targets.is_empty() && profile.is_none() {
         return Err("name at least one server with --server NAME[,NAME], or a --profile".into());
-    }
-    if let Some(names) = &wanted_libraries {
-        // Every library asked for must exist somewhere in the invite.
-        for n in names {
-            let mut found = false;
-            for t in &targets {
-                let libs = state
-                    .store
-                    .libraries(t.server_id)
-                    .await
-                    .map_err(|e| for_terminal(&state.i18n, &e))?;
-                found |= libs.iter().any(|l| l.name.eq_ignore_ascii_case(n));
-            }
-            if !found {
-                return Err(format!(
-                    "no server of this invite has a library named `{n}`"
-                ));
-            }
-        }
     }
     let input = CreateInput {
         targets,

@@ -1,7 +1,6 @@
 //! `/api/v1/requests`: the request queue, approvals and declines, and the public form's API.
 
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
@@ -9,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
 use crate::domain::RequestStatus;
-use crate::invites::api::InviteTarget;
+use crate::domain::ids::ProfileId;
 use crate::state::AppState;
 use crate::web::api::*;
 use crate::web::error::{AppError, AppResult};
@@ -30,6 +29,12 @@ pub(crate) fn request_schema() -> Value {
     ])
 }
 
+fn approve_schema() -> Value {
+    let mut s = selection_schema();
+    s["properties"]["profile_id"] = int();
+    s
+}
+
 pub(crate) fn request_json(r: &crate::store::requests::RequestRow) -> Value {
     json!({
         "id": r.id, "name": r.name, "email": r.email, "note": r.note, "status": r.status,
@@ -41,8 +46,11 @@ pub(crate) fn request_json(r: &crate::store::requests::RequestRow) -> Value {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ApproveBody {
+    /// Start from this profile instead of where approvals start (the request settings).
     #[serde(default)]
-    servers: Option<Vec<InviteTarget>>,
+    profile_id: Option<ProfileId>,
+    #[serde(default)]
+    servers: Option<Vec<crate::requests::TargetInput>>,
     #[serde(default)]
     duration: Option<String>,
 }
@@ -86,46 +94,9 @@ pub(crate) async fn requests_approve(
     Json(b): Json<ApproveBody>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    let settings = state.store.settings().await?;
-    let mut selection = crate::requests::starting_selection(&state, &settings).await?;
-    if let Some(servers) = b.servers {
-        let mut chosen = Vec::new();
-        for t in servers {
-            let server = state.store.server(t.server_id).await?.ok_or_else(|| {
-                AppError::bad_request(format!("no server {}", t.server_id)).with_field("servers")
-            })?;
-            let start = selection.servers.iter().find(|s| s.server_id == server.id);
-            let libraries = match t.libraries {
-                Some(l) => l,
-                None => start.map(|s| s.libraries.clone()).unwrap_or_default(),
-            };
-            let base = start
-                .map(|s| s.permissions.clone())
-                .unwrap_or_else(|| server.defaults());
-            let permissions = t
-                .permissions
-                .unwrap_or_default()
-                .applied_to(&base, server.kind.is_plex())
-                .map_err(|e| {
-                    AppError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid",
-                        "error-bad-request",
-                    )
-                    .with_detail(format!("{}: {e}", server.name))
-                    .with_field(e.field())
-                })?;
-            chosen.push(crate::requests::ServerChoice {
-                server_id: server.id,
-                libraries,
-                permissions,
-            });
-        }
-        selection.servers = chosen;
-    }
-    if let Some(d) = b.duration {
-        selection.duration = d;
-    }
+    let selection = crate::requests::chosen_selection(&state, b.profile_id, b.servers, b.duration)
+        .await
+        .map_err(AppError::from)?;
     let done = crate::requests::approve(&state, id, &selection, &c.actor)
         .await
         .map_err(AppError::from)?;
@@ -208,9 +179,9 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "post",
                 "/api/v1/requests/{id}/approve",
                 "requests",
-                "Approve a request (default libraries unless given)",
+                "Approve a request: where approvals start (the request settings), or a profile, with any servers named instead",
                 ID,
-                Some(selection_schema),
+                Some(approve_schema),
                 200,
                 request_schema,
             ),

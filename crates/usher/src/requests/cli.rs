@@ -1,18 +1,33 @@
-//! `usher request list|approve|decline`.
+//! `usher request list|approve|decline`: the requests queue from a terminal.
 
 use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::web::error::for_terminal;
 
+#[derive(Debug, Clone, clap::Subcommand)]
 pub enum Command {
+    /// List requests, waiting ones first
     List {
+        #[arg(long)]
         json: bool,
     },
+    /// Approve a request: with what the request settings give (their profile, or the
+    /// requestable servers' pre-checked libraries), a --profile, or the servers named
     Approve {
         id: RequestId,
+        /// Start from this profile (its name) instead
+        #[arg(long)]
+        profile: Option<String>,
+        /// How long access lasts: a duration (30d) or forever (default: where it starts)
+        #[arg(long)]
+        duration: Option<String>,
+        #[command(flatten)]
+        access: crate::servers::cli::AccessArgs,
     },
+    /// Decline a request
     Decline {
         id: RequestId,
+        #[arg(long)]
         reason: Option<String>,
     },
 }
@@ -64,13 +79,29 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Approve { id } => {
-            let settings = state
-                .store
-                .settings()
-                .await
-                .map_err(|e| for_terminal(&state.i18n, &e))?;
-            let selection = super::starting_selection(state, &settings)
+        Command::Approve {
+            id,
+            profile,
+            duration,
+            access,
+        } => {
+            let profile = match profile {
+                Some(name) => Some(
+                    state
+                        .store
+                        .profile_by_name(&name)
+                        .await
+                        .map_err(|e| for_terminal(&state.i18n, &e))?
+                        .ok_or_else(|| {
+                            format!("no profile named `{name}`: see `usher profile list`")
+                        })?
+                        .id,
+                ),
+                None => None,
+            };
+            let targets = access.targets(state).await?;
+            let targets = (!targets.is_empty()).then_some(targets);
+            let selection = super::chosen_selection(state, profile, targets, duration)
                 .await
                 .map_err(|e| for_terminal(&state.i18n, &e))?;
             let done = super::approve(state, id, &selection, "cli")

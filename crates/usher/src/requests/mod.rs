@@ -246,7 +246,7 @@ pub async fn submit(
     Ok(Submitted::Pending(id))
 }
 
-pub use crate::domain::access::{Selection, ServerChoice};
+pub use crate::domain::access::{Selection, ServerChoice, TargetInput};
 
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
@@ -321,6 +321,63 @@ pub async fn default_selection(
         duration: settings.requests.access_duration.clone(),
         profile_id: None,
     })
+}
+
+/// An approval's choice as the API and the CLI name it: a profile (else where approvals start),
+/// then any servers named with their libraries and permission changes in place of its servers,
+/// then the duration. A server left without libraries falls back to where it started.
+pub async fn chosen_selection(
+    state: &AppState,
+    profile: Option<ProfileId>,
+    targets: Option<Vec<TargetInput>>,
+    duration: Option<String>,
+) -> Result<Selection, DecideError> {
+    let mut selection = match profile {
+        Some(pid) => crate::profiles::selection(state, pid)
+            .await
+            .map_err(|e| DecideError::Invalid(format!("profile {pid}: {e}")))?,
+        None => starting_selection(state, &state.store.settings().await?).await?,
+    };
+    if let Some(targets) = targets {
+        let mut chosen = Vec::new();
+        for t in targets {
+            let server = state.store.server(t.server_id).await?.ok_or_else(|| {
+                DecideError::Invalid(format!("there is no server {}", t.server_id))
+            })?;
+            let start = selection.servers.iter().find(|s| s.server_id == server.id);
+            let libraries = match t.libraries {
+                Some(l) => l,
+                None => start.map(|s| s.libraries.clone()).unwrap_or_else(Vec::new),
+            };
+            let base = start
+                .map(|s| s.permissions.clone())
+                .unwrap_or_else(|| server.defaults());
+            let permissions = t
+                .permissions
+                .unwrap_or_default()
+                .applied_to(&base, server.kind.is_plex())
+                .map_err(|e| DecideError::Invalid(format!("{}: {e}", server.name)))?;
+            chosen.push(ServerChoice {
+                server_id: server.id,
+                libraries,
+                permissions,
+            });
+        }
+        selection.servers = chosen;
+    }
+    if let Some(d) = duration {
+        if crate::domain::rules::AccessLength::parse(&d).is_err() {
+            return Err(DecideError::Invalid(
+                "write the access duration like 30d, or forever".into(),
+            ));
+        }
+        selection.duration = if d.trim() == "forever" {
+            String::new()
+        } else {
+            d
+        };
+    }
+    Ok(selection)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -4,8 +4,150 @@ use crate::web::error::for_terminal;
 use std::io::Read;
 
 use super::ServerInput;
+use crate::domain::access::{PermissionChanges, TargetInput};
 use crate::state::AppState;
-use crate::store::servers::{ServerDefaults, ServerRow};
+use crate::store::servers::{LibraryRow, ServerDefaults, ServerRow};
+
+/// Which servers a command gives access to, with which libraries and permissions: the flags
+/// `usher invite create` and `usher request approve` share.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct AccessArgs {
+    /// Server names, comma-separated
+    #[arg(long = "server", default_value = "")]
+    pub servers: String,
+    /// Library names, comma-separated, looked up on every server named (default: each server's
+    /// pre-checked libraries)
+    #[arg(long)]
+    pub libraries: Option<String>,
+    /// One server's libraries, as `SERVER=LIB,LIB` (repeat per server); wins over --libraries
+    #[arg(long = "libraries-on", value_name = "SERVER=LIB,LIB")]
+    pub libraries_on: Vec<String>,
+    #[arg(long)]
+    pub allow_downloads: bool,
+    #[arg(long)]
+    pub allow_live_tv: bool,
+    #[arg(long)]
+    pub allow_camera_upload: bool,
+    /// Jellyfin/Emby simultaneous streams, 1 to 100, or 0 for no limit (default: the server's)
+    #[arg(long, value_name = "N")]
+    pub max_streams: Option<u32>,
+    /// Plex: a managed Plex Home user instead of a friend share
+    #[arg(long)]
+    pub plex_home: bool,
+    /// Plex content filter for movies, e.g. "rating=G,PG | label!=horror"
+    #[arg(long, value_name = "RULES")]
+    pub filter_movies: Option<String>,
+    /// Plex content filter for TV shows
+    #[arg(long = "filter-tv", value_name = "RULES")]
+    pub filter_television: Option<String>,
+    /// Plex content filter for music
+    #[arg(long, value_name = "RULES")]
+    pub filter_music: Option<String>,
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+impl AccessArgs {
+    /// The permissions the flags name; what no flag names keeps where the grant starts.
+    pub fn changes(&self) -> PermissionChanges {
+        let on = |flag: bool| flag.then_some(true);
+        PermissionChanges {
+            allow_downloads: on(self.allow_downloads),
+            allow_live_tv: on(self.allow_live_tv),
+            allow_camera_upload: on(self.allow_camera_upload),
+            max_sessions: self.max_streams.map(|n| (n > 0).then_some(n)),
+            plex_home: on(self.plex_home),
+            filter_movies: self.filter_movies.clone(),
+            filter_television: self.filter_television.clone(),
+            filter_music: self.filter_music.clone(),
+        }
+    }
+
+    /// The servers named, each with the sharing ids of the libraries asked for (`None`: its
+    /// pre-checked ones). A name in --libraries must exist on at least one server named; a name
+    /// in --libraries-on must exist on that server.
+    pub async fn targets(&self, state: &AppState) -> Result<Vec<TargetInput>, String> {
+        let fail = |e: crate::store::StoreError| for_terminal(&state.i18n, &e);
+        let mut per_server = Vec::new();
+        for raw in &self.libraries_on {
+            let (server, names) = raw
+                .split_once('=')
+                .ok_or_else(|| format!("--libraries-on takes SERVER=LIB,LIB, not `{raw}`"))?;
+            per_server.push((server.trim().to_string(), names.to_string()));
+        }
+        let mut names = split(&self.servers);
+        // A server given only through --libraries-on is part of the grant too.
+        for (server, _) in &per_server {
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(server)) {
+                names.push(server.clone());
+            }
+        }
+        let shared = self.libraries.as_deref().map(split);
+        let changes = self.changes();
+        let mut targets = Vec::new();
+        let mut found_shared = vec![false; shared.as_ref().map_or(0, Vec::len)];
+        for name in names {
+            let server = by_name(state, &name).await?;
+            let own = per_server.iter().find(|(s, _)| {
+                s.eq_ignore_ascii_case(&name) || s.eq_ignore_ascii_case(&server.name)
+            });
+            let libraries = match (own, &shared) {
+                (Some((_, list)), _) => Some(
+                    named_libraries(state, &server, list)
+                        .await?
+                        .into_iter()
+                        .map(|l| l.remote_id)
+                        .collect(),
+                ),
+                (None, Some(wanted)) => {
+                    let offered = state.store.libraries(server.id).await.map_err(fail)?;
+                    // Matched per server: a name missing here is fine when another server of
+                    // the grant has it.
+                    let mut ids = Vec::new();
+                    for l in offered.iter().filter(|l| l.enabled && l.present) {
+                        if let Some(i) = wanted.iter().position(|n| n.eq_ignore_ascii_case(&l.name))
+                        {
+                            found_shared[i] = true;
+                            ids.push(l.remote_id.clone());
+                        }
+                    }
+                    if ids.is_empty() {
+                        return Err(format!(
+                            "none of {} is a library offered on `{}`: see `usher server libraries {}`",
+                            wanted.join(", "),
+                            server.name,
+                            server.name
+                        ));
+                    }
+                    Some(ids)
+                }
+                (None, None) => None,
+            };
+            targets.push(TargetInput {
+                server_id: server.id,
+                libraries,
+                permissions: Some(changes.clone()),
+            });
+        }
+        if let Some(missing) = shared
+            .iter()
+            .flatten()
+            .zip(&found_shared)
+            .find(|(_, found)| !**found)
+        {
+            return Err(format!(
+                "no server named has a library `{}` it offers",
+                missing.0
+            ));
+        }
+        Ok(targets)
+    }
+}
 
 /// Where a command reads a server's secret: never from the command line.
 #[derive(Debug, Clone, clap::Args)]
@@ -138,12 +280,12 @@ async fn by_name(state: &AppState, name: &str) -> Result<ServerRow, String> {
         .ok_or_else(|| format!("no server named `{name}`: see `usher server list`"))
 }
 
-/// The library ids of comma-separated `names` on `server`, each one named if it is not there.
-async fn library_ids(
+/// The libraries of `server` that comma-separated `names` name, each one named if it is not there.
+async fn named_libraries(
     state: &AppState,
     server: &ServerRow,
     names: &str,
-) -> Result<Vec<i64>, String> {
+) -> Result<Vec<LibraryRow>, String> {
     let libraries = state
         .store
         .libraries(server.id)
@@ -157,7 +299,7 @@ async fn library_ids(
             libraries
                 .iter()
                 .find(|l| l.name.eq_ignore_ascii_case(n))
-                .map(|l| l.id)
+                .cloned()
                 .ok_or_else(|| {
                     format!(
                         "`{n}` is not a library of {}: {}",
@@ -343,8 +485,11 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             precheck,
         } => {
             let server = by_name(state, &name).await?;
-            let offered = library_ids(state, &server, &offer).await?;
-            let defaults = library_ids(state, &server, &precheck).await?;
+            let ids = |libraries: Vec<LibraryRow>| {
+                libraries.into_iter().map(|l| l.id).collect::<Vec<_>>()
+            };
+            let offered = ids(named_libraries(state, &server, &offer).await?);
+            let defaults = ids(named_libraries(state, &server, &precheck).await?);
             if let Some(d) = defaults.iter().find(|d| !offered.contains(d)) {
                 return Err(format!(
                     "library {d} is pre-checked but not offered: add it to --offer"

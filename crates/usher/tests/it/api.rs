@@ -374,22 +374,15 @@ async fn invites_page_through_with_cursors_and_redemptions_show_up() {
 async fn requests_are_approved_and_declined_through_the_api() {
     let w = world().await;
     let a = api(&w).await;
-    for (name, email) in [("Uma", "alice@example.com"), ("Vic", "vic@example.com")] {
-        usher::requests::submit(
-            &w.app.state,
-            &usher::requests::RequestInput {
-                name: name.into(),
-                email: email.into(),
-                ..Default::default()
-            },
-            "10.1.1.1",
-        )
-        .await
-        .unwrap();
-    }
+    w.ask(&[
+        ("Uma", "alice@example.com"),
+        ("Vic", "vic@example.com"),
+        ("Wyn", "carol@example.com"),
+    ])
+    .await;
     let (_, list) = a.call("GET", "/api/v1/requests?status=pending", None).await;
     let items = list["items"].as_array().unwrap();
-    assert_eq!(items.len(), 2);
+    assert_eq!(items.len(), 3);
     let uma = items.iter().find(|r| r["name"] == "Uma").unwrap()["id"]
         .as_i64()
         .unwrap();
@@ -424,6 +417,42 @@ async fn requests_are_approved_and_declined_through_the_api() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["status"], "declined");
+
+    // An approval can start from a profile instead of the request settings.
+    let wyn = items.iter().find(|r| r["name"] == "Wyn").unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (status, profile) = a
+        .call(
+            "POST",
+            "/api/v1/profiles",
+            Some(json!({"name": "TV only", "duration": "7d",
+                "servers": [{"server_id": w.plex_id, "libraries": ["81234002"]}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{profile}");
+    let (status, body) = a
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{wyn}/approve"),
+            Some(json!({"profile_id": 999})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = a
+        .call(
+            "POST",
+            &format!("/api/v1/requests/{wyn}/approve"),
+            Some(json!({"profile_id": profile["id"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let shares = w.plex.shares_of(fakes::plex::demo::SERVER_ID);
+    let carol = shares
+        .iter()
+        .find(|s| s.email.as_deref() == Some("carol@example.com"))
+        .unwrap();
+    assert_eq!(carol.section_ids, vec![81_234_002]);
 }
 
 #[tokio::test]

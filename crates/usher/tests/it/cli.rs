@@ -582,19 +582,8 @@ async fn invite_commands_create_list_disable_and_delete() {
 #[tokio::test]
 async fn request_commands_list_approve_and_decline() {
     let w = world().await;
-    for (name, email) in [("Ola", "alice@example.com"), ("Pia", "pia@example.com")] {
-        usher::requests::submit(
-            &w.app.state,
-            &usher::requests::RequestInput {
-                name: name.into(),
-                email: email.into(),
-                ..Default::default()
-            },
-            "10.2.2.2",
-        )
-        .await
-        .unwrap();
-    }
+    w.ask(&[("Ola", "alice@example.com"), ("Pia", "pia@example.com")])
+        .await;
     let dir = w.app.data_dir();
     let now = w.app.clock.now();
     let plex = w.plex.plex_tv_url();
@@ -1181,4 +1170,132 @@ async fn access_profiles_are_saved_shown_copied_applied_and_deleted_from_the_cli
     let left: serde_json::Value = serde_json::from_str(&text(&outs[7])).unwrap();
     assert_eq!(left.as_array().unwrap().len(), 1);
     assert_eq!(left[0]["name"], "Family");
+}
+
+#[tokio::test]
+async fn a_request_is_approved_with_chosen_libraries_and_duration_and_an_invite_names_libraries_per_server()
+ {
+    let w = world().await;
+    w.ask(&[("Ola", "alice@example.com"), ("Pia", "bob@example.com")])
+        .await;
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let plex = w.plex.plex_tv_url();
+    let outs = tokio::task::spawn_blocking(move || {
+        let env = vec![
+            ("USHER_PLEX_TV_URL", plex.clone()),
+            ("USHER_PLEX_CLIENTS_URL", plex.clone()),
+            ("USHER_PLEX_APP_URL", plex),
+        ];
+        let run = |args: &[&str]| usher_env(Some(now), &dir, args, "", &env);
+        vec![
+            run(&[
+                "request",
+                "approve",
+                "2",
+                "--server",
+                "Home Plex",
+                "--libraries",
+                "Cartoons",
+            ]),
+            run(&["request", "approve", "2", "--duration", "soon"]),
+            run(&[
+                "request",
+                "approve",
+                "1",
+                "--libraries-on",
+                "home plex=TV Shows",
+                "--duration",
+                "30d",
+            ]),
+            run(&[
+                "invite",
+                "create",
+                "--libraries-on",
+                "Home Plex=Music",
+                "--libraries-on",
+                "Home Jellyfin=Shows",
+                "--json",
+            ]),
+            run(&["invite", "create", "--libraries-on", "Home Plex"]),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        !outs[0].status.success() && err(&outs[0]).contains("Cartoons"),
+        "{}",
+        err(&outs[0])
+    );
+    assert!(
+        !outs[1].status.success() && err(&outs[1]).contains("30d"),
+        "{}",
+        err(&outs[1])
+    );
+    // The refused approvals left the request waiting.
+    let pia = w
+        .app
+        .state
+        .store
+        .request(usher::domain::RequestId(2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(pia.status.is_pending());
+    assert!(outs[2].status.success(), "{}", err(&outs[2]));
+    let shares = w.plex.shares_of(fakes::plex::demo::SERVER_ID);
+    assert_eq!(shares.len(), 1);
+    assert_eq!(shares[0].section_ids, vec![81_234_002]);
+    let grants = w
+        .app
+        .state
+        .store
+        .member_grants(usher::domain::MemberId(1))
+        .await
+        .unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].expires_at, Some(now + 30 * 86_400));
+
+    assert!(outs[3].status.success(), "{}", err(&outs[3]));
+    let made: serde_json::Value = serde_json::from_str(&text(&outs[3])).unwrap();
+    let invite = w
+        .app
+        .state
+        .store
+        .invite_by_code(made["code"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut given: Vec<(String, Vec<String>)> = w
+        .app
+        .state
+        .store
+        .invite_targets(invite.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let names = t
+                .libraries
+                .iter()
+                .map(|id| t.library_names.get(id).cloned().unwrap_or_default())
+                .collect();
+            (t.server_name, names)
+        })
+        .collect();
+    given.sort();
+    assert_eq!(
+        given,
+        vec![
+            ("Home Jellyfin".to_string(), vec!["Shows".to_string()]),
+            ("Home Plex".to_string(), vec!["Music".to_string()]),
+        ]
+    );
+    assert!(
+        err(&outs[4]).contains("SERVER=LIB,LIB"),
+        "{}",
+        err(&outs[4])
+    );
 }

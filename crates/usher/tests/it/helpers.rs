@@ -290,6 +290,23 @@ pub async fn world_with(configure: impl FnOnce(&mut Config) + Send + 'static) ->
 }
 
 impl World {
+    /// Friends asking for access through the request form's service: (name, email) each.
+    pub async fn ask(&self, people: &[(&str, &str)]) {
+        for (name, email) in people {
+            usher::requests::submit(
+                &self.app.state,
+                &usher::requests::RequestInput {
+                    name: (*name).into(),
+                    email: (*email).into(),
+                    ..Default::default()
+                },
+                "10.2.2.2",
+            )
+            .await
+            .unwrap();
+        }
+    }
+
     /// Connects one more server through the service; `user` is the administrator's name where
     /// the kind signs in with one (Navidrome).
     pub async fn connect(
