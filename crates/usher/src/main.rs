@@ -66,6 +66,9 @@ enum Command {
     /// Access profiles: what an invite or approval gives on each server, and for how long
     #[command(subcommand)]
     Profile(usher::profiles::cli::Command),
+    /// The settings: show them, change a section, send a test
+    #[command(subcommand)]
+    Settings(usher::settings::cli::Command),
     /// The audit log, with the Events page's filters, as a table, JSON or CSV
     Events(usher::audit::cli::Args),
     /// Numbers at a glance: invites, requests waiting, redemptions, members per server
@@ -300,6 +303,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Request(cmd) => {
             with_state(&cli, clock, |state| async move {
                 usher::requests::cli::run(&state, cmd.clone()).await
+            })
+            .await
+        }
+        Command::Settings(cmd) => {
+            with_state(&cli, clock, |state| async move {
+                usher::settings::cli::run(&state, cmd.clone()).await
             })
             .await
         }

@@ -44,6 +44,27 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// Writes one line of the audit log, stamped now: who did what to which subject.
+    pub async fn record_event(
+        &self,
+        actor: &str,
+        action: &str,
+        subject: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<(), crate::store::StoreError> {
+        self.store
+            .append_event(
+                crate::store::events::NewEvent {
+                    actor,
+                    action,
+                    subject,
+                    detail,
+                },
+                self.clock.now(),
+            )
+            .await
+    }
+
     /// The client for a stored server.
     pub fn client_for(&self, server: &ServerRow) -> Result<MediaClient, ClientError> {
         let token = self

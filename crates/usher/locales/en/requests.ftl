@@ -108,6 +108,7 @@ settings-bad-ids = User ids are numbers separated by commas.
 settings-bad-chat = The chat id is a number (group ids start with -).
 settings-webhook-needs-https = Webhook mode needs USHER_PUBLIC_URL to start with https://.
 settings-telegram-incomplete = Set the bot token and the chat to notify first.
+settings-delivery-failed = That did not get through to Telegram or the mail server (the settings themselves are saved).
 settings-telegram-test-message = usher is connected. New access requests will appear here.
 settings-bad-host = The SMTP server is a host name like smtp.example.com.
 settings-bad-port = The port is a number from 1 to 65535.

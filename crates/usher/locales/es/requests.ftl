@@ -108,6 +108,7 @@ settings-bad-ids = Los ids de usuario son números separados por comas.
 settings-bad-chat = El id del chat es un número (los de grupos empiezan por -).
 settings-webhook-needs-https = El modo webhook necesita que USHER_PUBLIC_URL empiece por https://.
 settings-telegram-incomplete = Configura primero el token del bot y el chat al que avisar.
+settings-delivery-failed = Eso no llegó a Telegram ni al servidor de correo (la configuración sí está guardada).
 settings-telegram-test-message = usher está conectado. Las nuevas solicitudes de acceso aparecerán aquí.
 settings-bad-host = El servidor SMTP es un nombre como smtp.example.com.
 settings-bad-port = El puerto es un número de 1 a 65535.

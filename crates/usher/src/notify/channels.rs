@@ -7,7 +7,6 @@ use crate::domain::ChannelKind;
 use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::events::NewEvent;
 use crate::store::notify::{ChannelChange, ChannelRow, NewChannel};
 
 pub const MAX_NAME: usize = 60;
@@ -156,18 +155,7 @@ async fn event(
     name: &str,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    state
-        .store
-        .append_event(
-            NewEvent {
-                actor,
-                action,
-                subject: Some(name),
-                detail,
-            },
-            state.clock.now(),
-        )
-        .await
+    state.record_event(actor, action, Some(name), detail).await
 }
 
 pub async fn create(

@@ -206,16 +206,7 @@ pub async fn save(
         "profile.created"
     };
     state
-        .store
-        .append_event(
-            NewEvent {
-                actor,
-                action,
-                subject: Some(input.name.trim()),
-                detail: None,
-            },
-            state.clock.now(),
-        )
+        .record_event(actor, action, Some(input.name.trim()), None)
         .await?;
     Ok(pid)
 }

@@ -781,16 +781,7 @@ async fn event(
 ) -> Result<(), crate::store::StoreError> {
     let subject = format!("{} <{}>", r.name, r.email);
     state
-        .store
-        .append_event(
-            NewEvent {
-                actor,
-                action,
-                subject: Some(&subject),
-                detail,
-            },
-            state.clock.now(),
-        )
+        .record_event(actor, action, Some(&subject), detail)
         .await
 }
 

@@ -4,14 +4,16 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, patch, post};
 use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
 use crate::state::AppState;
 use crate::web::api::*;
 use crate::web::error::{AppError, AppResult};
-use crate::web::extract::path_id;
+use crate::web::extract::{Json, path_id};
+
+use super::change::*;
 
 pub(crate) fn channel_json(c: &crate::store::notify::ChannelRow) -> Value {
     json!({
@@ -52,9 +54,17 @@ pub(crate) async fn settings_get(
     State(state): State<AppState>,
     _c: ApiCaller,
 ) -> AppResult<Response> {
+    Ok(ok(settings_json(&state).await?))
+}
+
+/// The settings as the API and `usher settings show --json` give them. Secrets are write-only:
+/// only whether one is set.
+pub async fn settings_json(state: &AppState) -> Result<Value, crate::store::StoreError> {
     let s = state.store.settings().await?;
-    // Secrets are write-only: only whether one is set.
-    Ok(ok(json!({
+    let (public_url, source) = state.public.current();
+    Ok(json!({
+        "public_url": public_url.to_string(),
+        "public_url_locked": source == crate::public_url::Source::Config,
         "owner_name": s.owner_name,
         "request_app_url": s.request_app_url,
         "community_url": s.community_url,
@@ -62,10 +72,114 @@ pub(crate) async fn settings_get(
             "enabled": s.requests.enabled, "servers": s.requests.servers, "auto_approve": s.requests.auto_approve,
             "has_passphrase": s.requests.passphrase_hash.is_some(), "expiry_hours": s.requests.expiry_hours,
             "access_duration": s.requests.access_duration, "per_ip_per_hour": s.requests.per_ip_per_hour,
+            "profile_id": s.requests.profile_id,
         },
         "telegram": { "has_token": s.telegram.token_sealed.is_some(), "allowed_ids": s.telegram.allowed_ids, "chat_id": s.telegram.chat_id, "mode": s.telegram.mode },
         "smtp": { "host": s.smtp.host, "port": s.smtp.port, "security": s.smtp.security, "username": s.smtp.username, "has_password": s.smtp.password_sealed.is_some(), "from": s.smtp.from },
-    })))
+    }))
+}
+
+async fn changed(state: &AppState, result: Result<(), SettingsError>) -> AppResult<Response> {
+    result?;
+    Ok(ok(settings_json(state).await?))
+}
+
+pub(crate) async fn general_change(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<GeneralChange>,
+) -> AppResult<Response> {
+    changed(&state, change_general(&state, &b, &c.actor).await).await
+}
+
+pub(crate) async fn requests_change(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<RequestsChange>,
+) -> AppResult<Response> {
+    changed(&state, change_requests(&state, &b, &c.actor).await).await
+}
+
+pub(crate) async fn telegram_change(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<TelegramChange>,
+) -> AppResult<Response> {
+    changed(&state, change_telegram(&state, &b, &c.actor).await).await
+}
+
+pub(crate) async fn email_change(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<EmailChange>,
+) -> AppResult<Response> {
+    changed(&state, change_email(&state, &b, &c.actor).await).await
+}
+
+pub(crate) async fn telegram_send_test(
+    State(state): State<AppState>,
+    c: ApiCaller,
+) -> AppResult<Response> {
+    test_telegram(&state, "en", &c.actor).await?;
+    Ok(ok(json!({"sent": true})))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestEmailBody {
+    to: String,
+}
+
+pub(crate) async fn email_send_test(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<TestEmailBody>,
+) -> AppResult<Response> {
+    test_email(&state, &b.to, "en", &c.actor).await?;
+    Ok(ok(json!({"sent": true})))
+}
+
+fn settings_schema() -> Value {
+    obj(&[
+        ("public_url", string()),
+        ("public_url_locked", boolean()),
+        ("owner_name", string()),
+        ("request_app_url", string()),
+        ("community_url", string()),
+        (
+            "requests",
+            obj(&[
+                ("enabled", boolean()),
+                ("servers", arr(int())),
+                ("auto_approve", boolean()),
+                ("has_passphrase", boolean()),
+                ("expiry_hours", int()),
+                ("access_duration", string()),
+                ("per_ip_per_hour", int()),
+                ("profile_id", nullable(int())),
+            ]),
+        ),
+        (
+            "telegram",
+            obj(&[
+                ("has_token", boolean()),
+                ("allowed_ids", arr(int())),
+                ("chat_id", nullable(int())),
+                ("mode", string()),
+            ]),
+        ),
+        (
+            "smtp",
+            obj(&[
+                ("host", string()),
+                ("port", int()),
+                ("security", string()),
+                ("username", string()),
+                ("has_password", boolean()),
+                ("from", string()),
+            ]),
+        ),
+    ])
 }
 
 /// This feature's API endpoints with their documentation.
@@ -115,9 +229,121 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 &[],
                 None,
                 200,
-                || obj(&[("owner_name", string())]),
+                settings_schema,
             ),
             get(settings_get),
+        ),
+        (
+            endpoint(
+                "patch",
+                "/api/v1/settings/general",
+                "settings",
+                "Change your name, the request app and community links, and the public address (what is left out stays)",
+                &[],
+                Some(|| {
+                    obj(&[
+                        ("owner_name", string()),
+                        ("request_app_url", string()),
+                        ("community_url", string()),
+                        ("public_url", string()),
+                    ])
+                }),
+                200,
+                settings_schema,
+            ),
+            patch(general_change),
+        ),
+        (
+            endpoint(
+                "patch",
+                "/api/v1/settings/requests",
+                "settings",
+                "Change the request form: open or closed, auto-approve, servers, profile, passphrase (null clears it), limits",
+                &[],
+                Some(|| {
+                    obj(&[
+                        ("enabled", boolean()),
+                        ("auto_approve", boolean()),
+                        ("expiry_hours", int()),
+                        ("per_ip_per_hour", int()),
+                        ("access_duration", string()),
+                        ("servers", arr(int())),
+                        ("profile_id", nullable(int())),
+                        ("passphrase", nullable(string())),
+                    ])
+                }),
+                200,
+                settings_schema,
+            ),
+            patch(requests_change),
+        ),
+        (
+            endpoint(
+                "patch",
+                "/api/v1/settings/telegram",
+                "settings",
+                "Change the Telegram bot: token (null forgets it), allowed user ids, chat, polling or webhook",
+                &[],
+                Some(|| {
+                    obj(&[
+                        ("token", nullable(string())),
+                        ("allowed_ids", arr(int())),
+                        ("chat_id", nullable(int())),
+                        ("mode", string()),
+                    ])
+                }),
+                200,
+                settings_schema,
+            ),
+            patch(telegram_change),
+        ),
+        (
+            endpoint(
+                "patch",
+                "/api/v1/settings/email",
+                "settings",
+                "Change outgoing email: host, port, security, login (null forgets the password), sender",
+                &[],
+                Some(|| {
+                    obj(&[
+                        ("host", string()),
+                        ("port", int()),
+                        ("security", string()),
+                        ("username", string()),
+                        ("password", nullable(string())),
+                        ("from", string()),
+                    ])
+                }),
+                200,
+                settings_schema,
+            ),
+            patch(email_change),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/settings/telegram/test",
+                "settings",
+                "Send a test message to the Telegram chat",
+                &[],
+                None,
+                200,
+                || obj(&[("sent", boolean())]),
+            ),
+            post(telegram_send_test),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/settings/email/test",
+                "settings",
+                "Send a test email",
+                &[],
+                Some(|| obj(&[("to", string())])),
+                200,
+                || obj(&[("sent", boolean())]),
+            ),
+            post(email_send_test),
         ),
     ]
 }

@@ -2,6 +2,8 @@
 //! and outgoing email. The settings themselves are [`crate::domain::settings`].
 
 pub mod api;
+pub mod change;
+pub mod cli;
 pub mod notifications;
 pub mod routes;
 

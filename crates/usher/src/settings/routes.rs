@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use crate::domain::settings::{Settings, SmtpSecurity, TelegramMode};
+use super::change::*;
+use crate::domain::settings::{SmtpSecurity, TelegramMode};
 use crate::state::AppState;
 use crate::web::error::AppResult;
 use crate::web::extract::{Form, field, has_field};
@@ -90,49 +91,43 @@ pub async fn show(
     render(&state, &admin, Some(q.done.as_str()), None).await
 }
 
-async fn saved(
-    state: &AppState,
-    admin: &Admin,
-    s: &Settings,
-    section: &str,
-) -> AppResult<Response> {
-    state.store.save_settings(s, state.clock.now()).await?;
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor: &admin.session.username,
-                action: "settings.changed",
-                subject: Some(section),
-                detail: None,
-            },
-            state.clock.now(),
-        )
-        .await?;
-    Ok(Redirect::to(&format!("/admin/settings?done={section}#{section}")).into_response())
+/// The page again with a problem shown in its section; a failure on our side stays an error.
+async fn refused(state: &AppState, admin: &Admin, e: SettingsError) -> AppResult<Response> {
+    let message = match &e {
+        SettingsError::Invalid { key, .. } => state.i18n.text(admin.visitor.lang, key),
+        SettingsError::Delivery { message, .. } => message.clone(),
+        SettingsError::Store(_) => return Err(e.into()),
+    };
+    render(state, admin, None, Some((e.section().as_str(), message))).await
 }
 
-/// Records a test the admin sent from this page, and how it went.
-async fn tested(
+/// A field the page could not read as what it must be.
+async fn unreadable(
     state: &AppState,
     admin: &Admin,
-    section: &str,
-    error: Option<&impl std::fmt::Display>,
-) -> AppResult<()> {
-    let detail = error.map_or_else(|| "sent".to_string(), |e| e.to_string());
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor: &admin.session.username,
-                action: "settings.tested",
-                subject: Some(section),
-                detail: Some(&detail),
-            },
-            state.clock.now(),
-        )
-        .await?;
-    Ok(())
+    section: Section,
+    key: &str,
+) -> AppResult<Response> {
+    let message = state.i18n.text(admin.visitor.lang, key);
+    render(state, admin, None, Some((section.as_str(), message))).await
+}
+
+/// Where the page goes after `result`: back to its section with a notice, or the problem shown.
+async fn after(
+    state: &AppState,
+    admin: &Admin,
+    result: Result<(), SettingsError>,
+    notice: &str,
+    section: Section,
+) -> AppResult<Response> {
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!(
+            "/admin/settings?done={notice}#{}",
+            section.as_str()
+        ))
+        .into_response()),
+        Err(e) => refused(state, admin, e).await,
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -148,79 +143,19 @@ pub struct GeneralForm {
     public_url: Option<String>,
 }
 
-/// An optional link the owner shares: empty, or an http(s) URL.
-fn link(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Some(String::new());
-    }
-    url::Url::parse(raw)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .map(|_| raw.to_string())
-}
-
 pub async fn general(
     State(state): State<AppState>,
     admin: Admin,
     Form(f): Form<GeneralForm>,
 ) -> AppResult<Response> {
-    let name = f.owner_name.trim();
-    if name.chars().count() > 60 {
-        return render(
-            &state,
-            &admin,
-            None,
-            Some((
-                "general",
-                state
-                    .i18n
-                    .text(admin.visitor.lang, "settings-owner-too-long"),
-            )),
-        )
-        .await;
-    }
-    let (Some(request_app_url), Some(community_url)) =
-        (link(&f.request_app_url), link(&f.community_url))
-    else {
-        return render(
-            &state,
-            &admin,
-            None,
-            Some((
-                "general",
-                state.i18n.text(admin.visitor.lang, "settings-bad-link"),
-            )),
-        )
-        .await;
+    let change = GeneralChange {
+        owner_name: Some(f.owner_name),
+        request_app_url: Some(f.request_app_url),
+        community_url: Some(f.community_url),
+        public_url: f.public_url,
     };
-    if let Some(raw) = f.public_url.as_deref().map(str::trim) {
-        let (current, source) = state.public.current();
-        let url = match raw {
-            "" => None,
-            raw => match crate::domain::base_url::BaseUrl::parse(raw) {
-                Ok(url) => Some(url),
-                Err(_) => {
-                    let message = state.i18n.text(admin.visitor.lang, "public-url-invalid");
-                    return render(&state, &admin, None, Some(("general", message))).await;
-                }
-            },
-        };
-        // Saving the page unchanged does not turn the listening address into a setting.
-        let unchanged = source == crate::public_url::Source::Listening
-            && url.as_ref().is_some_and(|u| *u == current);
-        if !unchanged && url != state.public.stored() {
-            state
-                .public
-                .save(&state.store, url, state.clock.now())
-                .await?;
-        }
-    }
-    let mut s = state.store.settings().await?;
-    s.owner_name = name.to_string();
-    s.request_app_url = request_app_url;
-    s.community_url = community_url;
-    saved(&state, &admin, &s, "general").await
+    let result = change_general(&state, &change, &admin.session.username).await;
+    after(&state, &admin, result, "general", Section::General).await
 }
 
 pub async fn requests(
@@ -230,61 +165,48 @@ pub async fn requests(
 ) -> AppResult<Response> {
     let get = |n: &str| field(&fields, n).trim().to_string();
     let has = |n: &str| has_field(&fields, n);
-    let lang = admin.visitor.lang;
-    let bad = |key: &str| Some(("requests", state.i18n.text(lang, key)));
-    let mut s = state.store.settings().await?;
+    let section = Section::Requests;
     let Ok(hours) = get("expiry_hours").parse::<i64>() else {
-        return render(&state, &admin, None, bad("settings-bad-hours")).await;
+        return unreadable(&state, &admin, section, "settings-bad-hours").await;
     };
-    if !(1..=24 * 30).contains(&hours) {
-        return render(&state, &admin, None, bad("settings-bad-hours")).await;
-    }
     let Ok(per_ip) = get("per_ip_per_hour").parse::<u32>() else {
-        return render(&state, &admin, None, bad("settings-bad-rate")).await;
+        return unreadable(&state, &admin, section, "settings-bad-rate").await;
     };
-    if !(1..=1000).contains(&per_ip) {
-        return render(&state, &admin, None, bad("settings-bad-rate")).await;
-    }
-    let duration = get("access_duration");
-    if crate::domain::rules::AccessLength::parse(&duration).is_err() {
-        return render(&state, &admin, None, bad("invite-bad-duration")).await;
-    }
     let mut servers = Vec::new();
     for (k, v) in &fields {
         if k == "server" {
             match v.parse::<ServerId>() {
                 Ok(id) => servers.push(id),
-                Err(_) => return render(&state, &admin, None, bad("error-bad-request")).await,
+                Err(_) => return unreadable(&state, &admin, section, "error-bad-request").await,
             }
         }
     }
-    let passphrase = get("passphrase");
-    if has("clear_passphrase") {
-        s.requests.passphrase_hash = None;
-    } else if !passphrase.is_empty() {
-        if !(4..=128).contains(&passphrase.chars().count()) {
-            return render(&state, &admin, None, bad("invite-bad-passphrase")).await;
-        }
-        s.requests.passphrase_hash = Some(crate::requests::passphrase_hash(&state, &passphrase));
-    }
-    s.requests.enabled = has("enabled");
-    s.requests.auto_approve = has("auto_approve");
-    s.requests.expiry_hours = hours;
-    s.requests.per_ip_per_hour = per_ip;
-    s.requests.access_duration = if duration == "forever" {
-        String::new()
-    } else {
-        duration
-    };
-    s.requests.servers = servers;
-    s.requests.profile_id = match get("profile").as_str() {
+    let profile_id = match get("profile").as_str() {
         "" => None,
         p => match p.parse::<ProfileId>() {
-            Ok(id) if state.store.profile(id).await?.is_some() => Some(id),
-            _ => return render(&state, &admin, None, bad("invite-unknown-profile")).await,
+            Ok(id) => Some(id),
+            Err(_) => {
+                return unreadable(&state, &admin, section, "invite-unknown-profile").await;
+            }
         },
     };
-    saved(&state, &admin, &s, "requests").await
+    let passphrase = get("passphrase");
+    let change = RequestsChange {
+        enabled: Some(has("enabled")),
+        auto_approve: Some(has("auto_approve")),
+        expiry_hours: Some(hours),
+        per_ip_per_hour: Some(per_ip),
+        access_duration: Some(get("access_duration")),
+        servers: Some(servers),
+        profile_id: Some(profile_id),
+        passphrase: if has("clear_passphrase") {
+            Some(None)
+        } else {
+            (!passphrase.is_empty()).then_some(Some(passphrase))
+        },
+    };
+    let result = change_requests(&state, &change, &admin.session.username).await;
+    after(&state, &admin, result, "requests", section).await
 }
 
 pub async fn telegram(
@@ -293,116 +215,47 @@ pub async fn telegram(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let get = |n: &str| field(&fields, n).trim().to_string();
-    let lang = admin.visitor.lang;
-    let mut s = state.store.settings().await?;
+    let section = Section::Telegram;
     let token = get("token");
-    if get("clear_token") == "on" {
-        s.telegram.token_sealed = None;
-    } else if !token.is_empty() {
-        let looks_right = token
-            .split_once(':')
-            .is_some_and(|(id, rest)| id.chars().all(|c| c.is_ascii_digit()) && !rest.is_empty())
-            && !token.chars().any(char::is_whitespace);
-        if !looks_right {
-            return render(
-                &state,
-                &admin,
-                None,
-                Some(("telegram", state.i18n.text(lang, "settings-bad-token"))),
-            )
-            .await;
-        }
-        s.telegram.token_sealed = Some(state.key.seal(&token));
-    }
     let mut ids = Vec::new();
     for part in get("allowed_ids")
         .split([',', ' ', '\n'])
         .filter(|p| !p.trim().is_empty())
     {
         match part.trim().parse::<i64>() {
-            Ok(id) if id > 0 => ids.push(id),
-            _ => {
-                return render(
-                    &state,
-                    &admin,
-                    None,
-                    Some(("telegram", state.i18n.text(lang, "settings-bad-ids"))),
-                )
-                .await;
-            }
+            Ok(id) => ids.push(id),
+            Err(_) => return unreadable(&state, &admin, section, "settings-bad-ids").await,
         }
     }
-    s.telegram.allowed_ids = ids;
     let chat = get("chat_id");
-    s.telegram.chat_id = if chat.is_empty() {
+    let chat_id = if chat.is_empty() {
         None
     } else {
         match chat.parse::<i64>() {
             Ok(c) => Some(c),
-            Err(_) => {
-                return render(
-                    &state,
-                    &admin,
-                    None,
-                    Some(("telegram", state.i18n.text(lang, "settings-bad-chat"))),
-                )
-                .await;
-            }
+            Err(_) => return unreadable(&state, &admin, section, "settings-bad-chat").await,
         }
     };
-    s.telegram.mode = match get("mode").as_str() {
-        "webhook" if state.public.current().0.is_https() => TelegramMode::Webhook,
-        "webhook" => {
-            return render(
-                &state,
-                &admin,
-                None,
-                Some((
-                    "telegram",
-                    state.i18n.text(lang, "settings-webhook-needs-https"),
-                )),
-            )
-            .await;
-        }
-        _ => TelegramMode::Polling,
+    let change = TelegramChange {
+        token: if get("clear_token") == "on" {
+            Some(None)
+        } else {
+            (!token.is_empty()).then_some(Some(token))
+        },
+        allowed_ids: Some(ids),
+        chat_id: Some(chat_id),
+        mode: Some(match get("mode").as_str() {
+            "webhook" => TelegramMode::Webhook,
+            _ => TelegramMode::Polling,
+        }),
     };
-    match s.telegram.webhook_secret(&state.key) {
-        // Sealed now if it was saved in the clear.
-        Some(secret) => s.telegram.set_webhook_secret(&state.key, secret.expose()),
-        None => s
-            .telegram
-            .set_webhook_secret(&state.key, &crate::crypto::random_token()),
-    }
-    let response = saved(&state, &admin, &s, "telegram").await?;
-    if let Err(e) = crate::telegram::register(&state, &s).await {
-        return render(&state, &admin, None, Some(("telegram", e.to_string()))).await;
-    }
-    Ok(response)
+    let result = change_telegram(&state, &change, &admin.session.username).await;
+    after(&state, &admin, result, "telegram", section).await
 }
 
 pub async fn telegram_test(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
-    let s = state.store.settings().await?;
-    let lang = admin.visitor.lang;
-    let (Some(api), Some(chat)) = (crate::notify::telegram::api(&state, &s), s.telegram.chat_id)
-    else {
-        return render(
-            &state,
-            &admin,
-            None,
-            Some((
-                "telegram",
-                state.i18n.text(lang, "settings-telegram-incomplete"),
-            )),
-        )
-        .await;
-    };
-    let text = crate::text::escape_html(&state.i18n.text(lang, "settings-telegram-test-message"));
-    let result = api.send_message(chat, &text, None).await;
-    tested(&state, &admin, "telegram", result.as_ref().err()).await?;
-    match result {
-        Ok(_) => Ok(Redirect::to("/admin/settings?done=telegram-test#telegram").into_response()),
-        Err(e) => render(&state, &admin, None, Some(("telegram", e.to_string()))).await,
-    }
+    let result = test_telegram(&state, admin.visitor.lang, &admin.session.username).await;
+    after(&state, &admin, result, "telegram-test", Section::Telegram).await
 }
 
 pub async fn email(
@@ -411,61 +264,36 @@ pub async fn email(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let get = |n: &str| field(&fields, n).trim().to_string();
-    let lang = admin.visitor.lang;
-    let mut s = state.store.settings().await?;
-    let host = get("host");
-    if host.chars().any(|c| c.is_whitespace() || c == '/') {
-        return render(
-            &state,
-            &admin,
-            None,
-            Some(("email", state.i18n.text(lang, "settings-bad-host"))),
-        )
-        .await;
-    }
+    let section = Section::Email;
     let port = get("port");
-    s.smtp.port = if port.is_empty() {
+    let port = if port.is_empty() {
         0
     } else {
         match port.parse::<u16>() {
             Ok(p) => p,
-            Err(_) => {
-                return render(
-                    &state,
-                    &admin,
-                    None,
-                    Some(("email", state.i18n.text(lang, "settings-bad-port"))),
-                )
-                .await;
-            }
+            Err(_) => return unreadable(&state, &admin, section, "settings-bad-port").await,
         }
     };
-    let from = get("from");
-    if !from.is_empty() && from.parse::<lettre::message::Mailbox>().is_err() {
-        return render(
-            &state,
-            &admin,
-            None,
-            Some(("email", state.i18n.text(lang, "settings-bad-from"))),
-        )
-        .await;
-    }
-    s.smtp.host = host;
-    s.smtp.security = match get("security").as_str() {
-        "none" => SmtpSecurity::None,
-        "tls" => SmtpSecurity::Tls,
-        _ => SmtpSecurity::Starttls,
-    };
-    s.smtp.username = get("username");
     // Passwords are taken as typed, spaces included.
     let password = field(&fields, "password").to_string();
-    if get("clear_password") == "on" {
-        s.smtp.password_sealed = None;
-    } else if !password.is_empty() {
-        s.smtp.password_sealed = Some(state.key.seal(&password));
-    }
-    s.smtp.from = from;
-    saved(&state, &admin, &s, "email").await
+    let change = EmailChange {
+        host: Some(get("host")),
+        port: Some(port),
+        security: Some(match get("security").as_str() {
+            "none" => SmtpSecurity::None,
+            "tls" => SmtpSecurity::Tls,
+            _ => SmtpSecurity::Starttls,
+        }),
+        username: Some(get("username")),
+        password: if get("clear_password") == "on" {
+            Some(None)
+        } else {
+            (!password.is_empty()).then_some(Some(password))
+        },
+        from: Some(get("from")),
+    };
+    let result = change_email(&state, &change, &admin.session.username).await;
+    after(&state, &admin, result, "email", section).await
 }
 
 #[derive(Deserialize, Default)]
@@ -479,23 +307,6 @@ pub async fn email_test(
     admin: Admin,
     Form(f): Form<TestEmailForm>,
 ) -> AppResult<Response> {
-    let s = state.store.settings().await?;
-    let lang = admin.visitor.lang;
-    let Ok(to) = crate::domain::rules::Email::parse(&f.to) else {
-        return render(
-            &state,
-            &admin,
-            None,
-            Some(("email", state.i18n.text(lang, "redeem-bad-email"))),
-        )
-        .await;
-    };
-    let subject = state.i18n.text(lang, "settings-email-test-subject");
-    let body = state.i18n.text(lang, "settings-email-test-body");
-    let result = crate::notify::email::send(&state, &s.smtp, &to, &subject, &body).await;
-    tested(&state, &admin, "email", result.as_ref().err()).await?;
-    match result {
-        Ok(()) => Ok(Redirect::to("/admin/settings?done=email-test#email").into_response()),
-        Err(e) => render(&state, &admin, None, Some(("email", e.to_string()))).await,
-    }
+    let result = test_email(&state, &f.to, admin.visitor.lang, &admin.session.username).await;
+    after(&state, &admin, result, "email-test", Section::Email).await
 }

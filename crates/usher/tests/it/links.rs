@@ -137,6 +137,16 @@ async fn a_configured_public_url_wins_over_the_setting_and_the_page_says_so() {
             &[("public_url", "https://other.example.com")],
         )
         .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("wins over this page"));
+    // The page sends the read-only address back as it is; that saves.
+    let res = w
+        .app
+        .post_form(
+            "/admin/settings/general",
+            &[("public_url", "https://cfg.example.com")],
+        )
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let code = w.invite(&[w.jf_id], "1", |_| {}).await;
     assert_eq!(

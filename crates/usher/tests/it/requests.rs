@@ -2,6 +2,7 @@ use fakes::plex::demo;
 use fakes::smtp::SmtpSink;
 use fakes::telegram::{FakeTelegram, OWNER_ID, STRANGER_ID, TOKEN};
 use reqwest::StatusCode;
+use serde_json::{Value, json};
 use usher::domain::RequestStatus;
 use usher::domain::ids::*;
 use usher::domain::settings::{Settings, SmtpSecurity};
@@ -1102,4 +1103,171 @@ async fn a_failed_announcement_is_retried_from_the_outbox_and_the_outcome_follow
     assert!(m.reply_markup.is_none(), "the buttons are gone");
     let r = d.only_request().await;
     assert_eq!(r.telegram_message_id, Some(m.message_id));
+}
+
+#[tokio::test]
+async fn every_settings_section_changes_and_both_test_sends_go_through_the_api_and_the_cli() {
+    let d = desk().await;
+    let a = crate::api::api(&d.w).await;
+    // What a section leaves out stays; a bad value is named, with the page's sentence.
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/requests",
+            Some(json!({"expiry_hours": 0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "expiry_hours", "{body}");
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/requests",
+            Some(json!({"enabled": true, "passphrase": "open sesame", "expiry_hours": 48})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["requests"]["has_passphrase"], true);
+    assert_eq!(body["requests"]["expiry_hours"], 48);
+    assert_eq!(body["owner_name"], "Ana");
+    let (_, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/requests",
+            Some(json!({"passphrase": null})),
+        )
+        .await;
+    assert_eq!(body["requests"]["has_passphrase"], false);
+    assert_eq!(body["requests"]["expiry_hours"], 48, "left out, so kept");
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/requests",
+            Some(json!({"expiry": 48})),
+        )
+        .await;
+    assert!(
+        status.is_client_error(),
+        "unknown fields are refused: {body}"
+    );
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/telegram",
+            Some(json!({"token": "not a token"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "token");
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/general",
+            Some(json!({"owner_name": "Ana María", "community_url": "ftp://x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/email",
+            Some(json!({"password": "pa ss", "username": "mailer"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["smtp"]["has_password"], true);
+    assert_eq!(body["smtp"]["port"], d.mail.port(), "kept");
+    assert!(!body.to_string().contains("pa ss"));
+    // The sink takes no login: forget it again.
+    let (_, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/email",
+            Some(json!({"password": null, "username": ""})),
+        )
+        .await;
+    assert_eq!(body["smtp"]["has_password"], false);
+
+    let (status, body) = a.call("POST", "/api/v1/settings/telegram/test", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(
+        d.tg.last_message(OWNER_ID)
+            .unwrap()
+            .text
+            .contains("usher is connected")
+    );
+    let (status, _) = a
+        .call(
+            "POST",
+            "/api/v1/settings/email/test",
+            Some(json!({"to": "not an address"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = a
+        .call(
+            "POST",
+            "/api/v1/settings/email/test",
+            Some(json!({"to": "owner@example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(d.mail.wait_for(1).await.len(), 1);
+
+    // The CLI takes the same JSON on standard input and runs the same checks.
+    let dir = d.w.app.data_dir();
+    let now = d.w.app.clock.now();
+    let env = vec![(
+        "USHER_TELEGRAM_API_URL",
+        d.w.app.state.config.telegram_api_url.clone(),
+    )];
+    let outs = tokio::task::spawn_blocking(move || {
+        let run =
+            |args: &[&str], stdin: &str| crate::cli::usher_env(Some(now), &dir, args, stdin, &env);
+        vec![
+            run(
+                &["settings", "set", "requests"],
+                r#"{"per_ip_per_hour": 7, "auto_approve": true}"#,
+            ),
+            run(&["settings", "set", "telegram"], r#"{"allowed_ids": [-5]}"#),
+            run(&["settings", "set", "email"], "host = smtp"),
+            run(&["settings", "show", "--json"], ""),
+            run(&["settings", "show"], ""),
+            run(&["settings", "test-telegram"], ""),
+            run(&["settings", "test-email", "owner@example.com"], ""),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(outs[0].status.success(), "{}", err(&outs[0]));
+    assert!(
+        !outs[1].status.success() && err(&outs[1]).contains("User ids are numbers"),
+        "{}",
+        err(&outs[1])
+    );
+    assert!(
+        !outs[2].status.success() && err(&outs[2]).contains("email section's JSON"),
+        "{}",
+        err(&outs[2])
+    );
+    let shown: Value = serde_json::from_str(&text(&outs[3])).unwrap();
+    assert_eq!(shown["requests"]["per_ip_per_hour"], 7);
+    assert_eq!(shown["requests"]["auto_approve"], true);
+    assert_eq!(shown["requests"]["expiry_hours"], 48);
+    assert!(
+        text(&outs[4]).contains("owner_name: Ana\n"),
+        "{}",
+        text(&outs[4])
+    );
+    assert!(outs[5].status.success(), "{}", err(&outs[5]));
+    assert!(outs[6].status.success(), "{}", err(&outs[6]));
+    assert_eq!(d.mail.wait_for(2).await.len(), 2);
+    let events = d.w.app.state.store.recent_events(50).await.unwrap();
+    let by_cli = events
+        .iter()
+        .filter(|e| e.actor == "cli" && e.action.starts_with("settings."))
+        .count();
+    assert_eq!(by_cli, 3, "one change and two tests");
 }
