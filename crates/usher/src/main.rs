@@ -69,6 +69,9 @@ enum Command {
     /// The settings: show them, change a section, send a test
     #[command(subcommand)]
     Settings(usher::settings::cli::Command),
+    /// Notification channels: Telegram, Discord, email and webhooks
+    #[command(subcommand)]
+    Channel(usher::settings::cli::ChannelCommand),
     /// The audit log, with the Events page's filters, as a table, JSON or CSV
     Events(usher::audit::cli::Args),
     /// Numbers at a glance: invites, requests waiting, redemptions, members per server
@@ -309,6 +312,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Settings(cmd) => {
             with_state(&cli, clock, |state| async move {
                 usher::settings::cli::run(&state, cmd.clone()).await
+            })
+            .await
+        }
+        Command::Channel(cmd) => {
+            with_state(&cli, clock, |state| async move {
+                usher::settings::cli::run_channel(&state, cmd.clone()).await
             })
             .await
         }

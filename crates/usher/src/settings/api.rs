@@ -3,11 +3,12 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::Response;
-use axum::routing::{MethodRouter, get, patch, post};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use serde_json::{Value, json};
 
 use crate::clock::rfc3339;
+use crate::notify::channels;
 use crate::state::AppState;
 use crate::web::api::*;
 use crate::web::error::{AppError, AppResult};
@@ -31,23 +32,161 @@ pub(crate) async fn channels_list(
     Ok(list(channels.iter().map(channel_json).collect(), None))
 }
 
+pub(crate) async fn channel_get(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let c = state
+        .store
+        .channel(id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    Ok(ok(channel_json(&c)))
+}
+
+/// A channel as the API and `usher channel add|edit` take it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelBody {
+    /// telegram, discord, email or webhook; only on creation.
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    /// Discord or webhook receiver; on a change, left out keeps the stored one.
+    #[serde(default)]
+    url: String,
+    /// The email channel's recipient.
+    #[serde(default)]
+    address: String,
+    events: Vec<String>,
+    #[serde(default)]
+    lang: String,
+    #[serde(default = "switched_on")]
+    enabled: bool,
+}
+
+fn switched_on() -> bool {
+    true
+}
+
+impl From<ChannelBody> for crate::notify::channels::ChannelInput {
+    fn from(b: ChannelBody) -> Self {
+        crate::notify::channels::ChannelInput {
+            kind: b.kind,
+            name: b.name,
+            url: b.url,
+            address: b.address,
+            events: b.events,
+            lang: b.lang,
+            enabled: b.enabled,
+        }
+    }
+}
+
+/// A channel just made, with a webhook's signing secret (shown this once).
+pub async fn created_json(
+    state: &AppState,
+    made: crate::notify::channels::Created,
+) -> AppResult<Value> {
+    let c = state
+        .store
+        .channel(made.id)
+        .await?
+        .ok_or_else(AppError::not_found)?;
+    let mut v = channel_json(&c);
+    v["secret"] = made.secret.map(|s| s.expose().to_string()).into();
+    Ok(v)
+}
+
+pub(crate) async fn channel_create(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<ChannelBody>,
+) -> AppResult<Response> {
+    let input = b.into();
+    let made = channels::create(&state, &input, &c.actor).await?;
+    if !input.enabled {
+        channels::update(&state, made.id, &input, &c.actor).await?;
+    }
+    Ok(created(created_json(&state, made).await?))
+}
+
+pub(crate) async fn channel_update(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+    Json(b): Json<ChannelBody>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    channels::update(&state, id, &b.into(), &c.actor).await?;
+    channel_get(State(state), c, Path(id.to_string())).await
+}
+
+pub(crate) async fn channel_delete(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    channels::delete(&state, id, &c.actor).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(crate) async fn channel_secret(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = path_id(&id)?;
+    let secret = channels::new_secret(&state, id, &c.actor).await?;
+    Ok(ok(json!({ "secret": secret })))
+}
+
 pub(crate) async fn channels_test(
     State(state): State<AppState>,
     c: ApiCaller,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    match crate::notify::channels::send_test(&state, id, &c.actor).await {
-        Ok(Ok(())) => Ok(ok(json!({"sent": true}))),
-        Ok(Err(e)) => Err(AppError::new(
+    match channels::send_test(&state, id, &c.actor).await? {
+        Ok(()) => Ok(ok(json!({"sent": true}))),
+        Err(e) => Err(AppError::new(
             StatusCode::BAD_GATEWAY,
             "delivery_failed",
-            "error-bad-request",
+            "settings-delivery-failed",
         )
         .with_detail(e.to_string())),
-        Err(crate::notify::channels::ChannelError::NotFound) => Err(AppError::not_found()),
-        Err(e) => Err(AppError::bad_request(e.to_string())),
     }
+}
+
+fn channel_schema() -> Value {
+    obj(&[
+        ("id", int()),
+        ("kind", string()),
+        ("name", string()),
+        ("target", nullable(string())),
+        ("address", nullable(string())),
+        ("events", arr(string())),
+        ("lang", string()),
+        ("enabled", boolean()),
+        ("has_secret", boolean()),
+        ("created_at", time()),
+    ])
+}
+
+fn channel_body_schema() -> Value {
+    obj(&[
+        ("kind", string()),
+        ("name", string()),
+        ("url", string()),
+        ("address", string()),
+        ("events", arr(string())),
+        ("lang", string()),
+        ("enabled", boolean()),
+    ])
 }
 
 pub(crate) async fn settings_get(
@@ -194,16 +333,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 &[],
                 None,
                 200,
-                || {
-                    page_of(obj(&[
-                        ("id", int()),
-                        ("kind", string()),
-                        ("name", string()),
-                        ("target", nullable(string())),
-                        ("events", arr(string())),
-                        ("enabled", boolean()),
-                    ]))
-                },
+                || page_of(channel_schema()),
             ),
             get(channels_list),
         ),
@@ -219,6 +349,75 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 || obj(&[("sent", boolean())]),
             ),
             post(channels_test),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/notifications",
+                "notifications",
+                "Make a channel (a webhook's signing secret is in the answer, this once)",
+                &[],
+                Some(channel_body_schema),
+                201,
+                || {
+                    let mut s = channel_schema();
+                    s["properties"]["secret"] = nullable(string());
+                    s
+                },
+            ),
+            post(channel_create),
+        ),
+        (
+            endpoint(
+                "get",
+                "/api/v1/notifications/{id}",
+                "notifications",
+                "One channel",
+                ID,
+                None,
+                200,
+                channel_schema,
+            ),
+            get(channel_get),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/notifications/{id}",
+                "notifications",
+                "Change a channel: name, events, language, on or off, the URL or address (the kind stays)",
+                ID,
+                Some(channel_body_schema),
+                200,
+                channel_schema,
+            ),
+            put(channel_update),
+        ),
+        (
+            endpoint(
+                "delete",
+                "/api/v1/notifications/{id}",
+                "notifications",
+                "Delete a channel",
+                ID,
+                None,
+                204,
+                || json!({}),
+            ),
+            delete(channel_delete),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/notifications/{id}/secret",
+                "notifications",
+                "Replace a webhook channel's signing secret (the new one is in the answer, this once)",
+                ID,
+                None,
+                200,
+                || obj(&[("secret", string())]),
+            ),
+            post(channel_secret),
         ),
         (
             endpoint(

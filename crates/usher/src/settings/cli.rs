@@ -104,3 +104,114 @@ fn print_settings(s: &serde_json::Value) {
         }
     }
 }
+
+/// `usher channel …`: notification channels, written as the JSON the API takes
+/// (`{"kind", "name", "url", "address", "events", "lang", "enabled"}`).
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ChannelCommand {
+    /// List the channels (receiver URLs only as their host)
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a channel from JSON on standard input; a webhook's signing secret is printed once
+    Add,
+    /// Change a channel from JSON on standard input (a URL left out keeps the stored one)
+    Edit { id: crate::domain::ChannelId },
+    /// Send a test message through a channel now
+    Test { id: crate::domain::ChannelId },
+    /// Replace a webhook channel's signing secret and print the new one
+    Secret { id: crate::domain::ChannelId },
+    /// Delete a channel
+    Remove {
+        id: crate::domain::ChannelId,
+        /// Confirm: this cannot be undone
+        #[arg(long)]
+        yes: bool,
+    },
+}
+
+fn channel_body() -> Result<super::api::ChannelBody, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("could not read standard input: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("standard input is not a channel: {e}"))
+}
+
+pub async fn run_channel(state: &AppState, cmd: ChannelCommand) -> Result<(), String> {
+    use crate::notify::channels;
+    let fail = |e: channels::ChannelError| for_terminal(&state.i18n, &e);
+    let store = |e: crate::store::StoreError| for_terminal(&state.i18n, &e);
+    match cmd {
+        ChannelCommand::List { json } => {
+            let all = state.store.channels().await.map_err(store)?;
+            if json {
+                let out: Vec<_> = all.iter().map(super::api::channel_json).collect();
+                println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+            } else if all.is_empty() {
+                println!("no channels yet: make one with `usher channel add < channel.json`");
+            } else {
+                println!(
+                    "{:<5} {:<9} {:<24} {:<4} EVENTS",
+                    "ID", "KIND", "NAME", "ON"
+                );
+                for c in all {
+                    println!(
+                        "{:<5} {:<9} {:<24} {:<4} {}",
+                        c.id,
+                        c.kind.as_str(),
+                        c.name,
+                        if c.enabled { "yes" } else { "no" },
+                        c.event_list().join(",")
+                    );
+                }
+            }
+            Ok(())
+        }
+        ChannelCommand::Add => {
+            let input: channels::ChannelInput = channel_body()?.into();
+            let made = channels::create(state, &input, "cli").await.map_err(fail)?;
+            if !input.enabled {
+                channels::update(state, made.id, &input, "cli")
+                    .await
+                    .map_err(fail)?;
+            }
+            println!("channel {} made", made.id);
+            if let Some(secret) = made.secret {
+                println!("signing secret (shown once): {}", secret.expose());
+            }
+            Ok(())
+        }
+        ChannelCommand::Edit { id } => {
+            channels::update(state, id, &channel_body()?.into(), "cli")
+                .await
+                .map_err(fail)?;
+            println!("channel {id} saved");
+            Ok(())
+        }
+        ChannelCommand::Test { id } => {
+            channels::send_test(state, id, "cli")
+                .await
+                .map_err(fail)?
+                .map_err(|e| format!("the test did not get through: {e}"))?;
+            println!("test sent through channel {id}");
+            Ok(())
+        }
+        ChannelCommand::Secret { id } => {
+            let secret = channels::new_secret(state, id, "cli").await.map_err(fail)?;
+            println!("new signing secret (shown once): {secret}");
+            Ok(())
+        }
+        ChannelCommand::Remove { id, yes } => {
+            if !yes {
+                return Err(format!(
+                    "this deletes channel {id} for good: add --yes to confirm"
+                ));
+            }
+            channels::delete(state, id, "cli").await.map_err(fail)?;
+            println!("channel {id} deleted");
+            Ok(())
+        }
+    }
+}

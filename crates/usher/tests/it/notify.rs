@@ -775,3 +775,104 @@ async fn notification_pages_are_for_admins_only() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn channels_are_made_changed_tested_rekeyed_and_deleted_through_the_api_and_the_cli() {
+    let w = world().await;
+    let a = crate::api::api(&w).await;
+    let hook = FakeWebhook::start().await;
+    let (status, body) = a
+        .call(
+            "POST",
+            "/api/v1/notifications",
+            Some(
+                serde_json::json!({"kind": "webhook", "name": "Home Assistant",
+                "url": hook.url(), "events": ["request.created", "member.removed"]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let secret = body["secret"].as_str().unwrap().to_string();
+    assert_eq!(
+        body["events"],
+        serde_json::json!(["request.created", "member.removed"])
+    );
+    assert!(
+        !body.to_string().contains(&hook.url()),
+        "the URL is sealed: {body}"
+    );
+    hook.set_secret(&secret);
+    let (status, body) = a
+        .call("POST", &format!("/api/v1/notifications/{id}/test"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(hook.deliveries().len(), 1);
+    // A bad event is named; the kind cannot change.
+    let (status, body) = a
+        .call(
+            "PUT",
+            &format!("/api/v1/notifications/{id}"),
+            Some(serde_json::json!({"events": ["grant.provisioned"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"]["field"], "events");
+    let (status, body) = a
+        .call(
+            "PUT",
+            &format!("/api/v1/notifications/{id}"),
+            Some(serde_json::json!({"name": "HA", "events": ["member.removed"], "enabled": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["enabled"], false);
+    assert_eq!(body["name"], "HA");
+    let (status, body) = a
+        .call("POST", &format!("/api/v1/notifications/{id}/secret"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_ne!(body["secret"].as_str().unwrap(), secret);
+
+    let dir = w.app.data_dir();
+    let now = w.app.clock.now();
+    let outs = tokio::task::spawn_blocking(move || {
+        let run =
+            |args: &[&str], stdin: &str| crate::cli::usher_env(Some(now), &dir, args, stdin, &[]);
+        vec![
+            run(
+                &["channel", "add"],
+                r#"{"kind": "email", "address": "me@example.com", "events": ["request.created"]}"#,
+            ),
+            run(
+                &["channel", "add"],
+                r#"{"kind": "pigeon", "events": ["request.created"]}"#,
+            ),
+            run(&["channel", "list", "--json"], ""),
+            run(&["channel", "list"], ""),
+            run(&["channel", "secret", &id.to_string()], ""),
+            run(&["channel", "remove", &id.to_string()], ""),
+            run(&["channel", "remove", &id.to_string(), "--yes"], ""),
+        ]
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(outs[0].status.success(), "{}", err(&outs[0]));
+    assert!(!outs[1].status.success() && !err(&outs[1]).is_empty());
+    let listed: serde_json::Value = serde_json::from_str(&text(&outs[2])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(text(&outs[3]).contains("HA") && text(&outs[3]).contains("email"));
+    assert!(text(&outs[4]).contains("shown once"), "{}", text(&outs[4]));
+    assert!(!outs[5].status.success() && err(&outs[5]).contains("--yes"));
+    assert!(outs[6].status.success(), "{}", err(&outs[6]));
+    let (status, _) = a
+        .call("GET", &format!("/api/v1/notifications/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = a
+        .call("DELETE", &format!("/api/v1/notifications/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
