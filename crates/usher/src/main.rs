@@ -72,6 +72,9 @@ enum Command {
     /// Notification channels: Telegram, Discord, email and webhooks
     #[command(subcommand)]
     Channel(usher::settings::cli::ChannelCommand),
+    /// The steps people see after joining, and the house rules before
+    #[command(subcommand)]
+    Onboarding(usher::onboarding::cli::Command),
     /// The audit log, with the Events page's filters, as a table, JSON or CSV
     Events(usher::audit::cli::Args),
     /// Numbers at a glance: invites, requests waiting, redemptions, members per server
@@ -318,6 +321,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Channel(cmd) => {
             with_state(&cli, clock, |state| async move {
                 usher::settings::cli::run_channel(&state, cmd.clone()).await
+            })
+            .await
+        }
+        Command::Onboarding(cmd) => {
+            with_state(&cli, clock, |state| async move {
+                usher::onboarding::cli::run(&state, cmd.clone()).await
             })
             .await
         }

@@ -3,6 +3,8 @@
 //! the server, owner, member and expiry. Markdown is rendered without any raw HTML and with only
 //! safe link targets, so a step can never carry a script.
 
+pub mod api;
+pub mod cli;
 pub mod routes;
 
 use media::ServerKind;
@@ -17,10 +19,96 @@ use crate::store::onboarding::StepRow;
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     use crate::web::Access::{Admin, Public};
     use routes::*;
-    r.get("/admin/onboarding", Admin, show)
+    r.api(api::endpoints())
+        .get("/admin/onboarding", Admin, show)
         .post("/admin/onboarding/{kind}", Admin, save)
         .post("/admin/onboarding/{kind}/reset", Admin, reset)
         .get("/guide", Public, guide)
+}
+
+pub const MAX_STEPS: usize = 20;
+pub const MAX_TITLE: usize = 100;
+pub const MAX_BODY: usize = 4000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StepsError {
+    /// `key` is the sentence the editor shows.
+    #[error("{key}")]
+    Invalid { key: &'static str },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+impl crate::web::error::Failure for StepsError {
+    fn status(&self) -> axum::http::StatusCode {
+        match self {
+            StepsError::Invalid { .. } => axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            StepsError::Store(_) => axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    fn code(&self) -> &'static str {
+        match self {
+            StepsError::Invalid { .. } => "invalid",
+            StepsError::Store(_) => "internal",
+        }
+    }
+    fn message_key(&self) -> &'static str {
+        match self {
+            StepsError::Invalid { key } => key,
+            StepsError::Store(_) => "error-internal",
+        }
+    }
+    fn field(&self) -> Option<&'static str> {
+        matches!(self, StepsError::Invalid { .. }).then_some("steps")
+    }
+}
+
+/// Steps as the owner wrote them, tidied: line ends made `\n`, ends trimmed, empty steps
+/// dropped; refused when a step has no title, is too long, or there are too many.
+pub fn checked_steps(steps: Vec<(String, String)>) -> Result<Vec<(String, String)>, StepsError> {
+    let bad = |key| StepsError::Invalid { key };
+    let mut out = Vec::new();
+    for (title, body) in steps {
+        let title = title.trim().to_string();
+        let body = body.replace("\r\n", "\n").trim().to_string();
+        if title.is_empty() && body.is_empty() {
+            continue;
+        }
+        if title.is_empty() {
+            return Err(bad("onb-need-title"));
+        }
+        if title.chars().count() > MAX_TITLE || body.chars().count() > MAX_BODY {
+            return Err(bad("onb-too-long"));
+        }
+        out.push((title, body));
+    }
+    if out.len() > MAX_STEPS {
+        return Err(bad("onb-too-many"));
+    }
+    Ok(out)
+}
+
+/// Replaces the owner's steps for `kind` (an empty list goes back to the defaults).
+pub async fn save_steps(
+    state: &AppState,
+    kind: OnboardingKind,
+    steps: Vec<(String, String)>,
+    actor: &str,
+) -> Result<(), StepsError> {
+    let steps = checked_steps(steps)?;
+    let action = if steps.is_empty() {
+        "onboarding.reset"
+    } else {
+        "onboarding.changed"
+    };
+    state
+        .store
+        .replace_onboarding_steps(kind, &steps, state.clock.now())
+        .await?;
+    state
+        .record_event(actor, action, Some(kind.as_str()), None)
+        .await?;
+    Ok(())
 }
 
 /// A step ready for a page.

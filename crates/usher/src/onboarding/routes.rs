@@ -6,17 +6,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use serde::Deserialize;
 
-use super::{Vars, apply_vars, render_markdown};
+use super::{MAX_STEPS, StepsError, Vars, apply_vars, checked_steps, render_markdown};
 use crate::domain::OnboardingKind;
 use crate::state::AppState;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field};
 use crate::web::visitor::{Admin, Visitor};
 use crate::web::{page, ser};
-
-const MAX_STEPS: usize = 20;
-const MAX_TITLE: usize = 100;
-const MAX_BODY: usize = 4000;
 
 #[derive(Deserialize, Default)]
 pub struct EditorQuery {
@@ -101,24 +97,15 @@ pub async fn show(
     editor(&state, &admin, kind, draft, Some(q.done.as_str()), None).await
 }
 
-/// Reads `title_N`, `body_N` and `position_N` blocks; empty blocks are dropped.
-fn parse_steps(fields: &[(String, String)]) -> Result<Vec<(String, String)>, &'static str> {
+/// Reads `title_N`, `body_N` and `position_N` blocks in position order, then checks them.
+fn parse_steps(fields: &[(String, String)]) -> Result<Vec<(String, String)>, StepsError> {
     let get = |name: String| field(fields, &name).to_string();
     let mut blocks = Vec::new();
+    // One block past the limit, so too many is refused rather than cut.
     for i in 0..=MAX_STEPS {
-        let title = get(format!("title_{i}")).trim().to_string();
-        let body = get(format!("body_{i}"))
-            .replace("\r\n", "\n")
-            .trim()
-            .to_string();
-        if title.is_empty() && body.is_empty() {
+        let (title, body) = (get(format!("title_{i}")), get(format!("body_{i}")));
+        if title.trim().is_empty() && body.trim().is_empty() {
             continue;
-        }
-        if title.is_empty() {
-            return Err("onb-need-title");
-        }
-        if title.chars().count() > MAX_TITLE || body.chars().count() > MAX_BODY {
-            return Err("onb-too-long");
         }
         let position: f64 = get(format!("position_{i}"))
             .trim()
@@ -126,11 +113,8 @@ fn parse_steps(fields: &[(String, String)]) -> Result<Vec<(String, String)>, &'s
             .unwrap_or(i as f64);
         blocks.push((position, i, title, body));
     }
-    if blocks.len() > MAX_STEPS {
-        return Err("onb-too-many");
-    }
     blocks.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-    Ok(blocks.into_iter().map(|(_, _, t, b)| (t, b)).collect())
+    checked_steps(blocks.into_iter().map(|(_, _, t, b)| (t, b)).collect())
 }
 
 pub async fn save(
@@ -143,7 +127,8 @@ pub async fn save(
     let preview = fields.iter().any(|(k, v)| k == "action" && v == "preview");
     let steps = match parse_steps(&fields) {
         Ok(s) => s,
-        Err(key) => {
+        Err(StepsError::Store(e)) => return Err(e.into()),
+        Err(StepsError::Invalid { key }) => {
             let (current, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
             return editor(
                 &state,
@@ -175,11 +160,7 @@ pub async fn save(
         )
         .await;
     }
-    state
-        .store
-        .replace_onboarding_steps(kind, &steps, state.clock.now())
-        .await?;
-    record(&state, &admin, "onboarding.changed", kind).await?;
+    super::save_steps(&state, kind, steps, &admin.session.username).await?;
     Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=saved")).into_response())
 }
 
@@ -189,33 +170,8 @@ pub async fn reset(
     Path(kind): Path<String>,
 ) -> AppResult<Response> {
     let kind = OnboardingKind::parse(&kind).ok_or_else(AppError::not_found)?;
-    state
-        .store
-        .replace_onboarding_steps(kind, &[], state.clock.now())
-        .await?;
-    record(&state, &admin, "onboarding.reset", kind).await?;
+    super::save_steps(&state, kind, Vec::new(), &admin.session.username).await?;
     Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=reset")).into_response())
-}
-
-async fn record(
-    state: &AppState,
-    admin: &Admin,
-    action: &str,
-    kind: OnboardingKind,
-) -> AppResult<()> {
-    state
-        .store
-        .append_event(
-            crate::store::events::NewEvent {
-                actor: &admin.session.username,
-                action,
-                subject: Some(kind.as_str()),
-                detail: None,
-            },
-            state.clock.now(),
-        )
-        .await?;
-    Ok(())
 }
 
 /// `/guide`: for friends — what this is, how to get the app, what happens after asking.

@@ -246,6 +246,41 @@ fn blocking_get(url: &str) -> u16 {
     rt.block_on(async { reqwest::get(url).await.unwrap().status().as_u16() })
 }
 
+/// Runs each `(args, stdin)` in turn against `app`'s data folder at its clock, off the async
+/// runtime, with `env` set; returns what each printed.
+pub async fn usher_runs(
+    app: &TestApp,
+    env: &[(&str, String)],
+    runs: &[(&[&str], &str)],
+) -> Vec<std::process::Output> {
+    let dir = app.data_dir();
+    let now = app.clock.now();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    let runs: Vec<(Vec<String>, String)> = runs
+        .iter()
+        .map(|(args, stdin)| {
+            (
+                args.iter().map(|a| a.to_string()).collect(),
+                stdin.to_string(),
+            )
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        runs.iter()
+            .map(|(args, stdin)| {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                usher_env(Some(now), &dir, &args, stdin, &env)
+            })
+            .collect()
+    })
+    .await
+    .unwrap()
+}
+
 pub fn usher_env(
     now: Option<i64>,
     data_dir: &std::path::Path,

@@ -834,29 +834,26 @@ async fn channels_are_made_changed_tested_rekeyed_and_deleted_through_the_api_an
     assert_eq!(status, StatusCode::OK);
     assert_ne!(body["secret"].as_str().unwrap(), secret);
 
-    let dir = w.app.data_dir();
-    let now = w.app.clock.now();
-    let outs = tokio::task::spawn_blocking(move || {
-        let run =
-            |args: &[&str], stdin: &str| crate::cli::usher_env(Some(now), &dir, args, stdin, &[]);
-        vec![
-            run(
+    let outs = crate::cli::usher_runs(
+        &w.app,
+        &[],
+        &[
+            (
                 &["channel", "add"],
                 r#"{"kind": "email", "address": "me@example.com", "events": ["request.created"]}"#,
             ),
-            run(
+            (
                 &["channel", "add"],
                 r#"{"kind": "pigeon", "events": ["request.created"]}"#,
             ),
-            run(&["channel", "list", "--json"], ""),
-            run(&["channel", "list"], ""),
-            run(&["channel", "secret", &id.to_string()], ""),
-            run(&["channel", "remove", &id.to_string()], ""),
-            run(&["channel", "remove", &id.to_string(), "--yes"], ""),
-        ]
-    })
-    .await
-    .unwrap();
+            (&["channel", "list", "--json"], ""),
+            (&["channel", "list"], ""),
+            (&["channel", "secret", &id.to_string()], ""),
+            (&["channel", "remove", &id.to_string()], ""),
+            (&["channel", "remove", &id.to_string(), "--yes"], ""),
+        ],
+    )
+    .await;
     let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
     let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
     assert!(outs[0].status.success(), "{}", err(&outs[0]));

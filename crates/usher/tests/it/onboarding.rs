@@ -333,3 +333,95 @@ fn every_email_and_telegram_message_resolves_in_both_languages() {
         }
     }
 }
+
+#[tokio::test]
+async fn steps_are_read_replaced_and_reset_through_the_api_and_the_cli_and_friends_see_them() {
+    let w = world().await;
+    let a = crate::api::api(&w).await;
+    let (status, body) = a
+        .call("GET", "/api/v1/onboarding/jellyfin?lang=es", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["custom"], false);
+    assert!(!body["steps"].as_array().unwrap().is_empty());
+    let (status, _) = a.call("GET", "/api/v1/onboarding/betamax", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, body) = a
+        .call(
+            "PUT",
+            "/api/v1/onboarding/jellyfin",
+            Some(json!({"steps": [{"title": "", "body": "no title"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a title")
+    );
+    let too_many: Vec<_> = (0..21)
+        .map(|i| json!({"title": format!("Step {i}")}))
+        .collect();
+    let (status, _) = a
+        .call(
+            "PUT",
+            "/api/v1/onboarding/jellyfin",
+            Some(json!({"steps": too_many})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, body) = a
+        .call(
+            "PUT",
+            "/api/v1/onboarding/jellyfin",
+            Some(json!({"steps": [{"title": "Get Finamp", "body": "Then sign in to **{{server_name}}**."}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["custom"], true);
+    let code = w.invite(&[w.jf_id], "1", |_| {}).await;
+    let welcome = redeem_and_welcome(&w, &code, "finn").await;
+    assert!(welcome.contains("Get Finamp"), "{welcome}");
+    assert!(
+        welcome.contains("<strong>Home Jellyfin</strong>"),
+        "{welcome}"
+    );
+
+    let outs = crate::cli::usher_runs(
+        &w.app,
+        &[],
+        &[
+            (&["onboarding", "show", "jellyfin"], ""),
+            (
+                &["onboarding", "save", "before"],
+                r#"{"steps": [{"title": "House rules", "body": "Be kind."}]}"#,
+            ),
+            (&["onboarding", "show", "before", "--json"], ""),
+            (
+                &["onboarding", "save", "before"],
+                r#"{"steps": [{"title": "x", "body": "y", "extra": 1}]}"#,
+            ),
+            (&["onboarding", "reset", "jellyfin"], ""),
+            (&["onboarding", "show", "laserdisc"], ""),
+        ],
+    )
+    .await;
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(text(&outs[0]).contains("(yours)") && text(&outs[0]).contains("Get Finamp"));
+    assert!(outs[1].status.success(), "{}", err(&outs[1]));
+    let before: serde_json::Value = serde_json::from_str(&text(&outs[2])).unwrap();
+    assert_eq!(before["steps"][0]["title"], "House rules");
+    assert!(!outs[3].status.success() && err(&outs[3]).contains("extra"));
+    assert!(outs[4].status.success(), "{}", err(&outs[4]));
+    assert!(!outs[5].status.success() && err(&outs[5]).contains("plex_home"));
+    let (_, body) = a.call("GET", "/api/v1/onboarding", None).await;
+    let kinds: Vec<(&str, bool)> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| (k["kind"].as_str().unwrap(), k["custom"].as_bool().unwrap()))
+        .collect();
+    assert!(kinds.contains(&("jellyfin", false)) && kinds.contains(&("before", true)));
+}

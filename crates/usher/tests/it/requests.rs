@@ -1215,30 +1215,26 @@ async fn every_settings_section_changes_and_both_test_sends_go_through_the_api_a
     assert_eq!(d.mail.wait_for(1).await.len(), 1);
 
     // The CLI takes the same JSON on standard input and runs the same checks.
-    let dir = d.w.app.data_dir();
-    let now = d.w.app.clock.now();
-    let env = vec![(
-        "USHER_TELEGRAM_API_URL",
-        d.w.app.state.config.telegram_api_url.clone(),
-    )];
-    let outs = tokio::task::spawn_blocking(move || {
-        let run =
-            |args: &[&str], stdin: &str| crate::cli::usher_env(Some(now), &dir, args, stdin, &env);
-        vec![
-            run(
+    let outs = crate::cli::usher_runs(
+        &d.w.app,
+        &[(
+            "USHER_TELEGRAM_API_URL",
+            d.w.app.state.config.telegram_api_url.clone(),
+        )],
+        &[
+            (
                 &["settings", "set", "requests"],
                 r#"{"per_ip_per_hour": 7, "auto_approve": true}"#,
             ),
-            run(&["settings", "set", "telegram"], r#"{"allowed_ids": [-5]}"#),
-            run(&["settings", "set", "email"], "host = smtp"),
-            run(&["settings", "show", "--json"], ""),
-            run(&["settings", "show"], ""),
-            run(&["settings", "test-telegram"], ""),
-            run(&["settings", "test-email", "owner@example.com"], ""),
-        ]
-    })
-    .await
-    .unwrap();
+            (&["settings", "set", "telegram"], r#"{"allowed_ids": [-5]}"#),
+            (&["settings", "set", "email"], "host = smtp"),
+            (&["settings", "show", "--json"], ""),
+            (&["settings", "show"], ""),
+            (&["settings", "test-telegram"], ""),
+            (&["settings", "test-email", "owner@example.com"], ""),
+        ],
+    )
+    .await;
     let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
     let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
     assert!(outs[0].status.success(), "{}", err(&outs[0]));

@@ -1,0 +1,206 @@
+//! `/api/v1/onboarding`: the steps people see after joining (per server kind) and the house
+//! rules shown before, in Markdown; the owner's own or the translated defaults.
+
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use axum::routing::{MethodRouter, delete, get, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::domain::OnboardingKind;
+use crate::state::AppState;
+use crate::web::api::*;
+use crate::web::error::{AppError, AppResult};
+use crate::web::extract::Json;
+
+#[derive(Deserialize, Default)]
+pub struct LangQuery {
+    #[serde(default)]
+    lang: String,
+}
+
+fn kind_of(raw: &str) -> Result<OnboardingKind, AppError> {
+    OnboardingKind::parse(raw).ok_or_else(AppError::not_found)
+}
+
+fn lang_of(raw: &str) -> &'static str {
+    crate::ui::i18n::supported(raw).unwrap_or(crate::ui::i18n::DEFAULT_LANG)
+}
+
+/// One kind's steps: `custom` is false when they are the defaults in `lang`.
+pub async fn steps_json(
+    state: &AppState,
+    kind: OnboardingKind,
+    lang: &str,
+) -> Result<Value, crate::store::StoreError> {
+    let (steps, custom) = super::source_steps(state, kind, lang).await?;
+    Ok(json!({
+        "kind": kind.as_str(),
+        "custom": custom,
+        "steps": steps.iter().map(|(title, body)| json!({"title": title, "body": body})).collect::<Vec<_>>(),
+    }))
+}
+
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Query(q): Query<LangQuery>,
+) -> AppResult<Response> {
+    let mut items = Vec::new();
+    for kind in OnboardingKind::ALL {
+        items.push(steps_json(&state, kind, lang_of(&q.lang)).await?);
+    }
+    Ok(crate::web::api::list(items, None))
+}
+
+pub(crate) async fn one(
+    State(state): State<AppState>,
+    _c: ApiCaller,
+    Path(kind): Path<String>,
+    Query(q): Query<LangQuery>,
+) -> AppResult<Response> {
+    let kind = kind_of(&kind)?;
+    Ok(ok(steps_json(&state, kind, lang_of(&q.lang)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepsBody {
+    steps: Vec<StepBody>,
+}
+
+impl StepsBody {
+    pub fn into_steps(self) -> Vec<(String, String)> {
+        self.steps.into_iter().map(|s| (s.title, s.body)).collect()
+    }
+}
+
+pub(crate) async fn replace(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(kind): Path<String>,
+    Json(b): Json<StepsBody>,
+) -> AppResult<Response> {
+    let kind = kind_of(&kind)?;
+    super::save_steps(&state, kind, b.into_steps(), &c.actor).await?;
+    Ok(ok(
+        steps_json(&state, kind, crate::ui::i18n::DEFAULT_LANG).await?
+    ))
+}
+
+pub(crate) async fn reset(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Path(kind): Path<String>,
+) -> AppResult<Response> {
+    let kind = kind_of(&kind)?;
+    super::save_steps(&state, kind, Vec::new(), &c.actor).await?;
+    Ok(ok(
+        steps_json(&state, kind, crate::ui::i18n::DEFAULT_LANG).await?
+    ))
+}
+
+fn steps_schema() -> Value {
+    obj(&[
+        ("kind", string()),
+        ("custom", boolean()),
+        (
+            "steps",
+            arr(obj(&[("title", string()), ("body", string())])),
+        ),
+    ])
+}
+
+const KIND: &[(&str, &str, &str)] = &[
+    (
+        "kind",
+        "path",
+        "plex, plex_home, jellyfin, emby, audiobookshelf, navidrome, komga, kavita, romm, or before (the house rules)",
+    ),
+    (
+        "lang",
+        "query",
+        "the defaults' language (en, es); default en",
+    ),
+];
+const KIND_ONLY: &[(&str, &str, &str)] = &[(
+    "kind",
+    "path",
+    "plex, plex_home, jellyfin, emby, audiobookshelf, navidrome, komga, kavita, romm, or before",
+)];
+const LANG: &[(&str, &str, &str)] = &[(
+    "lang",
+    "query",
+    "the defaults' language (en, es); default en",
+)];
+
+/// This feature's API endpoints with their documentation.
+pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
+    vec![
+        (
+            endpoint(
+                "get",
+                "/api/v1/onboarding",
+                "onboarding",
+                "Every kind's steps (Markdown), the owner's or the defaults",
+                LANG,
+                None,
+                200,
+                || page_of(steps_schema()),
+            ),
+            get(list),
+        ),
+        (
+            endpoint(
+                "get",
+                "/api/v1/onboarding/{kind}",
+                "onboarding",
+                "One kind's steps",
+                KIND,
+                None,
+                200,
+                steps_schema,
+            ),
+            get(one),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/onboarding/{kind}",
+                "onboarding",
+                "Replace a kind's steps (at most 20; a title of up to 100 characters, a Markdown body of up to 4,000)",
+                KIND_ONLY,
+                Some(|| {
+                    obj(&[(
+                        "steps",
+                        arr(obj(&[("title", string()), ("body", string())])),
+                    )])
+                }),
+                200,
+                steps_schema,
+            ),
+            put(replace),
+        ),
+        (
+            endpoint(
+                "delete",
+                "/api/v1/onboarding/{kind}",
+                "onboarding",
+                "Go back to the default steps",
+                KIND_ONLY,
+                None,
+                200,
+                steps_schema,
+            ),
+            delete(reset),
+        ),
+    ]
+}
