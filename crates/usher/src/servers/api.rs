@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::clock::rfc3339;
 use crate::state::AppState;
 use crate::web::api::*;
-use crate::web::error::{AppError, AppResult};
+use crate::web::error::{AppError, AppResult, for_terminal};
 use crate::web::extract::{Json, path_id};
 
 pub(crate) fn server_schema() -> Value {
@@ -237,6 +237,22 @@ pub(crate) async fn servers_sync(
         .await
         .map_err(AppError::from)?;
     Ok(ok(json!(report)))
+}
+
+/// Syncs every server, each on its own: a server that fails is reported, the others still run.
+pub(crate) async fn servers_sync_all(
+    State(state): State<AppState>,
+    c: ApiCaller,
+) -> AppResult<Response> {
+    let results = crate::members::sync::sync_all_as(&state, Some(&c.actor)).await?;
+    let items: Vec<Value> = results
+        .into_iter()
+        .map(|(server, r)| match r {
+            Ok(report) => json!(report),
+            Err(e) => json!({"server": server, "error": for_terminal(&state.i18n, &e)}),
+        })
+        .collect();
+    Ok(list(items, None))
 }
 
 pub(crate) async fn servers_list(
@@ -471,6 +487,30 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 },
             ),
             post(servers_sync),
+        ),
+        (
+            endpoint(
+                "post",
+                "/api/v1/servers/sync",
+                "servers",
+                "Compare every server's accounts with usher's members now (a server that fails has `error`)",
+                &[],
+                None,
+                200,
+                || {
+                    page_of(obj(&[
+                        ("server_id", int()),
+                        ("server", string()),
+                        ("accounts", int()),
+                        ("imported", int()),
+                        ("activated", int()),
+                        ("gone", int()),
+                        ("back", int()),
+                        ("error", string()),
+                    ]))
+                },
+            ),
+            post(servers_sync_all),
         ),
         (
             endpoint(

@@ -200,6 +200,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// One server: its status, addresses, where new access starts, what expiry does, and its
+    /// libraries
+    Show {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// List a server's libraries with the ids used for sharing
     Libraries {
         name: String,
@@ -382,6 +389,64 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                     .collect();
                 print_table(&["NAME", "KIND", "STATUS", "LIBRARIES", "URL"], &rows);
             }
+            Ok(())
+        }
+        Command::Show { name, json } => {
+            let server = by_name(state, &name).await?;
+            let store = |e: crate::store::StoreError| for_terminal(&state.i18n, &e);
+            let summary = state
+                .store
+                .servers()
+                .await
+                .map_err(store)?
+                .into_iter()
+                .find(|s| s.server.id == server.id)
+                .ok_or_else(|| format!("no server named `{name}`"))?;
+            let libraries = state.store.libraries(server.id).await.map_err(store)?;
+            let mut shown = super::api::server_json(&summary);
+            shown["libraries"] = libraries.iter().map(super::api::library_json).collect();
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&shown).unwrap_or_default()
+                );
+                return Ok(());
+            }
+            let text = |v: &serde_json::Value| match v {
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Null => "(none)".into(),
+                other => other.to_string(),
+            };
+            for key in [
+                "name",
+                "kind",
+                "status",
+                "status_message",
+                "version",
+                "url",
+                "friend_url",
+                "checked_at",
+            ] {
+                println!("{key}: {}", text(&shown[key]));
+            }
+            for section in ["defaults", "expiry"] {
+                println!("{section}:");
+                for (k, v) in shown[section].as_object().into_iter().flatten() {
+                    println!("  {k}: {}", text(v));
+                }
+            }
+            let rows: Vec<[String; 4]> = libraries
+                .iter()
+                .map(|l| {
+                    [
+                        l.name.clone(),
+                        if l.enabled { "yes" } else { "no" }.into(),
+                        if l.is_default { "yes" } else { "" }.into(),
+                        if l.present { "" } else { "gone from server" }.into(),
+                    ]
+                })
+                .collect();
+            print_table(&["LIBRARY", "OFFERED", "PRE-CHECKED", "NOTE"], &rows);
             Ok(())
         }
         Command::Libraries { name, json } => {

@@ -1020,3 +1020,21 @@ async fn access_profiles_are_made_changed_copied_applied_and_deleted_through_the
         "the invite moved: {listed}"
     );
 }
+
+#[tokio::test]
+async fn every_server_is_synced_at_once_and_a_failing_one_is_named_beside_the_others() {
+    let w = world().await;
+    let a = api(&w).await;
+    w.jf.control().fail_next("/Users", 500);
+    let (status, body) = a.call("POST", "/api/v1/servers/sync", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{body}");
+    let plex = items.iter().find(|i| i["server"] == "Home Plex").unwrap();
+    assert!(plex["accounts"].is_number(), "{body}");
+    let jf = items
+        .iter()
+        .find(|i| i["server"] == "Home Jellyfin")
+        .unwrap();
+    assert!(jf["error"].is_string(), "{body}");
+}

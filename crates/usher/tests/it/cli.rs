@@ -916,6 +916,8 @@ async fn a_server_is_edited_rescanned_configured_and_removed_from_the_cli() {
             ),
             run(&["server", "list", "--json"], ""),
             run(&["server", "libraries", "Attic", "--json"], ""),
+            run(&["server", "show", "Attic"], ""),
+            run(&["server", "show", "Attic", "--json"], ""),
             run(&["server", "remove", "Attic"], ""),
             run(&["server", "remove", "Attic", "--yes"], ""),
             run(&["server", "list", "--json"], ""),
@@ -925,7 +927,7 @@ async fn a_server_is_edited_rescanned_configured_and_removed_from_the_cli() {
     .unwrap();
     let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).to_string();
     let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).to_string();
-    for i in [0, 1, 2, 3, 5, 7, 8, 9, 11, 12] {
+    for i in [0, 1, 2, 3, 5, 7, 8, 9, 10, 11, 13, 14] {
         assert!(outs[i].status.success(), "step {i}: {}", err(&outs[i]));
     }
     assert!(err(&outs[4]).contains("from 1 to 100"), "{}", err(&outs[4]));
@@ -934,7 +936,7 @@ async fn a_server_is_edited_rescanned_configured_and_removed_from_the_cli() {
         "{}",
         err(&outs[6])
     );
-    assert!(err(&outs[10]).contains("--yes"), "{}", err(&outs[10]));
+    assert!(err(&outs[12]).contains("--yes"), "{}", err(&outs[12]));
     let list: serde_json::Value = serde_json::from_str(&text(&outs[8])).unwrap();
     let s = &list[0];
     assert_eq!(s["name"], "Attic");
@@ -962,7 +964,15 @@ async fn a_server_is_edited_rescanned_configured_and_removed_from_the_cli() {
         flags.iter().any(|(n, o, _)| n == "Music" && !o),
         "{flags:?}"
     );
-    assert_eq!(text(&outs[12]).trim(), "[]");
+    assert_eq!(text(&outs[14]).trim(), "[]");
+    assert!(
+        text(&outs[10]).contains("kind: jellyfin") && text(&outs[10]).contains("PRE-CHECKED"),
+        "{}",
+        text(&outs[10])
+    );
+    let shown: serde_json::Value = serde_json::from_str(&text(&outs[11])).unwrap();
+    assert_eq!(shown["name"], "Attic");
+    assert_eq!(shown["libraries"], libraries);
 }
 
 #[tokio::test]

@@ -22,6 +22,7 @@ mod members;
 mod navidrome;
 mod notify;
 mod onboarding;
+mod parity;
 mod profiles;
 mod requests;
 mod romm;
