@@ -98,7 +98,12 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "api-keys",
                 "Make an API key; the answer holds the key, shown this once",
                 &[],
-                Some(|| obj(&[("name", string()), ("scope", scope_enum())])),
+                Some(|| {
+                    needs(
+                        obj(&[("name", string()), ("scope", scope_enum())]),
+                        &["name", "scope"],
+                    )
+                }),
                 201,
                 || {
                     let mut s = key_schema();

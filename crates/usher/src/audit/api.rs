@@ -1,6 +1,7 @@
 //! `/api/v1/events`: the audit log, with the Events page's filters, as JSON or CSV.
 
-use axum::extract::{Query, State};
+use crate::web::extract::Query;
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{MethodRouter, get};
 use serde::Deserialize;
@@ -91,23 +92,23 @@ pub(crate) async fn events_csv(
     super::csv_download(&state, query, EventPage::Newest).await
 }
 
-const EVENT_Q: &[(&str, &str, &str)] = &[
-    ("limit", "query", "1–500, default 50"),
-    ("cursor", "query", "next_cursor of the previous page"),
-    ("actor", "query", "part of who did it"),
-    (
+const EVENT_Q: &[Param] = &[
+    LIMIT,
+    CURSOR,
+    Param::query("actor", "part of who did it", ParamKind::Text),
+    Param::query(
         "action",
-        "query",
         "an action (request.approved) or a family (request.*)",
+        ParamKind::Pattern("^[a-z._*]{0,64}$"),
     ),
-    (
+    Param::query(
         "member",
-        "query",
         "a member id (#12 or 12) or part of a name or email",
+        ParamKind::Text,
     ),
-    ("server", "query", "a server id"),
-    ("from", "query", "a day, 2026-11-01 (UTC), inclusive"),
-    ("to", "query", "a day, 2026-11-30 (UTC), inclusive"),
+    Param::query("server", "a server id", ParamKind::Id),
+    Param::query("from", "a day, 2026-11-01 (UTC), inclusive", ParamKind::Day),
+    Param::query("to", "a day, 2026-11-30 (UTC), inclusive", ParamKind::Day),
 ];
 
 /// This feature's API endpoints with their documentation.

@@ -5,8 +5,9 @@ pub mod api;
 pub mod cli;
 
 use crate::domain::ids::*;
+use crate::web::extract::Query;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use minijinja::context;
@@ -104,7 +105,13 @@ impl Filters {
         if let (Some(f), Some(u)) = (from, until)
             && f >= u
         {
-            return Err(bad("to", &text("events-bad-range")));
+            // Each day is fine on its own; together they make no sense.
+            return Err(AppError::new(
+                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "events-bad-range",
+            )
+            .with_field("to"));
         }
         Ok(EventQuery {
             actor,

@@ -1,7 +1,8 @@
 //! `/setup`, `/login`, `/logout`.
 
 use crate::domain::ids::*;
-use axum::extract::{Query, State};
+use crate::web::extract::Query;
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;

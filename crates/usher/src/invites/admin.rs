@@ -2,7 +2,8 @@
 //! QR code, disable/enable and delete.
 
 use crate::domain::ids::*;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Value, context};

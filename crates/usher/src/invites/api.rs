@@ -1,6 +1,7 @@
 //! `/api/v1/invites`: invites and their redemptions, and the public redemption API.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
@@ -268,6 +269,12 @@ pub(crate) async fn invites_delete(
     .await
 }
 
+const CSV_PARAMS: &[Param] = &[Param::query(
+    "batch",
+    "a batch id (from creating several at once)",
+    ParamKind::Text,
+)];
+
 /// This feature's API endpoints with their documentation.
 pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
     vec![
@@ -292,22 +299,23 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Create an invite",
                 &[],
                 Some(|| {
-                    obj(&[
-                        (
-                            "servers",
-                            arr(obj(&[
-                                ("server_id", int()),
-                                ("libraries", arr(string())),
-                                ("permissions", permissions()),
-                            ])),
-                        ),
-                        ("uses", string()),
-                        ("expires", string()),
-                        ("duration", string()),
-                        ("label", string()),
-                        ("passphrase", string()),
-                        ("code", string()),
-                    ])
+                    let body = needs(
+                        obj(&[
+                            ("servers", arr(target_schema())),
+                            // A number from 1 to 1000, or "unlimited" (also as text: "5").
+                            ("uses", json!({"oneOf": [int_in(1, 1000), string()]})),
+                            ("expires", string()),
+                            ("duration", string()),
+                            ("label", string()),
+                            ("passphrase", string()),
+                            ("code", string()),
+                        ]),
+                        &["servers"],
+                    );
+                    or_null(
+                        body,
+                        &["uses", "expires", "duration", "label", "passphrase", "code"],
+                    )
                 }),
                 201,
                 invite_schema,
@@ -349,14 +357,24 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Redeem an invite (no key needed)",
                 CODE,
                 Some(|| {
-                    obj(&[
+                    let body = obj(&[
                         ("email", string()),
                         ("plex_username", string()),
                         ("username", string()),
                         ("password", string()),
                         ("passphrase", string()),
                         ("accept_rules", boolean()),
-                    ])
+                    ]);
+                    or_null(
+                        body,
+                        &[
+                            "email",
+                            "plex_username",
+                            "username",
+                            "password",
+                            "passphrase",
+                        ],
+                    )
                 }),
                 201,
                 || {
@@ -431,11 +449,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                     "/api/v1/invites.csv",
                     "invites",
                     "Every invite, or one batch made at once, as CSV: code,link",
-                    &[(
-                        "batch",
-                        "query",
-                        "a batch id (from creating several at once)",
-                    )],
+                    CSV_PARAMS,
                     None,
                     200,
                     string,

@@ -2,8 +2,9 @@
 //! welcome page, and the public JSON API for the same.
 
 use crate::domain::ids::*;
+use crate::web::extract::Query;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};

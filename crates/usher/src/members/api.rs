@@ -1,7 +1,8 @@
 //! `/api/v1/members`: members, their grants and when access ends.
 
 use crate::domain::ids::*;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post, put};
 use serde::Deserialize;
@@ -92,8 +93,12 @@ pub(crate) async fn members_list(
     let server_id = match q.server.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(
-            s.parse()
-                .map_err(|_| AppError::bad_request("server is a server id").with_field("server"))?,
+            s.parse::<ServerId>()
+                .ok()
+                .filter(|id| id.get() > 0)
+                .ok_or_else(|| {
+                    AppError::bad_request("server is a server id").with_field("server")
+                })?,
         ),
     };
     let filters = crate::members::ListFilters {
@@ -160,7 +165,12 @@ pub(crate) async fn members_expiry(
                             .flatten()
                     })
                     .ok_or_else(|| {
-                        AppError::bad_request(
+                        AppError::new(
+                            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+                            "invalid",
+                            "error-bad-request",
+                        )
+                        .with_detail(
                             "expires_at is an RFC 3339 time, a date like 2026-12-31, or null",
                         )
                         .with_field("expires_at")
@@ -288,7 +298,8 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "members",
                 "Set or clear when a member's access ends",
                 ID,
-                Some(|| obj(&[("expires_at", nullable(time()))])),
+                // An RFC 3339 time, a date like 2026-12-31 (the end of that day, UTC), "never" or null.
+                Some(|| obj(&[("expires_at", nullable(string()))])),
                 200,
                 member_schema,
             ),
@@ -314,7 +325,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "members",
                 "The owner's private notes on a member",
                 ID,
-                Some(|| obj(&[("notes", string())])),
+                Some(|| needs(obj(&[("notes", string())]), &["notes"])),
                 200,
                 member_schema,
             ),
@@ -327,7 +338,15 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "members",
                 "Change a member's libraries and permissions on one server (pushed to the server)",
                 GRANT,
-                Some(|| obj(&[("libraries", arr(string())), ("permissions", permissions())])),
+                Some(|| {
+                    needs(
+                        obj(&[
+                            ("libraries", arr(string())),
+                            ("permissions", permission_changes()),
+                        ]),
+                        &["libraries"],
+                    )
+                }),
                 200,
                 member_schema,
             ),

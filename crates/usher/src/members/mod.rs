@@ -187,7 +187,8 @@ impl ListFilters {
             parse: impl Fn(&str) -> Option<T>,
             allowed: &str,
         ) -> Result<Option<T>, MemberError> {
-            match raw.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+            // Taken as sent: the filters are words from a list, not typed text.
+            match raw.as_deref().filter(|r| !r.is_empty()) {
                 None => Ok(None),
                 Some(r) => parse(r).map(Some).ok_or_else(|| MemberError::Invalid {
                     field,

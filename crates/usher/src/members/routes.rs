@@ -3,7 +3,8 @@
 use crate::domain::ids::*;
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Value, context};

@@ -1,9 +1,10 @@
 //! `/api/v1/onboarding`: the steps people see after joining (per server kind) and the house
 //! rules shown before, in Markdown; the owner's own or the translated defaults.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::{MethodRouter, delete, get, put};
+use axum::routing::{MethodRouter, get, post, put};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -119,28 +120,31 @@ fn steps_schema() -> Value {
     ])
 }
 
-const KIND: &[(&str, &str, &str)] = &[
-    (
-        "kind",
-        "path",
-        "plex, plex_home, jellyfin, emby, audiobookshelf, navidrome, komga, kavita, romm, or before (the house rules)",
-    ),
-    (
-        "lang",
-        "query",
-        "the defaults' language (en, es); default en",
-    ),
+const KINDS: &[&str] = &[
+    "plex",
+    "plex_home",
+    "jellyfin",
+    "emby",
+    "audiobookshelf",
+    "navidrome",
+    "komga",
+    "kavita",
+    "romm",
+    "before",
 ];
-const KIND_ONLY: &[(&str, &str, &str)] = &[(
+const KIND_PARAM: Param = Param::path(
     "kind",
-    "path",
-    "plex, plex_home, jellyfin, emby, audiobookshelf, navidrome, komga, kavita, romm, or before",
-)];
-const LANG: &[(&str, &str, &str)] = &[(
+    "a server kind, plex_home, or before (the house rules)",
+    ParamKind::OneOf(KINDS),
+);
+const LANG_PARAM: Param = Param::query(
     "lang",
-    "query",
-    "the defaults' language (en, es); default en",
-)];
+    "the defaults' language: en or es; any other is en",
+    ParamKind::Text,
+);
+const KIND: &[Param] = &[KIND_PARAM, LANG_PARAM];
+const KIND_ONLY: &[Param] = &[KIND_PARAM];
+const LANG: &[Param] = &[LANG_PARAM];
 
 /// This feature's API endpoints with their documentation.
 pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
@@ -179,10 +183,16 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Replace a kind's steps (at most 20; a title of up to 100 characters, a Markdown body of up to 4,000)",
                 KIND_ONLY,
                 Some(|| {
-                    obj(&[(
-                        "steps",
-                        arr(obj(&[("title", string()), ("body", string())])),
-                    )])
+                    needs(
+                        obj(&[(
+                            "steps",
+                            arr(needs(
+                                obj(&[("title", string()), ("body", string())]),
+                                &["title"],
+                            )),
+                        )]),
+                        &["steps"],
+                    )
                 }),
                 200,
                 steps_schema,
@@ -191,8 +201,8 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
         ),
         (
             endpoint(
-                "delete",
-                "/api/v1/onboarding/{kind}",
+                "post",
+                "/api/v1/onboarding/{kind}/reset",
                 "onboarding",
                 "Go back to the default steps",
                 KIND_ONLY,
@@ -200,7 +210,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 200,
                 steps_schema,
             ),
-            delete(reset),
+            post(reset),
         ),
     ]
 }

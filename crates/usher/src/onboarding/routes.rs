@@ -1,6 +1,7 @@
 //! `/admin/onboarding` (edit, preview, reset) and the public `/guide`.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};

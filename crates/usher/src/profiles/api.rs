@@ -1,7 +1,8 @@
 //! `/api/v1/profiles`: access profiles (what an invite or approval gives on each server, and
 //! for how long), made, changed, duplicated, applied to their members and deleted.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post, put};
@@ -18,11 +19,14 @@ use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Json, path_id};
 
 fn server_choice_schema() -> Value {
-    obj(&[
-        ("server_id", int()),
-        ("libraries", arr(string())),
-        ("permissions", permissions()),
-    ])
+    needs(
+        obj(&[
+            ("server_id", int()),
+            ("libraries", arr(string())),
+            ("permissions", permission_changes()),
+        ]),
+        &["server_id", "libraries"],
+    )
 }
 
 fn profile_schema() -> Value {
@@ -40,12 +44,15 @@ fn profile_schema() -> Value {
 }
 
 fn body_schema() -> Value {
-    obj(&[
-        ("name", string()),
-        ("description", string()),
-        ("duration", string()),
-        ("servers", arr(server_choice_schema())),
-    ])
+    needs(
+        obj(&[
+            ("name", string()),
+            ("description", string()),
+            ("duration", string()),
+            ("servers", arr(server_choice_schema())),
+        ]),
+        &["name", "servers"],
+    )
 }
 
 #[derive(Deserialize)]
@@ -203,6 +210,11 @@ async fn profiles_delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+const DELETE_PARAMS: &[Param] = &[
+    Param::path("id", "the numeric id", ParamKind::Id),
+    Param::query("reassign", "a profile id", ParamKind::Id),
+];
+
 /// This feature's API endpoints with their documentation.
 pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
     vec![
@@ -297,10 +309,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "/api/v1/profiles/{id}",
                 "profiles",
                 "Delete an access profile (with reassign=ID when invites or members use it)",
-                &[
-                    ("id", "path", "the numeric id"),
-                    ("reassign", "query", "a profile id"),
-                ],
+                DELETE_PARAMS,
                 None,
                 204,
                 || json!({}),

@@ -1,7 +1,8 @@
 //! `/admin/requests`: the owner's queue with a library picker per request.
 
 use crate::domain::ids::*;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};

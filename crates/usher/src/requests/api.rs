@@ -1,6 +1,7 @@
 //! `/api/v1/requests`: the request queue, approvals and declines, and the public form's API.
 
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{MethodRouter, get, post};
 use serde::Deserialize;
@@ -31,7 +32,7 @@ pub(crate) fn request_schema() -> Value {
 
 fn approve_schema() -> Value {
     let mut s = selection_schema();
-    s["properties"]["profile_id"] = int();
+    s["properties"]["profile_id"] = nullable(int());
     s
 }
 
@@ -160,14 +161,17 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Ask for access, as the request form does (no key; for a guide page on a site in allowed_origins)",
                 &[],
                 Some(|| {
-                    obj(&[
-                        ("name", string()),
-                        ("email", string()),
-                        ("note", string()),
-                        ("passphrase", string()),
-                        ("website", string()),
-                        ("lang", string()),
-                    ])
+                    needs(
+                        obj(&[
+                            ("name", string()),
+                            ("email", string()),
+                            ("note", string()),
+                            ("passphrase", string()),
+                            ("website", string()),
+                            ("lang", nullable(string())),
+                        ]),
+                        &["name", "email"],
+                    )
                 }),
                 201,
                 || obj(&[("status", string()), ("message", string())]),
@@ -194,7 +198,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "requests",
                 "Decline a request",
                 ID,
-                Some(|| obj(&[("reason", string())])),
+                Some(|| or_null(obj(&[("reason", string())]), &["reason"])),
                 200,
                 request_schema,
             ),

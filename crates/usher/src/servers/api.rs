@@ -36,7 +36,7 @@ fn defaults_schema() -> Value {
         ("allow_downloads", boolean()),
         ("allow_live_tv", boolean()),
         ("allow_camera_upload", boolean()),
-        ("max_sessions", nullable(int())),
+        ("max_sessions", nullable(int_in(0, i64::from(u32::MAX)))),
         ("request_default", boolean()),
     ])
 }
@@ -47,7 +47,7 @@ fn expiry_schema() -> Value {
             "action",
             json!({"type": "string", "enum": ["disable", "remove", "disable_then_remove"]}),
         ),
-        ("remove_after_days", int()),
+        ("remove_after_days", nullable(int())),
     ])
 }
 
@@ -379,13 +379,19 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Connect a server (checked before it is saved)",
                 &[],
                 Some(|| {
-                    obj(&[
-                        ("kind", string()),
-                        ("name", string()),
-                        ("url", string()),
-                        ("token", string()),
-                        ("username", string()),
-                    ])
+                    needs(
+                        obj(&[
+                            (
+                                "kind",
+                                one_of(&media::ServerKind::ALL.map(media::ServerKind::as_str)),
+                            ),
+                            ("name", string()),
+                            ("url", string()),
+                            ("token", string()),
+                            ("username", string()),
+                        ]),
+                        &["kind", "name", "url", "token"],
+                    )
                 }),
                 201,
                 server_schema,
@@ -413,13 +419,14 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Rename, move or re-key a server (a new URL or token is checked first); fields left out stay",
                 ID,
                 Some(|| {
-                    obj(&[
+                    let body = obj(&[
                         ("name", string()),
                         ("url", string()),
                         ("token", string()),
                         ("username", string()),
                         ("friend_url", string()),
-                    ])
+                    ]);
+                    or_null(body, &["name", "url", "token", "username", "friend_url"])
                 }),
                 200,
                 server_schema,
@@ -433,7 +440,17 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "servers",
                 "Where new grants start on this server, and whether approvals start with it ticked",
                 ID,
-                Some(defaults_schema),
+                Some(|| {
+                    needs(
+                        defaults_schema(),
+                        &[
+                            "allow_downloads",
+                            "allow_live_tv",
+                            "allow_camera_upload",
+                            "request_default",
+                        ],
+                    )
+                }),
                 200,
                 server_schema,
             ),
@@ -446,7 +463,12 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "servers",
                 "Which libraries are offered and which are pre-checked (library ids from the list)",
                 ID,
-                Some(|| obj(&[("offered", arr(int())), ("default", arr(int()))])),
+                Some(|| {
+                    needs(
+                        obj(&[("offered", arr(int())), ("default", arr(int()))]),
+                        &["offered"],
+                    )
+                }),
                 200,
                 || page_of(library_schema()),
             ),
@@ -459,7 +481,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "servers",
                 "What happens to access on this server when it ends",
                 ID,
-                Some(expiry_schema),
+                Some(|| needs(expiry_schema(), &["action"])),
                 200,
                 server_schema,
             ),

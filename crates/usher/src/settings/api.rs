@@ -178,15 +178,18 @@ fn channel_schema() -> Value {
 }
 
 fn channel_body_schema() -> Value {
-    obj(&[
-        ("kind", string()),
-        ("name", string()),
-        ("url", string()),
-        ("address", string()),
-        ("events", arr(string())),
-        ("lang", string()),
-        ("enabled", boolean()),
-    ])
+    needs(
+        obj(&[
+            ("kind", one_of(&["telegram", "discord", "email", "webhook"])),
+            ("name", string()),
+            ("url", string()),
+            ("address", string()),
+            ("events", arr(string())),
+            ("lang", string()),
+            ("enabled", boolean()),
+        ]),
+        &["events"],
+    )
 }
 
 pub(crate) async fn settings_get(
@@ -440,12 +443,21 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Change your name, the request app and community links, and the public address (what is left out stays)",
                 &[],
                 Some(|| {
-                    obj(&[
+                    let body = obj(&[
                         ("owner_name", string()),
                         ("request_app_url", string()),
                         ("community_url", string()),
                         ("public_url", string()),
-                    ])
+                    ]);
+                    or_null(
+                        body,
+                        &[
+                            "owner_name",
+                            "request_app_url",
+                            "community_url",
+                            "public_url",
+                        ],
+                    )
                 }),
                 200,
                 settings_schema,
@@ -460,16 +472,27 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Change the request form: open or closed, auto-approve, servers, profile, passphrase (null clears it), limits",
                 &[],
                 Some(|| {
-                    obj(&[
+                    let body = obj(&[
                         ("enabled", boolean()),
                         ("auto_approve", boolean()),
                         ("expiry_hours", int()),
-                        ("per_ip_per_hour", int()),
+                        ("per_ip_per_hour", int_in(0, i64::from(u32::MAX))),
                         ("access_duration", string()),
                         ("servers", arr(int())),
                         ("profile_id", nullable(int())),
                         ("passphrase", nullable(string())),
-                    ])
+                    ]);
+                    or_null(
+                        body,
+                        &[
+                            "enabled",
+                            "auto_approve",
+                            "expiry_hours",
+                            "per_ip_per_hour",
+                            "access_duration",
+                            "servers",
+                        ],
+                    )
                 }),
                 200,
                 settings_schema,
@@ -484,12 +507,13 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Change the Telegram bot: token (null forgets it), allowed user ids, chat, polling or webhook",
                 &[],
                 Some(|| {
-                    obj(&[
+                    let body = obj(&[
                         ("token", nullable(string())),
                         ("allowed_ids", arr(int())),
                         ("chat_id", nullable(int())),
-                        ("mode", string()),
-                    ])
+                        ("mode", one_of(&["polling", "webhook"])),
+                    ]);
+                    or_null(body, &["allowed_ids", "mode"])
                 }),
                 200,
                 settings_schema,
@@ -504,14 +528,15 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "Change outgoing email: host, port, security, login (null forgets the password), sender",
                 &[],
                 Some(|| {
-                    obj(&[
+                    let body = obj(&[
                         ("host", string()),
-                        ("port", int()),
-                        ("security", string()),
+                        ("port", int_in(0, 65_535)),
+                        ("security", one_of(&["none", "starttls", "tls"])),
                         ("username", string()),
                         ("password", nullable(string())),
                         ("from", string()),
-                    ])
+                    ]);
+                    or_null(body, &["host", "port", "security", "username", "from"])
                 }),
                 200,
                 settings_schema,
@@ -538,7 +563,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "settings",
                 "Send a test email",
                 &[],
-                Some(|| obj(&[("to", string())])),
+                Some(|| needs(obj(&[("to", string())]), &["to"])),
                 200,
                 || obj(&[("sent", boolean())]),
             ),

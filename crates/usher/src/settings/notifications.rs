@@ -2,7 +2,8 @@
 //! latest deliveries with their outcome.
 
 use crate::domain::ids::*;
-use axum::extract::{Path, Query, State};
+use crate::web::extract::Query;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};

@@ -2,7 +2,8 @@
 //! the page shows whether one is set, never its value.
 
 use crate::domain::ids::*;
-use axum::extract::{Query, State};
+use crate::web::extract::Query;
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;

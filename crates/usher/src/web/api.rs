@@ -81,8 +81,7 @@ pub struct Endpoint {
     pub summary: &'static str,
     /// Anyone may call it (the invite redemption API); otherwise an API key is needed.
     pub public: bool,
-    /// (name, in: path|query, description)
-    pub params: &'static [(&'static str, &'static str, &'static str)],
+    pub params: &'static [Param],
     pub body: Option<fn() -> Value>,
     pub status: u16,
     pub response: fn() -> Value,
@@ -100,7 +99,7 @@ pub struct Page {
 impl Page {
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Page, AppError> {
         let limit = match limit {
-            None | Some("") => 50,
+            None => 50,
             Some(l) => l
                 .parse::<i64>()
                 .ok()
@@ -110,7 +109,7 @@ impl Page {
                 })?,
         };
         let after = match cursor {
-            None | Some("") => None,
+            None => None,
             Some(c) => Some(
                 c.strip_prefix("c")
                     .and_then(|n| n.parse::<i64>().ok())
@@ -131,8 +130,32 @@ impl Page {
 pub fn string() -> Value {
     json!({"type": "string"})
 }
+/// A whole number as the handlers read it: a 64-bit signed integer.
 pub fn int() -> Value {
-    json!({"type": "integer"})
+    json!({"type": "integer", "minimum": i64::MIN, "maximum": i64::MAX})
+}
+/// A whole number from `min` to `max`.
+pub fn int_in(min: i64, max: i64) -> Value {
+    json!({"type": "integer", "minimum": min, "maximum": max})
+}
+/// One of these words.
+pub fn one_of(words: &[&str]) -> Value {
+    json!({"type": "string", "enum": words})
+}
+/// `v` with these properties allowed to be `null` too: fields a body reads as optional, where
+/// `null` is the same as leaving them out.
+pub fn or_null(mut v: Value, names: &[&str]) -> Value {
+    for n in names {
+        let p = v["properties"][*n].take();
+        v["properties"][*n] = nullable(p);
+    }
+    v
+}
+
+/// `v` with these properties required.
+pub fn needs(mut v: Value, names: &[&str]) -> Value {
+    v["required"] = json!(names);
+    v
 }
 pub fn boolean() -> Value {
     json!({"type": "boolean"})
@@ -158,13 +181,30 @@ pub fn permissions() -> Value {
         ("allow_downloads", boolean()),
         ("allow_live_tv", boolean()),
         ("allow_camera_upload", boolean()),
-        ("max_sessions", nullable(int())),
+        ("max_sessions", nullable(int_in(0, i64::from(u32::MAX)))),
         ("plex_home", boolean()),
         // Plex content filters: `rating=G,PG | label!=horror` or Plex's own spelling.
         ("filter_movies", string()),
         ("filter_television", string()),
         ("filter_music", string()),
     ])
+}
+
+/// Permission changes a body names, as [`crate::domain::access::PermissionChanges`] reads them:
+/// what is left out (or `null`) stays where the grant starts.
+pub fn permission_changes() -> Value {
+    or_null(
+        permissions(),
+        &[
+            "allow_downloads",
+            "allow_live_tv",
+            "allow_camera_upload",
+            "plex_home",
+            "filter_movies",
+            "filter_television",
+            "filter_music",
+        ],
+    )
 }
 
 pub fn created(v: Value) -> Response {
@@ -183,18 +223,24 @@ pub fn page_of(item: Value) -> Value {
     obj(&[("items", arr(item)), ("next_cursor", nullable(string()))])
 }
 
+/// One server of an invite or an approval, as [`crate::domain::access::TargetInput`] reads it.
+pub fn target_schema() -> Value {
+    let target = obj(&[
+        ("server_id", int()),
+        ("libraries", arr(string())),
+        ("permissions", permission_changes()),
+    ]);
+    needs(
+        or_null(target, &["libraries", "permissions"]),
+        &["server_id"],
+    )
+}
+
 pub fn selection_schema() -> Value {
-    obj(&[
-        (
-            "servers",
-            arr(obj(&[
-                ("server_id", int()),
-                ("libraries", arr(string())),
-                ("permissions", permissions()),
-            ])),
-        ),
-        ("duration", string()),
-    ])
+    or_null(
+        obj(&[("servers", arr(target_schema())), ("duration", string())]),
+        &["servers", "duration"],
+    )
 }
 
 #[derive(Deserialize, Default)]
@@ -213,7 +259,7 @@ pub fn endpoint(
     path: &'static str,
     tag: &'static str,
     summary: &'static str,
-    params: &'static [(&'static str, &'static str, &'static str)],
+    params: &'static [Param],
     body: Option<fn() -> Value>,
     status: u16,
     response: fn() -> Value,
@@ -238,48 +284,147 @@ pub fn answers(mut e: Endpoint, content: &'static str) -> Endpoint {
     e
 }
 
-pub const ID: &[(&str, &str, &str)] = &[("id", "path", "the numeric id")];
-pub const CODE: &[(&str, &str, &str)] = &[("code", "path", "the invite code (any case)")];
-pub const PAGED: &[(&str, &str, &str)] = &[
-    ("limit", "query", "1–500, default 50"),
-    ("cursor", "query", "next_cursor of the previous page"),
+/// What a path or query parameter holds, as the handler reads it.
+#[derive(Clone, Copy, Debug)]
+pub enum ParamKind {
+    Text,
+    /// A row id: a positive whole number (anything else finds nothing: 404).
+    Id,
+    /// `limit`: 1 to 500.
+    Limit,
+    /// `cursor`: the `next_cursor` of the previous page, `c` and digits.
+    Cursor,
+    /// One of these words.
+    OneOf(&'static [&'static str]),
+    /// One of these words, or empty for any (as the pages' filter forms send it).
+    AnyOrOneOf(&'static [&'static str]),
+    /// A day, `2026-11-30`, or empty.
+    Day,
+    /// Text matching this pattern.
+    Pattern(&'static str),
+}
+
+/// A path or query parameter of an endpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    pub name: &'static str,
+    /// `path` or `query`.
+    pub at: &'static str,
+    pub description: &'static str,
+    pub kind: ParamKind,
+}
+
+impl Param {
+    pub const fn path(name: &'static str, description: &'static str, kind: ParamKind) -> Param {
+        Param {
+            name,
+            at: "path",
+            description,
+            kind,
+        }
+    }
+
+    pub const fn query(name: &'static str, description: &'static str, kind: ParamKind) -> Param {
+        Param {
+            name,
+            at: "query",
+            description,
+            kind,
+        }
+    }
+
+    /// The parameter's JSON schema for the OpenAPI document.
+    pub fn schema(&self) -> Value {
+        match self.kind {
+            ParamKind::Text => string(),
+            ParamKind::Id => json!({"type": "integer", "minimum": 1, "maximum": i64::MAX}),
+            ParamKind::Limit => {
+                json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 50})
+            }
+            ParamKind::Cursor => json!({"type": "string", "pattern": "^c[0-9]{1,18}$"}),
+            ParamKind::OneOf(words) => json!({"type": "string", "enum": words}),
+            ParamKind::AnyOrOneOf(words) => {
+                let mut all = vec![""];
+                all.extend_from_slice(words);
+                json!({"type": "string", "enum": all})
+            }
+            // Empty is the same as leaving it out, as the Events page's form sends it.
+            ParamKind::Day => json!({"anyOf": [
+                {"type": "string", "format": "date"},
+                {"type": "string", "maxLength": 0},
+            ]}),
+            ParamKind::Pattern(p) => json!({"type": "string", "pattern": p}),
+        }
+    }
+}
+
+use ParamKind::*;
+
+pub const LIMIT: Param = Param::query("limit", "1–500, default 50", Limit);
+pub const CURSOR: Param = Param::query("cursor", "next_cursor of the previous page", Cursor);
+pub const ID: &[Param] = &[Param::path("id", "the numeric id", Id)];
+pub const CODE: &[Param] = &[Param::path("code", "the invite code (any case)", Text)];
+pub const PAGED: &[Param] = &[LIMIT, CURSOR];
+pub const INVITE_FILTERS: &[&str] = &[
+    "all", "active", "redeemed", "expired", "used_up", "disabled",
 ];
-pub const PAGED_Q: &[(&str, &str, &str)] = &[
-    ("limit", "query", "1–500, default 50"),
-    ("cursor", "query", "next_cursor of the previous page"),
-    ("q", "query", "search text"),
-    (
+pub const PAGED_Q: &[Param] = &[
+    LIMIT,
+    CURSOR,
+    Param::query("q", "search text", Text),
+    Param::query(
         "filter",
-        "query",
         "all, active, redeemed, expired, used_up or disabled",
+        OneOf(INVITE_FILTERS),
     ),
 ];
-pub const REQ_Q: &[(&str, &str, &str)] = &[
-    ("limit", "query", "1–500, default 50"),
-    ("cursor", "query", "next_cursor of the previous page"),
-    ("status", "query", "pending, approved, declined or expired"),
-];
-pub const MEMBER_Q: &[(&str, &str, &str)] = &[
-    ("limit", "query", "1–500, default 50"),
-    ("cursor", "query", "next_cursor of the previous page"),
-    (
-        "q",
-        "query",
-        "search name, email, user name or Plex account",
-    ),
-    (
+pub const REQ_Q: &[Param] = &[
+    LIMIT,
+    CURSOR,
+    Param::query(
         "status",
-        "query",
-        "provisioning, pending, active, disabled, removed, failed, failing or gone",
+        "pending, approved, declined or expired",
+        AnyOrOneOf(&["pending", "approved", "declined", "expired"]),
     ),
-    ("server", "query", "a server id: members with access there"),
-    ("origin", "query", "invite, request or imported"),
-    ("sort", "query", "name (default), created or expires"),
-    ("order", "query", "asc (default) or desc"),
 ];
-pub const GRANT: &[(&str, &str, &str)] = &[
-    ("id", "path", "the member id"),
-    ("grant", "path", "the grant id"),
+pub const MEMBER_Q: &[Param] = &[
+    LIMIT,
+    CURSOR,
+    Param::query("q", "search name, email, user name or Plex account", Text),
+    Param::query(
+        "status",
+        "provisioning, pending, active, disabled, removed, failed, failing or gone",
+        AnyOrOneOf(&[
+            "provisioning",
+            "pending",
+            "active",
+            "disabled",
+            "removed",
+            "failed",
+            "failing",
+            "gone",
+        ]),
+    ),
+    Param::query("server", "a server id: members with access there", Id),
+    Param::query(
+        "origin",
+        "invite, request or imported",
+        AnyOrOneOf(&["invite", "request", "imported"]),
+    ),
+    Param::query(
+        "sort",
+        "name (default), created or expires",
+        AnyOrOneOf(&["name", "created", "expires"]),
+    ),
+    Param::query(
+        "order",
+        "asc (default) or desc",
+        AnyOrOneOf(&["asc", "desc"]),
+    ),
+];
+pub const GRANT: &[Param] = &[
+    Param::path("id", "the member id", Id),
+    Param::path("grant", "the grant id", Id),
 ];
 
 /// An endpoint anyone may call, without an API key.

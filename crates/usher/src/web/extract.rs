@@ -39,15 +39,42 @@ fn rejected(status: axum::http::StatusCode, text: String) -> AppError {
     }
 }
 
-/// A JSON body for the API, with the same treatment.
+/// A JSON body for the API, with the same treatment. Every body the API reads is an object:
+/// anything else is refused before the fields are read (serde would read a list as the fields
+/// in order).
 pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = AppError;
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(e) => Err(rejected(e.status(), e.body_text())),
+        let value = match axum::Json::<serde_json::Value>::from_request(req, state).await {
+            Ok(axum::Json(v)) => v,
+            Err(e) => return Err(rejected(e.status(), e.body_text())),
+        };
+        if !value.is_object() {
+            return Err(AppError::bad_request("the body is a JSON object: {…}"));
+        }
+        serde_json::from_value(value).map(Json).map_err(|e| {
+            AppError::bad_request(format!(
+                "Failed to deserialize the JSON body into the target type: {e}"
+            ))
+        })
+    }
+}
+
+/// A query string. One that does not fit the handler's fields (an unknown name, a value of the
+/// wrong kind) is a 400 that says which, in the error shape the API documents.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Query(v)),
+            Err(e) => Err(AppError::bad_request(e.body_text())),
         }
     }
 }

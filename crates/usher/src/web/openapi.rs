@@ -36,6 +36,23 @@ fn success(e: &Endpoint) -> Value {
     json!({"description": "success", "content": {e.content: {"schema": schema}}})
 }
 
+/// Every request body refuses fields it does not name (`deny_unknown_fields` on every body the
+/// API reads), so each object in one says so.
+fn closed(schema: &mut Value) {
+    match schema {
+        Value::Object(m) => {
+            if m.get("type") == Some(&json!("object")) && m.contains_key("properties") {
+                m.insert("additionalProperties".into(), Value::Bool(false));
+            }
+            for v in m.values_mut() {
+                closed(v);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(closed),
+        _ => {}
+    }
+}
+
 /// The whole document. Deterministic, so the committed copy can be compared byte for byte.
 pub fn document(endpoints: &[Endpoint]) -> Value {
     let mut paths: Map<String, Value> = Map::new();
@@ -56,13 +73,15 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
             op["parameters"] = Value::Array(
                 e.params
                     .iter()
-                    .map(|(name, at, desc)| json!({"name": name, "in": at, "required": *at == "path", "description": desc, "schema": {"type": "string"}}))
+                    .map(|p| json!({"name": p.name, "in": p.at, "required": p.at == "path", "description": p.description, "schema": p.schema()}))
                     .collect(),
             );
         }
         if let Some(body) = e.body {
+            let mut schema = body();
+            closed(&mut schema);
             op["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": body()}}});
+                json!({"required": true, "content": {"application/json": {"schema": schema}}});
         }
         if e.public {
             op["security"] = json!([]);
@@ -82,7 +101,7 @@ pub fn document(endpoints: &[Endpoint]) -> Value {
         entry[e.method] = op;
     }
     json!({
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {
             "title": "usher API",
             "version": env!("CARGO_PKG_VERSION"),
@@ -131,7 +150,7 @@ pub fn docs(
             context! {
                 method => e.method.to_uppercase(), path => e.path, tag => e.tag, summary => e.summary, public => e.public,
                 scopes => ApiScope::ALL.into_iter().filter(|s| s.allows(e.method, e.path)).map(ApiScope::as_str).collect::<Vec<_>>(),
-                params => e.params.iter().map(|(n, at, d)| context! { name => *n, at => *at, desc => *d }).collect::<Vec<_>>(),
+                params => e.params.iter().map(|p| context! { name => p.name, at => p.at, desc => p.description }).collect::<Vec<_>>(),
                 body, status => e.status,
                 response => serde_json::to_string_pretty(&(e.response)()).unwrap_or_default(),
             }

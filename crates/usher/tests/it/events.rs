@@ -262,12 +262,11 @@ async fn a_large_log_exports_whole() {
 }
 
 #[tokio::test]
-async fn bad_filters_get_a_clear_400() {
+async fn bad_filters_get_a_clear_4xx() {
     let app = spawn_signed_in().await;
     for path in [
         "/admin/events?from=yesterday",
         "/admin/events?to=2026-02-30",
-        "/admin/events?from=2026-11-25&to=2026-11-24",
         "/admin/events?server=home",
         "/admin/events?action=DROP%20TABLE",
         "/admin/events?before=abc",
@@ -280,6 +279,11 @@ async fn bad_filters_get_a_clear_400() {
     }
     let (_, body) = app.get_text("/admin/events?from=yesterday").await;
     assert!(body.contains("Dates look like 2026-11-22."), "{body}");
+    // Two good days in the wrong order: each is well formed, together they are refused.
+    let (status, _) = app
+        .get_text("/admin/events?from=2026-11-25&to=2026-11-24")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
 #[tokio::test]

@@ -235,7 +235,10 @@ const PARITY: &[(&str, Elsewhere)] = &[
     ),
     (
         "POST /admin/onboarding/{kind}/reset",
-        Same(&["DELETE /api/v1/onboarding/{kind}"], "onboarding reset"),
+        Same(
+            &["POST /api/v1/onboarding/{kind}/reset"],
+            "onboarding reset",
+        ),
     ),
     // Settings
     (
