@@ -101,6 +101,15 @@ pub(crate) async fn requests_approve(
     let done = crate::requests::approve(&state, id, &selection, &c.actor)
         .await
         .map_err(AppError::from)?;
+    Ok(ok(approved_json(&state, id, &done).await?))
+}
+
+/// A request just approved, with the member made and (Jellyfin, Emby) the personal invite link.
+pub async fn approved_json(
+    state: &AppState,
+    id: crate::domain::RequestId,
+    done: &crate::requests::Approved,
+) -> AppResult<Value> {
     let r = state
         .store
         .request(id)
@@ -109,7 +118,7 @@ pub(crate) async fn requests_approve(
     let mut v = request_json(&r);
     v["invite_url"] = json!(done.invite_url);
     v["member_id"] = json!(done.member_id);
-    Ok(ok(v))
+    Ok(v)
 }
 
 #[derive(Deserialize, Default)]

@@ -23,6 +23,9 @@ pub enum Command {
         duration: Option<String>,
         #[command(flatten)]
         access: crate::servers::cli::AccessArgs,
+        /// Print the approved request as JSON (with `member_id` and `invite_url`)
+        #[arg(long)]
+        json: bool,
     },
     /// Decline a request
     Decline {
@@ -44,16 +47,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 .await
                 .map_err(|e| for_terminal(&state.i18n, &e))?;
             if json {
-                let out: Vec<_> = rows
-                    .iter()
-                    .map(|r| {
-                        serde_json::json!({
-                            "id": r.id, "name": r.name, "email": r.email, "note": r.note, "status": r.status,
-                            "created_at": crate::clock::rfc3339(r.created_at), "expires_at": crate::clock::rfc3339(r.expires_at),
-                            "decided_by": r.decided_by, "outcome": r.outcome,
-                        })
-                    })
-                    .collect();
+                let out: Vec<_> = rows.iter().map(super::api::request_json).collect();
                 println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
             } else if rows.is_empty() {
                 println!("no requests yet");
@@ -84,6 +78,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             profile,
             duration,
             access,
+            json,
         } => {
             let profile = match profile {
                 Some(name) => Some(
@@ -107,6 +102,16 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             let done = super::approve(state, id, &selection, "cli")
                 .await
                 .map_err(|e| for_terminal(&state.i18n, &e))?;
+            if json {
+                let v = super::api::approved_json(state, id, &done)
+                    .await
+                    .map_err(|e| {
+                        e.detail
+                            .unwrap_or_else(|| state.i18n.text("en", e.message_key))
+                    })?;
+                println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                return Ok(());
+            }
             println!("request {id} approved: {}", done.summary);
             if let Some(url) = done.invite_url {
                 println!("personal invite: {url}");

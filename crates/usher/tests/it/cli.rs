@@ -1252,6 +1252,7 @@ async fn a_request_is_approved_with_chosen_libraries_and_duration_and_an_invite_
                 "home plex=TV Shows",
                 "--duration",
                 "30d",
+                "--json",
             ]),
             run(&[
                 "invite",
@@ -1290,6 +1291,10 @@ async fn a_request_is_approved_with_chosen_libraries_and_duration_and_an_invite_
         .unwrap();
     assert!(pia.status.is_pending());
     assert!(outs[2].status.success(), "{}", err(&outs[2]));
+    let approved: serde_json::Value = serde_json::from_str(&text(&outs[2])).unwrap();
+    assert_eq!(approved["status"], "approved");
+    assert_eq!(approved["decided_by"], "cli");
+    assert_eq!(approved["member_id"], 1);
     let shares = w.plex.shares_of(fakes::plex::demo::SERVER_ID);
     assert_eq!(shares.len(), 1);
     assert_eq!(shares[0].section_ids, vec![81_234_002]);
