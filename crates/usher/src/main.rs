@@ -5,10 +5,18 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use usher::config::{Config, LogFormat, Sources};
 
+/// The version and the commit it was built from: `0.1.0 (3f2a9c1b7d4e)`.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (",
+    env!("USHER_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "usher",
-    version,
+    version = VERSION,
     about = "A self-hosted doorman for personal media servers"
 )]
 struct Cli {
@@ -206,7 +214,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?;
             tracing::info!(
-                version = env!("CARGO_PKG_VERSION"),
+                version = VERSION,
                 "usher listening on http://{}",
                 app.local_addr()
             );

@@ -54,6 +54,8 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !value.is_object() {
             return Err(AppError::bad_request("the body is a JSON object: {…}"));
         }
+        let mut value = value;
+        whole_numbers(&mut value);
         serde_json::from_value(value).map(Json).map_err(|e| {
             AppError::bad_request(format!(
                 "Failed to deserialize the JSON body into the target type: {e}"
@@ -76,6 +78,26 @@ impl<T: DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for
             Ok(axum::extract::Query(v)) => Ok(Query(v)),
             Err(e) => Err(AppError::bad_request(e.body_text())),
         }
+    }
+}
+
+/// JSON has one kind of number: `946.0` is the integer 946 (JSON Schema says so too), but serde
+/// reads an integer field only from digits without a fraction. Whole numbers are made integers
+/// before the fields are read.
+fn whole_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| n.is_f64())
+                && f.fract() == 0.0
+                && f >= i64::MIN as f64
+                && f < i64::MAX as f64
+            {
+                *n = serde_json::Number::from(f as i64);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(whole_numbers),
+        serde_json::Value::Object(m) => m.values_mut().for_each(whole_numbers),
+        _ => {}
     }
 }
 

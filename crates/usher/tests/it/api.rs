@@ -1042,3 +1042,50 @@ async fn every_server_is_synced_at_once_and_a_failing_one_is_named_beside_the_ot
         .unwrap();
     assert!(jf["error"].is_string(), "{body}");
 }
+
+#[tokio::test]
+async fn a_body_is_an_object_and_a_whole_number_may_be_written_with_a_fraction() {
+    let w = world().await;
+    let a = api(&w).await;
+    // JSON Schema calls 48.0 an integer, as JSON does.
+    let (status, body) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/requests",
+            Some(json!({"expiry_hours": 48.0})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["requests"]["expiry_hours"], 48);
+    let (status, _) = a
+        .call(
+            "PATCH",
+            "/api/v1/settings/requests",
+            Some(json!({"expiry_hours": 48.5})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A list is not the fields in order.
+    for body in [json!([]), json!([true]), json!(null), json!("x")] {
+        let (status, answer) = a
+            .call("PATCH", "/api/v1/settings/requests", Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("JSON object")
+        );
+    }
+    // A query string that does not fit answers the API's error shape, not plain text.
+    let res = reqwest::Client::new()
+        .get(w.app.url("/api/v1/events?unknown=1"))
+        .bearer_auth(&a.key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let v: Value = res.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "bad_request", "{v}");
+}

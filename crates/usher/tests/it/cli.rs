@@ -159,16 +159,28 @@ async fn reset_password_changes_it_and_signs_the_admin_out() {
 }
 
 #[test]
-fn version_prints_the_crate_version() {
+fn version_prints_the_crate_version_and_the_commit() {
     let out = usher_command(Some(START))
         .arg("--version")
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("usher {}", env!("CARGO_PKG_VERSION"))
-    );
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let commit = printed
+        .strip_prefix(&format!("usher {} (", env!("CARGO_PKG_VERSION")))
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("{printed}"));
+    // Built from this checkout: its commit, as git names it.
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    match head {
+        Some(head) => assert_eq!(commit, head, "{printed}"),
+        None => assert_eq!(commit, "unknown", "{printed}"),
+    }
 }
 
 #[test]
