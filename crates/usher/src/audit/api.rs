@@ -106,7 +106,7 @@ const EVENT_Q: &[Param] = &[
         "a member id (#12 or 12) or part of a name or email",
         ParamKind::Text,
     ),
-    Param::query("server", "a server id", ParamKind::Id),
+    Param::query("server", "a server id", ParamKind::IdOrEmpty),
     Param::query("from", "a day, 2026-11-01 (UTC), inclusive", ParamKind::Day),
     Param::query("to", "a day, 2026-11-30 (UTC), inclusive", ParamKind::Day),
 ];

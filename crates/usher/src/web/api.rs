@@ -290,6 +290,8 @@ pub enum ParamKind {
     Text,
     /// A row id: a positive whole number (anything else finds nothing: 404).
     Id,
+    /// A row id, or empty for any (as the pages' filter forms send it).
+    IdOrEmpty,
     /// `limit`: 1 to 500.
     Limit,
     /// `cursor`: the `next_cursor` of the previous page, `c` and digits.
@@ -338,6 +340,10 @@ impl Param {
         match self.kind {
             ParamKind::Text => string(),
             ParamKind::Id => json!({"type": "integer", "minimum": 1, "maximum": i64::MAX}),
+            ParamKind::IdOrEmpty => json!({"anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": i64::MAX},
+                {"type": "string", "maxLength": 0},
+            ]}),
             ParamKind::Limit => {
                 json!({"type": "integer", "minimum": 1, "maximum": 500, "default": 50})
             }
@@ -405,7 +411,11 @@ pub const MEMBER_Q: &[Param] = &[
             "gone",
         ]),
     ),
-    Param::query("server", "a server id: members with access there", Id),
+    Param::query(
+        "server",
+        "a server id: members with access there",
+        IdOrEmpty,
+    ),
     Param::query(
         "origin",
         "invite, request or imported",

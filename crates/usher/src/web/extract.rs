@@ -89,7 +89,8 @@ fn whole_numbers(v: &mut serde_json::Value) {
         serde_json::Value::Number(n) => {
             if let Some(f) = n.as_f64().filter(|_| n.is_f64())
                 && f.fract() == 0.0
-                && f >= i64::MIN as f64
+                // ±2^63 and past it are out of range, and stay refused.
+                && f > i64::MIN as f64
                 && f < i64::MAX as f64
             {
                 *n = serde_json::Number::from(f as i64);
