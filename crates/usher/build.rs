@@ -20,15 +20,18 @@ fn main() {
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
     println!("cargo:rustc-env=USHER_GIT_COMMIT={commit}");
-    // Built again when the checkout moves to another commit, and only then.
+    // Built again when the checkout moves to another commit, and only then. A path that does
+    // not exist would make cargo run this every time, so only files that are there are named.
     if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
-        println!("cargo:rerun-if-changed={dir}/HEAD");
-        println!("cargo:rerun-if-changed={dir}/packed-refs");
+        let mut watched = vec![format!("{dir}/HEAD"), format!("{dir}/packed-refs")];
         if let Some(head) = std::fs::read_to_string(format!("{dir}/HEAD"))
             .ok()
             .and_then(|h| h.strip_prefix("ref: ").map(|r| r.trim().to_string()))
         {
-            println!("cargo:rerun-if-changed={dir}/{head}");
+            watched.push(format!("{dir}/{head}"));
+        }
+        for path in watched.iter().filter(|p| std::path::Path::new(p).exists()) {
+            println!("cargo:rerun-if-changed={path}");
         }
     }
 }
