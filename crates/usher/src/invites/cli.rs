@@ -114,17 +114,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
 }
 
 async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
-    let profile = match &a.profile {
-        Some(name) => Some(
-            state
-                .store
-                .profile_by_name(name)
-                .await
-                .map_err(|e| for_terminal(&state.i18n, &e))?
-                .ok_or_else(|| format!("no profile named `{name}`"))?,
-        ),
-        None => None,
-    };
+    let profile = crate::profiles::cli::named(state, a.profile.as_deref()).await?;
     let targets = a.access.targets(state).await?;
     if targets.is_empty() && profile.is_none() {
         return Err("name at least one server with --server NAME[,NAME], or a --profile".into());
@@ -137,7 +127,7 @@ async fn create(state: &AppState, a: CreateArgs) -> Result<(), String> {
         label: a.label,
         passphrase: a.passphrase,
         code: a.code,
-        profile: profile.as_ref().map(|p| p.id),
+        profile,
     };
     if a.count > 1 {
         let (_, invites) = super::create_many(state, &input, a.count, "cli")

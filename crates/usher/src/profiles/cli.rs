@@ -34,6 +34,18 @@ pub enum Command {
     },
 }
 
+/// The profile a `--profile NAME` flag names, if one was given.
+pub async fn named(state: &AppState, name: Option<&str>) -> Result<Option<ProfileId>, String> {
+    let Some(name) = name else { return Ok(None) };
+    let profile = state
+        .store
+        .profile_by_name(name)
+        .await
+        .map_err(|e| for_terminal(&state.i18n, &e))?
+        .ok_or_else(|| format!("no profile named `{name}`: see `usher profile list`"))?;
+    Ok(Some(profile.id))
+}
+
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
     let fail = |e: super::ProfileError| for_terminal(&state.i18n, &e);
     let shown = |id| async move {

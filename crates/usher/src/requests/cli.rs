@@ -80,20 +80,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             access,
             json,
         } => {
-            let profile = match profile {
-                Some(name) => Some(
-                    state
-                        .store
-                        .profile_by_name(&name)
-                        .await
-                        .map_err(|e| for_terminal(&state.i18n, &e))?
-                        .ok_or_else(|| {
-                            format!("no profile named `{name}`: see `usher profile list`")
-                        })?
-                        .id,
-                ),
-                None => None,
-            };
+            let profile = crate::profiles::cli::named(state, profile.as_deref()).await?;
             let targets = access.targets(state).await?;
             let targets = (!targets.is_empty()).then_some(targets);
             let selection = super::chosen_selection(state, profile, targets, duration)

@@ -51,6 +51,19 @@ fn expiry_schema() -> Value {
     ])
 }
 
+/// What one server's sync found ([`crate::members::sync::SyncReport`]).
+fn sync_report_schema() -> Value {
+    obj(&[
+        ("server_id", int()),
+        ("server", string()),
+        ("accounts", int()),
+        ("imported", int()),
+        ("activated", int()),
+        ("gone", int()),
+        ("back", int()),
+    ])
+}
+
 pub(crate) fn library_schema() -> Value {
     obj(&[
         ("id", int()),
@@ -496,17 +509,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 ID,
                 None,
                 200,
-                || {
-                    obj(&[
-                        ("server_id", int()),
-                        ("server", string()),
-                        ("accounts", int()),
-                        ("imported", int()),
-                        ("activated", int()),
-                        ("gone", int()),
-                        ("back", int()),
-                    ])
-                },
+                sync_report_schema,
             ),
             post(servers_sync),
         ),
@@ -520,16 +523,9 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 None,
                 200,
                 || {
-                    page_of(obj(&[
-                        ("server_id", int()),
-                        ("server", string()),
-                        ("accounts", int()),
-                        ("imported", int()),
-                        ("activated", int()),
-                        ("gone", int()),
-                        ("back", int()),
-                        ("error", string()),
-                    ]))
+                    let mut report = sync_report_schema();
+                    report["properties"]["error"] = string();
+                    page_of(report)
                 },
             ),
             post(servers_sync_all),
