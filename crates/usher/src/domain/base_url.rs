@@ -32,7 +32,13 @@ impl BaseUrl {
         Ok(BaseUrl(url.as_str().trim_end_matches('/').to_string()))
     }
 
+    /// The address of a listening socket. One bound to every interface (0.0.0.0 or ::, as in a
+    /// container) is written `localhost`: a browser on this machine, or on the host of a
+    /// container whose port is published, opens it, while no browser opens `http://0.0.0.0`.
     pub fn from_addr(addr: SocketAddr) -> Self {
+        if addr.ip().is_unspecified() {
+            return BaseUrl(format!("http://localhost:{}", addr.port()));
+        }
         BaseUrl(format!("http://{addr}"))
     }
 
@@ -180,6 +186,16 @@ mod tests {
         assert_eq!(reach("http://nas:9450"), Reach::Private);
         assert_eq!(reach("https://usher.example.com"), Reach::Public);
         assert_eq!(reach("http://203.0.113.7:9450"), Reach::Public);
+    }
+
+    #[test]
+    fn a_socket_on_every_interface_is_linked_as_localhost() {
+        let url = |s: &str| BaseUrl::from_addr(s.parse().unwrap()).into_string();
+        assert_eq!(url("0.0.0.0:9450"), "http://localhost:9450");
+        assert_eq!(url("[::]:9450"), "http://localhost:9450");
+        assert_eq!(url("127.0.0.1:9450"), "http://127.0.0.1:9450");
+        assert_eq!(url("[::1]:8080"), "http://[::1]:8080");
+        assert_eq!(url("192.168.1.20:9450"), "http://192.168.1.20:9450");
     }
 
     #[test]
