@@ -53,6 +53,13 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
         data_dir: data_dir.clone(),
         ..opts.config
     };
+    if !temporary && config.database_path().exists() {
+        return Err(format!(
+            "`usher demo` starts from an empty data folder, and {} already holds usher's data: \
+             choose another folder, or leave out --data-dir for a demo that leaves nothing behind",
+            data_dir.display()
+        ));
+    }
     config.plex.tv_url = plex.plex_tv_url();
     config.plex.clients_url = plex.clients_url();
     config.plex.app_url = plex.app_url();
@@ -67,9 +74,15 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     let base = state.public.base();
 
     let password = crate::crypto::random_token()[..16].to_string();
-    crate::auth::create_admin(&state.store, "demo", &password, state.clock.now())
-        .await
-        .map_err(|e| e.to_string())?;
+    crate::auth::create_admin(
+        &state.store,
+        "demo",
+        &password,
+        crate::domain::Role::Owner,
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let plex_id = crate::servers::add(
         &state,
         &ServerInput {
@@ -157,9 +170,16 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
 
-    println!(
-        "usher demo is running. Everything here is fake and disappears when you stop it (Ctrl-C)."
-    );
+    if temporary {
+        println!(
+            "usher demo is running. Everything here is fake and disappears when you stop it (Ctrl-C)."
+        );
+    } else {
+        println!(
+            "usher demo is running. Everything here is fake; what you do is kept in {} after you stop it (Ctrl-C), but the fake servers are not.",
+            data_dir.display()
+        );
+    }
     println!();
     println!("  admin:        {base}/login   user: demo   password: {password}");
     println!(

@@ -1,8 +1,7 @@
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use usher::config::{Config, LogFormat, Sources};
 
 /// The version and the commit it was built from: `0.1.0 (3f2a9c1b7d4e)`.
@@ -47,7 +46,7 @@ enum Command {
     },
     /// Manage admin accounts
     #[command(subcommand)]
-    Admin(AdminCommand),
+    Admin(usher::auth::cli::Command),
     /// Manage connected media servers
     #[command(subcommand)]
     Server(usher::servers::cli::Command),
@@ -103,23 +102,6 @@ enum Command {
     },
 }
 
-#[derive(Subcommand)]
-enum AdminCommand {
-    /// Create an admin account
-    Create(Credentials),
-    /// Set a new password for an admin (signs them out everywhere)
-    ResetPassword(Credentials),
-}
-
-#[derive(Args)]
-struct Credentials {
-    #[arg(long)]
-    username: String,
-    /// Read the password from standard input (required: passwords never go on the command line)
-    #[arg(long, required = true)]
-    password_stdin: bool,
-}
-
 fn load_config(cli: &Cli, extra: Vec<(String, String)>) -> Result<Config, String> {
     let mut sources = Sources::from_process_env();
     sources.file = cli.config.clone();
@@ -165,18 +147,6 @@ where
     let result = work(state.clone()).await;
     state.store.close().await;
     result
-}
-
-fn read_password() -> Result<String, String> {
-    let mut input = String::new();
-    std::io::stdin()
-        .read_to_string(&mut input)
-        .map_err(|e| format!("could not read the password from standard input: {e}"))?;
-    let password = input.trim_end_matches(['\n', '\r']).to_string();
-    if password.is_empty() {
-        return Err("no password on standard input: pipe it in, e.g. `printf '%s' \"$PW\" | usher admin create …`".into());
-    }
-    Ok(password)
 }
 
 fn main() -> ExitCode {
@@ -238,32 +208,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             .await
         }
         Command::Admin(cmd) => {
-            let config = load_config(&cli, Vec::new())?;
-            init_logging(&config, Some("warn"));
-            let store = usher::open_store(&config, &clock)
-                .await
-                .map_err(|e| e.to_string())?;
-            let result = match cmd {
-                AdminCommand::Create(c) => {
-                    let password = read_password()?;
-                    usher::auth::create_admin(&store, &c.username, &password, clock.now())
-                        .await
-                        .map(|_| println!("admin `{}` created", c.username.trim()))
-                }
-                AdminCommand::ResetPassword(c) => {
-                    let password = read_password()?;
-                    usher::auth::reset_password(&store, &c.username, &password)
-                        .await
-                        .map(|_| {
-                            println!(
-                                "password for `{}` changed; their sessions were ended",
-                                c.username.trim()
-                            )
-                        })
-                }
-            };
-            store.close().await;
-            result.map_err(|e| e.to_string())
+            with_state(&cli, clock, |state| async move {
+                usher::auth::cli::run(&state, cmd.clone()).await
+            })
+            .await
         }
         Command::Server(cmd) => {
             with_state(&cli, clock, |state| async move {

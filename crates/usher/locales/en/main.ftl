@@ -32,6 +32,8 @@ error-csrf = This form has expired or was sent from another site. Go back, reloa
 error-rate-limited = Too many attempts. Wait a few minutes and try again.
 error-internal = Something went wrong on our side. Try again; if it keeps happening, the owner can check usher's log.
 error-unauthorized = Sign in first.
+error-role-admin = This page is for admins and the owner: your role does not include it. Ask the owner if you need it.
+error-role-owner = Only the owner can open this page: it handles other admins, secrets or backups.
 error-api-scope = This API key may not do that: make a key with a wider scope under API keys.
 error-too-large = That was too much data to send at once.
 

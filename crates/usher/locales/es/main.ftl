@@ -32,6 +32,8 @@ error-csrf = Este formulario caducó o se envió desde otro sitio. Vuelve atrás
 error-rate-limited = Demasiados intentos. Espera unos minutos y vuelve a intentarlo.
 error-internal = Algo falló de nuestro lado. Inténtalo de nuevo; si sigue pasando, el dueño puede revisar el registro de usher.
 error-unauthorized = Primero inicia sesión.
+error-role-admin = Esta página es para administradores y el propietario: tu rol no la incluye. Pídesela al propietario si la necesitas.
+error-role-owner = Solo el propietario puede abrir esta página: maneja otros administradores, secretos o copias de seguridad.
 error-api-scope = Esta clave de API no puede hacer eso: crea una clave con más permisos en Claves de API.
 error-too-large = Eran demasiados datos para enviar de una vez.
 

@@ -12,10 +12,10 @@ use crate::store::api_keys::ApiKeyRow;
 
 /// The API keys pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
-    use crate::web::Access::Admin;
-    r.get("/admin/api-keys", Admin, pages::list)
-        .post("/admin/api-keys", Admin, pages::create)
-        .post("/admin/api-keys/{id}/revoke", Admin, pages::revoke)
+    use crate::web::OWNER;
+    r.get("/admin/api-keys", OWNER, pages::list)
+        .post("/admin/api-keys", OWNER, pages::create)
+        .post("/admin/api-keys/{id}/revoke", OWNER, pages::revoke)
         .api(api::endpoints())
 }
 

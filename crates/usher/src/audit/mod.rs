@@ -25,10 +25,10 @@ pub const PAGE_SIZE: i64 = 50;
 const CSV_BATCH: i64 = 500;
 
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
-    use crate::web::Access::Admin;
+    use crate::web::ADMIN;
     r.api(api::endpoints())
-        .get("/admin/events", Admin, list)
-        .get("/admin/events.csv", Admin, csv)
+        .get("/admin/events", ADMIN, list)
+        .get("/admin/events.csv", ADMIN, csv)
 }
 
 /// The filters as they arrive in the query string. Unknown values are refused with a 400 that

@@ -1,5 +1,6 @@
 //! Admin accounts, first-run setup, login with lockout, and sessions stored in the database.
 
+pub mod cli;
 pub mod routes;
 
 use crate::domain::ids::*;
@@ -42,6 +43,8 @@ pub enum AuthError {
     NoSuchAdmin(String),
     #[error("setup is already done")]
     AlreadySetUp,
+    #[error("usher needs an owner: make another admin the owner first")]
+    LastOwner,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -50,7 +53,9 @@ impl crate::web::error::Failure for AuthError {
     fn status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode as S;
         match self {
-            AuthError::UsernameTaken(_) | AuthError::AlreadySetUp => S::CONFLICT,
+            AuthError::UsernameTaken(_) | AuthError::AlreadySetUp | AuthError::LastOwner => {
+                S::CONFLICT
+            }
             AuthError::NoSuchAdmin(_) => S::NOT_FOUND,
             AuthError::Store(_) => S::INTERNAL_SERVER_ERROR,
             _ => S::UNPROCESSABLE_ENTITY,
@@ -61,6 +66,7 @@ impl crate::web::error::Failure for AuthError {
         match self {
             AuthError::UsernameTaken(_) => "username_taken",
             AuthError::AlreadySetUp => "already_set_up",
+            AuthError::LastOwner => "last_owner",
             AuthError::NoSuchAdmin(_) => "not_found",
             AuthError::Store(_) => "internal",
             _ => "invalid",
@@ -84,6 +90,7 @@ impl crate::web::error::Failure for AuthError {
             AuthError::UsernameTaken(_) => "auth-username-taken",
             AuthError::NoSuchAdmin(_) => "auth-no-such-admin",
             AuthError::AlreadySetUp => "setup-already-done",
+            AuthError::LastOwner => "auth-last-owner",
             AuthError::Store(_) => "error-internal",
         }
     }
@@ -247,18 +254,19 @@ fn dummy_hash() -> String {
     DUMMY_HASH.to_string()
 }
 
-/// Creates an admin (CLI and setup). Any pending setup token is voided.
+/// Creates an admin with `role` (CLI and setup). Any pending setup token is voided.
 pub async fn create_admin(
     store: &Store,
     username: &str,
     password: &str,
+    role: crate::domain::Role,
     now: Timestamp,
 ) -> Result<AdminId, AuthError> {
     let username = validate_username(username)?;
     validate_password(password)?;
     let hash = hash_password(password.to_string()).await;
     let id = store
-        .insert_admin(username, &hash, now)
+        .insert_admin(username, &hash, role, now)
         .await
         .map_err(|e| {
             if crate::store::is_unique_violation(&e) {
@@ -278,12 +286,88 @@ pub async fn reset_password(
     password: &str,
 ) -> Result<(), AuthError> {
     validate_password(password)?;
-    let admin = store
-        .admin_by_name(username.trim())
-        .await?
-        .ok_or_else(|| AuthError::NoSuchAdmin(username.trim().to_string()))?;
+    let admin = named(store, username).await?;
     let hash = hash_password(password.to_string()).await;
     store.set_admin_password(admin.id, &hash).await?;
+    Ok(())
+}
+
+/// An admin account as the API and `usher admin list --json` show it (never its secrets).
+pub fn admin_json(a: &crate::store::admins::AdminRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": a.id,
+        "username": a.username,
+        "role": a.role,
+        "telegram_id": a.telegram_id,
+        "created_at": a.created_at,
+        "last_login_at": a.last_login_at,
+    })
+}
+
+/// The admin named `username` (any case), or `NoSuchAdmin`.
+pub async fn named(
+    store: &Store,
+    username: &str,
+) -> Result<crate::store::admins::AdminRow, AuthError> {
+    store
+        .admin_by_name(username.trim())
+        .await?
+        .ok_or_else(|| AuthError::NoSuchAdmin(username.trim().to_string()))
+}
+
+/// Gives an admin another role; the last owner keeps theirs. Their open sessions take the new
+/// role on their next request (the role is read with the session).
+pub async fn change_role(
+    store: &Store,
+    username: &str,
+    role: crate::domain::Role,
+    by: &str,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let admin = named(store, username).await?;
+    store
+        .set_admin_role(admin.id, role)
+        .await?
+        .map_err(|_| AuthError::LastOwner)?;
+    if admin.role != role {
+        store
+            .append_event(
+                crate::store::events::NewEvent {
+                    actor: by,
+                    action: "admin.role_changed",
+                    subject: Some(&admin.username),
+                    detail: Some(&format!("{} → {role}", admin.role)),
+                },
+                now,
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Removes an admin account and ends its sessions; the last owner stays.
+pub async fn remove_admin(
+    store: &Store,
+    username: &str,
+    by: &str,
+    now: Timestamp,
+) -> Result<(), AuthError> {
+    let admin = named(store, username).await?;
+    store
+        .delete_admin(admin.id)
+        .await?
+        .map_err(|_| AuthError::LastOwner)?;
+    store
+        .append_event(
+            crate::store::events::NewEvent {
+                actor: by,
+                action: "admin.removed",
+                subject: Some(&admin.username),
+                detail: Some(admin.role.as_str()),
+            },
+            now,
+        )
+        .await?;
     Ok(())
 }
 

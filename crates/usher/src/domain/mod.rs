@@ -537,3 +537,67 @@ impl std::fmt::Display for ServerStatus {
 pub fn grant_subject(identity: &str, server: &str) -> String {
     format!("{identity} on {server}")
 }
+
+/// What an admin account may do. Each route names the least role it needs; a higher role may
+/// do everything a lower one may.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    sqlx::Type,
+    Serialize,
+    serde::Deserialize,
+)]
+#[sqlx(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The requests queue (on the web and in Telegram) and the members list, read-only.
+    Approver,
+    /// Everything but other admins, secrets (API keys, the bot's and the mail server's
+    /// credentials, notification channels, server connections) and backups.
+    Admin,
+    /// Everything.
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Approver];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Approver => "approver",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
+    /// Whether this role may do what `needed` allows.
+    pub fn allows(self, needed: Role) -> bool {
+        self >= needed
+    }
+
+    /// Where this role lands after signing in: the first page it may open.
+    pub fn home(self) -> &'static str {
+        match self {
+            Role::Approver => "/admin/requests",
+            Role::Admin | Role::Owner => "/admin",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

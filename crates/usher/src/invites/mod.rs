@@ -23,16 +23,17 @@ use crate::store::invites::{
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     let r = r.api(api::endpoints());
-    use crate::web::Access::{Admin, Public};
-    r.get("/admin/invites", Admin, admin::list)
-        .post("/admin/invites", Admin, admin::create)
-        .get("/admin/invites/new", Admin, admin::new_form)
-        .get("/admin/invites.csv", Admin, admin::csv)
-        .get("/admin/invites/{code}", Admin, admin::detail)
-        .get("/admin/invites/{code}/qr.svg", Admin, admin::qr_svg)
-        .post("/admin/invites/{code}/disable", Admin, admin::disable)
-        .post("/admin/invites/{code}/enable", Admin, admin::enable)
-        .post("/admin/invites/{code}/delete", Admin, admin::delete)
+    use crate::web::ADMIN;
+    use crate::web::Access::Public;
+    r.get("/admin/invites", ADMIN, admin::list)
+        .post("/admin/invites", ADMIN, admin::create)
+        .get("/admin/invites/new", ADMIN, admin::new_form)
+        .get("/admin/invites.csv", ADMIN, admin::csv)
+        .get("/admin/invites/{code}", ADMIN, admin::detail)
+        .get("/admin/invites/{code}/qr.svg", ADMIN, admin::qr_svg)
+        .post("/admin/invites/{code}/disable", ADMIN, admin::disable)
+        .post("/admin/invites/{code}/enable", ADMIN, admin::enable)
+        .post("/admin/invites/{code}/delete", ADMIN, admin::delete)
         // What friends see.
         .get("/join", Public, public::join)
         .get("/i/{code}", Public, public::show)

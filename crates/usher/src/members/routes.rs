@@ -26,18 +26,18 @@ pub const PAGE_SIZE: i64 = 50;
 
 /// Every members route; each handler takes the [`Admin`] extractor.
 pub fn routes(r: Routes) -> Routes {
-    use crate::web::Access::Admin;
+    use crate::web::{ADMIN, APPROVER};
     r.api(super::api::endpoints())
-        .get("/admin/members", Admin, list)
-        .post("/admin/members/sync", Admin, sync_all)
-        .get("/admin/members/{id}", Admin, detail)
-        .post("/admin/members/{id}/expiry", Admin, expiry)
-        .post("/admin/members/{id}/notes", Admin, notes)
-        .post("/admin/members/{id}/grants/{grant}/access", Admin, access)
-        .post("/admin/members/{id}/grants/{grant}/disable", Admin, disable)
-        .post("/admin/members/{id}/grants/{grant}/enable", Admin, enable)
-        .post("/admin/members/{id}/grants/{grant}/remove", Admin, remove)
-        .post("/admin/servers/{id}/sync", Admin, sync_server)
+        .get("/admin/members", APPROVER, list)
+        .post("/admin/members/sync", ADMIN, sync_all)
+        .get("/admin/members/{id}", APPROVER, detail)
+        .post("/admin/members/{id}/expiry", ADMIN, expiry)
+        .post("/admin/members/{id}/notes", ADMIN, notes)
+        .post("/admin/members/{id}/grants/{grant}/access", ADMIN, access)
+        .post("/admin/members/{id}/grants/{grant}/disable", ADMIN, disable)
+        .post("/admin/members/{id}/grants/{grant}/enable", ADMIN, enable)
+        .post("/admin/members/{id}/grants/{grant}/remove", ADMIN, remove)
+        .post("/admin/servers/{id}/sync", ADMIN, sync_server)
 }
 
 /// Library names per server, for showing grants: one query per server, not per member.

@@ -17,12 +17,13 @@ use crate::store::onboarding::StepRow;
 
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
-    use crate::web::Access::{Admin, Public};
+    use crate::web::ADMIN;
+    use crate::web::Access::Public;
     use routes::*;
     r.api(api::endpoints())
-        .get("/admin/onboarding", Admin, show)
-        .post("/admin/onboarding/{kind}", Admin, save)
-        .post("/admin/onboarding/{kind}/reset", Admin, reset)
+        .get("/admin/onboarding", ADMIN, show)
+        .post("/admin/onboarding/{kind}", ADMIN, save)
+        .post("/admin/onboarding/{kind}/reset", ADMIN, reset)
         .get("/guide", Public, guide)
 }
 

@@ -14,14 +14,14 @@ use crate::store::profiles::ProfileRow;
 
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
-    use crate::web::Access::Admin;
+    use crate::web::ADMIN;
     use routes::*;
-    r.get("/admin/profiles", Admin, list)
-        .post("/admin/profiles", Admin, create)
-        .get("/admin/profiles/{id}", Admin, edit)
-        .post("/admin/profiles/{id}", Admin, update)
-        .post("/admin/profiles/{id}/duplicate", Admin, duplicate)
-        .post("/admin/profiles/{id}/delete", Admin, delete)
+    r.get("/admin/profiles", ADMIN, list)
+        .post("/admin/profiles", ADMIN, create)
+        .get("/admin/profiles/{id}", ADMIN, edit)
+        .post("/admin/profiles/{id}", ADMIN, update)
+        .post("/admin/profiles/{id}/duplicate", ADMIN, duplicate)
+        .post("/admin/profiles/{id}/delete", ADMIN, delete)
         .api(api::endpoints())
 }
 

@@ -251,10 +251,11 @@ pub use crate::domain::access::{Selection, ServerChoice, TargetInput};
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     let r = r.api(api::endpoints());
-    use crate::web::Access::{Admin, Public};
-    r.get("/admin/requests", Admin, admin::list)
-        .post("/admin/requests/{id}/approve", Admin, admin::approve)
-        .post("/admin/requests/{id}/decline", Admin, admin::decline)
+    use crate::web::APPROVER;
+    use crate::web::Access::Public;
+    r.get("/admin/requests", APPROVER, admin::list)
+        .post("/admin/requests/{id}/approve", APPROVER, admin::approve)
+        .post("/admin/requests/{id}/decline", APPROVER, admin::decline)
         .get("/request", Public, public::form)
         .post("/request", Public, public::submit)
         .get("/request/sent", Public, public::sent)

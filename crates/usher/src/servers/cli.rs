@@ -387,7 +387,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                         ]
                     })
                     .collect();
-                print_table(&["NAME", "KIND", "STATUS", "LIBRARIES", "URL"], &rows);
+                crate::text::print_table(&["NAME", "KIND", "STATUS", "LIBRARIES", "URL"], &rows);
             }
             Ok(())
         }
@@ -446,7 +446,7 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                     ]
                 })
                 .collect();
-            print_table(&["LIBRARY", "OFFERED", "PRE-CHECKED", "NOTE"], &rows);
+            crate::text::print_table(&["LIBRARY", "OFFERED", "PRE-CHECKED", "NOTE"], &rows);
             Ok(())
         }
         Command::Libraries { name, json } => {
@@ -472,7 +472,10 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                         ]
                     })
                     .collect();
-                print_table(&["LIBRARY", "TYPE", "SHARING ID", "OFFERED", "NOTE"], &rows);
+                crate::text::print_table(
+                    &["LIBRARY", "TYPE", "SHARING ID", "OFFERED", "NOTE"],
+                    &rows,
+                );
             }
             Ok(())
         }
@@ -617,29 +620,5 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 Err(e) => Err(for_terminal(&state.i18n, &e)),
             }
         }
-    }
-}
-
-fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
-    let mut widths = header.map(|h| h.chars().count());
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            widths[i] = widths[i].max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == N {
-                out.push_str(c);
-            } else {
-                out.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
     }
 }

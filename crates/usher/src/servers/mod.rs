@@ -15,22 +15,22 @@ use crate::store::servers::{NewServer, ServerDefaults, ServerRow};
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     let r = r.api(api::endpoints());
-    use crate::web::Access::Admin;
+    use crate::web::{ADMIN, OWNER};
     use routes::*;
-    r.get("/admin/servers", Admin, list)
-        .post("/admin/servers", Admin, create)
-        .get("/admin/servers/new", Admin, new_form)
-        .post("/admin/servers/plex/signin", Admin, plex_signin)
-        .get("/admin/servers/plex/callback", Admin, plex_callback)
-        .post("/admin/servers/plex/add", Admin, plex_add)
-        .get("/admin/servers/{id}", Admin, detail)
-        .post("/admin/servers/{id}/test", Admin, test)
-        .post("/admin/servers/{id}/scan", Admin, scan)
-        .post("/admin/servers/{id}/edit", Admin, edit)
-        .post("/admin/servers/{id}/defaults", Admin, defaults)
-        .post("/admin/servers/{id}/libraries", Admin, libraries)
-        .post("/admin/servers/{id}/remove", Admin, remove)
-        .post("/admin/servers/{id}/expiry", Admin, expiry)
+    r.get("/admin/servers", ADMIN, list)
+        .post("/admin/servers", OWNER, create)
+        .get("/admin/servers/new", OWNER, new_form)
+        .post("/admin/servers/plex/signin", OWNER, plex_signin)
+        .get("/admin/servers/plex/callback", OWNER, plex_callback)
+        .post("/admin/servers/plex/add", OWNER, plex_add)
+        .get("/admin/servers/{id}", ADMIN, detail)
+        .post("/admin/servers/{id}/test", ADMIN, test)
+        .post("/admin/servers/{id}/scan", ADMIN, scan)
+        .post("/admin/servers/{id}/edit", OWNER, edit)
+        .post("/admin/servers/{id}/defaults", ADMIN, defaults)
+        .post("/admin/servers/{id}/libraries", ADMIN, libraries)
+        .post("/admin/servers/{id}/remove", ADMIN, remove)
+        .post("/admin/servers/{id}/expiry", ADMIN, expiry)
 }
 
 #[derive(Debug, thiserror::Error)]

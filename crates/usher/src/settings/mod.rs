@@ -10,15 +10,15 @@ pub mod routes;
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     let r = r.api(api::endpoints());
-    use crate::web::Access::Admin;
+    use crate::web::{ADMIN, OWNER};
     use routes::*;
     let r = r
-        .get("/admin/settings", Admin, show)
-        .post("/admin/settings/general", Admin, general)
-        .post("/admin/settings/requests", Admin, requests)
-        .post("/admin/settings/telegram", Admin, telegram)
-        .post("/admin/settings/telegram/test", Admin, telegram_test)
-        .post("/admin/settings/email", Admin, email)
-        .post("/admin/settings/email/test", Admin, email_test);
+        .get("/admin/settings", ADMIN, show)
+        .post("/admin/settings/general", ADMIN, general)
+        .post("/admin/settings/requests", ADMIN, requests)
+        .post("/admin/settings/telegram", OWNER, telegram)
+        .post("/admin/settings/telegram/test", OWNER, telegram_test)
+        .post("/admin/settings/email", OWNER, email)
+        .post("/admin/settings/email/test", OWNER, email_test);
     notifications::routes(r)
 }

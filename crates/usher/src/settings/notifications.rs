@@ -23,13 +23,13 @@ const BASE: &str = "/admin/settings/notifications";
 const NOTICES: &[&str] = &["created", "saved", "deleted", "tested"];
 
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
-    use crate::web::Access::Admin;
-    r.get(BASE, Admin, show)
-        .post(BASE, Admin, create)
-        .post("/admin/settings/notifications/{id}", Admin, update)
-        .post("/admin/settings/notifications/{id}/test", Admin, test)
-        .post("/admin/settings/notifications/{id}/secret", Admin, secret)
-        .post("/admin/settings/notifications/{id}/delete", Admin, delete)
+    use crate::web::OWNER;
+    r.get(BASE, OWNER, show)
+        .post(BASE, OWNER, create)
+        .post("/admin/settings/notifications/{id}", OWNER, update)
+        .post("/admin/settings/notifications/{id}/test", OWNER, test)
+        .post("/admin/settings/notifications/{id}/secret", OWNER, secret)
+        .post("/admin/settings/notifications/{id}/delete", OWNER, delete)
 }
 
 /// Back to the page with a notice, at the channel concerned.

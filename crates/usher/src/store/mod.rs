@@ -145,6 +145,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api_key_scopes",
         include_str!("../../migrations/sqlite/0016_api_key_scopes.sql"),
     ),
+    (
+        17,
+        "admin_roles",
+        include_str!("../../migrations/sqlite/0017_admin_roles.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

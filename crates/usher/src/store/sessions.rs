@@ -1,3 +1,4 @@
+use crate::domain::Role;
 use crate::domain::ids::*;
 use sqlx::FromRow;
 
@@ -9,6 +10,7 @@ pub struct SessionRow {
     pub id_hash: String,
     pub admin_id: AdminId,
     pub username: String,
+    pub role: Role,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
@@ -41,7 +43,7 @@ impl Store {
     /// The live session with this hash, with its admin's name.
     pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>> {
         Ok(sqlx::query_as(
-            "SELECT s.id_hash, s.admin_id, a.username, s.created_at, s.last_seen_at, s.expires_at
+            "SELECT s.id_hash, s.admin_id, a.username, a.role, s.created_at, s.last_seen_at, s.expires_at
              FROM sessions s JOIN admins a ON a.id = s.admin_id
              WHERE s.id_hash = ? AND s.expires_at > ?",
         )

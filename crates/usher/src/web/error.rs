@@ -60,6 +60,16 @@ impl AppError {
         Self::new(StatusCode::FORBIDDEN, "csrf", "error-csrf")
     }
 
+    /// Signed in, but with a role below the one the route needs.
+    pub fn role_needed(role: crate::domain::Role) -> Self {
+        use crate::domain::Role;
+        let key = match role {
+            Role::Owner => "error-role-owner",
+            Role::Admin | Role::Approver => "error-role-admin",
+        };
+        Self::new(StatusCode::FORBIDDEN, "role", key)
+    }
+
     pub fn too_many_requests() -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,

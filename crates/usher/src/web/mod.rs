@@ -22,6 +22,7 @@ use axum::routing::{MethodRouter, get, post};
 use minijinja::{Value, context};
 
 use crate::config::Config;
+use crate::domain::Role;
 use crate::state::AppState;
 use crate::ui::i18n;
 use error::{AppError, AppResult};
@@ -34,8 +35,9 @@ use visitor::Visitor;
 pub enum Access {
     /// Anyone: invite and request pages, the public invite API, sign-in, assets.
     Public,
-    /// A signed-in admin. Anyone else is sent to the login page, or gets 401 under `/api/`.
-    Admin,
+    /// A signed-in admin whose role is at least this one. Anyone else is sent to the login
+    /// page (401 under `/api/`); a lower role gets 403 and the page says which role it needs.
+    Admin(Role),
     /// Proven by a secret other than a session: `/metrics` (bearer token), the Telegram webhook
     /// (secret header).
     Secret,
@@ -43,6 +45,13 @@ pub enum Access {
     /// without one.
     ApiKey,
 }
+
+/// Pages for every admin account: the requests queue, the members list, one's own account.
+pub const APPROVER: Access = Access::Admin(Role::Approver);
+/// Pages that run the place: invites, members' access, servers, profiles, settings.
+pub const ADMIN: Access = Access::Admin(Role::Admin);
+/// Pages that handle other admins, secrets and backups.
+pub const OWNER: Access = Access::Admin(Role::Owner);
 
 /// One route as registered: method, path pattern and who may call it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +107,14 @@ impl Routes {
         access: Access,
         route: MethodRouter<AppState>,
     ) -> Self {
+        // The role is checked here, where it is declared, so no handler can forget it.
+        let route = match access {
+            Access::Admin(role) => route.route_layer(axum::middleware::from_fn_with_state(
+                role,
+                visitor::require_role,
+            )),
+            _ => route,
+        };
         self.router = self.router.route(path, route);
         self.table.push(RouteInfo {
             method,
@@ -250,7 +267,7 @@ pub fn page(
         visitor.lang,
         visitor.theme,
         &visitor.csrf,
-        visitor.admin.as_ref().map(|a| a.username.as_str()),
+        visitor.admin.as_ref(),
         &visitor.path,
     );
     let merged = context! { ..ctx, ..base };
@@ -264,14 +281,21 @@ pub fn base_context(
     lang: &str,
     theme: visitor::Theme,
     csrf: &str,
-    admin: Option<&str>,
+    admin: Option<&visitor::AdminSession>,
     path: &str,
 ) -> Value {
+    let role = admin.map(|a| a.role);
     context! {
         lang => lang,
         theme => theme.as_str(),
         csrf => csrf,
-        admin => admin,
+        admin => admin.map(|a| a.username.as_str()),
+        // What the signed-in admin may do, for menus and buttons: `may.admin`, `may.owner`.
+        may => context! {
+            admin => role.is_some_and(|r| r.allows(Role::Admin)),
+            owner => role.is_some_and(|r| r.allows(Role::Owner)),
+        },
+        home => role.map(Role::home),
         path => path,
         languages => ser(i18n::LANGUAGES),
         public_url => state.public.base(),

@@ -51,6 +51,7 @@ pub async fn for_cookie(state: &AppState, raw: &str) -> Result<Option<AdminSessi
     Ok(Some(AdminSession {
         admin_id: row.admin_id,
         username: row.username,
+        role: row.role,
         id_hash,
     }))
 }

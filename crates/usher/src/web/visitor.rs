@@ -49,6 +49,7 @@ impl Theme {
 pub struct AdminSession {
     pub admin_id: AdminId,
     pub username: String,
+    pub role: crate::domain::Role,
     pub id_hash: String,
 }
 
@@ -113,6 +114,32 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
                     .unwrap_or_else(|| "/admin".into());
                 Err(LoginRequired(path))
             }
+        }
+    }
+}
+
+/// The check every admin route passes first (laid on it where it is registered): a signed-in
+/// admin whose role is at least `needed`.
+pub async fn require_role(
+    State(needed): State<crate::domain::Role>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let role = req
+        .extensions()
+        .get::<Visitor>()
+        .and_then(|v| v.admin.as_ref())
+        .map(|a| a.role);
+    match role {
+        Some(role) if role.allows(needed) => next.run(req).await,
+        Some(_) => AppError::role_needed(needed).into_response(),
+        None => {
+            let path = req
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/admin".into());
+            LoginRequired(path).into_response()
         }
     }
 }
@@ -405,7 +432,7 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
         state.config.trust_proxy_headers,
         state.config.proxy_hops,
     );
-    let admin_name = admin.as_ref().map(|a| a.username.clone());
+    let signed_in = admin.clone();
     req.extensions_mut().insert(Visitor {
         lang,
         theme,
@@ -421,7 +448,7 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             lang,
             theme,
             csrf: &csrf,
-            admin: admin_name.as_deref(),
+            admin: signed_in.as_ref(),
             path: &path,
             is_api,
         };
@@ -453,7 +480,7 @@ pub struct ErrorContext<'a> {
     pub lang: &'a str,
     pub theme: Theme,
     pub csrf: &'a str,
-    pub admin: Option<&'a str>,
+    pub admin: Option<&'a AdminSession>,
     pub path: &'a str,
     pub is_api: bool,
 }

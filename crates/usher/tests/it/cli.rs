@@ -1361,3 +1361,122 @@ async fn a_request_is_approved_with_chosen_libraries_and_duration_and_an_invite_
         err(&outs[4])
     );
 }
+
+#[tokio::test]
+async fn demo_refuses_a_data_folder_that_holds_usher_data_and_says_what_to_do() {
+    let app = spawn_app().await;
+    let dir = app.data_dir();
+    let out = tokio::task::spawn_blocking(move || {
+        usher(Some(START), &dir, &["demo", "--bind", "127.0.0.1:0"], "")
+    })
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("starts from an empty data folder") && err.contains("leave out --data-dir"),
+        "{err}"
+    );
+    // The owner's data is untouched: nothing was added by the refused demo.
+    assert!(
+        app.state
+            .store
+            .admin_by_name("demo")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn admin_roles_change_from_the_cli_and_usher_always_keeps_an_owner() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let dir = app.data_dir();
+    let now = app.clock.now();
+    let out = tokio::task::spawn_blocking(move || {
+        let create = usher(
+            Some(now),
+            &dir,
+            &[
+                "admin",
+                "create",
+                "--username",
+                "helper",
+                "--role",
+                "approver",
+                "--password-stdin",
+            ],
+            "a good long password",
+        );
+        let bad_role = usher(Some(now), &dir, &["admin", "role", "helper", "boss"], "");
+        let demote_last = usher(Some(now), &dir, &["admin", "role", ADMIN, "admin"], "");
+        let remove_last = usher(Some(now), &dir, &["admin", "remove", ADMIN], "");
+        let promote = usher(Some(now), &dir, &["admin", "role", "helper", "owner"], "");
+        let demote = usher(Some(now), &dir, &["admin", "role", ADMIN, "admin"], "");
+        let list = usher(Some(now), &dir, &["admin", "list", "--json"], "");
+        (
+            create,
+            bad_role,
+            demote_last,
+            remove_last,
+            promote,
+            demote,
+            list,
+        )
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    assert!(out.0.status.success(), "{}", text(&out.0));
+    assert!(text(&out.0).contains("(approver)"));
+    assert!(!out.1.status.success());
+    assert!(text(&out.1).contains("not a role"), "{}", text(&out.1));
+    for refused in [&out.2, &out.3] {
+        assert!(!refused.status.success());
+        assert!(
+            text(refused).contains("usher needs an owner"),
+            "{}",
+            text(refused)
+        );
+    }
+    assert!(out.4.status.success(), "{}", text(&out.4));
+    assert!(out.5.status.success(), "{}", text(&out.5));
+    let list: serde_json::Value = serde_json::from_slice(&out.6.stdout).unwrap();
+    let roles: Vec<(String, String)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["username"].as_str().unwrap().to_string(),
+                a["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("helper".into(), "owner".into()),
+            (ADMIN.into(), "admin".into())
+        ]
+    );
+    // The signed-in browser took the new role at once: the owner-only pages are closed to it.
+    assert_eq!(
+        app.get("/admin/api-keys").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let events = app.state.store.recent_events(10).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.action == "admin.role_changed"
+                && e.detail.as_deref() == Some("owner → admin"))
+    );
+}

@@ -102,7 +102,17 @@ impl TestApp {
 
     /// The CSRF token the pages currently carry for this client's cookies.
     pub async fn csrf(&self) -> String {
-        let (_, body) = self.get_text("/this-page-does-not-exist").await;
+        self.csrf_for(&self.client).await
+    }
+
+    /// The CSRF token the pages carry for another browser's cookies.
+    pub async fn csrf_for(&self, client: &reqwest::Client) -> String {
+        let res = client
+            .get(self.url("/this-page-does-not-exist"))
+            .send()
+            .await
+            .unwrap();
+        let body = res.text().await.unwrap();
         extract_csrf(&body).unwrap_or_else(|| panic!("every page carries a CSRF token: {body}"))
     }
 
@@ -148,6 +158,28 @@ impl TestApp {
     pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
         self.post_form("/login", &[("username", username), ("password", password)])
             .await
+    }
+
+    /// A browser of its own, signed in as a new admin named after `role` with that role.
+    pub async fn signed_in_as(&self, role: usher::domain::Role) -> reqwest::Client {
+        let name = format!("the-{role}");
+        usher::auth::create_admin(&self.state.store, &name, PASSWORD, role, self.clock.now())
+            .await
+            .unwrap();
+        let client = cookie_client();
+        let token = self.csrf_for(&client).await;
+        let res = client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("username", name.as_str()),
+                ("password", PASSWORD),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} signs in");
+        client
     }
 
     /// Stops the server the way SIGTERM does and waits for it to finish.

@@ -39,17 +39,22 @@ fn csrf_exempt(route: &RouteInfo) -> bool {
     route.path.starts_with("/api/") || route.path == "/telegram/webhook"
 }
 
-/// The CSRF token a client's cookies currently give.
-async fn token_of(app: &TestApp, client: &reqwest::Client) -> String {
-    let page = client
-        .get(app.url("/this-page-does-not-exist"))
+/// Calls a route as a browser would: a page is fetched, a form is posted with `token` alone.
+async fn call(
+    client: &reqwest::Client,
+    route: &RouteInfo,
+    url: &str,
+    token: &str,
+) -> reqwest::Response {
+    if route.method == Method::GET {
+        return client.get(url).send().await.unwrap();
+    }
+    client
+        .request(route.method.clone(), url)
+        .form(&[("csrf", token)])
         .send()
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    extract_csrf(&page).expect("every page carries a CSRF token")
 }
 
 #[test]
@@ -65,12 +70,16 @@ fn the_route_table_lists_each_route_once_and_only_admin_pages_under_admin() {
             r.path
         );
         if r.path == "/admin" || r.path.starts_with("/admin/") {
-            assert_eq!(r.access, Access::Admin, "{} {}", r.method, r.path);
+            assert!(
+                matches!(r.access, Access::Admin(_)),
+                "{} {}",
+                r.method,
+                r.path
+            );
         }
         if csrf_exempt(r) {
-            assert_ne!(
-                r.access,
-                Access::Admin,
+            assert!(
+                !matches!(r.access, Access::Admin(_)),
                 "{} {} is exempt from CSRF checks, so it must not act for a signed-in browser",
                 r.method,
                 r.path
@@ -84,30 +93,24 @@ async fn every_admin_and_secret_route_refuses_an_anonymous_caller() {
     let w = world_with(|c| c.metrics_token = Some("metrics-secret-token".into())).await;
     let code = w.invite(&[w.jf_id], "5", |_| {}).await;
     let anon = cookie_client();
-    let token = token_of(&w.app, &anon).await;
+    let token = w.app.csrf_for(&anon).await;
     let mut checked = 0;
     let mut failures = Vec::new();
     for r in route_table().iter().filter(|r| r.access != Access::Public) {
         let path = concrete(r, &code);
         let url = w.app.url(&path);
         // With a valid anonymous CSRF token, so only the missing sign-in can refuse it.
-        let res = if r.method == Method::GET {
-            anon.get(&url).send().await.unwrap()
-        } else {
-            anon.request(r.method.clone(), &url)
-                .form(&[("csrf", token.as_str())])
-                .send()
-                .await
-                .unwrap()
-        };
+        let res = call(&anon, r, &url, &token).await;
         let status = res.status();
         let loc = location(&res);
         let body = res.text().await.unwrap();
         let ok = match r.access {
-            Access::Admin if path.starts_with("/api/") => {
+            Access::Admin(_) if path.starts_with("/api/") => {
                 status == StatusCode::UNAUTHORIZED && body.contains("\"error\"")
             }
-            Access::Admin => status == StatusCode::SEE_OTHER && loc.starts_with("/login?next=%2F"),
+            Access::Admin(_) => {
+                status == StatusCode::SEE_OTHER && loc.starts_with("/login?next=%2F")
+            }
             Access::Secret => matches!(status.as_u16(), 401 | 403 | 404),
             Access::ApiKey => status == StatusCode::UNAUTHORIZED && body.contains("\"error\""),
             Access::Public => unreachable!(),
@@ -123,16 +126,181 @@ async fn every_admin_and_secret_route_refuses_an_anonymous_caller() {
     );
     assert!(checked > 40, "only {checked} routes checked");
     // Nothing happened: the invite and both servers are still there and unchanged.
+    assert_untouched(&w, &code).await;
+}
+
+/// The invite `code` is still on and both servers are still connected.
+async fn assert_untouched(w: &World, code: &str) {
     let invite = w
         .app
         .state
         .store
-        .invite_by_code(&code)
+        .invite_by_code(code)
         .await
         .unwrap()
         .unwrap();
     assert!(!invite.disabled);
     assert_eq!(w.app.state.store.server_count().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn every_admin_route_lets_in_exactly_the_roles_it_names() {
+    use usher::domain::Role;
+    let mut checked = 0;
+    for role in [Role::Approver, Role::Admin, Role::Owner] {
+        let w = world().await;
+        let code = w.invite(&[w.jf_id], "5", |_| {}).await;
+        let client = w.app.signed_in_as(role).await;
+        let token = w.app.csrf_for(&client).await;
+        let mut failures = Vec::new();
+        // Pages first, then the forms: a form that is let in may act (and remove what a later
+        // page shows), but only after every page has been asked.
+        let mut routes: Vec<_> = route_table()
+            .into_iter()
+            .filter_map(|r| match r.access {
+                Access::Admin(needed) => Some((r, needed)),
+                _ => None,
+            })
+            .collect();
+        routes.sort_by_key(|(r, _)| r.method != Method::GET);
+        for (r, needed) in routes {
+            let url = w.app.url(&concrete(&r, &code));
+            let res = call(&client, &r, &url, &token).await;
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            let refused_for_role = status == StatusCode::FORBIDDEN
+                && (body.contains("your role does not include it")
+                    || body.contains("Only the owner can open this page"));
+            if role.allows(needed) == refused_for_role {
+                failures.push(format!(
+                    "{role} on {} {} (needs {needed}) → {status}",
+                    r.method, r.path
+                ));
+            }
+            checked += 1;
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+        if role == Role::Approver {
+            // Everything an approver may not do was refused before it happened.
+            assert_untouched(&w, &code).await;
+        }
+    }
+    assert!(checked > 150, "only {checked} checks");
+}
+
+#[test]
+fn the_queue_and_the_members_list_are_for_approvers_and_secrets_for_the_owner() {
+    use usher::domain::Role;
+    let table = route_table();
+    let needs = |method: &str, path: &str| {
+        table
+            .iter()
+            .find(|r| r.method.as_str() == method && r.path == path)
+            .map(|r| r.access)
+            .unwrap_or_else(|| panic!("no route {method} {path}"))
+    };
+    let approver: BTreeSet<(String, &str)> = table
+        .iter()
+        .filter(|r| r.access == Access::Admin(Role::Approver))
+        .map(|r| (r.method.to_string(), r.path))
+        .collect();
+    let mut expected: BTreeSet<(String, &str)> = [
+        ("GET", "/admin"),
+        ("GET", "/admin/requests"),
+        ("POST", "/admin/requests/{id}/approve"),
+        ("POST", "/admin/requests/{id}/decline"),
+        ("GET", "/admin/members"),
+        ("GET", "/admin/members/{id}"),
+    ]
+    .into_iter()
+    .map(|(m, p)| (m.to_string(), p))
+    .collect();
+    // One's own account is every admin's.
+    expected.extend(
+        table
+            .iter()
+            .filter(|r| r.path.starts_with("/admin/account"))
+            .map(|r| (r.method.to_string(), r.path)),
+    );
+    assert_eq!(approver, expected);
+    for r in &table {
+        let secret = [
+            "/admin/api-keys",
+            "/admin/settings/telegram",
+            "/admin/settings/email",
+        ]
+        .iter()
+        .chain(
+            [
+                "/admin/settings/notifications",
+                "/admin/servers/plex/",
+                "/admin/admins",
+            ]
+            .iter(),
+        )
+        .any(|p| r.path.starts_with(p));
+        if secret {
+            assert_eq!(
+                r.access,
+                Access::Admin(Role::Owner),
+                "{} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
+    for (m, p) in [
+        ("POST", "/admin/servers"),
+        ("GET", "/admin/servers/new"),
+        ("POST", "/admin/servers/{id}/edit"),
+    ] {
+        assert_eq!(
+            needs(m, p),
+            Access::Admin(Role::Owner),
+            "{m} {p} sends a server's credentials"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_approver_lands_on_the_queue_and_sees_only_what_the_role_opens() {
+    let w = world().await;
+    let client = w.app.signed_in_as(usher::domain::Role::Approver).await;
+    let res = client.get(w.app.url("/admin")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/admin/requests");
+    let page = client
+        .get(w.app.url("/admin/requests"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for hidden in [
+        "/admin/invites",
+        "/admin/servers",
+        "/admin/settings",
+        "/admin/events",
+    ] {
+        assert!(
+            !page.contains(&format!("href=\"{hidden}\"")),
+            "the menu links {hidden}"
+        );
+    }
+    assert!(page.contains("href=\"/admin/members\""));
+    let members = client
+        .get(w.app.url("/admin/members"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !members.contains("action=\"/admin/members/sync\""),
+        "read-only: no sync button"
+    );
 }
 
 #[tokio::test]
@@ -289,7 +457,7 @@ async fn every_response_carries_the_security_headers() {
     let w = world_with(|c| c.metrics_token = Some("metrics-secret-token".into())).await;
     let code = w.invite(&[w.jf_id], "5", |_| {}).await;
     let anon = cookie_client();
-    let anon_token = token_of(&w.app, &anon).await;
+    let anon_token = w.app.csrf_for(&anon).await;
     let admin = &w.app.client;
     let mut failures = Vec::new();
     let mut seen = 0;
