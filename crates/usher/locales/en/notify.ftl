@@ -82,6 +82,7 @@ notify-kind-member-expired = Access expired
 notify-kind-member-removed = Member removed from a server
 notify-kind-removal-failing = Removal keeps failing
 notify-kind-sync-drift = Sync found changes
+notify-kind-admin-signed_in_new_device = An admin signed in from a new device
 notify-kind-test = Test
 
 ## Messages
@@ -102,6 +103,7 @@ notify-summary-removal-failing = { $job ->
    *[other] Removing
 } { $member } on { $server } keeps failing; usher keeps trying
 notify-summary-sync-drift = Sync of { $server }: { $imported_count } new on the server, { $gone_count } gone from it
+notify-summary-admin-signed_in_new_device = { $admin } signed in from a device not seen before
 notify-summary-test = Test from usher: the channel “{ $channel }” works.
 notify-field-name = Name
 notify-field-email = Email
@@ -118,6 +120,9 @@ notify-field-expires-at = Ends
 notify-field-imported = New on the server
 notify-field-gone = Gone from the server
 notify-field-channel = Channel
+notify-field-admin = Admin
+notify-field-device = Device
+notify-field-address = Address
 
 ## Emails to members
 notify-person-member-expiring-subject = Your access to { $server } ends soon

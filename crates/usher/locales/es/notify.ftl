@@ -82,6 +82,7 @@ notify-kind-member-expired = Acceso caducado
 notify-kind-member-removed = Miembro quitado de un servidor
 notify-kind-removal-failing = La retirada sigue fallando
 notify-kind-sync-drift = La sincronización encontró cambios
+notify-kind-admin-signed_in_new_device = Un administrador entró desde un dispositivo nuevo
 notify-kind-test = Prueba
 
 ## Mensajes
@@ -102,6 +103,7 @@ notify-summary-removal-failing = { $job ->
    *[other] Quitar
 } a { $member } en { $server } sigue fallando; usher lo sigue intentando
 notify-summary-sync-drift = Sincronización de { $server }: { $imported_count } nuevos en el servidor, { $gone_count } ya no están
+notify-summary-admin-signed_in_new_device = { $admin } inició sesión desde un dispositivo que no se había visto
 notify-summary-test = Prueba de usher: el canal «{ $channel }» funciona.
 notify-field-name = Nombre
 notify-field-email = Correo
@@ -118,6 +120,9 @@ notify-field-expires-at = Termina
 notify-field-imported = Nuevos en el servidor
 notify-field-gone = Ya no están en el servidor
 notify-field-channel = Canal
+notify-field-admin = Administrador
+notify-field-device = Dispositivo
+notify-field-address = Dirección
 
 ## Correos a miembros
 notify-person-member-expiring-subject = Tu acceso a { $server } termina pronto

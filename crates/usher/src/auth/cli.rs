@@ -4,6 +4,7 @@
 use std::io::Read;
 
 use crate::domain::Role;
+use crate::domain::ids::{AdminInviteId, SessionId};
 use crate::state::AppState;
 use crate::web::error::for_terminal;
 
@@ -45,6 +46,40 @@ pub enum Command {
     },
     /// Remove an admin account and end its sessions
     Remove { username: String },
+    /// The browsers an admin is signed in on
+    Sessions {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign an admin out: of one session (--session ID, from `sessions`) or everywhere
+    SignOut {
+        username: String,
+        #[arg(long)]
+        session: Option<SessionId>,
+    },
+    /// Make a one-time link that brings in another admin with a role
+    Invite {
+        /// owner, admin or approver
+        #[arg(long, default_value = "approver", value_parser = role)]
+        role: Role,
+        /// How long the link works
+        #[arg(long, default_value_t = super::team::DEFAULT_INVITE_HOURS)]
+        hours: i64,
+    },
+    /// The links made recently: open, used and ended
+    Invites {
+        #[arg(long)]
+        json: bool,
+    },
+    /// End a link before anyone uses it
+    RevokeInvite { id: AdminInviteId },
+    /// Link an allow-listed Telegram account to an admin (`none` unlinks): the bot acts as them
+    Telegram {
+        username: String,
+        /// The Telegram user id, or `none`
+        telegram_id: String,
+    },
 }
 
 fn role(s: &str) -> Result<Role, String> {
@@ -102,6 +137,128 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 .await
                 .map_err(fail)?;
             println!("`{}` is now {role}", username.trim());
+            Ok(())
+        }
+        Command::Sessions { username, json } => {
+            let admin = super::named(store, &username).await.map_err(fail)?;
+            let sessions = store
+                .sessions_of(admin.id, now)
+                .await
+                .map_err(|e| fail(e.into()))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&sessions).map_err(|e| e.to_string())?
+                );
+                return Ok(());
+            }
+            let rows: Vec<[String; 5]> = sessions
+                .iter()
+                .map(|s| {
+                    [
+                        s.id.to_string(),
+                        super::account::device_name(s.user_agent.as_deref()),
+                        s.address.clone().unwrap_or_default(),
+                        crate::clock::human(s.created_at),
+                        crate::clock::human(s.last_seen_at),
+                    ]
+                })
+                .collect();
+            crate::text::print_table(
+                &["ID", "DEVICE", "ADDRESS", "SIGNED IN", "LAST SEEN"],
+                &rows,
+            );
+            Ok(())
+        }
+        Command::SignOut { username, session } => {
+            let admin = super::named(store, &username).await.map_err(fail)?;
+            match session {
+                Some(id) => {
+                    super::account::end_session(state, admin.id, &admin.username, id, ACTOR)
+                        .await
+                        .map_err(fail)?;
+                    println!("session {id} of `{}` ended", admin.username);
+                }
+                None => {
+                    let n = super::account::end_other_sessions(
+                        state,
+                        admin.id,
+                        &admin.username,
+                        None,
+                        ACTOR,
+                    )
+                    .await
+                    .map_err(fail)?;
+                    println!("`{}` signed out everywhere ({n} sessions)", admin.username);
+                }
+            }
+            Ok(())
+        }
+        Command::Invite { role, hours } => {
+            let invite = super::team::invite(state, role, hours, ACTOR)
+                .await
+                .map_err(fail)?;
+            println!("{}", invite.url);
+            eprintln!(
+                "a one-time link for a new {role}; it works until {} (id {})",
+                crate::clock::human(invite.expires_at),
+                invite.id
+            );
+            Ok(())
+        }
+        Command::Invites { json } => {
+            let invites = store.admin_invites(now).await.map_err(|e| fail(e.into()))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&invites).map_err(|e| e.to_string())?
+                );
+                return Ok(());
+            }
+            let rows: Vec<[String; 4]> = invites
+                .iter()
+                .map(|i| {
+                    let state = match (&i.used_by, i.expires_at > now) {
+                        (Some(by), _) => format!("used by {by}"),
+                        (None, true) => format!("open until {}", crate::clock::human(i.expires_at)),
+                        (None, false) => "ended".into(),
+                    };
+                    [
+                        i.id.to_string(),
+                        i.role.to_string(),
+                        i.created_by.clone(),
+                        state,
+                    ]
+                })
+                .collect();
+            crate::text::print_table(&["ID", "ROLE", "MADE BY", "STATE"], &rows);
+            Ok(())
+        }
+        Command::RevokeInvite { id } => {
+            super::team::revoke_invite(state, id, ACTOR)
+                .await
+                .map_err(fail)?;
+            println!("link {id} revoked");
+            Ok(())
+        }
+        Command::Telegram {
+            username,
+            telegram_id,
+        } => {
+            let id =
+                match telegram_id.trim() {
+                    "none" | "" => None,
+                    raw => Some(raw.parse::<i64>().map_err(|_| {
+                        format!("`{raw}` is not a Telegram id (a number) or `none`")
+                    })?),
+                };
+            super::team::link_telegram(state, &username, id, ACTOR)
+                .await
+                .map_err(fail)?;
+            match id {
+                Some(id) => println!("`{}` is Telegram {id} in the bot", username.trim()),
+                None => println!("`{}` has no Telegram account linked", username.trim()),
+            }
             Ok(())
         }
         Command::Remove { username } => {

@@ -1,7 +1,10 @@
 //! Admin accounts, first-run setup, login with lockout, and sessions stored in the database.
 
+pub mod account;
 pub mod cli;
+mod pages;
 pub mod routes;
+pub mod team;
 
 use crate::domain::ids::*;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -17,12 +20,37 @@ use crate::store::Store;
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     use crate::web::Access::Public;
+    use crate::web::{APPROVER, OWNER};
     use routes::*;
     r.get("/setup", Public, setup_page)
         .post("/setup", Public, setup_submit)
         .get("/login", Public, login_page)
         .post("/login", Public, login_submit)
         .post("/logout", Public, logout)
+        .get("/admin/account", APPROVER, pages::account_page)
+        .post("/admin/account/password", APPROVER, pages::change_password)
+        .post(
+            "/admin/account/sessions/{id}/end",
+            APPROVER,
+            pages::end_session,
+        )
+        .post(
+            "/admin/account/sessions/end-others",
+            APPROVER,
+            pages::end_other_sessions,
+        )
+        .get("/admin/admins", OWNER, pages::admins_page)
+        .post("/admin/admins/invites", OWNER, pages::create_invite)
+        .post(
+            "/admin/admins/invites/{id}/revoke",
+            OWNER,
+            pages::revoke_invite,
+        )
+        .post("/admin/admins/{id}/role", OWNER, pages::change_role)
+        .post("/admin/admins/{id}/remove", OWNER, pages::remove)
+        .post("/admin/admins/{id}/telegram", OWNER, pages::link_telegram)
+        .get("/team/{token}", Public, pages::join_form)
+        .post("/team/{token}", Public, pages::join)
 }
 
 const SETUP_TOKEN_KEY: &str = "setup_token_hash";
@@ -37,6 +65,10 @@ pub enum AuthError {
     PasswordTooShort,
     #[error("the password must be at most {MAX_PASSWORD} characters")]
     PasswordTooLong,
+    #[error(
+        "the password is too easy to guess ({0:?}): use a few unrelated words, or more characters"
+    )]
+    PasswordWeak(Weakness),
     #[error("an admin named `{0}` already exists")]
     UsernameTaken(String),
     #[error("no admin is named `{0}`")]
@@ -45,6 +77,26 @@ pub enum AuthError {
     AlreadySetUp,
     #[error("usher needs an owner: make another admin the owner first")]
     LastOwner,
+    #[error("the current password is not right")]
+    WrongPassword,
+    #[error("the two new passwords differ")]
+    PasswordsDiffer,
+    #[error("too many wrong passwords from this address: try again later")]
+    Locked(Timestamp),
+    #[error("usher is checking many passwords at once: try again in a few seconds")]
+    Busy,
+    #[error("that session has ended already")]
+    NoSuchSession,
+    #[error("this link has been used, was revoked or has expired")]
+    InviteGone,
+    #[error("a link lasts from 1 hour to 7 days")]
+    BadInviteHours,
+    #[error(
+        "Telegram id {0} is not allowed to use the bot: add it under Settings → Telegram first"
+    )]
+    TelegramNotAllowed(i64),
+    #[error("Telegram id {0} is linked to another admin already")]
+    TelegramTaken(i64),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -53,9 +105,13 @@ impl crate::web::error::Failure for AuthError {
     fn status(&self) -> axum::http::StatusCode {
         use axum::http::StatusCode as S;
         match self {
-            AuthError::UsernameTaken(_) | AuthError::AlreadySetUp | AuthError::LastOwner => {
-                S::CONFLICT
-            }
+            AuthError::UsernameTaken(_)
+            | AuthError::AlreadySetUp
+            | AuthError::LastOwner
+            | AuthError::TelegramTaken(_) => S::CONFLICT,
+            AuthError::Locked(_) | AuthError::Busy => S::TOO_MANY_REQUESTS,
+            AuthError::InviteGone => S::GONE,
+            AuthError::NoSuchSession => S::NOT_FOUND,
             AuthError::NoSuchAdmin(_) => S::NOT_FOUND,
             AuthError::Store(_) => S::INTERNAL_SERVER_ERROR,
             _ => S::UNPROCESSABLE_ENTITY,
@@ -67,6 +123,12 @@ impl crate::web::error::Failure for AuthError {
             AuthError::UsernameTaken(_) => "username_taken",
             AuthError::AlreadySetUp => "already_set_up",
             AuthError::LastOwner => "last_owner",
+            AuthError::WrongPassword => "wrong_password",
+            AuthError::Locked(_) => "locked",
+            AuthError::Busy => "busy",
+            AuthError::NoSuchSession => "not_found",
+            AuthError::InviteGone => "gone",
+            AuthError::TelegramTaken(_) => "telegram_taken",
             AuthError::NoSuchAdmin(_) => "not_found",
             AuthError::Store(_) => "internal",
             _ => "invalid",
@@ -76,7 +138,13 @@ impl crate::web::error::Failure for AuthError {
     fn field(&self) -> Option<&'static str> {
         match self {
             AuthError::BadUsername | AuthError::UsernameTaken(_) => Some("username"),
-            AuthError::PasswordTooShort | AuthError::PasswordTooLong => Some("password"),
+            AuthError::PasswordTooShort
+            | AuthError::PasswordTooLong
+            | AuthError::PasswordWeak(_) => Some("password"),
+            AuthError::WrongPassword => Some("current"),
+            AuthError::PasswordsDiffer => Some("password_confirm"),
+            AuthError::BadInviteHours => Some("hours"),
+            AuthError::TelegramNotAllowed(_) | AuthError::TelegramTaken(_) => Some("telegram_id"),
             _ => None,
         }
     }
@@ -87,10 +155,20 @@ impl crate::web::error::Failure for AuthError {
             AuthError::BadUsername => "auth-bad-username",
             AuthError::PasswordTooShort => "auth-password-too-short",
             AuthError::PasswordTooLong => "auth-password-too-long",
+            AuthError::PasswordWeak(w) => w.message_key(),
             AuthError::UsernameTaken(_) => "auth-username-taken",
             AuthError::NoSuchAdmin(_) => "auth-no-such-admin",
             AuthError::AlreadySetUp => "setup-already-done",
             AuthError::LastOwner => "auth-last-owner",
+            AuthError::WrongPassword => "auth-wrong-password",
+            AuthError::PasswordsDiffer => "setup-passwords-differ",
+            AuthError::Locked(_) => "auth-locked",
+            AuthError::Busy => "auth-busy",
+            AuthError::NoSuchSession => "auth-no-such-session",
+            AuthError::InviteGone => "team-invite-gone",
+            AuthError::BadInviteHours => "team-invite-hours",
+            AuthError::TelegramNotAllowed(_) => "team-telegram-not-allowed",
+            AuthError::TelegramTaken(_) => "team-telegram-taken",
             AuthError::Store(_) => "error-internal",
         }
     }
@@ -110,15 +188,88 @@ pub fn validate_username(name: &str) -> Result<&str, AuthError> {
     }
 }
 
-pub fn validate_password(password: &str) -> Result<(), AuthError> {
+/// The least zxcvbn score (0–4) a password must reach: 3 is "safely unguessable" against an
+/// attacker who can try many guesses, which a stolen database would allow.
+const MIN_STRENGTH: zxcvbn::Score = zxcvbn::Score::Three;
+
+/// Why a password is too easy to guess, in zxcvbn's words grouped into the ones pages say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weakness {
+    /// One of the passwords people use most, or close to one.
+    Common,
+    /// Keys side by side (`qwerty`, `zxcvbn`).
+    Keyboard,
+    /// `aaa`, `abcabc`.
+    Repeats,
+    /// `abc`, `6543`.
+    Sequence,
+    /// Years and dates.
+    Dates,
+    /// A single word, or a name.
+    Word,
+    /// Nothing in particular: simply too predictable, or built from the user name.
+    Guessable,
+}
+
+impl Weakness {
+    fn of(warning: Option<zxcvbn::feedback::Warning>) -> Weakness {
+        use zxcvbn::feedback::Warning as W;
+        match warning {
+            Some(
+                W::ThisIsATop10Password
+                | W::ThisIsATop100Password
+                | W::ThisIsACommonPassword
+                | W::ThisIsSimilarToACommonlyUsedPassword,
+            ) => Weakness::Common,
+            Some(W::StraightRowsOfKeysAreEasyToGuess | W::ShortKeyboardPatternsAreEasyToGuess) => {
+                Weakness::Keyboard
+            }
+            Some(
+                W::RepeatsLikeAaaAreEasyToGuess | W::RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess,
+            ) => Weakness::Repeats,
+            Some(W::SequencesLikeAbcAreEasyToGuess) => Weakness::Sequence,
+            Some(W::RecentYearsAreEasyToGuess | W::DatesAreOftenEasyToGuess) => Weakness::Dates,
+            Some(
+                W::AWordByItselfIsEasyToGuess
+                | W::NamesAndSurnamesByThemselvesAreEasyToGuess
+                | W::CommonNamesAndSurnamesAreEasyToGuess,
+            ) => Weakness::Word,
+            None => Weakness::Guessable,
+        }
+    }
+
+    pub fn message_key(self) -> &'static str {
+        match self {
+            Weakness::Common => "auth-password-common",
+            Weakness::Keyboard => "auth-password-keyboard",
+            Weakness::Repeats => "auth-password-repeats",
+            Weakness::Sequence => "auth-password-sequence",
+            Weakness::Dates => "auth-password-dates",
+            Weakness::Word => "auth-password-word",
+            Weakness::Guessable => "auth-password-guessable",
+        }
+    }
+}
+
+/// Checks a new password: long enough, not too long, and hard to guess, judged with what the
+/// account is called (`username`), since a password built from it is among the first guesses.
+pub fn validate_password(password: &str, username: &str) -> Result<(), AuthError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD {
-        Err(AuthError::PasswordTooShort)
-    } else if n > MAX_PASSWORD {
-        Err(AuthError::PasswordTooLong)
-    } else {
-        Ok(())
+        return Err(AuthError::PasswordTooShort);
     }
+    if n > MAX_PASSWORD {
+        return Err(AuthError::PasswordTooLong);
+    }
+    // The estimate's cost grows with the length; what follows the first 100 characters only
+    // makes a password stronger.
+    let judged: String = password.chars().take(100).collect();
+    let estimate = zxcvbn::zxcvbn(&judged, &[username.trim(), "usher"]);
+    if estimate.score() < MIN_STRENGTH {
+        let warning = estimate.feedback().and_then(|f| f.warning());
+        return Err(AuthError::PasswordWeak(Weakness::of(warning)));
+    }
+    Ok(())
 }
 
 /// Each argon2 run holds 19 MiB. Hashing runs on a few threads of its own (one per core), so
@@ -263,7 +414,7 @@ pub async fn create_admin(
     now: Timestamp,
 ) -> Result<AdminId, AuthError> {
     let username = validate_username(username)?;
-    validate_password(password)?;
+    validate_password(password, username)?;
     let hash = hash_password(password.to_string()).await;
     let id = store
         .insert_admin(username, &hash, role, now)
@@ -285,10 +436,10 @@ pub async fn reset_password(
     username: &str,
     password: &str,
 ) -> Result<(), AuthError> {
-    validate_password(password)?;
     let admin = named(store, username).await?;
+    validate_password(password, &admin.username)?;
     let hash = hash_password(password.to_string()).await;
-    store.set_admin_password(admin.id, &hash).await?;
+    store.set_admin_password(admin.id, &hash, None).await?;
     Ok(())
 }
 
@@ -409,7 +560,7 @@ pub async fn complete_setup(
         return Err(AuthError::AlreadySetUp);
     }
     let username = validate_username(username)?;
-    validate_password(password)?;
+    validate_password(password, username)?;
     let hash = hash_password(password.to_string()).await;
     let id = store
         .insert_first_admin(username, &hash, now)
@@ -437,14 +588,38 @@ mod tests {
             Err(AuthError::BadUsername)
         ));
         assert!(matches!(
-            validate_password("short"),
+            validate_password("short", "owner"),
             Err(AuthError::PasswordTooShort)
         ));
-        assert!(validate_password("long enough pw").is_ok());
+        assert!(validate_password("correct horse battery", "owner").is_ok());
         assert!(matches!(
-            validate_password(&"x".repeat(257)),
+            validate_password(&"x".repeat(257), "owner"),
             Err(AuthError::PasswordTooLong)
         ));
+    }
+
+    #[test]
+    fn passwords_people_guess_first_are_refused_with_the_reason() {
+        let weak = |p: &str, user: &str| match validate_password(p, user) {
+            Err(AuthError::PasswordWeak(w)) => Some(w),
+            Ok(()) => None,
+            Err(e) => panic!("{p}: {e}"),
+        };
+        assert_eq!(weak("password123", "owner"), Some(Weakness::Common));
+        assert_eq!(weak("qwertyuiop", "owner"), Some(Weakness::Common));
+        assert_eq!(weak("asdfghjkl;'", "owner"), Some(Weakness::Keyboard));
+        assert_eq!(weak("abcabcabcabc", "owner"), Some(Weakness::Repeats));
+        assert_eq!(weak("abcdefghijkl", "owner"), Some(Weakness::Sequence));
+        assert_eq!(weak("01/02/1990xx", "owner"), Some(Weakness::Dates));
+        // Built from the account's own name, or from usher's: among the first guesses.
+        assert_eq!(
+            weak("marianne.dupont", "marianne.dupont"),
+            Some(Weakness::Guessable)
+        );
+        assert!(weak("ushers123456", "owner").is_some());
+        // A few unrelated words, or random characters, pass.
+        assert_eq!(weak("correct horse battery", "owner"), None);
+        assert_eq!(weak("Tq8#vL2m!xRw", "owner"), None);
     }
 
     #[test]

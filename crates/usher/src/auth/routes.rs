@@ -147,7 +147,15 @@ pub async fn setup_submit(
             state.clock.now(),
         )
         .await?;
-    signed_in(&state, id, &headers, "/admin").await
+    signed_in(
+        &state,
+        (id, form.username.trim()),
+        &visitor,
+        &headers,
+        "/admin",
+        NewDevice::Remember,
+    )
+    .await
 }
 
 fn internal(e: AuthError) -> AppError {
@@ -155,13 +163,30 @@ fn internal(e: AuthError) -> AppError {
     AppError::internal()
 }
 
+/// The cookie that tells an admin's browsers apart, to announce a sign-in from a new one.
+const DEVICE_COOKIE: &str = "usher_device";
+/// How long a browser is remembered: about as long as browsers keep a cookie at all.
+const DEVICE_SECONDS: i64 = 400 * 86_400;
+
+/// Whether to announce a sign-in from a browser never seen for this admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum NewDevice {
+    /// A sign-in: a browser not seen before is announced.
+    Announce,
+    /// The account was made in this browser a moment ago (setup, a team link).
+    Remember,
+}
+
 /// Starts a new session (a fresh id, never the one the browser had before) and redirects.
-async fn signed_in(
+pub(super) async fn signed_in(
     state: &AppState,
-    admin_id: AdminId,
+    admin: (AdminId, &str),
+    visitor: &Visitor,
     headers: &HeaderMap,
     to: &str,
+    new_device: NewDevice,
 ) -> AppResult<Response> {
+    let (admin_id, username) = admin;
     if let Some(old) = crate::web::visitor::cookie(headers, SESSION_COOKIE) {
         state
             .store
@@ -172,6 +197,11 @@ async fn signed_in(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
     let raw = crate::web::session::start(state, admin_id, ua).await?;
+    let address = visitor.ip.to_string();
+    state
+        .store
+        .set_session_address(&crate::crypto::sha256_hex(raw.as_bytes()), &address)
+        .await?;
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,
@@ -183,6 +213,53 @@ async fn signed_in(
             true,
         ),
     );
+
+    let device = crate::web::visitor::cookie(headers, DEVICE_COOKIE)
+        .filter(|d| d.len() <= 64 && !d.is_empty())
+        .map(str::to_string);
+    let device = match device {
+        Some(d) => d,
+        None => {
+            let d = crate::crypto::random_token();
+            res.headers_mut().append(
+                header::SET_COOKIE,
+                set_cookie(
+                    DEVICE_COOKIE,
+                    &d,
+                    DEVICE_SECONDS,
+                    state.config.is_https(),
+                    true,
+                ),
+            );
+            d
+        }
+    };
+    let now = state.clock.now();
+    let unseen = state
+        .store
+        .remember_device(admin_id, &crate::crypto::sha256_hex(device.as_bytes()), now)
+        .await?;
+    if unseen && new_device == NewDevice::Announce {
+        let device_name = super::account::device_name(ua);
+        state
+            .store
+            .append_event(
+                NewEvent {
+                    actor: username,
+                    action: "admin.signed_in_new_device",
+                    subject: Some(username),
+                    detail: Some(&format!("{device_name}, from {address}")),
+                },
+                now,
+            )
+            .await?;
+        let event = crate::notify::Event::new(crate::notify::Kind::AdminNewDevice, now)
+            .with("admin", username)
+            .with("device", device_name)
+            .with("address", address)
+            .link(state, "/admin/account");
+        crate::notify::emit(state, event).await;
+    }
     Ok(res)
 }
 
@@ -227,14 +304,14 @@ pub async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let now = state.clock.now();
-    let next = local_path(&form.next).unwrap_or("/admin").to_string();
+    let next = local_path(&form.next).map(str::to_string);
     let failed = |key: &'static str, minutes: i64, status: StatusCode| -> AppResult<Response> {
         let mut res = page(
             &state,
             &visitor,
             "login.html",
             context! {
-                next => &next, username => &form.username, error => key,
+                next => next.as_deref().unwrap_or_default(), username => &form.username, error => key,
                 error_args => context! { minutes => minutes }, needs_setup => false,
             },
         )?
@@ -341,7 +418,15 @@ pub async fn login_submit(
             now,
         )
         .await?;
-    signed_in(&state, admin.id, &headers, &next).await
+    signed_in(
+        &state,
+        (admin.id, &admin.username),
+        &visitor,
+        &headers,
+        next.as_deref().unwrap_or(admin.role.home()),
+        NewDevice::Announce,
+    )
+    .await
 }
 
 pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {

@@ -65,6 +65,10 @@ row_id! {
     JobId,
     /// An admin account (`admins.id`).
     AdminId,
+    /// A signed-in browser of an admin (`sessions.rowid`; the cookie's hash never leaves).
+    SessionId,
+    /// A one-time link bringing in another admin (`admin_invites.id`).
+    AdminInviteId,
     /// An onboarding step (`onboarding_steps.id`).
     StepId,
     /// A notification channel (`notify_channels.id`).

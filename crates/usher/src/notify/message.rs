@@ -38,6 +38,7 @@ fn fields(kind: Kind) -> &'static [&'static str] {
         Kind::MemberRemoved => &["member", "server"],
         Kind::RemovalFailing => &["member", "server", "error"],
         Kind::SyncDrift => &["server", "imported", "gone"],
+        Kind::AdminNewDevice => &["admin", "device", "address"],
         Kind::Test => &["channel"],
     }
 }

@@ -38,13 +38,15 @@ pub enum Kind {
     MemberRemoved,
     RemovalFailing,
     SyncDrift,
+    /// An admin signed in from a browser never seen for them before.
+    AdminNewDevice,
     /// Only sent by a channel's test button.
     Test,
 }
 
 impl Kind {
     /// Every kind a channel can choose, in the order pages list them.
-    pub const CHOOSABLE: [Kind; 10] = [
+    pub const CHOOSABLE: [Kind; 11] = [
         Kind::RequestCreated,
         Kind::RequestApproved,
         Kind::RequestDeclined,
@@ -55,6 +57,7 @@ impl Kind {
         Kind::MemberRemoved,
         Kind::RemovalFailing,
         Kind::SyncDrift,
+        Kind::AdminNewDevice,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +72,7 @@ impl Kind {
             Kind::MemberRemoved => "member.removed",
             Kind::RemovalFailing => "removal.failing",
             Kind::SyncDrift => "sync.drift",
+            Kind::AdminNewDevice => "admin.signed_in_new_device",
             Kind::Test => "test",
         }
     }

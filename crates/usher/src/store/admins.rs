@@ -71,16 +71,23 @@ impl Store {
             .await?)
     }
 
-    /// Sets a new password and ends every session of that admin.
-    pub async fn set_admin_password(&self, id: AdminId, hash: &str) -> Result<()> {
+    /// Sets a new password and ends every session of that admin but `keep` (the hash of the
+    /// session that changed it, when the admin did so themselves).
+    pub async fn set_admin_password(
+        &self,
+        id: AdminId,
+        hash: &str,
+        keep: Option<&str>,
+    ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("UPDATE admins SET password_hash = ? WHERE id = ?")
             .bind(hash)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE admin_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE admin_id = ? AND id_hash IS NOT ?")
             .bind(id)
+            .bind(keep)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -148,5 +155,176 @@ impl Store {
         .await?
         .rows_affected();
         Ok(if deleted == 1 { Ok(()) } else { Err(LastOwner) })
+    }
+}
+
+/// A link that brings in another admin, as the owner's page lists it.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct AdminInviteRow {
+    pub id: AdminInviteId,
+    pub role: Role,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub used_at: Option<Timestamp>,
+    pub used_by: Option<String>,
+}
+
+/// Why an admin invite could not be taken up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InviteRefused {
+    /// Used, revoked, expired or never made: the same answer for all, so a link says nothing.
+    Gone,
+    /// The name is someone else's already.
+    NameTaken,
+}
+
+impl Store {
+    pub async fn insert_admin_invite(
+        &self,
+        token_hash: &str,
+        role: Role,
+        created_by: &str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> Result<AdminInviteId> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO admin_invites (token_hash, role, created_by, created_at, expires_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(token_hash)
+        .bind(role)
+        .bind(created_by)
+        .bind(now)
+        .bind(expires_at)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    /// Links not yet used nor expired, and the ones used or expired in the last week.
+    pub async fn admin_invites(&self, now: Timestamp) -> Result<Vec<AdminInviteRow>> {
+        Ok(sqlx::query_as(
+            "SELECT id, role, created_by, created_at, expires_at, used_at, used_by
+             FROM admin_invites WHERE MAX(expires_at, COALESCE(used_at, 0)) > ? - 7 * 86400
+             ORDER BY created_at DESC",
+        )
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The role an unused, unexpired link gives.
+    pub async fn open_admin_invite(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<Role>> {
+        Ok(sqlx::query_scalar(
+            "SELECT role FROM admin_invites
+             WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Ends a link before it is used (it expires at once); false when it was used or gone.
+    pub async fn revoke_admin_invite(&self, id: AdminInviteId, now: Timestamp) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE admin_invites SET expires_at = ? WHERE id = ? AND used_at IS NULL AND expires_at > ?",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Takes up a link: marks it used and makes the admin with its role, in one transaction, so
+    /// two people racing for one link make one account.
+    pub async fn redeem_admin_invite(
+        &self,
+        token_hash: &str,
+        username: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<std::result::Result<(AdminId, Role), InviteRefused>> {
+        let mut tx = self.pool().begin().await?;
+        let role: Option<Role> = sqlx::query_scalar(
+            "UPDATE admin_invites SET used_at = ?1, used_by = ?2
+             WHERE token_hash = ?3 AND used_at IS NULL AND expires_at > ?1 RETURNING role",
+        )
+        .bind(now)
+        .bind(username)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(role) = role else {
+            return Ok(Err(InviteRefused::Gone));
+        };
+        let id = sqlx::query_scalar(
+            "INSERT INTO admins (username, password_hash, role, created_at) VALUES (?, ?, ?, ?)
+             RETURNING id",
+        )
+        .bind(username)
+        .bind(password_hash)
+        .bind(role)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await;
+        match id {
+            Ok(id) => {
+                tx.commit().await?;
+                Ok(Ok((id, role)))
+            }
+            Err(e) if super::is_unique_violation(&e) => Ok(Err(InviteRefused::NameTaken)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records a browser an admin signed in from; true when it had not been seen before.
+    pub async fn remember_device(
+        &self,
+        admin_id: AdminId,
+        device_hash: &str,
+        now: Timestamp,
+    ) -> Result<bool> {
+        Ok(sqlx::query(
+            "INSERT INTO admin_devices (admin_id, device_hash, first_seen_at) VALUES (?, ?, ?)
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(admin_id)
+        .bind(device_hash)
+        .bind(now)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Links a Telegram account to an admin (`None` unlinks). Fails with a unique violation when
+    /// another admin has it.
+    pub async fn set_admin_telegram(
+        &self,
+        id: AdminId,
+        telegram_id: Option<i64>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE admins SET telegram_id = ? WHERE id = ?")
+            .bind(telegram_id)
+            .bind(id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The admin a Telegram account is linked to.
+    pub async fn admin_by_telegram(&self, telegram_id: i64) -> Result<Option<AdminRow>> {
+        Ok(sqlx::query_as("SELECT * FROM admins WHERE telegram_id = ?")
+            .bind(telegram_id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 }

@@ -150,6 +150,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "admin_roles",
         include_str!("../../migrations/sqlite/0017_admin_roles.sql"),
     ),
+    (
+        18,
+        "admin_accounts",
+        include_str!("../../migrations/sqlite/0018_admin_accounts.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

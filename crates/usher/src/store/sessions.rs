@@ -85,3 +85,65 @@ impl Store {
             .rows_affected())
     }
 }
+
+/// One signed-in browser, as its admin's account page lists it.
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct SessionInfo {
+    pub id: SessionId,
+    #[serde(skip)]
+    pub id_hash: String,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub user_agent: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Store {
+    /// Where a session signed in from (kept beside it for the account page).
+    pub async fn set_session_address(&self, id_hash: &str, address: &str) -> Result<()> {
+        sqlx::query("UPDATE sessions SET address = ? WHERE id_hash = ?")
+            .bind(address)
+            .bind(id_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// An admin's live sessions, the most recently used first.
+    pub async fn sessions_of(&self, admin_id: AdminId, now: Timestamp) -> Result<Vec<SessionInfo>> {
+        Ok(sqlx::query_as(
+            "SELECT rowid AS id, id_hash, created_at, last_seen_at, user_agent, address
+             FROM sessions WHERE admin_id = ? AND expires_at > ?
+             ORDER BY last_seen_at DESC, created_at DESC",
+        )
+        .bind(admin_id)
+        .bind(now)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Ends one of an admin's sessions; false when it was not theirs or is gone already.
+    pub async fn end_session_of(&self, admin_id: AdminId, id: SessionId) -> Result<bool> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE rowid = ? AND admin_id = ?")
+                .bind(id)
+                .bind(admin_id)
+                .execute(self.pool())
+                .await?
+                .rows_affected()
+                == 1,
+        )
+    }
+
+    /// Ends every session of an admin but `keep` (the hash of the one asking), if given.
+    pub async fn end_sessions_except(&self, admin_id: AdminId, keep: Option<&str>) -> Result<u64> {
+        Ok(
+            sqlx::query("DELETE FROM sessions WHERE admin_id = ? AND id_hash IS NOT ?")
+                .bind(admin_id)
+                .bind(keep)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+}

@@ -51,6 +51,9 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/profile.html",
     "admin/notifications.html",
     "admin/events.html",
+    "admin/account.html",
+    "admin/admins.html",
+    "team_join.html",
 ];
 
 pub fn environment(

@@ -98,10 +98,22 @@ async fn admin_create_refuses_a_taken_name_and_a_short_password_clearly() {
             &["admin", "create", "--username", "y", "--password-stdin"],
             "",
         );
-        (first, again, short, empty)
+        let common = usher(
+            Some(START),
+            &d,
+            &["admin", "create", "--username", "z", "--password-stdin"],
+            "password123",
+        );
+        (first, again, short, empty, common)
     })
     .await
     .unwrap();
+    assert!(!out.4.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.4.stderr).contains("one of those people use most"),
+        "{}",
+        String::from_utf8_lossy(&out.4.stderr)
+    );
     assert!(out.0.status.success());
     assert!(!out.1.status.success());
     assert!(
@@ -1479,4 +1491,72 @@ async fn admin_roles_change_from_the_cli_and_usher_always_keeps_an_owner() {
             .any(|e| e.action == "admin.role_changed"
                 && e.detail.as_deref() == Some("owner → admin"))
     );
+}
+
+#[tokio::test]
+async fn an_operator_handles_sessions_links_and_telegram_from_the_cli() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let mut settings = app.state.store.settings().await.unwrap();
+    settings.telegram.allowed_ids = vec![4242];
+    app.state
+        .store
+        .save_settings(&settings, app.clock.now())
+        .await
+        .unwrap();
+    let dir = app.data_dir();
+    let now = app.clock.now();
+    let out = tokio::task::spawn_blocking(move || {
+        let sessions = usher(Some(now), &dir, &["admin", "sessions", ADMIN, "--json"], "");
+        let invite = usher(
+            Some(now),
+            &dir,
+            &["admin", "invite", "--role", "admin", "--hours", "2"],
+            "",
+        );
+        let invites = usher(Some(now), &dir, &["admin", "invites"], "");
+        let not_allowed = usher(Some(now), &dir, &["admin", "telegram", ADMIN, "99"], "");
+        let linked = usher(Some(now), &dir, &["admin", "telegram", ADMIN, "4242"], "");
+        let sign_out = usher(Some(now), &dir, &["admin", "sign-out", ADMIN], "");
+        (sessions, invite, invites, not_allowed, linked, sign_out)
+    })
+    .await
+    .unwrap();
+    let text = |o: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    };
+    let sessions: serde_json::Value = serde_json::from_slice(&out.0.stdout).unwrap();
+    assert_eq!(sessions.as_array().unwrap().len(), 1, "{}", text(&out.0));
+    assert!(
+        sessions[0].get("id_hash").is_none(),
+        "the cookie's hash stays inside"
+    );
+    let link = String::from_utf8_lossy(&out.1.stdout).trim().to_string();
+    assert!(link.starts_with(&format!("{}/team/", app.base)), "{link}");
+    assert!(text(&out.2).contains("open until"), "{}", text(&out.2));
+    assert!(!out.3.status.success());
+    assert!(
+        text(&out.3).contains("not allowed to use the bot"),
+        "{}",
+        text(&out.3)
+    );
+    assert!(out.4.status.success(), "{}", text(&out.4));
+    assert!(
+        text(&out.5).contains("signed out everywhere (1 sessions)"),
+        "{}",
+        text(&out.5)
+    );
+    // The browser is signed out, and the link made from the terminal works in one.
+    let res = app.get("/admin").await;
+    assert!(location(&res).starts_with("/login"));
+    let (status, page) = {
+        let res = cookie_client().get(&link).send().await.unwrap();
+        (res.status(), res.text().await.unwrap())
+    };
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("as Admin"), "{page}");
 }

@@ -160,6 +160,26 @@ impl TestApp {
             .await
     }
 
+    /// Signs `client` in through the login form, as a person would.
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        username: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let token = self.csrf_for(client).await;
+        client
+            .post(self.url("/login"))
+            .form(&[
+                ("csrf", token.as_str()),
+                ("username", username),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A browser of its own, signed in as a new admin named after `role` with that role.
     pub async fn signed_in_as(&self, role: usher::domain::Role) -> reqwest::Client {
         let name = format!("the-{role}");
@@ -167,17 +187,7 @@ impl TestApp {
             .await
             .unwrap();
         let client = cookie_client();
-        let token = self.csrf_for(&client).await;
-        let res = client
-            .post(self.url("/login"))
-            .form(&[
-                ("csrf", token.as_str()),
-                ("username", name.as_str()),
-                ("password", PASSWORD),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = self.sign_in(&client, &name, PASSWORD).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{name} signs in");
         client
     }

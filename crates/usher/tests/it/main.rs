@@ -5,6 +5,7 @@ mod binary;
 mod helpers;
 
 mod access;
+mod admins;
 mod api;
 mod audiobookshelf;
 mod backup;

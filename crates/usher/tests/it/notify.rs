@@ -873,3 +873,52 @@ async fn channels_are_made_changed_tested_rekeyed_and_deleted_through_the_api_an
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_sign_in_from_a_browser_never_seen_reaches_the_channels_once() {
+    let (w, hook, _, _) = world_with_hook(&["admin.signed_in_new_device"]).await;
+    let sign_in = |client: reqwest::Client| {
+        let app = &w.app;
+        async move {
+            let res = app.sign_in(&client, ADMIN, PASSWORD).await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER);
+            client
+        }
+    };
+    let phone = sign_in(cookie_client()).await;
+    // The same browser again (it keeps its cookies) is not new; another one is.
+    let phone = sign_in(phone).await;
+    drop(phone);
+    sign_in(cookie_client()).await;
+    let new_device: Vec<_> = w
+        .app
+        .state
+        .store
+        .recent_events(50)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "admin.signed_in_new_device")
+        .collect();
+    assert_eq!(new_device.len(), 2, "{new_device:?}");
+    assert!(
+        new_device[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("from 127.0.0.1")
+    );
+    deliver(&w.app).await;
+    let got = hook.deliveries();
+    assert_eq!(got.len(), 2);
+    assert_eq!(hook.refused(), 0);
+    let body = &got[0].json;
+    assert_eq!(body["event"], "admin.signed_in_new_device");
+    assert_eq!(body["data"]["admin"], ADMIN);
+    assert!(
+        body["data"]["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/admin/account")
+    );
+}

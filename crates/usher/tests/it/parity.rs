@@ -17,7 +17,13 @@ enum Elsewhere {
     FormFor(&'static str),
     /// Makes sense on the web only; the reason says why and what stands in for it.
     PageOnly(&'static str),
+    /// Done from a terminal (the CLI command) but not through the API, for the reason given.
+    CliOnly(&'static str, &'static str),
 }
+
+/// Why admin accounts are not in the API: a key belongs to no one, so "my password" means
+/// nothing to it, and a key that could make admins would outlive any one of them.
+const NOT_FOR_KEYS: &str = "admin accounts are people's: an API key is no one's account, and a key that made admins would be a way back in for whoever held it";
 
 use Elsewhere::*;
 
@@ -325,6 +331,44 @@ const PARITY: &[(&str, Elsewhere)] = &[
         "POST /admin/api-keys/{id}/revoke",
         Same(&["DELETE /api/v1/api-keys/{id}"], "api-key revoke"),
     ),
+    // One's own account and the owner's other admins
+    (
+        "GET /admin/account",
+        CliOnly("admin sessions", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/account/password",
+        CliOnly("admin reset-password", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/account/sessions/{id}/end",
+        CliOnly("admin sign-out", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/account/sessions/end-others",
+        CliOnly("admin sign-out", NOT_FOR_KEYS),
+    ),
+    ("GET /admin/admins", CliOnly("admin list", NOT_FOR_KEYS)),
+    (
+        "POST /admin/admins/invites",
+        CliOnly("admin invite", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/admins/invites/{id}/revoke",
+        CliOnly("admin revoke-invite", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/admins/{id}/role",
+        CliOnly("admin role", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/admins/{id}/remove",
+        CliOnly("admin remove", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/admins/{id}/telegram",
+        CliOnly("admin telegram", NOT_FOR_KEYS),
+    ),
 ];
 
 #[test]
@@ -366,6 +410,10 @@ fn every_admin_page_action_has_an_api_endpoint_and_a_cli_command() {
                 "{page} is the form for `{action}`, which must be an action with an API and CLI"
             ),
             PageOnly(why) => assert!(!why.is_empty(), "{page}: say why it is page-only"),
+            CliOnly(command, why) => {
+                assert!(!why.is_empty(), "{page}: say why the API does not do it");
+                commands.insert(*command);
+            }
         }
     }
     for command in commands {

@@ -24,7 +24,8 @@ fn concrete(route: &RouteInfo, code: &str) -> String {
         .replace("{grant}", "1")
         .replace("{code}", code)
         .replace("{name}", "app.css")
-        .replace("{kind}", "plex");
+        .replace("{kind}", "plex")
+        .replace("{token}", "no-such-token");
     assert!(
         !path.contains('{'),
         "teach concrete() the parameter in {}",
