@@ -132,6 +132,7 @@ tg-cancel = Cancel
 tg-retry = Retry
 tg-pick-libraries = Choose the libraries, then send:
 tg-not-authorized = Not authorized
+tg-role-queue-only = Your role is approver: you can approve and decline requests here, but not make invites or see the numbers.
 tg-unknown-button = That button is no longer valid.
 tg-request-gone = That request no longer exists.
 tg-already-expired = This request has expired.

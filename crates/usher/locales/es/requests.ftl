@@ -132,6 +132,7 @@ tg-cancel = Cancelar
 tg-retry = Reintentar
 tg-pick-libraries = Elige las bibliotecas y envía:
 tg-not-authorized = No autorizado
+tg-role-queue-only = Tu rol es aprobador: aquí puedes aprobar y rechazar solicitudes, pero no crear invitaciones ni ver las cifras.
 tg-unknown-button = Ese botón ya no es válido.
 tg-request-gone = Esa solicitud ya no existe.
 tg-already-expired = Esta solicitud ha caducado.

@@ -179,7 +179,39 @@ async fn picker_libraries(
     Ok(out)
 }
 
-/// Who pressed, for the audit log and the message.
+/// Who is writing to the bot: the admin their Telegram account is linked to (named as in the
+/// rest of usher, and held to their role), or an allow-listed account linked to no one.
+pub(crate) struct Presser {
+    pub name: String,
+    /// `None` when the account is linked to no admin: the allow-list alone vouches for it.
+    pub role: Option<crate::domain::Role>,
+}
+
+impl Presser {
+    /// Whether the presser may do what `needed` allows.
+    pub fn may(&self, needed: crate::domain::Role) -> bool {
+        self.role.is_none_or(|r| r.allows(needed))
+    }
+}
+
+pub(crate) async fn presser(
+    state: &AppState,
+    from: &Value,
+) -> Result<Presser, crate::store::StoreError> {
+    let id = from["id"].as_i64().unwrap_or(0);
+    Ok(match state.store.admin_by_telegram(id).await? {
+        Some(admin) => Presser {
+            name: admin.username,
+            role: Some(admin.role),
+        },
+        None => Presser {
+            name: actor(from),
+            role: None,
+        },
+    })
+}
+
+/// Who pressed, as Telegram names them, for an account linked to no admin.
 pub(crate) fn actor(from: &Value) -> String {
     let name = from["first_name"].as_str().unwrap_or("someone");
     match from["username"].as_str() {
@@ -263,7 +295,7 @@ pub(crate) async fn handle_callback(state: &AppState, q: &Value) -> Result<(), T
         };
         return api.answer_callback(query_id, Some(&t(state, key))).await;
     }
-    let who = actor(&q["from"]);
+    let who = presser(state, &q["from"]).await.map_err(store_err)?.name;
     match cb {
         Callback::Approve(_) | Callback::Toggle(..) => {
             let libs = picker_libraries(state, &settings)

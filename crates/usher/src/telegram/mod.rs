@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::domain::settings::{Settings, TelegramMode};
 use crate::notify::telegram::{TelegramApi, TelegramError, api};
-use crate::requests::bot::{LANG, actor, handle_callback, profile_buttons, request_text, t};
+use crate::requests::bot::{LANG, handle_callback, presser, profile_buttons, request_text, t};
 use crate::requests::keyboard;
 use crate::state::AppState;
 use crate::text::escape_html as escape;
@@ -67,6 +67,13 @@ async fn handle_message(state: &AppState, m: &Value) -> Result<(), TelegramError
         .next()
         .unwrap_or_default();
     let store_err = |e: crate::store::StoreError| TelegramError::Transport(e.to_string());
+    // The queue is every admin's; making invites and the numbers need the admin role.
+    let who = presser(state, &m["from"]).await.map_err(store_err)?;
+    if matches!(command, "/invite" | "/stats") && !who.may(crate::domain::Role::Admin) {
+        let reply = format!("⛔ {}", escape(&t(state, "tg-role-queue-only")));
+        api.send_message(chat, &reply, None).await?;
+        return Ok(());
+    }
     match command {
         "/pending" => {
             let pending = state.store.pending_requests().await.map_err(store_err)?;
@@ -94,15 +101,14 @@ async fn handle_message(state: &AppState, m: &Value) -> Result<(), TelegramError
         "/invite" => {
             let uses = words.next().unwrap_or("1").to_string();
             let days = words.next().unwrap_or("7");
-            let reply =
-                match invite_command(state, &settings, &uses, days, &actor(&m["from"])).await {
-                    Ok(url) => format!(
-                        "🔗 {}\n{}",
-                        escape(&t(state, "tg-invite-created")),
-                        escape(&url)
-                    ),
-                    Err(e) => format!("⚠️ {}", escape(&e)),
-                };
+            let reply = match invite_command(state, &settings, &uses, days, &who.name).await {
+                Ok(url) => format!(
+                    "🔗 {}\n{}",
+                    escape(&t(state, "tg-invite-created")),
+                    escape(&url)
+                ),
+                Err(e) => format!("⚠️ {}", escape(&e)),
+            };
             api.send_message(chat, &reply, None).await?;
         }
         "/stats" => {

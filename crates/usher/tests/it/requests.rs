@@ -1267,3 +1267,64 @@ async fn every_settings_section_changes_and_both_test_sends_go_through_the_api_a
         .count();
     assert_eq!(by_cli, 3, "one change and two tests");
 }
+
+#[tokio::test]
+async fn an_approver_linked_to_the_bot_approves_under_their_own_name_but_makes_no_invites() {
+    let mut d = desk().await;
+    let state = &d.w.app.state;
+    usher::auth::create_admin(
+        &state.store,
+        "sam",
+        "sam's own long passphrase",
+        usher::domain::Role::Approver,
+        d.w.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    usher::auth::team::link_telegram(state, "sam", Some(OWNER_ID), "owner")
+        .await
+        .unwrap();
+
+    d.tg.send_text(OWNER_ID, OWNER_ID, "/invite 1 7");
+    d.poll().await;
+    let reply = d.tg.last_message(OWNER_ID).unwrap();
+    assert!(
+        reply.text.contains("Your role is approver"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        d.w.app
+            .state
+            .store
+            .invite_counts(d.w.app.clock.now())
+            .await
+            .unwrap()
+            .all
+            == 0,
+        "no invite was made"
+    );
+
+    d.request("Bob", "bob@example.com", &[]).await;
+    let m = d.announced(2).await;
+    d.tg.press_button(OWNER_ID, m.message_id, &data_of(&m, "Approve"), OWNER_ID);
+    d.poll().await;
+    let picker = d.message(m.message_id);
+    d.tg.press_button(
+        OWNER_ID,
+        m.message_id,
+        &data_of(&picker, "Send invite"),
+        OWNER_ID,
+    );
+    d.poll().await;
+    let r = d.only_request().await;
+    assert_eq!(r.status, RequestStatus::Approved);
+    assert_eq!(r.decided_by.as_deref(), Some("sam"));
+    let events = d.w.app.state.store.recent_events(30).await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.actor == "sam" && e.action.starts_with("request.approved")),
+        "{events:?}"
+    );
+}
