@@ -299,8 +299,11 @@ pub fn base_context(
         path => path,
         languages => ser(i18n::LANGUAGES),
         public_url => state.public.base(),
-        // Only the owner's pages warn that links would not reach friends.
-        public_warning => admin.and(state.public.needs_attention()).map(ser),
+        // Only the pages of those who can fix it warn that links would not reach friends.
+        public_warning => role
+            .filter(|r| r.allows(Role::Admin))
+            .and(state.public.needs_attention())
+            .map(ser),
         version => env!("CARGO_PKG_VERSION"),
     }
 }

@@ -1,0 +1,122 @@
+// The owner brings in a helper who approves requests, from a phone: a one-time link made on the
+// Admins page, opened in another browser, where the helper picks a name and a password (a weak
+// one is refused with the reason) and lands on the requests queue with only what the role opens.
+// Then the owner changes their own password and sees the helper's browser gone from theirs.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
+
+let browser;
+let demo;
+
+before(async () => {
+  browser = await launchBrowser();
+  demo = await startDemo();
+});
+after(async () => {
+  await browser?.close();
+  await demo?.stop();
+});
+
+async function noOverflow(page, what) {
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `${what} overflows by ${overflow}px at phone width`);
+}
+
+test("an approver joins through the owner's one-time link and sees only the queue and the members", async () => {
+  const owner = await browser.newContext({ viewport: PHONE });
+  const page = await owner.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.click("a.account-link");
+  await page.waitForURL(/\/admin\/account$/);
+  await page.click("a[href='/admin/admins']");
+  await page.waitForURL(/\/admin\/admins$/);
+  await page.check("input[name=role][value=approver]");
+  await page.fill("#hours", "24");
+  await page.click("#invite button[type=submit]");
+  const link = await page.inputValue("#invite-link");
+  assert.match(link, /\/team\/[A-Za-z0-9_-]{20,}$/);
+  assert.ok(link.startsWith(demo.base), `${link} is on usher's own address`);
+  await noOverflow(page, "the Admins page");
+  await page.locator("#invite").screenshot({ path: join(shotsDir, "admins-invite-link-phone.png") });
+
+  const helperContext = await browser.newContext({ viewport: PHONE });
+  const helper = await helperContext.newPage();
+  await helper.goto(link);
+  assert.match(await helper.locator("h1").innerText(), /Join the team/);
+  assert.match(await helper.locator("main").innerText(), /Approver/);
+  await helper.fill("#username", "sam");
+  await helper.fill("#password", "password123");
+  await helper.fill("#password_confirm", "password123");
+  await helper.click("button[type=submit]");
+  await helper.locator(".alert.error").waitFor();
+  assert.match(await helper.locator(".alert.error").innerText(), /one of those people use most/);
+  assert.equal(await helper.inputValue("#username"), "sam", "the name typed stays");
+  await helper.screenshot({ path: join(shotsDir, "team-join-weak-password-phone.png"), fullPage: true });
+
+  await helper.fill("#password", "sam keeps the queue tidy");
+  await helper.fill("#password_confirm", "sam keeps the queue tidy");
+  await Promise.all([helper.waitForURL(/\/admin\/requests$/), helper.click("button[type=submit]")]);
+  const menu = await helper.locator("header nav a").allInnerTexts();
+  assert.deepEqual(menu.map((t) => t.trim()), ["Requests", "Members"]);
+  assert.match(await helper.locator("main").innerText(), /Carol \(demo\)/, "the waiting request is there");
+  assert.equal(await helper.locator(".banner").count(), 0, "no warning the approver cannot act on");
+  await noOverflow(helper, "the approver's queue");
+  await helper.screenshot({ path: join(shotsDir, "approver-queue-phone.png"), fullPage: true });
+
+  // The dashboard address takes them to the queue; an admin page says why it is closed.
+  await helper.goto(`${demo.base}/admin`);
+  assert.match(helper.url(), /\/admin\/requests$/);
+  const res = await helper.goto(`${demo.base}/admin/invites`);
+  assert.equal(res.status(), 403);
+  assert.match(await helper.locator("main").innerText(), /your role does not include it/);
+
+  // The link was used: opening it again says so.
+  const again = await (await browser.newContext({ viewport: PHONE })).newPage();
+  const gone = await again.goto(link);
+  assert.equal(gone.status(), 410);
+  assert.match(await again.locator("main").innerText(), /has been used, was revoked or has expired/);
+
+  // The owner sees sam on the Admins page.
+  await page.goto(`${demo.base}/admin/admins`);
+  assert.match(await page.locator("main").innerText(), /sam/);
+  await helperContext.close();
+  await owner.close();
+});
+
+test("the owner changes their password and the other browsers are signed out", async () => {
+  const phoneContext = await browser.newContext({ viewport: PHONE });
+  const phone = await phoneContext.newPage();
+  await signIn(phone, demo.base, demo.user, demo.password);
+  const laptopContext = await browser.newContext({ viewport: PHONE });
+  const laptop = await laptopContext.newPage();
+  await signIn(laptop, demo.base, demo.user, demo.password);
+
+  await phone.goto(`${demo.base}/admin/account`);
+  const rows = await phone.locator("#sessions .row-item").count();
+  assert.ok(rows >= 2, `${rows} browsers listed`);
+  assert.equal(await phone.locator("#sessions .badge.ok").count(), 1, "this browser is marked");
+  await noOverflow(phone, "the account page");
+
+  await phone.fill("#current", "not my password");
+  await phone.fill("#password", "a much longer passphrase now");
+  await phone.fill("#password_confirm", "a much longer passphrase now");
+  await phone.click("#change-password button[type=submit]");
+  await phone.locator("#change-password .alert.error").waitFor();
+  assert.match(await phone.locator("#change-password .alert.error").innerText(), /current password is not right/);
+
+  await phone.fill("#current", demo.password);
+  await phone.fill("#password", "a much longer passphrase now");
+  await phone.fill("#password_confirm", "a much longer passphrase now");
+  await Promise.all([phone.waitForURL(/done=password/), phone.click("#change-password button[type=submit]")]);
+  assert.match(await phone.locator(".alert.ok").innerText(), /Password changed/);
+  assert.equal(await phone.locator("#sessions .row-item").count(), 1, "only this browser is left");
+  await phone.screenshot({ path: join(shotsDir, "account-password-changed-phone.png"), fullPage: true });
+
+  await laptop.goto(`${demo.base}/admin/members`);
+  assert.match(laptop.url(), /\/login\?next=/, "the other browser was signed out");
+  demo.password = "a much longer passphrase now";
+  await phoneContext.close();
+  await laptopContext.close();
+});
