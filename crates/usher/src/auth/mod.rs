@@ -5,6 +5,7 @@ pub mod cli;
 mod pages;
 pub mod routes;
 pub mod team;
+pub mod totp;
 
 use crate::domain::ids::*;
 use std::sync::{Arc, LazyLock, Mutex};
