@@ -146,6 +146,20 @@ impl AttemptGuard {
         }
     }
 
+    /// A reserved attempt passed one step of several (a right password before its code): it is
+    /// not a failure, but the count goes on until every step is passed, so knowing the password
+    /// gives no fresh tries at the code. `Err` when the key was locked meanwhile.
+    pub fn passed_step(&self, key: &str, clock: &Clock) -> Result<(), Locked> {
+        let now = clock.now();
+        let mut keys = self.lock();
+        let a = keys.entry(key.to_string()).or_default();
+        a.in_flight = a.in_flight.saturating_sub(1);
+        if a.locked_until > now {
+            return Err(Locked(a.locked_until));
+        }
+        Ok(())
+    }
+
     /// A reserved attempt succeeded: the count starts again, unless the key was locked
     /// meanwhile, in which case the attempt must be refused.
     pub fn succeeded(&self, key: &str, clock: &Clock) -> Result<(), Locked> {

@@ -22,6 +22,34 @@ pub fn attempts_key(address: &str, username: &str) -> String {
     format!("{address}\n{}", username.trim().to_lowercase())
 }
 
+/// Checks an admin's password again before something sensitive, under the sign-in lockout (per
+/// address and account), so a browser left open cannot be used to guess it.
+pub async fn check_password(
+    state: &AppState,
+    admin: &crate::store::admins::AdminRow,
+    address: &str,
+    password: &str,
+) -> Result<(), AuthError> {
+    let key = attempts_key(address, &admin.username);
+    let attempts = &state.limits.login_attempts;
+    attempts
+        .reserve(&key, &state.clock)
+        .map_err(|Locked(until)| AuthError::Locked(until))?;
+    match super::verify_password(password.to_string(), admin.password_hash.clone()).await {
+        Err(super::Busy) => {
+            attempts.released(&key);
+            Err(AuthError::Busy)
+        }
+        Ok(false) => Err(match attempts.failed(&key, &state.clock) {
+            Err(Locked(until)) => AuthError::Locked(until),
+            Ok(()) => AuthError::WrongPassword,
+        }),
+        Ok(true) => attempts
+            .succeeded(&key, &state.clock)
+            .map_err(|Locked(until)| AuthError::Locked(until)),
+    }
+}
+
 /// Changes the signed-in admin's password. The current one is checked first, and wrong ones
 /// count toward the same lockout as signing in, so a browser left open cannot be used to
 /// guess it. Every other session of the admin ends; this one stays.
@@ -36,28 +64,7 @@ pub async fn change_password(
         .admin(session.admin_id)
         .await?
         .ok_or_else(|| AuthError::NoSuchAdmin(session.username.clone()))?;
-    let key = attempts_key(address, &admin.username);
-    let attempts = &state.limits.login_attempts;
-    attempts
-        .reserve(&key, &state.clock)
-        .map_err(|Locked(until)| AuthError::Locked(until))?;
-    match super::verify_password(change.current.to_string(), admin.password_hash.clone()).await {
-        Err(super::Busy) => {
-            attempts.released(&key);
-            return Err(AuthError::Busy);
-        }
-        Ok(false) => {
-            return Err(match attempts.failed(&key, &state.clock) {
-                Err(Locked(until)) => AuthError::Locked(until),
-                Ok(()) => AuthError::WrongPassword,
-            });
-        }
-        Ok(true) => {
-            attempts
-                .succeeded(&key, &state.clock)
-                .map_err(|Locked(until)| AuthError::Locked(until))?;
-        }
-    }
+    check_password(state, &admin, address, change.current).await?;
     if change.new != change.confirm {
         return Err(AuthError::PasswordsDiffer);
     }

@@ -46,6 +46,9 @@ pub enum Command {
     },
     /// Remove an admin account and end its sessions
     Remove { username: String },
+    /// Switch off an admin's authenticator codes (a lost phone and lost recovery codes)
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor { username: String },
     /// The browsers an admin is signed in on
     Sessions {
         username: String,
@@ -259,6 +262,16 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 Some(id) => println!("`{}` is Telegram {id} in the bot", username.trim()),
                 None => println!("`{}` has no Telegram account linked", username.trim()),
             }
+            Ok(())
+        }
+        Command::ResetTwoFactor { username } => {
+            super::two_factor::reset(state, &username, ACTOR)
+                .await
+                .map_err(fail)?;
+            println!(
+                "authenticator codes for `{}` are off; they sign in with the password alone and can set up a new app",
+                username.trim()
+            );
             Ok(())
         }
         Command::Remove { username } => {

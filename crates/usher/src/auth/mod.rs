@@ -6,6 +6,7 @@ mod pages;
 pub mod routes;
 pub mod team;
 pub mod totp;
+pub mod two_factor;
 
 use crate::domain::ids::*;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -27,9 +28,26 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
         .post("/setup", Public, setup_submit)
         .get("/login", Public, login_page)
         .post("/login", Public, login_submit)
+        .get("/login/code", Public, code_form)
+        .post("/login/code", Public, code_submit)
         .post("/logout", Public, logout)
         .get("/admin/account", APPROVER, pages::account_page)
         .post("/admin/account/password", APPROVER, pages::change_password)
+        .post(
+            "/admin/account/two-factor/start",
+            APPROVER,
+            pages::two_factor_start,
+        )
+        .post(
+            "/admin/account/two-factor/confirm",
+            APPROVER,
+            pages::two_factor_confirm,
+        )
+        .post(
+            "/admin/account/two-factor/disable",
+            APPROVER,
+            pages::two_factor_disable,
+        )
         .post(
             "/admin/account/sessions/{id}/end",
             APPROVER,
@@ -80,6 +98,14 @@ pub enum AuthError {
     LastOwner,
     #[error("the current password is not right")]
     WrongPassword,
+    #[error(
+        "that code is not right (or was used already): type the one your app shows now, or a recovery code"
+    )]
+    WrongCode,
+    #[error("authenticator codes are on already: switch them off first to enrol another app")]
+    TwoFactorOn,
+    #[error("no authenticator app is being enrolled: start again")]
+    NoEnrolment,
     #[error("the two new passwords differ")]
     PasswordsDiffer,
     #[error("too many wrong passwords from this address: try again later")]
@@ -109,7 +135,8 @@ impl crate::web::error::Failure for AuthError {
             AuthError::UsernameTaken(_)
             | AuthError::AlreadySetUp
             | AuthError::LastOwner
-            | AuthError::TelegramTaken(_) => S::CONFLICT,
+            | AuthError::TelegramTaken(_)
+            | AuthError::TwoFactorOn => S::CONFLICT,
             AuthError::Locked(_) | AuthError::Busy => S::TOO_MANY_REQUESTS,
             AuthError::InviteGone => S::GONE,
             AuthError::NoSuchSession => S::NOT_FOUND,
@@ -125,6 +152,7 @@ impl crate::web::error::Failure for AuthError {
             AuthError::AlreadySetUp => "already_set_up",
             AuthError::LastOwner => "last_owner",
             AuthError::WrongPassword => "wrong_password",
+            AuthError::WrongCode => "wrong_code",
             AuthError::Locked(_) => "locked",
             AuthError::Busy => "busy",
             AuthError::NoSuchSession => "not_found",
@@ -143,6 +171,7 @@ impl crate::web::error::Failure for AuthError {
             | AuthError::PasswordTooLong
             | AuthError::PasswordWeak(_) => Some("password"),
             AuthError::WrongPassword => Some("current"),
+            AuthError::WrongCode => Some("code"),
             AuthError::PasswordsDiffer => Some("password_confirm"),
             AuthError::BadInviteHours => Some("hours"),
             AuthError::TelegramNotAllowed(_) | AuthError::TelegramTaken(_) => Some("telegram_id"),
@@ -162,6 +191,9 @@ impl crate::web::error::Failure for AuthError {
             AuthError::AlreadySetUp => "setup-already-done",
             AuthError::LastOwner => "auth-last-owner",
             AuthError::WrongPassword => "auth-wrong-password",
+            AuthError::WrongCode => "auth-wrong-code",
+            AuthError::TwoFactorOn => "auth-two-factor-on",
+            AuthError::NoEnrolment => "auth-no-enrolment",
             AuthError::PasswordsDiffer => "setup-passwords-differ",
             AuthError::Locked(_) => "auth-locked",
             AuthError::Busy => "auth-busy",

@@ -24,6 +24,8 @@ const ADMINS: &str = "/admin/admins";
 /// Result notices shown after a redirect; only these keys are ever rendered.
 const NOTICES: &[&str] = &[
     "password",
+    "two-factor-off",
+    "recovery",
     "ended",
     "ended-others",
     "role",
@@ -49,6 +51,12 @@ struct Extras<'a> {
     error: Option<(&'static str, Option<&'static str>)>,
     /// A link made just now, shown once.
     invite: Option<team::NewInvite>,
+    /// An authenticator app being set up: its key and QR code.
+    enrolment: Option<super::two_factor::Enrolment>,
+    /// Recovery codes made just now, shown once.
+    recovery_codes: Option<Vec<String>>,
+    /// Which form an error belongs to, on a page with several.
+    form: Option<&'static str>,
 }
 
 impl<'a> Extras<'a> {
@@ -109,6 +117,11 @@ async fn render_account(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppRe
         .await?
         .ok_or_else(crate::web::error::AppError::not_found)?;
     let sessions = account::sessions(state, &admin.session).await?;
+    let enrolment = match x.enrolment {
+        Some(e) => Some(e),
+        None => super::two_factor::pending(state, me.id).await?,
+    };
+    let recovery_left = state.store.unused_recovery_codes(me.id).await?;
     let is_error = x.error.is_some();
     let res = page(
         state,
@@ -122,8 +135,17 @@ async fn render_account(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppRe
                 created_at => me.created_at,
             },
             sessions => ser(&sessions),
+            two_factor => context! {
+                on_since => me.totp_enabled_at,
+                recovery_left,
+                enrolment => enrolment.map(|e| context! {
+                    secret => e.secret,
+                    qr => minijinja::Value::from_safe_string(e.qr_svg),
+                }),
+                recovery_codes => x.recovery_codes,
+            },
             notice => x.notice.filter(|n| NOTICES.contains(n)),
-            error => x.error.map(|(key, field)| context! { key, field }),
+            error => x.error.map(|(key, field)| context! { key, field, form => x.form.unwrap_or("change-password") }),
             min_password => super::MIN_PASSWORD,
         },
     )?
@@ -174,6 +196,74 @@ pub async fn change_password(
                 _ => res,
             })
         }
+    }
+}
+
+/// An error on the account page's two-factor forms.
+fn two_factor_error(e: &AuthError) -> Extras<'static> {
+    Extras {
+        error: failed(e),
+        form: Some("two-factor"),
+        ..Default::default()
+    }
+}
+
+pub async fn two_factor_start(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    match super::two_factor::start(&state, admin.session.admin_id).await {
+        Ok(enrolment) => {
+            let x = Extras {
+                enrolment: Some(enrolment),
+                ..Default::default()
+            };
+            render_account(&state, &admin, x).await
+        }
+        Err(e @ AuthError::Store(_)) => Err(e.into()),
+        Err(e) => render_account(&state, &admin, two_factor_error(&e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn two_factor_confirm(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
+    match super::two_factor::confirm(&state, admin.session.admin_id, &form.code).await {
+        // Shown on this answer only; only their hashes are kept.
+        Ok(codes) => {
+            let x = Extras {
+                recovery_codes: Some(codes),
+                ..Default::default()
+            };
+            render_account(&state, &admin, x).await
+        }
+        Err(e @ AuthError::Store(_)) => Err(e.into()),
+        Err(e) => render_account(&state, &admin, two_factor_error(&e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DisableForm {
+    #[serde(default)]
+    current: String,
+}
+
+pub async fn two_factor_disable(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(form): Form<DisableForm>,
+) -> AppResult<Response> {
+    let address = admin.visitor.ip.to_string();
+    match super::two_factor::disable(&state, admin.session.admin_id, &address, &form.current).await
+    {
+        Ok(()) => Ok(done(ACCOUNT, "two-factor-off")),
+        Err(e @ AuthError::Store(_)) => Err(e.into()),
+        Err(e) => render_account(&state, &admin, two_factor_error(&e)).await,
     }
 }
 

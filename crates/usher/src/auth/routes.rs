@@ -15,7 +15,7 @@ use crate::store::events::NewEvent;
 use crate::web::error::Failure;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Form;
-use crate::web::visitor::{SESSION_COOKIE, Visitor, set_cookie};
+use crate::web::visitor::{SESSION_COOKIE, Visitor, set_cookie, set_cookie_at};
 use crate::web::{local_path, page};
 
 #[derive(Deserialize)]
@@ -345,7 +345,7 @@ pub async fn login_submit(
     // burst gets no more checks than the limit, a stranger elsewhere cannot lock the owner out,
     // and unknown and locked accounts answer alike, in words and in time.
     let attempts = &state.limits.login_attempts;
-    let key = format!("{}\n{}", visitor.ip, form.username.trim().to_lowercase());
+    let key = super::account::attempts_key(&visitor.ip.to_string(), &form.username);
     let locked = |until: i64| {
         failed(
             "login-locked",
@@ -401,10 +401,61 @@ pub async fn login_submit(
         }
         return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
     };
-    if let Err(Locked(until)) = attempts.succeeded(&key, &state.clock) {
+    let passed = if admin.has_second_step() {
+        attempts.passed_step(&key, &state.clock)
+    } else {
+        attempts.succeeded(&key, &state.clock)
+    };
+    if let Err(Locked(until)) = passed {
         // Locked by the rest of a burst while this check ran: no sign-in once locked.
         return locked(until);
     }
+    let next = next.unwrap_or_else(|| admin.role.home().to_string());
+    if admin.has_second_step() {
+        // The password was right; the session starts only after the second step.
+        let token = crate::crypto::random_token();
+        state
+            .store
+            .insert_sign_in_step(
+                &crate::crypto::sha256_hex(token.as_bytes()),
+                admin.id,
+                &next,
+                now + STEP_SECONDS,
+            )
+            .await?;
+        let mut res = Redirect::to(CODE_PAGE).into_response();
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            set_cookie_at(
+                STEP_COOKIE,
+                &token,
+                CODE_PAGE,
+                STEP_SECONDS,
+                state.config.is_https(),
+                true,
+            ),
+        );
+        return Ok(res);
+    }
+    complete_sign_in(&state, &admin, &visitor, &headers, &next, "with a password").await
+}
+
+/// The page of a sign-in's second step, and the cookie that carries the sign-in to it.
+const CODE_PAGE: &str = "/login/code";
+const STEP_COOKIE: &str = "usher_step";
+/// How long the second step waits after the password.
+const STEP_SECONDS: i64 = 300;
+
+/// Every step passed: the session starts.
+async fn complete_sign_in(
+    state: &AppState,
+    admin: &crate::store::admins::AdminRow,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    next: &str,
+    how: &str,
+) -> AppResult<Response> {
+    let now = state.clock.now();
     state.store.record_login_success(admin.id, now).await?;
     state
         .store
@@ -413,20 +464,128 @@ pub async fn login_submit(
                 actor: &admin.username,
                 action: "admin.signed_in",
                 subject: Some(&admin.username),
-                detail: Some(&format!("from {}", visitor.ip)),
+                detail: Some(&format!("from {}, {how}", visitor.ip)),
             },
             now,
         )
         .await?;
     signed_in(
-        &state,
+        state,
         (admin.id, &admin.username),
-        &visitor,
-        &headers,
-        next.as_deref().unwrap_or(admin.role.home()),
+        visitor,
+        headers,
+        next,
         NewDevice::Announce,
     )
     .await
+}
+
+/// The sign-in waiting for its second step in this browser, if any.
+async fn waiting_step(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> AppResult<
+    Option<(
+        String,
+        crate::store::admins::SignInStep,
+        crate::store::admins::AdminRow,
+    )>,
+> {
+    let Some(token) = crate::web::visitor::cookie(headers, STEP_COOKIE).filter(|t| t.len() <= 64)
+    else {
+        return Ok(None);
+    };
+    let hash = crate::crypto::sha256_hex(token.as_bytes());
+    let Some(step) = state.store.sign_in_step(&hash, state.clock.now()).await? else {
+        return Ok(None);
+    };
+    let Some(admin) = state.store.admin(step.admin_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some((hash, step, admin)))
+}
+
+fn code_page(
+    state: &AppState,
+    visitor: &Visitor,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> AppResult<Response> {
+    let mut res = page(state, visitor, "login_code.html", context! { error })?.into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+pub async fn code_form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+) -> AppResult<Response> {
+    if waiting_step(&state, &headers).await?.is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    code_page(&state, &visitor, None, StatusCode::OK)
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+pub async fn code_submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<CodeForm>,
+) -> AppResult<Response> {
+    let Some((hash, step, admin)) = waiting_step(&state, &headers).await? else {
+        // Expired or never started: the password again.
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let address = visitor.ip.to_string();
+    let passed = match super::two_factor::check(&state, &admin, &address, &form.code).await {
+        Ok(how) => how,
+        Err(AuthError::Locked(_)) => {
+            // Locked out: this sign-in is over; the lock applies to the password too.
+            state
+                .store
+                .delete_sign_in_step(&hash, state.clock.now())
+                .await?;
+            return code_page(
+                &state,
+                &visitor,
+                Some("auth-locked"),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(e @ AuthError::Store(_)) => return Err(e.into()),
+        Err(e) => {
+            return code_page(
+                &state,
+                &visitor,
+                Some(e.message_key()),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+    };
+    state
+        .store
+        .delete_sign_in_step(&hash, state.clock.now())
+        .await?;
+    let (next, how) = match passed {
+        super::two_factor::SecondStep::Code => (step.next.as_str(), "with an authenticator code"),
+        // A recovery code spent: the account page says how many are left.
+        super::two_factor::SecondStep::RecoveryCode { .. } => {
+            ("/admin/account?done=recovery", "with a recovery code")
+        }
+    };
+    let mut res = complete_sign_in(&state, &admin, &visitor, &headers, next, how).await?;
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie_at(STEP_COOKIE, "", CODE_PAGE, 0, state.config.is_https(), true),
+    );
+    Ok(res)
 }
 
 pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {

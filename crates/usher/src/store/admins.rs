@@ -14,6 +14,16 @@ pub struct AdminRow {
     pub telegram_id: Option<i64>,
     pub created_at: Timestamp,
     pub last_login_at: Option<Timestamp>,
+    pub totp_secret_sealed: Option<String>,
+    pub totp_enabled_at: Option<Timestamp>,
+    pub totp_last_step: Option<i64>,
+}
+
+impl AdminRow {
+    /// Whether signing in takes a second step after the password.
+    pub fn has_second_step(&self) -> bool {
+        self.totp_enabled_at.is_some()
+    }
 }
 
 impl Store {
@@ -326,5 +336,158 @@ impl Store {
             .bind(telegram_id)
             .fetch_optional(self.pool())
             .await?)
+    }
+}
+
+/// A sign-in waiting for its second step.
+#[derive(Debug, Clone, FromRow)]
+pub struct SignInStep {
+    pub admin_id: AdminId,
+    pub next: String,
+    pub expires_at: Timestamp,
+}
+
+impl Store {
+    /// Keeps a secret being enrolled (sealed), not yet switched on; replaces any earlier one.
+    pub async fn set_pending_totp(&self, id: AdminId, sealed: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE admins SET totp_secret_sealed = ?, totp_enabled_at = NULL, totp_last_step = NULL
+             WHERE id = ?",
+        )
+        .bind(sealed)
+        .bind(id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Switches authenticator codes on and replaces the recovery codes, in one transaction.
+    pub async fn enable_totp(
+        &self,
+        id: AdminId,
+        step: i64,
+        recovery_hashes: &[String],
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE admins SET totp_enabled_at = ?, totp_last_step = ? WHERE id = ?")
+            .bind(now)
+            .bind(step)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for hash in recovery_hashes {
+            sqlx::query("INSERT INTO admin_recovery_codes (admin_id, code_hash) VALUES (?, ?)")
+                .bind(id)
+                .bind(hash)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Switches authenticator codes off and forgets the secret and the recovery codes.
+    pub async fn clear_totp(&self, id: AdminId) -> Result<()> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE admins SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = NULL
+             WHERE id = ?",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records the step of a code just used, unless a later one was recorded meanwhile: false
+    /// then, so two sign-ins racing with one code cannot both pass.
+    pub async fn use_totp_step(&self, id: AdminId, step: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE admins SET totp_last_step = ?1
+             WHERE id = ?2 AND (totp_last_step IS NULL OR totp_last_step < ?1)",
+        )
+        .bind(step)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    /// Uses a recovery code: true when it was one of the admin's and unused (now it is used).
+    pub async fn use_recovery_code(&self, id: AdminId, hash: &str, now: Timestamp) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE admin_recovery_codes SET used_at = ?
+             WHERE admin_id = ? AND code_hash = ? AND used_at IS NULL",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(hash)
+        .execute(self.pool())
+        .await?
+        .rows_affected()
+            == 1)
+    }
+
+    pub async fn unused_recovery_codes(&self, id: AdminId) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM admin_recovery_codes WHERE admin_id = ? AND used_at IS NULL",
+        )
+        .bind(id)
+        .fetch_one(self.pool())
+        .await?)
+    }
+
+    pub async fn insert_sign_in_step(
+        &self,
+        token_hash: &str,
+        admin_id: AdminId,
+        next: &str,
+        expires_at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sign_in_steps (token_hash, admin_id, next, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(admin_id)
+        .bind(next)
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn sign_in_step(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<SignInStep>> {
+        Ok(sqlx::query_as(
+            "SELECT admin_id, next, expires_at FROM sign_in_steps WHERE token_hash = ? AND expires_at > ?",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Ends a waiting sign-in (done, or abandoned), and every expired one with it.
+    pub async fn delete_sign_in_step(&self, token_hash: &str, now: Timestamp) -> Result<()> {
+        sqlx::query("DELETE FROM sign_in_steps WHERE token_hash = ? OR expires_at <= ?")
+            .bind(token_hash)
+            .bind(now)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 }

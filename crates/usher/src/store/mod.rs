@@ -155,6 +155,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "admin_accounts",
         include_str!("../../migrations/sqlite/0018_admin_accounts.sql"),
     ),
+    (
+        19,
+        "two_factor",
+        include_str!("../../migrations/sqlite/0019_two_factor.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -54,6 +54,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "admin/account.html",
     "admin/admins.html",
     "team_join.html",
+    "login_code.html",
 ];
 
 pub fn environment(

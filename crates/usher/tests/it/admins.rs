@@ -446,3 +446,190 @@ async fn the_owner_changes_roles_removes_admins_and_links_telegram_accounts() {
         assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
     }
 }
+
+/// The key the account page shows while enrolling, and the code an app would show for it now.
+fn code_now(app: &TestApp, page: &str) -> (Vec<u8>, String) {
+    let start = page.find("id=\"tf-secret\">").expect("the key is shown") + 15;
+    let key: String = page[start..].chars().take_while(|c| *c != '<').collect();
+    let secret = usher::auth::totp::from_base32(&key).unwrap();
+    let code = code_at(&secret, app.clock.now());
+    (secret, code)
+}
+
+fn code_at(secret: &[u8], now: i64) -> String {
+    use usher::auth::totp;
+    format!("{:06}", totp::code_at(secret, totp::step_of(now)))
+}
+
+/// Enrols an authenticator for the signed-in owner; returns the secret and the recovery codes.
+async fn enrol(app: &TestApp) -> (Vec<u8>, Vec<String>) {
+    let res = app.post_form("/admin/account/two-factor/start", &[]).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<svg"), "a QR code to scan");
+    let (secret, code) = code_now(app, &page);
+    let wrong = app
+        .post_form("/admin/account/two-factor/confirm", &[("code", "000000")])
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        wrong
+            .text()
+            .await
+            .unwrap()
+            .contains("That code is not right")
+    );
+    let res = app
+        .post_form("/admin/account/two-factor/confirm", &[("code", &code)])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let page = res.text().await.unwrap();
+    let codes: Vec<String> = page
+        .match_indices("<li><code>")
+        .map(|(i, _)| page[i + 10..].chars().take_while(|c| *c != '<').collect())
+        .collect();
+    assert_eq!(codes.len(), 10, "ten recovery codes, shown once");
+    let (_, again) = app.get_text("/admin/account").await;
+    assert!(!again.contains(&codes[0]), "not shown a second time");
+    assert!(again.contains("10 unused recovery codes"));
+    (secret, codes)
+}
+
+/// Signs a fresh browser in with the password: it is sent to the code page, not yet signed in.
+async fn password_step(app: &TestApp) -> reqwest::Client {
+    let client = cookie_client();
+    let res = app.sign_in(&client, ADMIN, PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&res), "/login/code");
+    let res = client.get(app.url("/admin")).send().await.unwrap();
+    assert!(
+        location(&res).starts_with("/login?next="),
+        "no session before the code"
+    );
+    client
+}
+
+#[tokio::test]
+async fn with_an_authenticator_the_password_alone_opens_nothing_and_a_code_works_once() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let (secret, _) = enrol(&app).await;
+    // The enrolment's own code is used: the next sign-in needs the next step's.
+    app.clock.advance(30);
+
+    let browser = password_step(&app).await;
+    let (status, page) = text_of(&browser, app.url("/login/code")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("One more step"));
+    let wrong = post(&app, &browser, "/login/code", &[("code", "123456")]).await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let code = code_at(&secret, app.clock.now());
+    let ok = post(&app, &browser, "/login/code", &[("code", &code)]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&ok), "/admin");
+    let (status, _) = text_of(&browser, app.url("/admin")).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // The same code in another browser, within its 30 seconds: refused.
+    let other = password_step(&app).await;
+    let replay = post(&app, &other, "/login/code", &[("code", &code)]).await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+    app.clock.advance(30);
+    let next = code_at(&secret, app.clock.now());
+    let ok = post(&app, &other, "/login/code", &[("code", &next)]).await;
+    assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+
+    // A password step left waiting too long starts over.
+    let late = password_step(&app).await;
+    app.clock.advance(301);
+    let res = post(
+        &app,
+        &late,
+        "/login/code",
+        &[("code", &code_at(&secret, app.clock.now()))],
+    )
+    .await;
+    assert_eq!(location(&res), "/login");
+}
+
+#[tokio::test]
+async fn a_recovery_code_signs_in_once_and_wrong_codes_lock_like_passwords() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    let (_, codes) = enrol(&app).await;
+
+    let browser = password_step(&app).await;
+    let typed = codes[3].to_uppercase().replace('-', " ");
+    let res = post(&app, &browser, "/login/code", &[("code", &typed)]).await;
+    assert_eq!(location(&res), "/admin/account?done=recovery");
+    let (_, page) = text_of(&browser, app.url("/admin/account?done=recovery")).await;
+    assert!(page.contains("9 unused recovery codes"), "{page}");
+    let again = password_step(&app).await;
+    let res = post(&app, &again, "/login/code", &[("code", &codes[3])]).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "used once");
+
+    // Wrong codes count toward the lockout of this address and account.
+    let mut status = StatusCode::OK;
+    for _ in 0..12 {
+        let browser = password_step(&app).await;
+        status = post(&app, &browser, "/login/code", &[("code", "999999")])
+            .await
+            .status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            break;
+        }
+    }
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "never locked");
+    let res = app.sign_in(&cookie_client(), ADMIN, PASSWORD).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the password is locked too"
+    );
+}
+
+#[tokio::test]
+async fn codes_are_switched_off_with_the_password_or_by_the_operator() {
+    let app = spawn_app().await;
+    app.setup_admin().await;
+    enrol(&app).await;
+    let wrong = app
+        .post_form(
+            "/admin/account/two-factor/disable",
+            &[("current", "nope nope")],
+        )
+        .await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let off = app
+        .post_form(
+            "/admin/account/two-factor/disable",
+            &[("current", PASSWORD)],
+        )
+        .await;
+    assert_eq!(location(&off), "/admin/account?done=two-factor-off");
+    let res = app.sign_in(&cookie_client(), ADMIN, PASSWORD).await;
+    assert_eq!(location(&res), "/admin", "the password alone again");
+
+    enrol(&app).await;
+    let dir = app.data_dir();
+    let now = app.clock.now();
+    let out = tokio::task::spawn_blocking(move || {
+        usher_command(Some(now))
+            .args(["admin", "reset-2fa", ADMIN, "--data-dir"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let res = app.sign_in(&cookie_client(), ADMIN, PASSWORD).await;
+    assert_eq!(location(&res), "/admin");
+    let events = app.state.store.recent_events(30).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "admin.two_factor_off"
+        && e.detail.as_deref() == Some("reset by the operator")));
+}

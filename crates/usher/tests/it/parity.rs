@@ -348,6 +348,18 @@ const PARITY: &[(&str, Elsewhere)] = &[
         "POST /admin/account/sessions/end-others",
         CliOnly("admin sign-out", NOT_FOR_KEYS),
     ),
+    (
+        "POST /admin/account/two-factor/start",
+        PageOnly("an app on the admin's own phone scans the code the page shows"),
+    ),
+    (
+        "POST /admin/account/two-factor/confirm",
+        PageOnly("checks a code from the app the page above enrolled"),
+    ),
+    (
+        "POST /admin/account/two-factor/disable",
+        CliOnly("admin reset-2fa", NOT_FOR_KEYS),
+    ),
     ("GET /admin/admins", CliOnly("admin list", NOT_FOR_KEYS)),
     (
         "POST /admin/admins/invites",

@@ -1,0 +1,208 @@
+//! The second step of signing in: enrolling an authenticator app (checked with one code before
+//! it is switched on), the recovery codes shown once, the step itself with the sign-in lockout,
+//! and switching it off (with the password, or by the operator from the CLI).
+
+use crate::domain::ids::*;
+use crate::ratelimit::Locked;
+use crate::state::AppState;
+use crate::store::admins::AdminRow;
+use crate::store::events::NewEvent;
+
+use super::{AuthError, totp};
+
+/// What the account page shows while an app is being enrolled.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Enrolment {
+    /// The secret as a person types it into an app, in groups of four.
+    pub secret: String,
+    pub uri: String,
+    /// The QR code of `uri`, as inline SVG.
+    pub qr_svg: String,
+}
+
+fn enrolment(admin: &AdminRow, secret: &[u8]) -> Enrolment {
+    let uri = totp::enrolment_uri(secret, &admin.username, "usher");
+    let grouped = totp::base32(secret)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    Enrolment {
+        secret: grouped,
+        qr_svg: crate::web::svg::qr(&uri).unwrap_or_default(),
+        uri,
+    }
+}
+
+async fn admin(state: &AppState, id: AdminId) -> Result<AdminRow, AuthError> {
+    state
+        .store
+        .admin(id)
+        .await?
+        .ok_or_else(|| AuthError::NoSuchAdmin(id.to_string()))
+}
+
+fn secret_of(state: &AppState, admin: &AdminRow) -> Option<Vec<u8>> {
+    let sealed = admin.totp_secret_sealed.as_deref()?;
+    totp::from_base32(&state.key.open(sealed)?)
+}
+
+/// Starts enrolling an app: a fresh secret, kept sealed but not yet switched on.
+pub async fn start(state: &AppState, admin_id: AdminId) -> Result<Enrolment, AuthError> {
+    let a = admin(state, admin_id).await?;
+    if a.has_second_step() {
+        return Err(AuthError::TwoFactorOn);
+    }
+    let secret = totp::new_secret();
+    state
+        .store
+        .set_pending_totp(a.id, &state.key.seal(&totp::base32(&secret)))
+        .await?;
+    Ok(enrolment(&a, &secret))
+}
+
+/// The enrolment under way, if one was started and not yet confirmed.
+pub async fn pending(state: &AppState, admin_id: AdminId) -> Result<Option<Enrolment>, AuthError> {
+    let a = admin(state, admin_id).await?;
+    if a.has_second_step() {
+        return Ok(None);
+    }
+    Ok(secret_of(state, &a).map(|s| enrolment(&a, &s)))
+}
+
+/// Switches codes on once the app shows a right one; returns the recovery codes, shown once.
+pub async fn confirm(
+    state: &AppState,
+    admin_id: AdminId,
+    typed: &str,
+) -> Result<Vec<String>, AuthError> {
+    let a = admin(state, admin_id).await?;
+    if a.has_second_step() {
+        return Err(AuthError::TwoFactorOn);
+    }
+    let secret = secret_of(state, &a).ok_or(AuthError::NoEnrolment)?;
+    let now = state.clock.now();
+    let step = totp::verify(&secret, typed, now, None).ok_or(AuthError::WrongCode)?;
+    let codes = totp::new_recovery_codes();
+    let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
+    state.store.enable_totp(a.id, step, &hashes, now).await?;
+    event(state, &a.username, &a.username, "admin.two_factor_on", None).await?;
+    Ok(codes)
+}
+
+async fn event(
+    state: &AppState,
+    actor: &str,
+    subject: &str,
+    action: &str,
+    detail: Option<&str>,
+) -> Result<(), AuthError> {
+    state
+        .store
+        .append_event(
+            NewEvent {
+                actor,
+                action,
+                subject: Some(subject),
+                detail,
+            },
+            state.clock.now(),
+        )
+        .await?;
+    Ok(())
+}
+
+/// Switches codes off from the account page: the password is asked again, under the lockout.
+pub async fn disable(
+    state: &AppState,
+    admin_id: AdminId,
+    address: &str,
+    password: &str,
+) -> Result<(), AuthError> {
+    let a = admin(state, admin_id).await?;
+    super::account::check_password(state, &a, address, password).await?;
+    state.store.clear_totp(a.id).await?;
+    event(
+        state,
+        &a.username,
+        &a.username,
+        "admin.two_factor_off",
+        None,
+    )
+    .await
+}
+
+/// The operator's way back in for an admin who lost their phone and their recovery codes.
+pub async fn reset(state: &AppState, username: &str, by: &str) -> Result<(), AuthError> {
+    let a = super::named(&state.store, username).await?;
+    state.store.clear_totp(a.id).await?;
+    event(
+        state,
+        by,
+        &a.username,
+        "admin.two_factor_off",
+        Some("reset by the operator"),
+    )
+    .await
+}
+
+/// Checks the second step: a code from the app, or an unused recovery code (used up by this).
+/// Wrong ones count toward the same lockout as passwords, per address and account.
+pub async fn check(
+    state: &AppState,
+    a: &AdminRow,
+    address: &str,
+    typed: &str,
+) -> Result<SecondStep, AuthError> {
+    let key = super::account::attempts_key(address, &a.username);
+    let attempts = &state.limits.login_attempts;
+    attempts
+        .reserve(&key, &state.clock)
+        .map_err(|Locked(until)| AuthError::Locked(until))?;
+    let now = state.clock.now();
+    let mut passed = None;
+    if let Some(secret) = secret_of(state, a)
+        && let Some(step) = totp::verify(&secret, typed, now, a.totp_last_step)
+        && state.store.use_totp_step(a.id, step).await?
+    {
+        passed = Some(SecondStep::Code);
+    }
+    if passed.is_none()
+        && typed.chars().filter(char::is_ascii_alphanumeric).count() == 12
+        && state
+            .store
+            .use_recovery_code(a.id, &totp::recovery_hash(typed), now)
+            .await?
+    {
+        let left = state.store.unused_recovery_codes(a.id).await?;
+        event(
+            state,
+            &a.username,
+            &a.username,
+            "admin.recovery_code_used",
+            Some(&format!("{left} left")),
+        )
+        .await?;
+        passed = Some(SecondStep::RecoveryCode { left });
+    }
+    match passed {
+        Some(how) => {
+            attempts
+                .succeeded(&key, &state.clock)
+                .map_err(|Locked(until)| AuthError::Locked(until))?;
+            Ok(how)
+        }
+        None => Err(match attempts.failed(&key, &state.clock) {
+            Err(Locked(until)) => AuthError::Locked(until),
+            Ok(()) => AuthError::WrongCode,
+        }),
+    }
+}
+
+/// How the second step was passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondStep {
+    Code,
+    RecoveryCode { left: i64 },
+}
