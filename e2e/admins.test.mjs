@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { createHmac } from "node:crypto";
 import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
 
 let browser;
@@ -119,4 +120,60 @@ test("the owner changes their password and the other browsers are signed out", a
   demo.password = "a much longer passphrase now";
   await phoneContext.close();
   await laptopContext.close();
+});
+
+/** The code an authenticator app shows for a base32 key, `ahead` steps from now (RFC 6238). */
+function totp(base32Key, ahead = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of base32Key.replace(/\s+/g, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + ahead));
+  const mac = createHmac("sha1", key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const value = (mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
+  return String(value).padStart(6, "0");
+}
+
+test("the owner switches on authenticator codes, and the next sign-in asks for one", async () => {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/account`);
+  await page.click("#two-factor button[type=submit]");
+  await page.locator("#two-factor .qr svg").waitFor();
+  const key = (await page.locator("#tf-secret").innerText()).trim();
+  await noOverflow(page, "the enrolment");
+  await page.locator("#two-factor").screenshot({ path: join(shotsDir, "account-two-factor-scan-phone.png") });
+
+  await page.fill("#tf-code", "000000");
+  await page.click("#two-factor form[action$='confirm'] button");
+  await page.locator("#tf-error").waitFor();
+  assert.match(await page.locator("#tf-error").innerText(), /not right/);
+  await page.fill("#tf-code", totp(key));
+  await page.click("#two-factor form[action$='confirm'] button");
+  await page.locator("#recovery-codes").waitFor();
+  const codes = await page.locator("#recovery-codes li").allInnerTexts();
+  assert.equal(codes.length, 10);
+  await page.locator("#two-factor").screenshot({ path: join(shotsDir, "account-recovery-codes-phone.png") });
+
+  // Signing in again: the password, then the code page.
+  await page.click("header form[action='/logout'] button");
+  await page.waitForURL(/\/login$/);
+  await page.fill("#username", demo.user);
+  await page.fill("#password", demo.password);
+  await Promise.all([page.waitForURL(/\/login\/code$/), page.click("main button[type=submit]")]);
+  assert.match(await page.locator("h1").innerText(), /One more step/);
+  assert.equal(await page.getAttribute("#code", "autocomplete"), "one-time-code");
+  await page.fill("#code", "111111");
+  await page.click("main button[type=submit]");
+  await page.locator("#code-error").waitFor();
+  await page.screenshot({ path: join(shotsDir, "login-code-wrong-phone.png"), fullPage: true });
+  // The code the app shows next (the one used to switch codes on cannot be used again).
+  await page.fill("#code", totp(key, 1));
+  await Promise.all([page.waitForURL(`${demo.base}/admin`), page.click("main button[type=submit]")]);
+  await page.goto(`${demo.base}/admin/account`);
+  assert.match(await page.locator("#two-factor").innerText(), /10 unused recovery codes/);
+  await context.close();
 });
