@@ -97,3 +97,5 @@ account-recovery-title = Your recovery codes
 account-recovery-hint = Each one signs you in once if you lose your phone. Keep them somewhere safe now: they are shown only this once.
 account-notice-two-factor-off = Authenticator codes are off.
 account-notice-recovery = You signed in with a recovery code. If your phone is lost, switch codes off and set up a new app.
+passkeys-need-https = Passkeys need usher's address to start with https:// (or to be localhost): browsers offer them only on secure pages. Set an https address under Settings → General.
+passkeys-need-domain = Passkeys need usher's address to be a name (like usher.example.com), not an IP address: each passkey belongs to a name.

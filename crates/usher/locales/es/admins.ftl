@@ -97,3 +97,5 @@ account-recovery-title = Tus códigos de recuperación
 account-recovery-hint = Cada uno te deja entrar una vez si pierdes el teléfono. Guárdalos ahora en un lugar seguro: solo se muestran esta vez.
 account-notice-two-factor-off = Los códigos de autenticación están desactivados.
 account-notice-recovery = Entraste con un código de recuperación. Si perdiste el teléfono, desactiva los códigos y configura una aplicación nueva.
+passkeys-need-https = Las llaves de acceso necesitan que la dirección de usher empiece por https:// (o sea localhost): los navegadores solo las ofrecen en páginas seguras. Pon una dirección https en Ajustes → General.
+passkeys-need-domain = Las llaves de acceso necesitan que la dirección de usher sea un nombre (como usher.example.com), no una dirección IP: cada llave pertenece a un nombre.

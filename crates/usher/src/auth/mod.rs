@@ -3,6 +3,7 @@
 pub mod account;
 pub mod cli;
 mod pages;
+pub mod passkeys;
 pub mod routes;
 pub mod team;
 pub mod totp;
