@@ -196,12 +196,8 @@ pub(super) async fn signed_in(
     let ua = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
-    let raw = crate::web::session::start(state, admin_id, ua).await?;
     let address = visitor.ip.to_string();
-    state
-        .store
-        .set_session_address(&crate::crypto::sha256_hex(raw.as_bytes()), &address)
-        .await?;
+    let raw = crate::web::session::start(state, admin_id, ua, &address).await?;
     let mut res = Redirect::to(to).into_response();
     res.headers_mut().append(
         header::SET_COOKIE,

@@ -24,10 +24,11 @@ impl Store {
         now: Timestamp,
         expires_at: Timestamp,
         user_agent: Option<&str>,
+        address: &str,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO sessions (id_hash, admin_id, created_at, last_seen_at, expires_at, user_agent)
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (id_hash, admin_id, created_at, last_seen_at, expires_at, user_agent, address)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id_hash)
         .bind(admin_id)
@@ -35,6 +36,7 @@ impl Store {
         .bind(now)
         .bind(expires_at)
         .bind(user_agent)
+        .bind(address)
         .execute(self.pool())
         .await?;
         Ok(())
@@ -99,16 +101,6 @@ pub struct SessionInfo {
 }
 
 impl Store {
-    /// Where a session signed in from (kept beside it for the account page).
-    pub async fn set_session_address(&self, id_hash: &str, address: &str) -> Result<()> {
-        sqlx::query("UPDATE sessions SET address = ? WHERE id_hash = ?")
-            .bind(address)
-            .bind(id_hash)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     /// An admin's live sessions, the most recently used first.
     pub async fn sessions_of(&self, admin_id: AdminId, now: Timestamp) -> Result<Vec<SessionInfo>> {
         Ok(sqlx::query_as(

@@ -10,11 +10,12 @@ use crate::web::visitor::AdminSession;
 /// Sliding sessions are written back at most this often, not on every request.
 const TOUCH_INTERVAL: i64 = 3600;
 
-/// Starts a session for `admin_id` and returns the cookie value.
+/// Starts a session for `admin_id`, signed in from `address`, and returns the cookie value.
 pub async fn start(
     state: &AppState,
     admin_id: AdminId,
     user_agent: Option<&str>,
+    address: &str,
 ) -> Result<String, AppError> {
     let raw = crypto::random_token();
     let now = state.clock.now();
@@ -27,6 +28,7 @@ pub async fn start(
             now,
             now + state.config.session_seconds(),
             ua.as_deref(),
+            address,
         )
         .await?;
     Ok(raw)

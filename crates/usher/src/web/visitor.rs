@@ -90,6 +90,17 @@ pub struct Admin {
 
 pub struct LoginRequired(String);
 
+impl LoginRequired {
+    /// Sends the browser to sign in, and back to `uri` afterwards.
+    fn to_come_back_to(uri: &axum::http::Uri) -> Self {
+        LoginRequired(
+            uri.path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/admin".into()),
+        )
+    }
+}
+
 impl IntoResponse for LoginRequired {
     fn into_response(self) -> Response {
         if self.0.starts_with("/api/") {
@@ -106,14 +117,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Admin {
         let visitor = parts.extensions.get::<Visitor>().cloned();
         match visitor.and_then(|v| v.admin.clone().map(|s| (s, v))) {
             Some((session, visitor)) => Ok(Admin { session, visitor }),
-            None => {
-                let path = parts
-                    .uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_else(|| "/admin".into());
-                Err(LoginRequired(path))
-            }
+            None => Err(LoginRequired::to_come_back_to(&parts.uri)),
         }
     }
 }
@@ -133,14 +137,7 @@ pub async fn require_role(
     match role {
         Some(role) if role.allows(needed) => next.run(req).await,
         Some(_) => AppError::role_needed(needed).into_response(),
-        None => {
-            let path = req
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "/admin".into());
-            LoginRequired(path).into_response()
-        }
+        None => LoginRequired::to_come_back_to(req.uri()).into_response(),
     }
 }
 
