@@ -22,32 +22,60 @@ pub fn attempts_key(address: &str, username: &str) -> String {
     format!("{address}\n{}", username.trim().to_lowercase())
 }
 
-/// Checks an admin's password again before something sensitive, under the sign-in lockout (per
-/// address and account), so a browser left open cannot be used to guess it.
+/// Runs one check of a sign-in step (a password, a code, a passkey) under the lockout, per
+/// address and account: the attempt is reserved first, then counted as a success when `check`
+/// finds it right (`Some`) or as a failure, answered with `wrong`, when not (`None`). A check
+/// that could not be made (`Err`: the server busy, the store failing) does not count.
+pub(super) async fn under_lockout<T>(
+    state: &AppState,
+    address: &str,
+    username: &str,
+    wrong: AuthError,
+    check: impl std::future::Future<Output = Result<Option<T>, AuthError>>,
+) -> Result<T, AuthError> {
+    let key = attempts_key(address, username);
+    let attempts = &state.limits.login_attempts;
+    attempts
+        .reserve(&key, &state.clock)
+        .map_err(|Locked(until)| AuthError::Locked(until))?;
+    match check.await {
+        Err(e) => {
+            attempts.released(&key);
+            Err(e)
+        }
+        Ok(None) => Err(match attempts.failed(&key, &state.clock) {
+            Err(Locked(until)) => AuthError::Locked(until),
+            Ok(()) => wrong,
+        }),
+        Ok(Some(passed)) => attempts
+            .succeeded(&key, &state.clock)
+            .map(|()| passed)
+            .map_err(|Locked(until)| AuthError::Locked(until)),
+    }
+}
+
+/// Checks an admin's password again before something sensitive, under the sign-in lockout, so
+/// a browser left open cannot be used to guess it.
 pub async fn check_password(
     state: &AppState,
     admin: &crate::store::admins::AdminRow,
     address: &str,
     password: &str,
 ) -> Result<(), AuthError> {
-    let key = attempts_key(address, &admin.username);
-    let attempts = &state.limits.login_attempts;
-    attempts
-        .reserve(&key, &state.clock)
-        .map_err(|Locked(until)| AuthError::Locked(until))?;
-    match super::verify_password(password.to_string(), admin.password_hash.clone()).await {
-        Err(super::Busy) => {
-            attempts.released(&key);
-            Err(AuthError::Busy)
+    let check = async {
+        match super::verify_password(password.to_string(), admin.password_hash.clone()).await {
+            Err(super::Busy) => Err(AuthError::Busy),
+            Ok(right) => Ok(right.then_some(())),
         }
-        Ok(false) => Err(match attempts.failed(&key, &state.clock) {
-            Err(Locked(until)) => AuthError::Locked(until),
-            Ok(()) => AuthError::WrongPassword,
-        }),
-        Ok(true) => attempts
-            .succeeded(&key, &state.clock)
-            .map_err(|Locked(until)| AuthError::Locked(until)),
-    }
+    };
+    under_lockout(
+        state,
+        address,
+        &admin.username,
+        AuthError::WrongPassword,
+        check,
+    )
+    .await
 }
 
 /// Changes the signed-in admin's password. The current one is checked first, and wrong ones

@@ -4,7 +4,7 @@
 use std::io::Read;
 
 use crate::domain::Role;
-use crate::domain::ids::{AdminInviteId, SessionId};
+use crate::domain::ids::{AdminInviteId, PasskeyId, SessionId};
 use crate::state::AppState;
 use crate::web::error::for_terminal;
 
@@ -46,9 +46,28 @@ pub enum Command {
     },
     /// Remove an admin account and end its sessions
     Remove { username: String },
-    /// Switch off an admin's authenticator codes (a lost phone and lost recovery codes)
+    /// Take away an admin's second steps: authenticator codes, passkeys and recovery codes (a lost phone)
     #[command(name = "reset-2fa")]
     ResetTwoFactor { username: String },
+    /// An admin's passkeys, with when each was added and last used
+    Passkeys {
+        username: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Give one of an admin's passkeys another name
+    RenamePasskey {
+        username: String,
+        /// The passkey's id, from `passkeys`
+        id: PasskeyId,
+        name: String,
+    },
+    /// Remove one of an admin's passkeys (a lost phone or key)
+    RemovePasskey {
+        username: String,
+        /// The passkey's id, from `passkeys`
+        id: PasskeyId,
+    },
     /// The browsers an admin is signed in on
     Sessions {
         username: String,
@@ -264,12 +283,70 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::ResetTwoFactor { username } => {
-            super::two_factor::reset(state, &username, ACTOR)
+        Command::Passkeys { username, json } => {
+            let admin = super::named(store, &username).await.map_err(fail)?;
+            let passkeys = super::passkeys::list(state, admin.id).await.map_err(fail)?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_value(&passkeys).expect("passkeys serialise")
+                );
+                return Ok(());
+            }
+            if passkeys.is_empty() {
+                println!("`{}` has no passkeys", admin.username);
+                return Ok(());
+            }
+            let rows: Vec<[String; 4]> = passkeys
+                .iter()
+                .map(|p| {
+                    [
+                        p.id.to_string(),
+                        p.name.clone(),
+                        crate::clock::human(p.created_at),
+                        p.last_used_at
+                            .map(crate::clock::human)
+                            .unwrap_or_else(|| "never".into()),
+                    ]
+                })
+                .collect();
+            crate::text::print_table(&["ID", "NAME", "ADDED", "LAST USED"], &rows);
+            Ok(())
+        }
+        Command::RenamePasskey { username, id, name } => {
+            let admin = super::named(store, &username).await.map_err(fail)?;
+            super::passkeys::rename(state, admin.id, id, &name)
                 .await
                 .map_err(fail)?;
             println!(
-                "authenticator codes for `{}` are off; they sign in with the password alone and can set up a new app",
+                "passkey {id} of `{}` is now \"{}\"",
+                admin.username,
+                name.trim()
+            );
+            Ok(())
+        }
+        Command::RemovePasskey { username, id } => {
+            let admin = super::named(store, &username).await.map_err(fail)?;
+            let name = super::passkeys::remove(state, &admin, id, ACTOR)
+                .await
+                .map_err(fail)?;
+            println!(
+                "passkey \"{name}\" of `{}` removed; it no longer signs them in",
+                admin.username
+            );
+            Ok(())
+        }
+        Command::ResetTwoFactor { username } => {
+            let passkeys = super::two_factor::reset(state, &username, ACTOR)
+                .await
+                .map_err(fail)?;
+            let removed = match passkeys {
+                0 => String::new(),
+                1 => " and its passkey removed".to_string(),
+                n => format!(" and its {n} passkeys removed"),
+            };
+            println!(
+                "authenticator codes for `{}` are off{removed}; they sign in with the password alone and can set up a new app or passkey",
                 username.trim()
             );
             Ok(())

@@ -31,6 +31,10 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
         .post("/login", Public, login_submit)
         .get("/login/code", Public, code_form)
         .post("/login/code", Public, code_submit)
+        .post("/login/passkey/options", Public, passkey_options)
+        .post("/login/passkey", Public, passkey_sign_in)
+        .post("/login/code/passkey/options", Public, step_passkey_options)
+        .post("/login/code/passkey", Public, step_passkey)
         .post("/logout", Public, logout)
         .get("/admin/account", APPROVER, pages::account_page)
         .post("/admin/account/password", APPROVER, pages::change_password)
@@ -48,6 +52,22 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
             "/admin/account/two-factor/disable",
             APPROVER,
             pages::two_factor_disable,
+        )
+        .post(
+            "/admin/account/passkeys/options",
+            APPROVER,
+            pages::passkey_options,
+        )
+        .post("/admin/account/passkeys", APPROVER, pages::passkey_add)
+        .post(
+            "/admin/account/passkeys/{id}/rename",
+            APPROVER,
+            pages::passkey_rename,
+        )
+        .post(
+            "/admin/account/passkeys/{id}/remove",
+            APPROVER,
+            pages::passkey_remove,
         )
         .post(
             "/admin/account/sessions/{id}/end",
@@ -125,6 +145,29 @@ pub enum AuthError {
     TelegramNotAllowed(i64),
     #[error("Telegram id {0} is linked to another admin already")]
     TelegramTaken(i64),
+    #[error("passkeys cannot work at this address: {0:?}")]
+    PasskeysUnavailable(passkeys::Unavailable),
+    #[error("the passkey could not be checked: try again")]
+    PasskeyRefused,
+    #[error("that passkey is not one of usher's (it may have been removed)")]
+    PasskeyUnknown,
+    #[error("that passkey is registered already")]
+    PasskeyKnown,
+    #[error(
+        "an admin may have at most {} passkeys: remove one first",
+        passkeys::MAX_PASSKEYS
+    )]
+    TooManyPasskeys,
+    #[error("no such passkey")]
+    NoSuchPasskey,
+    #[error("a passkey's name is 1 to {} characters", passkeys::MAX_NAME)]
+    BadPasskeyName,
+    #[error("this passkey prompt has expired or was answered already: try again")]
+    CeremonyGone,
+    #[error("too many passkey sign-ins are under way: try again in a minute")]
+    CeremoniesFull,
+    #[error("the passkey prompt could not be made")]
+    PasskeyFault,
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
 }
@@ -137,12 +180,18 @@ impl crate::web::error::Failure for AuthError {
             | AuthError::AlreadySetUp
             | AuthError::LastOwner
             | AuthError::TelegramTaken(_)
-            | AuthError::TwoFactorOn => S::CONFLICT,
-            AuthError::Locked(_) | AuthError::Busy => S::TOO_MANY_REQUESTS,
-            AuthError::InviteGone => S::GONE,
-            AuthError::NoSuchSession => S::NOT_FOUND,
+            | AuthError::TwoFactorOn
+            | AuthError::PasskeysUnavailable(_)
+            | AuthError::PasskeyKnown
+            | AuthError::TooManyPasskeys => S::CONFLICT,
+            AuthError::Locked(_) | AuthError::Busy | AuthError::CeremoniesFull => {
+                S::TOO_MANY_REQUESTS
+            }
+            AuthError::InviteGone | AuthError::CeremonyGone => S::GONE,
+            AuthError::PasskeyRefused | AuthError::PasskeyUnknown => S::UNAUTHORIZED,
+            AuthError::NoSuchSession | AuthError::NoSuchPasskey => S::NOT_FOUND,
             AuthError::NoSuchAdmin(_) => S::NOT_FOUND,
-            AuthError::Store(_) => S::INTERNAL_SERVER_ERROR,
+            AuthError::Store(_) | AuthError::PasskeyFault => S::INTERNAL_SERVER_ERROR,
             _ => S::UNPROCESSABLE_ENTITY,
         }
     }
@@ -159,8 +208,14 @@ impl crate::web::error::Failure for AuthError {
             AuthError::NoSuchSession => "not_found",
             AuthError::InviteGone => "gone",
             AuthError::TelegramTaken(_) => "telegram_taken",
-            AuthError::NoSuchAdmin(_) => "not_found",
-            AuthError::Store(_) => "internal",
+            AuthError::NoSuchAdmin(_) | AuthError::NoSuchPasskey => "not_found",
+            AuthError::PasskeysUnavailable(_) => "passkeys_unavailable",
+            AuthError::PasskeyRefused | AuthError::PasskeyUnknown => "passkey_refused",
+            AuthError::PasskeyKnown => "passkey_known",
+            AuthError::TooManyPasskeys => "too_many_passkeys",
+            AuthError::CeremonyGone => "ceremony_gone",
+            AuthError::CeremoniesFull => "busy",
+            AuthError::Store(_) | AuthError::PasskeyFault => "internal",
             _ => "invalid",
         }
     }
@@ -176,6 +231,7 @@ impl crate::web::error::Failure for AuthError {
             AuthError::PasswordsDiffer => Some("password_confirm"),
             AuthError::BadInviteHours => Some("hours"),
             AuthError::TelegramNotAllowed(_) | AuthError::TelegramTaken(_) => Some("telegram_id"),
+            AuthError::BadPasskeyName => Some("name"),
             _ => None,
         }
     }
@@ -203,7 +259,16 @@ impl crate::web::error::Failure for AuthError {
             AuthError::BadInviteHours => "team-invite-hours",
             AuthError::TelegramNotAllowed(_) => "team-telegram-not-allowed",
             AuthError::TelegramTaken(_) => "team-telegram-taken",
-            AuthError::Store(_) => "error-internal",
+            AuthError::PasskeysUnavailable(why) => why.message_key(),
+            AuthError::PasskeyRefused => "passkey-refused",
+            AuthError::PasskeyUnknown => "passkey-unknown",
+            AuthError::PasskeyKnown => "passkey-known",
+            AuthError::TooManyPasskeys => "passkey-too-many",
+            AuthError::NoSuchPasskey => "passkey-no-such",
+            AuthError::BadPasskeyName => "passkey-bad-name",
+            AuthError::CeremonyGone => "passkey-ceremony-gone",
+            AuthError::CeremoniesFull => "passkey-ceremonies-full",
+            AuthError::Store(_) | AuthError::PasskeyFault => "error-internal",
         }
     }
 }
@@ -486,6 +551,8 @@ pub fn admin_json(a: &crate::store::admins::AdminRow) -> serde_json::Value {
         "telegram_id": a.telegram_id,
         "created_at": a.created_at,
         "last_login_at": a.last_login_at,
+        "authenticator_codes": a.totp_on(),
+        "passkeys": a.passkeys,
     })
 }
 
@@ -498,6 +565,17 @@ pub async fn named(
         .admin_by_name(username.trim())
         .await?
         .ok_or_else(|| AuthError::NoSuchAdmin(username.trim().to_string()))
+}
+
+/// The admin with this id, or `NoSuchAdmin`.
+pub async fn by_id(
+    store: &Store,
+    id: AdminId,
+) -> Result<crate::store::admins::AdminRow, AuthError> {
+    store
+        .admin(id)
+        .await?
+        .ok_or_else(|| AuthError::NoSuchAdmin(id.to_string()))
 }
 
 /// Gives an admin another role; the last owner keeps theirs. Their open sessions take the new

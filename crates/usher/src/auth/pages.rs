@@ -24,6 +24,9 @@ const ADMINS: &str = "/admin/admins";
 /// Result notices shown after a redirect; only these keys are ever rendered.
 const NOTICES: &[&str] = &[
     "password",
+    "passkey-added",
+    "passkey-renamed",
+    "passkey-removed",
     "two-factor-off",
     "recovery",
     "ended",
@@ -122,6 +125,13 @@ async fn render_account(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppRe
         None => super::two_factor::pending(state, me.id).await?,
     };
     let recovery_left = state.store.unused_recovery_codes(me.id).await?;
+    let passkeys = super::passkeys::list(state, me.id).await?;
+    // A new passkey is named after the browser it is made in, until its owner says otherwise.
+    let suggested_name = sessions
+        .iter()
+        .find(|s| s.current)
+        .map(|s| s.device.clone())
+        .unwrap_or_default();
     let is_error = x.error.is_some();
     let res = page(
         state,
@@ -143,6 +153,12 @@ async fn render_account(state: &AppState, admin: &Admin, x: Extras<'_>) -> AppRe
                     qr => minijinja::Value::from_safe_string(e.qr_svg),
                 }),
                 recovery_codes => x.recovery_codes,
+            },
+            passkeys => context! {
+                list => ser(&passkeys),
+                unavailable => super::passkeys::availability(state).err().map(|why| why.message_key()),
+                suggested_name,
+                max_name => super::passkeys::MAX_NAME,
             },
             notice => x.notice.filter(|n| NOTICES.contains(n)),
             error => x.error.map(|(key, field)| context! { key, field, form => x.form.unwrap_or("change-password") }),
@@ -293,6 +309,95 @@ pub async fn end_other_sessions(
     )
     .await?;
     Ok(done(ACCOUNT, "ended-others"))
+}
+
+/// An error on the account page's passkey forms.
+fn passkey_error(e: &AuthError) -> Extras<'static> {
+    Extras {
+        error: failed(e),
+        form: Some("passkeys"),
+        ..Default::default()
+    }
+}
+
+/// The challenge for registering a passkey, as the page's script asks for it (JSON).
+pub async fn passkey_options(State(state): State<AppState>, admin: Admin) -> Response {
+    let challenge = super::passkeys::register_start(&state, admin.session.admin_id).await;
+    super::routes::json_answer(&state, &admin.visitor, challenge)
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyForm {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn passkey_add(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(form): Form<PasskeyForm>,
+) -> AppResult<Response> {
+    let added = super::passkeys::register_finish(
+        &state,
+        admin.session.admin_id,
+        &form.ceremony,
+        &form.name,
+        &form.credential,
+    )
+    .await;
+    match added {
+        Ok(None) => Ok(done(ACCOUNT, "passkey-added")),
+        // The account's first second step: its recovery codes, shown on this answer only.
+        Ok(Some(codes)) => {
+            let x = Extras {
+                notice: Some("passkey-added"),
+                recovery_codes: Some(codes),
+                ..Default::default()
+            };
+            render_account(&state, &admin, x).await
+        }
+        Err(e @ (AuthError::Store(_) | AuthError::PasskeyFault)) => Err(e.into()),
+        Err(e) => render_account(&state, &admin, passkey_error(&e)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyNameForm {
+    #[serde(default)]
+    name: String,
+}
+
+pub async fn passkey_rename(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Form(form): Form<PasskeyNameForm>,
+) -> AppResult<Response> {
+    let id: PasskeyId = path_id(&id)?;
+    match super::passkeys::rename(&state, admin.session.admin_id, id, &form.name).await {
+        Ok(()) => Ok(done(ACCOUNT, "passkey-renamed")),
+        Err(e @ (AuthError::Store(_) | AuthError::NoSuchPasskey)) => Err(e.into()),
+        Err(e) => render_account(&state, &admin, passkey_error(&e)).await,
+    }
+}
+
+pub async fn passkey_remove(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id: PasskeyId = path_id(&id)?;
+    let me = state
+        .store
+        .admin(admin.session.admin_id)
+        .await?
+        .ok_or_else(crate::web::error::AppError::not_found)?;
+    super::passkeys::remove(&state, &me, id, &admin.session.username).await?;
+    Ok(done(ACCOUNT, "passkey-removed"))
 }
 
 // ---- The owner's other admins ----

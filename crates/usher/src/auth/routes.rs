@@ -274,13 +274,53 @@ pub async fn login_page(
         return Ok(Redirect::to(local_path(&q.next).unwrap_or("/admin")).into_response());
     }
     let needs_setup = state.store.admin_count().await? == 0;
-    Ok(page(
+    let next = local_path(&q.next).unwrap_or("");
+    render_login(
         &state,
         &visitor,
+        LoginView {
+            next,
+            needs_setup,
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// What the sign-in page shows besides its form.
+#[derive(Default)]
+struct LoginView<'a> {
+    next: &'a str,
+    username: &'a str,
+    error: Option<&'static str>,
+    minutes: i64,
+    needs_setup: bool,
+    status: Option<StatusCode>,
+}
+
+/// The sign-in page; "Sign in with a passkey" is offered once someone has one and the public
+/// address allows them.
+async fn render_login(
+    state: &AppState,
+    visitor: &Visitor,
+    v: LoginView<'_>,
+) -> AppResult<Response> {
+    let passkeys =
+        super::passkeys::availability(state).is_ok() && state.store.any_passkeys().await?;
+    let mut res = page(
+        state,
+        visitor,
         "login.html",
-        context! { next => local_path(&q.next).unwrap_or(""), username => "", error => (), error_args => (), needs_setup },
+        context! {
+            next => v.next, username => v.username, error => v.error,
+            error_args => context! { minutes => v.minutes }, needs_setup => v.needs_setup, passkeys,
+        },
     )?
-    .into_response())
+    .into_response();
+    if let Some(status) = v.status {
+        *res.status_mut() = status;
+    }
+    Ok(res)
 }
 
 #[derive(Deserialize)]
@@ -293,68 +333,34 @@ pub struct LoginForm {
     next: String,
 }
 
-pub async fn login_submit(
-    State(state): State<AppState>,
-    visitor: Visitor,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> AppResult<Response> {
+/// Why a password sign-in was refused.
+enum Refused {
+    /// Too many tries from this address: seconds to wait.
+    TooMany(i64),
+    /// This account is locked from this address until then.
+    Locked(i64),
+    /// Too many passwords being checked at once.
+    Busy,
+    Wrong,
+}
+
+/// Checks a name and password under the rate limit and the lockout.
+async fn check_password_sign_in(
+    state: &AppState,
+    visitor: &Visitor,
+    form: &LoginForm,
+) -> AppResult<Result<crate::store::admins::AdminRow, Refused>> {
     let now = state.clock.now();
-    let next = local_path(&form.next).map(str::to_string);
-    let failed = |key: &'static str, minutes: i64, status: StatusCode| -> AppResult<Response> {
-        let mut res = page(
-            &state,
-            &visitor,
-            "login.html",
-            context! {
-                next => next.as_deref().unwrap_or_default(), username => &form.username, error => key,
-                error_args => context! { minutes => minutes }, needs_setup => false,
-            },
-        )?
-        .into_response();
-        *res.status_mut() = status;
-        Ok(res)
-    };
-
-    if !state
-        .limits
-        .login_ip
-        .check(&visitor.ip.to_string(), &state.clock)
-    {
-        let wait = state
-            .limits
-            .login_ip
-            .retry_after(&visitor.ip.to_string(), &state.clock);
-        let mut res = failed(
-            "login-too-many",
-            (wait + 59) / 60,
-            StatusCode::TOO_MANY_REQUESTS,
-        )?;
-        res.headers_mut().insert(
-            header::RETRY_AFTER,
-            wait.to_string().parse().expect("digits"),
-        );
-        return Ok(res);
+    let address = visitor.ip.to_string();
+    if !state.limits.login_ip.check(&address, &state.clock) {
+        let wait = state.limits.login_ip.retry_after(&address, &state.clock);
+        return Ok(Err(Refused::TooMany(wait)));
     }
-
     // Attempts count per address and account, reserved before the password is checked: a
     // burst gets no more checks than the limit, a stranger elsewhere cannot lock the owner out,
     // and unknown and locked accounts answer alike, in words and in time.
     let attempts = &state.limits.login_attempts;
-    let key = super::account::attempts_key(&visitor.ip.to_string(), &form.username);
-    let locked = |until: i64| {
-        failed(
-            "login-locked",
-            (until - now + 59) / 60,
-            StatusCode::TOO_MANY_REQUESTS,
-        )
-    };
-    let busy = || {
-        let mut res = failed("login-busy", 1, StatusCode::TOO_MANY_REQUESTS)?;
-        res.headers_mut()
-            .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-        Ok::<_, AppError>(res)
-    };
+    let key = super::account::attempts_key(&address, &form.username);
     let admin = state.store.admin_by_name(form.username.trim()).await?;
     let hash = match &admin {
         Some(a) => a.password_hash.clone(),
@@ -366,16 +372,16 @@ pub async fn login_submit(
             .await
             .is_err()
         {
-            return busy();
+            return Ok(Err(Refused::Busy));
         }
-        return locked(until);
+        return Ok(Err(Refused::Locked(until)));
     }
     let right = match super::verify_password(form.password.clone(), hash).await {
         Ok(right) => right && admin.is_some(),
         Err(super::Busy) => {
             // Not checked: the reservation is given back, uncounted.
             attempts.released(&key);
-            return busy();
+            return Ok(Err(Refused::Busy));
         }
     };
     let Some(admin) = admin.filter(|_| right) else {
@@ -385,7 +391,7 @@ pub async fn login_submit(
                 .store
                 .append_event(
                     NewEvent {
-                        actor: &visitor.ip.to_string(),
+                        actor: &address,
                         action: "admin.locked",
                         subject: Some(form.username.trim()),
                         detail: Some("from this address"),
@@ -393,19 +399,66 @@ pub async fn login_submit(
                     now,
                 )
                 .await?;
-            return locked(until);
+            return Ok(Err(Refused::Locked(until)));
         }
-        return failed("login-wrong", 0, StatusCode::UNAUTHORIZED);
+        return Ok(Err(Refused::Wrong));
     };
     let passed = if admin.has_second_step() {
         attempts.passed_step(&key, &state.clock)
     } else {
         attempts.succeeded(&key, &state.clock)
     };
-    if let Err(Locked(until)) = passed {
-        // Locked by the rest of a burst while this check ran: no sign-in once locked.
-        return locked(until);
-    }
+    // Locked by the rest of a burst while this check ran: no sign-in once locked.
+    Ok(passed
+        .map(|()| admin)
+        .map_err(|Locked(until)| Refused::Locked(until)))
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let now = state.clock.now();
+    let next = local_path(&form.next).map(str::to_string);
+    let admin = match check_password_sign_in(&state, &visitor, &form).await? {
+        Ok(admin) => admin,
+        Err(refused) => {
+            let (key, minutes, status, retry_after) = match refused {
+                Refused::TooMany(wait) => (
+                    "login-too-many",
+                    (wait + 59) / 60,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some(wait),
+                ),
+                Refused::Locked(until) => (
+                    "login-locked",
+                    (until - now + 59) / 60,
+                    StatusCode::TOO_MANY_REQUESTS,
+                    None,
+                ),
+                Refused::Busy => ("login-busy", 1, StatusCode::TOO_MANY_REQUESTS, Some(5)),
+                Refused::Wrong => ("login-wrong", 0, StatusCode::UNAUTHORIZED, None),
+            };
+            let view = LoginView {
+                next: next.as_deref().unwrap_or_default(),
+                username: &form.username,
+                error: Some(key),
+                minutes,
+                status: Some(status),
+                ..Default::default()
+            };
+            let mut res = render_login(&state, &visitor, view).await?;
+            if let Some(wait) = retry_after {
+                res.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    wait.to_string().parse().expect("digits"),
+                );
+            }
+            return Ok(res);
+        }
+    };
     let next = next.unwrap_or_else(|| admin.role.home().to_string());
     if admin.has_second_step() {
         // The password was right; the session starts only after the second step.
@@ -501,13 +554,24 @@ async fn waiting_step(
     Ok(Some((hash, step, admin)))
 }
 
-fn code_page(
+/// The page of the second step, offering what this admin has: an authenticator code, a
+/// passkey, a recovery code.
+async fn code_page(
     state: &AppState,
     visitor: &Visitor,
+    admin: &crate::store::admins::AdminRow,
     error: Option<&'static str>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let mut res = page(state, visitor, "login_code.html", context! { error })?.into_response();
+    let passkeys = admin.passkeys > 0 && super::passkeys::availability(state).is_ok();
+    let recovery = state.store.unused_recovery_codes(admin.id).await? > 0;
+    let mut res = page(
+        state,
+        visitor,
+        "login_code.html",
+        context! { error, totp => admin.totp_on(), passkeys, recovery },
+    )?
+    .into_response();
     *res.status_mut() = status;
     Ok(res)
 }
@@ -517,10 +581,10 @@ pub async fn code_form(
     visitor: Visitor,
     headers: HeaderMap,
 ) -> AppResult<Response> {
-    if waiting_step(&state, &headers).await?.is_none() {
+    let Some((_, _, admin)) = waiting_step(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
-    }
-    code_page(&state, &visitor, None, StatusCode::OK)
+    };
+    code_page(&state, &visitor, &admin, None, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -542,33 +606,9 @@ pub async fn code_submit(
     let address = visitor.ip.to_string();
     let passed = match super::two_factor::check(&state, &admin, &address, &form.code).await {
         Ok(how) => how,
-        Err(AuthError::Locked(_)) => {
-            // Locked out: this sign-in is over; the lock applies to the password too.
-            state
-                .store
-                .delete_sign_in_step(&hash, state.clock.now())
-                .await?;
-            return code_page(
-                &state,
-                &visitor,
-                Some("auth-locked"),
-                StatusCode::TOO_MANY_REQUESTS,
-            );
-        }
         Err(e @ AuthError::Store(_)) => return Err(e.into()),
-        Err(e) => {
-            return code_page(
-                &state,
-                &visitor,
-                Some(e.message_key()),
-                StatusCode::UNAUTHORIZED,
-            );
-        }
+        Err(e) => return step_failed(&state, &visitor, &admin, &hash, e).await,
     };
-    state
-        .store
-        .delete_sign_in_step(&hash, state.clock.now())
-        .await?;
     let (next, how) = match passed {
         super::two_factor::SecondStep::Code => (step.next.as_str(), "with an authenticator code"),
         // A recovery code spent: the account page says how many are left.
@@ -576,12 +616,185 @@ pub async fn code_submit(
             ("/admin/account?done=recovery", "with a recovery code")
         }
     };
-    let mut res = complete_sign_in(&state, &admin, &visitor, &headers, next, how).await?;
+    finish_steps(&state, &visitor, &headers, &hash, &admin, next, how).await
+}
+
+/// A second step that failed: the code page again with why. Locked out, the waiting sign-in
+/// is over (the lock applies to the password too).
+async fn step_failed(
+    state: &AppState,
+    visitor: &Visitor,
+    admin: &crate::store::admins::AdminRow,
+    hash: &str,
+    e: AuthError,
+) -> AppResult<Response> {
+    if let AuthError::Locked(_) = e {
+        state
+            .store
+            .delete_sign_in_step(hash, state.clock.now())
+            .await?;
+        return code_page(
+            state,
+            visitor,
+            admin,
+            Some("auth-locked"),
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
+    }
+    let status = match e {
+        AuthError::CeremonyGone => StatusCode::GONE,
+        _ => StatusCode::UNAUTHORIZED,
+    };
+    code_page(state, visitor, admin, Some(e.message_key()), status).await
+}
+
+/// Every step passed: the waiting sign-in ends, its cookie goes, and the session starts.
+async fn finish_steps(
+    state: &AppState,
+    visitor: &Visitor,
+    headers: &HeaderMap,
+    hash: &str,
+    admin: &crate::store::admins::AdminRow,
+    next: &str,
+    how: &str,
+) -> AppResult<Response> {
+    state
+        .store
+        .delete_sign_in_step(hash, state.clock.now())
+        .await?;
+    let mut res = complete_sign_in(state, admin, visitor, headers, next, how).await?;
     res.headers_mut().append(
         header::SET_COOKIE,
         set_cookie_at(STEP_COOKIE, "", CODE_PAGE, 0, state.config.is_https(), true),
     );
     Ok(res)
+}
+
+pub(super) fn json_answer<T: serde::Serialize>(
+    state: &AppState,
+    visitor: &Visitor,
+    answer: Result<T, AuthError>,
+) -> Response {
+    match answer {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => {
+            let err = AppError::from(e);
+            let message = state.i18n.text(visitor.lang, err.message_key);
+            crate::web::error::json_body(&err, &message, &[])
+        }
+    }
+}
+
+/// The challenge for signing in with a passkey alone. Each counts against the address's
+/// sign-in rate, as a password would.
+pub async fn passkey_options(State(state): State<AppState>, visitor: Visitor) -> Response {
+    let address = visitor.ip.to_string();
+    if !state.limits.login_ip.check(&address, &state.clock) {
+        let wait = state.limits.login_ip.retry_after(&address, &state.clock);
+        let err = AppError::too_many_requests();
+        let message = state.i18n.text(visitor.lang, err.message_key);
+        let mut res = crate::web::error::json_body(&err, &message, &[]);
+        res.headers_mut().insert(
+            header::RETRY_AFTER,
+            wait.to_string().parse().expect("digits"),
+        );
+        return res;
+    }
+    let challenge = super::passkeys::sign_in_start(&state).await;
+    json_answer(&state, &visitor, challenge)
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyAnswer {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Signs in with a passkey alone: it is both factors at once (the device, and the face,
+/// finger or PIN that unlocked it), so no code follows.
+pub async fn passkey_sign_in(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<PasskeyAnswer>,
+) -> AppResult<Response> {
+    let address = visitor.ip.to_string();
+    let next = local_path(&form.next).map(str::to_string);
+    let admin =
+        match super::passkeys::sign_in_finish(&state, &form.ceremony, &form.credential, &address)
+            .await
+        {
+            Ok(admin) => admin,
+            Err(e @ (AuthError::Store(_) | AuthError::PasskeyFault)) => return Err(e.into()),
+            Err(e) => {
+                let minutes = match e {
+                    AuthError::Locked(until) => (until - state.clock.now() + 59) / 60,
+                    _ => 0,
+                };
+                let err = AppError::from(e);
+                let view = LoginView {
+                    next: next.as_deref().unwrap_or_default(),
+                    error: Some(err.message_key),
+                    minutes,
+                    status: Some(err.status),
+                    ..Default::default()
+                };
+                return render_login(&state, &visitor, view).await;
+            }
+        };
+    let next = next.unwrap_or_else(|| admin.role.home().to_string());
+    complete_sign_in(&state, &admin, &visitor, &headers, &next, "with a passkey").await
+}
+
+/// The challenge for the step after a password, for the sign-in waiting in this browser.
+pub async fn step_passkey_options(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+) -> Response {
+    let waiting = match waiting_step(&state, &headers).await {
+        Ok(Some((_, _, admin))) => admin,
+        Ok(None) => return json_answer::<()>(&state, &visitor, Err(AuthError::CeremonyGone)),
+        Err(e) => return e.into_response(),
+    };
+    let challenge = super::passkeys::step_start(&state, &waiting).await;
+    json_answer(&state, &visitor, challenge)
+}
+
+/// The step after a password, passed with a passkey.
+pub async fn step_passkey(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Form(form): Form<PasskeyAnswer>,
+) -> AppResult<Response> {
+    let Some((hash, step, admin)) = waiting_step(&state, &headers).await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let address = visitor.ip.to_string();
+    let checked =
+        super::passkeys::step_finish(&state, &admin, &form.ceremony, &form.credential, &address)
+            .await;
+    match checked {
+        Ok(()) => {}
+        Err(e @ (AuthError::Store(_) | AuthError::PasskeyFault)) => return Err(e.into()),
+        Err(e) => return step_failed(&state, &visitor, &admin, &hash, e).await,
+    }
+    finish_steps(
+        &state,
+        &visitor,
+        &headers,
+        &hash,
+        &admin,
+        &step.next,
+        "with a passkey",
+    )
+    .await
 }
 
 pub async fn logout(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {

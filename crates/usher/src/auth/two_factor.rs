@@ -3,7 +3,6 @@
 //! and switching it off (with the password, or by the operator from the CLI).
 
 use crate::domain::ids::*;
-use crate::ratelimit::Locked;
 use crate::state::AppState;
 use crate::store::admins::AdminRow;
 use crate::store::events::NewEvent;
@@ -35,14 +34,6 @@ fn enrolment(admin: &AdminRow, secret: &[u8]) -> Enrolment {
     }
 }
 
-async fn admin(state: &AppState, id: AdminId) -> Result<AdminRow, AuthError> {
-    state
-        .store
-        .admin(id)
-        .await?
-        .ok_or_else(|| AuthError::NoSuchAdmin(id.to_string()))
-}
-
 fn secret_of(state: &AppState, admin: &AdminRow) -> Option<Vec<u8>> {
     let sealed = admin.totp_secret_sealed.as_deref()?;
     totp::from_base32(&state.key.open(sealed)?)
@@ -50,8 +41,8 @@ fn secret_of(state: &AppState, admin: &AdminRow) -> Option<Vec<u8>> {
 
 /// Starts enrolling an app: a fresh secret, kept sealed but not yet switched on.
 pub async fn start(state: &AppState, admin_id: AdminId) -> Result<Enrolment, AuthError> {
-    let a = admin(state, admin_id).await?;
-    if a.has_second_step() {
+    let a = super::by_id(&state.store, admin_id).await?;
+    if a.totp_on() {
         return Err(AuthError::TwoFactorOn);
     }
     let secret = totp::new_secret();
@@ -64,8 +55,8 @@ pub async fn start(state: &AppState, admin_id: AdminId) -> Result<Enrolment, Aut
 
 /// The enrolment under way, if one was started and not yet confirmed.
 pub async fn pending(state: &AppState, admin_id: AdminId) -> Result<Option<Enrolment>, AuthError> {
-    let a = admin(state, admin_id).await?;
-    if a.has_second_step() {
+    let a = super::by_id(&state.store, admin_id).await?;
+    if a.totp_on() {
         return Ok(None);
     }
     Ok(secret_of(state, &a).map(|s| enrolment(&a, &s)))
@@ -77,8 +68,8 @@ pub async fn confirm(
     admin_id: AdminId,
     typed: &str,
 ) -> Result<Vec<String>, AuthError> {
-    let a = admin(state, admin_id).await?;
-    if a.has_second_step() {
+    let a = super::by_id(&state.store, admin_id).await?;
+    if a.totp_on() {
         return Err(AuthError::TwoFactorOn);
     }
     let secret = secret_of(state, &a).ok_or(AuthError::NoEnrolment)?;
@@ -120,7 +111,7 @@ pub async fn disable(
     address: &str,
     password: &str,
 ) -> Result<(), AuthError> {
-    let a = admin(state, admin_id).await?;
+    let a = super::by_id(&state.store, admin_id).await?;
     super::account::check_password(state, &a, address, password).await?;
     state.store.clear_totp(a.id).await?;
     event(
@@ -133,18 +124,24 @@ pub async fn disable(
     .await
 }
 
-/// The operator's way back in for an admin who lost their phone and their recovery codes.
-pub async fn reset(state: &AppState, username: &str, by: &str) -> Result<(), AuthError> {
+/// The operator's way back in for an admin who lost their phone, their passkeys and their
+/// recovery codes: every second step goes. Returns how many passkeys were removed.
+pub async fn reset(state: &AppState, username: &str, by: &str) -> Result<u64, AuthError> {
     let a = super::named(&state.store, username).await?;
-    state.store.clear_totp(a.id).await?;
+    let passkeys = state.store.clear_second_steps(a.id).await?;
+    let detail = match passkeys {
+        0 => "reset by the operator".to_string(),
+        n => format!("reset by the operator; {n} passkey(s) removed"),
+    };
     event(
         state,
         by,
         &a.username,
         "admin.two_factor_off",
-        Some("reset by the operator"),
+        Some(&detail),
     )
-    .await
+    .await?;
+    Ok(passkeys)
 }
 
 /// Checks the second step: a code from the app, or an unused recovery code (used up by this).
@@ -155,49 +152,34 @@ pub async fn check(
     address: &str,
     typed: &str,
 ) -> Result<SecondStep, AuthError> {
-    let key = super::account::attempts_key(address, &a.username);
-    let attempts = &state.limits.login_attempts;
-    attempts
-        .reserve(&key, &state.clock)
-        .map_err(|Locked(until)| AuthError::Locked(until))?;
-    let now = state.clock.now();
-    let mut passed = None;
-    if let Some(secret) = secret_of(state, a)
-        && let Some(step) = totp::verify(&secret, typed, now, a.totp_last_step)
-        && state.store.use_totp_step(a.id, step).await?
-    {
-        passed = Some(SecondStep::Code);
-    }
-    if passed.is_none()
-        && typed.chars().filter(char::is_ascii_alphanumeric).count() == 12
-        && state
-            .store
-            .use_recovery_code(a.id, &totp::recovery_hash(typed), now)
-            .await?
-    {
-        let left = state.store.unused_recovery_codes(a.id).await?;
-        event(
-            state,
-            &a.username,
-            &a.username,
-            "admin.recovery_code_used",
-            Some(&format!("{left} left")),
-        )
-        .await?;
-        passed = Some(SecondStep::RecoveryCode { left });
-    }
-    match passed {
-        Some(how) => {
-            attempts
-                .succeeded(&key, &state.clock)
-                .map_err(|Locked(until)| AuthError::Locked(until))?;
-            Ok(how)
+    let check = async {
+        let now = state.clock.now();
+        if let Some(secret) = secret_of(state, a)
+            && let Some(step) = totp::verify(&secret, typed, now, a.totp_last_step)
+            && state.store.use_totp_step(a.id, step).await?
+        {
+            return Ok(Some(SecondStep::Code));
         }
-        None => Err(match attempts.failed(&key, &state.clock) {
-            Err(Locked(until)) => AuthError::Locked(until),
-            Ok(()) => AuthError::WrongCode,
-        }),
-    }
+        if typed.chars().filter(char::is_ascii_alphanumeric).count() == 12
+            && state
+                .store
+                .use_recovery_code(a.id, &totp::recovery_hash(typed), now)
+                .await?
+        {
+            let left = state.store.unused_recovery_codes(a.id).await?;
+            event(
+                state,
+                &a.username,
+                &a.username,
+                "admin.recovery_code_used",
+                Some(&format!("{left} left")),
+            )
+            .await?;
+            return Ok(Some(SecondStep::RecoveryCode { left }));
+        }
+        Ok(None)
+    };
+    super::account::under_lockout(state, address, &a.username, AuthError::WrongCode, check).await
 }
 
 /// How the second step was passed.

@@ -69,6 +69,8 @@ row_id! {
     SessionId,
     /// A one-time link bringing in another admin (`admin_invites.id`).
     AdminInviteId,
+    /// A passkey of an admin (`admin_passkeys.id`).
+    PasskeyId,
     /// An onboarding step (`onboarding_steps.id`).
     StepId,
     /// A notification channel (`notify_channels.id`).

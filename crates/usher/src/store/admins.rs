@@ -17,13 +17,84 @@ pub struct AdminRow {
     pub totp_secret_sealed: Option<String>,
     pub totp_enabled_at: Option<Timestamp>,
     pub totp_last_step: Option<i64>,
+    pub webauthn_handle: Option<String>,
+    /// How many passkeys the admin has (counted by the `admins!` queries).
+    pub passkeys: i64,
 }
 
 impl AdminRow {
-    /// Whether signing in takes a second step after the password.
+    /// Whether signing in takes a second step after the password: an authenticator code or a
+    /// passkey.
     pub fn has_second_step(&self) -> bool {
+        self.totp_enabled_at.is_some() || self.passkeys > 0
+    }
+
+    /// Whether authenticator codes are switched on.
+    pub fn totp_on(&self) -> bool {
         self.totp_enabled_at.is_some()
     }
+}
+
+/// A query reading whole admins, with how many passkeys each has, and then `$rest`.
+macro_rules! admins {
+    ($rest:literal) => {
+        concat!(
+            "SELECT admins.*,
+                (SELECT COUNT(*) FROM admin_passkeys p WHERE p.admin_id = admins.id) AS passkeys
+             FROM admins ",
+            $rest
+        )
+    };
+}
+
+/// Replaces an admin's recovery codes, inside a transaction that switches a second step on.
+pub(super) async fn replace_recovery_codes(
+    tx: &mut sqlx::SqliteConnection,
+    admin_id: AdminId,
+    hashes: &[String],
+) -> Result<()> {
+    sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = ?")
+        .bind(admin_id)
+        .execute(&mut *tx)
+        .await?;
+    for hash in hashes {
+        sqlx::query("INSERT INTO admin_recovery_codes (admin_id, code_hash) VALUES (?, ?)")
+            .bind(admin_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Switches authenticator codes off and forgets their secret, inside a transaction; the
+/// recovery codes go too unless a passkey still needs them.
+async fn totp_off(tx: &mut sqlx::SqliteConnection, id: AdminId) -> Result<()> {
+    sqlx::query(
+        "UPDATE admins SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = NULL
+         WHERE id = ?",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    forget_recovery_codes_without_second_step(tx, id).await
+}
+
+/// Drops an admin's recovery codes once nothing is left for them to stand in for (no
+/// authenticator codes, no passkey), inside the transaction that switched the last one off.
+pub(super) async fn forget_recovery_codes_without_second_step(
+    tx: &mut sqlx::SqliteConnection,
+    admin_id: AdminId,
+) -> Result<()> {
+    sqlx::query(
+        "DELETE FROM admin_recovery_codes WHERE admin_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM admin_passkeys WHERE admin_id = ?1)
+           AND (SELECT totp_enabled_at IS NULL FROM admins WHERE id = ?1)",
+    )
+    .bind(admin_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 impl Store {
@@ -75,7 +146,7 @@ impl Store {
     }
 
     pub async fn admin_by_name(&self, username: &str) -> Result<Option<AdminRow>> {
-        Ok(sqlx::query_as("SELECT * FROM admins WHERE username = ?")
+        Ok(sqlx::query_as(admins!("WHERE username = ?"))
             .bind(username)
             .fetch_optional(self.pool())
             .await?)
@@ -121,14 +192,14 @@ pub struct LastOwner;
 impl Store {
     pub async fn admins(&self) -> Result<Vec<AdminRow>> {
         Ok(
-            sqlx::query_as("SELECT * FROM admins ORDER BY role = 'owner' DESC, username")
+            sqlx::query_as(admins!("ORDER BY role = 'owner' DESC, username"))
                 .fetch_all(self.pool())
                 .await?,
         )
     }
 
     pub async fn admin(&self, id: AdminId) -> Result<Option<AdminRow>> {
-        Ok(sqlx::query_as("SELECT * FROM admins WHERE id = ?")
+        Ok(sqlx::query_as(admins!("WHERE id = ?"))
             .bind(id)
             .fetch_optional(self.pool())
             .await?)
@@ -332,7 +403,7 @@ impl Store {
 
     /// The admin a Telegram account is linked to.
     pub async fn admin_by_telegram(&self, telegram_id: i64) -> Result<Option<AdminRow>> {
-        Ok(sqlx::query_as("SELECT * FROM admins WHERE telegram_id = ?")
+        Ok(sqlx::query_as(admins!("WHERE telegram_id = ?"))
             .bind(telegram_id)
             .fetch_optional(self.pool())
             .await?)
@@ -376,37 +447,32 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        for hash in recovery_hashes {
-            sqlx::query("INSERT INTO admin_recovery_codes (admin_id, code_hash) VALUES (?, ?)")
-                .bind(id)
-                .bind(hash)
-                .execute(&mut *tx)
-                .await?;
-        }
+        replace_recovery_codes(&mut tx, id, recovery_hashes).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Switches authenticator codes off and forgets the secret and the recovery codes.
+    /// Switches authenticator codes off and forgets the secret; the recovery codes go too
+    /// unless a passkey still needs them.
     pub async fn clear_totp(&self, id: AdminId) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query(
-            "UPDATE admins SET totp_secret_sealed = NULL, totp_enabled_at = NULL, totp_last_step = NULL
-             WHERE id = ?",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("DELETE FROM admin_recovery_codes WHERE admin_id = ?")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        totp_off(&mut tx, id).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Takes every second step away (authenticator codes, passkeys, recovery codes): the
+    /// operator's way back in for an admin who lost them all. Returns how many passkeys went.
+    pub async fn clear_second_steps(&self, id: AdminId) -> Result<u64> {
+        let mut tx = self.pool().begin().await?;
+        let passkeys = sqlx::query("DELETE FROM admin_passkeys WHERE admin_id = ?")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        totp_off(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(passkeys)
     }
 
     /// Records the step of a code just used, unless a later one was recorded meanwhile: false

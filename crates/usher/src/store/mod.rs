@@ -9,6 +9,7 @@ pub mod invites;
 pub mod members;
 pub mod notify;
 pub mod onboarding;
+pub mod passkeys;
 pub mod profiles;
 pub mod requests;
 pub mod servers;
@@ -159,6 +160,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         19,
         "two_factor",
         include_str!("../../migrations/sqlite/0019_two_factor.sql"),
+    ),
+    (
+        20,
+        "passkeys",
+        include_str!("../../migrations/sqlite/0020_passkeys.sql"),
     ),
 ];
 

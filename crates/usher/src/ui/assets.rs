@@ -17,6 +17,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/app.js"),
     ),
     (
+        "passkeys.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../assets/passkeys.js"),
+    ),
+    (
         "icon.svg",
         "image/svg+xml",
         include_bytes!("../../assets/icon.svg"),

@@ -13,10 +13,7 @@ async fn post(
     path: &str,
     fields: &[(&str, &str)],
 ) -> reqwest::Response {
-    let token = app.csrf_for(client).await;
-    let mut all = vec![("csrf", token.as_str())];
-    all.extend_from_slice(fields);
-    client.post(app.url(path)).form(&all).send().await.unwrap()
+    app.post_form_from(client, path, fields).await
 }
 
 /// Sends the account page's password form.
@@ -35,11 +32,6 @@ async fn change_password(
         ],
     )
     .await
-}
-
-async fn text_of(client: &reqwest::Client, url: String) -> (StatusCode, String) {
-    let res = client.get(url).send().await.unwrap();
-    (res.status(), res.text().await.unwrap())
 }
 
 #[tokio::test]

@@ -116,6 +116,36 @@ impl TestApp {
         extract_csrf(&body).unwrap_or_else(|| panic!("every page carries a CSRF token: {body}"))
     }
 
+    /// Posts a form from another browser, with that browser's own token.
+    pub async fn post_form_from(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf_for(client).await;
+        let mut all = vec![("csrf", token.as_str())];
+        all.extend_from_slice(fields);
+        client.post(self.url(path)).form(&all).send().await.unwrap()
+    }
+
+    /// Runs `usher ARGS --data-dir DIR` on this app's data, at the time of its clock.
+    pub async fn cli(&self, args: &[&str]) -> std::process::Output {
+        let dir = self.data_dir();
+        let now = self.clock.now();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        tokio::task::spawn_blocking(move || {
+            usher_command(Some(now))
+                .args(&args)
+                .arg("--data-dir")
+                .arg(&dir)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    }
+
     /// Posts a form the way a browser on our own page would: with the current token.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
         let token = self.csrf().await;
@@ -228,6 +258,12 @@ pub fn extract_csrf(html: &str) -> Option<String> {
     let start = html.find(marker)? + marker.len();
     let end = html[start..].find('"')? + start;
     Some(html[start..end].to_string())
+}
+
+/// A page as another browser sees it.
+pub async fn text_of(client: &reqwest::Client, url: String) -> (StatusCode, String) {
+    let res = client.get(url).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
 }
 
 pub fn location(res: &reqwest::Response) -> String {

@@ -24,6 +24,7 @@ mod navidrome;
 mod notify;
 mod onboarding;
 mod parity;
+mod passkeys;
 mod profiles;
 mod requests;
 mod romm;

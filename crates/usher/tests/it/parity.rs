@@ -360,6 +360,24 @@ const PARITY: &[(&str, Elsewhere)] = &[
         "POST /admin/account/two-factor/disable",
         CliOnly("admin reset-2fa", NOT_FOR_KEYS),
     ),
+    (
+        "POST /admin/account/passkeys/options",
+        PageOnly(
+            "the admin's own browser or phone makes a passkey, answering the page's challenge",
+        ),
+    ),
+    (
+        "POST /admin/account/passkeys",
+        PageOnly("keeps the passkey the browser made for the challenge above"),
+    ),
+    (
+        "POST /admin/account/passkeys/{id}/rename",
+        CliOnly("admin rename-passkey", NOT_FOR_KEYS),
+    ),
+    (
+        "POST /admin/account/passkeys/{id}/remove",
+        CliOnly("admin remove-passkey", NOT_FOR_KEYS),
+    ),
     ("GET /admin/admins", CliOnly("admin list", NOT_FOR_KEYS)),
     (
         "POST /admin/admins/invites",
