@@ -156,7 +156,7 @@ test("the owner switches on authenticator codes, and the next sign-in asks for o
   await page.locator("#recovery-codes").waitFor();
   const codes = await page.locator("#recovery-codes li").allInnerTexts();
   assert.equal(codes.length, 10);
-  await page.locator("#two-factor").screenshot({ path: join(shotsDir, "account-recovery-codes-phone.png") });
+  await page.locator("#recovery-codes").screenshot({ path: join(shotsDir, "account-recovery-codes-phone.png") });
 
   // Signing in again: the password, then the code page.
   await page.click("header form[action='/logout'] button");
