@@ -259,15 +259,20 @@ impl App {
     }
 }
 
-/// Periodic chores that need no owner: dropping expired sessions.
+/// Periodic chores that need no owner: dropping expired sessions and passkey prompts never
+/// answered.
 async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        match state.store.delete_expired_sessions(state.clock.now()).await {
+        let now = state.clock.now();
+        match state.store.delete_expired_sessions(now).await {
             Ok(n) if n > 0 => tracing::debug!(removed = n, "expired sessions removed"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+        if let Err(e) = state.store.delete_expired_ceremonies(now).await {
+            tracing::warn!(error = %e, "could not remove expired passkey ceremonies");
         }
     }
 }
