@@ -131,6 +131,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         notifier: Arc::new(state::Notifier::new()),
         csp,
         public: Arc::new(public),
+        pages: Arc::default(),
     })
 }
 
@@ -228,6 +229,8 @@ impl App {
             tokio::time::sleep(SHUTDOWN_GRACE).await;
         };
         let housekeeping = tokio::spawn(housekeeping(state.clone()));
+        let watch_store = state.store.clone();
+        let watcher = tokio::spawn(async move { watch_store.watch_other_writers().await });
         // With a manual clock (tests) background work is driven on demand instead.
         let background: Vec<_> = if state.clock.runs_by_itself() {
             vec![
@@ -249,6 +252,7 @@ impl App {
             }
         };
         housekeeping.abort();
+        watcher.abort();
         for task in background {
             task.abort();
         }

@@ -41,6 +41,8 @@ pub struct AppState {
     pub csp: HeaderValue,
     /// Where people reach usher: the base of every link.
     pub public: Arc<PublicUrl>,
+    /// Public pages kept rendered while the database does not change.
+    pub pages: Arc<crate::ui::kept_pages::PageCache>,
 }
 
 impl AppState {

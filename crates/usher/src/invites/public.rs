@@ -182,6 +182,20 @@ async fn render_invite(
     echo: &FormEcho,
     error: Option<&RedeemError>,
 ) -> AppResult<Response> {
+    let (status, html) = invite_html(state, visitor, open, echo, error)?;
+    let mut res = axum::response::Html(html).into_response();
+    *res.status_mut() = status;
+    Ok(res)
+}
+
+/// The invite page's HTML, with the form as the visitor last sent it and its mistakes.
+fn invite_html(
+    state: &AppState,
+    visitor: &Visitor,
+    open: &OpenInvite,
+    echo: &FormEcho,
+    error: Option<&RedeemError>,
+) -> AppResult<(StatusCode, String)> {
     let ctx = invite_context(open)?;
     let settings = &open.settings;
     let vars = crate::onboarding::Vars {
@@ -225,15 +239,13 @@ async fn render_invite(
         Some(_) => StatusCode::UNPROCESSABLE_ENTITY,
         None => StatusCode::OK,
     };
-    let mut res = page(
+    let html = page(
         state,
         visitor,
         "invite.html",
         context! { ..ctx, ..context! { form => ser(echo), error, fields } },
-    )?
-    .into_response();
-    *res.status_mut() = status;
-    Ok(res)
+    )?;
+    Ok((status, html.0))
 }
 
 pub async fn show(
@@ -242,25 +254,42 @@ pub async fn show(
     headers: axum::http::HeaderMap,
     Path(code): Path<String>,
 ) -> AppResult<Response> {
-    let open = match lookup(&state, &visitor, &code).await {
-        Ok(open) => open,
-        Err(e @ RedeemError::Unusable(_)) => {
-            // Used up by this very device: back to where it was welcomed.
-            let canonical = rules::InviteCode::parse(&code)
-                .map(rules::InviteCode::into_string)
-                .unwrap_or_default();
-            return match remembered_welcome(&state, &headers, &canonical) {
-                Some(url) => Ok(Redirect::to(&url).into_response()),
-                None => Err(unusable(e)),
-            };
+    // Every friend sees the same page of an open invite; an address over the limit for wrong
+    // codes is answered by the lookup itself, every time.
+    let limited = state
+        .limits
+        .code_miss
+        .retry_after(&visitor.ip.to_string(), &state.clock)
+        > 0;
+    crate::web::page_cache::serve(&state, &visitor, &headers, !limited, async |visitor| {
+        use crate::web::page_cache::Rendered;
+        let open = match lookup(&state, &visitor, &code).await {
+            Ok(open) => open,
+            Err(e @ RedeemError::Unusable(_)) => {
+                // Used up by this very device: back to where it was welcomed.
+                let canonical = rules::InviteCode::parse(&code)
+                    .map(rules::InviteCode::into_string)
+                    .unwrap_or_default();
+                return match remembered_welcome(&state, &headers, &canonical) {
+                    Some(url) => Ok(Rendered::Other(Redirect::to(&url).into_response())),
+                    None => Err(unusable(e)),
+                };
+            }
+            Err(e) => return Err(unusable(e)),
+        };
+        if open.invite.code != code {
+            // One canonical URL per invite (codes match case-insensitively).
+            return Ok(Rendered::Other(
+                Redirect::permanent(&format!("/i/{}", open.invite.code)).into_response(),
+            ));
         }
-        Err(e) => return Err(unusable(e)),
-    };
-    if open.invite.code != code {
-        // One canonical URL per invite (codes match case-insensitively).
-        return Ok(Redirect::permanent(&format!("/i/{}", open.invite.code)).into_response());
-    }
-    render_invite(&state, &visitor, &open, &FormEcho::default(), None).await
+        let (_, html) = invite_html(&state, &visitor, &open, &FormEcho::default(), None)?;
+        Ok(Rendered::Keep {
+            html,
+            until: open.invite.expires_at,
+        })
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]

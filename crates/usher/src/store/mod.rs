@@ -18,6 +18,8 @@ pub mod settings;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -176,7 +178,20 @@ pub fn schema_version() -> i64 {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// How the pool connects, for the connection that watches other processes' writes.
+    options: SqliteConnectOptions,
+    /// Moves on every write committed to the database (see [`Store::generation`]).
+    generation: Arc<AtomicU64>,
+    /// The connection that watches for other processes' writes, and the last `data_version`
+    /// it read.
+    watch: Arc<tokio::sync::Mutex<Option<Watch>>>,
 }
+
+/// The watching connection and the `data_version` it read last.
+type Watch = (sqlx::SqliteConnection, Option<i64>);
+
+/// How often another process's writes (the CLI's) are looked for: they show within this.
+pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
 impl Store {
     /// Opens (creating if needed) the database at `path` in WAL mode with a busy timeout, so
@@ -199,9 +214,23 @@ impl Store {
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true)
             .pragma("temp_store", "memory");
+        let generation = Arc::new(AtomicU64::new(0));
+        let hooked = generation.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            // Every commit on every connection moves the generation, as it commits: what was
+            // read before can no longer be taken for what is there.
+            .after_connect(move |conn, _| {
+                let generation = hooked.clone();
+                Box::pin(async move {
+                    conn.lock_handle().await?.set_commit_hook(move || {
+                        generation.fetch_add(1, Ordering::SeqCst);
+                        true
+                    });
+                    Ok(())
+                })
+            })
             // An embedded database cannot drop a connection; pinging one before each use only
             // doubles the trips to its worker thread.
             .test_before_acquire(false)
@@ -220,13 +249,62 @@ impl Store {
                     Ok(!conn.is_in_transaction())
                 })
             })
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            options: opts,
+            generation,
+            watch: Arc::default(),
+        })
     }
 
     fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// A number that changes whenever anything is written to the database: by this process at
+    /// once (a commit hook on each connection), by another process (the CLI) within
+    /// [`WATCH_INTERVAL`] while [`Store::watch_other_writers`] runs. Whatever is kept from the
+    /// database in memory is kept with the generation it was read at, and is good while the
+    /// generation stays. Pure reads never move it.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Looks once for writes that no hook here sees: another process's (the CLI's), and (a
+    /// backstop) a commit of this one that finished only after its hook ran, when a view in
+    /// between read what was there before. SQLite's `PRAGMA data_version`, read on a connection
+    /// of its own, changes after any other connection commits.
+    pub async fn notice_other_writers(&self) -> Result<()> {
+        use sqlx::Connection;
+        let mut watch = self.watch.lock().await;
+        if watch.is_none() {
+            let conn = sqlx::SqliteConnection::connect_with(&self.options).await?;
+            *watch = Some((conn, None));
+        }
+        let (conn, seen) = watch.as_mut().expect("connected above");
+        let version: i64 = sqlx::query_scalar("PRAGMA data_version")
+            .fetch_one(&mut *conn)
+            .await?;
+        if seen.is_some_and(|s| s != version) {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        *seen = Some(version);
+        Ok(())
+    }
+
+    /// [`Store::notice_other_writers`] every [`WATCH_INTERVAL`], until the task is dropped.
+    pub async fn watch_other_writers(&self) {
+        let mut tick = tokio::time::interval(WATCH_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = self.notice_other_writers().await {
+                tracing::warn!(error = %e, "could not look for other processes' writes");
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        }
     }
 
     /// Applies the migrations this database has not seen yet.
@@ -317,6 +395,10 @@ impl Store {
 
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
+        if let Some((conn, _)) = self.watch.lock().await.take() {
+            use sqlx::Connection;
+            let _ = conn.close().await;
+        }
         let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
             .execute(&self.pool)
             .await;
@@ -345,4 +427,40 @@ pub(crate) fn like_pattern(text: &str) -> String {
 /// Whether an error is a unique-constraint violation (a name or code already taken).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_generation_moves_with_every_write_and_never_with_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("usher.db");
+        let store = Store::open(&path).await.unwrap();
+        store.migrate(1).await.unwrap();
+        store.notice_other_writers().await.unwrap();
+
+        let before = store.generation();
+        for _ in 0..5 {
+            store.setting("nothing").await.unwrap();
+            store.ping().await.unwrap();
+        }
+        store.notice_other_writers().await.unwrap();
+        assert_eq!(store.generation(), before, "reads move nothing");
+
+        store.set_setting("owner_name", "Sam", 2).await.unwrap();
+        let written = store.generation();
+        assert!(written > before, "a write here moves it as it commits");
+
+        // Another process on the same file (the CLI): seen once looked for.
+        let other = Store::open(&path).await.unwrap();
+        other.set_setting("owner_name", "Alex", 3).await.unwrap();
+        assert_eq!(store.generation(), written, "no hook sees another process");
+        store.notice_other_writers().await.unwrap();
+        assert!(store.generation() > written, "data_version saw it");
+        let seen = store.generation();
+        store.notice_other_writers().await.unwrap();
+        assert_eq!(store.generation(), seen, "once");
+    }
 }

@@ -3,4 +3,5 @@
 
 pub mod assets;
 pub mod i18n;
+pub mod kept_pages;
 pub mod templates;

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod page_cache;
 pub mod picker;
 pub mod session;
 pub mod svg;

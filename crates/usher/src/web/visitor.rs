@@ -26,7 +26,7 @@ pub const THEME_COOKIE: &str = "usher_theme";
 pub const CSRF_FIELD: &str = "csrf";
 const MAX_FORM_BYTES: usize = 256 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     Auto,

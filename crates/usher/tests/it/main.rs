@@ -17,6 +17,7 @@ mod floors;
 mod foundation;
 mod invites;
 mod kavita;
+mod kept_pages;
 mod komga;
 mod links;
 mod members;
