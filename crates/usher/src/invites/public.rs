@@ -101,22 +101,25 @@ pub struct JoinQuery {
 pub async fn join(
     State(state): State<AppState>,
     visitor: Visitor,
+    headers: axum::http::HeaderMap,
     Query(q): Query<JoinQuery>,
 ) -> AppResult<Response> {
-    let requests_open = state.store.requests_open().await?;
-    let render = |code: &str, error: Option<&str>, status: StatusCode| -> AppResult<Response> {
-        let mut res = page(
+    let render = async |visitor: &Visitor, code: &str, error: Option<&str>, status: StatusCode| {
+        let requests_open = state.store.requests_open().await?;
+        let html = page(
             &state,
-            &visitor,
+            visitor,
             "join.html",
             context! { code, error, requests_open },
-        )?
-        .into_response();
-        *res.status_mut() = status;
-        Ok(res)
+        )?;
+        Ok::<_, crate::web::error::AppError>(crate::web::page_cache::Rendered::page(status, html))
     };
     let Some(raw) = q.code.filter(|c| !c.trim().is_empty()) else {
-        return render("", None, StatusCode::OK);
+        // The empty box is the same for everyone.
+        return crate::web::page_cache::serve(&state, &visitor, &headers, true, async |v| {
+            render(&v, "", None, StatusCode::OK).await
+        })
+        .await;
     };
     let raw = raw.trim();
     match lookup(&state, &visitor, raw).await {
@@ -130,7 +133,8 @@ pub async fn join(
         }
         Err(e @ (RedeemError::NotFound | RedeemError::RateLimited)) => {
             let code: String = raw.chars().take(rules::MAX_CODE).collect();
-            render(&code, Some(e.message_key()), e.status())
+            let rendered = render(&visitor, &code, Some(e.message_key()), e.status()).await?;
+            Ok(rendered.into_response())
         }
         Err(e) => Err(unusable(e)),
     }
@@ -285,6 +289,7 @@ pub async fn show(
         }
         let (_, html) = invite_html(&state, &visitor, &open, &FormEcho::default(), None)?;
         Ok(Rendered::Keep {
+            status: StatusCode::OK,
             html,
             until: open.invite.expires_at,
         })

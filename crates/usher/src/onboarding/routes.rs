@@ -176,7 +176,22 @@ pub async fn reset(
 }
 
 /// `/guide`: for friends — what this is, how to get the app, what happens after asking.
-pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
+pub async fn guide(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    // The same guide for everyone of a language.
+    crate::web::page_cache::serve(&state, &visitor, &headers, true, async |visitor| {
+        guide_page(&state, &visitor).await
+    })
+    .await
+}
+
+async fn guide_page(
+    state: &AppState,
+    visitor: &Visitor,
+) -> AppResult<crate::web::page_cache::Rendered> {
     let settings = state.store.settings().await?;
     let servers = state.store.servers().await?;
     // The apps of the kinds of server this usher has, or of every kind before any is added.
@@ -190,9 +205,9 @@ pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult
     } else {
         settings.owner_name.clone()
     };
-    Ok(page(
-        &state,
-        &visitor,
+    let html = page(
+        state,
+        visitor,
         "guide.html",
         context! {
             owner,
@@ -204,6 +219,6 @@ pub async fn guide(State(state): State<AppState>, visitor: Visitor) -> AppResult
             request_app_url => settings.request_app_url,
             community_url => settings.community_url,
         },
-    )?
-    .into_response())
+    )?;
+    Ok(crate::web::page_cache::Rendered::page(StatusCode::OK, html))
 }

@@ -28,22 +28,28 @@ async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String)>
     ))
 }
 
-pub async fn form(State(state): State<AppState>, visitor: Visitor) -> AppResult<Response> {
-    let (open, plex_only, needs_passphrase, owner) = form_context(&state).await?;
-    let status = if open {
-        StatusCode::OK
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    let mut res = page(
-        &state,
-        &visitor,
-        "request.html",
-        context! { open, plex_only, needs_passphrase, owner, form => context! { name => "", email => "", note => "" }, error => () },
-    )?
-    .into_response();
-    *res.status_mut() = status;
-    Ok(res)
+pub async fn form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    headers: axum::http::HeaderMap,
+) -> AppResult<Response> {
+    // The empty form is the same for everyone.
+    crate::web::page_cache::serve(&state, &visitor, &headers, true, async |visitor| {
+        let (open, plex_only, needs_passphrase, owner) = form_context(&state).await?;
+        let status = if open {
+            StatusCode::OK
+        } else {
+            StatusCode::NOT_FOUND
+        };
+        let html = page(
+            &state,
+            &visitor,
+            "request.html",
+            context! { open, plex_only, needs_passphrase, owner, form => context! { name => "", email => "", note => "" }, error => () },
+        )?;
+        Ok(crate::web::page_cache::Rendered::page(status, html))
+    })
+    .await
 }
 
 #[derive(Deserialize, Default)]

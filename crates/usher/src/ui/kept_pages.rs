@@ -39,6 +39,7 @@ pub struct PageKey {
 /// One page, rendered with [`TOKEN_MARK`] for the token.
 #[derive(Debug)]
 pub struct KeptPage {
+    status: StatusCode,
     generation: u64,
     fresh_until: Option<Timestamp>,
     /// The HTML around each place a token goes.
@@ -69,11 +70,12 @@ impl PageCache {
     pub fn keep(
         &self,
         key: PageKey,
+        status: StatusCode,
         html: &str,
         generation: u64,
         fresh_until: Option<Timestamp>,
     ) -> Arc<KeptPage> {
-        let page = Arc::new(KeptPage::new(html, generation, fresh_until));
+        let page = Arc::new(KeptPage::new(status, html, generation, fresh_until));
         let mut pages = self.lock();
         if pages.len() >= MAX_PAGES {
             pages.clear();
@@ -119,7 +121,12 @@ fn deflate(data: &[u8], last: bool) -> Box<[u8]> {
 }
 
 impl KeptPage {
-    fn new(html: &str, generation: u64, fresh_until: Option<Timestamp>) -> Self {
+    fn new(
+        status: StatusCode,
+        html: &str,
+        generation: u64,
+        fresh_until: Option<Timestamp>,
+    ) -> Self {
         let parts: Vec<Box<[u8]>> = html
             .split(TOKEN_MARK)
             .map(|p| p.as_bytes().into())
@@ -131,6 +138,7 @@ impl KeptPage {
             .map(|(i, p)| deflate(p, i == last))
             .collect();
         KeptPage {
+            status,
             generation,
             fresh_until,
             parts,
@@ -145,7 +153,7 @@ impl KeptPage {
         } else {
             self.html(token.as_bytes())
         };
-        let mut res = (StatusCode::OK, body).into_response();
+        let mut res = (self.status, body).into_response();
         let h = res.headers_mut();
         h.insert(
             header::CONTENT_TYPE,
@@ -225,7 +233,7 @@ mod tests {
             "<!doctype html><form><input name=csrf value=\"{TOKEN_MARK}\"></form>{}<form><input value=\"{TOKEN_MARK}\"></form><p>end</p>",
             "Join Demo Plex. ".repeat(400)
         );
-        let page = KeptPage::new(&html, 1, None);
+        let page = KeptPage::new(StatusCode::OK, &html, 1, None);
         let want = html.replace(TOKEN_MARK, "tok123");
         assert_eq!(String::from_utf8(page.html(b"tok123")).unwrap(), want);
         let gz = page.gzip(b"tok123");
@@ -237,7 +245,7 @@ mod tests {
             html.replace(TOKEN_MARK, "other")
         );
         // A page with no form at all.
-        let plain = KeptPage::new("<p>no forms</p>", 1, None);
+        let plain = KeptPage::new(StatusCode::OK, "<p>no forms</p>", 1, None);
         assert_eq!(gunzip(&plain.gzip(b"x")), "<p>no forms</p>");
     }
 
@@ -249,7 +257,7 @@ mod tests {
             lang: "en",
             theme: "auto",
         };
-        cache.keep(key.clone(), "<p>x</p>", 7, Some(100));
+        cache.keep(key.clone(), StatusCode::OK, "<p>x</p>", 7, Some(100));
         assert!(cache.get(&key, 7, 99).is_some());
         assert!(cache.get(&key, 8, 99).is_none(), "a write since");
         assert!(cache.get(&key, 7, 100).is_none(), "its time is up");

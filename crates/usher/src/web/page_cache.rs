@@ -13,6 +13,7 @@ use crate::web::visitor::Visitor;
 /// any other answer (a redirect, an error), passed on as it is.
 pub enum Rendered {
     Keep {
+        status: axum::http::StatusCode,
         html: String,
         /// When the page stops holding by itself (an invite's expiry).
         until: Option<Timestamp>,
@@ -36,10 +37,7 @@ where
     Fut: std::future::Future<Output = AppResult<Rendered>>,
 {
     if !shared || visitor.admin.is_some() {
-        return Ok(match render(visitor.clone()).await? {
-            Rendered::Keep { html, .. } => axum::response::Html(html).into_response(),
-            Rendered::Other(res) => res,
-        });
+        return Ok(render(visitor.clone()).await?.into_response());
     }
     let key = crate::ui::kept_pages::PageKey {
         path: visitor.path.clone(),
@@ -58,9 +56,36 @@ where
     };
     Ok(match render(marked).await? {
         Rendered::Other(res) => res,
-        Rendered::Keep { html, until } => state
+        Rendered::Keep {
+            status,
+            html,
+            until,
+        } => state
             .pages
-            .keep(key, &html, generation, until)
+            .keep(key, status, &html, generation, until)
             .respond(&visitor.csrf, gzip),
     })
+}
+
+impl Rendered {
+    /// A page that holds until the database changes.
+    pub fn page(status: axum::http::StatusCode, html: axum::response::Html<String>) -> Self {
+        Rendered::Keep {
+            status,
+            html: html.0,
+            until: None,
+        }
+    }
+}
+
+/// A page not kept: sent as it was made.
+impl IntoResponse for Rendered {
+    fn into_response(self) -> Response {
+        match self {
+            Rendered::Keep { status, html, .. } => {
+                (status, axum::response::Html(html)).into_response()
+            }
+            Rendered::Other(res) => res,
+        }
+    }
 }

@@ -45,7 +45,11 @@ async fn a_kept_invite_page_shows_every_change_on_the_next_view() {
     let generation = w.app.state.store.generation();
     let (_, again) = gzipped(&friend, url.clone()).await;
     assert_eq!(again, first, "the same page, with the same token");
-    assert_eq!(w.app.state.store.generation(), generation, "a view writes nothing");
+    assert_eq!(
+        w.app.state.store.generation(),
+        generation,
+        "a view writes nothing"
+    );
     assert_eq!(w.app.state.pages.len(), 1, "kept");
 
     // Changed on the web: the next view has it.
@@ -59,20 +63,31 @@ async fn a_kept_invite_page_shows_every_change_on_the_next_view() {
 
     // Changed by another process: seen as soon as usher looks (every tenth of a second).
     let out = w.app.cli(&["invite", "disable", &code]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     w.app.state.store.notice_other_writers().await.unwrap();
     let (status, page) = text_of(&friend, url.clone()).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(page.contains("switched off"));
     let out = w.app.cli(&["invite", "enable", &code]).await;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     w.app.state.store.notice_other_writers().await.unwrap();
     let (status, _) = text_of(&friend, url.clone()).await;
     assert_eq!(status, StatusCode::OK);
 
     // Used up through the API: the next view says so.
     let body = serde_json::json!({"username": "maria", "password": "a good password", "email": "maria@example.com"});
-    assert_eq!(w.redeem_api(&code, body).await.status(), StatusCode::CREATED);
+    assert_eq!(
+        w.redeem_api(&code, body).await.status(),
+        StatusCode::CREATED
+    );
     let (status, page) = text_of(&cookie_client(), url.clone()).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(page.contains("used as many times"));
@@ -86,9 +101,16 @@ async fn a_kept_page_ends_with_its_invite_and_each_visitor_gets_their_own_token(
     let (ana, ben) = (cookie_client(), cookie_client());
     let (_, for_ana) = gzipped(&ana, url.clone()).await;
     let (_, for_ben) = text_of(&ben, url.clone()).await;
-    let (ana_token, ben_token) = (extract_csrf(&for_ana).unwrap(), extract_csrf(&for_ben).unwrap());
+    let (ana_token, ben_token) = (
+        extract_csrf(&for_ana).unwrap(),
+        extract_csrf(&for_ben).unwrap(),
+    );
     assert_ne!(ana_token, ben_token);
-    assert_eq!(ana_token, w.app.csrf_for(&ana).await, "the token of Ana's own cookie");
+    assert_eq!(
+        ana_token,
+        w.app.csrf_for(&ana).await,
+        "the token of Ana's own cookie"
+    );
     assert_eq!(
         for_ana.replace(&ana_token, "T"),
         for_ben.replace(&ben_token, "T"),
@@ -130,4 +152,39 @@ async fn a_signed_in_admin_and_a_guessing_address_are_never_served_a_kept_page()
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("action=\"/logout\""), "the signed-in header");
     assert!(!page.contains(usher::ui::kept_pages::TOKEN_MARK));
+}
+
+#[tokio::test]
+async fn the_join_guide_and_request_pages_are_kept_and_follow_the_settings() {
+    let w = world().await;
+    let friend = cookie_client();
+    for path in ["/join", "/guide", "/request"] {
+        text_of(&friend, w.app.url(path)).await;
+    }
+    assert_eq!(w.app.state.pages.len(), 3, "each kept once");
+    let generation = w.app.state.store.generation();
+    for path in ["/join", "/guide", "/request"] {
+        let (first, second) = (
+            gzipped(&friend, w.app.url(path)).await,
+            gzipped(&friend, w.app.url(path)).await,
+        );
+        assert_eq!(first, second, "{path}");
+    }
+    assert_eq!(w.app.state.store.generation(), generation);
+
+    // A typed code that matches nothing is answered for that visitor, never kept for others.
+    let (status, page) = text_of(&friend, w.app.url("/join?code=NOSUCH")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("NOSUCH"));
+    let (status, page) = text_of(&cookie_client(), w.app.url("/join")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!page.contains("NOSUCH"));
+
+    w.app
+        .post_form("/admin/settings/general", &[("owner_name", "Ana")])
+        .await;
+    for path in ["/guide", "/request"] {
+        let (_, page) = text_of(&friend, w.app.url(path)).await;
+        assert!(page.contains("Ana"), "{path}: {page}");
+    }
 }
