@@ -82,6 +82,7 @@ const PARTS: &[&str] = &[
     "start",
     "page",
     "throughput",
+    "pages",
     "redeem",
     "members",
     "requests",
@@ -401,7 +402,14 @@ async fn run(opts: &Options) -> Result<Vec<Row>, Error> {
     if opts.runs("start") {
         rows.extend(start(&bin, &work, sizes).await);
     }
-    let serving = ["page", "throughput", "redeem", "members", "requests"];
+    let serving = [
+        "page",
+        "throughput",
+        "pages",
+        "redeem",
+        "members",
+        "requests",
+    ];
     if serving.iter().any(|p| opts.runs(p)) {
         rows.extend(serving_figures(opts, &bin, &work, sizes).await?);
     }
@@ -544,6 +552,11 @@ async fn serving_figures(
     }
     if opts.runs("throughput") {
         rows.extend(throughput(addr, &page_code, sizes).await?);
+    }
+    if opts.runs("pages") {
+        for path in ["/join", "/guide", "/request"] {
+            rows.push(page_throughput(addr, path, sizes).await?);
+        }
     }
     if opts.runs("redeem") {
         rows.extend(redemptions(addr, &jf, &data, &burst_code, sizes).await?);
@@ -742,6 +755,49 @@ async fn throughput(
             at_most(p99, 10.0, "ms"),
         ),
     ])
+}
+
+/// Another public page under the same load as the invite page (a returning phone's headers).
+async fn page_throughput(
+    addr: std::net::SocketAddr,
+    path: &'static str,
+    sizes: &Sizes,
+) -> Result<Row, Error> {
+    let make = Arc::new(move |c: &Conn| {
+        c.request(Method::GET, path)
+            .header(header::ACCEPT, "text/html")
+            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
+            .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
+            .header(header::COOKIE, ANON)
+            .body(Full::<Bytes>::default())
+            .expect("a valid request")
+    });
+    let stats =
+        load::keep_alive(addr, sizes.connections, sizes.warmup, sizes.duration, make).await?;
+    note(format!("{path}: {}", stats.summary()));
+    let bad = stats.count() - stats.status(200) + stats.errors;
+    Ok(row(
+        &format!(
+            "`{path}`, {} keep-alive connections: throughput / p99",
+            sizes.connections
+        ),
+        format!(
+            "{} req/s / {:.2} ms{}",
+            fmt_num(stats.per_second()),
+            stats.percentile_ms(99.0),
+            if bad > 0 {
+                format!(" ({bad} not 200)")
+            } else {
+                String::new()
+            }
+        ),
+        "≥ ⅓ of the reference",
+        if bad > 0 {
+            Verdict::Misses(format!("{bad} answers were not 200"))
+        } else {
+            Verdict::Info
+        },
+    ))
 }
 
 async fn db(data: &Path) -> Result<sqlx::SqlitePool, Error> {
