@@ -707,19 +707,7 @@ async fn throughput(
     code: &str,
     sizes: &Sizes,
 ) -> Result<Vec<Row>, Error> {
-    let path = format!("/i/{code}");
-    // What a phone's browser sends on a second visit: compression, a language, its cookie.
-    let make = Arc::new(move |c: &Conn| {
-        c.request(Method::GET, &path)
-            .header(header::ACCEPT, "text/html")
-            .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
-            .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
-            .header(header::COOKIE, ANON)
-            .body(Full::<Bytes>::default())
-            .expect("a valid request")
-    });
-    let stats =
-        load::keep_alive(addr, sizes.connections, sizes.warmup, sizes.duration, make).await?;
+    let stats = returning_phone_load(addr, format!("/i/{code}"), sizes).await?;
     note(format!("invite page: {}", stats.summary()));
     let ok = stats.status(200);
     let bad = stats.count() - ok + stats.errors;
@@ -757,14 +745,15 @@ async fn throughput(
     ])
 }
 
-/// Another public page under the same load as the invite page (a returning phone's headers).
-async fn page_throughput(
+/// `GET path` back to back on every connection, with what a phone's browser sends on a second
+/// visit: compression, a language, its cookie.
+async fn returning_phone_load(
     addr: std::net::SocketAddr,
-    path: &'static str,
+    path: String,
     sizes: &Sizes,
-) -> Result<Row, Error> {
+) -> Result<load::Stats, Error> {
     let make = Arc::new(move |c: &Conn| {
-        c.request(Method::GET, path)
+        c.request(Method::GET, &path)
             .header(header::ACCEPT, "text/html")
             .header(header::ACCEPT_ENCODING, "gzip, deflate, br")
             .header(header::ACCEPT_LANGUAGE, "en-US,en;q=0.9")
@@ -772,8 +761,16 @@ async fn page_throughput(
             .body(Full::<Bytes>::default())
             .expect("a valid request")
     });
-    let stats =
-        load::keep_alive(addr, sizes.connections, sizes.warmup, sizes.duration, make).await?;
+    load::keep_alive(addr, sizes.connections, sizes.warmup, sizes.duration, make).await
+}
+
+/// Another public page under the same load as the invite page (a returning phone's headers).
+async fn page_throughput(
+    addr: std::net::SocketAddr,
+    path: &'static str,
+    sizes: &Sizes,
+) -> Result<Row, Error> {
+    let stats = returning_phone_load(addr, path.to_string(), sizes).await?;
     note(format!("{path}: {}", stats.summary()));
     let bad = stats.count() - stats.status(200) + stats.errors;
     Ok(row(

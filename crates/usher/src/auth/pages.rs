@@ -215,11 +215,11 @@ pub async fn change_password(
     }
 }
 
-/// An error on the account page's two-factor forms.
-fn two_factor_error(e: &AuthError) -> Extras<'static> {
+/// An error on one of the account page's forms (`two-factor`, `passkeys`).
+fn form_error(e: &AuthError, form: &'static str) -> Extras<'static> {
     Extras {
         error: failed(e),
-        form: Some("two-factor"),
+        form: Some(form),
         ..Default::default()
     }
 }
@@ -234,7 +234,7 @@ pub async fn two_factor_start(State(state): State<AppState>, admin: Admin) -> Ap
             render_account(&state, &admin, x).await
         }
         Err(e @ AuthError::Store(_)) => Err(e.into()),
-        Err(e) => render_account(&state, &admin, two_factor_error(&e)).await,
+        Err(e) => render_account(&state, &admin, form_error(&e, "two-factor")).await,
     }
 }
 
@@ -259,7 +259,7 @@ pub async fn two_factor_confirm(
             render_account(&state, &admin, x).await
         }
         Err(e @ AuthError::Store(_)) => Err(e.into()),
-        Err(e) => render_account(&state, &admin, two_factor_error(&e)).await,
+        Err(e) => render_account(&state, &admin, form_error(&e, "two-factor")).await,
     }
 }
 
@@ -279,7 +279,7 @@ pub async fn two_factor_disable(
     {
         Ok(()) => Ok(done(ACCOUNT, "two-factor-off")),
         Err(e @ AuthError::Store(_)) => Err(e.into()),
-        Err(e) => render_account(&state, &admin, two_factor_error(&e)).await,
+        Err(e) => render_account(&state, &admin, form_error(&e, "two-factor")).await,
     }
 }
 
@@ -309,15 +309,6 @@ pub async fn end_other_sessions(
     )
     .await?;
     Ok(done(ACCOUNT, "ended-others"))
-}
-
-/// An error on the account page's passkey forms.
-fn passkey_error(e: &AuthError) -> Extras<'static> {
-    Extras {
-        error: failed(e),
-        form: Some("passkeys"),
-        ..Default::default()
-    }
 }
 
 /// The challenge for registering a passkey, as the page's script asks for it (JSON).
@@ -361,7 +352,7 @@ pub async fn passkey_add(
             render_account(&state, &admin, x).await
         }
         Err(e @ (AuthError::Store(_) | AuthError::PasskeyFault)) => Err(e.into()),
-        Err(e) => render_account(&state, &admin, passkey_error(&e)).await,
+        Err(e) => render_account(&state, &admin, form_error(&e, "passkeys")).await,
     }
 }
 
@@ -381,7 +372,7 @@ pub async fn passkey_rename(
     match super::passkeys::rename(&state, admin.session.admin_id, id, &form.name).await {
         Ok(()) => Ok(done(ACCOUNT, "passkey-renamed")),
         Err(e @ (AuthError::Store(_) | AuthError::NoSuchPasskey)) => Err(e.into()),
-        Err(e) => render_account(&state, &admin, passkey_error(&e)).await,
+        Err(e) => render_account(&state, &admin, form_error(&e, "passkeys")).await,
     }
 }
 

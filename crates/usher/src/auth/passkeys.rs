@@ -24,7 +24,6 @@ use crate::domain::base_url::BaseUrl;
 use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::store::admins::AdminRow;
-use crate::store::events::NewEvent;
 use crate::store::passkeys::{Ceremony, PasskeyRow};
 
 /// Why passkeys cannot work at the address friends and admins use.
@@ -176,27 +175,6 @@ async fn take<S: DeserializeOwned>(
     )?)
 }
 
-async fn event(
-    state: &AppState,
-    username: &str,
-    action: &str,
-    detail: &str,
-) -> Result<(), AuthError> {
-    state
-        .store
-        .append_event(
-            NewEvent {
-                actor: username,
-                action,
-                subject: Some(username),
-                detail: Some(detail),
-            },
-            state.clock.now(),
-        )
-        .await?;
-    Ok(())
-}
-
 /// The admin's passkeys, newest last.
 pub async fn list(state: &AppState, admin_id: AdminId) -> Result<Vec<Listed>, AuthError> {
     Ok(state
@@ -243,8 +221,13 @@ pub async fn register_start(
         .iter()
         .map(|r| decode(r).map(|p| p.cred_id().clone()))
         .collect::<Result<Vec<_>, _>>()?;
-    let fresh = Uuid::from_bytes(crate::crypto::random_bytes::<16>()).to_string();
-    let handle = state.store.webauthn_handle(a.id, &fresh).await?;
+    let handle = match &a.webauthn_handle {
+        Some(handle) => handle.clone(),
+        None => {
+            let fresh = Uuid::from_bytes(crate::crypto::random_bytes::<16>()).to_string();
+            state.store.webauthn_handle(a.id, &fresh).await?
+        }
+    };
     let handle = Uuid::parse_str(&handle).map_err(|e| crate::store::StoreError::Corrupt {
         what: "WebAuthn handle",
         owner: a.username.clone(),
@@ -300,7 +283,14 @@ pub async fn register_finish(
         )
         .await?
         .ok_or(AuthError::PasskeyKnown)?;
-    event(state, &a.username, "admin.passkey_added", name).await?;
+    state
+        .record_event(
+            &a.username,
+            "admin.passkey_added",
+            Some(&a.username),
+            Some(name),
+        )
+        .await?;
     Ok(first.then_some(codes))
 }
 
@@ -330,15 +320,11 @@ pub async fn remove(
         .await?
         .ok_or(AuthError::NoSuchPasskey)?;
     state
-        .store
-        .append_event(
-            NewEvent {
-                actor: by,
-                action: "admin.passkey_removed",
-                subject: Some(&admin.username),
-                detail: Some(&name),
-            },
-            state.clock.now(),
+        .record_event(
+            by,
+            "admin.passkey_removed",
+            Some(&admin.username),
+            Some(&name),
         )
         .await?;
     Ok(name)

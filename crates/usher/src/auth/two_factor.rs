@@ -5,7 +5,6 @@
 use crate::domain::ids::*;
 use crate::state::AppState;
 use crate::store::admins::AdminRow;
-use crate::store::events::NewEvent;
 
 use super::{AuthError, totp};
 
@@ -78,30 +77,10 @@ pub async fn confirm(
     let codes = totp::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| totp::recovery_hash(c)).collect();
     state.store.enable_totp(a.id, step, &hashes, now).await?;
-    event(state, &a.username, &a.username, "admin.two_factor_on", None).await?;
-    Ok(codes)
-}
-
-async fn event(
-    state: &AppState,
-    actor: &str,
-    subject: &str,
-    action: &str,
-    detail: Option<&str>,
-) -> Result<(), AuthError> {
     state
-        .store
-        .append_event(
-            NewEvent {
-                actor,
-                action,
-                subject: Some(subject),
-                detail,
-            },
-            state.clock.now(),
-        )
+        .record_event(&a.username, "admin.two_factor_on", Some(&a.username), None)
         .await?;
-    Ok(())
+    Ok(codes)
 }
 
 /// Switches codes off from the account page: the password is asked again, under the lockout.
@@ -114,14 +93,10 @@ pub async fn disable(
     let a = super::by_id(&state.store, admin_id).await?;
     super::account::check_password(state, &a, address, password).await?;
     state.store.clear_totp(a.id).await?;
-    event(
-        state,
-        &a.username,
-        &a.username,
-        "admin.two_factor_off",
-        None,
-    )
-    .await
+    state
+        .record_event(&a.username, "admin.two_factor_off", Some(&a.username), None)
+        .await?;
+    Ok(())
 }
 
 /// The operator's way back in for an admin who lost their phone, their passkeys and their
@@ -133,14 +108,9 @@ pub async fn reset(state: &AppState, username: &str, by: &str) -> Result<u64, Au
         0 => "reset by the operator".to_string(),
         n => format!("reset by the operator; {n} passkey(s) removed"),
     };
-    event(
-        state,
-        by,
-        &a.username,
-        "admin.two_factor_off",
-        Some(&detail),
-    )
-    .await?;
+    state
+        .record_event(by, "admin.two_factor_off", Some(&a.username), Some(&detail))
+        .await?;
     Ok(passkeys)
 }
 
@@ -167,14 +137,14 @@ pub async fn check(
                 .await?
         {
             let left = state.store.unused_recovery_codes(a.id).await?;
-            event(
-                state,
-                &a.username,
-                &a.username,
-                "admin.recovery_code_used",
-                Some(&format!("{left} left")),
-            )
-            .await?;
+            state
+                .record_event(
+                    &a.username,
+                    "admin.recovery_code_used",
+                    Some(&a.username),
+                    Some(&format!("{left} left")),
+                )
+                .await?;
             return Ok(Some(SecondStep::RecoveryCode { left }));
         }
         Ok(None)

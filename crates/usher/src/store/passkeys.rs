@@ -19,6 +19,13 @@ pub struct PasskeyRow {
     pub last_used_at: Option<Timestamp>,
 }
 
+#[derive(FromRow)]
+struct WithHandle {
+    #[sqlx(flatten)]
+    passkey: PasskeyRow,
+    webauthn_handle: Option<String>,
+}
+
 /// What a ceremony is for, so one begun for registration cannot finish a sign-in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
 #[sqlx(rename_all = "snake_case")]
@@ -40,21 +47,16 @@ pub struct CeremonyRow {
 }
 
 impl Store {
-    /// The admin's WebAuthn handle, made on first use (16 random bytes, as hex).
+    /// The admin's WebAuthn handle, `fresh` made theirs if they had none yet.
     pub async fn webauthn_handle(&self, admin_id: AdminId, fresh: &str) -> Result<String> {
-        sqlx::query(
-            "UPDATE admins SET webauthn_handle = ? WHERE id = ? AND webauthn_handle IS NULL",
+        Ok(sqlx::query_scalar(
+            "UPDATE admins SET webauthn_handle = COALESCE(webauthn_handle, ?) WHERE id = ?
+             RETURNING webauthn_handle",
         )
         .bind(fresh)
         .bind(admin_id)
-        .execute(self.pool())
-        .await?;
-        Ok(
-            sqlx::query_scalar("SELECT webauthn_handle FROM admins WHERE id = ?")
-                .bind(admin_id)
-                .fetch_one(self.pool())
-                .await?,
-        )
+        .fetch_one(self.pool())
+        .await?)
     }
 
     /// Whether any admin has a passkey (the sign-in page offers them only then).
@@ -80,20 +82,14 @@ impl Store {
         &self,
         credential_id: &str,
     ) -> Result<Option<(PasskeyRow, Option<String>)>> {
-        let Some(row) =
-            sqlx::query_as::<_, PasskeyRow>("SELECT * FROM admin_passkeys WHERE credential_id = ?")
-                .bind(credential_id)
-                .fetch_optional(self.pool())
-                .await?
-        else {
-            return Ok(None);
-        };
-        let handle = sqlx::query_scalar("SELECT webauthn_handle FROM admins WHERE id = ?")
-            .bind(row.admin_id)
-            .fetch_optional(self.pool())
-            .await?
-            .flatten();
-        Ok(Some((row, handle)))
+        let row: Option<WithHandle> = sqlx::query_as(
+            "SELECT p.*, a.webauthn_handle FROM admin_passkeys p
+             JOIN admins a ON a.id = p.admin_id WHERE p.credential_id = ?",
+        )
+        .bind(credential_id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|r| (r.passkey, r.webauthn_handle)))
     }
 
     /// Adds a passkey. When it is the account's first second step (no authenticator codes and

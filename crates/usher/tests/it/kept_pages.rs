@@ -152,6 +152,28 @@ async fn a_signed_in_admin_and_a_guessing_address_are_never_served_a_kept_page()
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("action=\"/logout\""), "the signed-in header");
     assert!(!page.contains(usher::ui::kept_pages::TOKEN_MARK));
+
+    // A code the owner chose is kept too, but an address that has been guessing waits for it
+    // as for any guess: the kept page does not get around the limit.
+    w.invite(&[w.jf_id], "5", |i| i.code = "book-club".into())
+        .await;
+    let guesser = reqwest::Client::new();
+    let chosen = w.app.url("/i/BOOK-CLUB");
+    assert_eq!(
+        guesser.get(&chosen).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+    for i in 0..30 {
+        guesser
+            .get(w.app.url(&format!("/i/GUESS{i:04}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        guesser.get(&chosen).send().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
 }
 
 #[tokio::test]
