@@ -116,7 +116,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
     let public = public_url::PublicUrl::load(&store, config.public_url.as_deref(), config.bind)
         .await
         .map_err(StartError::Store)?;
-    Ok(AppState {
+    Ok(AppState::new(state::Shared {
         store,
         config: Arc::new(config),
         clock,
@@ -132,7 +132,7 @@ pub async fn build_state(config: Config, clock: Clock) -> Result<AppState, Start
         csp,
         public: Arc::new(public),
         pages: Arc::default(),
-    })
+    }))
 }
 
 impl App {

@@ -20,9 +20,27 @@ use crate::store::{Store, StoreError};
 use crate::ui::assets::Assets;
 use crate::ui::i18n::I18n;
 
-/// Everything a handler may need, passed explicitly; no global statics.
+/// Everything a handler may need, passed explicitly; no global statics. Every layer that holds
+/// it clones it for every request, so it is one shared allocation: a clone is one atomic
+/// increment, whatever it holds.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub store: Store,
     pub config: Arc<Config>,
     pub clock: Clock,

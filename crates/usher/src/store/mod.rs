@@ -168,6 +168,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "passkeys",
         include_str!("../../migrations/sqlite/0020_passkeys.sql"),
     ),
+    (
+        21,
+        "member_expiry",
+        include_str!("../../migrations/sqlite/0021_member_expiry.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.
@@ -179,7 +184,7 @@ pub fn schema_version() -> i64 {
 pub struct Store {
     pool: SqlitePool,
     /// How the pool connects, for the connection that watches other processes' writes.
-    options: SqliteConnectOptions,
+    options: Arc<SqliteConnectOptions>,
     /// Moves on every write committed to the database (see [`Store::generation`]).
     generation: Arc<AtomicU64>,
     /// The connection that watches for other processes' writes, and the last `data_version`
@@ -253,7 +258,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool,
-            options: opts,
+            options: Arc::new(opts),
             generation,
             watch: Arc::default(),
         })
