@@ -95,16 +95,17 @@ impl MemberSort {
         }
     }
 
-    /// The ORDER BY terms, with columns prefixed by `t` (`"p."`, or `""` inside the query
-    /// that selects them).
-    fn order_by(self, t: &str, descending: bool) -> String {
-        let dir = if descending { "DESC" } else { "ASC" };
-        match self {
-            MemberSort::Name => format!("{t}display_name COLLATE NOCASE {dir}, {t}id {dir}"),
-            MemberSort::Created => format!("{t}created_at {dir}, {t}id {dir}"),
+    /// The ORDER BY terms over members `m`, each walking an index (see the migrations).
+    fn order_by(self, descending: bool) -> &'static str {
+        match (self, descending) {
+            (MemberSort::Name, false) => "m.display_name COLLATE NOCASE ASC, m.id ASC",
+            (MemberSort::Name, true) => "m.display_name COLLATE NOCASE DESC, m.id DESC",
+            (MemberSort::Created, false) => "m.created_at ASC, m.id ASC",
+            (MemberSort::Created, true) => "m.created_at DESC, m.id DESC",
             // Members without an expiry come last either way.
-            MemberSort::Expires => {
-                format!("({t}expires_at IS NULL), {t}expires_at {dir}, {t}id {dir}")
+            (MemberSort::Expires, false) => "(m.earliest_expiry IS NULL), m.earliest_expiry, m.id",
+            (MemberSort::Expires, true) => {
+                "(m.earliest_expiry IS NOT NULL) DESC, m.earliest_expiry DESC, m.id DESC"
             }
         }
     }
@@ -147,8 +148,6 @@ pub struct MemberListRow {
     #[serde(flatten)]
     pub member: MemberRow,
     pub expires_at: Option<Timestamp>,
-    #[serde(skip)]
-    pub total: i64,
 }
 
 /// A grant with what the members pages need besides: reminder and drift marks, and the job that
@@ -224,71 +223,66 @@ pub enum ImportInto<'a> {
 }
 
 impl Store {
-    /// One page of members matching a search and filters, and how many match in all; one
-    /// statement (the total rides along as a window count over the matching members; their
-    /// expiry is read for the page's rows only, unless the page is sorted by it).
+    /// One page of members matching a search and filters, and how many match in all. The page
+    /// walks the sort's index and skips to its offset; the count is a second statement, left out
+    /// when the page itself shows where the list ends.
     pub async fn list_members(&self, q: &MemberQuery) -> Result<(Vec<MemberListRow>, i64)> {
         let status = q.status.map(StatusFilter::grant_condition).unwrap_or("1");
+        // ?4 (the filter's name) is named either way, so both statements take the same four
+        // arguments whichever condition a filter uses.
         let status_clause = if q.status.is_some() {
             format!(
-                "EXISTS (SELECT 1 FROM grants g WHERE g.member_id = m.id
-                         AND (?3 = 0 OR g.server_id = ?3) AND {status})"
+                "?4 <> '' AND EXISTS (SELECT 1 FROM grants g WHERE g.member_id = m.id
+                                      AND (?3 = 0 OR g.server_id = ?3) AND {status})"
             )
         } else {
-            "1".to_string()
+            "?4 = ''".to_string()
         };
-        let expiry = |t: &str| {
-            format!(
-                "(SELECT MIN(g.expires_at) FROM grants g
-                  WHERE g.member_id = {t}.id AND g.status IN {LIVE}) AS expires_at"
-            )
-        };
-        let (inner_expiry, outer_expiry) = match q.sort {
-            MemberSort::Expires => (format!(", {}", expiry("m")), String::new()),
-            _ => (String::new(), format!(", {}", expiry("p"))),
-        };
-        let sql = format!(
-            "SELECT p.*{outer_expiry} FROM (
-                SELECT m.*{inner_expiry}, COUNT(*) OVER () AS total
-                FROM members m
-                WHERE (?1 = '' OR m.display_name LIKE ?1 ESCAPE '\\' OR m.email LIKE ?1 ESCAPE '\\'
-                       OR m.username LIKE ?1 ESCAPE '\\' OR m.plex_account LIKE ?1 ESCAPE '\\')
-                  AND (?2 = '' OR m.origin = ?2)
-                  AND (?3 = 0 OR EXISTS (SELECT 1 FROM grants g
-                                         WHERE g.member_id = m.id AND g.server_id = ?3))
-                  AND {status_clause}
-                ORDER BY {}
-                LIMIT ?5 OFFSET ?6) p
-             ORDER BY {}",
-            q.sort.order_by("", q.descending),
-            q.sort.order_by("p.", q.descending)
+        let filter = format!(
+            "FROM members m
+             WHERE (?1 = '' OR m.display_name LIKE ?1 ESCAPE '\\' OR m.email LIKE ?1 ESCAPE '\\'
+                    OR m.username LIKE ?1 ESCAPE '\\' OR m.plex_account LIKE ?1 ESCAPE '\\')
+               AND (?2 = '' OR m.origin = ?2)
+               AND (?3 = 0 OR EXISTS (SELECT 1 FROM grants g
+                                      WHERE g.member_id = m.id AND g.server_id = ?3))
+               AND {status_clause}"
         );
-        let rows: Vec<MemberListRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(like_pattern(&q.search))
-            .bind(
-                q.origin
-                    .map(crate::domain::MemberOrigin::as_str)
-                    .unwrap_or(""),
-            )
-            .bind(q.server_id.map_or(0, ServerId::get))
-            .bind(q.status.map(StatusFilter::as_str).unwrap_or(""))
-            .bind(q.limit)
-            .bind(q.offset)
-            .fetch_all(self.pool())
-            .await?;
-        let total = match rows.first() {
-            Some(r) => r.total,
-            // Past the last page: count separately so the page can say how many there are.
-            None if q.offset > 0 => {
-                let all = MemberQuery {
-                    offset: 0,
-                    limit: 1,
-                    ..q.clone()
-                };
-                Box::pin(self.list_members(&all)).await?.1
-            }
-            None => 0,
-        };
+        let pattern = like_pattern(&q.search);
+        let origin = q
+            .origin
+            .map(crate::domain::MemberOrigin::as_str)
+            .unwrap_or("");
+        let server = q.server_id.map_or(0, ServerId::get);
+        let status = q.status.map(StatusFilter::as_str).unwrap_or("");
+        let rows: Vec<MemberListRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT m.*, m.earliest_expiry AS expires_at {filter}
+             ORDER BY {} LIMIT ?5 OFFSET ?6",
+            q.sort.order_by(q.descending)
+        )))
+        .bind(&pattern)
+        .bind(origin)
+        .bind(server)
+        .bind(status)
+        .bind(q.limit)
+        .bind(q.offset)
+        .fetch_all(self.pool())
+        .await?;
+        // A page short of full, with something on it, ends the list.
+        if !rows.is_empty() && (rows.len() as i64) < q.limit {
+            let total = q.offset + rows.len() as i64;
+            return Ok((rows, total));
+        }
+        if rows.is_empty() && q.offset == 0 {
+            return Ok((rows, 0));
+        }
+        let total: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) {filter}")))
+                .bind(&pattern)
+                .bind(origin)
+                .bind(server)
+                .bind(status)
+                .fetch_one(self.pool())
+                .await?;
         Ok((rows, total))
     }
 

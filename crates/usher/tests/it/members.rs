@@ -269,7 +269,7 @@ async fn a_failing_removal_is_retried_until_the_server_confirms_and_the_member_s
     let (_, list) = w.app.get_text("/admin/members?status=failing").await;
     assert!(
         list.contains(&format!("data-member=\"{member}\"")),
-        "listed as failing"
+        "listed as failing: {list}"
     );
     assert!(list.contains("Removal failing:"));
 
@@ -802,6 +802,95 @@ async fn seed_members(w: &World, n: usize) {
             .await
             .unwrap();
     }
+}
+
+#[tokio::test]
+async fn sorted_by_expiry_the_list_follows_each_members_earliest_live_grant_as_access_changes() {
+    let w = world().await;
+    let ana = jf_member(&w, "ana", "30d").await;
+    let ben = jf_member(&w, "ben", "10d").await;
+    let cai = jf_member(&w, "cai", "").await;
+    jf_member(&w, "dee", "20d").await;
+    let store = &w.app.state.store;
+    let order = |descending: bool| async move {
+        let (rows, total) = store
+            .list_members(&MemberQuery {
+                sort: MemberSort::Expires,
+                descending,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(total, 4);
+        rows.iter()
+            .map(|r| (r.member.display_name.clone(), r.expires_at.is_some()))
+            .collect::<Vec<_>>()
+    };
+    let names = |v: Vec<(String, bool)>| v.into_iter().map(|(n, _)| n).collect::<Vec<_>>();
+    // Without an expiry comes last, in either direction.
+    assert_eq!(names(order(false).await), ["ben", "dee", "ana", "cai"]);
+    assert_eq!(names(order(true).await), ["ana", "dee", "ben", "cai"]);
+
+    let now = w.app.clock.now();
+    usher::members::change_expiry(
+        &w.app.state,
+        ana,
+        usher::members::ExpiryChange::Set(now + 5 * DAY),
+        "test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(names(order(false).await), ["ana", "ben", "dee", "cai"]);
+
+    // Ben's only access is taken away: he has no expiry left.
+    let grant = only_grant(&w, ben).await.grant.id;
+    usher::members::remove_grant(&w.app.state, ben, grant, "test")
+        .await
+        .unwrap();
+    assert_eq!(only_grant(&w, ben).await.grant.status, GrantStatus::Removed);
+    let asc = order(false).await;
+    assert_eq!(names(asc.clone()), ["ana", "dee", "ben", "cai"]);
+    assert!(!asc[2].1, "a removed grant's expiry does not count");
+    assert_eq!(names(order(true).await), ["dee", "ana", "cai", "ben"]);
+
+    // A grant written by something else than usher's code (another process, a restore) moves
+    // the member too: Cai gets a second, live grant ending tomorrow.
+    sqlx::query(
+        "INSERT INTO grants (member_id, server_id, status, identity, libraries, permissions,
+                             expires_at, created_at, updated_at)
+         VALUES (?, ?, 'active', 'cai-plex', '[]', '{}', ?, ?, ?)",
+    )
+    .bind(cai)
+    .bind(w.plex_id)
+    .bind(now + DAY)
+    .bind(now)
+    .bind(now)
+    .execute(&db(&w.app.state).await)
+    .await
+    .unwrap();
+    assert_eq!(names(order(false).await), ["cai", "ana", "dee", "ben"]);
+    sqlx::query("DELETE FROM grants WHERE identity = 'cai-plex'")
+        .execute(&db(&w.app.state).await)
+        .await
+        .unwrap();
+    assert_eq!(names(order(false).await), ["ana", "dee", "ben", "cai"]);
+
+    // Three to a page: the total comes with a full page, and a short last page ends the list.
+    let page = |offset: i64| async move {
+        let (rows, total) = store
+            .list_members(&MemberQuery {
+                sort: MemberSort::Expires,
+                limit: 3,
+                offset,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        (rows.len(), total)
+    };
+    assert_eq!(page(0).await, (3, 4));
+    assert_eq!(page(3).await, (1, 4));
+    assert_eq!(page(6).await, (0, 4));
 }
 
 #[tokio::test]
