@@ -56,7 +56,7 @@ pub struct Filters {
 /// `2026-11-22` → the first second of that day (UTC).
 fn parse_day(s: &str) -> Option<Timestamp> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s.trim(), &fmt)
+    time::Date::parse(s, &fmt)
         .ok()
         .map(|d| d.midnight().assume_utc().unix_timestamp())
 }
@@ -84,7 +84,9 @@ impl Filters {
             Ok(id) if id > 0 => (Some(MemberId(id)), String::new()),
             _ => (None, member.chars().take(100).collect()),
         };
-        let server_id = match self.server.trim() {
+        // The server and the days come from a select and date inputs, never typed: a blank
+        // field is empty, and anything else (whitespace included) must be what it claims to be.
+        let server_id = match self.server.as_str() {
             "" => None,
             s => Some(
                 s.parse::<i64>()
@@ -94,7 +96,7 @@ impl Filters {
                     .ok_or_else(|| bad("server", &text("events-bad-server")))?,
             ),
         };
-        let day = |s: &str, field| match s.trim() {
+        let day = |s: &str, field| match s {
             "" => Ok(None),
             d => parse_day(d)
                 .map(Some)

@@ -272,6 +272,11 @@ async fn bad_filters_get_a_clear_4xx() {
         "/admin/events?before=abc",
         "/admin/events?before=5&after=3",
         "/admin/events.csv?from=soon",
+        // Whitespace is not a blank field: the API documents a day or nothing, and a control
+        // character that trims away must not slip through as "no filter".
+        "/admin/events.csv?from=&to=%0B",
+        "/admin/events?from=%20",
+        "/admin/events?server=%0B",
     ] {
         let (status, body) = app.get_text(path).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
