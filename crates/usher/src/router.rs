@@ -1,9 +1,10 @@
 //! The one place that knows every feature: it asks each for its routes and wraps them in the
 //! middleware every response passes through. No feature imports this module.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::middleware;
 
@@ -47,10 +48,14 @@ pub fn openapi_text() -> String {
 fn openapi(r: Routes) -> Routes {
     use crate::web::Access::Public;
     let endpoints: Arc<[Endpoint]> = r.endpoints().into();
-    let text: Arc<str> = openapi::document_text(&endpoints).into();
+    // Made on the first request rather than at start: building it takes several megabytes for a
+    // moment, which the allocator would then keep for the life of an otherwise idle process.
+    let text: Arc<OnceLock<Bytes>> = Arc::default();
+    let listed = endpoints.clone();
     r.get("/api/v1/openapi.json", Public, move || {
         let text = text.clone();
-        async move { openapi::serve(&text) }
+        let listed = listed.clone();
+        async move { openapi::serve(text.get_or_init(|| openapi::document_text(&listed).into())) }
     })
     .get(
         "/api/docs",

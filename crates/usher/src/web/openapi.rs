@@ -1,6 +1,7 @@
 //! The OpenAPI 3 document, built from the endpoints the features register, and a self-contained
 //! docs page.
 
+use axum::body::Bytes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value as Tv, context};
@@ -128,13 +129,9 @@ pub fn document_text(endpoints: &[Endpoint]) -> String {
     s
 }
 
-/// `GET /api/v1/openapi.json`: the document, as text made once at start.
-pub fn serve(text: &str) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        text.to_string(),
-    )
-        .into_response()
+/// `GET /api/v1/openapi.json`: the document, as text made once.
+pub fn serve(text: &Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], text.clone()).into_response()
 }
 
 /// `/api/docs`: the endpoints, rendered on the server; no scripts, no CDN.
