@@ -193,7 +193,9 @@ impl MediaEnv {
 #[derive(Debug)]
 pub struct Notifier {
     pub wake: tokio::sync::Notify,
-    http: Option<reqwest::Client>,
+    /// Made on the first send: most installs never notify anyone, and a client loads the
+    /// system's root certificates and a TLS stack's worth of code when it is built.
+    http: std::sync::OnceLock<Option<reqwest::Client>>,
 }
 
 impl Default for Notifier {
@@ -204,25 +206,28 @@ impl Default for Notifier {
 
 impl Notifier {
     pub fn new() -> Self {
-        media::http::install_crypto();
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .timeout(std::time::Duration::from_secs(15))
-            .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
-            // A receiver that redirects is misconfigured; following could leak the payload.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(
-                |e| tracing::error!(error = %e.without_url(), "no HTTP client for notifications"),
-            )
-            .ok();
         Notifier {
             wake: tokio::sync::Notify::new(),
-            http,
+            http: std::sync::OnceLock::new(),
         }
     }
 
     pub fn http(&self) -> Option<&reqwest::Client> {
-        self.http.as_ref()
+        self.http
+            .get_or_init(|| {
+                media::http::install_crypto();
+                reqwest::Client::builder()
+                    .connect_timeout(std::time::Duration::from_secs(5))
+                    .timeout(std::time::Duration::from_secs(15))
+                    .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
+                    // A receiver that redirects is misconfigured; following could leak the payload.
+                    .redirect(reqwest::redirect::Policy::none())
+                    .build()
+                    .map_err(|e| {
+                        tracing::error!(error = %e.without_url(), "no HTTP client for notifications")
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 }
