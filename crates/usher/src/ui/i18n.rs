@@ -1,7 +1,7 @@
 //! Translations: Fluent files for English and Spanish, chosen by the language switch (a cookie),
 //! then `Accept-Language`, then English.
 
-use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use fluent_bundle::concurrent::FluentBundle;
 use fluent_bundle::{FluentArgs, FluentResource, FluentValue};
@@ -23,7 +23,10 @@ const SOURCES: &[(&str, &[&str])] = locale_files![
 ];
 
 pub struct I18n {
-    bundles: HashMap<&'static str, FluentBundle<FluentResource>>,
+    /// Each language's messages, parsed the first time a page needs them: a visitor who never
+    /// asks for Spanish costs no memory for it (the parsed messages of one language are about
+    /// half a megabyte).
+    bundles: Vec<(&'static str, OnceLock<FluentBundle<FluentResource>>)>,
 }
 
 impl std::fmt::Debug for I18n {
@@ -34,31 +37,32 @@ impl std::fmt::Debug for I18n {
 
 impl I18n {
     pub fn load() -> Self {
-        let mut bundles = HashMap::new();
-        for (lang, files) in SOURCES {
-            let id = lang.parse().expect("language ids in SOURCES are valid");
-            let mut bundle = FluentBundle::new_concurrent(vec![id]);
-            bundle.set_use_isolating(false);
-            for (i, source) in files.iter().enumerate() {
-                let resource =
-                    FluentResource::try_new(source.to_string()).unwrap_or_else(|(_, errs)| {
-                        panic!("locale file {i} of {lang} does not parse: {errs:?}")
-                    });
-                bundle.add_resource(resource).unwrap_or_else(|errs| {
-                    panic!("locale file {i} of {lang} repeats keys: {errs:?}")
-                });
-            }
-            bundles.insert(*lang, bundle);
-        }
-        I18n { bundles }
+        let i18n = I18n {
+            bundles: SOURCES
+                .iter()
+                .map(|(lang, _)| (*lang, OnceLock::new()))
+                .collect(),
+        };
+        // The language every page falls back to is read at start, so a broken file stops
+        // usher at once rather than on some visitor's page.
+        i18n.bundle(DEFAULT_LANG);
+        i18n
+    }
+
+    /// The messages of `lang`, or of the default language when usher does not speak it.
+    fn bundle(&self, lang: &str) -> &FluentBundle<FluentResource> {
+        let (lang, cell) = self
+            .bundles
+            .iter()
+            .find(|(l, _)| *l == lang)
+            .or_else(|| self.bundles.iter().find(|(l, _)| *l == DEFAULT_LANG))
+            .expect("the default language is among the sources");
+        cell.get_or_init(|| parse(lang))
     }
 
     /// Translates `key` into `lang`. `None` when the key does not exist there.
     pub fn get(&self, lang: &str, key: &str, args: &[(&str, FluentValue<'_>)]) -> Option<String> {
-        let bundle = self
-            .bundles
-            .get(lang)
-            .or_else(|| self.bundles.get(DEFAULT_LANG))?;
+        let bundle = self.bundle(lang);
         let message = bundle.get_message(key)?;
         let pattern = message.value()?;
         let mut fargs = FluentArgs::new();
@@ -97,6 +101,28 @@ impl I18n {
     }
 }
 
+/// Parses every file of `lang` into one bundle. The files are part of the binary, so a file
+/// that does not parse or repeats a key is a build's mistake, caught by the tests.
+fn parse(lang: &'static str) -> FluentBundle<FluentResource> {
+    let files = SOURCES
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map(|(_, f)| *f)
+        .unwrap_or_default();
+    let id = lang.parse().expect("language ids in SOURCES are valid");
+    let mut bundle = FluentBundle::new_concurrent(vec![id]);
+    bundle.set_use_isolating(false);
+    for (i, source) in files.iter().enumerate() {
+        let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(_, errs)| {
+            panic!("locale file {i} of {lang} does not parse: {errs:?}")
+        });
+        bundle
+            .add_resource(resource)
+            .unwrap_or_else(|errs| panic!("locale file {i} of {lang} repeats keys: {errs:?}"));
+    }
+    bundle
+}
+
 /// Whether `lang` is one usher speaks.
 pub fn supported(lang: &str) -> Option<&'static str> {
     LANGUAGES.iter().map(|(l, _)| *l).find(|l| *l == lang)
@@ -129,6 +155,20 @@ pub fn negotiate(accept_language: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_language_parses_and_speaks_its_own_words() {
+        let i18n = I18n::load();
+        for (lang, _) in LANGUAGES {
+            // A broken file panics here rather than on some visitor's page.
+            assert!(parse(lang).has_message("language-label"), "{lang}");
+        }
+        // Read when first asked for, and the language asked for, not the fallback.
+        assert_eq!(i18n.text("es", "language-label"), "Idioma");
+        assert_eq!(i18n.text("en", "language-label"), "Language");
+        // A language usher does not speak falls back to the default one.
+        assert_eq!(i18n.text("fr", "language-label"), "Language");
+    }
 
     #[test]
     fn every_key_exists_in_every_language() {
