@@ -198,6 +198,15 @@ type Watch = (sqlx::SqliteConnection, Option<i64>);
 /// How often another process's writes (the CLI's) are looked for: they show within this.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// How many connections the pool may hold: twice the cores, from 4 to 8. SQLite's reads run on
+/// the caller's core from its page cache, so more connections than that wait for a core rather
+/// than for the disk, and each holds its own copy of the schema and cache (about 200 KB) and a
+/// thread; the background workers, all starting at once, would otherwise open every one of them.
+fn pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
+    (2 * cores).clamp(4, 8)
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path` in WAL mode with a busy timeout, so
     /// CLI commands and `serve` can share it.
@@ -222,7 +231,7 @@ impl Store {
         let generation = Arc::new(AtomicU64::new(0));
         let hooked = generation.clone();
         let pool = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(pool_size())
             .min_connections(1)
             // Every commit on every connection moves the generation, as it commits: what was
             // read before can no longer be taken for what is there.
