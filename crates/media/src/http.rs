@@ -1,6 +1,6 @@
 //! The HTTP client every connector shares, and who usher says it is.
 
-use std::sync::Once;
+use std::sync::{Once, OnceLock};
 use std::time::Duration;
 
 /// How usher identifies itself to media servers. `client_identifier` is generated once per
@@ -42,16 +42,24 @@ pub fn install_crypto() {
     });
 }
 
-/// Builds a reqwest client with timeouts set. TLS uses rustls with the ring provider, installed
-/// once for the process.
-pub fn build_client() -> Result<reqwest::Client, crate::MediaError> {
+static SHARED: OnceLock<reqwest::Client> = OnceLock::new();
+
+/// The process's HTTP client, with timeouts set; a clone shares its connections. It is made
+/// once: a new client reads and parses every root certificate of the system and starts with an
+/// empty pool, so one per server call cost milliseconds and memory each time and never reused
+/// a connection. TLS uses rustls with the ring provider, installed once for the process.
+pub fn client() -> Result<reqwest::Client, crate::MediaError> {
+    if let Some(client) = SHARED.get() {
+        return Ok(client.clone());
+    }
     install_crypto();
-    reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| crate::MediaError::Protocol(format!("could not build HTTP client: {e}")))
+        .map_err(|e| crate::MediaError::Protocol(format!("could not build HTTP client: {e}")))?;
+    Ok(SHARED.get_or_init(|| client).clone())
 }
 
 /// Joins a configured base URL and a path without doubling or dropping the slash.

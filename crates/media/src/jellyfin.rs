@@ -12,7 +12,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Map, Value, json};
 
-use crate::http::{build_client, encode_segment, join, parse_base_url};
+use crate::http::{encode_segment, join, parse_base_url};
 use crate::reply::{Reply, rolled_back};
 use crate::{
     AccountStatus, ClientInfo, GrantOutcome, GrantSpec, Identity, Library, MediaError, Permissions,
@@ -163,7 +163,7 @@ impl JellyfinClient {
             kind,
             base,
             info,
-            http: build_client()?,
+            http: crate::http::client()?,
             authorization,
             token,
             api_key: api_key.into(),

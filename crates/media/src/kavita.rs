@@ -23,7 +23,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use crate::http::{build_client, join, parse_base_url};
+use crate::http::{join, parse_base_url};
 use crate::reply::{Reply, rolled_back};
 use crate::{
     AccountStatus, GrantOutcome, GrantSpec, Library, MediaError, Permissions, RemoteAccount,
@@ -236,7 +236,7 @@ impl KavitaClient {
         header.set_sensitive(true);
         Ok(KavitaClient {
             base,
-            http: build_client()?,
+            http: crate::http::client()?,
             api_key: header,
             secret: api_key.into(),
             session: Arc::new(Mutex::new(None)),

@@ -13,7 +13,7 @@ use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use crate::http::{build_client, encode_segment, join, parse_base_url};
+use crate::http::{encode_segment, join, parse_base_url};
 use crate::reply::{Reply, rolled_back};
 use crate::{
     AccountStatus, GrantOutcome, GrantSpec, Library, MediaError, Permissions, RemoteAccount,
@@ -114,7 +114,7 @@ impl KomgaClient {
         header.set_sensitive(true);
         Ok(KomgaClient {
             base,
-            http: build_client()?,
+            http: crate::http::client()?,
             api_key: header,
             secret: api_key.into(),
         })

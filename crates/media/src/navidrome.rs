@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use crate::http::{build_client, encode_segment, join, parse_base_url};
+use crate::http::{encode_segment, join, parse_base_url};
 use crate::reply::{Reply, rolled_back};
 use crate::{
     AccountStatus, GrantOutcome, GrantSpec, Library, Login, MediaError, Permissions, RemoteAccount,
@@ -123,7 +123,7 @@ impl NavidromeClient {
         );
         Ok(NavidromeClient {
             base,
-            http: build_client()?,
+            http: crate::http::client()?,
             login,
             session_key,
         })

@@ -20,7 +20,7 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde_json::{Value, json};
 
-use crate::http::{build_client, join, parse_base_url};
+use crate::http::{join, parse_base_url};
 use crate::{
     AccountStatus, ClientInfo, GrantOutcome, GrantSpec, Identity, Library, MediaError, Permissions,
     RemoteAccount, ServerInfo, ServerKind,
@@ -119,7 +119,7 @@ impl Api {
             headers.insert(HeaderName::from_static(name), value);
         }
         Ok(Api {
-            http: build_client()?,
+            http: crate::http::client()?,
             headers,
         })
     }

@@ -15,7 +15,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 
-use crate::http::{build_client, encode_segment, join, parse_base_url};
+use crate::http::{encode_segment, join, parse_base_url};
 use crate::reply::{Reply, rolled_back};
 use crate::{
     AccountStatus, GrantOutcome, GrantSpec, Library, MediaError, Permissions, RemoteAccount,
@@ -97,7 +97,7 @@ impl RommClient {
         authorization.set_sensitive(true);
         Ok(RommClient {
             base,
-            http: build_client()?,
+            http: crate::http::client()?,
             authorization,
             secret: token.into(),
         })

@@ -317,7 +317,7 @@ pub async fn shutdown_signal() {
 /// `usher healthcheck`: asks a running usher for `/healthz`.
 pub async fn healthcheck(base: &str) -> Result<(), String> {
     let url = format!("{}/healthz", base.trim_end_matches('/'));
-    let client = media::http::build_client().map_err(|e| e.to_string())?;
+    let client = media::http::client().map_err(|e| e.to_string())?;
     let res = client
         .get(&url)
         .send()
