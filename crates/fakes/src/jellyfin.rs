@@ -463,6 +463,14 @@ impl FakeJellyfin {
         SeedTarget(self.shared.clone()).add_library(library)
     }
 
+    /// Deletes a user as if removed in the dashboard.
+    pub fn remove_user(&self, user_id: &str) {
+        let mut state = self.shared.lock();
+        if let Some(i) = state.user_index(user_id) {
+            state.users.remove(i);
+        }
+    }
+
     /// Replaces a user's stored policy wholesale, as a dashboard edit would.
     pub fn set_policy(&self, user_id: &str, policy: Map<String, Value>) {
         let mut state = self.shared.lock();
