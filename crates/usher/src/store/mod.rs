@@ -201,7 +201,8 @@ pub const WATCH_INTERVAL: Duration = Duration::from_millis(100);
 /// How many connections the pool may hold: twice the cores, from 4 to 8. SQLite's reads run on
 /// the caller's core from its page cache, so more connections than that wait for a core rather
 /// than for the disk, and each holds its own copy of the schema and cache (about 200 KB) and a
-/// thread; the background workers, all starting at once, would otherwise open every one of them.
+/// thread. A running usher soon holds all of them: sqlx hands a connection back to the pool a
+/// moment after its statement, so statements in a row open new ones until the pool is full.
 fn pool_size() -> u32 {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get() as u32);
     (2 * cores).clamp(4, 8)

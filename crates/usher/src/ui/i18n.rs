@@ -26,8 +26,15 @@ pub struct I18n {
     /// Each language's messages, parsed the first time a page needs them: a visitor who never
     /// asks for Spanish costs no memory for it (the parsed messages of one language are about
     /// half a megabyte).
-    bundles: Vec<(&'static str, OnceLock<FluentBundle<FluentResource>>)>,
+    bundles: Vec<Language>,
 }
+
+/// A language's name, its files, and its messages once parsed.
+type Language = (
+    &'static str,
+    &'static [&'static str],
+    OnceLock<FluentBundle<FluentResource>>,
+);
 
 impl std::fmt::Debug for I18n {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -40,7 +47,7 @@ impl I18n {
         let i18n = I18n {
             bundles: SOURCES
                 .iter()
-                .map(|(lang, _)| (*lang, OnceLock::new()))
+                .map(|(lang, files)| (*lang, *files, OnceLock::new()))
                 .collect(),
         };
         // The language every page falls back to is read at start, so a broken file stops
@@ -51,13 +58,13 @@ impl I18n {
 
     /// The messages of `lang`, or of the default language when usher does not speak it.
     fn bundle(&self, lang: &str) -> &FluentBundle<FluentResource> {
-        let (lang, cell) = self
+        let (lang, files, cell) = self
             .bundles
             .iter()
-            .find(|(l, _)| *l == lang)
-            .or_else(|| self.bundles.iter().find(|(l, _)| *l == DEFAULT_LANG))
+            .find(|(l, ..)| *l == lang)
+            .or_else(|| self.bundles.iter().find(|(l, ..)| *l == DEFAULT_LANG))
             .expect("the default language is among the sources");
-        cell.get_or_init(|| parse(lang))
+        cell.get_or_init(|| parse(lang, files))
     }
 
     /// Translates `key` into `lang`. `None` when the key does not exist there.
@@ -103,12 +110,7 @@ impl I18n {
 
 /// Parses every file of `lang` into one bundle. The files are part of the binary, so a file
 /// that does not parse or repeats a key is a build's mistake, caught by the tests.
-fn parse(lang: &'static str) -> FluentBundle<FluentResource> {
-    let files = SOURCES
-        .iter()
-        .find(|(l, _)| *l == lang)
-        .map(|(_, f)| *f)
-        .unwrap_or_default();
+fn parse(lang: &str, files: &[&str]) -> FluentBundle<FluentResource> {
     let id = lang.parse().expect("language ids in SOURCES are valid");
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     bundle.set_use_isolating(false);
@@ -158,13 +160,23 @@ mod tests {
 
     #[test]
     fn every_language_parses_and_speaks_its_own_words() {
-        let i18n = I18n::load();
-        for (lang, _) in LANGUAGES {
+        for (lang, files) in SOURCES {
             // A broken file panics here rather than on some visitor's page.
-            assert!(parse(lang).has_message("language-label"), "{lang}");
+            assert!(parse(lang, files).has_message("language-label"), "{lang}");
         }
+        let i18n = I18n::load();
+        let parsed = |lang: &str| {
+            i18n.bundles
+                .iter()
+                .any(|(l, _, cell)| *l == lang && cell.get().is_some())
+        };
+        assert!(
+            parsed(DEFAULT_LANG) && !parsed("es"),
+            "only the default at start"
+        );
         // Read when first asked for, and the language asked for, not the fallback.
         assert_eq!(i18n.text("es", "language-label"), "Idioma");
+        assert!(parsed("es"));
         assert_eq!(i18n.text("en", "language-label"), "Language");
         // A language usher does not speak falls back to the default one.
         assert_eq!(i18n.text("fr", "language-label"), "Language");
