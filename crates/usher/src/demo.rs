@@ -21,6 +21,7 @@ pub struct DemoOptions {
 }
 
 pub async fn run(opts: DemoOptions) -> Result<(), String> {
+    let shutdown = crate::shutdown_signal();
     let plex = FakePlex::seeded_demo()
         .await
         .map_err(|e| format!("could not start the demo Plex: {e}"))?;
@@ -247,10 +248,7 @@ pub async fn run(opts: DemoOptions) -> Result<(), String> {
     use std::io::Write;
     let _ = std::io::stdout().flush();
 
-    let result = app
-        .run_until(crate::shutdown_signal())
-        .await
-        .map_err(|e| e.to_string());
+    let result = app.run_until(shutdown).await.map_err(|e| e.to_string());
     if temporary {
         let _ = std::fs::remove_dir_all(&data_dir);
     }

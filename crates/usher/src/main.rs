@@ -180,6 +180,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .collect();
             let config = load_config(&cli, flags)?;
             init_logging(&config, None);
+            let shutdown = usher::shutdown_signal();
             let app = usher::App::build_with_clock(config, clock)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -191,9 +192,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             if let Some(url) = app.setup_url() {
                 tracing::info!("create the first admin at {url}");
             }
-            app.run_until(usher::shutdown_signal())
-                .await
-                .map_err(|e| e.to_string())
+            app.run_until(shutdown).await.map_err(|e| e.to_string())
         }
         #[cfg(feature = "demo")]
         Command::Demo { bind } => {
