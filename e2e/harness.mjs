@@ -126,3 +126,16 @@ export async function keepOnlyServers(scope, text) {
     else await box.uncheck();
   }
 }
+
+/** Uses the console's menu as a person does: on a phone the sections are behind "Menu", so it
+ * is opened first; on a wide screen they are in the header row. `selector` is within the nav. */
+export async function viaMenu(page, selector) {
+  const menu = page.locator("header details.menu");
+  if ((await menu.isVisible()) && !(await menu.evaluate((d) => d.open))) await menu.locator("summary").click();
+  await page.locator(`header nav:visible ${selector}`).first().click();
+}
+
+/** The menu's entries, as its links read. */
+export async function menuEntries(page) {
+  return (await page.locator("header details.menu nav a").allTextContents()).map((t) => t.replace(/\s+/g, " ").trim());
+}

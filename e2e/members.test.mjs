@@ -78,7 +78,7 @@ test("the owner manages a member at phone width", async () => {
     .locator("input[name=lib]:checked")
     .count();
   assert.equal(checked, 1);
-  assert.ok(await page.isVisible("text=member.access_changed"), "history shows the change");
+  assert.ok(await page.isVisible("text=You changed what phonefan can use"), "history shows the change in words");
   await page.screenshot({ path: join(shotsDir, "member-phone.png"), fullPage: true });
   await noOverflow(page, "the member page after changes");
   await owner.close();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
-import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE, viaMenu } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -108,7 +108,7 @@ test("the owner adds a signed webhook and reads the events log at phone width", 
   assert.match(redeemed.json.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
 
   // The events log, from the nav, filtered to notifications.
-  await Promise.all([page.waitForURL(/\/admin\/events$/), page.click("nav a[href='/admin/events']")]);
+  await Promise.all([page.waitForURL(/\/admin\/events$/), viaMenu(page, "a[href='/admin/events']")]);
   assert.ok(await page.locator("li[data-action='invite.redeemed']").first().isVisible());
   await noOverflow(page, "the events log");
   await page.selectOption("select[name=action]", "notify.*");

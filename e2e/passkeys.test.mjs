@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE, viaMenu } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -47,7 +47,7 @@ async function virtualAuthenticator(context, page) {
 }
 
 async function signOut(page) {
-  await Promise.all([page.waitForURL(/\/login$/), page.click("header form[action='/logout'] button")]);
+  await Promise.all([page.waitForURL(/\/login$/), viaMenu(page, "form[action='/logout'] button")]);
 }
 
 test("the owner adds a passkey from a phone and signs in with it alone, or after the password", async () => {

@@ -38,7 +38,7 @@ test("adding an Emby server in the browser at phone width", async () => {
   await page.fill("#token", demo.embyKey);
   await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
   assert.ok(await page.isVisible("text=Server connected and libraries scanned"));
-  assert.ok(await page.isVisible("td >> text=Movies"));
+  assert.ok(await page.isVisible(".library-name >> text=Movies"));
   await page.screenshot({ path: join(shotsDir, "server-added-phone.png"), fullPage: true });
 
   await Promise.all([page.waitForURL(/done=tested/), page.click("button:has-text('Test connection')")]);
@@ -61,8 +61,8 @@ test("adding an Audiobookshelf server at phone width and inviting a friend to it
   await page.fill("#token", demo.absKey);
   await page.screenshot({ path: join(shotsDir, "server-new-audiobookshelf-phone.png"), fullPage: true });
   await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
-  assert.ok(await page.isVisible("td >> text=Audiobooks"));
-  assert.ok(await page.isVisible("td >> text=Podcasts"));
+  assert.ok(await page.isVisible(".library-name >> text=Audiobooks"));
+  assert.ok(await page.isVisible(".library-name >> text=Podcasts"));
   // Only what Audiobookshelf has: downloads, and a pause at expiry.
   assert.ok(await page.isVisible("input[name=allow_downloads]"));
   assert.equal(await page.locator("input[name=allow_live_tv]").count(), 0);
@@ -114,7 +114,7 @@ test("adding a Navidrome server at phone width by signing in as its administrato
   await page.fill("#username", demo.ndUser);
   await page.screenshot({ path: join(shotsDir, "server-new-navidrome-phone.png"), fullPage: true });
   await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
-  assert.ok(await page.isVisible("td >> text=Music"));
+  assert.ok(await page.isVisible(".library-name >> text=Music"));
   // Navidrome cannot pause: the page says expiry removes, and offers no pause.
   assert.ok(await page.isVisible("text=Navidrome cannot pause access"));
   assert.equal(await page.locator("input[name=action][value=disable]").count(), 0);
@@ -132,7 +132,7 @@ test("a Komga reader joins with their email as the login, at phone width", async
   await page.fill("#url", demo.komgaUrl);
   await page.fill("#token", demo.komgaKey);
   await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
-  assert.ok(await page.isVisible("td >> text=Comics"));
+  assert.ok(await page.isVisible(".library-name >> text=Comics"));
   await page.goto(`${demo.base}/admin/invites/new`);
   await keepOnlyServers(page, "Comic Shop");
   await Promise.all([page.waitForURL(/\/admin\/invites\/[A-Z0-9]+\?done=created/), page.click("form.card button[type=submit]")]);
@@ -168,7 +168,7 @@ test("adding a RomM server at phone width: platforms are its libraries, and it c
   await page.fill("#url", demo.rommUrl);
   await page.fill("#token", demo.rommKey);
   await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
-  assert.ok(await page.isVisible("td >> text=Super Nintendo"));
+  assert.ok(await page.isVisible(".library-name >> text=Super Nintendo"));
   assert.ok(await page.isVisible("input[name=action][value=disable]"));
   assert.equal(await page.locator("input[name=allow_downloads]").count(), 0);
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -189,7 +189,7 @@ test("adding a Kavita server at phone width and a friend joining with the email 
   await page.fill("#token", demo.kavitaKey);
   await page.screenshot({ path: join(shotsDir, "server-new-kavita-phone.png"), fullPage: true });
   await Promise.all([page.waitForURL(/\/admin\/servers\/\d+\?done=added/), page.click("form[action='/admin/servers'] button[type=submit]")]);
-  assert.ok(await page.isVisible("td >> text=Light novels"));
+  assert.ok(await page.isVisible(".library-name >> text=Light novels"));
   assert.ok(await page.isVisible("text=Kavita cannot pause access"));
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(overflow <= 0, `server page is ${overflow}px wider than the phone`);

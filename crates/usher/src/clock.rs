@@ -98,9 +98,130 @@ pub fn human(ts: Timestamp) -> String {
         .unwrap_or_default()
 }
 
+/// The owner's time zone, by its IANA name (`Europe/Madrid`), in which the console shows times
+/// and reads the times typed into it. The zone rules are built into usher, so a container
+/// without `/usr/share/zoneinfo` still knows them. UTC when none is set.
+#[derive(Debug, Clone)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
+}
+
+/// Pages hold the zone as an object their filters read; `zone.name` says which it is.
+impl minijinja::value::Object for Zone {
+    fn get_value(self: &std::sync::Arc<Self>, key: &minijinja::Value) -> Option<minijinja::Value> {
+        match key.as_str()? {
+            "name" => Some(minijinja::Value::from(self.name.clone())),
+            _ => None,
+        }
+    }
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Zone::utc()
+    }
+}
+
+impl Zone {
+    pub fn utc() -> Zone {
+        Zone {
+            name: "UTC".into(),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// A zone by name; blank is UTC; a name the rules do not know is `None`.
+    pub fn parse(name: &str) -> Option<Zone> {
+        let name = name.trim();
+        if name.is_empty() || name.eq_ignore_ascii_case("utc") {
+            return Some(Zone::utc());
+        }
+        let tz = jiff::tz::db().get(name).ok()?;
+        Some(Zone {
+            name: tz.iana_name().unwrap_or(name).to_string(),
+            tz,
+        })
+    }
+
+    /// A stored name, trusted to have been checked when saved; anything unreadable is UTC.
+    pub fn stored(name: Option<&str>) -> Zone {
+        name.and_then(Zone::parse).unwrap_or_default()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub fn is_utc(&self) -> bool {
+        self.name == "UTC"
+    }
+
+    /// Every zone name the built-in rules know, for the settings form.
+    pub fn names() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db().available().map(|n| n.to_string()).collect();
+        names.sort();
+        names
+    }
+
+    fn civil(&self, ts: Timestamp) -> Option<jiff::Zoned> {
+        jiff::Timestamp::from_second(ts)
+            .ok()
+            .map(|t| t.to_zoned(self.tz.clone()))
+    }
+
+    /// A short human form in this zone, e.g. `2026-11-22 03:11 CET`.
+    pub fn human(&self, ts: Timestamp) -> String {
+        self.civil(ts)
+            .map(|z| z.strftime("%Y-%m-%d %H:%M %Z").to_string())
+            .unwrap_or_default()
+    }
+
+    /// The date and time an `<input type=date>` and `<input type=time>` show, in this zone.
+    pub fn inputs(&self, ts: Timestamp) -> (String, String) {
+        self.civil(ts)
+            .map(|z| {
+                (
+                    z.strftime("%Y-%m-%d").to_string(),
+                    z.strftime("%H:%M").to_string(),
+                )
+            })
+            .unwrap_or_default()
+    }
+
+    /// The instant a date (`2026-12-31`) and time (`18:00`) typed in this zone mean. A time a
+    /// clock change skips or repeats takes the later reading, as people expect of "after".
+    pub fn instant(&self, date: &str, time: &str) -> Option<Timestamp> {
+        let date: jiff::civil::Date = date.trim().parse().ok()?;
+        let time: jiff::civil::Time = time.trim().parse().ok()?;
+        let zoned = date.to_datetime(time).to_zoned(self.tz.clone()).ok()?;
+        Some(zoned.timestamp().as_second())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_shows_and_reads_its_own_clock() {
+        let madrid = Zone::parse("Europe/Madrid").unwrap();
+        // 2026-12-31 18:00 UTC is 19:00 in Madrid (winter, UTC+1).
+        assert_eq!(madrid.human(1_798_740_000), "2026-12-31 19:00 CET");
+        assert_eq!(
+            madrid.inputs(1_798_740_000),
+            ("2026-12-31".into(), "19:00".into())
+        );
+        assert_eq!(madrid.instant("2026-12-31", "19:00"), Some(1_798_740_000));
+        // Summer time: 2026-07-01 12:00 in Madrid is 10:00 UTC.
+        assert_eq!(madrid.instant("2026-07-01", "12:00"), Some(1_782_900_000));
+        let utc = Zone::parse("").unwrap();
+        assert!(utc.is_utc());
+        assert_eq!(utc.human(1_798_740_000), human(1_798_740_000));
+        assert!(Zone::parse("Mars/Olympus").is_none());
+        assert_eq!(Zone::stored(Some("Mars/Olympus")).name(), "UTC");
+        assert!(Zone::names().iter().any(|n| n == "America/New_York"));
+    }
 
     #[test]
     fn a_manual_clock_moves_only_when_advanced_and_clones_share_it() {

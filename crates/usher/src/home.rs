@@ -73,7 +73,20 @@ async fn dashboard(State(state): State<AppState>, admin: Admin) -> AppResult<Res
         return Ok(Redirect::to(admin.session.role.home()).into_response());
     }
     let now = state.clock.now();
-    let events = state.store.recent_events(10).await?;
+    let recent = state
+        .store
+        .list_events(
+            &crate::store::events::EventQuery::default(),
+            crate::store::events::EventPage::Newest,
+            10,
+        )
+        .await?;
+    let events = crate::audit::sentence::describe_all(
+        &state.i18n,
+        admin.visitor.lang,
+        &admin.session.username,
+        &recent,
+    );
     let counts = state.store.invite_counts(now).await?;
     let today = now / 86_400;
     let per_day = state

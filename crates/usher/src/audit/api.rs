@@ -62,7 +62,11 @@ pub(crate) async fn events_list(
     Query(q): Query<EventsQuery>,
 ) -> AppResult<Response> {
     let page = Page::parse(q.limit.as_deref(), q.cursor.as_deref())?;
-    let query = q.filters().query(&state, crate::ui::i18n::DEFAULT_LANG)?;
+    let query = q.filters().query(
+        &state,
+        crate::ui::i18n::DEFAULT_LANG,
+        &crate::clock::Zone::utc(),
+    )?;
     let start = page.after.map_or(EventPage::Newest, EventPage::Before);
     let rows = state
         .store
@@ -88,7 +92,11 @@ pub(crate) async fn events_csv(
             "the export has every matching event: leave out limit and cursor",
         ));
     }
-    let query = q.filters().query(&state, crate::ui::i18n::DEFAULT_LANG)?;
+    let query = q.filters().query(
+        &state,
+        crate::ui::i18n::DEFAULT_LANG,
+        &crate::clock::Zone::utc(),
+    )?;
     super::csv_download(&state, query, EventPage::Newest).await
 }
 

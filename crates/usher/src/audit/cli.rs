@@ -58,7 +58,11 @@ pub async fn run(state: &AppState, a: Args) -> Result<(), String> {
         ..Default::default()
     };
     let query = filters
-        .query(state, crate::ui::i18n::DEFAULT_LANG)
+        .query(
+            state,
+            crate::ui::i18n::DEFAULT_LANG,
+            &crate::clock::Zone::utc(),
+        )
         .map_err(|e| {
             let field = e.field.map(|f| format!("--{f}: ")).unwrap_or_default();
             format!(

@@ -3,17 +3,18 @@
 
 pub mod api;
 pub mod cli;
+pub mod sentence;
 
 use crate::domain::ids::*;
 use crate::web::extract::Query;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use minijinja::context;
 use serde::Deserialize;
 
-use crate::clock::Timestamp;
+use crate::clock::{Timestamp, Zone};
 use crate::state::AppState;
 use crate::store::events::{AuditRow, EventPage, EventQuery};
 use crate::web::error::{AppError, AppResult};
@@ -53,12 +54,12 @@ pub struct Filters {
     after: String,
 }
 
-/// `2026-11-22` → the first second of that day (UTC).
-fn parse_day(s: &str) -> Option<Timestamp> {
+/// `2026-11-22` → the first second of that day in `zone`.
+fn parse_day(s: &str, zone: &Zone) -> Option<Timestamp> {
+    // The strict shape first: the civil parser would also take a time or an offset.
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    time::Date::parse(s, &fmt)
-        .ok()
-        .map(|d| d.midnight().assume_utc().unix_timestamp())
+    time::Date::parse(s, &fmt).ok()?;
+    zone.instant(s, "00:00")
 }
 
 fn bad(field: &'static str, detail: &str) -> AppError {
@@ -67,7 +68,8 @@ fn bad(field: &'static str, detail: &str) -> AppError {
 
 impl Filters {
     /// The query for the store, or a 400 naming what is wrong.
-    fn query(&self, state: &AppState, lang: &str) -> AppResult<EventQuery> {
+    /// Days are read in `zone`: the owner's on the page, UTC for the API.
+    fn query(&self, state: &AppState, lang: &str, zone: &Zone) -> AppResult<EventQuery> {
         let text = |key: &str| state.i18n.text(lang, key);
         let actor: String = self.actor.trim().chars().take(100).collect();
         let action = self.action.trim();
@@ -98,12 +100,25 @@ impl Filters {
         };
         let day = |s: &str, field| match s {
             "" => Ok(None),
-            d => parse_day(d)
+            d => parse_day(d, zone)
                 .map(Some)
                 .ok_or_else(|| bad(field, &text("events-bad-date"))),
         };
         let from = day(&self.from, "from")?;
-        let until = day(&self.to, "to")?.map(|t| t + 86_400);
+        // The end of the day: the next day's first second, which a clock change can move.
+        let until = match self.to.as_str() {
+            "" => None,
+            d => Some(
+                time::Date::parse(
+                    d,
+                    &time::macros::format_description!("[year]-[month]-[day]"),
+                )
+                .ok()
+                .and_then(|d| d.next_day())
+                .and_then(|next| parse_day(&next.to_string(), zone))
+                .ok_or_else(|| bad("to", &text("events-bad-date")))?,
+            ),
+        };
         if let (Some(f), Some(u)) = (from, until)
             && f >= u
         {
@@ -171,63 +186,102 @@ impl Filters {
     }
 }
 
-/// Action families (`request.*`) and actions for the filter.
-fn action_options(actions: &[String]) -> Vec<String> {
-    let mut families: Vec<String> = actions
+/// The "What" filter: the families by name, and the exact action a link asked for (a member's
+/// history links to one), named by its own sentence's family.
+fn action_options(state: &AppState, lang: &str, chosen: &str) -> Vec<minijinja::Value> {
+    let mut options: Vec<minijinja::Value> = sentence::FAMILIES
         .iter()
-        .filter_map(|a| a.split_once('.').map(|(f, _)| format!("{f}.*")))
+        .map(|(family, key)| {
+            context! { value => format!("{family}.*"), name => state.i18n.text(lang, key) }
+        })
         .collect();
-    families.dedup();
-    families.extend(actions.iter().cloned());
-    families
+    let known = sentence::FAMILIES
+        .iter()
+        .any(|(f, _)| chosen.strip_suffix(".*") == Some(*f));
+    if !chosen.is_empty() && !known {
+        options.push(context! { value => chosen, name => chosen });
+    }
+    options
 }
 
 pub async fn list(
     State(state): State<AppState>,
     admin: Admin,
     Query(f): Query<Filters>,
-) -> AppResult<Html<String>> {
+) -> AppResult<Response> {
     let lang = admin.visitor.lang;
-    let query = f.query(&state, lang)?;
-    let page_at = f.page()?;
-    let rows = state.store.list_events(&query, page_at, PAGE_SIZE).await?;
-    let (newer, older) = match (rows.first(), rows.last()) {
-        (Some(first), Some(last)) => (
-            !state
-                .store
-                .list_events(&query, EventPage::After(first.event.id), 1)
-                .await?
-                .is_empty(),
-            !state
-                .store
-                .list_events(&query, EventPage::Before(last.event.id), 1)
-                .await?
-                .is_empty(),
-        ),
-        _ => (false, false),
+    // A filter the page cannot use keeps what was typed and says what is wrong beside it.
+    let (query, page_at) = match f
+        .query(&state, lang, &admin.session.zone)
+        .and_then(|q| Ok((q, f.page()?)))
+    {
+        Ok(ok) => ok,
+        Err(e) => return render(&state, &admin, &f, None, Some(e)).await,
     };
+    render(&state, &admin, &f, Some((query, page_at)), None).await
+}
+
+async fn render(
+    state: &AppState,
+    admin: &Admin,
+    f: &Filters,
+    query: Option<(EventQuery, EventPage)>,
+    error: Option<AppError>,
+) -> AppResult<Response> {
+    let lang = admin.visitor.lang;
+    let (mut rows, mut newer, mut older) = (Vec::new(), false, false);
+    if let Some((query, page_at)) = &query {
+        rows = state.store.list_events(query, *page_at, PAGE_SIZE).await?;
+        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+            newer = !state
+                .store
+                .list_events(query, EventPage::After(first.event.id), 1)
+                .await?
+                .is_empty();
+            older = !state
+                .store
+                .list_events(query, EventPage::Before(last.event.id), 1)
+                .await?
+                .is_empty();
+        }
+    }
     let servers = state.store.servers().await?;
-    let actions = state.store.event_actions().await?;
     let filtered = !f.pairs().is_empty();
-    page(
-        &state,
+    let at_newest = query.as_ref().is_none_or(|(_, p)| *p == EventPage::Newest);
+    let status = error.as_ref().map(|e| e.status);
+    let error = error.map(|e| {
+        let message = e
+            .detail
+            .clone()
+            .unwrap_or_else(|| state.i18n.text(lang, e.message_key));
+        context! { field => e.field, message }
+    });
+    let events = sentence::describe_all(&state.i18n, lang, &admin.session.username, &rows);
+    let mut res = page(
+        state,
         &admin.visitor,
         "admin/events.html",
         context! {
-            events => ser(&rows),
+            events => ser(&events),
             f => context! {
                 actor => f.actor.trim(), action => f.action.trim(), member => f.member.trim(),
-                server => query.server_id, from => f.from.trim(), to => f.to.trim(),
+                server => f.server.as_str(), from => f.from.as_str(), to => f.to.as_str(),
             },
             filtered,
-            servers => servers.iter().map(|s| context! { id => s.server.id, name => &s.server.name }).collect::<Vec<_>>(),
-            actions => action_options(&actions),
+            error,
+            servers => servers.iter().map(|s| context! { id => s.server.id.to_string(), name => &s.server.name }).collect::<Vec<_>>(),
+            actions => action_options(state, lang, f.action.trim()),
             newer => newer.then(|| rows.first().map(|r| f.link("/admin/events", Some(("after", r.event.id.to_string()))))).flatten(),
             older => older.then(|| rows.last().map(|r| f.link("/admin/events", Some(("before", r.event.id.to_string()))))).flatten(),
-            newest => (page_at != EventPage::Newest).then(|| f.link("/admin/events", None)),
+            newest => (!at_newest).then(|| f.link("/admin/events", None)),
             csv => f.link("/admin/events.csv", None),
         },
-    )
+    )?
+    .into_response();
+    if let Some(status) = status {
+        *res.status_mut() = status;
+    }
+    Ok(res)
 }
 
 /// One CSV field: quoted when it holds a comma, quote or line break, and defused when a
@@ -277,7 +331,7 @@ pub async fn csv(
     admin: Admin,
     Query(f): Query<Filters>,
 ) -> AppResult<Response> {
-    let query = f.query(&state, admin.visitor.lang)?;
+    let query = f.query(&state, admin.visitor.lang, &admin.session.zone)?;
     csv_download(&state, query, f.page()?).await
 }
 
@@ -361,27 +415,15 @@ mod tests {
 
     #[test]
     fn days_parse_as_utc_midnight_and_nonsense_does_not() {
-        assert_eq!(parse_day("2026-11-22"), Some(1_795_305_600));
-        assert_eq!(parse_day("2026-02-30"), None);
-        assert_eq!(parse_day("yesterday"), None);
-    }
-
-    #[test]
-    fn action_options_list_families_first() {
-        let actions = vec![
-            "invite.created".to_string(),
-            "request.approved".to_string(),
-            "request.created".to_string(),
-        ];
+        let utc = Zone::utc();
+        assert_eq!(parse_day("2026-11-22", &utc), Some(1_795_305_600));
+        assert_eq!(parse_day("2026-02-30", &utc), None);
+        assert_eq!(parse_day("yesterday", &utc), None);
+        assert_eq!(parse_day("2026-11-22T10:00", &utc), None);
+        let madrid = Zone::parse("Europe/Madrid").unwrap();
         assert_eq!(
-            action_options(&actions),
-            vec![
-                "invite.*",
-                "request.*",
-                "invite.created",
-                "request.approved",
-                "request.created"
-            ]
+            parse_day("2026-11-22", &madrid),
+            Some(1_795_305_600 - 3_600)
         );
     }
 }

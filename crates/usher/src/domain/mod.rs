@@ -5,6 +5,7 @@
 pub mod access;
 pub mod base_url;
 pub mod ids;
+pub mod library;
 pub use ids::*;
 pub mod rules;
 pub mod settings;

@@ -13,6 +13,8 @@ pub struct Settings {
     pub request_app_url: String,
     /// A community link (e.g. a Discord invite); shown in onboarding and the guide.
     pub community_url: String,
+    /// The owner's time zone (an IANA name such as `Europe/Madrid`); empty for UTC.
+    pub time_zone: String,
     pub requests: RequestSettings,
     pub telegram: TelegramSettings,
     pub smtp: SmtpSettings,

@@ -352,7 +352,23 @@ async fn detail_page(
         .min();
     let has_live = loaded.grants.iter().any(|g| g.grant.status.is_live());
     let (date, time) = date_inputs(expires_at);
-    let events = state.store.member_events(id, 100).await?;
+    let history = state
+        .store
+        .list_events(
+            &crate::store::events::EventQuery {
+                member_id: Some(id),
+                ..Default::default()
+            },
+            crate::store::events::EventPage::Newest,
+            100,
+        )
+        .await?;
+    let events = crate::audit::sentence::describe_all(
+        &state.i18n,
+        admin.visitor.lang,
+        &admin.session.username,
+        &history,
+    );
     let status = error.as_ref().map(|e| e.status);
     let mut res = page(
         state,

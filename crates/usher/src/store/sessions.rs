@@ -14,6 +14,12 @@ pub struct SessionRow {
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     pub expires_at: Timestamp,
+    /// Requests waiting for a decision, read with the session so every admin page can show the
+    /// count in its menu without a statement of its own.
+    pub waiting: i64,
+    /// The owner's time zone from the settings (`None` for UTC), read with the session for the
+    /// same reason.
+    pub time_zone: Option<String>,
 }
 
 impl Store {
@@ -45,7 +51,9 @@ impl Store {
     /// The live session with this hash, with its admin's name.
     pub async fn session(&self, id_hash: &str, now: Timestamp) -> Result<Option<SessionRow>> {
         Ok(sqlx::query_as(
-            "SELECT s.id_hash, s.admin_id, a.username, a.role, s.created_at, s.last_seen_at, s.expires_at
+            "SELECT s.id_hash, s.admin_id, a.username, a.role, s.created_at, s.last_seen_at, s.expires_at,
+                    (SELECT COUNT(*) FROM requests WHERE status = 'pending') AS waiting,
+                    (SELECT json_extract(value, '$.time_zone') FROM settings WHERE key = 'app_settings') AS time_zone
              FROM sessions s JOIN admins a ON a.id = s.admin_id
              WHERE s.id_hash = ? AND s.expires_at > ?",
         )

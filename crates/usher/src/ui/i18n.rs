@@ -18,8 +18,8 @@ macro_rules! locale_files {
 }
 
 const SOURCES: &[(&str, &[&str])] = locale_files![
-    "en" => ["main.ftl", "requests.ftl", "members.ftl", "notify.ftl", "onboarding.ftl", "api.ftl", "profiles.ftl", "admins.ftl"],
-    "es" => ["main.ftl", "requests.ftl", "members.ftl", "notify.ftl", "onboarding.ftl", "api.ftl", "profiles.ftl", "admins.ftl"],
+    "en" => ["main.ftl", "requests.ftl", "members.ftl", "notify.ftl", "onboarding.ftl", "api.ftl", "profiles.ftl", "admins.ftl", "events.ftl"],
+    "es" => ["main.ftl", "requests.ftl", "members.ftl", "notify.ftl", "onboarding.ftl", "api.ftl", "profiles.ftl", "admins.ftl", "events.ftl"],
 ];
 
 pub struct I18n {

@@ -80,6 +80,7 @@ pub fn environment(
             .find(|(n, _)| *n == name)
             .map(|(_, src)| src.to_string()))
     });
+    let i18n_for_when = i18n.clone();
     env.add_function(
         "t",
         move |state: &State, key: &str, kwargs: Kwargs| -> Result<String, Error> {
@@ -108,12 +109,63 @@ pub fn environment(
     env.add_function("asset", move |name: &str| {
         Value::from_safe_string(assets.url(name))
     });
-    env.add_filter("datetime", |ts: i64| crate::clock::human(ts));
+    // A library's kind as a server reports it → its family's translation key.
+    env.add_filter("library_kind", |kind: String| {
+        format!(
+            "lib-kind-{}",
+            crate::domain::library::LibraryKind::from_reported(&kind).as_str()
+        )
+    });
+    env.add_filter("datetime", |state: &State, ts: i64| {
+        page_zone(state).human(ts)
+    });
+    env.add_filter("iso", crate::clock::rfc3339);
+    // "12 minutes ago", "in 3 hours", or the date and time when further away than a day.
+    let words = i18n_for_when;
+    env.add_filter("when", move |state: &State, ts: i64| -> String {
+        let now = state.lookup("now").and_then(|v| v.as_i64()).unwrap_or(ts);
+        let lang = state
+            .lookup("lang")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_else(|| "en".into());
+        let away = ts - now;
+        let (key, n) = match away.abs() {
+            0..=59 => ("time-just-now", 0),
+            60..=3_599 => (
+                if away < 0 {
+                    "time-minutes-ago"
+                } else {
+                    "time-in-minutes"
+                },
+                away.abs() / 60,
+            ),
+            3_600..=86_399 => (
+                if away < 0 {
+                    "time-hours-ago"
+                } else {
+                    "time-in-hours"
+                },
+                away.abs() / 3_600,
+            ),
+            _ => return page_zone(state).human(ts),
+        };
+        words
+            .get(&lang, key, &[("n", fluent_bundle::FluentValue::from(n))])
+            .unwrap_or_else(|| page_zone(state).human(ts))
+    });
     // A stored Plex content filter as people write it.
     env.add_filter("content_filter", |plex: String| {
         crate::domain::access::human_filter(&plex)
     });
     env
+}
+
+/// The time zone the page shows times in (`zone` in its context), UTC when it has none.
+fn page_zone(state: &State) -> crate::clock::Zone {
+    state
+        .lookup("zone")
+        .and_then(|v| v.downcast_object_ref::<crate::clock::Zone>().cloned())
+        .unwrap_or_default()
 }
 
 /// HTML-escapes the five characters that matter (`& < > " '`) and nothing else, so URLs and

@@ -297,6 +297,11 @@ pub fn base_context(
             owner => role.is_some_and(|r| r.allows(Role::Owner)),
         },
         home => role.map(Role::home),
+        waiting => admin.map(|a| a.waiting),
+        // Times on the page: the owner's zone for admins (UTC elsewhere) and the page's now,
+        // read by the `datetime` and `when` filters.
+        zone => Value::from_object(admin.map(|a| a.zone.clone()).unwrap_or_default()),
+        now => state.clock.now(),
         path => path,
         languages => ser(i18n::LANGUAGES),
         public_url => state.public.base(),

@@ -55,5 +55,7 @@ pub async fn for_cookie(state: &AppState, raw: &str) -> Result<Option<AdminSessi
         username: row.username,
         role: row.role,
         id_hash,
+        waiting: row.waiting,
+        zone: crate::clock::Zone::stored(row.time_zone.as_deref()),
     }))
 }

@@ -51,6 +51,10 @@ pub struct AdminSession {
     pub username: String,
     pub role: crate::domain::Role,
     pub id_hash: String,
+    /// Requests waiting for a decision when the page was asked for.
+    pub waiting: i64,
+    /// The owner's time zone, in which the console shows and reads times.
+    pub zone: crate::clock::Zone,
 }
 
 #[derive(Debug, Clone)]

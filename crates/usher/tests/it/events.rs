@@ -410,3 +410,110 @@ async fn the_csv_export_downloads_whole_when_the_browser_accepts_gzip() {
     assert_eq!(lines.len(), 1 + 1_200, "header and every event");
     assert!(lines[1].contains("row 1199") && lines[1_200].contains(",row 0,"));
 }
+
+#[tokio::test]
+async fn events_read_as_sentences_with_the_reader_as_you_and_times_in_the_owners_zone() {
+    let app = spawn_signed_in().await;
+    let now = app.state.clock.now();
+    append(
+        &app,
+        now - 12 * 60,
+        ADMIN,
+        "request.approved",
+        "Carol <carol@example.com>",
+        "",
+    )
+    .await;
+    append(
+        &app,
+        now - 3 * 3600,
+        "Tom",
+        "invite.redeemed",
+        "JG7P4K2M9Q",
+        "Demo Plex",
+    )
+    .await;
+    append(
+        &app,
+        now - 3 * DAY,
+        "ben",
+        "request.declined",
+        "Dan <dan@example.com>",
+        "",
+    )
+    .await;
+    let body = page(&app, "/admin/events").await;
+    for sentence in [
+        "You approved Carol’s request",
+        "Tom joined Demo Plex through invite JG7P4K2M9Q",
+        "ben declined Dan’s request",
+        "12 minutes ago",
+        "3 hours ago",
+        "Times are in UTC.",
+    ] {
+        assert!(body.contains(sentence), "{sentence}: {body}");
+    }
+    assert!(
+        !body.contains("<code>request.approved</code>"),
+        "no raw action names"
+    );
+    // The dashboard says the same.
+    let (_, dashboard) = app.get_text("/admin").await;
+    assert!(
+        dashboard.contains("You approved Carol’s request"),
+        "{dashboard}"
+    );
+    // In Spanish.
+    let res = app
+        .post_form("/prefs", &[("lang", "es"), ("back", "/admin/events")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let body = page(&app, "/admin/events").await;
+    assert!(
+        body.contains("Solicitud de Carol aprobada por ti"),
+        "{body}"
+    );
+    assert!(body.contains("hace 12 minutos"), "{body}");
+}
+
+#[tokio::test]
+async fn the_what_filter_lists_families_by_name() {
+    let app = spawn_signed_in().await;
+    let body = page(&app, "/admin/events").await;
+    for option in [
+        "<option value=\"request.*\">Requests</option>",
+        "<option value=\"grant.*\">Access on servers</option>",
+        "<option value=\"admin.*\">Admins and sign-ins</option>",
+    ] {
+        assert!(body.contains(option), "{option}");
+    }
+    // A link to one exact action (from elsewhere) keeps it chosen.
+    let body = page(&app, "/admin/events?action=request.approved").await;
+    assert!(
+        body.contains("<option value=\"request.approved\" selected>"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_date_range_keeps_the_filters_and_says_what_is_wrong_beside_them() {
+    let app = spawn_signed_in().await;
+    let (status, body) = app
+        .get_text("/admin/events?actor=ben&from=2026-11-25&to=2026-11-24")
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("name=\"actor\" value=\"ben\""),
+        "what was typed stays: {body}"
+    );
+    assert!(body.contains("value=\"2026-11-25\"") && body.contains("value=\"2026-11-24\""));
+    assert!(
+        body.contains("The end date must not be before the start date."),
+        "{body}"
+    );
+    assert!(body.contains("name=\"to\" type=\"date\" value=\"2026-11-24\" aria-invalid=\"true\""));
+    assert!(
+        body.contains("<form method=\"get\" action=\"/admin/events\""),
+        "the page, not an error page"
+    );
+}
