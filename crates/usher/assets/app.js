@@ -33,3 +33,10 @@ document.addEventListener("submit", (event) => {
     event.preventDefault();
   }
 });
+// An empty time zone field takes this browser's zone, for the owner to check and save.
+document.querySelectorAll("[data-prefill-zone]").forEach((input) => {
+  if (input.value) return;
+  try {
+    input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch (_) { /* an old browser: the field stays empty (UTC) */ }
+});

@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::{AccessInput, ExpiryChange, MemberError};
 use crate::domain::MemberOrigin;
-use crate::domain::rules::{self, RuleError};
 use crate::domain::{GrantStatus, JobKind};
 use crate::provisioning::Outcome;
 use crate::state::AppState;
@@ -283,16 +282,9 @@ impl PageError {
 }
 
 /// `YYYY-MM-DD` and `HH:MM` (UTC) of a timestamp, for date and time inputs.
-fn date_inputs(ts: Option<i64>) -> (String, String) {
-    let Some(t) = ts.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()) else {
-        return (String::new(), String::new());
-    };
-    let date = time::macros::format_description!("[year]-[month]-[day]");
-    let hm = time::macros::format_description!("[hour]:[minute]");
-    (
-        t.format(&date).unwrap_or_default(),
-        t.format(&hm).unwrap_or_default(),
-    )
+/// What the expiry editor's date and time inputs show, in the owner's time zone.
+fn date_inputs(ts: Option<i64>, zone: &crate::clock::Zone) -> (String, String) {
+    ts.map(|t| zone.inputs(t)).unwrap_or_default()
 }
 
 async fn detail_page(
@@ -351,7 +343,7 @@ async fn detail_page(
         .filter_map(|g| g.grant.expires_at)
         .min();
     let has_live = loaded.grants.iter().any(|g| g.grant.status.is_live());
-    let (date, time) = date_inputs(expires_at);
+    let (date, time) = date_inputs(expires_at, &admin.session.zone);
     let history = state
         .store
         .list_events(
@@ -445,9 +437,13 @@ pub struct ExpiryForm {
     time: String,
 }
 
-/// Reads the expiry form: `set` with a date (and optional time, UTC), `extend` by 30 days, or
-/// `clear`.
-fn parse_expiry_form(form: &ExpiryForm, now: i64) -> Result<ExpiryChange, MemberError> {
+/// Reads the expiry form: `set` with a date (and optional time, both in the owner's time zone),
+/// `extend` by 30 days, or `clear`.
+fn parse_expiry_form(
+    form: &ExpiryForm,
+    now: i64,
+    zone: &crate::clock::Zone,
+) -> Result<ExpiryChange, MemberError> {
     match form.action.as_str() {
         "extend" => Ok(ExpiryChange::Extend(30)),
         "clear" => Ok(ExpiryChange::Clear),
@@ -457,22 +453,29 @@ fn parse_expiry_form(form: &ExpiryForm, now: i64) -> Result<ExpiryChange, Member
                 return Err(MemberError::invalid("date", "member-date-required"));
             }
             let time = form.time.trim();
-            let text = if time.is_empty() {
-                date.to_string()
-            } else {
-                format!("{date}T{time}")
-            };
-            // Only a date (and time): durations and `never` have their own buttons.
-            if !date.as_bytes().first().is_some_and(u8::is_ascii_digit) || !date.contains('-') {
+            // Only a date (and time) as the inputs send them: durations and `never` have their
+            // own buttons.
+            let date_ok = time::Date::parse(
+                date,
+                &time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .is_ok();
+            let time_ok = time.is_empty()
+                || time::Time::parse(time, &time::macros::format_description!("[hour]:[minute]"))
+                    .is_ok();
+            if !date_ok || !time_ok {
                 return Err(MemberError::invalid("date", "member-bad-date"));
             }
-            match rules::parse_expiry(&text, now) {
-                Ok(Some(at)) => Ok(ExpiryChange::Set(at)),
-                Ok(None) | Err(RuleError::BadExpiry) => {
-                    Err(MemberError::invalid("date", "member-bad-date"))
-                }
-                Err(_) => Err(MemberError::invalid("date", "member-date-past")),
+            // A bare date means "through that day".
+            let at = match time {
+                "" => zone.instant(date, "23:59").map(|t| t + 59),
+                t => zone.instant(date, t),
             }
+            .ok_or(MemberError::invalid("date", "member-bad-date"))?;
+            if at <= now {
+                return Err(MemberError::invalid("date", "member-date-past"));
+            }
+            Ok(ExpiryChange::Set(at))
         }
         _ => Err(MemberError::invalid("action", "member-bad-expiry-action")),
     }
@@ -485,7 +488,7 @@ pub async fn expiry(
     Form(form): Form<ExpiryForm>,
 ) -> AppResult<Response> {
     let id = path_id(&id)?;
-    let result = match parse_expiry_form(&form, state.clock.now()) {
+    let result = match parse_expiry_form(&form, state.clock.now(), &admin.session.zone) {
         Ok(change) => super::change_expiry(&state, id, change, &admin.session.username)
             .await
             .map(|_| Outcome::Done),
@@ -661,6 +664,14 @@ mod tests {
 
     #[test]
     fn the_expiry_form_takes_a_date_and_an_optional_time() {
+        let utc = crate::clock::Zone::utc();
+        let parse_expiry_form = |f: &ExpiryForm, now| super::parse_expiry_form(f, now, &utc);
+        // In the owner's zone: 18:00 in Madrid is 17:00 UTC in winter.
+        let madrid = crate::clock::Zone::parse("Europe/Madrid").unwrap();
+        assert_eq!(
+            super::parse_expiry_form(&form("set", "2026-12-31", "18:00"), NOW, &madrid).unwrap(),
+            ExpiryChange::Set(1_798_740_000 - 3_600)
+        );
         assert_eq!(
             parse_expiry_form(&form("set", "2026-12-31", "18:00"), NOW).unwrap(),
             ExpiryChange::Set(1_798_740_000)
@@ -689,11 +700,17 @@ mod tests {
     }
 
     #[test]
-    fn date_inputs_show_utc_date_and_time() {
+    fn date_inputs_show_the_date_and_time_in_the_owners_zone() {
+        let utc = crate::clock::Zone::utc();
         assert_eq!(
-            date_inputs(Some(1_798_740_000)),
+            date_inputs(Some(1_798_740_000), &utc),
             ("2026-12-31".into(), "18:00".into())
         );
-        assert_eq!(date_inputs(None), (String::new(), String::new()));
+        assert_eq!(date_inputs(None, &utc), (String::new(), String::new()));
+        let madrid = crate::clock::Zone::parse("Europe/Madrid").unwrap();
+        assert_eq!(
+            date_inputs(Some(1_798_740_000), &madrid),
+            ("2026-12-31".into(), "19:00".into())
+        );
     }
 }

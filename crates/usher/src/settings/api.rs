@@ -210,6 +210,7 @@ pub async fn settings_json(state: &AppState) -> Result<Value, crate::store::Stor
         "owner_name": s.owner_name,
         "request_app_url": s.request_app_url,
         "community_url": s.community_url,
+        "time_zone": s.time_zone,
         "requests": {
             "enabled": s.requests.enabled, "servers": s.requests.servers, "auto_approve": s.requests.auto_approve,
             "has_passphrase": s.requests.passphrase_hash.is_some(), "expiry_hours": s.requests.expiry_hours,
@@ -288,6 +289,7 @@ fn settings_schema() -> Value {
         ("owner_name", string()),
         ("request_app_url", string()),
         ("community_url", string()),
+        ("time_zone", string()),
         (
             "requests",
             obj(&[
@@ -440,13 +442,14 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "patch",
                 "/api/v1/settings/general",
                 "settings",
-                "Change your name, the request app and community links, and the public address (what is left out stays)",
+                "Change your name, the request app and community links, your time zone and the public address (what is left out stays)",
                 &[],
                 Some(|| {
                     let body = obj(&[
                         ("owner_name", string()),
                         ("request_app_url", string()),
                         ("community_url", string()),
+                        ("time_zone", string()),
                         ("public_url", string()),
                     ]);
                     or_null(
@@ -455,6 +458,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                             "owner_name",
                             "request_app_url",
                             "community_url",
+                            "time_zone",
                             "public_url",
                         ],
                     )

@@ -118,6 +118,8 @@ pub struct GeneralChange {
     /// An http(s) link, or empty for none.
     pub request_app_url: Option<String>,
     pub community_url: Option<String>,
+    /// The owner's time zone, an IANA name (`Europe/Madrid`); empty for UTC.
+    pub time_zone: Option<String>,
     /// The public address links are made with; empty goes back to the listening address.
     /// Refused when the configuration sets it.
     pub public_url: Option<String>,
@@ -229,6 +231,14 @@ pub async fn change_general(
     }
     if let Some(raw) = &c.community_url {
         s.community_url = link(raw).ok_or(bad("community_url", "settings-bad-link"))?;
+    }
+    if let Some(raw) = &c.time_zone {
+        let zone = crate::clock::Zone::parse(raw).ok_or(bad("time_zone", "settings-bad-zone"))?;
+        s.time_zone = if zone.is_utc() {
+            String::new()
+        } else {
+            zone.name().to_string()
+        };
     }
     if let Some(raw) = c.public_url.as_deref().map(str::trim) {
         let (current, source) = state.public.current();

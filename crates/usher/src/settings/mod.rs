@@ -1,5 +1,5 @@
-//! The Settings pages: who the owner is, the public address, the request form, the Telegram bot
-//! and outgoing email. The settings themselves are [`crate::domain::settings`].
+//! The Settings pages, one per section: who the owner is, the public address and time zone, the
+//! request form, the Telegram bot and outgoing email. The settings themselves are [`crate::domain::settings`].
 
 pub mod api;
 pub mod change;
@@ -13,11 +13,15 @@ pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
     use crate::web::{ADMIN, OWNER};
     use routes::*;
     let r = r
-        .get("/admin/settings", ADMIN, show)
+        .get("/admin/settings", ADMIN, index)
+        .get("/admin/settings/general", ADMIN, general_page)
         .post("/admin/settings/general", ADMIN, general)
+        .get("/admin/settings/requests", ADMIN, requests_page)
         .post("/admin/settings/requests", ADMIN, requests)
+        .get("/admin/settings/telegram", OWNER, telegram_page)
         .post("/admin/settings/telegram", OWNER, telegram)
         .post("/admin/settings/telegram/test", OWNER, telegram_test)
+        .get("/admin/settings/email", OWNER, email_page)
         .post("/admin/settings/email", OWNER, email)
         .post("/admin/settings/email/test", OWNER, email_test);
     notifications::routes(r)

@@ -1,5 +1,6 @@
-//! `/admin/settings`: owner name, request form, Telegram bot and email. Secrets are write-only:
-//! the page shows whether one is set, never its value.
+//! `/admin/settings`: the list of sections, and a page for each (general, requests, Telegram,
+//! email), each with its own form. Secrets are write-only: a page shows whether one is set,
+//! never its value.
 
 use crate::domain::ids::*;
 use crate::web::extract::Query;
@@ -35,6 +36,7 @@ const NOTICES: &[&str] = &[
 async fn render(
     state: &AppState,
     admin: &Admin,
+    section: Section,
     notice: Option<&str>,
     error: Option<(&str, String)>,
 ) -> AppResult<Response> {
@@ -52,10 +54,14 @@ async fn render(
         &admin.visitor,
         "admin/settings.html",
         context! {
+            section => section.as_str(),
+            // The zones the form suggests, on the page that has the field.
+            zones => if section == Section::General { crate::clock::Zone::names() } else { Vec::new() },
             s => context! {
                 owner_name => &s.owner_name,
                 request_app_url => &s.request_app_url,
                 community_url => &s.community_url,
+                time_zone => &s.time_zone,
                 requests => ser(&s.requests),
                 has_passphrase => s.requests.passphrase_hash.is_some(),
                 telegram => context! {
@@ -84,12 +90,63 @@ async fn render(
     Ok(res)
 }
 
-pub async fn show(
+/// The sections, each with what it is for.
+pub async fn index(State(state): State<AppState>, admin: Admin) -> AppResult<Response> {
+    let s = state.store.settings().await?;
+    Ok(page(
+        &state,
+        &admin.visitor,
+        "admin/settings_index.html",
+        context! {
+            requests_open => s.requests.enabled,
+            telegram_set => s.telegram.token_sealed.is_some(),
+            email_set => !s.smtp.host.is_empty(),
+            time_zone => if s.time_zone.is_empty() { "UTC".to_string() } else { s.time_zone.clone() },
+            owner_name => s.owner_name,
+        },
+    )?
+    .into_response())
+}
+
+async fn section_page(
+    state: AppState,
+    admin: Admin,
+    q: PageQuery,
+    section: Section,
+) -> AppResult<Response> {
+    render(&state, &admin, section, Some(q.done.as_str()), None).await
+}
+
+pub async fn general_page(
     State(state): State<AppState>,
     admin: Admin,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
-    render(&state, &admin, Some(q.done.as_str()), None).await
+    section_page(state, admin, q, Section::General).await
+}
+
+pub async fn requests_page(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    section_page(state, admin, q, Section::Requests).await
+}
+
+pub async fn telegram_page(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    section_page(state, admin, q, Section::Telegram).await
+}
+
+pub async fn email_page(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    section_page(state, admin, q, Section::Email).await
 }
 
 /// The page again with a problem shown in its section; a failure on our side stays an error.
@@ -99,7 +156,14 @@ async fn refused(state: &AppState, admin: &Admin, e: SettingsError) -> AppResult
         SettingsError::Delivery { message, .. } => message.clone(),
         SettingsError::Store(_) => return Err(e.into()),
     };
-    render(state, admin, None, Some((e.section().as_str(), message))).await
+    render(
+        state,
+        admin,
+        e.section(),
+        None,
+        Some((e.section().as_str(), message)),
+    )
+    .await
 }
 
 /// A field the page could not read as what it must be.
@@ -110,7 +174,14 @@ async fn unreadable(
     key: &str,
 ) -> AppResult<Response> {
     let message = state.i18n.text(admin.visitor.lang, key);
-    render(state, admin, None, Some((section.as_str(), message))).await
+    render(
+        state,
+        admin,
+        section,
+        None,
+        Some((section.as_str(), message)),
+    )
+    .await
 }
 
 /// Where the page goes after `result`: back to its section with a notice, or the problem shown.
@@ -123,7 +194,7 @@ async fn after(
 ) -> AppResult<Response> {
     match result {
         Ok(()) => Ok(Redirect::to(&format!(
-            "/admin/settings?done={notice}#{}",
+            "/admin/settings/{}?done={notice}",
             section.as_str()
         ))
         .into_response()),
@@ -139,6 +210,8 @@ pub struct GeneralForm {
     request_app_url: String,
     #[serde(default)]
     community_url: String,
+    #[serde(default)]
+    time_zone: String,
     /// Absent when the configuration sets the public address.
     #[serde(default)]
     public_url: Option<String>,
@@ -153,6 +226,7 @@ pub async fn general(
         owner_name: Some(f.owner_name),
         request_app_url: Some(f.request_app_url),
         community_url: Some(f.community_url),
+        time_zone: Some(f.time_zone),
         public_url: f.public_url,
     };
     let result = change_general(&state, &change, &admin.session.username).await;

@@ -43,6 +43,7 @@ pub const TEMPLATES: &[(&str, &str)] = embedded![
     "request_sent.html",
     "admin/requests.html",
     "admin/settings.html",
+    "admin/settings_index.html",
     "admin/onboarding.html",
     "guide.html",
     "api_docs.html",

@@ -517,3 +517,45 @@ async fn a_bad_date_range_keeps_the_filters_and_says_what_is_wrong_beside_them()
         "the page, not an error page"
     );
 }
+
+#[tokio::test]
+async fn the_owners_time_zone_is_a_setting_the_console_shows_and_reads_times_in() {
+    let app = spawn_signed_in().await;
+    let res = app
+        .post_form("/admin/settings/general", &[("time_zone", "Mars/Olympus")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("That is not a time zone usher knows"),
+        "{body}"
+    );
+    let res = app
+        .post_form("/admin/settings/general", &[("time_zone", "Europe/Madrid")])
+        .await;
+    assert_eq!(location(&res), "/admin/settings/general?done=general");
+    let (_, general) = app.get_text("/admin/settings/general").await;
+    assert!(general.contains("value=\"Europe/Madrid\""), "{general}");
+    assert!(
+        general.contains("<option value=\"America/New_York\">"),
+        "zones are suggested"
+    );
+    // 2026-12-31 18:00 UTC is 19:00 in Madrid.
+    append(
+        &app,
+        1_798_740_000,
+        "ben",
+        "request.declined",
+        "Dan <dan@example.com>",
+        "",
+    )
+    .await;
+    let body = page(&app, "/admin/events").await;
+    assert!(body.contains("Times are in Europe/Madrid."), "{body}");
+    assert!(body.contains("2026-12-31 19:00 CET"), "{body}");
+    // A day in the filter is that day in Madrid: the event at 19:00 is on the 31st there.
+    let body = page(&app, "/admin/events?from=2026-12-31&to=2026-12-31").await;
+    assert!(body.contains("ben declined Dan’s request"), "{body}");
+    let (_, api) = app.get_text("/admin/settings").await;
+    assert!(api.contains("times in Europe/Madrid"), "{api}");
+}

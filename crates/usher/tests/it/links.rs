@@ -65,7 +65,7 @@ async fn every_link_uses_the_public_address_in_pages_api_and_cli() {
 
     let (_, detail) = w.app.get_text(&format!("/admin/invites/{code}")).await;
     assert!(detail.contains(&format!("value=\"{link}\"")), "{detail}");
-    let (_, settings) = w.app.get_text("/admin/settings").await;
+    let (_, settings) = w.app.get_text("/admin/settings/requests").await;
     assert!(settings.contains("https://watch.example.com/request"));
 
     let dir = w.app.data_dir();
@@ -87,7 +87,7 @@ async fn without_a_public_address_the_owner_is_warned_and_the_cli_prints_the_ser
         admin.contains("which opens only on this computer: friends cannot use them"),
         "{admin}"
     );
-    assert!(admin.contains("href=\"/admin/settings#general\""));
+    assert!(admin.contains("href=\"/admin/settings/general\""));
     // Friends never see the owner's warning.
     let join = reqwest::get(w.app.url("/join"))
         .await
@@ -124,7 +124,7 @@ async fn without_a_public_address_the_owner_is_warned_and_the_cli_prints_the_ser
 #[tokio::test]
 async fn a_configured_public_url_wins_over_the_setting_and_the_page_says_so() {
     let w = world_with(|c| c.public_url = Some("https://cfg.example.com".into())).await;
-    let (_, settings) = w.app.get_text("/admin/settings").await;
+    let (_, settings) = w.app.get_text("/admin/settings/general").await;
     assert!(
         settings.contains("value=\"https://cfg.example.com\" readonly"),
         "{settings}"

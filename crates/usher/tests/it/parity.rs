@@ -252,6 +252,22 @@ const PARITY: &[(&str, Elsewhere)] = &[
         Same(&["GET /api/v1/settings"], "settings show"),
     ),
     (
+        "GET /admin/settings/general",
+        Same(&["GET /api/v1/settings"], "settings show"),
+    ),
+    (
+        "GET /admin/settings/requests",
+        Same(&["GET /api/v1/settings"], "settings show"),
+    ),
+    (
+        "GET /admin/settings/telegram",
+        Same(&["GET /api/v1/settings"], "settings show"),
+    ),
+    (
+        "GET /admin/settings/email",
+        Same(&["GET /api/v1/settings"], "settings show"),
+    ),
+    (
         "POST /admin/settings/general",
         Same(&["PATCH /api/v1/settings/general"], "settings set"),
     ),

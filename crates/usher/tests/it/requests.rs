@@ -884,7 +884,7 @@ async fn bot_commands_answer_allowed_users_only() {
 #[tokio::test]
 async fn the_settings_page_keeps_secrets_write_only() {
     let d = desk().await;
-    let (status, page) = d.w.app.get_text("/admin/settings").await;
+    let (status, page) = d.w.app.get_text("/admin/settings/telegram").await;
     assert_eq!(status, StatusCode::OK);
     assert!(!page.contains(TOKEN) && page.contains("(set; type to replace)"));
     let res =
@@ -923,7 +923,7 @@ async fn the_settings_page_keeps_secrets_write_only() {
             .await;
     assert_eq!(
         location(&res),
-        "/admin/settings?done=telegram-test#telegram"
+        "/admin/settings/telegram?done=telegram-test"
     );
     assert!(
         d.tg.last_message(OWNER_ID)
@@ -935,7 +935,7 @@ async fn the_settings_page_keeps_secrets_write_only() {
         d.w.app
             .post_form("/admin/settings/email/test", &[("to", "owner@example.com")])
             .await;
-    assert_eq!(location(&res), "/admin/settings?done=email-test#email");
+    assert_eq!(location(&res), "/admin/settings/email?done=email-test");
     assert_eq!(
         d.mails(1).await[0].subject().as_deref(),
         Some("usher test email")
@@ -944,7 +944,7 @@ async fn the_settings_page_keeps_secrets_write_only() {
         d.w.app
             .post_form("/admin/settings/general", &[("owner_name", "Ana María")])
             .await;
-    assert_eq!(location(&res), "/admin/settings?done=general#general");
+    assert_eq!(location(&res), "/admin/settings/general?done=general");
     let (_, form) = cookie_client()
         .get(d.w.app.url("/request"))
         .send()
