@@ -69,7 +69,7 @@ test("the owner adds a signed webhook and reads the events log at phone width", 
   await page.goto(`${demo.base}/admin/settings`);
   await Promise.all([
     page.waitForURL(/\/admin\/settings\/notifications$/),
-    page.click("#notifications a.button"),
+    page.click("a[href='/admin/settings/notifications']"),
   ]);
   await noOverflow(page, "the notifications page");
 

@@ -64,7 +64,7 @@ test("the owner adds a passkey from a phone and signs in with it alone, or after
 
   // The owner gives usher a name: localhost, as a browser on this machine reaches it.
   const named = demo.base.replace("127.0.0.1", "localhost");
-  await page.goto(`${demo.base}/admin/settings`);
+  await page.goto(`${demo.base}/admin/settings/general`);
   await page.fill("#public_url", named);
   await Promise.all([page.waitForURL(/done=general/), page.click("form[action='/admin/settings/general'] button[type=submit]")]);
 

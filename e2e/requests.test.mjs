@@ -160,7 +160,7 @@ test("with auto-approve on, the friend goes straight from the form to choosing a
   const owner = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
   const page = await owner.newPage();
   await signIn(page, demo.base, demo.user, demo.password);
-  await page.goto(`${demo.base}/admin/settings`);
+  await page.goto(`${demo.base}/admin/settings/requests`);
   await page.check("input[name=auto_approve]");
   await Promise.all([page.waitForURL(/done=requests/), page.click("form[action='/admin/settings/requests'] button[type=submit]")]);
 
@@ -168,7 +168,7 @@ test("with auto-approve on, the friend goes straight from the form to choosing a
   assert.match(new URL(phone.url()).pathname, /^\/i\/[A-Z0-9]+$/, "straight to the personal invite");
   await getInWith(phone, null, "sam", "request-auto-welcome-phone.png");
 
-  await page.goto(`${demo.base}/admin/settings`);
+  await page.goto(`${demo.base}/admin/settings/requests`);
   await page.uncheck("input[name=auto_approve]");
   await Promise.all([page.waitForURL(/done=requests/), page.click("form[action='/admin/settings/requests'] button[type=submit]")]);
   await owner.close();

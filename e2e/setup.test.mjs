@@ -52,7 +52,7 @@ for (const [name, viewport] of [["phone", PHONE], ["desktop", DESKTOP]]) {
         assert.ok(!(await page.isVisible("text=friends cannot use them")));
         await page.goto(`${usher.base}/admin`);
       }
-      await page.goto(`${usher.base}/admin/settings`);
+      await page.goto(`${usher.base}/admin/settings/requests`);
       assert.ok(await page.isVisible("a[href='https://usher.example.com/request']"), "the request form link uses it");
       await page.goto(`${usher.base}/admin`);
 

@@ -242,8 +242,7 @@ invite-submit = Get access
 welcome-title = Welcome, { $name }!
 welcome-setting-up = Your access is being set up. This can take a few minutes; nothing more to do on your side.
 welcome-refresh = Check again
-welcome-ready = Your access is ready. Here is how to start:
-welcome-expires = Your access lasts until { $when }.
+welcome-ready = Here is how to start.
 grant-active = Ready
 grant-pending = Waiting for you
 grant-provisioning = Being set up
@@ -398,3 +397,13 @@ settings-about-email-set = Email is set up
 settings-about-email-unset = Welcome and decision emails: not set up
 settings-about-api-keys = Keys for scripts and other apps
 settings-about-admins = Who else can sign in, and what they may do
+invite-used-of = { $used } of { $max } used
+invite-used-unlimited = { $used } used, no limit
+invite-days = { $days ->
+    [one] one day
+   *[other] { $days } days
+}
+invite-forever = with no end
+invite-share-title = An invite
+invite-share-text = Here is your invite: open the link to join.
+dashboard-chart-empty = No redemptions yet. When friends use an invite, each day shows here.

@@ -242,8 +242,7 @@ invite-submit = Obtener acceso
 welcome-title = ¡Bienvenido, { $name }!
 welcome-setting-up = Estamos preparando tu acceso. Puede tardar unos minutos; no tienes que hacer nada más.
 welcome-refresh = Comprobar de nuevo
-welcome-ready = Tu acceso está listo. Así empiezas:
-welcome-expires = Tu acceso dura hasta el { $when }.
+welcome-ready = Así empiezas.
 grant-active = Listo
 grant-pending = Esperándote
 grant-provisioning = Preparándose
@@ -398,3 +397,13 @@ settings-about-email-set = El correo está configurado
 settings-about-email-unset = Correos de bienvenida y de decisiones: sin configurar
 settings-about-api-keys = Claves para scripts y otras aplicaciones
 settings-about-admins = Quién más puede entrar y qué puede hacer
+invite-used-of = { $used } de { $max } usadas
+invite-used-unlimited = { $used } usadas, sin límite
+invite-days = { $days ->
+    [one] un día
+   *[other] { $days } días
+}
+invite-forever = sin fin
+invite-share-title = Una invitación
+invite-share-text = Aquí tienes tu invitación: abre el enlace para unirte.
+dashboard-chart-empty = Aún no hay canjes. Cuando tus amigos usen una invitación, cada día aparecerá aquí.

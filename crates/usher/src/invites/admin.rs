@@ -79,7 +79,19 @@ pub async fn list(
         invites.retain(|i| ids.contains(&i.id));
     }
     let counts = state.store.invite_counts(now).await?;
-    let views: Vec<Value> = invites.iter().map(|i| invite_view(&state, i)).collect();
+    let ids: Vec<InviteId> = invites.iter().map(|i| i.id).collect();
+    let names = state.store.invite_server_names(&ids).await?;
+    let views: Vec<Value> = invites
+        .iter()
+        .map(|i| {
+            let servers: Vec<String> = names
+                .iter()
+                .filter(|(id, _)| *id == i.id)
+                .map(|(_, name)| name.clone())
+                .collect();
+            context! { servers, ..invite_view(&state, i) }
+        })
+        .collect();
     let filter_name = if matches!(filter, InviteFilter::All) {
         "all"
     } else {

@@ -457,7 +457,6 @@ pub async fn welcome(
         .ok_or_else(AppError::not_found)?;
     let grants = state.store.member_grants(member_id).await?;
     let setting_up = grants.iter().any(|g| g.status == GrantStatus::Provisioning);
-    let expires_at = grants.iter().filter_map(|g| g.expires_at).min();
     let settings = state.store.settings().await?;
     let mut with_steps = Vec::new();
     for g in &grants {
@@ -509,7 +508,6 @@ pub async fn welcome(
             name => &member.display_name,
             grants => with_steps,
             setting_up,
-            expires_at,
             refresh => welcome_url(&state, &code, member_id),
         },
     )?

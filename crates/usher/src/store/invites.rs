@@ -360,6 +360,21 @@ impl Store {
             .await?)
     }
 
+    /// The names of the servers each of `invites` grants, in one statement for a whole list.
+    pub async fn invite_server_names(
+        &self,
+        invites: &[InviteId],
+    ) -> Result<Vec<(InviteId, String)>> {
+        let ids = serde_json::to_string(invites).expect("ids serialise");
+        Ok(sqlx::query_as(
+            "SELECT t.invite_id, s.name FROM invite_servers t JOIN servers s ON s.id = t.server_id
+             WHERE t.invite_id IN (SELECT value FROM json_each(?)) ORDER BY s.name",
+        )
+        .bind(ids)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     pub async fn invite_targets(&self, invite_id: InviteId) -> Result<Vec<InviteTargetRow>> {
         Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT {TARGET_COLUMNS}
