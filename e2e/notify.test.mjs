@@ -122,3 +122,22 @@ test("the owner adds a signed webhook and reads the events log at phone width", 
   assert.equal(csv, "/admin/events.csv?action=notify.*");
   await owner.close();
 });
+
+test("the new-channel form shows only the chosen kind's fields, with or without scripts", async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const owner = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true, javaScriptEnabled });
+    const page = await owner.newPage();
+    await signIn(page, demo.base, demo.user, demo.password);
+    await page.goto(`${demo.base}/admin/settings/notifications`);
+    await page.check("#new input[name=kind][value=email]");
+    assert.ok(await page.isVisible("#new-address"), "email asks for an address");
+    assert.ok(!(await page.isVisible("#new-url")), "and not for a URL");
+    await page.check("#new input[name=kind][value=discord]");
+    assert.ok(await page.isVisible("#new-url"), "Discord asks for its webhook URL");
+    assert.ok(!(await page.isVisible("#new-address")));
+    await page.check("#new input[name=kind][value=telegram]");
+    assert.ok(!(await page.isVisible("#new-url")) && !(await page.isVisible("#new-address")), "Telegram needs neither");
+    await page.locator("#new").screenshot({ path: join(shotsDir, `notify-new-telegram-${javaScriptEnabled ? "js" : "nojs"}-phone.png`) });
+    await owner.close();
+  }
+});
