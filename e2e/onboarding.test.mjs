@@ -2,7 +2,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startDemo, launchBrowser, shotsDir, PHONE } from "./harness.mjs";
+import { startDemo, launchBrowser, signIn, shotsDir, PHONE } from "./harness.mjs";
 
 let browser;
 let demo;
@@ -45,3 +45,23 @@ for (const lang of ["en", "es"]) {
     await context.close();
   });
 }
+
+test("the owner writes Spanish steps on the Español tab; English friends keep the built-in ones", async () => {
+  const owner = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await owner.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/onboarding?kind=jellyfin`);
+  await Promise.all([page.waitForURL(/lang=es/), page.click("nav.tabs a[lang=es]")]);
+  assert.equal(await page.inputValue("#title_0"), "Consigue la app", "the built-in Spanish steps to start from");
+  await page.fill("#title_0", "Bienvenida de la casa");
+  await page.click("button[value=preview]");
+  // The preview fills in the Jellyfin tab's own server.
+  assert.match(await page.locator("ol.steps").innerText(), /Bienvenida de la casa/);
+  await Promise.all([page.waitForURL(/done=saved/), page.click("button[value=save]")]);
+  assert.match(page.url(), /kind=jellyfin&lang=es/);
+  await page.screenshot({ path: join(shotsDir, "onboarding-spanish-tab-phone.png"), fullPage: true });
+  await Promise.all([page.waitForURL(/lang=en/), page.click("nav.tabs a[lang=en]")]);
+  assert.equal(await page.inputValue("#title_0"), "Get the app");
+  assert.ok(!(await page.locator("main").innerText()).includes("Bienvenida de la casa"), "English has its own");
+  await owner.close();
+});

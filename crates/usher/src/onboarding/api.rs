@@ -10,9 +10,11 @@ use serde_json::{Value, json};
 
 use crate::domain::OnboardingKind;
 use crate::state::AppState;
+use crate::ui::i18n::Language;
 use crate::web::api::*;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::Json;
+use axum::http::StatusCode;
 
 #[derive(Deserialize, Default)]
 pub struct LangQuery {
@@ -76,9 +78,31 @@ pub struct StepBody {
 #[serde(deny_unknown_fields)]
 pub struct StepsBody {
     steps: Vec<StepBody>,
+    /// The language the steps are written in (`en`, `es`); the default language when absent.
+    #[serde(default)]
+    lang: Option<String>,
+}
+
+/// The language a body or query names: one usher speaks, or a 422 that says which are.
+pub fn language_of(raw: Option<&str>) -> Result<Language, AppError> {
+    match raw.map(str::trim).filter(|l| !l.is_empty()) {
+        None => Ok(Language::default_one()),
+        Some(code) => Language::parse(code).ok_or_else(|| {
+            AppError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "onb-bad-language",
+            )
+            .with_field("lang")
+        }),
+    }
 }
 
 impl StepsBody {
+    pub fn language(&self) -> Result<Language, AppError> {
+        language_of(self.lang.as_deref())
+    }
+
     pub fn into_steps(self) -> Vec<(String, String)> {
         self.steps.into_iter().map(|s| (s.title, s.body)).collect()
     }
@@ -91,22 +115,21 @@ pub(crate) async fn replace(
     Json(b): Json<StepsBody>,
 ) -> AppResult<Response> {
     let kind = kind_of(&kind)?;
-    super::save_steps(&state, kind, b.into_steps(), &c.actor).await?;
-    Ok(ok(
-        steps_json(&state, kind, crate::ui::i18n::DEFAULT_LANG).await?
-    ))
+    let lang = b.language()?;
+    super::save_steps(&state, kind, lang, b.into_steps(), &c.actor).await?;
+    Ok(ok(steps_json(&state, kind, lang.code()).await?))
 }
 
 pub(crate) async fn reset(
     State(state): State<AppState>,
     c: ApiCaller,
     Path(kind): Path<String>,
+    Query(q): Query<LangQuery>,
 ) -> AppResult<Response> {
     let kind = kind_of(&kind)?;
-    super::save_steps(&state, kind, Vec::new(), &c.actor).await?;
-    Ok(ok(
-        steps_json(&state, kind, crate::ui::i18n::DEFAULT_LANG).await?
-    ))
+    let lang = language_of(Some(&q.lang))?;
+    super::save_steps(&state, kind, lang, Vec::new(), &c.actor).await?;
+    Ok(ok(steps_json(&state, kind, lang.code()).await?))
 }
 
 fn steps_schema() -> Value {
@@ -139,11 +162,17 @@ const KIND_PARAM: Param = Param::path(
 );
 const LANG_PARAM: Param = Param::query(
     "lang",
-    "the defaults' language: en or es; any other is en",
+    "the language: en or es; any other is en",
+    ParamKind::Text,
+);
+const WRITTEN_IN: Param = Param::query(
+    "lang",
+    "the language whose steps go back to the built-in ones: en or es (en when left out)",
     ParamKind::Text,
 );
 const KIND: &[Param] = &[KIND_PARAM, LANG_PARAM];
 const KIND_ONLY: &[Param] = &[KIND_PARAM];
+const KIND_WRITTEN_IN: &[Param] = &[KIND_PARAM, WRITTEN_IN];
 const LANG: &[Param] = &[LANG_PARAM];
 
 /// This feature's API endpoints with their documentation.
@@ -154,7 +183,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "get",
                 "/api/v1/onboarding",
                 "onboarding",
-                "Every kind's steps (Markdown), the owner's or the defaults",
+                "Every kind's steps in a language (Markdown), the owner's or the built-in ones",
                 LANG,
                 None,
                 200,
@@ -167,7 +196,7 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "get",
                 "/api/v1/onboarding/{kind}",
                 "onboarding",
-                "One kind's steps",
+                "One kind's steps in a language",
                 KIND,
                 None,
                 200,
@@ -180,17 +209,20 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "put",
                 "/api/v1/onboarding/{kind}",
                 "onboarding",
-                "Replace a kind's steps (at most 20; a title of up to 100 characters, a Markdown body of up to 4,000)",
+                "Replace a kind's steps in one language, `lang` (en or es, en when left out; the other keeps its own): at most 20, a title of up to 100 characters, a Markdown body of up to 4,000",
                 KIND_ONLY,
                 Some(|| {
                     needs(
-                        obj(&[(
-                            "steps",
-                            arr(needs(
-                                obj(&[("title", string()), ("body", string())]),
-                                &["title"],
-                            )),
-                        )]),
+                        obj(&[
+                            (
+                                "steps",
+                                arr(needs(
+                                    obj(&[("title", string()), ("body", string())]),
+                                    &["title"],
+                                )),
+                            ),
+                            ("lang", string()),
+                        ]),
                         &["steps"],
                     )
                 }),
@@ -204,8 +236,8 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 "post",
                 "/api/v1/onboarding/{kind}/reset",
                 "onboarding",
-                "Go back to the default steps",
-                KIND_ONLY,
+                "Go back to the built-in steps in one language",
+                KIND_WRITTEN_IN,
                 None,
                 200,
                 steps_schema,

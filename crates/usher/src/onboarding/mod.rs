@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::domain::OnboardingKind;
 use crate::state::AppState;
 use crate::store::onboarding::StepRow;
+use crate::ui::i18n::Language;
 
 /// This feature's pages and endpoints, as the router registers them.
 pub fn routes(r: crate::web::Routes) -> crate::web::Routes {
@@ -89,10 +90,12 @@ pub fn checked_steps(steps: Vec<(String, String)>) -> Result<Vec<(String, String
     Ok(out)
 }
 
-/// Replaces the owner's steps for `kind` (an empty list goes back to the defaults).
+/// Replaces the owner's steps for `kind` in `lang` (an empty list goes back to the built-in
+/// steps of that language); the other language keeps its own.
 pub async fn save_steps(
     state: &AppState,
     kind: OnboardingKind,
+    lang: Language,
     steps: Vec<(String, String)>,
     actor: &str,
 ) -> Result<(), StepsError> {
@@ -104,10 +107,10 @@ pub async fn save_steps(
     };
     state
         .store
-        .replace_onboarding_steps(kind, &steps, state.clock.now())
+        .replace_onboarding_steps(kind, lang.code(), &steps, state.clock.now())
         .await?;
     state
-        .record_event(actor, action, Some(kind.as_str()), None)
+        .record_event(actor, action, Some(kind.as_str()), Some(lang.code()))
         .await?;
     Ok(())
 }
@@ -312,13 +315,29 @@ pub fn default_steps(state: &AppState, kind: OnboardingKind, lang: &str) -> Vec<
         .collect()
 }
 
-/// The steps of a kind as stored, or the defaults when the owner has not written any.
+/// Of a kind's stored steps, those a visitor in `lang` reads: the ones written in `lang`, else
+/// those from before languages were kept apart; none means the built-in steps of `lang`.
+pub fn for_language(rows: Vec<StepRow>, lang: &str) -> Vec<StepRow> {
+    let own = rows.iter().any(|r| r.lang == lang);
+    rows.into_iter()
+        .filter(|r| {
+            if own {
+                r.lang == lang
+            } else {
+                r.lang.is_empty()
+            }
+        })
+        .collect()
+}
+
+/// The steps of a kind in a language as stored, or the built-in ones when the owner has not
+/// written any for it.
 pub async fn source_steps(
     state: &AppState,
     kind: OnboardingKind,
     lang: &str,
 ) -> Result<(Vec<(String, String)>, bool), crate::store::StoreError> {
-    let rows = state.store.onboarding_steps(kind).await?;
+    let rows = for_language(state.store.onboarding_steps(kind).await?, lang);
     if rows.is_empty() {
         Ok((default_steps(state, kind, lang), false))
     } else {
@@ -365,6 +384,7 @@ pub fn render_steps(
     vars: &Vars,
     rows: Vec<StepRow>,
 ) -> Vec<Step> {
+    let rows = for_language(rows, lang);
     let source = if rows.is_empty() {
         default_steps(state, kind, lang)
     } else {
@@ -393,6 +413,31 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn row(lang: &str, title: &str) -> StepRow {
+        StepRow {
+            id: crate::domain::ids::StepId(0),
+            kind: OnboardingKind::Plex,
+            position: 0,
+            title: title.into(),
+            body: String::new(),
+            created_at: 0,
+            updated_at: 0,
+            lang: lang.into(),
+        }
+    }
+
+    #[test]
+    fn a_language_reads_its_own_steps_else_the_ones_from_before_languages() {
+        let titles = |rows: Vec<StepRow>| rows.into_iter().map(|r| r.title).collect::<Vec<_>>();
+        let stored = vec![row("", "old"), row("es", "nuevo")];
+        assert_eq!(titles(for_language(stored.clone(), "es")), ["nuevo"]);
+        assert_eq!(titles(for_language(stored, "en")), ["old"]);
+        assert!(
+            for_language(vec![row("es", "nuevo")], "en").is_empty(),
+            "built-in for en"
+        );
+    }
 
     #[test]
     fn markdown_never_lets_html_or_scripts_through() {

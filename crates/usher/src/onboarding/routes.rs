@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::{MAX_STEPS, StepsError, Vars, apply_vars, checked_steps, render_markdown};
 use crate::domain::OnboardingKind;
 use crate::state::AppState;
+use crate::ui::i18n::Language;
 use crate::web::error::{AppError, AppResult};
 use crate::web::extract::{Form, field};
 use crate::web::visitor::{Admin, Visitor};
@@ -19,22 +20,50 @@ use crate::web::{page, ser};
 pub struct EditorQuery {
     #[serde(default)]
     kind: String,
+    /// The language whose steps are edited; the admin's own when absent.
+    #[serde(default)]
+    lang: String,
     #[serde(default)]
     done: String,
 }
 
-fn sample_vars(state_owner: &str) -> Vars {
-    Vars {
-        server_name: "Home Plex".into(),
-        server_url: "https://watch.example.com".into(),
-        owner_name: if state_owner.is_empty() {
+/// What the preview fills the variables with: a server of the tab's kind when there is one,
+/// so a Jellyfin tab previews with the Jellyfin server's name and address.
+async fn sample_vars(
+    state: &AppState,
+    kind: OnboardingKind,
+    owner: &str,
+) -> Result<Vars, crate::store::StoreError> {
+    let servers = state.store.servers().await?;
+    let server = kind
+        .server_kind()
+        .and_then(|k| servers.iter().find(|s| s.server.kind == k));
+    let display = kind
+        .server_kind()
+        .map(media::ServerKind::display_name)
+        .unwrap_or("Plex");
+    Ok(Vars {
+        server_name: server
+            .map(|s| s.server.name.clone())
+            .unwrap_or_else(|| format!("Home {display}")),
+        server_url: server
+            .and_then(|s| s.server.friend_address())
+            .unwrap_or_else(|| "https://watch.example.com".into()),
+        owner_name: if owner.is_empty() {
             "Ana".into()
         } else {
-            state_owner.into()
+            owner.into()
         },
         member_name: "Sam".into(),
         expires: "2027-01-31".into(),
-    }
+    })
+}
+
+/// The language a form or link names, or the admin's own.
+fn language(raw: &str, admin: &Admin) -> Language {
+    Language::parse(raw)
+        .or_else(|| Language::parse(admin.visitor.lang))
+        .unwrap_or_else(Language::default_one)
 }
 
 /// What the editor shows: the steps, whether they are the owner's own, and whether this is an
@@ -49,6 +78,7 @@ async fn editor(
     state: &AppState,
     admin: &Admin,
     kind: OnboardingKind,
+    lang: Language,
     draft: Draft,
     notice: Option<&str>,
     error: Option<String>,
@@ -59,7 +89,7 @@ async fn editor(
         preview,
     } = draft;
     let settings = state.store.settings().await?;
-    let vars = sample_vars(&settings.owner_name);
+    let vars = sample_vars(state, kind, &settings.owner_name).await?;
     let rendered: Vec<Value> = steps
         .iter()
         .map(|(t, b)| context! { title => t, html => Value::from_safe_string(apply_vars(&render_markdown(b), &vars)) })
@@ -75,6 +105,7 @@ async fn editor(
         "admin/onboarding.html",
         context! {
             kind => kind.as_str(), kinds => OnboardingKind::ALL.map(OnboardingKind::as_str), steps => ser(&steps), rendered, custom, preview,
+            step_lang => lang.code(),
             notice => notice.filter(|n| ["saved", "reset"].contains(n)), error,
         },
     )?
@@ -89,13 +120,23 @@ pub async fn show(
     Query(q): Query<EditorQuery>,
 ) -> AppResult<Response> {
     let kind = OnboardingKind::parse(&q.kind).unwrap_or(OnboardingKind::Plex);
-    let (steps, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
+    let lang = language(&q.lang, &admin);
+    let (steps, custom) = super::source_steps(&state, kind, lang.code()).await?;
     let draft = Draft {
         steps,
         custom,
         preview: false,
     };
-    editor(&state, &admin, kind, draft, Some(q.done.as_str()), None).await
+    editor(
+        &state,
+        &admin,
+        kind,
+        lang,
+        draft,
+        Some(q.done.as_str()),
+        None,
+    )
+    .await
 }
 
 /// Reads `title_N`, `body_N` and `position_N` blocks in position order, then checks them.
@@ -125,16 +166,18 @@ pub async fn save(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let kind = OnboardingKind::parse(&kind).ok_or_else(AppError::not_found)?;
+    let lang = language(field(&fields, "lang"), &admin);
     let preview = fields.iter().any(|(k, v)| k == "action" && v == "preview");
     let steps = match parse_steps(&fields) {
         Ok(s) => s,
         Err(StepsError::Store(e)) => return Err(e.into()),
         Err(StepsError::Invalid { key }) => {
-            let (current, custom) = super::source_steps(&state, kind, admin.visitor.lang).await?;
+            let (current, custom) = super::source_steps(&state, kind, lang.code()).await?;
             return editor(
                 &state,
                 &admin,
                 kind,
+                lang,
                 Draft {
                     steps: current,
                     custom,
@@ -151,6 +194,7 @@ pub async fn save(
             &state,
             &admin,
             kind,
+            lang,
             Draft {
                 steps,
                 custom: true,
@@ -161,18 +205,28 @@ pub async fn save(
         )
         .await;
     }
-    super::save_steps(&state, kind, steps, &admin.session.username).await?;
-    Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=saved")).into_response())
+    super::save_steps(&state, kind, lang, steps, &admin.session.username).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/onboarding?kind={kind}&lang={}&done=saved",
+        lang.code()
+    ))
+    .into_response())
 }
 
 pub async fn reset(
     State(state): State<AppState>,
     admin: Admin,
     Path(kind): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> AppResult<Response> {
     let kind = OnboardingKind::parse(&kind).ok_or_else(AppError::not_found)?;
-    super::save_steps(&state, kind, Vec::new(), &admin.session.username).await?;
-    Ok(Redirect::to(&format!("/admin/onboarding?kind={kind}&done=reset")).into_response())
+    let lang = language(field(&fields, "lang"), &admin);
+    super::save_steps(&state, kind, lang, Vec::new(), &admin.session.username).await?;
+    Ok(Redirect::to(&format!(
+        "/admin/onboarding?kind={kind}&lang={}&done=reset",
+        lang.code()
+    ))
+    .into_response())
 }
 
 /// `/guide`: for friends — what this is, how to get the app, what happens after asking.

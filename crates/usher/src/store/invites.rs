@@ -402,7 +402,8 @@ impl Store {
                 (SELECT value FROM settings WHERE key = ?2) AS settings,
                 (SELECT json_group_array(json_object(
                     'id', o.id, 'kind', o.kind, 'position', o.position, 'title', o.title,
-                    'body', o.body, 'created_at', o.created_at, 'updated_at', o.updated_at))
+                    'body', o.body, 'created_at', o.created_at, 'updated_at', o.updated_at,
+                    'lang', o.lang))
                 FROM onboarding_steps o WHERE o.kind = 'before') AS rules
              FROM invites i WHERE i.code = ?1"
         );

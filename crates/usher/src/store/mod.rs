@@ -173,6 +173,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "member_expiry",
         include_str!("../../migrations/sqlite/0021_member_expiry.sql"),
     ),
+    (
+        22,
+        "onboarding_languages",
+        include_str!("../../migrations/sqlite/0022_onboarding_languages.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

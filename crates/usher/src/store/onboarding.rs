@@ -13,6 +13,10 @@ pub struct StepRow {
     pub body: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The language the owner wrote it in; empty for steps from before languages were kept
+    /// apart, which stand in for every language without its own.
+    #[serde(default)]
+    pub lang: String,
 }
 
 impl Store {
@@ -37,24 +41,28 @@ impl Store {
         )
     }
 
-    /// Replaces every step of a kind at once (first edit copies the defaults in).
+    /// Replaces every step of a kind in one language at once (first edit copies the defaults
+    /// in); the other languages' steps stay as they are.
     pub async fn replace_onboarding_steps(
         &self,
         kind: crate::domain::OnboardingKind,
+        lang: &str,
         steps: &[(String, String)],
         now: Timestamp,
     ) -> Result<()> {
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM onboarding_steps WHERE kind = ?")
+        sqlx::query("DELETE FROM onboarding_steps WHERE kind = ? AND lang = ?")
             .bind(kind)
+            .bind(lang)
             .execute(&mut *tx)
             .await?;
         for (i, (title, body)) in steps.iter().enumerate() {
             sqlx::query(
-                "INSERT INTO onboarding_steps (kind, position, title, body, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO onboarding_steps (kind, lang, position, title, body, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(kind)
+            .bind(lang)
             .bind(i as i64)
             .bind(title)
             .bind(body)

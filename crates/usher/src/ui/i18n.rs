@@ -26,11 +26,11 @@ pub struct I18n {
     /// Each language's messages, parsed the first time a page needs them: a visitor who never
     /// asks for Spanish costs no memory for it (the parsed messages of one language are about
     /// half a megabyte).
-    bundles: Vec<Language>,
+    bundles: Vec<Bundle>,
 }
 
 /// A language's name, its files, and its messages once parsed.
-type Language = (
+type Bundle = (
     &'static str,
     &'static [&'static str],
     OnceLock<FluentBundle<FluentResource>>,
@@ -128,6 +128,25 @@ fn parse(lang: &str, files: &[&str]) -> FluentBundle<FluentResource> {
 /// Whether `lang` is one usher speaks.
 pub fn supported(lang: &str) -> Option<&'static str> {
     LANGUAGES.iter().map(|(l, _)| *l).find(|l| *l == lang)
+}
+
+/// A language usher speaks, parsed from its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Language(&'static str);
+
+impl Language {
+    /// A language usher speaks (`en`, `es`), or `None`.
+    pub fn parse(code: &str) -> Option<Language> {
+        supported(code.trim()).map(Language)
+    }
+
+    pub fn default_one() -> Language {
+        Language(DEFAULT_LANG)
+    }
+
+    pub fn code(self) -> &'static str {
+        self.0
+    }
 }
 
 /// Picks the best supported language from an `Accept-Language` header, honouring q-values.

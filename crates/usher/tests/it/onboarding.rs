@@ -4,7 +4,19 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn redeem_and_welcome(w: &World, code: &str, name: &str) -> String {
-    let visitor = cookie_client();
+    redeem_and_welcome_in(w, code, name, "en").await
+}
+
+/// Redeems as a browser that asks for `lang` and returns the welcome page.
+async fn redeem_and_welcome_in(w: &World, code: &str, name: &str, lang: &str) -> String {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("accept-language", lang.parse().unwrap());
+    let visitor = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap();
     let page = visitor
         .get(w.app.url(&format!("/i/{code}")))
         .send()
@@ -62,7 +74,10 @@ async fn owner_written_steps_render_safely_with_variables() {
             ],
         )
         .await;
-    assert_eq!(location(&res), "/admin/onboarding?kind=jellyfin&done=saved");
+    assert_eq!(
+        location(&res),
+        "/admin/onboarding?kind=jellyfin&lang=en&done=saved"
+    );
     let code = w
         .invite(&[w.jf_id], "1", |i| i.duration = "30d".into())
         .await;
@@ -120,7 +135,10 @@ async fn preview_does_not_save_and_reset_brings_back_the_defaults() {
         1
     );
     let res = w.app.post_form("/admin/onboarding/plex/reset", &[]).await;
-    assert_eq!(location(&res), "/admin/onboarding?kind=plex&done=reset");
+    assert_eq!(
+        location(&res),
+        "/admin/onboarding?kind=plex&lang=en&done=reset"
+    );
     let (_, page) = w.app.get_text("/admin/onboarding?kind=plex").await;
     assert!(
         page.contains("Accept the invitation"),
@@ -424,4 +442,74 @@ async fn steps_are_read_replaced_and_reset_through_the_api_and_the_cli_and_frien
         .map(|k| (k["kind"].as_str().unwrap(), k["custom"].as_bool().unwrap()))
         .collect();
     assert!(kinds.contains(&("jellyfin", false)) && kinds.contains(&("before", true)));
+}
+
+#[tokio::test]
+async fn steps_are_kept_per_language_and_the_other_keeps_the_built_in_ones() {
+    let w = world().await;
+    let res = w
+        .app
+        .post_form(
+            "/admin/onboarding/jellyfin",
+            &[
+                ("lang", "es"),
+                ("title_0", "Entra con {{member_name}}"),
+                ("body_0", "Abre **{{server_name}}**."),
+            ],
+        )
+        .await;
+    assert_eq!(
+        location(&res),
+        "/admin/onboarding?kind=jellyfin&lang=es&done=saved"
+    );
+    let code = w.invite(&[w.jf_id], "2", |_| {}).await;
+    let es = redeem_and_welcome_in(&w, &code, "sara", "es").await;
+    assert!(es.contains("<strong>Entra con sara</strong>"), "{es}");
+    let en = redeem_and_welcome_in(&w, &code, "sam", "en").await;
+    assert!(
+        !en.contains("Entra con"),
+        "English keeps the built-in steps: {en}"
+    );
+    assert!(en.contains("Get the app"), "{en}");
+    // The editor shows each language's own, and previews with the server of the tab's kind.
+    let (_, editor) = w
+        .app
+        .get_text("/admin/onboarding?kind=jellyfin&lang=es")
+        .await;
+    assert!(
+        editor.contains("value=\"Entra con {{member_name}}\""),
+        "{editor}"
+    );
+    assert!(
+        editor.contains("Abre <strong>Home Jellyfin</strong>"),
+        "the preview names the Jellyfin server: {editor}"
+    );
+    let (_, editor) = w
+        .app
+        .get_text("/admin/onboarding?kind=jellyfin&lang=en")
+        .await;
+    assert!(!editor.contains("Entra con"), "{editor}");
+    // The API and the CLI speak of one language at a time too.
+    let a = crate::api::api(&w).await;
+    let (status, _) = a
+        .call(
+            "PUT",
+            "/api/v1/onboarding/jellyfin",
+            Some(json!({"steps": [], "lang": "fr"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, es_json) = a
+        .call("GET", "/api/v1/onboarding/jellyfin?lang=es", None)
+        .await;
+    assert_eq!(es_json["custom"], true);
+    let (_, en_json) = a
+        .call("GET", "/api/v1/onboarding/jellyfin?lang=en", None)
+        .await;
+    assert_eq!(en_json["custom"], false);
+    let (status, reset) = a
+        .call("POST", "/api/v1/onboarding/jellyfin/reset?lang=es", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(reset["custom"], false);
 }
