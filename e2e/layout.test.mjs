@@ -134,3 +134,18 @@ test("every friend page fits a phone and has thumb-sized controls", async () => 
   assert.deepEqual(problems, [], `\n${problems.join("\n")}`);
   await friend.close();
 });
+
+test("the public invite page stays within its weight budget, compressed, with nothing from elsewhere", async () => {
+  const friend = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await friend.newPage();
+  const origins = new Set();
+  page.on("request", (r) => origins.add(new URL(r.url()).origin));
+  await page.goto(demo.invite, { waitUntil: "load" });
+  const bytes = await page.evaluate(() =>
+    [...performance.getEntriesByType("navigation"), ...performance.getEntriesByType("resource")].reduce((n, e) => n + e.transferSize, 0),
+  );
+  assert.ok(bytes > 1000, `the page was measured (${bytes} bytes)`);
+  assert.ok(bytes <= 50 * 1024, `the invite page weighs ${bytes} bytes (budget 50 KB)`);
+  assert.deepEqual([...origins], [new URL(demo.base).origin], "no third-party requests");
+  await friend.close();
+});
