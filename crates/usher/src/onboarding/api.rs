@@ -79,8 +79,13 @@ pub struct StepBody {
 pub struct StepsBody {
     steps: Vec<StepBody>,
     /// The language the steps are written in (`en`, `es`); the default language when absent.
-    #[serde(default)]
+    /// A text when given: `null` is refused like any value of the wrong type.
+    #[serde(default, deserialize_with = "text")]
     lang: Option<String>,
+}
+
+fn text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// The language a body or query names: one usher speaks, or a 422 that says which are.

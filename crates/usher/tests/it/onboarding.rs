@@ -499,6 +499,15 @@ async fn steps_are_kept_per_language_and_the_other_keeps_the_built_in_ones() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    // The document says a text: `null` does not fit it, so it is a 400, not "the default".
+    let (status, _) = a
+        .call(
+            "PUT",
+            "/api/v1/onboarding/jellyfin",
+            Some(json!({"steps": [], "lang": null})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (_, es_json) = a
         .call("GET", "/api/v1/onboarding/jellyfin?lang=es", None)
         .await;
