@@ -78,3 +78,48 @@ test("settings are saved section by section at phone width, and a bad value is n
   await friend.close();
   await context.close();
 });
+
+// A 64 × 64 PNG, drawn for this test.
+const LOGO_PNG = Buffer.from(
+  "iVBORw0KGgoAAAANSUhEUgAAAEAAAABACAIAAAAlC+aJAAAAeklEQVR4nO3PUQkAIBTAwBfHEPbHWIbw4xAGC3Cbs9fXDRc0oAUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY0oAUNaEEDWtCAFjSgBQ1oQQNa0IAWNKAFDWhBA1rQgBY0oAUNaEEDWtCAFjSgBQ1oQQNa8NgFs4TBD2Pn/ncAAAAASUVORK5CYII=",
+  "base64",
+);
+
+test("the owner brands the friend pages: name, colour and logo, and a friend sees them", async () => {
+  const context = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await signIn(page, demo.base, demo.user, demo.password);
+  await page.goto(`${demo.base}/admin/settings`);
+  await Promise.all([page.waitForURL(/\/admin\/settings\/branding$/), page.click("a[href='/admin/settings/branding']")]);
+  await page.fill("#brand_name", "Casa Cinema");
+  await page.fill("#brand_accent", "#c83c28");
+  await page.uncheck("input[name=no_accent]");
+  await Promise.all([page.waitForURL(/done=branding/), page.click("form[action='/admin/settings/branding'] button[type=submit]")]);
+  // A file that is not an image is refused, named in the section.
+  await page.setInputFiles("#brand_logo", { name: "logo.svg", mimeType: "image/svg+xml", buffer: Buffer.from("<svg onload=alert(1)></svg>") });
+  await page.click("form[action='/admin/settings/branding/logo'] button[type=submit]");
+  assert.match(await page.locator("#branding .alert.error").innerText(), /PNG, JPEG or WebP/);
+  await page.setInputFiles("#brand_logo", { name: "logo.png", mimeType: "image/png", buffer: LOGO_PNG });
+  await Promise.all([page.waitForURL(/done=logo/), page.click("form[action='/admin/settings/branding/logo'] button[type=submit]")]);
+  const preview = await page.getAttribute(".brand-logo-preview", "src");
+  assert.match(preview, /^\/brand\/logo-[0-9a-f]{16}\.png$/);
+  await page.screenshot({ path: join(shotsDir, "settings-branding-phone.png"), fullPage: true });
+
+  // A friend opening the invite sees the server's name, colour and logo, not usher's.
+  const friend = await browser.newContext({ viewport: PHONE, isMobile: true, hasTouch: true });
+  const invite = await friend.newPage();
+  const logo = invite.waitForResponse((r) => r.url().includes("/brand/logo-"));
+  await invite.goto(demo.invite);
+  assert.equal((await logo).status(), 200);
+  assert.match((await logo).headers()["cache-control"], /immutable/);
+  assert.equal(await invite.title(), "Join Casa Cinema · Casa Cinema");
+  assert.equal((await invite.locator("h1").innerText()).trim(), "Join Casa Cinema");
+  assert.equal((await invite.locator("header .brand").innerText()).trim(), "Casa Cinema");
+  const accent = await invite.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue("--accent").trim());
+  assert.equal(accent, "#c83c28");
+  const logoSize = await invite.locator("header .brand img.logo").evaluate((img) => img.naturalWidth);
+  assert.equal(logoSize, 64, "the logo loaded");
+  await invite.screenshot({ path: join(shotsDir, "invite-branded-phone.png") });
+  await friend.close();
+  await context.close();
+});

@@ -106,11 +106,12 @@ pub async fn join(
 ) -> AppResult<Response> {
     let render = async |visitor: &Visitor, code: &str, error: Option<&str>, status: StatusCode| {
         let requests_open = state.store.requests_open().await?;
+        let brand = crate::ui::brand::load(&state.store).await?;
         let html = page(
             &state,
             visitor,
             "join.html",
-            context! { code, error, requests_open },
+            context! { code, error, requests_open, brand },
         )?;
         Ok::<_, crate::web::error::AppError>(crate::web::page_cache::Rendered::page(status, html))
     };
@@ -145,6 +146,7 @@ fn invite_context(open: &OpenInvite) -> Result<Value, crate::store::StoreError> 
     let targets = super::target_views(&open.targets);
     let invite = &open.invite;
     Ok(context! {
+        brand => crate::ui::brand::context(&open.settings.branding),
         code => &invite.code,
         label => &invite.label,
         targets => ser(&targets),
@@ -506,6 +508,7 @@ pub async fn welcome(
         "welcome.html",
         context! {
             name => &member.display_name,
+            brand => crate::ui::brand::context(&settings.branding),
             grants => with_steps,
             setting_up,
             refresh => welcome_url(&state, &code, member_id),
@@ -580,7 +583,10 @@ pub async fn plex_back(
             &state,
             &visitor,
             "plex_wait_public.html",
-            context! { retry => format!("/i/{code}/plex?pin={pin}&sig={}", q.sig), back => format!("/i/{code}") },
+            context! {
+                retry => format!("/i/{code}/plex?pin={pin}&sig={}", q.sig), back => format!("/i/{code}"),
+                brand => crate::ui::brand::context(&open.settings.branding),
+            },
         )?
         .into_response());
     };

@@ -265,6 +265,7 @@ async fn guide_page(
         "guide.html",
         context! {
             owner,
+            brand => crate::ui::brand::context(&settings.branding),
             servers => servers.iter().map(|s| s.server.name.clone()).collect::<Vec<_>>(),
             kinds,
             requests_open => settings

@@ -45,7 +45,10 @@ pub async fn form(
             &state,
             &visitor,
             "request.html",
-            context! { open, plex_only, needs_passphrase, owner, form => context! { name => "", email => "", note => "" }, error => () },
+            context! {
+                open, plex_only, needs_passphrase, owner, form => context! { name => "", email => "", note => "" }, error => (),
+                brand => crate::ui::brand::load(&state.store).await?,
+            },
         )?;
         Ok(crate::web::page_cache::Rendered::page(status, html))
     })
@@ -108,6 +111,7 @@ pub async fn submit(
         "request.html",
         context! {
             open, plex_only, needs_passphrase, owner,
+            brand => crate::ui::brand::load(&state.store).await?,
             form => context! { name => &form.name, email => &form.email, note => &form.note },
             error => context! { key, field },
         },
@@ -275,7 +279,10 @@ pub async fn sent(
         &state,
         &visitor,
         "request_sent.html",
-        context! { approved => q.approved.is_some(), hours => settings.requests.expiry_hours },
+        context! {
+            approved => q.approved.is_some(), hours => settings.requests.expiry_hours,
+            brand => crate::ui::brand::context(&settings.branding),
+        },
     )?
     .into_response())
 }

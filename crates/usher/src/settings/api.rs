@@ -218,6 +218,10 @@ pub async fn settings_json(state: &AppState) -> Result<Value, crate::store::Stor
             "profile_id": s.requests.profile_id,
         },
         "telegram": { "has_token": s.telegram.token_sealed.is_some(), "allowed_ids": s.telegram.allowed_ids, "chat_id": s.telegram.chat_id, "mode": s.telegram.mode },
+        "branding": {
+            "name": s.branding.name, "accent": s.branding.accent,
+            "logo_url": s.branding.logo.as_ref().map(crate::ui::brand::logo_path),
+        },
         "smtp": { "host": s.smtp.host, "port": s.smtp.port, "security": s.smtp.security, "username": s.smtp.username, "has_password": s.smtp.password_sealed.is_some(), "from": s.smtp.from },
     }))
 }
@@ -257,6 +261,50 @@ pub(crate) async fn email_change(
     Json(b): Json<EmailChange>,
 ) -> AppResult<Response> {
     changed(&state, change_email(&state, &b, &c.actor).await).await
+}
+
+pub(crate) async fn branding_change(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<BrandingChange>,
+) -> AppResult<Response> {
+    changed(&state, change_branding(&state, &b, &c.actor).await).await
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoBody {
+    /// The image, base64 (standard alphabet, with or without padding).
+    image: String,
+}
+
+pub(crate) async fn logo_put(
+    State(state): State<AppState>,
+    c: ApiCaller,
+    Json(b): Json<LogoBody>,
+) -> AppResult<Response> {
+    use base64::Engine as _;
+    let engine = base64::engine::general_purpose::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let bytes = engine.decode(b.image.trim()).map_err(|_| {
+        AppError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "settings-brand-logo-base64",
+        )
+        .with_field("image")
+    })?;
+    changed(&state, set_logo(&state, Some(&bytes), &c.actor).await).await
+}
+
+pub(crate) async fn logo_delete(
+    State(state): State<AppState>,
+    c: ApiCaller,
+) -> AppResult<Response> {
+    changed(&state, set_logo(&state, None, &c.actor).await).await
 }
 
 pub(crate) async fn telegram_send_test(
@@ -321,6 +369,14 @@ fn settings_schema() -> Value {
                 ("username", string()),
                 ("has_password", boolean()),
                 ("from", string()),
+            ]),
+        ),
+        (
+            "branding",
+            obj(&[
+                ("name", string()),
+                ("accent", nullable(string())),
+                ("logo_url", nullable(string())),
             ]),
         ),
     ])
@@ -546,6 +602,48 @@ pub fn endpoints() -> Vec<(Endpoint, MethodRouter<AppState>)> {
                 settings_schema,
             ),
             patch(email_change),
+        ),
+        (
+            endpoint(
+                "patch",
+                "/api/v1/settings/branding",
+                "settings",
+                "Change how friend pages carry your server: its name (\"Join {name}\", at most 60 characters) and accent colour (#rrggbb; null for usher's)",
+                &[],
+                Some(|| {
+                    let body = obj(&[("name", string()), ("accent", nullable(string()))]);
+                    or_null(body, &["name"])
+                }),
+                200,
+                settings_schema,
+            ),
+            patch(branding_change),
+        ),
+        (
+            endpoint(
+                "put",
+                "/api/v1/settings/branding/logo",
+                "settings",
+                "Set the logo friend pages show: a PNG, JPEG or WebP of at most 256 KB, base64 in `image`",
+                &[],
+                Some(|| needs(obj(&[("image", string())]), &["image"])),
+                200,
+                settings_schema,
+            ),
+            put(logo_put),
+        ),
+        (
+            endpoint(
+                "delete",
+                "/api/v1/settings/branding/logo",
+                "settings",
+                "Remove the logo",
+                &[],
+                None,
+                200,
+                settings_schema,
+            ),
+            delete(logo_delete),
         ),
         (
             endpoint(

@@ -15,6 +15,7 @@ pub enum Section {
     Requests,
     Telegram,
     Email,
+    Branding,
 }
 
 impl Section {
@@ -24,6 +25,7 @@ impl Section {
             Section::Requests => "requests",
             Section::Telegram => "telegram",
             Section::Email => "email",
+            Section::Branding => "branding",
         }
     }
 }
@@ -177,6 +179,17 @@ pub struct EmailChange {
     pub from: Option<String>,
 }
 
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrandingChange {
+    /// The server's or community's name on friend pages ("Join {name}"); at most 60
+    /// characters, empty for usher's own words.
+    pub name: Option<String>,
+    /// `#rrggbb`; `null` or empty for usher's colour.
+    #[serde(default, deserialize_with = "present")]
+    pub accent: Option<Option<String>>,
+}
+
 /// An optional link the owner shares: empty, or an http(s) URL.
 fn link(raw: &str) -> Option<String> {
     let raw = raw.trim();
@@ -210,6 +223,77 @@ async fn record(
         .record_event(actor, action, Some(section.as_str()), detail)
         .await?;
     Ok(())
+}
+
+pub async fn change_branding(
+    state: &AppState,
+    c: &BrandingChange,
+    actor: &str,
+) -> Result<(), SettingsError> {
+    let bad = |field, key| invalid(Section::Branding, field, key);
+    let mut s = state.store.settings().await?;
+    if let Some(name) = &c.name {
+        let name = name.trim();
+        if name.chars().count() > 60 {
+            return Err(bad("name", "settings-brand-name-too-long"));
+        }
+        s.branding.name = name.to_string();
+    }
+    if let Some(accent) = &c.accent {
+        s.branding.accent = match accent.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(
+                crate::domain::settings::Accent::parse(raw)
+                    .ok_or(bad("accent", "settings-brand-bad-accent"))?,
+            ),
+        };
+    }
+    saved(state, &s, Section::Branding, actor).await
+}
+
+/// The largest logo accepted: enough for a sharp header image, small enough for a phone.
+pub const MAX_LOGO_BYTES: usize = 256 * 1024;
+
+/// Stores `bytes` as the logo (a PNG, JPEG or WebP of at most 256 KB), or with `None` removes it.
+pub async fn set_logo(
+    state: &AppState,
+    bytes: Option<&[u8]>,
+    actor: &str,
+) -> Result<(), SettingsError> {
+    use crate::domain::settings::{LogoKind, LogoRef};
+    let bad = |key| invalid(Section::Branding, "logo", key);
+    let mut s = state.store.settings().await?;
+    let stored = match bytes {
+        None => {
+            s.branding.logo = None;
+            None
+        }
+        Some(bytes) => {
+            if bytes.is_empty() {
+                return Err(bad("settings-brand-logo-empty"));
+            }
+            if bytes.len() > MAX_LOGO_BYTES {
+                return Err(bad("settings-brand-logo-too-big"));
+            }
+            let kind = LogoKind::sniff(bytes).ok_or(bad("settings-brand-logo-kind"))?;
+            let fingerprint = crate::crypto::sha256_hex(bytes)[..16].to_string();
+            s.branding.logo = Some(LogoRef {
+                fingerprint: fingerprint.clone(),
+                kind,
+            });
+            Some((fingerprint, bytes))
+        }
+    };
+    state
+        .store
+        .save_brand_logo(
+            &s,
+            stored.as_ref().map(|(f, b)| (f.as_str(), *b)),
+            state.clock.now(),
+        )
+        .await?;
+    let detail = if bytes.is_some() { "logo replaced" } else { "logo removed" };
+    record(state, "settings.changed", Section::Branding, Some(detail), actor).await
 }
 
 pub async fn change_general(

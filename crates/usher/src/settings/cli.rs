@@ -21,6 +21,14 @@ pub enum Command {
     TestTelegram,
     /// Send a test email through the saved mail server
     TestEmail { to: String },
+    /// Set the logo friend pages show (a PNG, JPEG or WebP of at most 256 KB), or remove it
+    Logo {
+        /// The image file
+        #[arg(required_unless_present = "remove")]
+        file: Option<std::path::PathBuf>,
+        #[arg(long, conflicts_with = "file")]
+        remove: bool,
+    },
 }
 
 pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
@@ -65,9 +73,25 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                     let c = serde_json::from_str(&text).map_err(unreadable)?;
                     change_email(state, &c, "cli").await
                 }
+                Section::Branding => {
+                    let c = serde_json::from_str(&text).map_err(unreadable)?;
+                    change_branding(state, &c, "cli").await
+                }
             }
             .map_err(fail)?;
             println!("{} settings saved", section.as_str());
+            Ok(())
+        }
+        Command::Logo { file, remove } => {
+            let bytes = match (&file, remove) {
+                (Some(path), false) => Some(
+                    std::fs::read(path)
+                        .map_err(|e| format!("could not read {}: {e}", path.display()))?,
+                ),
+                _ => None,
+            };
+            set_logo(state, bytes.as_deref(), "cli").await.map_err(fail)?;
+            println!("{}", if bytes.is_some() { "logo saved" } else { "logo removed" });
             Ok(())
         }
         Command::TestTelegram => {

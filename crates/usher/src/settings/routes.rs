@@ -31,6 +31,8 @@ const NOTICES: &[&str] = &[
     "telegram-test",
     "email",
     "email-test",
+    "branding",
+    "logo",
 ];
 
 async fn render(
@@ -69,6 +71,11 @@ async fn render(
                     allowed_ids => s.telegram.allowed_ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", "),
                     chat_id => s.telegram.chat_id,
                     mode => ser(s.telegram.mode),
+                },
+                branding => context! {
+                    name => &s.branding.name,
+                    accent => s.branding.accent.map(|a| format!("#{}", a.hex())).unwrap_or_default(),
+                    logo => s.branding.logo.as_ref().map(crate::ui::brand::logo_path),
                 },
                 smtp => context! {
                     host => &s.smtp.host, port => s.smtp.port, security => ser(s.smtp.security),
@@ -139,6 +146,14 @@ pub async fn telegram_page(
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
     section_page(state, admin, q, Section::Telegram).await
+}
+
+pub async fn branding_page(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(q): Query<PageQuery>,
+) -> AppResult<Response> {
+    section_page(state, admin, q, Section::Branding).await
 }
 
 pub async fn email_page(
@@ -384,4 +399,67 @@ pub async fn email_test(
 ) -> AppResult<Response> {
     let result = test_email(&state, &f.to, admin.visitor.lang, &admin.session.username).await;
     after(&state, &admin, result, "email-test", Section::Email).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct BrandingForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    accent: String,
+    /// Ticked to go back to usher's colour (a colour input always sends one).
+    #[serde(default)]
+    no_accent: String,
+}
+
+pub async fn branding(
+    State(state): State<AppState>,
+    admin: Admin,
+    Form(f): Form<BrandingForm>,
+) -> AppResult<Response> {
+    let change = BrandingChange {
+        name: Some(f.name),
+        accent: Some((f.no_accent != "on").then_some(f.accent)),
+    };
+    let result = change_branding(&state, &change, &admin.session.username).await;
+    after(&state, &admin, result, "branding", Section::Branding).await
+}
+
+/// The logo form: a file to upload, or `remove`, sent as `multipart/form-data` (its CSRF token,
+/// a field of it, is checked by the visitor layer like any form's).
+pub async fn logo(
+    State(state): State<AppState>,
+    admin: Admin,
+    mut form: axum::extract::Multipart,
+) -> AppResult<Response> {
+    let section = Section::Branding;
+    let (mut file, mut remove) = (None, false);
+    loop {
+        let next = form.next_field().await;
+        let Ok(Some(part)) = next else {
+            if next.is_err() {
+                return unreadable(&state, &admin, section, "settings-brand-logo-unreadable").await;
+            }
+            break;
+        };
+        match part.name().unwrap_or_default() {
+            "remove" => remove = part.text().await.is_ok_and(|v| v == "on"),
+            "logo" => match part.bytes().await {
+                Ok(bytes) if !bytes.is_empty() => file = Some(bytes),
+                Ok(_) => {}
+                Err(_) => {
+                    return unreadable(&state, &admin, section, "settings-brand-logo-too-big").await;
+                }
+            },
+            _ => {}
+        }
+    }
+    let result = match (remove, &file) {
+        (true, _) => set_logo(&state, None, &admin.session.username).await,
+        (false, Some(bytes)) => set_logo(&state, Some(bytes), &admin.session.username).await,
+        (false, None) => {
+            return unreadable(&state, &admin, section, "settings-brand-logo-empty").await;
+        }
+    };
+    after(&state, &admin, result, "logo", section).await
 }

@@ -79,4 +79,46 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    /// Stores a logo and the settings that point at it, in one transaction; the logo it
+    /// replaces goes.
+    pub async fn save_brand_logo(
+        &self,
+        settings: &Settings,
+        logo: Option<(&str, &[u8])>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let json = serde_json::to_string(settings).expect("settings always serialise");
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM brand_logo").execute(&mut *tx).await?;
+        if let Some((fingerprint, bytes)) = logo {
+            sqlx::query("INSERT INTO brand_logo (fingerprint, bytes, updated_at) VALUES (?, ?, ?)")
+                .bind(fingerprint)
+                .bind(bytes)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(
+            "INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(SETTINGS_KEY)
+        .bind(&json)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The logo with this fingerprint, if it is the stored one.
+    pub async fn brand_logo(&self, fingerprint: &str) -> Result<Option<Vec<u8>>> {
+        Ok(
+            sqlx::query_scalar("SELECT bytes FROM brand_logo WHERE fingerprint = ?")
+                .bind(fingerprint)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
 }

@@ -2,6 +2,7 @@
 //! the template environment. Used by pages, emails and Telegram messages alike.
 
 pub mod assets;
+pub mod brand;
 pub mod i18n;
 pub mod kept_pages;
 pub mod templates;

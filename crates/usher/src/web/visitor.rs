@@ -25,6 +25,9 @@ pub const THEME_COOKIE: &str = "usher_theme";
 /// The form field (or `X-CSRF-Token` header) that carries the CSRF token.
 pub const CSRF_FIELD: &str = "csrf";
 const MAX_FORM_BYTES: usize = 256 * 1024;
+/// A form with a file (`multipart/form-data`, the logo) may be larger: the file's limit and room
+/// for the parts around it.
+const MAX_UPLOAD_BYTES: usize = 320 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -311,6 +314,24 @@ fn form_field(body: &[u8], name: &str) -> Option<String> {
         .map(|(_, v)| v)
 }
 
+/// A plain field of a `multipart/form-data` body (the CSRF token beside an uploaded file): the
+/// text after the part headers that name it, up to the line break before the next boundary.
+fn multipart_field(body: &[u8], name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\"");
+    let at = body
+        .windows(marker.len())
+        .position(|w| w == marker.as_bytes())?;
+    let rest = &body[at..];
+    let start = rest.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    let value = &rest[start..];
+    let end = value.windows(2).position(|w| w == b"\r\n")?;
+    let field = &value[..end];
+    if field.len() > 200 {
+        return None;
+    }
+    std::str::from_utf8(field).ok().map(str::to_string)
+}
+
 fn form_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
@@ -397,7 +418,17 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             );
         }
         let (parts, body) = req.into_parts();
-        let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
+        let multipart = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("multipart/form-data"));
+        let limit = if multipart {
+            MAX_UPLOAD_BYTES
+        } else {
+            MAX_FORM_BYTES
+        };
+        let bytes = match to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => {
                 return render(
@@ -416,7 +447,13 @@ pub async fn visitor(State(state): State<AppState>, mut req: Request, next: Next
             .get("x-csrf-token")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
-            .or_else(|| form_field(&bytes, CSRF_FIELD))
+            .or_else(|| {
+                if multipart {
+                    multipart_field(&bytes, CSRF_FIELD)
+                } else {
+                    form_field(&bytes, CSRF_FIELD)
+                }
+            })
             .unwrap_or_default();
         if !crypto::constant_time_eq(given.as_bytes(), csrf.as_bytes()) {
             return render(

@@ -294,6 +294,24 @@ const PARITY: &[(&str, Elsewhere)] = &[
         "POST /admin/settings/email/test",
         Same(&["POST /api/v1/settings/email/test"], "settings test-email"),
     ),
+    (
+        "GET /admin/settings/branding",
+        Same(&["GET /api/v1/settings"], "settings show"),
+    ),
+    (
+        "POST /admin/settings/branding",
+        Same(&["PATCH /api/v1/settings/branding"], "settings set"),
+    ),
+    (
+        "POST /admin/settings/branding/logo",
+        Same(
+            &[
+                "PUT /api/v1/settings/branding/logo",
+                "DELETE /api/v1/settings/branding/logo",
+            ],
+            "settings logo",
+        ),
+    ),
     // Notification channels
     (
         "GET /admin/settings/notifications",

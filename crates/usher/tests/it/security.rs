@@ -25,7 +25,8 @@ fn concrete(route: &RouteInfo, code: &str) -> String {
         .replace("{code}", code)
         .replace("{name}", "app.css")
         .replace("{kind}", "plex")
-        .replace("{token}", "no-such-token");
+        .replace("{token}", "no-such-token")
+        .replace("{file}", "accent-1f6feb.css");
     assert!(
         !path.contains('{'),
         "teach concrete() the parameter in {}",
