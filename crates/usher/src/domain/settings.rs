@@ -111,7 +111,8 @@ impl Accent {
                 ((c + 0.055) / 1.055).powf(2.4)
             }
         };
-        let l = 0.2126 * channel(self.0[0]) + 0.7152 * channel(self.0[1]) + 0.0722 * channel(self.0[2]);
+        let l =
+            0.2126 * channel(self.0[0]) + 0.7152 * channel(self.0[1]) + 0.0722 * channel(self.0[2]);
         // Contrast with white is 1.05 / (l + 0.05); with black, (l + 0.05) / 0.05.
         if 1.05 / (l + 0.05) >= (l + 0.05) / 0.05 {
             "#ffffff"
@@ -276,14 +277,28 @@ mod tests {
         }
         assert_eq!(Accent::parse("#ffd700").unwrap().text_on(), "#111111");
         assert_eq!(Accent::parse("#1f3a93").unwrap().text_on(), "#ffffff");
-        assert_eq!(Accent::parse("#000000").unwrap().mixed([255, 255, 255], 0.5), "#808080");
+        assert_eq!(
+            Accent::parse("#000000")
+                .unwrap()
+                .mixed([255, 255, 255], 0.5),
+            "#808080"
+        );
     }
 
     #[test]
     fn a_logo_is_known_by_its_first_bytes() {
-        assert_eq!(LogoKind::sniff(b"\x89PNG\r\n\x1a\nrest"), Some(LogoKind::Png));
-        assert_eq!(LogoKind::sniff(&[0xff, 0xd8, 0xff, 0xe0]), Some(LogoKind::Jpeg));
-        assert_eq!(LogoKind::sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some(LogoKind::Webp));
+        assert_eq!(
+            LogoKind::sniff(b"\x89PNG\r\n\x1a\nrest"),
+            Some(LogoKind::Png)
+        );
+        assert_eq!(
+            LogoKind::sniff(&[0xff, 0xd8, 0xff, 0xe0]),
+            Some(LogoKind::Jpeg)
+        );
+        assert_eq!(
+            LogoKind::sniff(b"RIFF\0\0\0\0WEBPVP8 "),
+            Some(LogoKind::Webp)
+        );
         assert_eq!(LogoKind::sniff(b"<svg onload=alert(1)>"), None);
         assert_eq!(LogoKind::sniff(b"GIF89a"), None);
     }

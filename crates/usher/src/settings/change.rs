@@ -292,8 +292,19 @@ pub async fn set_logo(
             state.clock.now(),
         )
         .await?;
-    let detail = if bytes.is_some() { "logo replaced" } else { "logo removed" };
-    record(state, "settings.changed", Section::Branding, Some(detail), actor).await
+    let detail = if bytes.is_some() {
+        "logo replaced"
+    } else {
+        "logo removed"
+    };
+    record(
+        state,
+        "settings.changed",
+        Section::Branding,
+        Some(detail),
+        actor,
+    )
+    .await
 }
 
 pub async fn change_general(

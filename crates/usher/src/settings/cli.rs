@@ -90,8 +90,17 @@ pub async fn run(state: &AppState, cmd: Command) -> Result<(), String> {
                 ),
                 _ => None,
             };
-            set_logo(state, bytes.as_deref(), "cli").await.map_err(fail)?;
-            println!("{}", if bytes.is_some() { "logo saved" } else { "logo removed" });
+            set_logo(state, bytes.as_deref(), "cli")
+                .await
+                .map_err(fail)?;
+            println!(
+                "{}",
+                if bytes.is_some() {
+                    "logo saved"
+                } else {
+                    "logo removed"
+                }
+            );
             Ok(())
         }
         Command::TestTelegram => {

@@ -448,7 +448,8 @@ pub async fn logo(
                 Ok(bytes) if !bytes.is_empty() => file = Some(bytes),
                 Ok(_) => {}
                 Err(_) => {
-                    return unreadable(&state, &admin, section, "settings-brand-logo-too-big").await;
+                    return unreadable(&state, &admin, section, "settings-brand-logo-too-big")
+                        .await;
                 }
             },
             _ => {}

@@ -178,7 +178,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "onboarding_languages",
         include_str!("../../migrations/sqlite/0022_onboarding_languages.sql"),
     ),
-    (23, "brand_logo", include_str!("../../migrations/sqlite/0023_brand_logo.sql")),
+    (
+        23,
+        "brand_logo",
+        include_str!("../../migrations/sqlite/0023_brand_logo.sql"),
+    ),
 ];
 
 /// The newest schema version this build knows.

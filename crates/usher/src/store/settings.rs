@@ -90,7 +90,9 @@ impl Store {
     ) -> Result<()> {
         let json = serde_json::to_string(settings).expect("settings always serialise");
         let mut tx = self.pool().begin().await?;
-        sqlx::query("DELETE FROM brand_logo").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM brand_logo")
+            .execute(&mut *tx)
+            .await?;
         if let Some((fingerprint, bytes)) = logo {
             sqlx::query("INSERT INTO brand_logo (fingerprint, bytes, updated_at) VALUES (?, ?, ?)")
                 .bind(fingerprint)

@@ -53,6 +53,9 @@ mod tests {
         let accent = Accent::parse("#1F3A93").unwrap();
         assert_eq!(accent_path(accent), "/brand/accent-1f3a93.css");
         let css = accent_css(accent);
-        assert!(css.contains("--accent: #1f3a93; --accent-text: #ffffff;"), "{css}");
+        assert!(
+            css.contains("--accent: #1f3a93; --accent-text: #ffffff;"),
+            "{css}"
+        );
     }
 }
