@@ -9,6 +9,7 @@ mod admins;
 mod api;
 mod audiobookshelf;
 mod backup;
+mod branding;
 mod cli;
 mod dead_ends;
 mod events;
