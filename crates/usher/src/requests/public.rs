@@ -16,15 +16,19 @@ use crate::web::extract::Form;
 use crate::web::page;
 use crate::web::visitor::{Origin, Visitor};
 
-async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String)> {
+/// What the form shows, from one read of the settings: whether it is open, whether only Plex
+/// servers can be asked for, whether a passphrase is asked, the owner's name and the branding.
+async fn form_context(state: &AppState) -> AppResult<(bool, bool, bool, String, minijinja::Value)> {
     let settings = state.store.settings().await?;
     let servers = state.store.requestable_servers(&settings).await?;
     let open = settings.requests.open_with(servers.len());
+    let brand = crate::ui::brand::context(&settings.branding);
     Ok((
         open,
         super::plex_only(&servers),
         settings.requests.passphrase_hash.is_some(),
         settings.owner_name,
+        brand,
     ))
 }
 
@@ -35,7 +39,7 @@ pub async fn form(
 ) -> AppResult<Response> {
     // The empty form is the same for everyone.
     crate::web::page_cache::serve(&state, &visitor, &headers, true, async |visitor| {
-        let (open, plex_only, needs_passphrase, owner) = form_context(&state).await?;
+        let (open, plex_only, needs_passphrase, owner, brand) = form_context(&state).await?;
         let status = if open {
             StatusCode::OK
         } else {
@@ -46,8 +50,8 @@ pub async fn form(
             &visitor,
             "request.html",
             context! {
-                open, plex_only, needs_passphrase, owner, form => context! { name => "", email => "", note => "" }, error => (),
-                brand => crate::ui::brand::load(&state.store).await?,
+                open, plex_only, needs_passphrase, owner, brand,
+                form => context! { name => "", email => "", note => "" }, error => (),
             },
         )?;
         Ok(crate::web::page_cache::Rendered::page(status, html))
@@ -104,14 +108,13 @@ pub async fn submit(
         }
         Err(e) => refusal(e)?,
     };
-    let (open, plex_only, needs_passphrase, owner) = form_context(&state).await?;
+    let (open, plex_only, needs_passphrase, owner, brand) = form_context(&state).await?;
     let mut res = page(
         &state,
         &visitor,
         "request.html",
         context! {
-            open, plex_only, needs_passphrase, owner,
-            brand => crate::ui::brand::load(&state.store).await?,
+            open, plex_only, needs_passphrase, owner, brand,
             form => context! { name => &form.name, email => &form.email, note => &form.note },
             error => context! { key, field },
         },

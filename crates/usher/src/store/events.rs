@@ -176,15 +176,6 @@ impl Store {
         }
         Ok(rows)
     }
-
-    /// Every action the log holds, for the filter.
-    pub async fn event_actions(&self) -> Result<Vec<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT DISTINCT action FROM events ORDER BY action")
-                .fetch_all(self.pool())
-                .await?,
-        )
-    }
 }
 
 impl Store {

@@ -102,6 +102,16 @@ async fn a_branded_invite_page_says_join_the_servers_name() {
         "{page}"
     );
     assert!(page.contains("href=\"/brand/accent-c83c28.css\""), "{page}");
+    let request = reqwest::get(w.app.url("/request"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        request.contains("<title>Ask to join Casa Cinema · Casa Cinema</title>"),
+        "{request}"
+    );
     let res = w
         .app
         .post_form("/admin/settings/branding", &[("accent", "pink")])
